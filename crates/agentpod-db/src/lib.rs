@@ -1,0 +1,1 @@
+//! Pod databases: fixtures, the seeded template, per-issue clones, the agent role.

@@ -1,0 +1,1 @@
+//! Graders: decide per issue whether the agent passed, and why.

@@ -1,0 +1,1 @@
+//! Issues: load an issues file (JSON lines or CSV) and draw a seeded, optionally stratified sample.

@@ -1,0 +1,1 @@
+//! Reports: statistics over a run's outcomes and the summary renderers (terminal, JSON).

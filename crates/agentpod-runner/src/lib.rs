@@ -1,0 +1,1 @@
+//! Runner: orchestrates a run over N pods and emits events.

@@ -1,0 +1,1 @@
+//! Runtimes: the Pod and Runtime traits, with Docker (bollard) and local (initdb/pg_ctl) implementations.

@@ -1,0 +1,1 @@
+//! Run store: runs, issues and outcomes in SQLite (sqlx, migrations).
