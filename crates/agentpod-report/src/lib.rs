@@ -1,1 +1,9 @@
-//! Reports: statistics over a run's outcomes and the summary renderers (terminal, JSON).
+//! Reports: statistics over a run's outcomes, the run summary, and its renderers (terminal, JSON).
+
+mod distribution;
+mod run_summary;
+mod terminal;
+
+pub use distribution::Distribution;
+pub use run_summary::{IssueCounts, IssueNote, RunSummary, summarize};
+pub use terminal::render_terminal;

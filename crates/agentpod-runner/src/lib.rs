@@ -1,1 +1,20 @@
-//! Runner: orchestrates a run over N pods and emits events.
+//! Runner: turns a pod spec and a sample of issues into a run — N pods in parallel, each issue
+//! in its own cloned database with the agent started once — and emits events as it goes.
+//!
+//! The runner knows nothing of terminals: the CLI listens through [`RunReporter`].
+
+mod error;
+mod interrupt;
+mod issue_execution;
+mod pod_worker;
+mod run;
+mod run_event;
+mod run_id;
+mod run_plan;
+
+pub use error::{PlanError, RunError};
+pub use interrupt::Interrupt;
+pub use run::{RunResult, close_run, execute};
+pub use run_event::{RunEvent, RunReporter};
+pub use run_id::new_run_id;
+pub use run_plan::{RunOptions, RunPlan};

@@ -1,1 +1,11 @@
-//! Run store: runs, issues and outcomes in SQLite (sqlx, migrations).
+//! Run store: runs, the issues they sampled and each issue's outcome, in SQLite (sqlx, migrations).
+//!
+//! Outcomes are written one by one as issues end, so a run that dies half-way keeps what it did.
+
+mod error;
+mod records;
+mod run_store;
+
+pub use error::StoreError;
+pub use records::{NewRun, OutcomeRecord, OutcomeStatus, RunRecord, RunStatus};
+pub use run_store::{DEFAULT_STORE_PATH, RunStore};

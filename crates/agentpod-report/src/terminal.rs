@@ -1,0 +1,97 @@
+//! The summary as plain text: aligned, no colour, short enough to paste into a CI summary.
+
+use std::fmt::Write;
+
+use crate::run_summary::{IssueNote, RunSummary};
+
+/// How many failed or errored issues are listed by name before "and N more".
+const LISTED_ISSUES: usize = 10;
+
+pub fn render_terminal(summary: &RunSummary) -> String {
+    let mut out = String::new();
+    let counts = &summary.issues;
+    let _ = writeln!(
+        out,
+        "{} · agent {} · run {} · {}, {} pod{}{}",
+        summary.spec,
+        summary.agent_version,
+        summary.run_id,
+        summary.runtime,
+        summary.pods,
+        if summary.pods == 1 { "" } else { "s" },
+        if summary.status == "finished" {
+            String::new()
+        } else {
+            format!(" · {}", summary.status)
+        },
+    );
+    let mut issue_line = format!(
+        "{} sampled: {} passed, {} failed, {} errored",
+        counts.sampled, counts.passed, counts.failed, counts.errored
+    );
+    if counts.interrupted > 0 {
+        let _ = write!(issue_line, ", {} interrupted", counts.interrupted);
+    }
+    if counts.not_run > 0 {
+        let _ = write!(issue_line, ", {} not run", counts.not_run);
+    }
+    let _ = writeln!(out, "  issues      {issue_line}");
+    if let Some(rate) = summary.pass_rate {
+        let finished = counts.passed + counts.failed + counts.errored;
+        let _ = writeln!(
+            out,
+            "  pass rate   {:.1}% ({} of {})",
+            rate * 100.0,
+            counts.passed,
+            finished
+        );
+    }
+    if let Some(seconds) = &summary.seconds_per_issue {
+        let _ = writeln!(
+            out,
+            "  per issue   median {} · p95 {} · max {}",
+            format_seconds(seconds.median),
+            format_seconds(seconds.p95),
+            format_seconds(seconds.max)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  wall time   {}",
+        format_seconds(summary.wall_seconds)
+    );
+    list_issues(&mut out, "errored", &summary.errored);
+    list_issues(&mut out, "failed", &summary.failed);
+    out
+}
+
+fn list_issues(out: &mut String, title: &str, notes: &[IssueNote]) {
+    if notes.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{title}:");
+    let width = notes
+        .iter()
+        .take(LISTED_ISSUES)
+        .map(|note| note.issue_id.len())
+        .max()
+        .unwrap_or(0);
+    for note in notes.iter().take(LISTED_ISSUES) {
+        let _ = writeln!(out, "  {:width$}  {}", note.issue_id, note.reason);
+    }
+    if notes.len() > LISTED_ISSUES {
+        let _ = writeln!(
+            out,
+            "  … and {} more (agentpod show RUN)",
+            notes.len() - LISTED_ISSUES
+        );
+    }
+}
+
+fn format_seconds(seconds: f64) -> String {
+    if seconds < 60.0 {
+        format!("{seconds:.2}s")
+    } else {
+        format!("{}m{:02.0}s", (seconds / 60.0).floor(), seconds % 60.0)
+    }
+}

@@ -1,0 +1,36 @@
+//! Errors that stop a run before or while it starts; what happens to single issues is an outcome.
+
+use agentpod_db::FixtureError;
+use agentpod_issues::{IssuesError, SampleError};
+use agentpod_runtime::RuntimeError;
+use agentpod_store::StoreError;
+
+/// The run could not be planned: its input is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Issues(#[from] IssuesError),
+    #[error(transparent)]
+    Sample(#[from] SampleError),
+    #[error("the issues file {0} holds no issues")]
+    NoIssues(String),
+    #[error("cannot create the work directory {path}")]
+    WorkDirectory {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The run as a whole failed (single issues failing is normal and not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("fixtures could not be applied")]
+    Fixture(#[source] FixtureError),
+    #[error("no pod could be started")]
+    NoPod(#[source] RuntimeError),
+    #[error("no pod could be prepared: {0}")]
+    PodPreparation(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

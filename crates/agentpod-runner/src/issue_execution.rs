@@ -1,0 +1,269 @@
+//! One issue: a fresh database cloned from the pod's template, the agent started once with the
+//! agent contract's environment, its answer graded, and everything that happened turned into an
+//! outcome. Nothing here fails the run: every failure is this issue's outcome.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use agentpod_agent::{AgentExit, AgentInvocation, AgentOutput, AgentRun, run_agent};
+use agentpod_db::PodDatabase;
+use agentpod_grade::{Grade, grade_expected_fields};
+use agentpod_issues::Issue;
+use agentpod_store::{OutcomeRecord, OutcomeStatus};
+use serde_json::json;
+
+use crate::pod_worker::PodContext;
+
+pub(crate) async fn run_issue(
+    context: &PodContext,
+    database: &PodDatabase,
+    issue: &Issue,
+) -> OutcomeRecord {
+    let started_at = chrono::Utc::now();
+    let clock = Instant::now();
+    let mut outcome = OutcomeRecord {
+        run_id: context.plan.run_id.clone(),
+        issue_id: issue.id.clone(),
+        pod_index: context.pod,
+        status: OutcomeStatus::Errored,
+        reason: String::new(),
+        exit: serde_json::Value::Null,
+        started_at,
+        duration_ms: 0,
+        output: None,
+        grade: serde_json::Value::Null,
+        stdout: String::new(),
+        stdout_bytes: 0,
+        stdout_truncated: false,
+        stderr: String::new(),
+        stderr_bytes: 0,
+        stderr_truncated: false,
+    };
+
+    let issue_directory = context
+        .plan
+        .run_directory
+        .join("issues")
+        .join(file_safe(&issue.id));
+    if let Err(error) = prepare_issue_directory(&issue_directory, issue) {
+        outcome.reason = format!(
+            "cannot prepare the issue directory {}: {error}",
+            issue_directory.display()
+        );
+        return outcome;
+    }
+    let issue_database = match database.create_issue_database(&issue.id).await {
+        Ok(issue_database) => issue_database,
+        Err(error) => {
+            outcome.reason = format!("the pod could not create the issue's database: {error}");
+            return outcome;
+        }
+    };
+
+    let output_path = issue_directory.join("output.json");
+    let invocation = AgentInvocation {
+        command: context.plan.agent_command.clone(),
+        working_dir: issue_directory.join("work"),
+        env: contract_environment(
+            context,
+            issue,
+            &issue_directory,
+            &output_path,
+            &issue_database.agent_url,
+        ),
+        timeout: context.plan.spec.agent.timeout,
+        output_limit: context.plan.spec.agent.output_limit,
+        output_path,
+    };
+    let agent_run = run_agent(&invocation, context.interrupt.drain_token()).await;
+    if let Err(error) = database.drop_issue_database(issue_database).await {
+        tracing::warn!(issue = %issue.id, %error, "cannot drop the issue's database; it goes with the pod");
+    }
+
+    outcome.duration_ms = clock.elapsed().as_millis() as u64;
+    fill_from_agent_run(
+        &mut outcome,
+        &agent_run,
+        issue,
+        context.plan.spec.agent.timeout,
+    );
+    outcome
+}
+
+/// The agent contract (DESIGN.md): these variables and nothing else of the host (the agent
+/// crate adds PATH and HOME). Gateway variables come with the gateways.
+fn contract_environment(
+    context: &PodContext,
+    issue: &Issue,
+    issue_directory: &Path,
+    output_path: &Path,
+    database_url: &str,
+) -> Vec<(String, String)> {
+    let mut environment: Vec<(String, String)> =
+        context.plan.spec.agent.env.clone().into_iter().collect();
+    environment.extend([
+        (
+            "AGENTPOD_ISSUE".to_string(),
+            issue_directory.join("issue.json").display().to_string(),
+        ),
+        (
+            "AGENTPOD_OUTPUT".to_string(),
+            output_path.display().to_string(),
+        ),
+        ("DATABASE_URL".to_string(), database_url.to_string()),
+        ("AGENTPOD_RUN_ID".to_string(), context.plan.run_id.clone()),
+        ("AGENTPOD_ISSUE_ID".to_string(), issue.id.clone()),
+        (
+            "AGENTPOD_AGENT_VERSION".to_string(),
+            context.plan.agent_version.clone(),
+        ),
+    ]);
+    environment
+}
+
+fn prepare_issue_directory(directory: &Path, issue: &Issue) -> std::io::Result<()> {
+    std::fs::create_dir_all(directory.join("work"))?;
+    let issue_json =
+        serde_json::to_vec_pretty(&issue.agent_view()).map_err(std::io::Error::other)?;
+    std::fs::write(directory.join("issue.json"), issue_json)?;
+    // A stale answer from an earlier attempt must never be graded as this attempt's.
+    match std::fs::remove_file(directory.join("output.json")) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
+        _ => Ok(()),
+    }
+}
+
+fn fill_from_agent_run(
+    outcome: &mut OutcomeRecord,
+    run: &AgentRun,
+    issue: &Issue,
+    timeout: std::time::Duration,
+) {
+    outcome.exit = serde_json::to_value(&run.exit).unwrap_or_default();
+    outcome.stdout = run.stdout.text.clone();
+    outcome.stdout_bytes = run.stdout.total_bytes;
+    outcome.stdout_truncated = run.stdout.truncated;
+    outcome.stderr = run.stderr.text.clone();
+    outcome.stderr_bytes = run.stderr.total_bytes;
+    outcome.stderr_truncated = run.stderr.truncated;
+    if let AgentOutput::Valid(value) = &run.output {
+        outcome.output = Some(value.clone());
+    }
+
+    let (status, reason) = match (&run.exit, &run.output) {
+        (AgentExit::Cancelled, _) => (
+            OutcomeStatus::Interrupted,
+            "interrupted: the run was stopped".to_string(),
+        ),
+        (AgentExit::FailedToStart { message }, _) => (
+            OutcomeStatus::Errored,
+            format!("agent failed to start: {message}"),
+        ),
+        (AgentExit::TimedOut, _) => (
+            OutcomeStatus::Errored,
+            format!("timed out after {}", humanize(timeout)),
+        ),
+        (AgentExit::Signaled { signal }, _) => (
+            OutcomeStatus::Errored,
+            format!(
+                "agent was killed by signal {signal}{}",
+                signal_name(*signal)
+            ),
+        ),
+        (AgentExit::Exited { code }, _) if *code != 0 => (
+            OutcomeStatus::Errored,
+            format!("agent exited with code {code}{}", last_stderr_line(run)),
+        ),
+        (AgentExit::Exited { .. }, AgentOutput::Missing) => (
+            OutcomeStatus::Errored,
+            "agent wrote no output (AGENTPOD_OUTPUT)".to_string(),
+        ),
+        (AgentExit::Exited { .. }, AgentOutput::Malformed { message }) => (
+            OutcomeStatus::Errored,
+            format!("agent output is malformed: {message}"),
+        ),
+        (AgentExit::Exited { .. }, AgentOutput::Valid(answer)) => {
+            let grade = grade_expected_fields(issue.expected.as_ref(), answer);
+            outcome.grade = grade_json(&grade);
+            let status = if grade.passed() {
+                OutcomeStatus::Passed
+            } else {
+                OutcomeStatus::Failed
+            };
+            (status, grade.explain())
+        }
+    };
+    outcome.status = status;
+    outcome.reason = reason;
+}
+
+fn grade_json(grade: &Grade) -> serde_json::Value {
+    json!({ "passed": grade.passed(), "checks": grade.checks })
+}
+
+fn last_stderr_line(run: &AgentRun) -> String {
+    run.stderr
+        .text
+        .lines()
+        .rev()
+        .find(|line| !line.trim().is_empty())
+        .map(|line| format!(": {}", truncate(line.trim(), 160)))
+        .unwrap_or_default()
+}
+
+fn truncate(text: &str, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        Some((index, _)) => format!("{}…", &text[..index]),
+        None => text.to_string(),
+    }
+}
+
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        6 => " (SIGABRT)",
+        9 => " (SIGKILL)",
+        11 => " (SIGSEGV)",
+        15 => " (SIGTERM)",
+        _ => "",
+    }
+}
+
+fn humanize(duration: std::time::Duration) -> String {
+    let milliseconds = duration.as_millis();
+    if milliseconds % 1000 == 0 {
+        format!("{}s", milliseconds / 1000)
+    } else {
+        format!("{milliseconds}ms")
+    }
+}
+
+/// Issue ids come from users' files; only some characters are safe in a directory name.
+fn file_safe(id: &str) -> PathBuf {
+    let safe: String = id
+        .chars()
+        .map(|character| {
+            if character.is_ascii_alphanumeric() || "-_.".contains(character) {
+                character
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    PathBuf::from(if safe.starts_with('.') {
+        format!("_{safe}")
+    } else {
+        safe
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue_ids_become_safe_directory_names() {
+        assert_eq!(file_safe("T-1042"), PathBuf::from("T-1042"));
+        assert_eq!(file_safe("../etc/passwd"), PathBuf::from("_.._etc_passwd"));
+        assert_eq!(file_safe("a b/c"), PathBuf::from("a_b_c"));
+    }
+}

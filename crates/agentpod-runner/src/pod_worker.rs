@@ -1,0 +1,121 @@
+//! One pod's life in a run: start it, seed its template, serve issues from the shared queue until
+//! the queue is empty or the run drains, then shut it down — on every path out.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use agentpod_db::{FixtureError, PodDatabase};
+use agentpod_issues::Issue;
+use agentpod_runtime::{Pod, PodRequest, Runtime, RuntimeError};
+use agentpod_store::RunStore;
+
+use crate::interrupt::Interrupt;
+use crate::issue_execution::run_issue;
+use crate::run_event::{RunEvent, RunReporter};
+use crate::run_plan::RunPlan;
+
+pub(crate) struct PodContext {
+    pub(crate) pod: usize,
+    pub(crate) plan: Arc<RunPlan>,
+    pub(crate) runtime: Arc<dyn Runtime>,
+    pub(crate) store: RunStore,
+    pub(crate) reporter: Arc<dyn RunReporter>,
+    pub(crate) interrupt: Interrupt,
+    pub(crate) queue: Arc<Mutex<VecDeque<Issue>>>,
+}
+
+#[derive(Debug)]
+pub(crate) enum PodWorkerEnd {
+    /// Served issues until the queue was empty or the run drained.
+    Served,
+    /// The run was drained before this pod was ready.
+    Drained,
+    StartFailed(RuntimeError),
+    FixtureFailed(FixtureError),
+    Panicked(String),
+}
+
+pub(crate) async fn run_pod_worker(context: PodContext) -> PodWorkerEnd {
+    if context.interrupt.is_draining() {
+        return PodWorkerEnd::Drained;
+    }
+    context
+        .reporter
+        .report(&RunEvent::PodStarting { pod: context.pod });
+    let started = Instant::now();
+    let request = PodRequest {
+        run_id: context.plan.run_id.clone(),
+        pod_index: context.pod,
+        image: context.plan.spec.database.image.clone(),
+    };
+    // Not raced against the interrupt: a half-started pod is only cleaned up by its runtime's own
+    // error path, so let the start finish (it is bounded) and shut the pod down normally.
+    let pod = match context.runtime.start_pod(&request).await {
+        Ok(pod) => pod,
+        Err(error) => {
+            context.reporter.report(&RunEvent::PodFailed {
+                pod: context.pod,
+                error: &error.to_string(),
+            });
+            return PodWorkerEnd::StartFailed(error);
+        }
+    };
+    let end = serve(&context, pod.as_ref(), started).await;
+    let pod_id = pod.id().to_string();
+    if let Err(error) = pod.shutdown().await {
+        tracing::warn!(pod = %pod_id, %error, "pod shutdown failed; `agentpod gc` will remove what is left");
+    }
+    context
+        .reporter
+        .report(&RunEvent::PodStopped { pod: context.pod });
+    end
+}
+
+async fn serve(context: &PodContext, pod: &dyn Pod, started: Instant) -> PodWorkerEnd {
+    if context.interrupt.is_draining() {
+        return PodWorkerEnd::Drained;
+    }
+    let database =
+        match PodDatabase::seed(pod.postgres(), &context.plan.spec.database.fixtures).await {
+            Ok(database) => database,
+            Err(error) => {
+                context.reporter.report(&RunEvent::PodFailed {
+                    pod: context.pod,
+                    error: &error.to_string(),
+                });
+                return PodWorkerEnd::FixtureFailed(error);
+            }
+        };
+    context.reporter.report(&RunEvent::PodReady {
+        pod: context.pod,
+        pod_id: pod.id(),
+        ready_in: started.elapsed(),
+    });
+    loop {
+        if context.interrupt.is_draining() {
+            break;
+        }
+        let next = context
+            .queue
+            .lock()
+            .ok()
+            .and_then(|mut queue| queue.pop_front());
+        let Some(issue) = next else { break };
+        context.reporter.report(&RunEvent::IssueStarted {
+            pod: context.pod,
+            issue_id: &issue.id,
+        });
+        let outcome = run_issue(context, &database, &issue).await;
+        // Written before anything else happens, so a run killed right after keeps this outcome.
+        if let Err(error) = context.store.record_outcome(&outcome).await {
+            tracing::error!(issue = %issue.id, %error, "cannot record the outcome in the run store");
+        }
+        context.reporter.report(&RunEvent::IssueFinished {
+            pod: context.pod,
+            outcome: &outcome,
+        });
+    }
+    database.close().await;
+    PodWorkerEnd::Served
+}

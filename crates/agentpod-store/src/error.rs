@@ -1,0 +1,33 @@
+//! Errors of the run store.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the run store directory {path}")]
+    CreateDirectory {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot open the run store {path}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot migrate the run store {path}")]
+    Migrate {
+        path: PathBuf,
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+    #[error("run store query failed")]
+    Query(#[from] sqlx::Error),
+    #[error("no run matches `{0}` (see `agentpod runs`)")]
+    RunNotFound(String),
+    #[error("`{prefix}` matches several runs: {candidates}; give more characters")]
+    AmbiguousRun { prefix: String, candidates: String },
+    #[error("run store holds a value it cannot read: {0}")]
+    Corrupt(String),
+}

@@ -1,0 +1,124 @@
+//! The rows of the run store, as Rust types.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// A run as it starts.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    pub id: String,
+    pub spec_name: String,
+    pub spec_path: String,
+    pub agent_version: String,
+    pub runtime: String,
+    pub pods: usize,
+    pub seed: u64,
+    pub started_at: DateTime<Utc>,
+    pub spec_json: serde_json::Value,
+    /// The sampled issues in order: (issue id, issue as JSON).
+    pub issues: Vec<(String, serde_json::Value)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Running,
+    Finished,
+    Interrupted,
+    Failed,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Finished => "finished",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Failed => "failed",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "running" => RunStatus::Running,
+            "finished" => RunStatus::Finished,
+            "interrupted" => RunStatus::Interrupted,
+            "failed" => RunStatus::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// A run as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRecord {
+    pub id: String,
+    pub spec_name: String,
+    pub spec_path: String,
+    pub agent_version: String,
+    pub runtime: String,
+    pub pods: usize,
+    pub seed: u64,
+    pub issue_count: usize,
+    pub status: RunStatus,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub summary: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeStatus {
+    /// The agent answered and the graders agreed.
+    Passed,
+    /// The agent answered and a grader disagreed.
+    Failed,
+    /// The agent crashed, hung, or gave no usable answer; or the pod could not serve the issue.
+    Errored,
+    /// The run was interrupted while this issue was in flight.
+    Interrupted,
+}
+
+impl OutcomeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeStatus::Passed => "passed",
+            OutcomeStatus::Failed => "failed",
+            OutcomeStatus::Errored => "errored",
+            OutcomeStatus::Interrupted => "interrupted",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "passed" => OutcomeStatus::Passed,
+            "failed" => OutcomeStatus::Failed,
+            "errored" => OutcomeStatus::Errored,
+            "interrupted" => OutcomeStatus::Interrupted,
+            _ => return None,
+        })
+    }
+}
+
+/// What happened to one issue.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutcomeRecord {
+    pub run_id: String,
+    pub issue_id: String,
+    pub pod_index: usize,
+    pub status: OutcomeStatus,
+    /// One line a person reads first: why it passed, failed or errored.
+    pub reason: String,
+    /// How the agent process ended (JSON of the agent crate's exit type).
+    pub exit: serde_json::Value,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: u64,
+    pub output: Option<serde_json::Value>,
+    pub grade: serde_json::Value,
+    pub stdout: String,
+    pub stdout_bytes: u64,
+    pub stdout_truncated: bool,
+    pub stderr: String,
+    pub stderr_bytes: u64,
+    pub stderr_truncated: bool,
+}

@@ -1,0 +1,292 @@
+//! `RunStore`: open (and migrate) the SQLite file, write runs and outcomes, read them back.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+};
+
+use crate::error::StoreError;
+use crate::records::{NewRun, OutcomeRecord, OutcomeStatus, RunRecord, RunStatus};
+
+// A macro, not a const: sqlx only takes literal SQL, and `concat!` only takes literals.
+macro_rules! run_columns {
+    () => {
+        "SELECT id, spec_name, spec_path, agent_version, runtime, pods, seed, issue_count, status,
+                started_at, finished_at, summary_json FROM runs"
+    };
+}
+
+/// Where the store lives, relative to the working directory, unless told otherwise.
+pub const DEFAULT_STORE_PATH: &str = ".agentpod/runs.db";
+
+/// The run store. Cheap to clone; all clones share one pool.
+#[derive(Debug, Clone)]
+pub struct RunStore {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl RunStore {
+    /// Opens the store at `path`, creating the file and its directory if needed, and migrates it.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(parent) = path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDirectory {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            // WAL lets `agentpod runs` read while a run writes.
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|source| StoreError::Migrate {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(Self {
+            pool,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Records a run and its sample, in one transaction.
+    pub async fn create_run(&self, run: &NewRun) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO runs (id, spec_name, spec_path, agent_version, runtime, pods, seed, issue_count,
+                               status, started_at, spec_json)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+        )
+        .bind(&run.id)
+        .bind(&run.spec_name)
+        .bind(&run.spec_path)
+        .bind(&run.agent_version)
+        .bind(&run.runtime)
+        .bind(run.pods as i64)
+        // SQLite integers are signed; the seed round-trips through the same bit pattern.
+        .bind(run.seed as i64)
+        .bind(run.issues.len() as i64)
+        .bind(run.started_at.to_rfc3339())
+        .bind(run.spec_json.to_string())
+        .execute(&mut *transaction)
+        .await?;
+        for (position, (issue_id, issue)) in run.issues.iter().enumerate() {
+            sqlx::query("INSERT INTO run_issues (run_id, position, issue_id, issue_json) VALUES (?, ?, ?, ?)")
+                .bind(&run.id)
+                .bind(position as i64)
+                .bind(issue_id)
+                .bind(issue.to_string())
+                .execute(&mut *transaction)
+                .await?;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// Writes one issue's outcome; called as soon as the issue ends.
+    pub async fn record_outcome(&self, outcome: &OutcomeRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT OR REPLACE INTO outcomes (run_id, issue_id, pod_index, status, reason, exit, started_at,
+                 duration_ms, output_json, grade_json, stdout, stdout_bytes, stdout_truncated,
+                 stderr, stderr_bytes, stderr_truncated)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&outcome.run_id)
+        .bind(&outcome.issue_id)
+        .bind(outcome.pod_index as i64)
+        .bind(outcome.status.as_str())
+        .bind(&outcome.reason)
+        .bind(outcome.exit.to_string())
+        .bind(outcome.started_at.to_rfc3339())
+        .bind(outcome.duration_ms as i64)
+        .bind(outcome.output.as_ref().map(|output| output.to_string()))
+        .bind(outcome.grade.to_string())
+        .bind(&outcome.stdout)
+        .bind(outcome.stdout_bytes as i64)
+        .bind(outcome.stdout_truncated)
+        .bind(&outcome.stderr)
+        .bind(outcome.stderr_bytes as i64)
+        .bind(outcome.stderr_truncated)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Marks a run as ended and keeps its summary.
+    pub async fn finish_run(
+        &self,
+        run_id: &str,
+        status: RunStatus,
+        finished_at: DateTime<Utc>,
+        summary: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE runs SET status = ?, finished_at = ?, summary_json = ? WHERE id = ?")
+            .bind(status.as_str())
+            .bind(finished_at.to_rfc3339())
+            .bind(summary.to_string())
+            .bind(run_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The most recent runs first.
+    pub async fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            run_columns!(),
+            " ORDER BY started_at DESC, id DESC LIMIT ?"
+        ))
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(run_from_row).collect()
+    }
+
+    /// Finds a run by its id or an unambiguous prefix of it; `latest` means the most recent run.
+    pub async fn find_run(&self, id_or_prefix: &str) -> Result<RunRecord, StoreError> {
+        if id_or_prefix == "latest" {
+            return self
+                .list_runs(1)
+                .await?
+                .pop()
+                .ok_or_else(|| StoreError::RunNotFound(id_or_prefix.to_string()));
+        }
+        let pattern = format!("{}%", id_or_prefix.replace(['%', '_'], ""));
+        let rows = sqlx::query(concat!(
+            run_columns!(),
+            " WHERE id LIKE ? ORDER BY id LIMIT 6"
+        ))
+        .bind(pattern)
+        .fetch_all(&self.pool)
+        .await?;
+        if let Some(exact) = rows
+            .iter()
+            .find(|row| row.get::<String, _>("id") == id_or_prefix)
+        {
+            return run_from_row(exact);
+        }
+        match rows.len() {
+            0 => Err(StoreError::RunNotFound(id_or_prefix.to_string())),
+            1 => run_from_row(&rows[0]),
+            _ => Err(StoreError::AmbiguousRun {
+                prefix: id_or_prefix.to_string(),
+                candidates: rows
+                    .iter()
+                    .map(|row| row.get::<String, _>("id"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        }
+    }
+
+    /// A run's outcomes, in the order of its sample.
+    pub async fn outcomes(&self, run_id: &str) -> Result<Vec<OutcomeRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT o.* FROM outcomes o
+             LEFT JOIN run_issues i ON i.run_id = o.run_id AND i.issue_id = o.issue_id
+             WHERE o.run_id = ? ORDER BY i.position, o.issue_id",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(outcome_from_row).collect()
+    }
+
+    /// The ids of a run's sampled issues that have no outcome yet, in sample order.
+    pub async fn pending_issue_ids(&self, run_id: &str) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT i.issue_id FROM run_issues i
+             LEFT JOIN outcomes o ON o.run_id = i.run_id AND o.issue_id = i.issue_id
+             WHERE i.run_id = ? AND o.issue_id IS NULL ORDER BY i.position",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|row| row.get("issue_id")).collect())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn run_from_row(row: &SqliteRow) -> Result<RunRecord, StoreError> {
+    let status: String = row.try_get("status")?;
+    let summary: Option<String> = row.try_get("summary_json")?;
+    let finished_at: Option<String> = row.try_get("finished_at")?;
+    Ok(RunRecord {
+        id: row.try_get("id")?,
+        spec_name: row.try_get("spec_name")?,
+        spec_path: row.try_get("spec_path")?,
+        agent_version: row.try_get("agent_version")?,
+        runtime: row.try_get("runtime")?,
+        pods: row.try_get::<i64, _>("pods")? as usize,
+        seed: row.try_get::<i64, _>("seed")? as u64,
+        issue_count: row.try_get::<i64, _>("issue_count")? as usize,
+        status: RunStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("run status `{status}`")))?,
+        started_at: parse_time(&row.try_get::<String, _>("started_at")?)?,
+        finished_at: finished_at.as_deref().map(parse_time).transpose()?,
+        summary: summary.as_deref().map(parse_json).transpose()?,
+    })
+}
+
+fn outcome_from_row(row: &SqliteRow) -> Result<OutcomeRecord, StoreError> {
+    let status: String = row.try_get("status")?;
+    let output: Option<String> = row.try_get("output_json")?;
+    Ok(OutcomeRecord {
+        run_id: row.try_get("run_id")?,
+        issue_id: row.try_get("issue_id")?,
+        pod_index: row.try_get::<i64, _>("pod_index")? as usize,
+        status: OutcomeStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("outcome status `{status}`")))?,
+        reason: row.try_get("reason")?,
+        exit: parse_json(&row.try_get::<String, _>("exit")?)?,
+        started_at: parse_time(&row.try_get::<String, _>("started_at")?)?,
+        duration_ms: row.try_get::<i64, _>("duration_ms")? as u64,
+        output: output.as_deref().map(parse_json).transpose()?,
+        grade: parse_json(&row.try_get::<String, _>("grade_json")?)?,
+        stdout: row.try_get("stdout")?,
+        stdout_bytes: row.try_get::<i64, _>("stdout_bytes")? as u64,
+        stdout_truncated: row.try_get("stdout_truncated")?,
+        stderr: row.try_get("stderr")?,
+        stderr_bytes: row.try_get::<i64, _>("stderr_bytes")? as u64,
+        stderr_truncated: row.try_get("stderr_truncated")?,
+    })
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::<chrono::FixedOffset>::parse_from_rfc3339(text)
+        .map(|time| time.with_timezone(&Utc))
+        .map_err(|error| StoreError::Corrupt(format!("time `{text}`: {error}")))
+}
+
+fn parse_json(text: &str) -> Result<serde_json::Value, StoreError> {
+    serde_json::Value::from_str(text).map_err(|error| StoreError::Corrupt(format!("json: {error}")))
+}

@@ -1,0 +1,153 @@
+//! The run store against a real SQLite file: write a run as a runner does, read it back, reopen it.
+
+use agentpod_store::{NewRun, OutcomeRecord, OutcomeStatus, RunStatus, RunStore, StoreError};
+use chrono::{TimeZone, Utc};
+use serde_json::json;
+
+fn new_run(id: &str, minute: u32) -> NewRun {
+    NewRun {
+        id: id.to_string(),
+        spec_name: "demo".into(),
+        spec_path: "pods/demo.yaml".into(),
+        agent_version: "v1".into(),
+        runtime: "local".into(),
+        pods: 2,
+        seed: u64::MAX - 3,
+        started_at: Utc.with_ymd_and_hms(2026, 11, 25, 12, minute, 0).unwrap(),
+        spec_json: json!({"name": "demo"}),
+        issues: vec![
+            ("b".into(), json!({"id": "b"})),
+            ("a".into(), json!({"id": "a"})),
+            ("c".into(), json!({"id": "c"})),
+        ],
+    }
+}
+
+fn outcome(run_id: &str, issue_id: &str, status: OutcomeStatus) -> OutcomeRecord {
+    OutcomeRecord {
+        run_id: run_id.into(),
+        issue_id: issue_id.into(),
+        pod_index: 1,
+        status,
+        reason: format!("{issue_id} reason"),
+        exit: json!({"exited": {"code": 0}}),
+        started_at: Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 1).unwrap(),
+        duration_ms: 1234,
+        output: Some(json!({"category": "billing"})),
+        grade: json!({"checks": []}),
+        stdout: "hello".into(),
+        stdout_bytes: 5_000_000,
+        stdout_truncated: true,
+        stderr: String::new(),
+        stderr_bytes: 0,
+        stderr_truncated: false,
+    }
+}
+
+#[tokio::test]
+async fn a_run_round_trips_and_survives_reopening() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("nested/.agentpod/runs.db");
+    let store = RunStore::open(&path).await.unwrap();
+    store
+        .create_run(&new_run("20261125-120000-aaaa", 0))
+        .await
+        .unwrap();
+    store
+        .record_outcome(&outcome("20261125-120000-aaaa", "a", OutcomeStatus::Passed))
+        .await
+        .unwrap();
+    store
+        .record_outcome(&outcome(
+            "20261125-120000-aaaa",
+            "b",
+            OutcomeStatus::Errored,
+        ))
+        .await
+        .unwrap();
+    store.close().await;
+
+    // Reopen: what was written before a crash is still there, and migrations are idempotent.
+    let store = RunStore::open(&path).await.unwrap();
+    let run = store.find_run("20261125-120000-aaaa").await.unwrap();
+    assert_eq!(run.status, RunStatus::Running);
+    assert_eq!(run.seed, u64::MAX - 3);
+    assert_eq!(run.issue_count, 3);
+    let outcomes = store.outcomes(&run.id).await.unwrap();
+    let ids: Vec<_> = outcomes
+        .iter()
+        .map(|outcome| outcome.issue_id.as_str())
+        .collect();
+    assert_eq!(ids, ["b", "a"], "outcomes come back in sample order");
+    assert_eq!(outcomes[0].status, OutcomeStatus::Errored);
+    assert_eq!(outcomes[0].stdout_bytes, 5_000_000);
+    assert!(outcomes[0].stdout_truncated);
+    assert_eq!(store.pending_issue_ids(&run.id).await.unwrap(), ["c"]);
+
+    let summary = json!({"passed": 1});
+    store
+        .finish_run(&run.id, RunStatus::Interrupted, Utc::now(), &summary)
+        .await
+        .unwrap();
+    let run = store.find_run(&run.id).await.unwrap();
+    assert_eq!(run.status, RunStatus::Interrupted);
+    assert_eq!(run.summary, Some(summary));
+    assert!(run.finished_at.is_some());
+}
+
+#[tokio::test]
+async fn runs_are_found_by_prefix_and_listed_newest_first() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = RunStore::open(&directory.path().join("runs.db"))
+        .await
+        .unwrap();
+    store
+        .create_run(&new_run("20261125-120000-aaaa", 0))
+        .await
+        .unwrap();
+    store
+        .create_run(&new_run("20261125-120500-bbbb", 5))
+        .await
+        .unwrap();
+    store
+        .create_run(&new_run("20261125-120500-bbcc", 6))
+        .await
+        .unwrap();
+
+    let listed: Vec<_> = store
+        .list_runs(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|run| run.id)
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            "20261125-120500-bbcc",
+            "20261125-120500-bbbb",
+            "20261125-120000-aaaa"
+        ]
+    );
+    assert_eq!(
+        store.find_run("20261125-1200").await.unwrap().id,
+        "20261125-120000-aaaa"
+    );
+    assert_eq!(
+        store.find_run("latest").await.unwrap().id,
+        "20261125-120500-bbcc"
+    );
+    assert!(matches!(
+        store.find_run("20261125-120500-bb").await,
+        Err(StoreError::AmbiguousRun { .. })
+    ));
+    assert!(matches!(
+        store.find_run("2025").await,
+        Err(StoreError::RunNotFound(_))
+    ));
+    // LIKE wildcards in user input must not match everything.
+    assert!(matches!(
+        store.find_run("%").await,
+        Err(StoreError::AmbiguousRun { .. }) | Err(StoreError::RunNotFound(_))
+    ));
+}

@@ -1,0 +1,150 @@
+//! The command-line interface: commands, options and the help text that teaches them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "agentpod",
+    version,
+    about = "Run AI agents against sampled issues in isolated testing pods, and measure them",
+    long_about = "Run AI agents against sampled issues in isolated testing pods, and measure them.\n\n\
+        A pod is a private network with its own Postgres, seeded from the pod spec's fixtures; every \
+        issue gets a fresh copy of that database and one run of the agent. agentpod records each \
+        outcome and prints what the run came to: passed, failed, errored, and time per issue.",
+    after_help = "Examples:\n  \
+        agentpod validate pods/support-triage.yaml\n  \
+        agentpod run pods/support-triage.yaml --pods 3 --sample 50 --json run.json\n  \
+        agentpod runs\n  \
+        agentpod show latest\n  \
+        agentpod gc\n\n\
+        Exit codes: 0 success · 1 internal error · 2 invalid input · 3 setup error · 130 interrupted"
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalOptions,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GlobalOptions {
+    /// The run store (SQLite); created if missing.
+    #[arg(
+        long,
+        global = true,
+        env = "AGENTPOD_STORE",
+        default_value = ".agentpod/runs.db",
+        value_name = "FILE"
+    )]
+    pub(crate) store: PathBuf,
+    /// More logs on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run an agent version against a sample of issues, in pods.
+    #[command(
+        long_about = "Run an agent version against a sample of issues, in pods.\n\n\
+            Starts --pods pods (each its own Postgres seeded from the spec's fixtures), spreads the \
+            sampled issues over them, starts the agent once per issue with the agent contract's \
+            environment (AGENTPOD_ISSUE, AGENTPOD_OUTPUT, DATABASE_URL, AGENTPOD_RUN_ID, \
+            AGENTPOD_ISSUE_ID, AGENTPOD_AGENT_VERSION), grades each answer and records it in the \
+            run store as soon as it ends. Prints a summary on stdout at the end.\n\n\
+            Ctrl-C once: stop starting issues, stop running agents, keep results, remove pods. \
+            Ctrl-C twice: stop now (pods are still removed)."
+    )]
+    Run(RunArgs),
+    /// Check a pod spec (and its fixture and issues files) without starting anything.
+    Validate(ValidateArgs),
+    /// List recent runs from the run store.
+    Runs(RunsArgs),
+    /// Show one run: its summary and every issue's outcome.
+    Show(ShowArgs),
+    /// Remove containers, networks, volumes and local pods that killed runs left behind.
+    #[command(
+        long_about = "Remove containers, networks, volumes and local pods that killed runs left behind.\n\n\
+            Everything agentpod creates is labelled with its run and its owner process; gc removes \
+            what belongs to owners that are no longer alive on this host. --all also removes pods \
+            of runs still going."
+    )]
+    Gc(GcArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// The pod spec, e.g. pods/support-triage.yaml.
+    pub(crate) spec: PathBuf,
+    /// Number of pods in parallel (overrides the spec's `pods`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub(crate) pods: Option<u16>,
+    /// Sample this many issues (overrides the spec's `issues.sample`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) sample: Option<u64>,
+    /// Seed of the sample; the same seed draws the same issues (overrides `issues.seed`).
+    #[arg(long, value_name = "SEED")]
+    pub(crate) seed: Option<u64>,
+    /// Where pods run; default: Docker where an engine answers, else local Postgres binaries.
+    #[arg(long, value_enum, env = "AGENTPOD_RUNTIME")]
+    pub(crate) runtime: Option<RuntimeChoice>,
+    /// The agent version to record (overrides `agent.version`), e.g. a git sha in CI.
+    #[arg(long, value_name = "VERSION")]
+    pub(crate) agent_version: Option<String>,
+    /// The agent command, split on spaces (overrides `agent.command`).
+    #[arg(long, value_name = "COMMAND")]
+    pub(crate) agent_command: Option<String>,
+    /// Also write the summary as JSON to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) json: Option<PathBuf>,
+    /// No progress display; only the summary (and errors).
+    #[arg(long)]
+    pub(crate) no_progress: bool,
+    /// Where per-issue files go (issue.json, output.json, the agent's working directory).
+    #[arg(long, value_name = "DIR", default_value = ".agentpod/runs")]
+    pub(crate) work_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum RuntimeChoice {
+    Docker,
+    Local,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ValidateArgs {
+    /// One or more pod specs.
+    #[arg(required = true)]
+    pub(crate) specs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunsArgs {
+    /// How many runs to list, newest first.
+    #[arg(long, short = 'n', default_value_t = 20)]
+    pub(crate) limit: usize,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ShowArgs {
+    /// A run id, an unambiguous prefix of one, or `latest`.
+    pub(crate) run: String,
+    /// Print the summary and outcomes as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GcArgs {
+    /// Also remove pods of runs whose owner is still alive.
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// List what would be removed without removing it.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}

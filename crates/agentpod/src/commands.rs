@@ -1,0 +1,27 @@
+//! The commands, one file each under `commands/`; this file only dispatches.
+
+mod gc;
+mod run;
+mod runs;
+mod show;
+mod validate;
+
+use crate::cli::{Cli, Command};
+use crate::exit_code::Exit;
+
+pub(crate) async fn dispatch(cli: Cli) -> Exit {
+    let result = match cli.command {
+        Command::Run(args) => run::run(&cli.global, args).await,
+        Command::Validate(args) => validate::validate(args),
+        Command::Runs(args) => runs::runs(&cli.global, args).await,
+        Command::Show(args) => show::show(&cli.global, args).await,
+        Command::Gc(args) => gc::gc(args).await,
+    };
+    match result {
+        Ok(exit) => exit,
+        Err(failure) => {
+            failure.print();
+            failure.exit
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! `agentpod gc`: sweep what killed runs left behind.
+
+use agentpod_runtime::{GcOptions, collect_garbage};
+
+use crate::cli::GcArgs;
+use crate::exit_code::Exit;
+use crate::failure::Failure;
+
+pub(crate) async fn gc(args: GcArgs) -> Result<Exit, Failure> {
+    let report = collect_garbage(GcOptions {
+        all: args.all,
+        dry_run: args.dry_run,
+    })
+    .await
+    .map_err(|error| Failure::from_error(Exit::Setup, "cannot collect garbage", &error))?;
+    let verb = if args.dry_run {
+        "would remove"
+    } else {
+        "removed"
+    };
+    let total = report.containers.len()
+        + report.networks.len()
+        + report.volumes.len()
+        + report.local_pods.len();
+    for container in &report.containers {
+        println!("{verb} container {container}");
+    }
+    for network in &report.networks {
+        println!("{verb} network {network}");
+    }
+    for volume in &report.volumes {
+        println!("{verb} volume {volume}");
+    }
+    for local_pod in &report.local_pods {
+        println!("{verb} local pod {}", local_pod.display());
+    }
+    if total == 0 {
+        println!("nothing to remove");
+    }
+    Ok(Exit::Success)
+}

@@ -1,0 +1,116 @@
+//! `agentpod run`: plan the run from the spec and the overrides, pick a runtime, run it with a
+//! progress display and Ctrl-C handling, then print the summary and write the JSON.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use agentpod_runner::{Interrupt, PlanError, RunError, RunOptions, RunPlan, execute, new_run_id};
+use agentpod_runtime::{RuntimeKind, detect_runtime};
+use agentpod_store::{RunStatus, RunStore};
+
+use crate::cli::{GlobalOptions, RunArgs, RuntimeChoice};
+use crate::exit_code::Exit;
+use crate::failure::{Failure, fixture_failure};
+use crate::progress::progress_reporter;
+use crate::signals;
+
+pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, Failure> {
+    let spec = agentpod_spec::load(&args.spec)
+        .map_err(|error| Failure::new(Exit::InvalidInput, error.to_string()))?;
+    let agent_command = match &args.agent_command {
+        Some(command) => {
+            let words: Vec<String> = command.split_whitespace().map(str::to_string).collect();
+            if words.is_empty() {
+                return Err(Failure::new(Exit::InvalidInput, "--agent-command is empty"));
+            }
+            Some(words)
+        }
+        None => None,
+    };
+    let options = RunOptions {
+        pods: args.pods.map(usize::from),
+        sample: args.sample.map(|sample| sample as usize),
+        seed: args.seed,
+        agent_version: args.agent_version.clone(),
+        agent_command,
+        work_root: args.work_dir.clone(),
+    };
+    let plan = RunPlan::prepare(new_run_id(), spec, options).map_err(|error| match error {
+        PlanError::WorkDirectory { .. } => Failure::from_error(Exit::Setup, "", &error),
+        other => Failure::new(Exit::InvalidInput, format!("error: {other}")),
+    })?;
+
+    let preference = args.runtime.map(|choice| match choice {
+        RuntimeChoice::Docker => RuntimeKind::Docker,
+        RuntimeChoice::Local => RuntimeKind::Local,
+    });
+    let runtime = detect_runtime(preference)
+        .await
+        .map_err(|error| Failure::from_error(Exit::Setup, "no runtime for pods", &error))?;
+    let store = RunStore::open(&global.store)
+        .await
+        .map_err(|error| Failure::from_error(Exit::Setup, "cannot open the run store", &error))?;
+
+    let run_id = plan.run_id.clone();
+    let interrupt = Interrupt::new();
+    signals::listen(interrupt.clone());
+    let reporter = progress_reporter(args.no_progress, plan.issues.len(), plan.pods);
+    let result = execute(
+        plan,
+        Arc::from(runtime),
+        store.clone(),
+        reporter.clone(),
+        interrupt.clone(),
+    )
+    .await;
+    reporter.finish();
+    let result =
+        result.map_err(|error| Failure::from_error(Exit::Setup, "the run failed", &error))?;
+
+    print!("{}", agentpod_report::render_terminal(&result.summary));
+    if let Some(path) = &args.json {
+        write_json(path, &result.summary)?;
+    }
+    store.close().await;
+    if let Some(error) = &result.error {
+        return Err(match error {
+            RunError::Fixture(fixture_error) => fixture_failure(fixture_error),
+            other => Failure::from_error(Exit::Setup, &format!("run {run_id} failed"), other),
+        });
+    }
+    Ok(match result.status {
+        RunStatus::Interrupted => Exit::Interrupted,
+        _ => Exit::Success,
+    })
+}
+
+fn write_json(
+    path: &std::path::Path,
+    summary: &agentpod_report::RunSummary,
+) -> Result<(), Failure> {
+    let mut text = serde_json::to_string_pretty(summary).unwrap_or_default();
+    text.push('\n');
+    if path.as_os_str() == "-" {
+        let _ = std::io::stdout().write_all(text.as_bytes());
+        return Ok(());
+    }
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent).map_err(|error| {
+            Failure::from_error(
+                Exit::Setup,
+                &format!("cannot create {}", parent.display()),
+                &error,
+            )
+        })?;
+    }
+    std::fs::write(path, text).map_err(|error| {
+        Failure::from_error(
+            Exit::Setup,
+            &format!("cannot write {}", path.display()),
+            &error,
+        )
+    })
+}

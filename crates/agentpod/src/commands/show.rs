@@ -1,0 +1,55 @@
+//! `agentpod show RUN`: one run's summary and every issue's outcome.
+
+use agentpod_report::{render_terminal, summarize};
+
+use crate::cli::{GlobalOptions, ShowArgs};
+use crate::commands::runs::open_existing_store;
+use crate::exit_code::Exit;
+use crate::failure::Failure;
+
+pub(crate) async fn show(global: &GlobalOptions, args: ShowArgs) -> Result<Exit, Failure> {
+    let store = open_existing_store(global).await?;
+    let read_error = |error: agentpod_store::StoreError| {
+        let exit = match error {
+            agentpod_store::StoreError::RunNotFound(_)
+            | agentpod_store::StoreError::AmbiguousRun { .. } => Exit::InvalidInput,
+            _ => Exit::Setup,
+        };
+        Failure::from_error(exit, "", &error)
+    };
+    let run = store.find_run(&args.run).await.map_err(read_error)?;
+    let outcomes = store.outcomes(&run.id).await.map_err(read_error)?;
+    // Rebuilt from the outcomes rather than read back, so a run that died still gets a summary.
+    let summary = summarize(&run, &outcomes);
+    if args.json {
+        let document = serde_json::json!({ "run": run, "summary": summary, "outcomes": outcomes });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&document).unwrap_or_default()
+        );
+        return Ok(Exit::Success);
+    }
+    print!("{}", render_terminal(&summary));
+    println!();
+    let width = outcomes
+        .iter()
+        .map(|outcome| outcome.issue_id.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    println!(
+        "{:width$}  {:11}  {:>4}  {:>8}  REASON",
+        "ISSUE", "STATUS", "POD", "TIME"
+    );
+    for outcome in &outcomes {
+        println!(
+            "{:width$}  {:11}  {:>4}  {:>7.2}s  {}",
+            outcome.issue_id,
+            outcome.status.as_str(),
+            outcome.pod_index,
+            outcome.duration_ms as f64 / 1000.0,
+            outcome.reason.lines().next().unwrap_or_default()
+        );
+    }
+    Ok(Exit::Success)
+}

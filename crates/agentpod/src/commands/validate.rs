@@ -1,0 +1,52 @@
+//! `agentpod validate`: load each spec and its issues file, report every problem, start nothing.
+
+use agentpod_spec::FixtureKind;
+
+use crate::cli::ValidateArgs;
+use crate::exit_code::Exit;
+use crate::failure::Failure;
+
+pub(crate) fn validate(args: ValidateArgs) -> Result<Exit, Failure> {
+    let mut exit = Exit::Success;
+    for path in &args.specs {
+        let spec = match agentpod_spec::load(path) {
+            Ok(spec) => spec,
+            Err(error) => {
+                Failure::new(Exit::InvalidInput, error.to_string()).print();
+                exit = Exit::InvalidInput;
+                continue;
+            }
+        };
+        let issues = match agentpod_issues::load(&spec.issues.source) {
+            Ok(issues) => issues,
+            Err(error) => {
+                Failure::new(Exit::InvalidInput, format!("error: {error}")).print();
+                exit = Exit::InvalidInput;
+                continue;
+            }
+        };
+        let data_files = spec
+            .database
+            .fixtures
+            .iter()
+            .filter(|fixture| fixture.kind != FixtureKind::Sql)
+            .count();
+        println!(
+            "{}: ok — `{}`, {} fixture{} ({} SQL, {} data), {} issues, agent {} `{}`",
+            path.display(),
+            spec.name,
+            spec.database.fixtures.len(),
+            if spec.database.fixtures.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
+            spec.database.fixtures.len() - data_files,
+            data_files,
+            issues.len(),
+            spec.agent.version,
+            spec.agent.command.join(" "),
+        );
+    }
+    Ok(exit)
+}

@@ -1,0 +1,88 @@
+//! `Failure`: an error on its way to the user — what to print and which exit code it means.
+//! Errors with a place in a file (spec, fixtures, issues) are rendered as diagnostics with the
+//! source line and a caret.
+
+use std::error::Error;
+
+use agentpod_db::FixtureError;
+use agentpod_spec::Diagnostic;
+
+use crate::exit_code::Exit;
+
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) exit: Exit,
+    pub(crate) message: String,
+}
+
+impl Failure {
+    pub(crate) fn new(exit: Exit, message: impl Into<String>) -> Self {
+        Self {
+            exit,
+            message: message.into(),
+        }
+    }
+
+    /// `context: error: cause: cause`, the whole chain on one line.
+    pub(crate) fn from_error(exit: Exit, context: &str, error: &dyn Error) -> Self {
+        let mut message = if context.is_empty() {
+            error.to_string()
+        } else {
+            format!("{context}: {error}")
+        };
+        let mut source = error.source();
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !message.contains(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
+            source = cause.source();
+        }
+        Self { exit, message }
+    }
+
+    pub(crate) fn print(&self) {
+        let message = self.message.trim_end();
+        if message.starts_with("error") {
+            eprintln!("{message}");
+        } else {
+            eprintln!("error: {message}");
+        }
+    }
+}
+
+/// A fixture error as a diagnostic pointing into the fixture file, when it has a line.
+pub(crate) fn fixture_failure(error: &FixtureError) -> Failure {
+    let FixtureError::Invalid {
+        file,
+        line,
+        message,
+        detail,
+        hint,
+    } = error
+    else {
+        return Failure::from_error(Exit::InvalidInput, "cannot seed the pod's database", error);
+    };
+    let source = std::fs::read_to_string(file).unwrap_or_default();
+    let mut diagnostic = Diagnostic {
+        file: file.clone(),
+        line: *line,
+        column: 1,
+        message: format!("fixture failed: {message}"),
+        source_line: source
+            .lines()
+            .nth(line.saturating_sub(1))
+            .map(str::to_string),
+        help: None,
+    };
+    let notes: Vec<String> = detail
+        .iter()
+        .map(|detail| format!("detail: {detail}"))
+        .chain(hint.iter().map(|hint| format!("hint: {hint}")))
+        .collect();
+    if !notes.is_empty() {
+        diagnostic.help = Some(notes.join("; "));
+    }
+    Failure::new(Exit::InvalidInput, diagnostic.render())
+}

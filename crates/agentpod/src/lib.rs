@@ -1,0 +1,48 @@
+//! The agentpod command line: arguments, progress display, exit codes. Everything else lives in
+//! the library crates; this crate is the only one that knows about terminals.
+
+mod cli;
+mod commands;
+mod exit_code;
+mod failure;
+mod logging;
+mod progress;
+mod signals;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use exit_code::Exit;
+
+/// Parses `args` and runs the command; what `main` calls.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match cli::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                Exit::InvalidInput.into()
+            } else {
+                Exit::Success.into()
+            };
+        }
+    };
+    logging::init(cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return Exit::Internal.into();
+        }
+    };
+    let exit = runtime.block_on(commands::dispatch(cli));
+    // Pods removed by Drop fallbacks run on their own threads; give the runtime a moment to
+    // finish anything it was still doing, but never hang on exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(10));
+    exit.into()
+}

@@ -1,0 +1,197 @@
+//! Progress on stderr while a run goes: indicatif bars (one per pod plus a total) on a terminal,
+//! plain lines in CI or when stderr is not a terminal, nothing with `--no-progress`.
+
+use std::io::IsTerminal;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use agentpod_runner::{RunEvent, RunReporter};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// A run reporter that also knows how to clean up the display at the end.
+pub(crate) trait ProgressDisplay: RunReporter {
+    fn finish(&self);
+}
+
+pub(crate) fn progress_reporter(
+    no_progress: bool,
+    issues: usize,
+    pods: usize,
+) -> Arc<dyn ProgressDisplay> {
+    if no_progress {
+        Arc::new(Silent)
+    } else if std::io::stderr().is_terminal() && std::env::var_os("CI").is_none() {
+        Arc::new(Bars::new(issues, pods))
+    } else {
+        Arc::new(Lines {
+            issues,
+            finished: Mutex::new(0),
+        })
+    }
+}
+
+struct Silent;
+
+impl RunReporter for Silent {
+    fn report(&self, _event: &RunEvent<'_>) {}
+}
+
+impl ProgressDisplay for Silent {
+    fn finish(&self) {}
+}
+
+/// One line per event that matters; reads well in a CI log.
+struct Lines {
+    issues: usize,
+    finished: Mutex<usize>,
+}
+
+impl RunReporter for Lines {
+    fn report(&self, event: &RunEvent<'_>) {
+        match event {
+            RunEvent::RunStarted {
+                run_id,
+                issues,
+                pods,
+                runtime,
+            } => {
+                eprintln!(
+                    "run {run_id}: {issues} issues on {pods} {runtime} pod{}",
+                    if *pods == 1 { "" } else { "s" }
+                );
+            }
+            RunEvent::PodReady {
+                pod,
+                pod_id,
+                ready_in,
+            } => {
+                eprintln!(
+                    "pod {pod} ready in {:.2}s ({pod_id})",
+                    ready_in.as_secs_f64()
+                );
+            }
+            RunEvent::PodFailed { pod, error } => eprintln!("pod {pod} failed: {error}"),
+            RunEvent::IssueFinished { pod, outcome } => {
+                let mut finished = self
+                    .finished
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                *finished += 1;
+                let width = self.issues.to_string().len();
+                eprintln!(
+                    "[{:>width$}/{}] {} {} in {:.2}s (pod {pod}){}",
+                    *finished,
+                    self.issues,
+                    outcome.issue_id,
+                    outcome.status.as_str(),
+                    outcome.duration_ms as f64 / 1000.0,
+                    if outcome.status == agentpod_store::OutcomeStatus::Passed {
+                        String::new()
+                    } else {
+                        format!(": {}", outcome.reason.lines().next().unwrap_or_default())
+                    }
+                );
+            }
+            RunEvent::Draining => eprintln!("draining: no new issues start"),
+            RunEvent::PodStarting { .. }
+            | RunEvent::IssueStarted { .. }
+            | RunEvent::PodStopped { .. }
+            | RunEvent::RunFinished { .. } => {}
+        }
+    }
+}
+
+impl ProgressDisplay for Lines {
+    fn finish(&self) {}
+}
+
+/// A total bar and one spinner per pod.
+struct Bars {
+    multi: MultiProgress,
+    total: ProgressBar,
+    pods: Vec<ProgressBar>,
+}
+
+impl Bars {
+    fn new(issues: usize, pods: usize) -> Self {
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let total = multi.add(ProgressBar::new(issues as u64));
+        total.set_style(
+            ProgressStyle::with_template(
+                "{prefix:>7} [{bar:30}] {pos}/{len} issues · {elapsed} · {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        total.set_prefix("total");
+        total.set_message("starting pods");
+        let pod_style = ProgressStyle::with_template("{prefix:>7} {spinner} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        let pods = (1..=pods)
+            .map(|pod| {
+                let bar = multi.add(ProgressBar::new_spinner());
+                bar.set_style(pod_style.clone());
+                bar.set_prefix(format!("pod {pod}"));
+                bar.set_message("starting");
+                bar.enable_steady_tick(Duration::from_millis(120));
+                bar
+            })
+            .collect();
+        Self { multi, total, pods }
+    }
+
+    fn pod(&self, pod: usize) -> Option<&ProgressBar> {
+        self.pods.get(pod.wrapping_sub(1))
+    }
+}
+
+impl RunReporter for Bars {
+    fn report(&self, event: &RunEvent<'_>) {
+        match event {
+            RunEvent::PodReady { pod, ready_in, .. } => {
+                if let Some(bar) = self.pod(*pod) {
+                    bar.set_message(format!("ready in {:.2}s", ready_in.as_secs_f64()));
+                }
+            }
+            RunEvent::PodFailed { pod, error } => {
+                let _ = self.multi.println(format!("pod {pod} failed: {error}"));
+                if let Some(bar) = self.pod(*pod) {
+                    bar.finish_with_message("failed");
+                }
+            }
+            RunEvent::IssueStarted { pod, issue_id } => {
+                if let Some(bar) = self.pod(*pod) {
+                    bar.set_message(format!("{issue_id}"));
+                }
+            }
+            RunEvent::IssueFinished { outcome, .. } => {
+                self.total.inc(1);
+                self.total.set_message("running");
+                if outcome.status == agentpod_store::OutcomeStatus::Errored {
+                    let _ = self
+                        .multi
+                        .println(format!("{} errored: {}", outcome.issue_id, outcome.reason));
+                }
+            }
+            RunEvent::PodStopped { pod } => {
+                if let Some(bar) = self.pod(*pod) {
+                    bar.finish_with_message("done");
+                }
+            }
+            RunEvent::Draining => self.total.set_message("draining"),
+            RunEvent::RunStarted { .. }
+            | RunEvent::PodStarting { .. }
+            | RunEvent::RunFinished { .. } => {}
+        }
+    }
+}
+
+impl ProgressDisplay for Bars {
+    fn finish(&self) {
+        for bar in &self.pods {
+            bar.finish_and_clear();
+        }
+        self.total.finish_and_clear();
+        let _ = self.multi.clear();
+    }
+}
