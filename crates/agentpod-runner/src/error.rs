@@ -14,6 +14,10 @@ pub enum PlanError {
     Sample(#[from] SampleError),
     #[error("the issues file {0} holds no issues")]
     NoIssues(String),
+    #[error(
+        "agent command not found: {0} (is it built? the path is relative to the pod spec's directory)"
+    )]
+    AgentNotFound(String),
     #[error("cannot create the work directory {path}")]
     WorkDirectory {
         path: String,

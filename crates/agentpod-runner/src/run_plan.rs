@@ -55,15 +55,28 @@ impl RunPlan {
             .pods
             .unwrap_or(spec.pods)
             .clamp(1, issues.len().max(1));
-        let run_directory = options.work_root.join(&run_id);
+        // The agent runs in its own working directory: every path it is given must be absolute.
+        let work_root =
+            std::path::absolute(&options.work_root).unwrap_or(options.work_root.clone());
+        let run_directory = work_root.join(&run_id);
+        let mut agent_command = options
+            .agent_command
+            .unwrap_or_else(|| spec.agent.command.clone());
+        if let Some(program) = agent_command.first_mut()
+            && program.contains('/')
+        {
+            let path = std::path::absolute(&*program).unwrap_or_else(|_| PathBuf::from(&*program));
+            if !path.is_file() {
+                return Err(PlanError::AgentNotFound(program.clone()));
+            }
+            *program = path.display().to_string();
+        }
         std::fs::create_dir_all(&run_directory).map_err(|source| PlanError::WorkDirectory {
             path: run_directory.display().to_string(),
             source,
         })?;
         Ok(Self {
-            agent_command: options
-                .agent_command
-                .unwrap_or_else(|| spec.agent.command.clone()),
+            agent_command,
             agent_version: options
                 .agent_version
                 .unwrap_or_else(|| spec.agent.version.clone()),

@@ -5,6 +5,7 @@
 use std::error::Error;
 
 use agentpod_db::FixtureError;
+use agentpod_issues::IssuesError;
 use agentpod_spec::Diagnostic;
 
 use crate::exit_code::Exit;
@@ -84,5 +85,34 @@ pub(crate) fn fixture_failure(error: &FixtureError) -> Failure {
     if !notes.is_empty() {
         diagnostic.help = Some(notes.join("; "));
     }
+    Failure::new(Exit::InvalidInput, diagnostic.render())
+}
+
+/// An issues-file error as a diagnostic pointing into the issues file, when it has a line.
+pub(crate) fn issues_failure(error: &IssuesError) -> Failure {
+    let Some(line) = error.line() else {
+        return Failure::new(Exit::InvalidInput, error.to_string());
+    };
+    let file = error.file();
+    let column = error.column().unwrap_or(1);
+    // The error's own text starts with `file:line[:column]: `; the diagnostic shows that itself.
+    let text = error.to_string();
+    let message = text
+        .splitn(if error.column().is_some() { 4 } else { 3 }, ':')
+        .last()
+        .unwrap_or(&text)
+        .trim();
+    let source = std::fs::read_to_string(file).unwrap_or_default();
+    let diagnostic = Diagnostic {
+        file: file.to_path_buf(),
+        line,
+        column,
+        message: format!("bad issues file: {message}"),
+        source_line: source
+            .lines()
+            .nth(line.saturating_sub(1))
+            .map(str::to_string),
+        help: None,
+    };
     Failure::new(Exit::InvalidInput, diagnostic.render())
 }

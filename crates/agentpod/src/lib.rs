@@ -18,6 +18,7 @@ pub use exit_code::Exit;
 
 /// Parses `args` and runs the command; what `main` calls.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    restore_default_sigpipe();
     let cli = match cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(error) => {
@@ -45,4 +46,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     // finish anything it was still doing, but never hang on exit.
     runtime.shutdown_timeout(std::time::Duration::from_secs(10));
     exit.into()
+}
+
+/// Rust ignores SIGPIPE, so `agentpod show latest | head` would panic on the closed pipe; the
+/// default action ends the process quietly, as other command-line tools do.
+fn restore_default_sigpipe() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: installs the default handler; no Rust code runs in a signal handler.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
 }

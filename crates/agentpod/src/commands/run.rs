@@ -10,7 +10,7 @@ use agentpod_store::{RunStatus, RunStore};
 
 use crate::cli::{GlobalOptions, RunArgs, RuntimeChoice};
 use crate::exit_code::Exit;
-use crate::failure::{Failure, fixture_failure};
+use crate::failure::{Failure, fixture_failure, issues_failure};
 use crate::progress::progress_reporter;
 use crate::signals;
 
@@ -37,6 +37,7 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
     };
     let plan = RunPlan::prepare(new_run_id(), spec, options).map_err(|error| match error {
         PlanError::WorkDirectory { .. } => Failure::from_error(Exit::Setup, "", &error),
+        PlanError::Issues(issues_error) => issues_failure(&issues_error),
         other => Failure::new(Exit::InvalidInput, format!("error: {other}")),
     })?;
 
@@ -67,16 +68,17 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
     let result =
         result.map_err(|error| Failure::from_error(Exit::Setup, "the run failed", &error))?;
 
-    print!("{}", agentpod_report::render_terminal(&result.summary));
-    if let Some(path) = &args.json {
-        write_json(path, &result.summary)?;
-    }
     store.close().await;
     if let Some(error) = &result.error {
+        // The run is recorded as failed; its (empty) summary would only hide the reason.
         return Err(match error {
             RunError::Fixture(fixture_error) => fixture_failure(fixture_error),
             other => Failure::from_error(Exit::Setup, &format!("run {run_id} failed"), other),
         });
+    }
+    print!("{}", agentpod_report::render_terminal(&result.summary));
+    if let Some(path) = &args.json {
+        write_json(path, &result.summary)?;
     }
     Ok(match result.status {
         RunStatus::Interrupted => Exit::Interrupted,

@@ -4,7 +4,7 @@ use agentpod_spec::FixtureKind;
 
 use crate::cli::ValidateArgs;
 use crate::exit_code::Exit;
-use crate::failure::Failure;
+use crate::failure::{Failure, issues_failure};
 
 pub(crate) fn validate(args: ValidateArgs) -> Result<Exit, Failure> {
     let mut exit = Exit::Success;
@@ -20,7 +20,7 @@ pub(crate) fn validate(args: ValidateArgs) -> Result<Exit, Failure> {
         let issues = match agentpod_issues::load(&spec.issues.source) {
             Ok(issues) => issues,
             Err(error) => {
-                Failure::new(Exit::InvalidInput, format!("error: {error}")).print();
+                issues_failure(&error).print();
                 exit = Exit::InvalidInput;
                 continue;
             }

@@ -1,0 +1,8 @@
+//! End-to-end tests: the `agentpod` binary driven as a user drives it, against the real Docker
+//! engine, real Postgres (in containers and from the host's binaries) and real agent processes.
+//! One binary with a module per concern (STYLE.md: tests in layers).
+
+mod demo;
+mod interrupt;
+mod invalid_input;
+mod misbehaving_agents;

@@ -1,0 +1,182 @@
+//! An agent that crashes, exits non-zero, hangs past its timeout, floods stdout, writes nothing
+//! or writes garbage: each is recorded as that issue's outcome and the run carries on.
+
+use std::collections::BTreeMap;
+
+use agentpod_end_to_end::{Scratch, local_pod_directories};
+use serde_json::Value;
+
+#[test]
+fn every_misbehaviour_is_an_outcome_and_the_run_carries_on() {
+    let scratch = Scratch::new();
+    let output = scratch
+        .agentpod(&[
+            "run",
+            "tests/pods/misbehaving.yaml",
+            "--runtime",
+            "local",
+            "--no-progress",
+        ])
+        .env("HOST_SECRET_CANARY", "must not reach the agent")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the run itself must succeed: {stderr}"
+    );
+
+    let shown = scratch.show("latest");
+    let run_id = shown["run"]["id"].as_str().unwrap().to_string();
+    let outcomes: BTreeMap<String, Value> = shown["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|outcome| {
+            (
+                outcome["issue_id"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("M-")
+                    .to_string(),
+                outcome.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes.len(),
+        10,
+        "all issues have an outcome: {:?}",
+        outcomes.keys()
+    );
+    let status = |name: &str| outcomes[name]["status"].as_str().unwrap().to_string();
+    let reason = |name: &str| outcomes[name]["reason"].as_str().unwrap().to_string();
+
+    assert_eq!(status("correct"), "passed");
+    assert_eq!(status("wrong"), "failed");
+    assert!(
+        reason("wrong").contains(r#"expected "42", got "not 42""#),
+        "{}",
+        reason("wrong")
+    );
+
+    assert_eq!(status("crash"), "errored");
+    assert!(reason("crash").contains("signal 11"), "{}", reason("crash"));
+
+    assert_eq!(status("exit"), "errored");
+    assert_eq!(
+        reason("exit"),
+        "agent exited with code 3: giving up on this one"
+    );
+
+    assert_eq!(status("hang"), "errored");
+    assert_eq!(reason("hang"), "timed out after 2s");
+    let hang_ms = outcomes["hang"]["duration_ms"].as_u64().unwrap();
+    assert!(
+        (2000..10_000).contains(&hang_ms),
+        "killed at the timeout, not later: {hang_ms} ms"
+    );
+    let pid_file = scratch
+        .path()
+        .join("work")
+        .join(&run_id)
+        .join("issues/M-hang/work/grandchild.pid");
+    let grandchild: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        process_ends_soon(grandchild),
+        "the hanging agent's grandchild {grandchild} must be killed with its process group"
+    );
+
+    assert_eq!(
+        status("flood"),
+        "passed",
+        "a chatty agent that answers is still graded"
+    );
+    assert_eq!(outcomes["flood"]["stdout_bytes"], 5 * 1024 * 1024);
+    assert_eq!(outcomes["flood"]["stdout_truncated"], true);
+    assert_eq!(
+        outcomes["flood"]["stdout"].as_str().unwrap().len(),
+        64 * 1024,
+        "kept output is capped"
+    );
+
+    assert_eq!(status("silent"), "errored");
+    assert_eq!(reason("silent"), "agent wrote no output (AGENTPOD_OUTPUT)");
+    assert_eq!(status("malformed"), "errored");
+    assert!(
+        reason("malformed").starts_with("agent output is malformed"),
+        "{}",
+        reason("malformed")
+    );
+
+    assert_eq!(
+        status("database"),
+        "passed",
+        "DATABASE_URL reaches the issue's seeded database: {}",
+        reason("database")
+    );
+
+    assert_eq!(status("env"), "passed");
+    let environment: Vec<&str> = outcomes["env"]["output"]["environment"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|name| name.as_str().unwrap())
+        // Python itself may add LC_CTYPE (PEP 538) before the agent's code runs.
+        .filter(|name| *name != "LC_CTYPE")
+        .collect();
+    assert_eq!(
+        environment,
+        [
+            "AGENTPOD_AGENT_VERSION",
+            "AGENTPOD_ISSUE",
+            "AGENTPOD_ISSUE_ID",
+            "AGENTPOD_OUTPUT",
+            "AGENTPOD_RUN_ID",
+            "DATABASE_URL",
+            "EXTRA_SETTING",
+            "HOME",
+            "PATH"
+        ],
+        "the agent sees the contract and nothing else of the host"
+    );
+
+    let issues = &shown["summary"]["issues"];
+    assert_eq!(
+        (
+            issues["passed"].as_u64(),
+            issues["failed"].as_u64(),
+            issues["errored"].as_u64()
+        ),
+        (Some(4), Some(1), Some(5))
+    );
+    assert_eq!(
+        local_pod_directories(&run_id),
+        Vec::<std::path::PathBuf>::new()
+    );
+}
+
+/// True once the process is gone or a zombie (killed, waiting for init to reap it); a process
+/// that is still running after a few seconds was not killed.
+fn process_ends_soon(pid: i32) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| {
+                stat.rsplit_once(") ")
+                    .and_then(|(_, rest)| rest.chars().next())
+            });
+        if matches!(state, None | Some('Z')) {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/python3
+"""A deliberately misbehaving agent for the end-to-end tests.
+
+The issue's `behaviour` field says how to behave: answer right or wrong, crash, exit non-zero,
+hang (with a grandchild), flood stdout, write nothing, write garbage, read the database, or
+report its environment. Nothing here is a real agent.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+issue = json.load(open(os.environ["AGENTPOD_ISSUE"]))
+output_path = os.environ["AGENTPOD_OUTPUT"]
+behaviour = issue["behaviour"]
+
+
+def answer(value, **extra):
+    with open(output_path, "w") as output:
+        json.dump({"answer": value, **extra}, output)
+
+
+if behaviour == "correct":
+    answer(issue["want"])
+elif behaviour == "wrong":
+    answer("not " + issue["want"])
+elif behaviour == "crash":
+    os.kill(os.getpid(), signal.SIGSEGV)
+elif behaviour == "exit":
+    print("giving up on this one", file=sys.stderr)
+    sys.exit(3)
+elif behaviour == "hang":
+    grandchild = subprocess.Popen(["sleep", "600"])
+    with open(os.path.join(os.environ["HOME"], "grandchild.pid"), "w") as pid_file:
+        pid_file.write(str(grandchild.pid))
+    time.sleep(600)
+elif behaviour == "flood":
+    line = "x" * 1023 + "\n"
+    for _ in range(5 * 1024):
+        sys.stdout.write(line)
+    sys.stdout.flush()
+    answer(issue["want"])
+elif behaviour == "silent":
+    pass
+elif behaviour == "malformed":
+    with open(output_path, "w") as output:
+        output.write("{not json")
+elif behaviour == "database":
+    count = subprocess.run(
+        ["psql", os.environ["DATABASE_URL"], "-tAc", "SELECT count(*) FROM items"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    answer(count)
+elif behaviour == "env":
+    answer(issue["want"], environment=sorted(os.environ))
+elif behaviour == "slow":
+    time.sleep(1)
+    answer(issue["want"])
+else:
+    sys.exit(f"unknown behaviour {behaviour}")

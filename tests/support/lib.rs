@@ -1,0 +1,161 @@
+//! Support for the end-to-end tests: find the built binaries, drive `agentpod` as a user would,
+//! and look for anything a run left behind (Docker resources by label, local pod directories).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A binary of this workspace, built by `cargo build --workspace --bins` (scripts/test does that).
+pub fn binary(name: &str) -> PathBuf {
+    // The test executable lives in target/<profile>/deps/; the binaries one level up.
+    let exe = std::env::current_exe().expect("the test executable has a path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps layout");
+    let path = profile_dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is not built; run `cargo build --workspace --bins` (scripts/test does)",
+        path.display()
+    );
+    path
+}
+
+/// A scratch directory for one test: the run store, work dirs and JSON summaries go here.
+pub struct Scratch {
+    pub directory: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn new() -> Self {
+        Self {
+            directory: tempfile::tempdir().expect("a temporary directory"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.directory.path()
+    }
+
+    /// `agentpod` with this scratch's store and work dir, run from the repository root.
+    pub fn agentpod(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(binary("agentpod"));
+        command
+            .current_dir(repo_root())
+            .arg("--store")
+            .arg(self.path().join("runs.db"))
+            .args(args)
+            .env_remove("RUST_LOG")
+            .env("NO_COLOR", "1");
+        if args.first() == Some(&"run") {
+            command.arg("--work-dir").arg(self.path().join("work"));
+        }
+        command
+    }
+
+    /// Runs `agentpod` to completion.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.agentpod(args).output().expect("agentpod starts")
+    }
+
+    /// `agentpod show <run> --json`, parsed.
+    pub fn show(&self, run: &str) -> serde_json::Value {
+        let output = self.run(&["show", run, "--json"]);
+        assert!(
+            output.status.success(),
+            "show failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).expect("show --json prints JSON")
+    }
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Docker containers, networks and volumes labelled with this run id (via the docker CLI, not
+/// the code under test).
+pub fn docker_resources(run_id: &str) -> Vec<String> {
+    let filter = format!("label=dev.agentpod.run={run_id}");
+    let mut found = Vec::new();
+    for (kind, args) in [
+        (
+            "container",
+            vec!["ps", "-a", "--format", "{{.Names}}", "--filter", &filter],
+        ),
+        (
+            "network",
+            vec![
+                "network",
+                "ls",
+                "--format",
+                "{{.Name}}",
+                "--filter",
+                &filter,
+            ],
+        ),
+        (
+            "volume",
+            vec!["volume", "ls", "--format", "{{.Name}}", "--filter", &filter],
+        ),
+    ] {
+        let output = Command::new("docker")
+            .args(&args)
+            .output()
+            .expect("the docker CLI runs");
+        assert!(
+            output.status.success(),
+            "docker {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        for name in String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|line| !line.is_empty())
+        {
+            found.push(format!("{kind} {name}"));
+        }
+    }
+    found
+}
+
+/// Local pod directories of this run (the local runtime keeps them under $TMPDIR/agentpod-pods).
+pub fn local_pod_directories(run_id: &str) -> Vec<PathBuf> {
+    let root = std::env::temp_dir().join("agentpod-pods");
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.file_name()
+                .is_some_and(|name| name.to_string_lossy().contains(run_id))
+        })
+        .collect()
+}
+
+/// The run id printed in the first progress line, `run <id>: ...`.
+pub fn run_id_from_stderr(stderr: &str) -> Option<String> {
+    stderr.lines().find_map(|line| {
+        line.strip_prefix("run ")?
+            .split(':')
+            .next()
+            .map(str::to_string)
+    })
+}
+
+/// Writes `text` to `path` and makes it executable.
+pub fn write_executable(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).expect("write the script");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .expect("make it executable");
+}
