@@ -1,1 +1,15 @@
 //! Issues: load an issues file (JSON lines or CSV) and draw a seeded, optionally stratified sample.
+
+mod csv_issues;
+mod issue;
+mod issues_error;
+mod jsonl_issues;
+mod load;
+mod sample;
+mod sample_error;
+
+pub use issue::Issue;
+pub use issues_error::IssuesError;
+pub use load::load;
+pub use sample::sample;
+pub use sample_error::SampleError;

@@ -1,1 +1,31 @@
-//! Pod spec: load a YAML pod spec, validate it, and report every problem with file, line and column.
+//! Pod spec: load a YAML pod spec, validate it, and report every problem with file, line and
+//! column.
+//!
+//! [`load`] is the one entry point. The YAML is parsed into a tree that keeps positions
+//! (`yaml_tree`), then a hand-written decoder walks it and collects every problem as a
+//! [`Diagnostic`] rather than stopping at the first.
+
+mod agent_spec;
+mod byte_size;
+mod database_spec;
+mod decoder;
+mod diagnostic;
+mod duration;
+mod fixture;
+mod issues_spec;
+mod keys;
+mod load;
+mod node;
+mod paths;
+mod pod_spec;
+mod spec_error;
+mod yaml_tree;
+
+pub use agent_spec::AgentSpec;
+pub use database_spec::DatabaseSpec;
+pub use diagnostic::Diagnostic;
+pub use fixture::{Fixture, FixtureKind};
+pub use issues_spec::IssuesSpec;
+pub use load::load;
+pub use pod_spec::PodSpec;
+pub use spec_error::SpecError;

@@ -1,0 +1,225 @@
+//! Running the agent once: start it with the contract's environment, watch the clock and the
+//! cancel token, capture its output, and read its answer.
+
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use tokio::io::AsyncRead;
+use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::captured_output::capture_stream;
+use crate::process_group::ProcessGroup;
+use crate::{AgentExit, AgentInvocation, AgentOutput, AgentRun, CapturedOutput};
+
+/// How long a terminated agent gets to exit after SIGTERM before its group is killed.
+const TERMINATION_GRACE: Duration = Duration::from_secs(2);
+
+/// How long to keep reading output after the agent ended: a process that left the agent's group
+/// (e.g. through `setsid`) can hold the pipes open forever.
+const DRAIN_GRACE: Duration = Duration::from_secs(2);
+
+/// Used when the host itself has no PATH, so the agent can still find its interpreter.
+const FALLBACK_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+#[derive(Debug, thiserror::Error)]
+enum StartError {
+    #[error("agent command is empty")]
+    EmptyCommand,
+    #[error("working directory {path} is not a directory")]
+    WorkingDirectory { path: PathBuf },
+    #[error("cannot remove stale output file {path}: {source}")]
+    StaleOutput {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot start agent program `{program}`: {source}")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+}
+
+enum Ending {
+    Exited(std::io::Result<ExitStatus>),
+    TimedOut,
+    Cancelled,
+}
+
+/// Runs the agent once and records what happened; every failure is an outcome, never an error.
+///
+/// The agent gets a cleared environment: the host's PATH, HOME set to the working directory, and
+/// the invocation's variables. It leads its own process group, which is terminated on timeout or
+/// cancel (SIGTERM, then SIGKILL after a grace period) and killed once the agent has ended, so
+/// nothing it started outlives the run.
+pub async fn run_agent(invocation: &AgentInvocation, cancel: CancellationToken) -> AgentRun {
+    let started = Instant::now();
+    let mut child = match start(invocation) {
+        Ok(child) => child,
+        Err(error) => {
+            return AgentRun {
+                exit: AgentExit::FailedToStart {
+                    message: error.to_string(),
+                },
+                stdout: CapturedOutput::default(),
+                stderr: CapturedOutput::default(),
+                output: AgentOutput::Missing,
+                duration: started.elapsed(),
+            };
+        }
+    };
+    let group = ProcessGroup::led_by(child.id());
+    tracing::debug!(command = ?invocation.command, process = child.id(), "agent started");
+
+    let stop_reading = CancellationToken::new();
+    let stdout_task = spawn_capture(
+        child.stdout.take(),
+        invocation.output_limit,
+        stop_reading.clone(),
+    );
+    let stderr_task = spawn_capture(
+        child.stderr.take(),
+        invocation.output_limit,
+        stop_reading.clone(),
+    );
+
+    let ending = tokio::select! {
+        status = child.wait() => Ending::Exited(status),
+        () = tokio::time::sleep(invocation.timeout) => Ending::TimedOut,
+        () = cancel.cancelled() => Ending::Cancelled,
+    };
+    let exit = match ending {
+        Ending::Exited(Ok(status)) => exit_from_status(status),
+        Ending::Exited(Err(error)) => {
+            terminate(&mut child, &group).await;
+            AgentExit::FailedToStart {
+                message: format!("cannot wait for agent process: {error}"),
+            }
+        }
+        Ending::TimedOut => {
+            terminate(&mut child, &group).await;
+            AgentExit::TimedOut
+        }
+        Ending::Cancelled => {
+            terminate(&mut child, &group).await;
+            AgentExit::Cancelled
+        }
+    };
+    let duration = started.elapsed();
+    group.kill_and_release();
+    tracing::debug!(?exit, ?duration, "agent ended");
+
+    let (stdout, stderr) = drain(stdout_task, stderr_task, &stop_reading).await;
+    AgentRun {
+        exit,
+        stdout,
+        stderr,
+        output: AgentOutput::read(&invocation.output_path),
+        duration,
+    }
+}
+
+fn start(invocation: &AgentInvocation) -> Result<Child, StartError> {
+    let (program, arguments) = invocation
+        .command
+        .split_first()
+        .ok_or(StartError::EmptyCommand)?;
+    if !invocation.working_dir.is_dir() {
+        return Err(StartError::WorkingDirectory {
+            path: invocation.working_dir.clone(),
+        });
+    }
+    // An answer left over from an earlier run must not be taken for this run's answer.
+    match std::fs::remove_file(&invocation.output_path) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(source) => {
+            return Err(StartError::StaleOutput {
+                path: invocation.output_path.clone(),
+                source,
+            });
+        }
+    }
+    let host_path = std::env::var_os("PATH").unwrap_or_else(|| FALLBACK_PATH.into());
+    Command::new(program)
+        .args(arguments)
+        .current_dir(&invocation.working_dir)
+        .env_clear()
+        .env("PATH", host_path)
+        .env("HOME", &invocation.working_dir)
+        .envs(invocation.env.iter().map(|(name, value)| (name, value)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|source| StartError::Spawn {
+            program: program.clone(),
+            source,
+        })
+}
+
+fn spawn_capture<Stream>(
+    stream: Option<Stream>,
+    limit: usize,
+    stop: CancellationToken,
+) -> JoinHandle<CapturedOutput>
+where
+    Stream: AsyncRead + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        match stream {
+            Some(stream) => capture_stream(stream, limit, stop).await,
+            None => CapturedOutput::default(),
+        }
+    })
+}
+
+/// SIGTERM to the whole group, a grace period waiting on the agent, then SIGKILL to the group,
+/// which also catches children that outlived the agent or ignore SIGTERM.
+async fn terminate(child: &mut Child, group: &ProcessGroup) {
+    group.signal(Signal::SIGTERM);
+    let _ = tokio::time::timeout(TERMINATION_GRACE, child.wait()).await;
+    group.signal(Signal::SIGKILL);
+    if let Err(error) = child.wait().await {
+        tracing::warn!(%error, "cannot reap terminated agent process");
+    }
+}
+
+async fn drain(
+    stdout_task: JoinHandle<CapturedOutput>,
+    stderr_task: JoinHandle<CapturedOutput>,
+    stop_reading: &CancellationToken,
+) -> (CapturedOutput, CapturedOutput) {
+    let outputs = async { tokio::join!(stdout_task, stderr_task) };
+    tokio::pin!(outputs);
+    let (stdout, stderr) = tokio::select! {
+        outputs = &mut outputs => outputs,
+        () = tokio::time::sleep(DRAIN_GRACE) => {
+            tracing::debug!("agent output still open after it ended; keeping what was read");
+            stop_reading.cancel();
+            outputs.await
+        }
+    };
+    let joined = |result: Result<CapturedOutput, tokio::task::JoinError>| {
+        result.unwrap_or_else(|error| {
+            tracing::warn!(%error, "agent output reader failed");
+            CapturedOutput::default()
+        })
+    };
+    (joined(stdout), joined(stderr))
+}
+
+fn exit_from_status(status: ExitStatus) -> AgentExit {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => AgentExit::Exited { code },
+        (None, Some(signal)) => AgentExit::Signaled { signal },
+        // Neither a code nor a signal does not happen on Unix for a process that ended.
+        (None, None) => AgentExit::Exited { code: -1 },
+    }
+}

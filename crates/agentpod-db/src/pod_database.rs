@@ -1,0 +1,260 @@
+//! `PodDatabase`: one pod's Postgres server, seeded once into a template and cloned per issue.
+
+use std::time::{Duration, Instant};
+
+use agentpod_runtime::PostgresEndpoint;
+use agentpod_spec::{Fixture, FixtureKind};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, PgConnection};
+use tokio::sync::Mutex;
+
+use crate::agent_role::{self, AGENT_ROLE};
+use crate::copy_load::{self, CopyLoad};
+use crate::database_name::{TEMPLATE_DATABASE, issue_database_name, quote_identifier};
+use crate::{DbError, FixtureError, IssueDatabase, csv_fixture, json_lines_fixture, sql_fixture};
+
+/// How long seeding waits for the last connection to the template to go away. Postgres refuses
+/// to clone a database that has connections.
+const TEMPLATE_RELEASE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The admin side of one pod's Postgres server: where it is, the agent role's password, and an
+/// open superuser connection used to create and drop issue databases quickly.
+pub struct PodDatabase {
+    endpoint: PostgresEndpoint,
+    agent_password: String,
+    /// One connection, reused: opening a new one costs a SCRAM handshake per issue.
+    admin: Mutex<PgConnection>,
+}
+
+impl std::fmt::Debug for PodDatabase {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("PodDatabase")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PodDatabase {
+    /// Creates the `agent` role and the template database, applies `fixtures` to it in order,
+    /// grants the agent role access to the tables, and leaves the template without connections
+    /// so it can be cloned.
+    pub async fn seed(
+        endpoint: &PostgresEndpoint,
+        fixtures: &[Fixture],
+    ) -> Result<PodDatabase, FixtureError> {
+        let started = Instant::now();
+        let mut admin = connect(endpoint, "postgres")
+            .await
+            .map_err(setup("connect to the pod's postgres server"))?;
+        let agent_password = agent_role::new_password();
+        agent_role::ensure(&mut admin, &agent_password)
+            .await
+            .map_err(setup("create the agent role"))?;
+        create_template(&mut admin)
+            .await
+            .map_err(setup("create the template database"))?;
+
+        let mut template = connect(endpoint, TEMPLATE_DATABASE)
+            .await
+            .map_err(setup("connect to the template database"))?;
+        for fixture in fixtures {
+            apply_fixture(&mut template, fixture).await?;
+        }
+        agent_role::grant_table_access(&mut template)
+            .await
+            .map_err(setup("grant the agent role access to the fixture tables"))?;
+        // Otherwise autovacuum soon connects to the freshly written template, and CREATE
+        // DATABASE waits in 100 ms steps for any session to leave its source. This also gives
+        // the agent's queries real statistics in every clone.
+        sqlx::raw_sql("VACUUM ANALYZE")
+            .execute(&mut template)
+            .await
+            .map_err(setup("vacuum and analyze the template database"))?;
+        template
+            .close()
+            .await
+            .map_err(setup("close the connection to the template database"))?;
+        release_template(&mut admin)
+            .await
+            .map_err(setup("close every connection to the template database"))?;
+        tracing::debug!(
+            fixtures = fixtures.len(),
+            elapsed_ms = started.elapsed().as_millis(),
+            "seeded template database"
+        );
+        Ok(PodDatabase {
+            endpoint: endpoint.clone(),
+            agent_password,
+            admin: Mutex::new(admin),
+        })
+    }
+
+    /// Clones the template into a new database only this issue uses.
+    pub async fn create_issue_database(&self, issue_id: &str) -> Result<IssueDatabase, DbError> {
+        let name = issue_database_name(issue_id);
+        let quoted = quote_identifier(&name);
+        let create_error = |source| DbError::Create {
+            name: name.clone(),
+            source,
+        };
+        let mut admin = self.admin.lock().await;
+        let create = format!(
+            "CREATE DATABASE {quoted} TEMPLATE {}",
+            quote_identifier(TEMPLATE_DATABASE)
+        );
+        sqlx::raw_sql(AssertSqlSafe(create))
+            .execute(&mut *admin)
+            .await
+            .map_err(create_error)?;
+        // Database privileges are not copied from the template: by default every role may
+        // connect, which would let an agent reach another issue's database.
+        let grants = format!(
+            "REVOKE ALL ON DATABASE {quoted} FROM PUBLIC; \
+             GRANT CONNECT, TEMPORARY ON DATABASE {quoted} TO {}",
+            quote_identifier(AGENT_ROLE)
+        );
+        if let Err(source) = sqlx::raw_sql(AssertSqlSafe(grants))
+            .execute(&mut *admin)
+            .await
+        {
+            let drop = format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)");
+            if let Err(drop_error) = sqlx::raw_sql(AssertSqlSafe(drop))
+                .execute(&mut *admin)
+                .await
+            {
+                tracing::warn!(database = %name, error = %drop_error, "cannot drop half-created issue database");
+            }
+            return Err(create_error(source));
+        }
+        Ok(IssueDatabase {
+            agent_url: self.endpoint.url(AGENT_ROLE, &self.agent_password, &name),
+            admin_url: self.endpoint.admin_url(&name),
+            name,
+        })
+    }
+
+    /// Drops an issue database, closing whatever connections the agent left open.
+    pub async fn drop_issue_database(&self, database: IssueDatabase) -> Result<(), DbError> {
+        let statement = format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            quote_identifier(&database.name)
+        );
+        let mut admin = self.admin.lock().await;
+        sqlx::raw_sql(AssertSqlSafe(statement))
+            .execute(&mut *admin)
+            .await
+            .map_err(|source| DbError::Drop {
+                name: database.name,
+                source,
+            })?;
+        Ok(())
+    }
+
+    /// Closes the admin connection. Issue databases still present stay; they go with the pod.
+    pub async fn close(self) {
+        if let Err(error) = self.admin.into_inner().close().await {
+            tracing::debug!(%error, "closing the admin connection failed");
+        }
+    }
+}
+
+async fn connect(endpoint: &PostgresEndpoint, database: &str) -> Result<PgConnection, sqlx::Error> {
+    PgConnectOptions::new()
+        .host(&endpoint.host)
+        .port(endpoint.port)
+        .username(&endpoint.user)
+        .password(&endpoint.password)
+        .database(database)
+        .application_name("agentpod")
+        // Fixture batches can be megabytes of SQL; logging them would drown everything else.
+        .disable_statement_logging()
+        .connect()
+        .await
+}
+
+fn setup(action: &'static str) -> impl FnOnce(sqlx::Error) -> FixtureError {
+    move |source| FixtureError::Setup { action, source }
+}
+
+/// Starts from an empty template every time: a pod's server may be seeded again.
+async fn create_template(admin: &mut PgConnection) -> Result<(), sqlx::Error> {
+    let template = quote_identifier(TEMPLATE_DATABASE);
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {template} WITH (FORCE)"
+    )))
+    .execute(&mut *admin)
+    .await?;
+    sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {template}")))
+        .execute(&mut *admin)
+        .await?;
+    // Nobody but the superuser connects to the template or the maintenance databases; the
+    // agent gets CONNECT on its own issue database only.
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "REVOKE ALL ON DATABASE {template} FROM PUBLIC; \
+         REVOKE CONNECT ON DATABASE postgres FROM PUBLIC; \
+         REVOKE CONNECT ON DATABASE template1 FROM PUBLIC"
+    )))
+    .execute(&mut *admin)
+    .await?;
+    Ok(())
+}
+
+async fn apply_fixture(template: &mut PgConnection, fixture: &Fixture) -> Result<(), FixtureError> {
+    let file = fixture.path.as_path();
+    let content = tokio::fs::read(file)
+        .await
+        .map_err(|source| FixtureError::Read {
+            file: file.to_path_buf(),
+            source,
+        })?;
+    let as_text = |content: Vec<u8>| {
+        String::from_utf8(content).map_err(|error| FixtureError::Read {
+            file: file.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, error),
+        })
+    };
+    let loads: Vec<CopyLoad> = match &fixture.kind {
+        FixtureKind::Sql => return sql_fixture::apply(template, file, &as_text(content)?).await,
+        FixtureKind::Csv { table } => {
+            copy_load::ensure_table_exists(template, file, table).await?;
+            vec![csv_fixture::parse(file, table, &content)?]
+        }
+        FixtureKind::JsonLines { table } => {
+            copy_load::ensure_table_exists(template, file, table).await?;
+            json_lines_fixture::parse(file, table, &as_text(content)?)?
+        }
+    };
+    for load in &loads {
+        if !load.is_empty() {
+            load.run(template, file).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Closes the template to new sessions (autovacuum skips such databases unless wraparound
+/// looms), ends the remaining ones and waits until the server has let go of them. Clones get
+/// the default `ALLOW_CONNECTIONS true`; the flag is not copied.
+async fn release_template(admin: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "ALTER DATABASE {} WITH ALLOW_CONNECTIONS false",
+        quote_identifier(TEMPLATE_DATABASE)
+    )))
+    .execute(&mut *admin)
+    .await?;
+    let deadline = Instant::now() + TEMPLATE_RELEASE_TIMEOUT;
+    loop {
+        let remaining: i64 = sqlx::query_scalar(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1",
+        )
+        .bind(TEMPLATE_DATABASE)
+        .fetch_one(&mut *admin)
+        .await?;
+        if remaining == 0 || Instant::now() >= deadline {
+            // Past the deadline, CREATE DATABASE will report the leftover session itself.
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}

@@ -1,0 +1,55 @@
+//! One issue (ticket): its id, the fields the agent sees, and the expected outcome it never sees.
+
+use serde_json::{Map, Value};
+
+/// One unit of work for the agent, as read from an issues file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Issue {
+    pub id: String,
+    /// Everything the agent is given besides the id.
+    pub fields: Map<String, Value>,
+    /// What a correct outcome looks like; for graders only.
+    pub expected: Option<Map<String, Value>>,
+    /// 1-based line in the issues file where the issue starts.
+    pub line: usize,
+}
+
+impl Issue {
+    /// The issue as handed to the agent: `{"id": ..., ...fields}`.
+    ///
+    /// The expected outcome is left out on purpose: an agent that could read it would
+    /// pass every grader without doing the work.
+    pub fn agent_view(&self) -> Value {
+        let mut view = Map::with_capacity(self.fields.len() + 1);
+        view.insert("id".to_owned(), Value::String(self.id.clone()));
+        for (key, value) in &self.fields {
+            view.insert(key.clone(), value.clone());
+        }
+        Value::Object(view)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn agent_view_carries_id_and_fields_but_not_expected() {
+        let issue = Issue {
+            id: "42".to_owned(),
+            fields: json!({"subject": "refund", "priority": 2})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            expected: json!({"status": "refunded"}).as_object().cloned(),
+            line: 3,
+        };
+        let view = issue.agent_view();
+        assert_eq!(
+            view,
+            json!({"id": "42", "subject": "refund", "priority": 2})
+        );
+        assert!(!view.to_string().contains("refunded"));
+    }
+}

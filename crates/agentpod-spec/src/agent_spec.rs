@@ -1,0 +1,210 @@
+//! The `agent` section: the program under test, its version, and the limits it runs under.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Serialize, Serializer};
+
+use crate::byte_size::{BYTE_SIZE_HELP, ByteSizeError, parse_byte_size};
+use crate::decoder::Decoder;
+use crate::duration::{DURATION_HELP, format_duration, parse_duration};
+use crate::keys;
+use crate::node::{Node, NodeValue, Position};
+use crate::paths;
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+const DEFAULT_OUTPUT_LIMIT: usize = 1 << 20;
+
+/// The variables of the agent contract: agentpod sets them for every issue, so a spec must not
+/// override them (any `AGENTPOD_` name is reserved for the contract's future variables too).
+const RESERVED_ENVIRONMENT: &[&str] = &[
+    "DATABASE_URL",
+    "OPENAI_BASE_URL",
+    "OPENAI_API_KEY",
+    "ANTHROPIC_BASE_URL",
+    "ANTHROPIC_API_KEY",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+];
+const RESERVED_ENVIRONMENT_PREFIX: &str = "AGENTPOD_";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgentSpec {
+    /// The program and its arguments, run without a shell; the program is resolved against the
+    /// spec's directory when it contains a `/`, and looked up on `PATH` otherwise.
+    pub command: Vec<String>,
+    pub version: String,
+    /// How long one issue may run before the agent is stopped.
+    #[serde(serialize_with = "serialize_duration")]
+    pub timeout: Duration,
+    /// How many bytes of stdout and of stderr are kept, each.
+    pub output_limit: usize,
+    /// Extra environment for the agent, on top of the agent contract's variables.
+    pub env: BTreeMap<String, String>,
+}
+
+fn serialize_duration<S: Serializer>(
+    duration: &Duration,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&format_duration(*duration))
+}
+
+impl AgentSpec {
+    pub(crate) fn decode(
+        decoder: &mut Decoder<'_>,
+        node: &Node,
+        owner: Position,
+    ) -> Option<AgentSpec> {
+        let fields = decoder.mapping(node, owner, "`agent`", keys::AGENT)?;
+        decoder.require(&fields, keys::AGENT_REQUIRED);
+        let command = fields
+            .get("command")
+            .and_then(|field| decode_command(decoder, field.value));
+        let version = fields
+            .get("version")
+            .and_then(|field| decoder.non_empty_string(field.value, "agent.version"));
+        let timeout = decoder.optional(&fields, "timeout", decode_timeout);
+        let output_limit = decoder.optional(&fields, "output_limit", decode_output_limit);
+        let env = decoder.optional(&fields, "env", decode_environment);
+        Some(AgentSpec {
+            command: command?,
+            version: version?,
+            timeout: timeout?.unwrap_or(DEFAULT_TIMEOUT),
+            output_limit: output_limit?.unwrap_or(DEFAULT_OUTPUT_LIMIT),
+            env: env?.unwrap_or_default(),
+        })
+    }
+}
+
+/// A list is taken as the argument vector; a string is split on whitespace, since there is no
+/// shell to interpret quotes.
+fn decode_command(decoder: &mut Decoder<'_>, node: &Node) -> Option<Vec<String>> {
+    let mut command = match &node.value {
+        NodeValue::Sequence(items) => {
+            let arguments: Vec<Option<String>> = items
+                .iter()
+                .enumerate()
+                .map(|(index, item)| decoder.string(item, &format!("agent.command[{index}]")))
+                .collect();
+            arguments.into_iter().collect::<Option<Vec<String>>>()?
+        }
+        NodeValue::Scalar { .. } => decoder
+            .string(node, "agent.command")?
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+        NodeValue::Mapping(_) => {
+            decoder.report(
+                node.position,
+                format!(
+                    "expected a string or a list for `agent.command`, found {}",
+                    node.kind_name()
+                ),
+            );
+            return None;
+        }
+    };
+    let Some(program) = command
+        .first_mut()
+        .filter(|program| !program.trim().is_empty())
+    else {
+        decoder.report_with_help(
+            node.position,
+            "`agent.command` is empty",
+            Some("name the program to run, e.g. `command: [\"./agent\", \"--verbose\"]`"),
+        );
+        return None;
+    };
+    if program.contains('/') {
+        *program = paths::resolve_program(decoder.spec_directory(), program)
+            .to_string_lossy()
+            .into_owned();
+    }
+    Some(command)
+}
+
+fn decode_timeout(decoder: &mut Decoder<'_>, node: &Node) -> Option<Duration> {
+    // Any scalar is read as text, so `timeout: 30` is told it lacks a unit rather than that it
+    // has the wrong type.
+    let text = decoder.string(node, "agent.timeout")?;
+    match parse_duration(&text) {
+        Ok(Duration::ZERO) => {
+            decoder.report(node.position, "`agent.timeout` must be greater than zero");
+            None
+        }
+        Ok(timeout) => Some(timeout),
+        Err(error) => {
+            decoder.report_with_help(
+                node.position,
+                format!("invalid duration `{text}` for `agent.timeout`: {error}"),
+                Some(DURATION_HELP),
+            );
+            None
+        }
+    }
+}
+
+fn decode_output_limit(decoder: &mut Decoder<'_>, node: &Node) -> Option<usize> {
+    let text = decoder.string(node, "agent.output_limit")?;
+    match parse_byte_size(&text) {
+        Ok(0) => {
+            decoder.report(
+                node.position,
+                "`agent.output_limit` must be greater than zero",
+            );
+            None
+        }
+        Ok(limit) => Some(limit),
+        Err(error) => {
+            let help = match &error {
+                ByteSizeError::UnknownUnit {
+                    suggestion: Some(unit),
+                    ..
+                } => format!("did you mean `{unit}`? sizes use binary units"),
+                _ => BYTE_SIZE_HELP.to_owned(),
+            };
+            decoder.report_with_help(
+                node.position,
+                format!("invalid size `{text}` for `agent.output_limit`: {error}"),
+                Some(help),
+            );
+            None
+        }
+    }
+}
+
+fn decode_environment(decoder: &mut Decoder<'_>, node: &Node) -> Option<BTreeMap<String, String>> {
+    let fields = decoder.open_mapping(node, node.position, "`agent.env`")?;
+    let mut environment = BTreeMap::new();
+    let mut valid = true;
+    for field in fields.iter() {
+        let name = field.key;
+        let value = decoder.string(field.value, &format!("agent.env.{name}"));
+        if name.is_empty() {
+            decoder.report(field.key_position, "empty environment variable name");
+            valid = false;
+        } else if name.contains(['=', '\0']) {
+            decoder.report(
+                field.key_position,
+                format!("invalid environment variable name `{name}`"),
+            );
+            valid = false;
+        } else if RESERVED_ENVIRONMENT.contains(&name)
+            || name.starts_with(RESERVED_ENVIRONMENT_PREFIX)
+        {
+            decoder.report_with_help(
+                field.key_position,
+                format!("`{name}` is set by agentpod and cannot be overridden"),
+                Some("agentpod gives the agent its database, gateways and identity itself"),
+            );
+            valid = false;
+        }
+        match value {
+            Some(value) => {
+                environment.insert(name.to_owned(), value);
+            }
+            None => valid = false,
+        }
+    }
+    valid.then_some(environment)
+}

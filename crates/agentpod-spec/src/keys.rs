@@ -1,0 +1,69 @@
+//! The keys every section of a pod spec accepts, in one place: a new section (`boundary`,
+//! `model`, `grading`, `production`, `gateways`) starts by being added here.
+
+pub(crate) const TOP_LEVEL: &[&str] =
+    &["name", "description", "database", "agent", "issues", "pods"];
+pub(crate) const DATABASE: &[&str] = &["image", "fixtures"];
+pub(crate) const FIXTURE: &[&str] = &["sql", "table", "csv", "jsonl"];
+pub(crate) const AGENT: &[&str] = &["command", "version", "timeout", "output_limit", "env"];
+pub(crate) const ISSUES: &[&str] = &["source", "sample", "seed", "stratify_by"];
+
+/// The keys a spec must set, by section.
+pub(crate) const TOP_LEVEL_REQUIRED: &[&str] = &["name", "database", "agent", "issues"];
+pub(crate) const DATABASE_REQUIRED: &[&str] = &["image"];
+pub(crate) const AGENT_REQUIRED: &[&str] = &["command", "version"];
+pub(crate) const ISSUES_REQUIRED: &[&str] = &["source"];
+
+/// The known key closest to `unknown`, if it is close enough to be a typo.
+pub(crate) fn suggest<'k>(unknown: &str, known: &[&'k str]) -> Option<&'k str> {
+    known
+        .iter()
+        .map(|candidate| (strsim::damerau_levenshtein(unknown, candidate), *candidate))
+        .filter(|(distance, candidate)| {
+            // Short keys need a tighter bound, or every two-letter key suggests something.
+            let allowed = (candidate.len().max(unknown.len()) / 3).max(1);
+            *distance <= allowed
+        })
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+/// "`a`, `b` or `c`", for help lines listing the accepted keys.
+pub(crate) fn list(keys: &[&str]) -> String {
+    join(keys, "or")
+}
+
+/// "`a`, `b` and `c`", for messages listing missing keys.
+pub(crate) fn list_all(keys: &[&str]) -> String {
+    join(keys, "and")
+}
+
+fn join(keys: &[&str], conjunction: &str) -> String {
+    let quoted: Vec<String> = keys.iter().map(|key| format!("`{key}`")).collect();
+    match quoted.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} {conjunction} {last}", rest.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_keys_only() {
+        assert_eq!(suggest("fixturs", DATABASE), Some("fixtures"));
+        assert_eq!(suggest("timout", AGENT), Some("timeout"));
+        assert_eq!(suggest("stratifyby", ISSUES), Some("stratify_by"));
+        assert_eq!(suggest("boundary", TOP_LEVEL), None);
+        assert_eq!(suggest("xyz", FIXTURE), None);
+    }
+
+    #[test]
+    fn lists_keys_for_help() {
+        assert_eq!(list(&["a"]), "`a`");
+        assert_eq!(list(&["a", "b", "c"]), "`a`, `b` or `c`");
+        assert_eq!(list_all(&["a", "b"]), "`a` and `b`");
+    }
+}

@@ -1,0 +1,128 @@
+//! The decoded pod spec and the decoding of its top level.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::decoder::Decoder;
+use crate::keys;
+use crate::node::Node;
+use crate::{AgentSpec, DatabaseSpec, IssuesSpec};
+
+/// More parallel pods than this would starve a single machine; the cap can grow with the
+/// Kubernetes runtime.
+const MAXIMUM_PODS: i64 = 64;
+
+/// A validated pod spec; every path in it is resolved against the spec's directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PodSpec {
+    pub name: String,
+    pub description: Option<String>,
+    /// The spec file, as given to [`crate::load`].
+    pub path: PathBuf,
+    pub database: DatabaseSpec,
+    pub agent: AgentSpec,
+    pub issues: IssuesSpec,
+    /// How many pods serve the run in parallel.
+    pub pods: usize,
+}
+
+impl PodSpec {
+    pub(crate) fn decode(decoder: &mut Decoder<'_>, root: &Node, path: &Path) -> Option<PodSpec> {
+        let fields = decoder.mapping(root, root.position, "the pod spec", keys::TOP_LEVEL)?;
+        decoder.require(&fields, keys::TOP_LEVEL_REQUIRED);
+
+        let name = fields
+            .get("name")
+            .and_then(|field| decode_name(decoder, field.value));
+        let description = decoder.optional(&fields, "description", |decoder, node| {
+            decoder.string(node, "description")
+        });
+        let database = fields
+            .get("database")
+            .and_then(|field| DatabaseSpec::decode(decoder, field.value, field.key_position));
+        let agent = fields
+            .get("agent")
+            .and_then(|field| AgentSpec::decode(decoder, field.value, field.key_position));
+        let issues = fields
+            .get("issues")
+            .and_then(|field| IssuesSpec::decode(decoder, field.value, field.key_position));
+        let pods = decoder.optional(&fields, "pods", |decoder, node| {
+            decoder
+                .integer_in_range(node, "pods", 1, MAXIMUM_PODS)
+                .and_then(|pods| usize::try_from(pods).ok())
+        });
+
+        Some(PodSpec {
+            name: name?,
+            description: description?,
+            path: path.to_path_buf(),
+            database: database?,
+            agent: agent?,
+            issues: issues?,
+            pods: pods?.unwrap_or(1),
+        })
+    }
+}
+
+/// Names end up in run ids, container labels and database names, so they are kept to a
+/// lowercase slug.
+fn decode_name(decoder: &mut Decoder<'_>, node: &Node) -> Option<String> {
+    let name = decoder.non_empty_string(node, "name")?;
+    if is_slug(&name) {
+        return Some(name);
+    }
+    let slug = slugify(&name);
+    let help = if slug.is_empty() {
+        "use lowercase letters, digits and `-`, starting with a letter or digit".to_owned()
+    } else {
+        format!("use lowercase letters, digits and `-`, e.g. `{slug}`")
+    };
+    decoder.report_with_help(node.position, format!("invalid name `{name}`"), Some(help));
+    None
+}
+
+fn is_slug(name: &str) -> bool {
+    let mut characters = name.chars();
+    characters
+        .next()
+        .is_some_and(|first| first.is_ascii_lowercase() || first.is_ascii_digit())
+        && characters.all(|character| {
+            character.is_ascii_lowercase() || character.is_ascii_digit() || character == '-'
+        })
+}
+
+fn slugify(name: &str) -> String {
+    let mut slug = String::new();
+    for character in name.chars() {
+        if character.is_ascii_alphanumeric() {
+            slug.push(character.to_ascii_lowercase());
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_lowercase_words() {
+        assert!(is_slug("support-triage"));
+        assert!(is_slug("0day"));
+        assert!(!is_slug("-leading"));
+        assert!(!is_slug("Support"));
+        assert!(!is_slug("a_b"));
+        assert!(!is_slug(""));
+    }
+
+    #[test]
+    fn slugify_suggests_a_valid_name() {
+        assert_eq!(slugify("Support Triage!"), "support-triage");
+        assert_eq!(slugify("__x__y"), "x-y");
+        assert!(is_slug(&slugify("Support Triage!")));
+        assert_eq!(slugify("!!!"), "");
+    }
+}
