@@ -5,5 +5,7 @@ mod run_summary;
 mod terminal;
 
 pub use distribution::Distribution;
-pub use run_summary::{IssueCounts, IssueNote, RunSummary, summarize};
+pub use run_summary::{
+    BoundaryNote, BoundarySummary, IssueCounts, IssueNote, RunSummary, summarize,
+};
 pub use terminal::render_terminal;

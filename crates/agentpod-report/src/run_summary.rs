@@ -2,7 +2,9 @@
 //! the stored outcomes, so a summary printed at the end of a run and one rebuilt later by
 //! `agentpod show` are the same.
 
-use agentpod_store::{OutcomeRecord, OutcomeStatus, RunRecord};
+use agentpod_store::{
+    BoundaryEventKind, BoundaryEventRecord, OutcomeRecord, OutcomeStatus, RunRecord,
+};
 use serde::Serialize;
 
 use crate::distribution::Distribution;
@@ -27,6 +29,28 @@ pub struct IssueNote {
     pub seconds: f64,
 }
 
+/// What the agent did at the AI-writable boundary over the whole run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BoundarySummary {
+    /// Rows changed in writable tables.
+    pub changes: usize,
+    /// Writes to approval tables, recorded for a human.
+    pub proposals: usize,
+    /// Refused attempts to cross the boundary.
+    pub violations: usize,
+    /// Issues with at least one violation.
+    pub issues_with_violations: usize,
+    /// Up to a few of each, for people: `issue: table operation` or `issue: error`.
+    pub proposal_notes: Vec<BoundaryNote>,
+    pub violation_notes: Vec<BoundaryNote>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BoundaryNote {
+    pub issue_id: String,
+    pub text: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunSummary {
     pub run_id: String,
@@ -43,12 +67,17 @@ pub struct RunSummary {
     pub seconds_per_issue: Option<Distribution>,
     /// Seconds from the run's start to its end (or to the last outcome, for a run that died).
     pub wall_seconds: f64,
+    pub boundary: BoundarySummary,
     pub errored: Vec<IssueNote>,
     pub failed: Vec<IssueNote>,
 }
 
-/// Builds the summary of `run` from its outcomes.
-pub fn summarize(run: &RunRecord, outcomes: &[OutcomeRecord]) -> RunSummary {
+/// Builds the summary of `run` from its outcomes and boundary events.
+pub fn summarize(
+    run: &RunRecord,
+    outcomes: &[OutcomeRecord],
+    boundary_events: &[BoundaryEventRecord],
+) -> RunSummary {
     let mut counts = IssueCounts {
         sampled: run.issue_count,
         ..IssueCounts::default()
@@ -103,6 +132,7 @@ pub fn summarize(run: &RunRecord, outcomes: &[OutcomeRecord]) -> RunSummary {
         issues: counts,
         pass_rate: (finished > 0).then(|| outcomes_passed(outcomes) as f64 / finished as f64),
         seconds_per_issue: Distribution::of(&seconds),
+        boundary: summarize_boundary(boundary_events),
         wall_seconds: (end - run.started_at).num_milliseconds().max(0) as f64 / 1000.0,
         errored,
         failed,
@@ -114,4 +144,48 @@ fn outcomes_passed(outcomes: &[OutcomeRecord]) -> usize {
         .iter()
         .filter(|outcome| outcome.status == OutcomeStatus::Passed)
         .count()
+}
+
+fn summarize_boundary(events: &[BoundaryEventRecord]) -> BoundarySummary {
+    let mut summary = BoundarySummary::default();
+    let mut issues_with_violations = std::collections::BTreeSet::new();
+    for event in events {
+        let text = |key: &str| {
+            event
+                .detail
+                .get(key)
+                .and_then(|value| value.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        match event.kind {
+            BoundaryEventKind::Change => summary.changes += 1,
+            BoundaryEventKind::Proposal => {
+                summary.proposals += 1;
+                summary.proposal_notes.push(BoundaryNote {
+                    issue_id: event.issue_id.clone(),
+                    text: format!(
+                        "{} {} ({})",
+                        text("operation"),
+                        event.table.as_deref().unwrap_or("?"),
+                        event
+                            .detail
+                            .get("status")
+                            .and_then(|value| value.as_str())
+                            .unwrap_or("pending")
+                    ),
+                });
+            }
+            BoundaryEventKind::Violation => {
+                summary.violations += 1;
+                issues_with_violations.insert(event.issue_id.clone());
+                summary.violation_notes.push(BoundaryNote {
+                    issue_id: event.issue_id.clone(),
+                    text: text("error"),
+                });
+            }
+        }
+    }
+    summary.issues_with_violations = issues_with_violations.len();
+    summary
 }

@@ -88,6 +88,33 @@ fn list_issues(out: &mut String, title: &str, notes: &[IssueNote]) {
     }
 }
 
+fn plural(count: usize) -> &'static str {
+    if count == 1 { "" } else { "s" }
+}
+
+fn list_boundary(out: &mut String, title: &str, notes: &[crate::run_summary::BoundaryNote]) {
+    if notes.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{title}:");
+    let width = notes
+        .iter()
+        .take(LISTED_ISSUES)
+        .map(|note| note.issue_id.len())
+        .max()
+        .unwrap_or(0);
+    for note in notes.iter().take(LISTED_ISSUES) {
+        let _ = writeln!(out, "  {:width$}  {}", note.issue_id, note.text);
+    }
+    if notes.len() > LISTED_ISSUES {
+        let _ = writeln!(
+            out,
+            "  … and {} more (agentpod show RUN)",
+            notes.len() - LISTED_ISSUES
+        );
+    }
+}
+
 fn format_seconds(seconds: f64) -> String {
     if seconds < 60.0 {
         format!("{seconds:.2}s")

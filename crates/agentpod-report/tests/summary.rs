@@ -74,7 +74,7 @@ fn counts_rates_and_times_come_from_the_outcomes() {
         10,
         "interrupted",
     ));
-    let summary = summarize(&run(22), &outcomes);
+    let summary = summarize(&run(22), &outcomes, &[]);
 
     assert_eq!(summary.issues.passed, 17);
     assert_eq!(summary.issues.failed, 1);
@@ -109,7 +109,7 @@ fn counts_rates_and_times_come_from_the_outcomes() {
 
 #[test]
 fn a_run_with_no_outcomes_has_no_rate_and_long_lists_are_cut() {
-    let summary = summarize(&run(5), &[]);
+    let summary = summarize(&run(5), &[], &[]);
     assert_eq!(summary.pass_rate, None);
     assert!(summary.seconds_per_issue.is_none());
     assert_eq!(summary.issues.not_run, 5);
@@ -117,7 +117,7 @@ fn a_run_with_no_outcomes_has_no_rate_and_long_lists_are_cut() {
     let outcomes: Vec<_> = (0..14)
         .map(|i| outcome(&format!("E-{i}"), OutcomeStatus::Errored, 5, "crashed"))
         .collect();
-    let text = render_terminal(&summarize(&run(14), &outcomes));
+    let text = render_terminal(&summarize(&run(14), &outcomes, &[]));
     assert!(text.contains("E-9 "), "{text}");
     assert!(!text.contains("E-10 "), "{text}");
     assert!(text.contains("… and 4 more"), "{text}");

@@ -20,7 +20,10 @@ async fn main() {
     let spec_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pods/support-triage.yaml");
     let spec = agentpod_spec::load(&spec_path).unwrap_or_else(|error| panic!("{error}"));
     let run_id = agentpod_runner::new_run_id();
-    println!("agentpod bench · pod start-up and per-issue databases · demo fixtures ({} files)", spec.database.fixtures.len());
+    println!(
+        "agentpod bench · pod start-up and per-issue databases · demo fixtures ({} files)",
+        spec.database.fixtures.len()
+    );
     println!();
 
     let mut runtimes: Vec<Box<dyn Runtime>> = Vec::new();
@@ -40,9 +43,16 @@ async fn main() {
         let mut clones = Vec::new();
         let mut drops = Vec::new();
         for attempt in 1..=POD_STARTS {
-            let request = PodRequest { run_id: format!("{run_id}-bench"), pod_index: attempt, image: spec.database.image.clone() };
+            let request = PodRequest {
+                run_id: format!("{run_id}-bench"),
+                pod_index: attempt,
+                image: spec.database.image.clone(),
+            };
             let clock = Instant::now();
-            let pod = runtime.start_pod(&request).await.unwrap_or_else(|error| panic!("{kind}: {error}"));
+            let pod = runtime
+                .start_pod(&request)
+                .await
+                .unwrap_or_else(|error| panic!("{kind}: {error}"));
             started.push(clock.elapsed());
             let database = PodDatabase::seed(pod.postgres(), &spec.database.fixtures)
                 .await
@@ -57,22 +67,44 @@ async fn main() {
                         .unwrap_or_else(|error| panic!("{kind}: {error}"));
                     clones.push(clock.elapsed());
                     let clock = Instant::now();
-                    database.drop_issue_database(issue_database).await.unwrap_or_else(|error| panic!("{kind}: {error}"));
+                    database
+                        .drop_issue_database(issue_database)
+                        .await
+                        .unwrap_or_else(|error| panic!("{kind}: {error}"));
                     drops.push(clock.elapsed());
                 }
             }
             database.close().await;
-            pod.shutdown().await.unwrap_or_else(|error| panic!("{kind}: {error}"));
+            pod.shutdown()
+                .await
+                .unwrap_or_else(|error| panic!("{kind}: {error}"));
         }
 
         let fresh = median(&ready);
         let clone = median(&clones);
         println!("{kind} runtime");
-        println!("  pod ready (network, container, Postgres accepting, fixtures seeded)  median {}  max {}  (n={POD_STARTS}; target < 3 s)", show(fresh), show(max(&ready)));
-        println!("    of which start until Postgres accepts                            median {}", show(median(&started)));
-        println!("  per-issue database: CREATE DATABASE … TEMPLATE                      median {}  p95 {}  (n={CLONES}; target < 150 ms)", show(clone), show(p95(&clones)));
-        println!("    DROP DATABASE … WITH (FORCE) afterwards                          median {}", show(median(&drops)));
-        println!("  baseline: a fresh Postgres container per issue (start + seed)       median {}", show(fresh));
+        println!(
+            "  pod ready (network, container, Postgres accepting, fixtures seeded)  median {}  max {}  (n={POD_STARTS}; target < 3 s)",
+            show(fresh),
+            show(max(&ready))
+        );
+        println!(
+            "    of which start until Postgres accepts                            median {}",
+            show(median(&started))
+        );
+        println!(
+            "  per-issue database: CREATE DATABASE … TEMPLATE                      median {}  p95 {}  (n={CLONES}; target < 150 ms)",
+            show(clone),
+            show(p95(&clones))
+        );
+        println!(
+            "    DROP DATABASE … WITH (FORCE) afterwards                          median {}",
+            show(median(&drops))
+        );
+        println!(
+            "  baseline: a fresh Postgres container per issue (start + seed)       median {}",
+            show(fresh)
+        );
         println!(
             "  ratio: per-issue clone / fresh pod per issue = {:.3} ({:.0}× faster)",
             clone.as_secs_f64() / fresh.as_secs_f64(),
@@ -80,8 +112,16 @@ async fn main() {
         );
         println!(
             "  verdict: pod ready {} 3 s, clone {} 150 ms",
-            if fresh < Duration::from_secs(3) { "under" } else { "OVER" },
-            if clone < Duration::from_millis(150) { "under" } else { "OVER" }
+            if fresh < Duration::from_secs(3) {
+                "under"
+            } else {
+                "OVER"
+            },
+            if clone < Duration::from_millis(150) {
+                "under"
+            } else {
+                "OVER"
+            }
         );
         println!();
     }
@@ -104,7 +144,10 @@ fn quantile(values: &[Duration], quantile: f64) -> Duration {
     let mut sorted = values.to_vec();
     sorted.sort();
     let rank = (quantile * sorted.len() as f64).ceil() as usize;
-    sorted.get(rank.clamp(1, sorted.len().max(1)) - 1).copied().unwrap_or_default()
+    sorted
+        .get(rank.clamp(1, sorted.len().max(1)) - 1)
+        .copied()
+        .unwrap_or_default()
 }
 
 fn show(duration: Duration) -> String {

@@ -139,7 +139,8 @@ pub async fn close_run(
     run.status = status;
     run.finished_at = Some(finished_at);
     let outcomes = store.outcomes(run_id).await?;
-    let summary = summarize(&run, &outcomes);
+    let boundary_events = store.boundary_events(run_id).await?;
+    let summary = summarize(&run, &outcomes, &boundary_events);
     let summary_json = serde_json::to_value(&summary).unwrap_or_default();
     store
         .finish_run(run_id, status, finished_at, &summary_json)

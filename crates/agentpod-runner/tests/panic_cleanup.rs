@@ -28,8 +28,14 @@ impl RunReporter for PanicsOnFirstOutcome {
 fn docker_resources(run_id: &str) -> String {
     let filter = format!("label=dev.agentpod.run={run_id}");
     let mut found = String::new();
-    for args in [vec!["ps", "-aq", "--filter", &filter], vec!["network", "ls", "-q", "--filter", &filter]] {
-        let output = Command::new("docker").args(&args).output().expect("docker CLI");
+    for args in [
+        vec!["ps", "-aq", "--filter", &filter],
+        vec!["network", "ls", "-q", "--filter", &filter],
+    ] {
+        let output = Command::new("docker")
+            .args(&args)
+            .output()
+            .expect("docker CLI");
         found.push_str(&String::from_utf8_lossy(&output.stdout));
     }
     found
@@ -50,17 +56,42 @@ async fn a_panicking_pod_task_removes_its_pod_and_the_run_carries_on() {
         ..RunOptions::default()
     };
     let plan = RunPlan::prepare(run_id.clone(), spec, options).unwrap();
-    let store = RunStore::open(&scratch.path().join("runs.db")).await.unwrap();
-    let runtime = DockerRuntime::connect().await.expect("a Docker engine answers");
-    let reporter = Arc::new(PanicsOnFirstOutcome { panicked: AtomicBool::new(false) });
+    let store = RunStore::open(&scratch.path().join("runs.db"))
+        .await
+        .unwrap();
+    let runtime = DockerRuntime::connect()
+        .await
+        .expect("a Docker engine answers");
+    let reporter = Arc::new(PanicsOnFirstOutcome {
+        panicked: AtomicBool::new(false),
+    });
 
-    let result = execute(plan, Arc::new(runtime), store.clone(), reporter.clone(), Interrupt::new()).await.unwrap();
+    let result = execute(
+        plan,
+        Arc::new(runtime),
+        store.clone(),
+        reporter.clone(),
+        Interrupt::new(),
+    )
+    .await
+    .unwrap();
 
-    assert!(reporter.panicked.load(Ordering::SeqCst), "the reporter did panic");
-    assert_eq!(docker_resources(&run_id), "", "the panicking pod's resources were left behind");
+    assert!(
+        reporter.panicked.load(Ordering::SeqCst),
+        "the reporter did panic"
+    );
+    assert_eq!(
+        docker_resources(&run_id),
+        "",
+        "the panicking pod's resources were left behind"
+    );
     let outcomes = store.outcomes(&run_id).await.unwrap();
     // The panicking pod recorded its first outcome before the reporter ran; the other pod served
     // the rest of the queue.
-    assert_eq!(outcomes.len(), 6, "the run carried on without the panicked pod");
+    assert_eq!(
+        outcomes.len(),
+        6,
+        "the run carried on without the panicked pod"
+    );
     assert_eq!(result.status, RunStatus::Finished);
 }

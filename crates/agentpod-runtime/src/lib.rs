@@ -1,1 +1,28 @@
-//! Runtimes: the Pod and Runtime traits, with Docker (bollard) and local (initdb/pg_ctl) implementations.
+//! Runtimes: the `Pod` and `Runtime` traits, with Docker (bollard) and local (initdb/postgres)
+//! implementations, and the garbage collector that sweeps what crashed runs left behind.
+
+mod detect;
+mod docker;
+mod error;
+mod garbage_collector;
+pub mod labels;
+mod local;
+mod naming;
+mod owner;
+mod pod;
+mod pod_request;
+mod postgres_endpoint;
+mod readiness;
+mod runtime;
+mod runtime_kind;
+
+pub use detect::detect_runtime;
+pub use docker::DockerRuntime;
+pub use error::RuntimeError;
+pub use garbage_collector::{GcOptions, GcReport, collect_garbage};
+pub use local::LocalRuntime;
+pub use pod::Pod;
+pub use pod_request::PodRequest;
+pub use postgres_endpoint::PostgresEndpoint;
+pub use runtime::Runtime;
+pub use runtime_kind::RuntimeKind;

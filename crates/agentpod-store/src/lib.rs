@@ -2,10 +2,12 @@
 //!
 //! Outcomes are written one by one as issues end, so a run that dies half-way keeps what it did.
 
+mod boundary_event;
 mod error;
 mod records;
 mod run_store;
 
+pub use boundary_event::{BoundaryEventKind, BoundaryEventRecord};
 pub use error::StoreError;
 pub use records::{NewRun, OutcomeRecord, OutcomeStatus, RunRecord, RunStatus};
 pub use run_store::{DEFAULT_STORE_PATH, RunStore};

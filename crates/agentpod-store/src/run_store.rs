@@ -10,6 +10,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
 };
 
+use crate::boundary_event::{BoundaryEventKind, BoundaryEventRecord};
 use crate::error::StoreError;
 use crate::records::{NewRun, OutcomeRecord, OutcomeStatus, RunRecord, RunStatus};
 
@@ -229,6 +230,94 @@ impl RunStore {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(|row| row.get("issue_id")).collect())
+    }
+
+    /// Keeps the boundary the run's pods enforced (the first pod to resolve it writes it).
+    pub async fn set_run_boundary(
+        &self,
+        run_id: &str,
+        boundary: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE runs SET boundary_json = ? WHERE id = ? AND boundary_json IS NULL")
+            .bind(boundary.to_string())
+            .bind(run_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn run_boundary(
+        &self,
+        run_id: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        let row = sqlx::query("SELECT boundary_json FROM runs WHERE id = ?")
+            .bind(run_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let text: Option<String> = match row {
+            Some(row) => row.try_get("boundary_json")?,
+            None => None,
+        };
+        text.as_deref().map(parse_json).transpose()
+    }
+
+    /// Writes one issue's boundary events, in one transaction, in the order given.
+    pub async fn record_boundary_events(
+        &self,
+        run_id: &str,
+        events: &[BoundaryEventRecord],
+    ) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        let mut positions: std::collections::HashMap<(&str, BoundaryEventKind), i64> =
+            Default::default();
+        for event in events {
+            let position = positions
+                .entry((event.issue_id.as_str(), event.kind))
+                .or_insert(0);
+            sqlx::query(
+                "INSERT OR REPLACE INTO boundary_events (run_id, issue_id, kind, position, table_name, detail_json)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(run_id)
+            .bind(&event.issue_id)
+            .bind(event.kind.as_str())
+            .bind(*position)
+            .bind(&event.table)
+            .bind(event.detail.to_string())
+            .execute(&mut *transaction)
+            .await?;
+            *position += 1;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// A run's boundary events, by issue in sample order, then kind, then order.
+    pub async fn boundary_events(
+        &self,
+        run_id: &str,
+    ) -> Result<Vec<BoundaryEventRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT e.issue_id, e.kind, e.table_name, e.detail_json FROM boundary_events e
+             LEFT JOIN run_issues i ON i.run_id = e.run_id AND i.issue_id = e.issue_id
+             WHERE e.run_id = ? ORDER BY i.position, e.kind, e.position",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get("kind")?;
+                Ok(BoundaryEventRecord {
+                    issue_id: row.try_get("issue_id")?,
+                    kind: BoundaryEventKind::parse(&kind).ok_or_else(|| {
+                        StoreError::Corrupt(format!("boundary event kind `{kind}`"))
+                    })?,
+                    table: row.try_get("table_name")?,
+                    detail: parse_json(&row.try_get::<String, _>("detail_json")?)?,
+                })
+            })
+            .collect()
     }
 
     pub async fn close(&self) {

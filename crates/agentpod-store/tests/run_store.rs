@@ -151,3 +151,80 @@ async fn runs_are_found_by_prefix_and_listed_newest_first() {
         Err(StoreError::AmbiguousRun { .. }) | Err(StoreError::RunNotFound(_))
     ));
 }
+
+#[tokio::test]
+async fn boundary_events_and_the_effective_boundary_round_trip() {
+    use agentpod_store::{BoundaryEventKind, BoundaryEventRecord};
+    let directory = tempfile::tempdir().unwrap();
+    let store = RunStore::open(&directory.path().join("runs.db"))
+        .await
+        .unwrap();
+    store
+        .create_run(&new_run("20261125-120000-aaaa", 0))
+        .await
+        .unwrap();
+    let event = |issue: &str, kind, table: &str| BoundaryEventRecord {
+        issue_id: issue.into(),
+        kind,
+        table: Some(table.into()),
+        detail: json!({"table": table}),
+    };
+    store
+        .record_boundary_events(
+            "20261125-120000-aaaa",
+            &[
+                event("a", BoundaryEventKind::Violation, "staff_permissions"),
+                event("a", BoundaryEventKind::Change, "ticket_notes"),
+                event("a", BoundaryEventKind::Change, "tickets"),
+            ],
+        )
+        .await
+        .unwrap();
+    store
+        .record_boundary_events(
+            "20261125-120000-aaaa",
+            &[event("b", BoundaryEventKind::Proposal, "refunds")],
+        )
+        .await
+        .unwrap();
+
+    let events = store.boundary_events("20261125-120000-aaaa").await.unwrap();
+    let order: Vec<_> = events
+        .iter()
+        .map(|event| {
+            (
+                event.issue_id.as_str(),
+                event.kind,
+                event.table.as_deref().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("b", BoundaryEventKind::Proposal, "refunds"),
+            ("a", BoundaryEventKind::Change, "ticket_notes"),
+            ("a", BoundaryEventKind::Change, "tickets"),
+            ("a", BoundaryEventKind::Violation, "staff_permissions"),
+        ],
+        "sample order (b before a), then kind, then the order written"
+    );
+
+    assert_eq!(
+        store.run_boundary("20261125-120000-aaaa").await.unwrap(),
+        None
+    );
+    store
+        .set_run_boundary("20261125-120000-aaaa", &json!({"tables": [1]}))
+        .await
+        .unwrap();
+    store
+        .set_run_boundary("20261125-120000-aaaa", &json!({"tables": [2]}))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.run_boundary("20261125-120000-aaaa").await.unwrap(),
+        Some(json!({"tables": [1]})),
+        "the first pod's wins"
+    );
+}

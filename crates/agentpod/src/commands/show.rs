@@ -20,9 +20,17 @@ pub(crate) async fn show(global: &GlobalOptions, args: ShowArgs) -> Result<Exit,
     let run = store.find_run(&args.run).await.map_err(read_error)?;
     let outcomes = store.outcomes(&run.id).await.map_err(read_error)?;
     // Rebuilt from the outcomes rather than read back, so a run that died still gets a summary.
-    let summary = summarize(&run, &outcomes);
+    let boundary_events = store.boundary_events(&run.id).await.map_err(read_error)?;
+    let summary = summarize(&run, &outcomes, &boundary_events);
     if args.json {
-        let document = serde_json::json!({ "run": run, "summary": summary, "outcomes": outcomes });
+        let boundary = store.run_boundary(&run.id).await.map_err(read_error)?;
+        let document = serde_json::json!({
+            "run": run,
+            "summary": summary,
+            "boundary": boundary,
+            "outcomes": outcomes,
+            "boundary_events": boundary_events,
+        });
         println!(
             "{}",
             serde_json::to_string_pretty(&document).unwrap_or_default()

@@ -1,0 +1,164 @@
+//! Sweeping Docker resources by label: containers, then networks, then volumes.
+
+use std::collections::HashMap;
+
+use bollard::Docker;
+use bollard::query_parameters::{
+    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
+    RemoveVolumeOptionsBuilder,
+};
+
+use super::docker_client::is_not_found;
+use super::docker_pod::{remove_container, remove_network};
+use crate::error::RuntimeError;
+use crate::labels;
+use crate::owner::{current_host, process_is_alive};
+
+/// Names of what was removed (or would be, with `dry_run`).
+#[derive(Debug, Default)]
+pub(crate) struct DockerGarbage {
+    pub(crate) containers: Vec<String>,
+    pub(crate) networks: Vec<String>,
+    pub(crate) volumes: Vec<String>,
+}
+
+pub(crate) async fn collect_docker_resources(
+    docker: &Docker,
+    all: bool,
+    dry_run: bool,
+) -> Result<DockerGarbage, RuntimeError> {
+    let host = current_host();
+    let filters = HashMap::from([("label", vec![format!("{}=true", labels::MANAGED)])]);
+    let mut garbage = DockerGarbage::default();
+
+    let containers = docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::new()
+                .all(true)
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .map_err(|error| RuntimeError::docker("list containers", error))?;
+    for container in containers {
+        let labels = container.labels.unwrap_or_default();
+        let Some(id) = container.id else { continue };
+        if !is_garbage(&labels, all, &host) {
+            continue;
+        }
+        let name = container
+            .names
+            .and_then(|names| names.into_iter().next())
+            .map(|name| name.trim_start_matches('/').to_string())
+            .unwrap_or_else(|| id.clone());
+        if !dry_run {
+            remove_container(docker, &id).await?;
+        }
+        garbage.containers.push(name);
+    }
+
+    let networks = docker
+        .list_networks(Some(
+            ListNetworksOptionsBuilder::new().filters(&filters).build(),
+        ))
+        .await
+        .map_err(|error| RuntimeError::docker("list networks", error))?;
+    for network in networks {
+        let labels = network.labels.unwrap_or_default();
+        let Some(name) = network.name.or(network.id) else {
+            continue;
+        };
+        if !is_garbage(&labels, all, &host) {
+            continue;
+        }
+        if !dry_run {
+            remove_network(docker, &name).await?;
+        }
+        garbage.networks.push(name);
+    }
+
+    let volumes = docker
+        .list_volumes(Some(
+            ListVolumesOptionsBuilder::new().filters(&filters).build(),
+        ))
+        .await
+        .map_err(|error| RuntimeError::docker("list volumes", error))?;
+    for volume in volumes.volumes.unwrap_or_default() {
+        if !is_garbage(&volume.labels, all, &host) {
+            continue;
+        }
+        if !dry_run {
+            let options = RemoveVolumeOptionsBuilder::new().force(true).build();
+            match docker.remove_volume(&volume.name, Some(options)).await {
+                Ok(()) => {}
+                Err(error) if is_not_found(&error) => {}
+                Err(error) => {
+                    return Err(RuntimeError::docker(
+                        format!("remove volume {}", volume.name),
+                        error,
+                    ));
+                }
+            }
+        }
+        garbage.volumes.push(volume.name);
+    }
+
+    garbage.containers.sort();
+    garbage.networks.sort();
+    garbage.volumes.sort();
+    Ok(garbage)
+}
+
+/// Garbage: everything with `all`; otherwise what a process on this host made and that process
+/// is gone. Resources without owner labels, or from another host, are left alone: we cannot
+/// tell whether their owner still uses them.
+fn is_garbage(labels: &HashMap<String, String>, all: bool, host: &str) -> bool {
+    if all {
+        return true;
+    }
+    let same_host = labels
+        .get(labels::OWNER_HOST)
+        .is_some_and(|owner| owner == host);
+    let owner_pid = labels
+        .get(labels::OWNER_PID)
+        .and_then(|pid| pid.parse::<u32>().ok());
+    same_host && owner_pid.is_some_and(|pid| !process_is_alive(pid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owned_by(pid: &str, host: &str) -> HashMap<String, String> {
+        HashMap::from([
+            (labels::MANAGED.to_string(), "true".to_string()),
+            (labels::OWNER_PID.to_string(), pid.to_string()),
+            (labels::OWNER_HOST.to_string(), host.to_string()),
+        ])
+    }
+
+    fn dead_pid() -> String {
+        let mut child = std::process::Command::new("true")
+            .spawn()
+            .expect("spawn true");
+        let pid = child.id();
+        child.wait().expect("wait for true");
+        pid.to_string()
+    }
+
+    #[test]
+    fn dead_owners_on_this_host_make_garbage() {
+        assert!(is_garbage(&owned_by(&dead_pid(), "here"), false, "here"));
+    }
+
+    #[test]
+    fn live_owners_and_other_hosts_do_not_unless_all() {
+        let alive = owned_by(&std::process::id().to_string(), "here");
+        let elsewhere = owned_by(&dead_pid(), "there");
+        let unlabelled = HashMap::from([(labels::MANAGED.to_string(), "true".to_string())]);
+        for labels in [&alive, &elsewhere, &unlabelled] {
+            assert!(!is_garbage(labels, false, "here"), "{labels:?}");
+            assert!(is_garbage(labels, true, "here"), "{labels:?}");
+        }
+    }
+}

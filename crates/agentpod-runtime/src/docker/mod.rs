@@ -1,0 +1,11 @@
+//! The Docker runtime: each pod is an internal network with a Postgres container on it.
+
+mod docker_client;
+mod docker_garbage;
+mod docker_pod;
+mod docker_runtime;
+mod image;
+
+pub(crate) use docker_client::connect as connect_docker;
+pub(crate) use docker_garbage::collect_docker_resources;
+pub use docker_runtime::DockerRuntime;

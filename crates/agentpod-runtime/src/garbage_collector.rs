@@ -1,0 +1,53 @@
+//! `collect_garbage` (`agentpod gc`): removes what crashed or killed runs left behind.
+
+use std::path::PathBuf;
+
+use crate::docker::{collect_docker_resources, connect_docker};
+use crate::error::RuntimeError;
+use crate::local::collect_local_pods;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GcOptions {
+    /// Also remove resources whose owner process is still alive (or cannot be identified).
+    pub all: bool,
+    /// Report what would be removed, remove nothing.
+    pub dry_run: bool,
+}
+
+/// What was removed, or would be with `dry_run`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GcReport {
+    pub containers: Vec<String>,
+    pub networks: Vec<String>,
+    pub volumes: Vec<String>,
+    pub local_pods: Vec<PathBuf>,
+}
+
+impl GcReport {
+    pub fn is_empty(&self) -> bool {
+        self.containers.is_empty()
+            && self.networks.is_empty()
+            && self.volumes.is_empty()
+            && self.local_pods.is_empty()
+    }
+}
+
+/// Sweeps Docker resources labelled as agentpod's (when an engine answers) and local pod
+/// directories, keeping those whose owner process is alive unless `all`.
+pub async fn collect_garbage(options: GcOptions) -> Result<GcReport, RuntimeError> {
+    let mut report = GcReport::default();
+    match connect_docker().await {
+        Ok(docker) => {
+            let garbage = collect_docker_resources(&docker, options.all, options.dry_run).await?;
+            report.containers = garbage.containers;
+            report.networks = garbage.networks;
+            report.volumes = garbage.volumes;
+        }
+        Err(error) => tracing::debug!(%error, "no docker engine; sweeping local pods only"),
+    }
+    report.local_pods =
+        tokio::task::spawn_blocking(move || collect_local_pods(options.all, options.dry_run))
+            .await
+            .map_err(|error| RuntimeError::Task(error.to_string()))??;
+    Ok(report)
+}

@@ -1,0 +1,137 @@
+//! `LocalPod`: a postmaster on 127.0.0.1 with its data directory under the pods root.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, ExitStatus};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::postmaster;
+use crate::error::RuntimeError;
+use crate::pod::Pod;
+use crate::postgres_endpoint::PostgresEndpoint;
+
+const INITDB_POLL_INTERVAL: Duration = Duration::from_millis(20);
+
+pub(crate) struct LocalPod {
+    pub(crate) id: String,
+    pub(crate) endpoint: PostgresEndpoint,
+    pub(crate) resources: LocalPodResources,
+}
+
+#[async_trait]
+impl Pod for LocalPod {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn postgres(&self) -> &PostgresEndpoint {
+        &self.endpoint
+    }
+
+    async fn shutdown(self: Box<Self>) -> Result<(), RuntimeError> {
+        let LocalPod { mut resources, .. } = *self;
+        // Stopping waits on the process with a deadline; keep that off the async workers.
+        tokio::task::spawn_blocking(move || resources.release())
+            .await
+            .map_err(|error| RuntimeError::Task(error.to_string()))?
+    }
+}
+
+/// What a local pod owns on the machine. Releasing is idempotent, and dropping releases, so a
+/// pod that fails half-way through starting, or is dropped without `shutdown`, leaves nothing.
+pub(crate) struct LocalPodResources {
+    directory: PathBuf,
+    data_dir: PathBuf,
+    initdb: Option<Child>,
+    postmaster: Option<Child>,
+    released: bool,
+}
+
+impl LocalPodResources {
+    pub(crate) fn new(directory: PathBuf) -> Self {
+        let data_dir = directory.join("data");
+        Self {
+            directory,
+            data_dir,
+            initdb: None,
+            postmaster: None,
+            released: false,
+        }
+    }
+
+    pub(crate) fn directory(&self) -> &Path {
+        &self.directory
+    }
+
+    pub(crate) fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub(crate) fn set_initdb(&mut self, child: Child) {
+        self.initdb = Some(child);
+    }
+
+    /// Waits for initdb without blocking a runtime thread; the child stays owned here until it
+    /// has exited, so a cancelled wait still leaves it to `release`.
+    pub(crate) async fn wait_for_initdb(&mut self) -> std::io::Result<ExitStatus> {
+        loop {
+            let Some(child) = self.initdb.as_mut() else {
+                return Err(std::io::Error::other("initdb was not started"));
+            };
+            if let Some(status) = child.try_wait()? {
+                self.initdb = None;
+                return Ok(status);
+            }
+            tokio::time::sleep(INITDB_POLL_INTERVAL).await;
+        }
+    }
+
+    pub(crate) fn set_postmaster(&mut self, child: Child) {
+        self.postmaster = Some(child);
+    }
+
+    pub(crate) fn postmaster_mut(&mut self) -> Option<&mut Child> {
+        self.postmaster.as_mut()
+    }
+
+    /// Stops the postmaster, if any, without removing the directory: used when a start
+    /// attempt failed and is retried on another port.
+    pub(crate) fn stop_postmaster(&mut self) -> Result<(), RuntimeError> {
+        if let Some(mut child) = self.postmaster.take() {
+            postmaster::stop_child(&mut child, &self.data_dir)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn release(&mut self) -> Result<(), RuntimeError> {
+        if self.released {
+            return Ok(());
+        }
+        if let Some(mut initdb) = self.initdb.take() {
+            postmaster::kill_process_group(&mut initdb);
+        }
+        self.stop_postmaster()?;
+        match std::fs::remove_dir_all(&self.directory) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(RuntimeError::io(
+                    "remove pod directory",
+                    &self.directory,
+                    source,
+                ));
+            }
+        }
+        self.released = true;
+        Ok(())
+    }
+}
+
+impl Drop for LocalPodResources {
+    fn drop(&mut self) {
+        if let Err(error) = self.release() {
+            tracing::warn!(directory = %self.directory.display(), %error, "cannot remove local pod; `agentpod gc` will retry");
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! `LocalRuntime`: starts pods from the host's Postgres binaries.
+
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::local_pod::{LocalPod, LocalPodResources};
+use super::pod_marker::{PodMarker, pods_root};
+use super::postgres_binaries::PostgresBinaries;
+use super::postmaster::SHUTDOWN_SIGNAL;
+use super::process_spawner::spawn_tied_to_process;
+use super::server_user::ServerUser;
+use crate::error::RuntimeError;
+use crate::naming;
+use crate::owner::Owner;
+use crate::pod::Pod;
+use crate::pod_request::PodRequest;
+use crate::postgres_endpoint::PostgresEndpoint;
+use crate::readiness::wait_until_ready;
+use crate::runtime::Runtime;
+use crate::runtime_kind::RuntimeKind;
+
+const SUPERUSER: &str = "postgres";
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Another process may take the port we picked before our server binds it.
+const PORT_ATTEMPTS: usize = 3;
+const LOG_FILE: &str = "postgres.log";
+const INITDB_LOG_FILE: &str = "initdb.log";
+
+/// Pods made of host Postgres binaries in temporary data directories.
+#[derive(Debug, Clone)]
+pub struct LocalRuntime {
+    binaries: PostgresBinaries,
+}
+
+impl LocalRuntime {
+    /// Finds `initdb` and `postgres` on PATH or in `/usr/lib/postgresql/*/bin`.
+    pub fn detect() -> Result<Self, RuntimeError> {
+        PostgresBinaries::find()
+            .map(|binaries| Self { binaries })
+            .ok_or(RuntimeError::PostgresBinariesNotFound)
+    }
+
+    async fn initialise(
+        &self,
+        resources: &mut LocalPodResources,
+        password: &str,
+        server_user: Option<ServerUser>,
+    ) -> Result<(), RuntimeError> {
+        let data_dir = resources.data_dir().to_path_buf();
+        let data_dir = data_dir.as_path();
+        create_directory(data_dir, 0o700)?;
+        let password_file = resources.directory().join("password");
+        std::fs::write(&password_file, format!("{password}\n"))
+            .map_err(|source| RuntimeError::io("write password file", &password_file, source))?;
+        std::fs::set_permissions(&password_file, std::fs::Permissions::from_mode(0o600))
+            .map_err(|source| RuntimeError::io("protect password file", &password_file, source))?;
+        if let Some(user) = server_user {
+            user.take_ownership(data_dir)?;
+            user.take_ownership(&password_file)?;
+        }
+        let log_path = resources.directory().join(INITDB_LOG_FILE);
+        let (stdout, stderr) = log_files(&log_path)?;
+        let mut command = Command::new(&self.binaries.initdb);
+        command
+            .arg("-D")
+            .arg(data_dir)
+            .args([
+                "-U",
+                SUPERUSER,
+                "--auth=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ])
+            .arg(format!("--pwfile={}", password_file.display()))
+            // Throwaway data: skipping the fsyncs saves most of initdb's time.
+            .arg("--no-sync")
+            .current_dir(resources.directory())
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
+            // Its own group, so a cancelled start can kill initdb's bootstrap backend too.
+            .process_group(0);
+        if let Some(user) = server_user {
+            user.apply(&mut command);
+        }
+        // A std child owned by `resources`, not a tokio one: if this start is cancelled, the
+        // guard must kill *and reap* initdb before removing the directory it writes into.
+        let child = command
+            .spawn()
+            .map_err(|source| RuntimeError::io("run initdb for", data_dir, source))?;
+        resources.set_initdb(child);
+        let status = resources
+            .wait_for_initdb()
+            .await
+            .map_err(|source| RuntimeError::io("wait for initdb in", data_dir, source));
+        let _ = std::fs::remove_file(&password_file);
+        let status = status?;
+        if !status.success() {
+            return Err(RuntimeError::InitDb {
+                data_dir: data_dir.to_path_buf(),
+                status: status.to_string(),
+                output: log_tail(&log_path),
+            });
+        }
+        Ok(())
+    }
+
+    fn spawn_postmaster(
+        &self,
+        resources: &LocalPodResources,
+        port: u16,
+        server_user: Option<ServerUser>,
+    ) -> Result<std::process::Child, RuntimeError> {
+        let data_dir = resources.data_dir();
+        let (log_for_stdout, log) = log_files(&resources.directory().join(LOG_FILE))?;
+        let mut command = Command::new(&self.binaries.postgres);
+        command
+            .arg("-D")
+            .arg(data_dir)
+            .arg("-p")
+            .arg(port.to_string())
+            .arg("-k")
+            .arg(data_dir)
+            .args(["-c", "listen_addresses=127.0.0.1"])
+            // Throwaway data: durability costs time and buys nothing here.
+            .args([
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ])
+            .current_dir(resources.directory())
+            .stdin(Stdio::null())
+            .stdout(log_for_stdout)
+            .stderr(log)
+            // Its own process group: a Ctrl-C in the terminal goes to agentpod, which then
+            // drains and shuts pods down in order, instead of killing the servers under it.
+            .process_group(0);
+        if let Some(user) = server_user {
+            user.apply(&mut command);
+        }
+        spawn_tied_to_process(command, SHUTDOWN_SIGNAL)
+            .map_err(|source| RuntimeError::io("start postgres for", data_dir, source))
+    }
+}
+
+#[async_trait]
+impl Runtime for LocalRuntime {
+    fn kind(&self) -> RuntimeKind {
+        RuntimeKind::Local
+    }
+
+    async fn start_pod(&self, request: &PodRequest) -> Result<Box<dyn Pod>, RuntimeError> {
+        let id = naming::pod_id(&request.run_id, request.pod_index);
+        let root = pods_root();
+        ensure_pods_root(&root)?;
+        let directory = root.join(&id);
+        create_directory(&directory, 0o755)?;
+        // From here on, dropping `resources` (an early `?`) removes everything made so far.
+        let mut resources = LocalPodResources::new(directory);
+        let owner = Owner::current();
+        let mut marker = PodMarker {
+            pod_id: id.clone(),
+            run_id: request.run_id.clone(),
+            owner_pid: owner.pid,
+            owner_host: owner.host,
+            postmaster_pid: None,
+            port: None,
+        };
+        marker.write(resources.directory())?;
+
+        let password = naming::password();
+        let server_user = ServerUser::for_current_process();
+        self.initialise(&mut resources, &password, server_user)
+            .await?;
+
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let port = free_port(resources.directory())?;
+            let child = self.spawn_postmaster(&resources, port, server_user)?;
+            marker.postmaster_pid = Some(child.id());
+            marker.port = Some(port);
+            resources.set_postmaster(child);
+            marker.write(resources.directory())?;
+            let endpoint = PostgresEndpoint {
+                host: "127.0.0.1".to_string(),
+                port,
+                user: SUPERUSER.to_string(),
+                password: password.clone(),
+            };
+            let data_dir = resources.data_dir().to_path_buf();
+            let log_path = resources.directory().join(LOG_FILE);
+            let outcome = {
+                let resources = &mut resources;
+                wait_until_ready(&endpoint, READY_TIMEOUT, || {
+                    let exited = resources
+                        .postmaster_mut()
+                        .is_some_and(|child| matches!(child.try_wait(), Ok(Some(_))));
+                    let result = if exited {
+                        Err(RuntimeError::PostgresExited {
+                            data_dir: data_dir.clone(),
+                            log_tail: log_tail(&log_path),
+                        })
+                    } else {
+                        Ok(())
+                    };
+                    std::future::ready(result)
+                })
+                .await
+            };
+            match outcome {
+                Ok(()) => {
+                    tracing::debug!(pod = %id, port, "local pod ready");
+                    return Ok(Box::new(LocalPod {
+                        id,
+                        endpoint,
+                        resources,
+                    }));
+                }
+                Err(RuntimeError::PostgresExited { log_tail, .. })
+                    if attempt < PORT_ATTEMPTS && is_port_conflict(&log_tail) =>
+                {
+                    tracing::debug!(pod = %id, port, "port taken before postgres bound it; retrying");
+                    resources.stop_postmaster()?;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+}
+
+/// The shared parent is world-writable with the sticky bit, like /tmp, so pods of root and of
+/// other users can live side by side.
+fn ensure_pods_root(root: &Path) -> Result<(), RuntimeError> {
+    match std::fs::DirBuilder::new().mode(0o755).create(root) {
+        Ok(()) => std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o1777))
+            .map_err(|source| RuntimeError::io("set permissions of", root, source)),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(RuntimeError::io("create pods directory", root, source)),
+    }
+}
+
+fn create_directory(path: &Path, mode: u32) -> Result<(), RuntimeError> {
+    std::fs::DirBuilder::new()
+        .mode(mode)
+        .create(path)
+        .map_err(|source| RuntimeError::io("create directory", path, source))?;
+    // The umask may have taken bits we need (the server user must traverse the pod directory).
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|source| RuntimeError::io("set permissions of", path, source))
+}
+
+/// A port free right now on 127.0.0.1 that no other pod of this process was given recently.
+fn free_port(directory: &Path) -> Result<u16, RuntimeError> {
+    static GIVEN: OnceLock<Mutex<HashSet<u16>>> = OnceLock::new();
+    let given = GIVEN.get_or_init(|| Mutex::new(HashSet::new()));
+    for _ in 0..64 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map(|address| address.port())
+            .map_err(|source| RuntimeError::io("find a free port for", directory, source))?;
+        if let Ok(mut given) = given.lock() {
+            if given.insert(port) {
+                return Ok(port);
+            }
+        } else {
+            return Ok(port);
+        }
+    }
+    Err(RuntimeError::io(
+        "find a free port for",
+        directory,
+        std::io::Error::other("every port offered was already given to another pod"),
+    ))
+}
+
+/// One log file opened twice, for a child's stdout and stderr.
+fn log_files(path: &Path) -> Result<(File, File), RuntimeError> {
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|source| RuntimeError::io("open log", path, source))?;
+    let copy = log
+        .try_clone()
+        .map_err(|source| RuntimeError::io("open log", path, source))?;
+    Ok((copy, log))
+}
+
+fn is_port_conflict(log: &str) -> bool {
+    log.contains("Address already in use") || log.contains("could not bind")
+}
+
+/// The last lines of the server log, for error messages.
+fn log_tail(path: &Path) -> String {
+    const TAIL_BYTES: u64 = 4096;
+    let Ok(mut file) = File::open(path) else {
+        return String::new();
+    };
+    let length = file.metadata().map(|metadata| metadata.len()).unwrap_or(0);
+    let _ = file.seek(SeekFrom::Start(length.saturating_sub(TAIL_BYTES)));
+    let mut bytes = Vec::new();
+    let _ = file.read_to_end(&mut bytes);
+    String::from_utf8_lossy(&bytes).trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_ports_are_not_handed_out_twice() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let ports: HashSet<u16> = (0..20)
+            .map(|_| free_port(directory.path()).expect("free port"))
+            .collect();
+        assert_eq!(ports.len(), 20);
+    }
+
+    #[test]
+    fn port_conflicts_are_recognised_in_the_log() {
+        assert!(is_port_conflict(
+            "LOG:  could not bind IPv4 address \"127.0.0.1\": Address already in use"
+        ));
+        assert!(!is_port_conflict(
+            "FATAL:  data directory has wrong ownership"
+        ));
+    }
+
+    #[test]
+    fn the_log_tail_keeps_the_end() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let path = directory.path().join("log");
+        std::fs::write(&path, format!("{}\nlast line\n", "x".repeat(10_000))).expect("write log");
+        let tail = log_tail(&path);
+        assert!(tail.ends_with("last line"), "{tail}");
+        assert!(tail.len() <= 4096);
+    }
+}

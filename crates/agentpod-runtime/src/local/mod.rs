@@ -1,0 +1,13 @@
+//! The local runtime: pods made of host Postgres binaries in temporary data directories.
+
+mod local_garbage;
+mod local_pod;
+mod local_runtime;
+mod pod_marker;
+mod postgres_binaries;
+mod postmaster;
+mod process_spawner;
+mod server_user;
+
+pub(crate) use local_garbage::collect_local_pods;
+pub use local_runtime::LocalRuntime;

@@ -1,0 +1,75 @@
+//! Generated names: pod ids and passwords. Never fixed names, so runs and pods don't collide.
+
+use rand::RngExt;
+use rand::distr::Alphanumeric;
+
+/// Longest part of a run id kept in a pod id; keeps Docker names and unix socket paths short.
+const RUN_ID_MAX: usize = 24;
+
+/// `ap-<run>-p<index>-<random>`, using only characters valid in Docker names and paths.
+pub(crate) fn pod_id(run_id: &str, pod_index: usize) -> String {
+    let run: String = run_id
+        .chars()
+        .map(|character| {
+            if character.is_ascii_alphanumeric() {
+                character.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .take(RUN_ID_MAX)
+        .collect();
+    let run = run.trim_matches('-');
+    let run = if run.is_empty() { "run" } else { run };
+    format!("ap-{run}-p{pod_index}-{}", random_lowercase(6))
+}
+
+pub(crate) fn password() -> String {
+    rand::rng()
+        .sample_iter(Alphanumeric)
+        .take(32)
+        .map(char::from)
+        .collect()
+}
+
+fn random_lowercase(length: usize) -> String {
+    rand::rng()
+        .sample_iter(Alphanumeric)
+        .map(|byte| char::from(byte).to_ascii_lowercase())
+        .take(length)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pod_ids_are_unique_and_docker_safe() {
+        let first = pod_id("Run 2024/01 ÄÖ", 3);
+        let second = pod_id("Run 2024/01 ÄÖ", 3);
+        assert_ne!(first, second);
+        assert!(first.starts_with("ap-run-2024-01-"), "{first}");
+        assert!(first.contains("-p3-"), "{first}");
+        assert!(
+            first.chars().all(|character| character.is_ascii_lowercase()
+                || character.is_ascii_digit()
+                || character == '-'),
+            "{first}"
+        );
+    }
+
+    #[test]
+    fn long_and_empty_run_ids_are_shortened_or_replaced() {
+        let long = pod_id(&"x".repeat(200), 1);
+        assert!(long.len() < 50, "{long}");
+        assert!(pod_id("///", 1).starts_with("ap-run-p1-"));
+    }
+
+    #[test]
+    fn passwords_are_long_and_differ() {
+        let password_one = password();
+        assert_eq!(password_one.len(), 32);
+        assert_ne!(password_one, password());
+    }
+}

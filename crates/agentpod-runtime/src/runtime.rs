@@ -1,0 +1,17 @@
+//! The `Runtime` trait: something that can start pods.
+
+use async_trait::async_trait;
+
+use crate::error::RuntimeError;
+use crate::pod::Pod;
+use crate::pod_request::PodRequest;
+use crate::runtime_kind::RuntimeKind;
+
+#[async_trait]
+pub trait Runtime: Send + Sync {
+    fn kind(&self) -> RuntimeKind;
+
+    /// Starts a pod and returns once its Postgres accepts connections from the host.
+    /// On failure nothing the call created is left behind.
+    async fn start_pod(&self, request: &PodRequest) -> Result<Box<dyn Pod>, RuntimeError>;
+}
