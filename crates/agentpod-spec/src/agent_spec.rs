@@ -1,10 +1,12 @@
-//! The `agent` section: the program under test, its version, and the limits it runs under.
+//! The `agent` section: the program under test (a command on the host or a container image),
+//! its version, and the limits it runs under.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Serialize, Serializer};
 
+use crate::AgentLimits;
 use crate::byte_size::{BYTE_SIZE_HELP, ByteSizeError, parse_byte_size};
 use crate::decoder::Decoder;
 use crate::duration::{DURATION_HELP, format_duration, parse_duration};
@@ -27,11 +29,15 @@ const RESERVED_ENVIRONMENT: &[&str] = &[
 ];
 const RESERVED_ENVIRONMENT_PREFIX: &str = "AGENTPOD_";
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AgentSpec {
-    /// The program and its arguments, run without a shell; the program is resolved against the
-    /// spec's directory when it contains a `/`, and looked up on `PATH` otherwise.
+    /// The program and its arguments, run without a shell. For a host agent the program is
+    /// resolved against the spec's directory when it contains a `/`, and looked up on `PATH`
+    /// otherwise. With `image` it runs inside the container as written, overriding the image's
+    /// `CMD`, and may be empty to keep the image's own.
     pub command: Vec<String>,
+    /// A container image to run the agent in, instead of a program on the host.
+    pub image: Option<String>,
     pub version: String,
     /// How long one issue may run before the agent is stopped.
     #[serde(serialize_with = "serialize_duration")]
@@ -40,6 +46,8 @@ pub struct AgentSpec {
     pub output_limit: usize,
     /// Extra environment for the agent, on top of the agent contract's variables.
     pub env: BTreeMap<String, String>,
+    /// Applied to `image` agents only; a host command runs unconfined.
+    pub limits: AgentLimits,
 }
 
 fn serialize_duration<S: Serializer>(
@@ -57,28 +65,64 @@ impl AgentSpec {
     ) -> Option<AgentSpec> {
         let fields = decoder.mapping(node, owner, "`agent`", keys::AGENT)?;
         decoder.require(&fields, keys::AGENT_REQUIRED);
-        let command = fields
-            .get("command")
-            .and_then(|field| decode_command(decoder, field.value));
+        let image = decoder.optional(&fields, "image", |decoder, node| {
+            decoder.image(node, "agent.image")
+        });
+        let in_container = fields.get("image").is_some();
+        let command = decoder.optional(&fields, "command", |decoder, node| {
+            decode_command(decoder, node, in_container)
+        });
+        if fields.get("command").is_none() && !in_container {
+            decoder.report(
+                fields.owner(),
+                "set `agent.command` (a program on the host) or `agent.image` (a container image)",
+            );
+        }
         let version = fields
             .get("version")
             .and_then(|field| decoder.non_empty_string(field.value, "agent.version"));
         let timeout = decoder.optional(&fields, "timeout", decode_timeout);
         let output_limit = decoder.optional(&fields, "output_limit", decode_output_limit);
         let env = decoder.optional(&fields, "env", decode_environment);
+        let limits = match fields.get("limits") {
+            Some(field) => {
+                let limits = AgentLimits::decode(decoder, field.value, field.key_position);
+                if in_container {
+                    limits
+                } else {
+                    decoder.report_with_help(
+                        field.key_position,
+                        "`agent.limits` applies only to an `agent.image`",
+                        Some(
+                            "a host command runs without container limits; set `agent.image` or \
+                             remove `limits`",
+                        ),
+                    );
+                    None
+                }
+            }
+            None => Some(AgentLimits::default()),
+        };
         Some(AgentSpec {
-            command: command?,
+            command: command?.unwrap_or_default(),
+            image: image?,
             version: version?,
             timeout: timeout?.unwrap_or(DEFAULT_TIMEOUT),
             output_limit: output_limit?.unwrap_or(DEFAULT_OUTPUT_LIMIT),
             env: env?.unwrap_or_default(),
+            limits: limits?,
         })
     }
 }
 
 /// A list is taken as the argument vector; a string is split on whitespace, since there is no
-/// shell to interpret quotes.
-fn decode_command(decoder: &mut Decoder<'_>, node: &Node) -> Option<Vec<String>> {
+/// shell to interpret quotes. A program `in_container` names a path inside the image, so it is
+/// kept as written.
+fn decode_command(
+    decoder: &mut Decoder<'_>,
+    node: &Node,
+    in_container: bool,
+) -> Option<Vec<String>> {
     let mut command = match &node.value {
         NodeValue::Sequence(items) => {
             let arguments: Vec<Option<String>> = items
@@ -115,7 +159,7 @@ fn decode_command(decoder: &mut Decoder<'_>, node: &Node) -> Option<Vec<String>>
         );
         return None;
     };
-    if program.contains('/') {
+    if program.contains('/') && !in_container {
         *program = paths::resolve_program(decoder.spec_directory(), program)
             .to_string_lossy()
             .into_owned();

@@ -24,26 +24,13 @@ impl DatabaseSpec {
         decoder.require(&fields, keys::DATABASE_REQUIRED);
         let image = fields
             .get("image")
-            .and_then(|field| decode_image(decoder, field.value));
+            .and_then(|field| decoder.image(field.value, "database.image"));
         let fixtures = decoder.optional(&fields, "fixtures", decode_fixtures);
         Some(DatabaseSpec {
             image: image?,
             fixtures: fixtures?.unwrap_or_default(),
         })
     }
-}
-
-fn decode_image(decoder: &mut Decoder<'_>, node: &Node) -> Option<String> {
-    let image = decoder.non_empty_string(node, "database.image")?;
-    if image.chars().any(char::is_whitespace) {
-        decoder.report_with_help(
-            node.position,
-            format!("invalid image `{image}`"),
-            Some("an image reference has no spaces, e.g. `postgres:15`"),
-        );
-        return None;
-    }
-    Some(image)
 }
 
 fn decode_fixtures(decoder: &mut Decoder<'_>, node: &Node) -> Option<Vec<Fixture>> {

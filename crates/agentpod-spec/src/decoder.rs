@@ -270,6 +270,21 @@ impl<'a> Decoder<'a> {
         Some(value)
     }
 
+    /// A container image reference; only its shape is checked, since whether it exists is up to
+    /// the engine that pulls it.
+    pub(crate) fn image(&mut self, node: &Node, name: &str) -> Option<String> {
+        let image = self.non_empty_string(node, name)?;
+        if image.chars().any(char::is_whitespace) {
+            self.report_with_help(
+                node.position,
+                format!("invalid image `{image}`"),
+                Some("an image reference has no spaces, e.g. `postgres:15`"),
+            );
+            return None;
+        }
+        Some(image)
+    }
+
     /// A path resolved against the spec's directory.
     pub(crate) fn path(&mut self, node: &Node, name: &str) -> Option<PathBuf> {
         let written = self.non_empty_string(node, name)?;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::decoder::{Decoder, Field, Fields};
+use crate::identifier::{TABLE_NAME_HELP, is_table_name};
 use crate::keys;
 use crate::node::{Node, NodeValue};
 
@@ -108,7 +109,6 @@ impl Fixture {
     }
 }
 
-/// Table names are interpolated into SQL by the seeder, so only plain identifiers are accepted.
 fn decode_table(decoder: &mut Decoder<'_>, fields: &Fields<'_>, index: usize) -> Option<String> {
     let field = fields.get("table")?;
     let table =
@@ -119,38 +119,7 @@ fn decode_table(decoder: &mut Decoder<'_>, fields: &Fields<'_>, index: usize) ->
     decoder.report_with_help(
         field.value.position,
         format!("invalid table name `{table}`"),
-        Some(
-            "use letters, digits and `_`, not starting with a digit, optionally as `schema.table`",
-        ),
+        Some(TABLE_NAME_HELP),
     );
     None
-}
-
-fn is_table_name(name: &str) -> bool {
-    let parts: Vec<&str> = name.split('.').collect();
-    parts.len() <= 2
-        && parts.iter().all(|part| {
-            let mut characters = part.chars();
-            characters
-                .next()
-                .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
-                && characters.all(|character| character.is_ascii_alphanumeric() || character == '_')
-        })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn table_names_are_identifiers() {
-        assert!(is_table_name("customers"));
-        assert!(is_table_name("support.tickets"));
-        assert!(is_table_name("_t1"));
-        assert!(!is_table_name("1tickets"));
-        assert!(!is_table_name("tickets; drop table x"));
-        assert!(!is_table_name("a.b.c"));
-        assert!(!is_table_name(""));
-        assert!(!is_table_name("a."));
-    }
 }

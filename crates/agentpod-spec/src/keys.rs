@@ -1,17 +1,35 @@
-//! The keys every section of a pod spec accepts, in one place: a new section (`boundary`,
-//! `model`, `grading`, `production`, `gateways`) starts by being added here.
+//! The keys every section of a pod spec accepts, in one place: a new section (`model`,
+//! `grading`, `production`, `gateways`) starts by being added here.
 
-pub(crate) const TOP_LEVEL: &[&str] =
-    &["name", "description", "database", "agent", "issues", "pods"];
+pub(crate) const TOP_LEVEL: &[&str] = &[
+    "name",
+    "description",
+    "database",
+    "agent",
+    "issues",
+    "pods",
+    "boundary",
+];
 pub(crate) const DATABASE: &[&str] = &["image", "fixtures"];
 pub(crate) const FIXTURE: &[&str] = &["sql", "table", "csv", "jsonl"];
-pub(crate) const AGENT: &[&str] = &["command", "version", "timeout", "output_limit", "env"];
+pub(crate) const AGENT: &[&str] = &[
+    "command",
+    "image",
+    "version",
+    "timeout",
+    "output_limit",
+    "env",
+    "limits",
+];
+pub(crate) const AGENT_LIMITS: &[&str] = &["memory", "cpus", "pids"];
 pub(crate) const ISSUES: &[&str] = &["source", "sample", "seed", "stratify_by"];
+pub(crate) const BOUNDARY: &[&str] = &["default", "on_proposal", "tables", "columns"];
 
 /// The keys a spec must set, by section.
 pub(crate) const TOP_LEVEL_REQUIRED: &[&str] = &["name", "database", "agent", "issues"];
 pub(crate) const DATABASE_REQUIRED: &[&str] = &["image"];
-pub(crate) const AGENT_REQUIRED: &[&str] = &["command", "version"];
+/// `command` or `image` is required too; `AgentSpec::decode` checks for one of the two.
+pub(crate) const AGENT_REQUIRED: &[&str] = &["version"];
 pub(crate) const ISSUES_REQUIRED: &[&str] = &["source"];
 
 /// The known key closest to `unknown`, if it is close enough to be a typo.
@@ -56,7 +74,9 @@ mod tests {
         assert_eq!(suggest("fixturs", DATABASE), Some("fixtures"));
         assert_eq!(suggest("timout", AGENT), Some("timeout"));
         assert_eq!(suggest("stratifyby", ISSUES), Some("stratify_by"));
-        assert_eq!(suggest("boundary", TOP_LEVEL), None);
+        assert_eq!(suggest("grading", TOP_LEVEL), None);
+        assert_eq!(suggest("boundry", TOP_LEVEL), Some("boundary"));
+        assert_eq!(suggest("on_proposals", BOUNDARY), Some("on_proposal"));
         assert_eq!(suggest("xyz", FIXTURE), None);
     }
 

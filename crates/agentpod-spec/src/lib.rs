@@ -5,27 +5,36 @@
 //! (`yaml_tree`), then a hand-written decoder walks it and collects every problem as a
 //! [`Diagnostic`] rather than stopping at the first.
 
+mod access_class;
+mod agent_limits;
 mod agent_spec;
+mod boundary_spec;
 mod byte_size;
 mod database_spec;
 mod decoder;
 mod diagnostic;
 mod duration;
 mod fixture;
+mod identifier;
 mod issues_spec;
 mod keys;
 mod load;
 mod node;
 mod paths;
 mod pod_spec;
+mod proposal_response;
 mod spec_error;
 mod yaml_tree;
 
+pub use access_class::{AccessClass, UnknownAccessClass};
+pub use agent_limits::AgentLimits;
 pub use agent_spec::AgentSpec;
+pub use boundary_spec::{BoundarySpec, ColumnRule, TableRule};
 pub use database_spec::DatabaseSpec;
 pub use diagnostic::Diagnostic;
 pub use fixture::{Fixture, FixtureKind};
 pub use issues_spec::IssuesSpec;
 pub use load::load;
 pub use pod_spec::PodSpec;
+pub use proposal_response::ProposalResponse;
 pub use spec_error::SpecError;

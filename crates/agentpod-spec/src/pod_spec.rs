@@ -7,14 +7,14 @@ use serde::Serialize;
 use crate::decoder::Decoder;
 use crate::keys;
 use crate::node::Node;
-use crate::{AgentSpec, DatabaseSpec, IssuesSpec};
+use crate::{AgentSpec, BoundarySpec, DatabaseSpec, IssuesSpec};
 
 /// More parallel pods than this would starve a single machine; the cap can grow with the
 /// Kubernetes runtime.
 const MAXIMUM_PODS: i64 = 64;
 
 /// A validated pod spec; every path in it is resolved against the spec's directory.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PodSpec {
     pub name: String,
     pub description: Option<String>,
@@ -25,6 +25,9 @@ pub struct PodSpec {
     pub issues: IssuesSpec,
     /// How many pods serve the run in parallel.
     pub pods: usize,
+    /// What the agent may write, propose, read or not see; `None` when the spec declares no
+    /// boundary, and every table is writable.
+    pub boundary: Option<BoundarySpec>,
 }
 
 impl PodSpec {
@@ -52,6 +55,12 @@ impl PodSpec {
                 .integer_in_range(node, "pods", 1, MAXIMUM_PODS)
                 .and_then(|pods| usize::try_from(pods).ok())
         });
+        let boundary = decoder.optional(&fields, "boundary", |decoder, node| {
+            let owner = fields
+                .get("boundary")
+                .map_or(node.position, |field| field.key_position);
+            BoundarySpec::decode(decoder, node, owner)
+        });
 
         Some(PodSpec {
             name: name?,
@@ -61,6 +70,7 @@ impl PodSpec {
             agent: agent?,
             issues: issues?,
             pods: pods?.unwrap_or(1),
+            boundary: boundary?,
         })
     }
 }
