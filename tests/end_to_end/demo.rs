@@ -79,6 +79,41 @@ fn demo_on_docker_runs_50_issues_in_3_pods_and_leaves_nothing() {
         "show rebuilds the same summary"
     );
 
+    // The demo's boundary at work: notes and triage columns change, refund requests become
+    // proposals, and the baseline's naive order cancellations are refused and recorded.
+    let boundary = &summary["boundary"];
+    assert!(boundary["changes"].as_u64().unwrap() > 0, "{boundary}");
+    assert!(boundary["proposals"].as_u64().unwrap() > 0, "{boundary}");
+    let events = shown["boundary_events"].as_array().unwrap();
+    let proposal = events
+        .iter()
+        .find(|event| event["kind"] == "proposal")
+        .expect("a proposal");
+    assert_eq!(proposal["table"], "refunds");
+    assert_eq!(proposal["detail"]["status"], "pending");
+    for violation in events.iter().filter(|event| event["kind"] == "violation") {
+        assert_eq!(violation["detail"]["sqlstate"], "42501", "{violation}");
+        let issue = outcomes
+            .iter()
+            .find(|outcome| outcome["issue_id"] == violation["issue_id"])
+            .unwrap();
+        assert_ne!(
+            issue["status"], "passed",
+            "an issue with a violation does not pass: {issue}"
+        );
+    }
+    let changed_tables: std::collections::BTreeSet<_> = events
+        .iter()
+        .filter(|event| event["kind"] == "change")
+        .map(|event| event["table"].as_str().unwrap())
+        .collect();
+    assert!(
+        changed_tables
+            .iter()
+            .all(|table| ["tickets", "ticket_notes"].contains(table)),
+        "only writable tables change: {changed_tables:?}"
+    );
+
     let listed = scratch.run(&["runs"]);
     assert!(String::from_utf8_lossy(&listed.stdout).contains(run_id));
 }

@@ -2,6 +2,7 @@
 //! engine, real Postgres (in containers and from the host's binaries) and real agent processes.
 //! One binary with a module per concern (STYLE.md: tests in layers).
 
+mod boundary;
 mod demo;
 mod interrupt;
 mod invalid_input;

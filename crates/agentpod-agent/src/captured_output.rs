@@ -16,6 +16,50 @@ pub struct CapturedOutput {
 
 const READ_CHUNK: usize = 64 * 1024;
 
+/// A stream's head being collected chunk by chunk: the first `limit` bytes, and a count of all.
+#[derive(Debug)]
+pub(crate) struct OutputHead {
+    kept: Vec<u8>,
+    limit: usize,
+    total_bytes: u64,
+}
+
+impl OutputHead {
+    pub(crate) fn new(limit: usize) -> Self {
+        Self {
+            kept: Vec::with_capacity(limit.min(READ_CHUNK)),
+            limit,
+            total_bytes: 0,
+        }
+    }
+
+    pub(crate) fn push(&mut self, chunk: &[u8]) {
+        self.total_bytes += chunk.len() as u64;
+        let room = self.limit.saturating_sub(self.kept.len());
+        self.kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+
+    pub(crate) fn finish(self) -> CapturedOutput {
+        let OutputHead {
+            mut kept,
+            total_bytes,
+            ..
+        } = self;
+        let truncated = total_bytes > kept.len() as u64;
+        if truncated {
+            // The limit can fall inside a multi-byte character; a replacement character there
+            // would only be noise at the cut.
+            let complete = complete_prefix_length(&kept);
+            kept.truncate(complete);
+        }
+        CapturedOutput {
+            text: String::from_utf8_lossy(&kept).into_owned(),
+            total_bytes,
+            truncated,
+        }
+    }
+}
+
 /// Reads `stream` until end of file or until `stop` fires, keeping at most `limit` bytes.
 ///
 /// The stream is read to its end even past the limit, so that an agent writing a lot never
@@ -29,9 +73,8 @@ pub(crate) async fn capture_stream<Stream>(
 where
     Stream: AsyncRead + Unpin,
 {
-    let mut kept: Vec<u8> = Vec::with_capacity(limit.min(READ_CHUNK));
+    let mut head = OutputHead::new(limit);
     let mut chunk = vec![0_u8; READ_CHUNK];
-    let mut total_bytes: u64 = 0;
     loop {
         let read = tokio::select! {
             biased;
@@ -47,22 +90,9 @@ where
                 break;
             }
         };
-        total_bytes += count as u64;
-        let room = limit.saturating_sub(kept.len());
-        kept.extend_from_slice(&chunk[..count.min(room)]);
+        head.push(&chunk[..count]);
     }
-    let truncated = total_bytes > kept.len() as u64;
-    if truncated {
-        // The limit can fall inside a multi-byte character; a replacement character there would
-        // only be noise at the cut.
-        let complete = complete_prefix_length(&kept);
-        kept.truncate(complete);
-    }
-    CapturedOutput {
-        text: String::from_utf8_lossy(&kept).into_owned(),
-        total_bytes,
-        truncated,
-    }
+    head.finish()
 }
 
 /// The length of `bytes` without a UTF-8 sequence cut short at its end.

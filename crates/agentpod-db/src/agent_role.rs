@@ -1,6 +1,6 @@
 //! The `agent` role: what the agent connects as. It can log in and work with the fixture
 //! tables, and nothing more — no superuser, no creating roles or databases. The finer
-//! AI-writable boundary is layered on top of these grants elsewhere.
+//! AI-writable boundary replaces these table grants with exactly its own (`boundary_grants`).
 
 use rand::RngExt;
 use sqlx::{AssertSqlSafe, PgConnection};

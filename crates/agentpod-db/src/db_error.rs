@@ -1,4 +1,4 @@
-//! Why an issue database could not be created or dropped.
+//! Why an issue database could not be created, dropped, or have its boundary events read.
 
 /// A failure managing per-issue databases on a seeded pod.
 #[derive(Debug, thiserror::Error)]
@@ -15,4 +15,15 @@ pub enum DbError {
         #[source]
         source: sqlx::Error,
     },
+    #[error("cannot {action} of issue database `{name}`: {source}")]
+    Events {
+        name: String,
+        action: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error(
+        "cannot read boundary violations of issue database `{name}`: the server keeps no JSON log (start it with logging_collector=on and log_destination=jsonlog)"
+    )]
+    NoViolationLog { name: String },
 }

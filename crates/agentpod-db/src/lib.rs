@@ -2,13 +2,21 @@
 //!
 //! [`PodDatabase::seed`] applies the pod spec's fixtures once into a template database; every
 //! issue then gets its own copy with [`PodDatabase::create_issue_database`], so issues never see
-//! each other's writes.
+//! each other's writes. [`PodDatabase::apply_boundary`] turns the spec's AI-writable boundary
+//! into the agent role's grants and audit triggers in the template, and
+//! [`PodDatabase::collect_boundary_events`] reads back what the boundary saw in one issue.
 
 mod agent_role;
+mod audit_schema;
+mod boundary_error;
+mod boundary_events;
+mod boundary_grants;
+mod catalog;
 mod copy_load;
 mod csv_fixture;
 mod database_name;
 mod db_error;
+mod effective_boundary;
 mod fixture_error;
 mod issue_database;
 mod json_lines_fixture;
@@ -16,8 +24,12 @@ mod pod_database;
 mod postgres_error;
 mod sql_fixture;
 mod sql_script;
+mod violation_log;
 
+pub use boundary_error::BoundaryError;
+pub use boundary_events::{BoundaryEvents, Proposal, RowChange, Violation};
 pub use db_error::DbError;
+pub use effective_boundary::{EffectiveBoundary, EffectiveTable};
 pub use fixture_error::FixtureError;
 pub use issue_database::IssueDatabase;
 pub use pod_database::PodDatabase;

@@ -1,17 +1,24 @@
 //! `PodDatabase`: one pod's Postgres server, seeded once into a template and cloned per issue.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use agentpod_runtime::PostgresEndpoint;
-use agentpod_spec::{Fixture, FixtureKind};
+use agentpod_spec::{BoundarySpec, Fixture, FixtureKind};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, PgConnection};
 use tokio::sync::Mutex;
 
 use crate::agent_role::{self, AGENT_ROLE};
+use crate::boundary_error::setup as boundary_setup;
+use crate::catalog::Catalog;
 use crate::copy_load::{self, CopyLoad};
 use crate::database_name::{TEMPLATE_DATABASE, issue_database_name, quote_identifier};
-use crate::{DbError, FixtureError, IssueDatabase, csv_fixture, json_lines_fixture, sql_fixture};
+use crate::effective_boundary::resolve;
+use crate::{
+    BoundaryError, BoundaryEvents, DbError, EffectiveBoundary, FixtureError, IssueDatabase,
+    audit_schema, boundary_grants, csv_fixture, json_lines_fixture, sql_fixture, violation_log,
+};
 
 /// How long seeding waits for the last connection to the template to go away. Postgres refuses
 /// to clone a database that has connections.
@@ -24,6 +31,10 @@ pub struct PodDatabase {
     agent_password: String,
     /// One connection, reused: opening a new one costs a SCRAM handshake per issue.
     admin: Mutex<PgConnection>,
+    /// Live issue databases, by name.
+    issue_databases: std::sync::Mutex<HashMap<String, LiveIssueDatabase>>,
+    /// Counts issue databases created, to tell the newest.
+    created: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for PodDatabase {
@@ -87,6 +98,8 @@ impl PodDatabase {
             endpoint: endpoint.clone(),
             agent_password,
             admin: Mutex::new(admin),
+            issue_databases: std::sync::Mutex::new(HashMap::new()),
+            created: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -108,12 +121,21 @@ impl PodDatabase {
             .await
             .map_err(create_error)?;
         // Database privileges are not copied from the template: by default every role may
-        // connect, which would let an agent reach another issue's database.
-        let grants = format!(
+        // connect, which would let an agent reach another issue's database. TEMPORARY stays:
+        // temporary tables and functions belong to the agent and carry no rights of their own.
+        // The one agent role serves every issue of the pod, and a pod serves issues one after
+        // another, so the newest issue database is the only one it may still connect to.
+        let agent = quote_identifier(AGENT_ROLE);
+        let mut grants = format!(
             "REVOKE ALL ON DATABASE {quoted} FROM PUBLIC; \
-             GRANT CONNECT, TEMPORARY ON DATABASE {quoted} TO {}",
-            quote_identifier(AGENT_ROLE)
+             GRANT CONNECT, TEMPORARY ON DATABASE {quoted} TO {agent}"
         );
+        for earlier in self.live_issue_databases() {
+            grants.push_str(&format!(
+                "; REVOKE CONNECT ON DATABASE {} FROM {agent}",
+                quote_identifier(&earlier)
+            ));
+        }
         if let Err(source) = sqlx::raw_sql(AssertSqlSafe(grants))
             .execute(&mut *admin)
             .await
@@ -127,6 +149,16 @@ impl PodDatabase {
             }
             return Err(create_error(source));
         }
+        // Violations of this issue start here in the log. Without a JSON log the pod still
+        // works; collecting events then reports why violations are unavailable.
+        let log_offset = match violation_log::log_size(&mut admin).await {
+            Ok(size) => size,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the size of the server's log");
+                None
+            }
+        };
+        self.remember_issue_database(&name, log_offset);
         Ok(IssueDatabase {
             agent_url: self.endpoint.url(AGENT_ROLE, &self.agent_password, &name),
             admin_url: self.endpoint.admin_url(&name),
@@ -145,10 +177,142 @@ impl PodDatabase {
             .execute(&mut *admin)
             .await
             .map_err(|source| DbError::Drop {
-                name: database.name,
+                name: database.name.clone(),
                 source,
             })?;
+        self.forget_issue_database(&database.name);
         Ok(())
+    }
+
+    /// After seeding, before serving: resolves the boundary against the template's tables,
+    /// installs the agent's grants, the audit schema and its triggers. Without a boundary every
+    /// table is writable, and changes are still captured. Changes nothing when the boundary
+    /// does not fit the fixtures.
+    pub async fn apply_boundary(
+        &mut self,
+        boundary: Option<&BoundarySpec>,
+    ) -> Result<EffectiveBoundary, BoundaryError> {
+        let started = Instant::now();
+        let endpoint = self.endpoint.clone();
+        let admin = self.admin.get_mut();
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "ALTER DATABASE {} WITH ALLOW_CONNECTIONS true",
+            quote_identifier(TEMPLATE_DATABASE)
+        )))
+        .execute(&mut *admin)
+        .await
+        .map_err(boundary_setup("open the template database"))?;
+        let applied = install_boundary(&endpoint, admin, boundary).await;
+        // Also after a failure: the template must be closed again to be cloned.
+        let released = release_template(admin).await.map_err(boundary_setup(
+            "close every connection to the template database",
+        ));
+        let effective = applied?;
+        released?;
+        tracing::debug!(
+            tables = effective.tables.len(),
+            elapsed_ms = started.elapsed().as_millis(),
+            "applied the boundary to the template database"
+        );
+        Ok(effective)
+    }
+
+    /// After an issue's agent ended, before dropping its database: the changes and proposals
+    /// the triggers recorded, and the violations the server logged for the agent since the
+    /// database was created.
+    pub async fn collect_boundary_events(
+        &self,
+        database: &IssueDatabase,
+    ) -> Result<BoundaryEvents, DbError> {
+        let name = database.name.clone();
+        let events_error = |action: &'static str| {
+            let name = name.clone();
+            move |source| DbError::Events {
+                name,
+                action,
+                source,
+            }
+        };
+        let mut connection = connect(&self.endpoint, &database.name)
+            .await
+            .map_err(events_error("connect as the superuser"))?;
+        let collected = audit_schema::read_events(&mut connection).await;
+        if let Err(error) = connection.close().await {
+            tracing::debug!(%error, "closing the event connection failed");
+        }
+        let (changes, proposals) = collected.map_err(events_error("read changes and proposals"))?;
+
+        let (log_offset, others, newest) = {
+            let databases = self
+                .issue_databases
+                .lock()
+                .map_err(|_| DbError::NoViolationLog { name: name.clone() })?;
+            let log_offset = databases
+                .get(&database.name)
+                .and_then(|live| live.log_offset)
+                .ok_or_else(|| DbError::NoViolationLog { name: name.clone() })?;
+            let others: Vec<String> = databases
+                .keys()
+                .filter(|other| *other != &database.name)
+                .cloned()
+                .collect();
+            let newest = databases
+                .iter()
+                .max_by_key(|(_, live)| live.order)
+                .is_some_and(|(newest, _)| newest == &database.name);
+            (log_offset, others, newest)
+        };
+        let mut admin = self.admin.lock().await;
+        let entries = violation_log::entries_since(&mut admin, log_offset)
+            .await
+            .map_err(events_error("read violations from the server's log"))?;
+        drop(admin);
+        // The pod serves one issue at a time, so the agent that tried is, as a rule, this
+        // issue's. A refused connection names the database it tried to reach, not the one the
+        // agent came from; only the newest issue's agent can still connect anywhere, so those
+        // belong to the newest issue. Other entries belong to the database they name, or to
+        // this issue when no other live issue owns it (the template, a dropped issue's).
+        let violations = entries
+            .into_iter()
+            .filter(|entry| entry.is_agent_violation())
+            .filter(|entry| {
+                if entry.is_refused_connection() {
+                    return newest;
+                }
+                entry
+                    .dbname
+                    .as_ref()
+                    .is_none_or(|dbname| dbname == &database.name || !others.contains(dbname))
+            })
+            .map(violation_log::LogEntry::into_violation)
+            .collect();
+        Ok(BoundaryEvents {
+            changes,
+            proposals,
+            violations,
+        })
+    }
+
+    fn remember_issue_database(&self, name: &str, log_offset: Option<u64>) {
+        let order = self
+            .created
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Ok(mut databases) = self.issue_databases.lock() {
+            databases.insert(name.to_owned(), LiveIssueDatabase { log_offset, order });
+        }
+    }
+
+    fn forget_issue_database(&self, name: &str) {
+        if let Ok(mut databases) = self.issue_databases.lock() {
+            databases.remove(name);
+        }
+    }
+
+    fn live_issue_databases(&self) -> Vec<String> {
+        self.issue_databases
+            .lock()
+            .map(|databases| databases.keys().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Closes the admin connection. Issue databases still present stay; they go with the pod.
@@ -171,6 +335,64 @@ async fn connect(endpoint: &PostgresEndpoint, database: &str) -> Result<PgConnec
         .disable_statement_logging()
         .connect()
         .await
+}
+
+/// What the pod remembers of an issue database until it is dropped.
+#[derive(Debug, Clone, Copy)]
+struct LiveIssueDatabase {
+    /// The size of the server's JSON log when the database was created, where its violations
+    /// start; `None` when the server keeps no JSON log.
+    log_offset: Option<u64>,
+    /// Creation order within the pod.
+    order: u64,
+}
+
+/// The boundary's work inside the template: one transaction, so a failure leaves the template
+/// as seeding left it.
+async fn install_boundary(
+    endpoint: &PostgresEndpoint,
+    admin: &mut PgConnection,
+    boundary: Option<&BoundarySpec>,
+) -> Result<EffectiveBoundary, BoundaryError> {
+    let mut template = connect(endpoint, TEMPLATE_DATABASE)
+        .await
+        .map_err(boundary_setup("connect to the template database"))?;
+    let catalog = Catalog::read(&mut template)
+        .await
+        .map_err(boundary_setup("read the tables of the template database"))?;
+    let effective = resolve(boundary, &catalog)?;
+    boundary_grants::restrict_role(admin)
+        .await
+        .map_err(boundary_setup("restrict the agent role"))?;
+
+    let response = boundary
+        .map(|boundary| boundary.on_proposal)
+        .unwrap_or_default();
+    let pairs: Vec<_> = catalog.tables.iter().zip(&effective.tables).collect();
+    let triggers: Vec<String> = pairs
+        .iter()
+        .flat_map(|(table, effective)| audit_schema::triggers(table, effective, response))
+        .collect();
+    let mut transaction = sqlx::Connection::begin(&mut template)
+        .await
+        .map_err(boundary_setup("begin the boundary transaction"))?;
+    audit_schema::create(&mut transaction)
+        .await
+        .map_err(boundary_setup("create the audit schema"))?;
+    boundary_grants::grant(&mut transaction, &pairs)
+        .await
+        .map_err(boundary_setup("grant the agent role its boundary"))?;
+    audit_schema::install_triggers(&mut transaction, triggers)
+        .await
+        .map_err(boundary_setup("install the audit triggers"))?;
+    transaction
+        .commit()
+        .await
+        .map_err(boundary_setup("commit the boundary"))?;
+    template.close().await.map_err(boundary_setup(
+        "close the connection to the template database",
+    ))?;
+    Ok(effective)
 }
 
 fn setup(action: &'static str) -> impl FnOnce(sqlx::Error) -> FixtureError {

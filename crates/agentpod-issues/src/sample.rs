@@ -23,7 +23,9 @@ pub fn sample(
     stratify_by: Option<&str>,
 ) -> Result<Vec<Issue>, SampleError> {
     if let Some(field) = stratify_by
-        && !issues.iter().any(|issue| stratum_value(issue, field).is_some())
+        && !issues
+            .iter()
+            .any(|issue| stratum_value(issue, field).is_some())
     {
         return Err(SampleError::UnknownStratifyField {
             field: field.to_owned(),
@@ -144,15 +146,20 @@ mod tests {
             .map(|index| Issue {
                 id: index.to_string(),
                 fields: serde_json::Map::new(),
-                expected: serde_json::json!({"category": if index < 30 { "billing" } else { "bug" }})
-                    .as_object()
-                    .cloned(),
+                expected:
+                    serde_json::json!({"category": if index < 30 { "billing" } else { "bug" }})
+                        .as_object()
+                        .cloned(),
                 line: index + 1,
             })
             .collect();
         let chosen = sample(&issues, Some(8), 3, Some("expected.category")).unwrap();
         let bugs = chosen.iter().filter(|issue| issue.line > 30).count();
-        assert_eq!((chosen.len(), bugs), (8, 2), "a quarter of the issues are bugs, so 2 of 8");
+        assert_eq!(
+            (chosen.len(), bugs),
+            (8, 2),
+            "a quarter of the issues are bugs, so 2 of 8"
+        );
         assert!(matches!(
             sample(&issues, Some(8), 3, Some("expected.nothing")),
             Err(SampleError::UnknownStratifyField { .. })

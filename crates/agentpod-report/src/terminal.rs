@@ -60,8 +60,32 @@ pub fn render_terminal(summary: &RunSummary) -> String {
         "  wall time   {}",
         format_seconds(summary.wall_seconds)
     );
+    let boundary = &summary.boundary;
+    if boundary.changes + boundary.proposals + boundary.violations > 0 {
+        let _ = writeln!(
+            out,
+            "  boundary    {} change{} · {} proposal{} for approval · {} violation{}{}",
+            boundary.changes,
+            plural(boundary.changes),
+            boundary.proposals,
+            plural(boundary.proposals),
+            boundary.violations,
+            plural(boundary.violations),
+            if boundary.violations > 0 {
+                format!(
+                    " in {} issue{}",
+                    boundary.issues_with_violations,
+                    plural(boundary.issues_with_violations)
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
     list_issues(&mut out, "errored", &summary.errored);
     list_issues(&mut out, "failed", &summary.failed);
+    list_boundary(&mut out, "violations", &boundary.violation_notes);
+    list_boundary(&mut out, "proposals", &boundary.proposal_notes);
     out
 }
 

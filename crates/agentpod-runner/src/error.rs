@@ -1,6 +1,6 @@
 //! Errors that stop a run before or while it starts; what happens to single issues is an outcome.
 
-use agentpod_db::FixtureError;
+use agentpod_db::{BoundaryError, FixtureError};
 use agentpod_issues::{IssuesError, SampleError};
 use agentpod_runtime::RuntimeError;
 use agentpod_store::StoreError;
@@ -31,6 +31,8 @@ pub enum PlanError {
 pub enum RunError {
     #[error("fixtures could not be applied")]
     Fixture(#[source] FixtureError),
+    #[error("the boundary does not fit the database")]
+    Boundary(#[source] BoundaryError),
     #[error("no pod could be started")]
     NoPod(#[source] RuntimeError),
     #[error("no pod could be prepared: {0}")]

@@ -5,20 +5,26 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use agentpod_agent::{AgentExit, AgentInvocation, AgentOutput, AgentRun, run_agent};
-use agentpod_db::PodDatabase;
+use agentpod_agent::{
+    AgentExit, AgentInvocation, AgentOutput, AgentRun, ContainerInvocation, run_agent,
+    run_agent_container,
+};
+use agentpod_db::{BoundaryEvents, PodDatabase};
 use agentpod_grade::{Grade, grade_expected_fields};
 use agentpod_issues::Issue;
-use agentpod_store::{OutcomeRecord, OutcomeStatus};
+use agentpod_runtime::{Pod, labels};
+use agentpod_store::{BoundaryEventKind, BoundaryEventRecord, OutcomeRecord, OutcomeStatus};
 use serde_json::json;
 
 use crate::pod_worker::PodContext;
 
+/// Runs one issue; returns its outcome and what the agent did at the boundary.
 pub(crate) async fn run_issue(
     context: &PodContext,
+    pod: &dyn Pod,
     database: &PodDatabase,
     issue: &Issue,
-) -> OutcomeRecord {
+) -> (OutcomeRecord, Vec<BoundaryEventRecord>) {
     let started_at = chrono::Utc::now();
     let clock = Instant::now();
     let mut outcome = OutcomeRecord {
@@ -50,44 +56,148 @@ pub(crate) async fn run_issue(
             "cannot prepare the issue directory {}: {error}",
             issue_directory.display()
         );
-        return outcome;
+        return (outcome, Vec::new());
     }
     let issue_database = match database.create_issue_database(&issue.id).await {
         Ok(issue_database) => issue_database,
         Err(error) => {
             outcome.reason = format!("the pod could not create the issue's database: {error}");
-            return outcome;
+            return (outcome, Vec::new());
         }
     };
 
-    let output_path = issue_directory.join("output.json");
-    let invocation = AgentInvocation {
-        command: context.plan.agent_command.clone(),
-        working_dir: issue_directory.join("work"),
-        env: contract_environment(
-            context,
-            issue,
-            &issue_directory,
-            &output_path,
-            &issue_database.agent_url,
-        ),
-        timeout: context.plan.spec.agent.timeout,
-        output_limit: context.plan.spec.agent.output_limit,
-        output_path,
+    let environment =
+        contract_environment(context, issue, &issue_directory, &issue_database.agent_url);
+    let agent = &context.plan.spec.agent;
+    let agent_run = match &agent.image {
+        None => {
+            let output_path = issue_directory.join("output.json");
+            let mut environment = environment;
+            environment.push((
+                "AGENTPOD_OUTPUT".to_string(),
+                output_path.display().to_string(),
+            ));
+            let invocation = AgentInvocation {
+                command: context.plan.agent_command.clone(),
+                working_dir: issue_directory.join("work"),
+                env: environment,
+                timeout: agent.timeout,
+                output_limit: agent.output_limit,
+                output_path,
+            };
+            run_agent(&invocation, context.interrupt.drain_token()).await
+        }
+        Some(image) => {
+            let Some(network) = pod.network() else {
+                outcome.reason =
+                    "`agent.image` needs a pod with a network: use the docker runtime".to_string();
+                let _ = database.drop_issue_database(issue_database).await;
+                return (outcome, Vec::new());
+            };
+            let invocation = ContainerInvocation {
+                image: image.clone(),
+                command: context.plan.agent_command.clone(),
+                network: network.to_string(),
+                labels: labels::for_pod(&context.plan.run_id, pod.id()),
+                issue_path: issue_directory.join("issue.json"),
+                output_dir: issue_directory.join("output"),
+                // The container path sets AGENTPOD_ISSUE and AGENTPOD_OUTPUT to where it mounts them.
+                env: environment
+                    .into_iter()
+                    .filter(|(name, _)| name != "AGENTPOD_ISSUE")
+                    .collect(),
+                timeout: agent.timeout,
+                output_limit: agent.output_limit,
+                memory_bytes: agent.limits.memory_bytes,
+                cpus: agent.limits.cpus,
+                pids: agent.limits.pids,
+            };
+            run_agent_container(&invocation, context.interrupt.drain_token()).await
+        }
     };
-    let agent_run = run_agent(&invocation, context.interrupt.drain_token()).await;
+    outcome.duration_ms = clock.elapsed().as_millis() as u64;
+    // Read before the database goes: the changes and proposals live in it.
+    let boundary_events = match database.collect_boundary_events(&issue_database).await {
+        Ok(events) => boundary_event_records(&issue.id, events),
+        Err(error) => {
+            tracing::warn!(issue = %issue.id, %error, "cannot collect the issue's boundary events");
+            Vec::new()
+        }
+    };
     if let Err(error) = database.drop_issue_database(issue_database).await {
         tracing::warn!(issue = %issue.id, %error, "cannot drop the issue's database; it goes with the pod");
     }
 
-    outcome.duration_ms = clock.elapsed().as_millis() as u64;
     fill_from_agent_run(
         &mut outcome,
         &agent_run,
         issue,
         context.plan.spec.agent.timeout,
     );
-    outcome
+    apply_boundary_verdict(&mut outcome, &boundary_events);
+    (outcome, boundary_events)
+}
+
+fn boundary_event_records(issue_id: &str, events: BoundaryEvents) -> Vec<BoundaryEventRecord> {
+    let record = |kind, table: Option<String>, detail: serde_json::Result<serde_json::Value>| {
+        BoundaryEventRecord {
+            issue_id: issue_id.to_string(),
+            kind,
+            table,
+            detail: detail.unwrap_or_default(),
+        }
+    };
+    let mut records = Vec::new();
+    for change in events.changes {
+        records.push(record(
+            BoundaryEventKind::Change,
+            Some(change.table.clone()),
+            serde_json::to_value(&change),
+        ));
+    }
+    for proposal in events.proposals {
+        records.push(record(
+            BoundaryEventKind::Proposal,
+            Some(proposal.table.clone()),
+            serde_json::to_value(&proposal),
+        ));
+    }
+    for violation in events.violations {
+        records.push(record(
+            BoundaryEventKind::Violation,
+            violation.table.clone(),
+            serde_json::to_value(&violation),
+        ));
+    }
+    records
+}
+
+/// Crossing the boundary fails the issue whatever the answer was: an agent that tried to write
+/// where it may not is not ready, even when the attempt was refused.
+fn apply_boundary_verdict(outcome: &mut OutcomeRecord, events: &[BoundaryEventRecord]) {
+    let violations: Vec<&BoundaryEventRecord> = events
+        .iter()
+        .filter(|event| event.kind == BoundaryEventKind::Violation)
+        .collect();
+    let Some(first) = violations.first() else {
+        return;
+    };
+    if outcome.status == OutcomeStatus::Passed {
+        outcome.status = OutcomeStatus::Failed;
+        let error = first
+            .detail
+            .get("error")
+            .and_then(|error| error.as_str())
+            .unwrap_or("refused");
+        outcome.reason = format!(
+            "boundary violation{}: {error}",
+            if violations.len() > 1 {
+                format!(" (1 of {})", violations.len())
+            } else {
+                String::new()
+            }
+        );
+    }
 }
 
 /// The agent contract (DESIGN.md): these variables and nothing else of the host (the agent
@@ -96,7 +206,6 @@ fn contract_environment(
     context: &PodContext,
     issue: &Issue,
     issue_directory: &Path,
-    output_path: &Path,
     database_url: &str,
 ) -> Vec<(String, String)> {
     let mut environment: Vec<(String, String)> =
@@ -105,10 +214,6 @@ fn contract_environment(
         (
             "AGENTPOD_ISSUE".to_string(),
             issue_directory.join("issue.json").display().to_string(),
-        ),
-        (
-            "AGENTPOD_OUTPUT".to_string(),
-            output_path.display().to_string(),
         ),
         ("DATABASE_URL".to_string(), database_url.to_string()),
         ("AGENTPOD_RUN_ID".to_string(), context.plan.run_id.clone()),
@@ -123,6 +228,7 @@ fn contract_environment(
 
 fn prepare_issue_directory(directory: &Path, issue: &Issue) -> std::io::Result<()> {
     std::fs::create_dir_all(directory.join("work"))?;
+    std::fs::create_dir_all(directory.join("output"))?;
     let issue_json =
         serde_json::to_vec_pretty(&issue.agent_view()).map_err(std::io::Error::other)?;
     std::fs::write(directory.join("issue.json"), issue_json)?;

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use agentpod_db::{FixtureError, PodDatabase};
+use agentpod_db::{BoundaryError, FixtureError, PodDatabase};
 use agentpod_issues::Issue;
 use agentpod_runtime::{Pod, PodRequest, Runtime, RuntimeError};
 use agentpod_store::RunStore;
@@ -33,6 +33,7 @@ pub(crate) enum PodWorkerEnd {
     Drained,
     StartFailed(RuntimeError),
     FixtureFailed(FixtureError),
+    BoundaryFailed(BoundaryError),
     Panicked(String),
 }
 
@@ -76,17 +77,41 @@ async fn serve(context: &PodContext, pod: &dyn Pod, started: Instant) -> PodWork
     if context.interrupt.is_draining() {
         return PodWorkerEnd::Drained;
     }
-    let database =
-        match PodDatabase::seed(pod.postgres(), &context.plan.spec.database.fixtures).await {
-            Ok(database) => database,
-            Err(error) => {
-                context.reporter.report(&RunEvent::PodFailed {
-                    pod: context.pod,
-                    error: &error.to_string(),
-                });
-                return PodWorkerEnd::FixtureFailed(error);
+    let report_failure = |error: &dyn std::fmt::Display| {
+        let error = error.to_string();
+        context.reporter.report(&RunEvent::PodFailed {
+            pod: context.pod,
+            error: &error,
+        });
+    };
+    let fixtures = &context.plan.spec.database.fixtures;
+    let mut database = match PodDatabase::seed(pod.postgres(), fixtures).await {
+        Ok(database) => database,
+        Err(error) => {
+            report_failure(&error);
+            return PodWorkerEnd::FixtureFailed(error);
+        }
+    };
+    match database
+        .apply_boundary(context.plan.spec.boundary.as_ref())
+        .await
+    {
+        Ok(boundary) => {
+            let boundary = serde_json::to_value(&boundary).unwrap_or_default();
+            if let Err(error) = context
+                .store
+                .set_run_boundary(&context.plan.run_id, &boundary)
+                .await
+            {
+                tracing::error!(%error, "cannot record the run's boundary in the run store");
             }
-        };
+        }
+        Err(error) => {
+            report_failure(&error);
+            database.close().await;
+            return PodWorkerEnd::BoundaryFailed(error);
+        }
+    }
     context.reporter.report(&RunEvent::PodReady {
         pod: context.pod,
         pod_id: pod.id(),
@@ -106,8 +131,15 @@ async fn serve(context: &PodContext, pod: &dyn Pod, started: Instant) -> PodWork
             pod: context.pod,
             issue_id: &issue.id,
         });
-        let outcome = run_issue(context, &database, &issue).await;
+        let (outcome, boundary_events) = run_issue(context, pod, &database, &issue).await;
         // Written before anything else happens, so a run killed right after keeps this outcome.
+        if let Err(error) = context
+            .store
+            .record_boundary_events(&context.plan.run_id, &boundary_events)
+            .await
+        {
+            tracing::error!(issue = %issue.id, %error, "cannot record boundary events in the run store");
+        }
         if let Err(error) = context.store.record_outcome(&outcome).await {
             tracing::error!(issue = %issue.id, %error, "cannot record the outcome in the run store");
         }

@@ -84,7 +84,10 @@ pub async fn execute(
         match joined {
             Ok(end) => {
                 // A fixture error is the same in every pod: stop the others instead of seeding in vain.
-                if matches!(end, PodWorkerEnd::FixtureFailed(_)) {
+                if matches!(
+                    end,
+                    PodWorkerEnd::FixtureFailed(_) | PodWorkerEnd::BoundaryFailed(_)
+                ) {
                     interrupt.drain();
                 }
                 ends.push(end);
@@ -103,6 +106,9 @@ pub async fn execute(
         }
         error = match end {
             PodWorkerEnd::FixtureFailed(fixture_error) => Some(RunError::Fixture(fixture_error)),
+            PodWorkerEnd::BoundaryFailed(boundary_error) => {
+                Some(RunError::Boundary(boundary_error))
+            }
             PodWorkerEnd::StartFailed(runtime_error) if !served => {
                 Some(RunError::NoPod(runtime_error))
             }

@@ -62,7 +62,9 @@ impl RunPlan {
         let mut agent_command = options
             .agent_command
             .unwrap_or_else(|| spec.agent.command.clone());
+        // An image agent's command is a path inside its container, not on this host.
         if let Some(program) = agent_command.first_mut()
+            && spec.agent.image.is_none()
             && program.contains('/')
         {
             let path = std::path::absolute(&*program).unwrap_or_else(|_| PathBuf::from(&*program));

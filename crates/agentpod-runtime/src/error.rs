@@ -26,6 +26,9 @@ pub enum RuntimeError {
     #[error("find the address of container {container} on network {network}")]
     ContainerAddress { container: String, network: String },
 
+    #[error("find the gateway address of network {network}")]
+    NetworkGateway { network: String },
+
     #[error(
         "keep container {container} running: it stopped during startup; its last log lines:\n{log_tail}"
     )]
@@ -85,6 +88,13 @@ pub enum RuntimeError {
         path: PathBuf,
         #[source]
         source: nix::errno::Errno,
+    },
+
+    #[error("open host ports {ports} to pod bridge {bridge}: {reason}")]
+    Firewall {
+        bridge: String,
+        ports: String,
+        reason: String,
     },
 
     #[error("run a blocking cleanup task: {0}")]

@@ -20,6 +20,8 @@ pub struct GcReport {
     pub containers: Vec<String>,
     pub networks: Vec<String>,
     pub volumes: Vec<String>,
+    /// Host firewall rules (as `iptables -S` prints them) of pod bridges that are gone.
+    pub firewall_rules: Vec<String>,
     pub local_pods: Vec<PathBuf>,
 }
 
@@ -28,6 +30,7 @@ impl GcReport {
         self.containers.is_empty()
             && self.networks.is_empty()
             && self.volumes.is_empty()
+            && self.firewall_rules.is_empty()
             && self.local_pods.is_empty()
     }
 }
@@ -42,6 +45,7 @@ pub async fn collect_garbage(options: GcOptions) -> Result<GcReport, RuntimeErro
             report.containers = garbage.containers;
             report.networks = garbage.networks;
             report.volumes = garbage.volumes;
+            report.firewall_rules = garbage.firewall_rules;
         }
         Err(error) => tracing::debug!(%error, "no docker engine; sweeping local pods only"),
     }

@@ -15,6 +15,7 @@ mod postgres_endpoint;
 mod readiness;
 mod runtime;
 mod runtime_kind;
+mod server_settings;
 
 pub use detect::detect_runtime;
 pub use docker::DockerRuntime;
@@ -26,3 +27,4 @@ pub use pod_request::PodRequest;
 pub use postgres_endpoint::PostgresEndpoint;
 pub use runtime::Runtime;
 pub use runtime_kind::RuntimeKind;
+pub use server_settings::POSTGRES_SETTINGS;

@@ -24,6 +24,12 @@ pub(crate) fn pod_id(run_id: &str, pod_index: usize) -> String {
     format!("ap-{run}-p{pod_index}-{}", random_lowercase(6))
 }
 
+/// `ap` and 10 random characters: Linux interface names hold at most 15 bytes, so a bridge
+/// cannot take the pod id's name.
+pub(crate) fn bridge_name() -> String {
+    format!("ap{}", random_lowercase(10))
+}
+
 pub(crate) fn password() -> String {
     rand::rng()
         .sample_iter(Alphanumeric)
@@ -64,6 +70,14 @@ mod tests {
         let long = pod_id(&"x".repeat(200), 1);
         assert!(long.len() < 50, "{long}");
         assert!(pod_id("///", 1).starts_with("ap-run-p1-"));
+    }
+
+    #[test]
+    fn bridge_names_fit_an_interface_name() {
+        let name = bridge_name();
+        assert!(name.len() <= 15, "{name}");
+        assert!(name.starts_with("ap"), "{name}");
+        assert_ne!(name, bridge_name());
     }
 
     #[test]

@@ -18,6 +18,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
         agentpod run pods/support-triage.yaml --pods 3 --sample 50 --json run.json\n  \
         agentpod runs\n  \
         agentpod show latest\n  \
+        agentpod boundary pods/support-triage.yaml\n  \
         agentpod gc\n\n\
         Exit codes: 0 success · 1 internal error · 2 invalid input · 3 setup error · 130 interrupted"
 )]
@@ -64,6 +65,15 @@ pub(crate) enum Command {
     Runs(RunsArgs),
     /// Show one run: its summary and every issue's outcome.
     Show(ShowArgs),
+    /// Print the effective AI-writable boundary of a spec, resolved against its fixtures.
+    #[command(
+        long_about = "Print the effective AI-writable boundary of a spec, resolved against its fixtures.\n\n\
+            Starts one pod, seeds it from the fixtures, resolves the spec's `boundary` against the \
+            tables that really exist (every table needs a class, or a `default`), and prints each \
+            table's access — writable, approval, read_only or hidden — and where it came from. \
+            The pod is removed afterwards. Review this table before approving an agent's rollout."
+    )]
+    Boundary(BoundaryArgs),
     /// Remove containers, networks, volumes and local pods that killed runs left behind.
     #[command(
         long_about = "Remove containers, networks, volumes and local pods that killed runs left behind.\n\n\
@@ -135,6 +145,18 @@ pub(crate) struct ShowArgs {
     /// A run id, an unambiguous prefix of one, or `latest`.
     pub(crate) run: String,
     /// Print the summary and outcomes as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BoundaryArgs {
+    /// The pod spec.
+    pub(crate) spec: PathBuf,
+    /// Where the pod runs; default as for `run`.
+    #[arg(long, value_enum, env = "AGENTPOD_RUNTIME")]
+    pub(crate) runtime: Option<RuntimeChoice>,
+    /// Print JSON instead of a table.
     #[arg(long)]
     pub(crate) json: bool,
 }

@@ -1,5 +1,6 @@
 //! The commands, one file each under `commands/`; this file only dispatches.
 
+mod boundary;
 mod gc;
 mod run;
 mod runs;
@@ -16,6 +17,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Exit {
         Command::Runs(args) => runs::runs(&cli.global, args).await,
         Command::Show(args) => show::show(&cli.global, args).await,
         Command::Gc(args) => gc::gc(args).await,
+        Command::Boundary(args) => boundary::boundary(args).await,
     };
     match result {
         Ok(exit) => exit,

@@ -4,7 +4,7 @@
 
 use std::error::Error;
 
-use agentpod_db::FixtureError;
+use agentpod_db::{BoundaryError, FixtureError};
 use agentpod_issues::IssuesError;
 use agentpod_spec::Diagnostic;
 
@@ -113,6 +113,44 @@ pub(crate) fn issues_failure(error: &IssuesError) -> Failure {
             .nth(line.saturating_sub(1))
             .map(str::to_string),
         help: None,
+    };
+    Failure::new(Exit::InvalidInput, diagnostic.render())
+}
+
+/// A boundary that does not fit the database, pointing at the rule in the pod spec.
+pub(crate) fn boundary_failure(spec_path: &std::path::Path, error: &BoundaryError) -> Failure {
+    let (line, column, message, help) = match error {
+        BoundaryError::UnknownTable { table, line, column } => (
+            *line,
+            *column,
+            format!("boundary names table `{table}`, which the fixtures do not create"),
+            Some("check the spelling, or the schema (`schema.table`)".to_string()),
+        ),
+        BoundaryError::UnknownColumn { table, column_name, line, column } => (
+            *line,
+            *column,
+            format!("boundary names column `{column_name}` of `{table}`, which has no such column"),
+            None,
+        ),
+        BoundaryError::Unclassified { tables, line, column } => (
+            *line,
+            *column,
+            format!("boundary leaves {} unclassified: {}", if tables.len() == 1 { "a table" } else { "tables" }, tables.join(", ")),
+            Some("give each a class (writable, approval, read_only, hidden) under `tables`, or set `default`".to_string()),
+        ),
+        other => return Failure::from_error(Exit::Setup, "cannot apply the boundary", other),
+    };
+    let source = std::fs::read_to_string(spec_path).unwrap_or_default();
+    let diagnostic = Diagnostic {
+        file: spec_path.to_path_buf(),
+        line,
+        column,
+        message,
+        source_line: source
+            .lines()
+            .nth(line.saturating_sub(1))
+            .map(str::to_string),
+        help,
     };
     Failure::new(Exit::InvalidInput, diagnostic.render())
 }

@@ -84,3 +84,45 @@ pub(crate) async fn record(
         .await?;
     transaction.commit().await
 }
+
+/// Acts on the ticket the way a simple support script would: requests a refund where the rules
+/// say one is due, and cancels a paid order the customer asks to cancel. In the demo pod refunds
+/// need human approval (the request becomes a proposal) and orders are read-only (the cancel is
+/// refused and recorded as a boundary violation) — the baseline is naive on purpose, so the demo
+/// shows both. Returns what it did, for the note.
+pub(crate) async fn act(
+    pool: &PgPool,
+    text: &str,
+    triage: &Triage,
+    facts: &TicketFacts,
+) -> Vec<String> {
+    let mut done = Vec::new();
+    let Some(order) = &facts.order else {
+        return done;
+    };
+    if triage.refund_eligible && !order.open_refund {
+        let requested = sqlx::query(
+            "INSERT INTO refunds (order_id, amount_cents, reason, status) \
+             SELECT id, total_cents, 'requested by the customer in a support ticket', 'requested' \
+             FROM orders WHERE id = $1 AND total_cents > 0",
+        )
+        .bind(order.id)
+        .execute(pool)
+        .await;
+        done.push(match requested {
+            Ok(_) => format!("refund requested for order {}", order.id),
+            Err(error) => format!("refund request for order {} refused: {error}", order.id),
+        });
+    }
+    if order.status == "paid" && text.to_lowercase().contains("cancel") {
+        let cancelled = sqlx::query("UPDATE orders SET status = 'cancelled' WHERE id = $1")
+            .bind(order.id)
+            .execute(pool)
+            .await;
+        done.push(match cancelled {
+            Ok(_) => format!("order {} cancelled", order.id),
+            Err(error) => format!("cancelling order {} refused: {error}", order.id),
+        });
+    }
+    done
+}

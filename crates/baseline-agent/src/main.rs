@@ -81,6 +81,10 @@ async fn run() -> Result<(), BaselineError> {
         eprintln!("baseline-agent: cannot record triage on ticket {ticket_id}: {error}");
         note.push_str("; triage not recorded in the database");
     }
+    for action in facts::act(&pool, &text, &triage, &facts).await {
+        note.push_str("; ");
+        note.push_str(&action);
+    }
     pool.close().await;
 
     let answer = serde_json::json!({

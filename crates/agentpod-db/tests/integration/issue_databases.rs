@@ -9,19 +9,25 @@ async fn a_write_in_one_issue_database_is_not_seen_in_another() -> TestResult {
     let server = LocalPostgres::start().await?;
     let pod = PodDatabase::seed(&server.endpoint, &shop_fixtures()).await?;
     let first = pod.create_issue_database("issue-1").await?;
+    // Connected before the next issue database exists: from then on only the newest one
+    // accepts the agent's new connections.
+    let mut first_agent = connect(&first.agent_url).await?;
     let second = pod.create_issue_database("issue-1").await?;
     assert_ne!(
         first.name, second.name,
         "the same issue id twice gets two databases"
     );
 
-    let mut first_agent = connect(&first.agent_url).await?;
     sqlx::query("INSERT INTO customers (id, name) VALUES (100, 'Only in the first')")
         .execute(&mut first_agent)
         .await?;
     sqlx::query("DELETE FROM orders WHERE customer_id = 2")
         .execute(&mut first_agent)
         .await?;
+    assert!(
+        connect(&first.agent_url).await.is_err(),
+        "a newer issue database closes the older ones to new agent connections"
+    );
 
     let mut second_agent = connect(&second.agent_url).await?;
     let customers: i64 = sqlx::query_scalar("SELECT count(*) FROM customers")

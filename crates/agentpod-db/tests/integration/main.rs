@@ -6,5 +6,8 @@ mod support;
 
 mod agent_role;
 mod bad_fixtures;
+mod boundary;
+mod boundary_cost;
+mod escape_suite;
 mod issue_databases;
 mod seeding;

@@ -1,6 +1,7 @@
-//! Sweeping Docker resources by label: containers, then networks, then volumes.
+//! Sweeping Docker resources by label: containers, then networks, then volumes, then the host
+//! firewall rules of bridges that no longer exist.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use bollard::Docker;
 use bollard::query_parameters::{
@@ -10,6 +11,8 @@ use bollard::query_parameters::{
 
 use super::docker_client::is_not_found;
 use super::docker_pod::{remove_container, remove_network};
+use super::docker_runtime::BRIDGE_NAME_OPTION;
+use super::host_firewall::listed_rules;
 use crate::error::RuntimeError;
 use crate::labels;
 use crate::owner::{current_host, process_is_alive};
@@ -20,6 +23,7 @@ pub(crate) struct DockerGarbage {
     pub(crate) containers: Vec<String>,
     pub(crate) networks: Vec<String>,
     pub(crate) volumes: Vec<String>,
+    pub(crate) firewall_rules: Vec<String>,
 }
 
 pub(crate) async fn collect_docker_resources(
@@ -28,6 +32,15 @@ pub(crate) async fn collect_docker_resources(
     dry_run: bool,
 ) -> Result<DockerGarbage, RuntimeError> {
     let host = current_host();
+    // Listed before the networks: a rule made after this listing belongs to a network made
+    // before its rule, which the network listing below will see, so no fresh rule is swept.
+    let rules = match listed_rules().await {
+        Ok(rules) => rules,
+        Err(error) => {
+            tracing::debug!(%error, "cannot list host firewall rules; not sweeping them");
+            Vec::new()
+        }
+    };
     let filters = HashMap::from([("label", vec![format!("{}=true", labels::MANAGED)])]);
     let mut garbage = DockerGarbage::default();
 
@@ -103,10 +116,46 @@ pub(crate) async fn collect_docker_resources(
         garbage.volumes.push(volume.name);
     }
 
+    let live_bridges = live_bridges(docker, &garbage.networks, dry_run).await?;
+    for rule in rules {
+        if live_bridges.contains(&rule.bridge) {
+            continue;
+        }
+        if !dry_run && let Err(error) = rule.remove().await {
+            tracing::warn!(%error, rule = %rule.text, "cannot remove stale host firewall rule");
+            continue;
+        }
+        garbage.firewall_rules.push(rule.text);
+    }
+
     garbage.containers.sort();
     garbage.networks.sort();
     garbage.volumes.sort();
     Ok(garbage)
+}
+
+/// Bridge names of every network still there (any network: a rule is only stale once its
+/// bridge is gone). With `dry_run`, networks reported as garbage count as gone.
+async fn live_bridges(
+    docker: &Docker,
+    garbage_networks: &[String],
+    dry_run: bool,
+) -> Result<HashSet<String>, RuntimeError> {
+    let networks = docker
+        .list_networks(None::<bollard::query_parameters::ListNetworksOptions>)
+        .await
+        .map_err(|error| RuntimeError::docker("list networks", error))?;
+    Ok(networks
+        .into_iter()
+        .filter(|network| {
+            !(dry_run
+                && network
+                    .name
+                    .as_ref()
+                    .is_some_and(|name| garbage_networks.contains(name)))
+        })
+        .filter_map(|network| network.options?.remove(BRIDGE_NAME_OPTION))
+        .collect())
 }
 
 /// Garbage: everything with `all`; otherwise what a process on this host made and that process

@@ -1,10 +1,12 @@
-//! `DockerPod`: a Postgres container on the pod's own internal network.
+//! `DockerPod`: a Postgres container on the pod's own internal network, closed off from the
+//! host by [`HostFirewall`] rules on its bridge.
 
 use async_trait::async_trait;
 use bollard::Docker;
 use bollard::query_parameters::RemoveContainerOptionsBuilder;
 
 use super::docker_client::{self, is_already_being_removed, is_not_found};
+use super::host_firewall::HostFirewall;
 use crate::error::RuntimeError;
 use crate::pod::Pod;
 use crate::postgres_endpoint::PostgresEndpoint;
@@ -12,6 +14,12 @@ use crate::postgres_endpoint::PostgresEndpoint;
 pub(crate) struct DockerPod {
     pub(crate) id: String,
     pub(crate) endpoint: PostgresEndpoint,
+    pub(crate) network: String,
+    /// The bridge's gateway address: the host as seen from the pod network.
+    pub(crate) host_address: String,
+    pub(crate) bridge: String,
+    /// Whether the host is closed to the pod; false where iptables could not be used.
+    pub(crate) host_closed: bool,
     pub(crate) resources: DockerPodResources,
 }
 
@@ -23,6 +31,33 @@ impl Pod for DockerPod {
 
     fn postgres(&self) -> &PostgresEndpoint {
         &self.endpoint
+    }
+
+    fn network(&self) -> Option<&str> {
+        Some(&self.network)
+    }
+
+    fn host_address(&self) -> Option<&str> {
+        Some(&self.host_address)
+    }
+
+    async fn allow_host_ports(&self, ports: &[u16]) -> Result<(), RuntimeError> {
+        if !self.host_closed {
+            // Nothing was closed (no iptables here): every host port is already reachable.
+            return Ok(());
+        }
+        HostFirewall::for_bridge(&self.bridge)
+            .allow_tcp_ports(ports)
+            .await
+            .map_err(|error| RuntimeError::Firewall {
+                bridge: self.bridge.clone(),
+                ports: ports
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                reason: error.to_string(),
+            })
     }
 
     async fn shutdown(self: Box<Self>) -> Result<(), RuntimeError> {
@@ -38,6 +73,8 @@ pub(crate) struct DockerPodResources {
     docker: Docker,
     pub(crate) network: Option<String>,
     pub(crate) container: Option<String>,
+    /// The bridge whose host firewall rules go with the network.
+    pub(crate) bridge: Option<String>,
 }
 
 impl DockerPodResources {
@@ -46,6 +83,7 @@ impl DockerPodResources {
             docker,
             network: None,
             container: None,
+            bridge: None,
         }
     }
 
@@ -58,14 +96,21 @@ impl DockerPodResources {
         .await?;
         self.container = None;
         self.network = None;
+        if let Some(bridge) = self.bridge.take() {
+            open_host(&bridge).await;
+        }
         Ok(())
     }
 }
 
 impl Drop for DockerPodResources {
     fn drop(&mut self) {
-        let (container, network) = (self.container.take(), self.network.take());
-        if container.is_none() && network.is_none() {
+        let (container, network, bridge) = (
+            self.container.take(),
+            self.network.take(),
+            self.bridge.take(),
+        );
+        if container.is_none() && network.is_none() && bridge.is_none() {
             return;
         }
         // Drop may run inside a runtime, where blocking on it would panic; a thread with its own
@@ -80,7 +125,11 @@ impl Drop for DockerPodResources {
                 runtime
                     .block_on(async {
                         let docker = docker_client::connect().await?;
-                        remove(&docker, container.as_deref(), network.as_deref()).await
+                        remove(&docker, container.as_deref(), network.as_deref()).await?;
+                        if let Some(bridge) = bridge {
+                            open_host(&bridge).await;
+                        }
+                        Ok::<_, RuntimeError>(())
                     })
                     .map_err(std::io::Error::other)
             });
@@ -93,6 +142,14 @@ impl Drop for DockerPodResources {
         if let Err(error) = outcome {
             tracing::warn!(%error, "cannot remove docker pod resources; `agentpod gc` will retry");
         }
+    }
+}
+
+/// Rules of a bridge that is gone only clutter the chain (and `gc` sweeps them), so failing to
+/// remove them is a warning, not a failed shutdown.
+async fn open_host(bridge: &str) {
+    if let Err(error) = HostFirewall::for_bridge(bridge).open().await {
+        tracing::warn!(%error, bridge, "cannot remove host firewall rules; `agentpod gc` will retry");
     }
 }
 

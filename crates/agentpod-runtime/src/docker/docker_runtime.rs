@@ -1,4 +1,5 @@
-//! `DockerRuntime`: starts pods as containers on internal networks.
+//! `DockerRuntime`: starts pods as containers on internal networks, each network's bridge closed
+//! to the host.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use futures_util::StreamExt;
 
 use super::docker_client;
 use super::docker_pod::{DockerPod, DockerPodResources};
+use super::host_firewall::HostFirewall;
 use super::image::ensure_image;
 use crate::error::RuntimeError;
 use crate::labels;
@@ -27,6 +29,8 @@ const POSTGRES_PORT: u16 = 5432;
 /// The image's first start runs initdb before the real server comes up.
 const READY_TIMEOUT: Duration = Duration::from_secs(90);
 const DATA_DIRECTORY: &str = "/var/lib/postgresql/data";
+/// The network driver option naming the bridge interface on the host.
+pub(crate) const BRIDGE_NAME_OPTION: &str = "com.docker.network.bridge.name";
 
 /// Pods as Docker containers, each on its own internal network.
 #[derive(Debug, Clone)]
@@ -46,13 +50,20 @@ impl DockerRuntime {
     async fn create_network(
         &self,
         name: &str,
+        bridge: &str,
         labels: &HashMap<String, String>,
     ) -> Result<(), RuntimeError> {
         let request = NetworkCreateRequest {
             name: name.to_string(),
             driver: Some("bridge".to_string()),
-            // No route out: nothing in the pod can reach beyond the pod.
+            // No route out: nothing in the pod can reach beyond the pod (but the host itself,
+            // which `HostFirewall` closes).
             internal: Some(true),
+            // A known bridge name is what the host firewall rules match on.
+            options: Some(HashMap::from([(
+                BRIDGE_NAME_OPTION.to_string(),
+                bridge.to_string(),
+            )])),
             labels: Some(labels.clone()),
             ..Default::default()
         };
@@ -61,6 +72,25 @@ impl DockerRuntime {
             .await
             .map(|_| ())
             .map_err(|error| RuntimeError::docker(format!("create network {name}"), error))
+    }
+
+    /// The host's address on the network: the bridge's gateway.
+    async fn gateway_address(&self, network: &str) -> Result<String, RuntimeError> {
+        let inspection = self
+            .docker
+            .inspect_network(network, None)
+            .await
+            .map_err(|error| RuntimeError::docker(format!("inspect network {network}"), error))?;
+        inspection
+            .ipam
+            .and_then(|ipam| ipam.config)
+            .into_iter()
+            .flatten()
+            .filter_map(|config| config.gateway)
+            .find(|gateway| !gateway.is_empty() && !gateway.contains(':'))
+            .ok_or_else(|| RuntimeError::NetworkGateway {
+                network: network.to_string(),
+            })
     }
 
     async fn create_container(
@@ -77,19 +107,11 @@ impl DockerRuntime {
                 format!("POSTGRES_USER={SUPERUSER}"),
                 format!("POSTGRES_PASSWORD={password}"),
             ]),
-            // Throwaway data: durability costs time and buys nothing here.
+            // Throwaway data, and a JSON log of errors (see server_settings).
             cmd: Some(
-                [
-                    "postgres",
-                    "-c",
-                    "fsync=off",
-                    "-c",
-                    "synchronous_commit=off",
-                    "-c",
-                    "full_page_writes=off",
-                ]
-                .map(String::from)
-                .to_vec(),
+                std::iter::once("postgres".to_string())
+                    .chain(crate::server_settings::postgres_arguments())
+                    .collect(),
             ),
             labels: Some(labels.clone()),
             host_config: Some(HostConfig {
@@ -182,6 +204,7 @@ impl Runtime for DockerRuntime {
         let id = naming::pod_id(&request.run_id, request.pod_index);
         let labels = labels::for_pod(&request.run_id, &id);
         let network = format!("{id}-net");
+        let bridge = naming::bridge_name();
         let password = naming::password();
         // From here on, dropping `resources` (an early `?`) removes everything made so far.
         let mut resources = DockerPodResources::new(self.docker.clone());
@@ -189,7 +212,17 @@ impl Runtime for DockerRuntime {
         // Recorded before creating: if this future is dropped while the engine is creating
         // them, the guard still knows the (unique, generated) names to remove.
         resources.network = Some(network.clone());
-        self.create_network(&network, &labels).await?;
+        resources.bridge = Some(bridge.clone());
+        self.create_network(&network, &bridge, &labels).await?;
+        let host_address = self.gateway_address(&network).await?;
+        // Before any container joins, so nothing in the pod ever sees the host open.
+        let host_closed = match HostFirewall::for_bridge(&bridge).close().await {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(%error, pod = %id, "cannot close the host to the pod network; containers in the pod can reach host services");
+                false
+            }
+        };
         resources.container = Some(id.clone());
         self.create_container(&id, &network, &request.image, &password, &labels)
             .await?;
@@ -214,6 +247,10 @@ impl Runtime for DockerRuntime {
         Ok(Box::new(DockerPod {
             id,
             endpoint,
+            network,
+            host_address,
+            bridge,
+            host_closed,
             resources,
         }))
     }

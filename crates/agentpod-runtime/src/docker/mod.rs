@@ -4,6 +4,7 @@ mod docker_client;
 mod docker_garbage;
 mod docker_pod;
 mod docker_runtime;
+mod host_firewall;
 mod image;
 
 pub(crate) use docker_client::connect as connect_docker;

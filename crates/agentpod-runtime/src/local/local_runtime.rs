@@ -132,15 +132,8 @@ impl LocalRuntime {
             .arg("-k")
             .arg(data_dir)
             .args(["-c", "listen_addresses=127.0.0.1"])
-            // Throwaway data: durability costs time and buys nothing here.
-            .args([
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
-            ])
+            // Throwaway data, and a JSON log of errors (see server_settings).
+            .args(crate::server_settings::postgres_arguments())
             .current_dir(resources.directory())
             .stdin(Stdio::null())
             .stdout(log_for_stdout)

@@ -196,9 +196,9 @@ fn container_can_connect(container: &str, address: &str, port: u16) -> bool {
 /// internal network must drop it. Another pod's server is such a target that exists here
 /// (no outside address may be probed from this machine).
 ///
-/// Not covered, because it is not true on every engine: Docker 20.10 still gives containers
-/// on internal networks a default route to the bridge's host-side address, so a pod can open
-/// connections to services listening on the host's own addresses (not forwarded beyond it).
+/// The host itself is not beyond the network (Docker 20.10 routes containers on internal
+/// networks to the bridge's host-side address); `a_docker_pod_reaches_only_the_host_ports_it_opened`
+/// covers it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_docker_pod_cannot_reach_beyond_its_network() {
     let runtime = DockerRuntime::connect().await.expect("docker runtime");
@@ -289,4 +289,67 @@ async fn a_cancelled_start_leaves_nothing_behind() {
         .expect("list networks");
     assert!(containers.is_empty(), "{containers:?}");
     assert!(networks.is_empty(), "{networks:?}");
+}
+
+/// The iptables rules agentpod put in the INPUT chain for `bridge`.
+fn firewall_rules_of(bridge: &str) -> Vec<String> {
+    let listing = Command::new("iptables")
+        .args(["-w", "-S", "INPUT"])
+        .output()
+        .expect("run iptables");
+    String::from_utf8_lossy(&listing.stdout)
+        .lines()
+        .filter(|line| line.contains(&format!("-i {bridge} ")))
+        .map(String::from)
+        .collect()
+}
+
+async fn bridge_of(docker: &Docker, network: &str) -> String {
+    docker
+        .inspect_network(
+            network,
+            None::<bollard::query_parameters::InspectNetworkOptions>,
+        )
+        .await
+        .expect("inspect network")
+        .options
+        .and_then(|mut options| options.remove("com.docker.network.bridge.name"))
+        .expect("pod network names its bridge")
+}
+
+/// Docker 20.10 routes an internal network's containers to the bridge's host-side address;
+/// the pod's host firewall must refuse them there, except on ports the pod opened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_docker_pod_reaches_only_the_host_ports_it_opened() {
+    let docker = docker_client().await;
+    let runtime = DockerRuntime::connect().await.expect("docker runtime");
+    let pod = runtime
+        .start_pod(&request(&unique_run_id("docker-host"), 1))
+        .await
+        .expect("start docker pod");
+    let closed = std::net::TcpListener::bind("0.0.0.0:0").expect("bind closed listener");
+    let opened = std::net::TcpListener::bind("0.0.0.0:0").expect("bind opened listener");
+    let closed_port = closed.local_addr().expect("closed port").port();
+    let opened_port = opened.local_addr().expect("opened port").port();
+    let network = pod
+        .network()
+        .expect("a docker pod has a network")
+        .to_string();
+    let host_address = pod.host_address().expect("host address").to_string();
+    let bridge = bridge_of(&docker, &network).await;
+    let allowed = pod.allow_host_ports(&[opened_port]).await;
+    let reaches_closed = container_can_connect(pod.id(), &host_address, closed_port);
+    let reaches_opened = container_can_connect(pod.id(), &host_address, opened_port);
+    let rules_while_running = firewall_rules_of(&bridge);
+    pod.shutdown().await.expect("shutdown");
+
+    allowed.expect("open a host port");
+    assert!(!reaches_closed, "the pod reached host port {closed_port}");
+    assert!(
+        reaches_opened,
+        "the pod cannot reach opened port {opened_port}"
+    );
+    assert_eq!(rules_while_running.len(), 2, "{rules_while_running:?}");
+    let left = firewall_rules_of(&bridge);
+    assert!(left.is_empty(), "rules left after shutdown: {left:?}");
 }

@@ -178,3 +178,49 @@ async fn gc_stops_a_running_local_server_whose_owner_is_gone() {
         "shutdown after gc must be a no-op: {shutdown_after_gc:?}"
     );
 }
+
+/// A rule for a bridge that no longer exists, as a killed run leaves behind.
+#[tokio::test]
+async fn gc_removes_firewall_rules_of_vanished_bridges() {
+    let _serial = gc_test_lock().await;
+    let bridge = format!("apgone{}", std::process::id() % 100_000);
+    let rule = [
+        "INPUT",
+        "-i",
+        &bridge,
+        "-m",
+        "comment",
+        "--comment",
+        "dev.agentpod.managed",
+        "-j",
+        "REJECT",
+    ];
+    let inserted = std::process::Command::new("iptables")
+        .args(["-w", "-I"])
+        .args(rule)
+        .status()
+        .expect("run iptables");
+    assert!(inserted.success(), "cannot insert a test rule");
+    let report = collect_garbage(GcOptions::default()).await;
+    let still_there = std::process::Command::new("iptables")
+        .args(["-w", "-C"])
+        .args(rule)
+        .status()
+        .expect("run iptables")
+        .success();
+    if still_there {
+        let _ = std::process::Command::new("iptables")
+            .args(["-w", "-D"])
+            .args(rule)
+            .status();
+    }
+    let report = report.expect("gc");
+    assert!(!still_there, "stale rule not removed: {report:?}");
+    assert!(
+        report
+            .firewall_rules
+            .iter()
+            .any(|text| text.contains(&format!("-i {bridge} "))),
+        "{report:?}"
+    );
+}

@@ -34,6 +34,9 @@ pub(crate) async fn gc(args: GcArgs) -> Result<Exit, Failure> {
     for local_pod in &report.local_pods {
         println!("{verb} local pod {}", local_pod.display());
     }
+    for rule in &report.firewall_rules {
+        println!("{verb} firewall rule {rule}");
+    }
     if total == 0 {
         println!("nothing to remove");
     }

@@ -10,7 +10,7 @@ use agentpod_store::{RunStatus, RunStore};
 
 use crate::cli::{GlobalOptions, RunArgs, RuntimeChoice};
 use crate::exit_code::Exit;
-use crate::failure::{Failure, fixture_failure, issues_failure};
+use crate::failure::{Failure, boundary_failure, fixture_failure, issues_failure};
 use crate::progress::progress_reporter;
 use crate::signals;
 
@@ -48,6 +48,13 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
     let runtime = detect_runtime(preference)
         .await
         .map_err(|error| Failure::from_error(Exit::Setup, "no runtime for pods", &error))?;
+    if plan.spec.agent.image.is_some() && runtime.kind() == RuntimeKind::Local {
+        return Err(Failure::new(
+            Exit::Setup,
+            "`agent.image` runs the agent as a container in the pod: it needs the docker runtime \
+             (drop `--runtime local`, or give the agent as `agent.command`)",
+        ));
+    }
     let store = RunStore::open(&global.store)
         .await
         .map_err(|error| Failure::from_error(Exit::Setup, "cannot open the run store", &error))?;
@@ -73,6 +80,7 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
         // The run is recorded as failed; its (empty) summary would only hide the reason.
         return Err(match error {
             RunError::Fixture(fixture_error) => fixture_failure(fixture_error),
+            RunError::Boundary(boundary_error) => boundary_failure(&args.spec, boundary_error),
             other => Failure::from_error(Exit::Setup, &format!("run {run_id} failed"), other),
         });
     }
