@@ -3,6 +3,7 @@
 //! One binary with a module per concern (STYLE.md: tests in layers).
 
 mod boundary;
+mod container_agent;
 mod demo;
 mod interrupt;
 mod invalid_input;

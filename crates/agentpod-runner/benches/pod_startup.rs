@@ -54,9 +54,10 @@ async fn main() {
                 .await
                 .unwrap_or_else(|error| panic!("{kind}: {error}"));
             started.push(clock.elapsed());
-            let database = PodDatabase::seed(pod.postgres(), &spec.database.fixtures)
+            let mut database = PodDatabase::seed(pod.postgres(), &spec.database.fixtures)
                 .await
                 .unwrap_or_else(|error| panic!("{kind}: {error}"));
+            database.apply_boundary(spec.boundary.as_ref()).await.unwrap_or_else(|error| panic!("{kind}: {error}"));
             ready.push(clock.elapsed());
             if attempt == 1 {
                 for issue in 0..CLONES {
@@ -84,7 +85,7 @@ async fn main() {
         let clone = median(&clones);
         println!("{kind} runtime");
         println!(
-            "  pod ready (network, container, Postgres accepting, fixtures seeded)  median {}  max {}  (n={POD_STARTS}; target < 3 s)",
+            "  pod ready (network, container, Postgres accepting, fixtures seeded, boundary applied)  median {}  max {}  (n={POD_STARTS}; target < 3 s)",
             show(fresh),
             show(max(&ready))
         );

@@ -32,7 +32,7 @@ pub(crate) fn validate(args: ValidateArgs) -> Result<Exit, Failure> {
             .filter(|fixture| fixture.kind != FixtureKind::Sql)
             .count();
         println!(
-            "{}: ok — `{}`, {} fixture{} ({} SQL, {} data), {} issues, agent {} `{}`",
+            "{}: ok — `{}`, {} fixture{} ({} SQL, {} data), {} issues, agent {} {}{}",
             path.display(),
             spec.name,
             spec.database.fixtures.len(),
@@ -45,7 +45,18 @@ pub(crate) fn validate(args: ValidateArgs) -> Result<Exit, Failure> {
             data_files,
             issues.len(),
             spec.agent.version,
-            spec.agent.command.join(" "),
+            match &spec.agent.image {
+                Some(image) => format!("image `{image}`"),
+                None => format!("`{}`", spec.agent.command.join(" ")),
+            },
+            match &spec.boundary {
+                Some(boundary) => format!(
+                    ", boundary of {} table and {} column rules",
+                    boundary.tables.len(),
+                    boundary.columns.len()
+                ),
+                None => ", no boundary (every table writable)".to_string(),
+            },
         );
     }
     Ok(exit)

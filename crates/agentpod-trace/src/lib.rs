@@ -1,0 +1,1 @@
+//! Trace intake and export.
