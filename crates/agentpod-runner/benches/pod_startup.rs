@@ -57,7 +57,10 @@ async fn main() {
             let mut database = PodDatabase::seed(pod.postgres(), &spec.database.fixtures)
                 .await
                 .unwrap_or_else(|error| panic!("{kind}: {error}"));
-            database.apply_boundary(spec.boundary.as_ref()).await.unwrap_or_else(|error| panic!("{kind}: {error}"));
+            database
+                .apply_boundary(spec.boundary.as_ref())
+                .await
+                .unwrap_or_else(|error| panic!("{kind}: {error}"));
             ready.push(clock.elapsed());
             if attempt == 1 {
                 for issue in 0..CLONES {
@@ -103,7 +106,7 @@ async fn main() {
             show(median(&drops))
         );
         println!(
-            "  baseline: a fresh Postgres container per issue (start + seed)       median {}",
+            "  baseline: a fresh Postgres server per issue instead (start + seed)  median {}",
             show(fresh)
         );
         println!(

@@ -69,6 +69,7 @@ pub(crate) async fn run_issue(
     let environment =
         contract_environment(context, issue, &issue_directory, &issue_database.agent_url);
     let agent = &context.plan.spec.agent;
+    let mut refused_connections = 0;
     let agent_run = match &agent.image {
         None => {
             let output_path = issue_directory.join("output.json");
@@ -112,18 +113,40 @@ pub(crate) async fn run_issue(
                 cpus: agent.limits.cpus,
                 pids: agent.limits.pids,
             };
-            run_agent_container(&invocation, context.interrupt.drain_token()).await
+            let refused_before = pod.refused_connections().await;
+            let agent_run = run_agent_container(&invocation, context.interrupt.drain_token()).await;
+            if let (Some(before), Some(after)) = (refused_before, pod.refused_connections().await) {
+                refused_connections = after.saturating_sub(before);
+            }
+            agent_run
         }
     };
     outcome.duration_ms = clock.elapsed().as_millis() as u64;
     // Read before the database goes: the changes and proposals live in it.
-    let boundary_events = match database.collect_boundary_events(&issue_database).await {
+    let mut boundary_events = match database.collect_boundary_events(&issue_database).await {
         Ok(events) => boundary_event_records(&issue.id, events),
         Err(error) => {
             tracing::warn!(issue = %issue.id, %error, "cannot collect the issue's boundary events");
             Vec::new()
         }
     };
+    if refused_connections > 0 {
+        // The pod's firewall refused the agent container's attempts to leave its pod.
+        boundary_events.push(BoundaryEventRecord {
+            issue_id: issue.id.clone(),
+            kind: BoundaryEventKind::Violation,
+            table: None,
+            detail: json!({
+                "error": format!(
+                    "{refused_connections} network packet(s) refused: the agent tried to reach the host, \
+                     the internet or another pod"
+                ),
+                "sqlstate": null,
+                "statement": null,
+                "network": true,
+            }),
+        });
+    }
     if let Err(error) = database.drop_issue_database(issue_database).await {
         tracing::warn!(issue = %issue.id, %error, "cannot drop the issue's database; it goes with the pod");
     }

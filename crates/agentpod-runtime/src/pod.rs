@@ -35,6 +35,13 @@ pub trait Pod: Send + Sync {
         Ok(())
     }
 
+    /// How many connection attempts from the pod's containers to anything but the pod itself
+    /// (the host, the internet, other networks) have been refused so far; the runner reads it
+    /// before and after an agent container runs. `None` where nothing is counted.
+    async fn refused_connections(&self) -> Option<u64> {
+        None
+    }
+
     /// Stops the pod and removes everything it created. Resources already gone are not errors.
     async fn shutdown(self: Box<Self>) -> Result<(), RuntimeError>;
 }

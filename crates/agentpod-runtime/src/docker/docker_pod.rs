@@ -41,6 +41,19 @@ impl Pod for DockerPod {
         Some(&self.host_address)
     }
 
+    async fn refused_connections(&self) -> Option<u64> {
+        match HostFirewall::for_bridge(&self.bridge)
+            .refused_packets()
+            .await
+        {
+            Ok(refused) => Some(refused),
+            Err(error) => {
+                tracing::debug!(%error, "cannot read the pod's firewall counters");
+                None
+            }
+        }
+    }
+
     async fn allow_host_ports(&self, ports: &[u16]) -> Result<(), RuntimeError> {
         if !self.host_closed {
             // Nothing was closed (no iptables here): every host port is already reachable.

@@ -15,6 +15,11 @@ use tokio::process::Command;
 /// needs no unquoting.
 const RULE_COMMENT: &str = "dev.agentpod.managed";
 
+/// INPUT holds the refusal of connections to the host; FORWARD the refusal of everything routed
+/// off the bridge (the internet, other networks). Docker's internal network drops the latter
+/// already; our own rule answers at once and, above all, counts: the packet counters of both
+/// refusals tell the runner how often an agent tried to get out (a boundary violation).
+const CHAINS: [&str; 2] = ["INPUT", "FORWARD"];
 const CHAIN: &str = "INPUT";
 
 /// Why a rule could not be installed or removed. Callers log it and carry on: a machine without
@@ -65,7 +70,40 @@ impl HostFirewall {
             ]
             .map(String::from),
         );
-        iptables(&insert(arguments)).await
+        iptables(&insert(arguments)).await?;
+        let mut forward = vec!["-I".to_string(), "FORWARD".to_string()];
+        forward.extend(
+            [
+                "-i",
+                &self.bridge,
+                "!",
+                "-o",
+                &self.bridge,
+                "-m",
+                "comment",
+                "--comment",
+                RULE_COMMENT,
+            ]
+            .map(String::from),
+        );
+        forward
+            .extend(["-j", "REJECT", "--reject-with", "icmp-admin-prohibited"].map(String::from));
+        iptables(&forward).await
+    }
+
+    /// Packets refused so far by this bridge's rules: connection attempts from the pod to the
+    /// host, the internet or other networks. Replies to the host's own connections never count.
+    pub(crate) async fn refused_packets(&self) -> Result<u64, FirewallError> {
+        let mut refused = 0;
+        for chain in CHAINS {
+            let listing =
+                iptables_output(&["-v".to_string(), "-S".to_string(), chain.to_string()]).await?;
+            refused += listing
+                .lines()
+                .filter_map(|line| refused_count(line, &self.bridge))
+                .sum::<u64>();
+        }
+        Ok(refused)
     }
 
     /// Lets new TCP connections from the bridge reach these host ports. Inserted at the top of
@@ -128,8 +166,37 @@ impl ListedRule {
 
 /// Every agentpod rule, of any bridge.
 pub(crate) async fn listed_rules() -> Result<Vec<ListedRule>, FirewallError> {
-    let listing = iptables_output(&["-S".to_string(), CHAIN.to_string()]).await?;
-    Ok(listing.lines().filter_map(parse_rule).collect())
+    let mut rules = Vec::new();
+    for chain in CHAINS {
+        let listing = iptables_output(&["-S".to_string(), chain.to_string()]).await?;
+        rules.extend(listing.lines().filter_map(parse_rule));
+    }
+    Ok(rules)
+}
+
+/// The packet count of one of our REJECT rules for `bridge`, from `iptables -v -S` output
+/// (`-A INPUT -i ap1 ... -c 3 180 -j REJECT ...`); `None` for any other line.
+fn refused_count(line: &str, bridge: &str) -> Option<u64> {
+    let words: Vec<&str> = line
+        .split_whitespace()
+        .map(|word| word.trim_matches('"'))
+        .collect();
+    let ours = words
+        .windows(2)
+        .any(|pair| pair[0] == "--comment" && pair[1] == RULE_COMMENT)
+        && words
+            .windows(2)
+            .any(|pair| pair[0] == "-i" && pair[1] == bridge)
+        && words
+            .windows(2)
+            .any(|pair| pair[0] == "-j" && pair[1] == "REJECT");
+    if !ours {
+        return None;
+    }
+    words
+        .windows(2)
+        .find(|pair| pair[0] == "-c")
+        .and_then(|pair| pair[1].parse().ok())
 }
 
 /// `-A INPUT -i ap1234 -m comment --comment dev.agentpod.managed ...` → the same words with
@@ -140,7 +207,7 @@ fn parse_rule(line: &str) -> Option<ListedRule> {
         .split_whitespace()
         .map(|word| word.trim_matches('"'))
         .collect();
-    if words.first() != Some(&"-A") || words.get(1) != Some(&CHAIN) {
+    if words.first() != Some(&"-A") || !words.get(1).is_some_and(|chain| CHAINS.contains(chain)) {
         return None;
     }
     let has_comment = words
@@ -219,9 +286,24 @@ mod tests {
             "-P INPUT ACCEPT",
             "-A INPUT -i docker0 -j ACCEPT",
             "-A INPUT -i ap1 -m comment --comment someone-else -j DROP",
-            "-A FORWARD -i ap1 -m comment --comment dev.agentpod.managed -j DROP",
+            "-A OUTPUT -i ap1 -m comment --comment dev.agentpod.managed -j DROP",
         ] {
             assert_eq!(parse_rule(line), None, "{line}");
         }
+    }
+
+    #[test]
+    fn forward_rules_are_ours_too_and_their_refusals_are_counted() {
+        let line = "-A FORWARD -i ap1 ! -o ap1 -m comment --comment \"dev.agentpod.managed\" -c 8 480 -j REJECT --reject-with icmp-admin-prohibited";
+        let rule = parse_rule(line).expect("a FORWARD rule of ours");
+        assert_eq!(rule.bridge, "ap1");
+        assert_eq!(refused_count(line, "ap1"), Some(8));
+        assert_eq!(refused_count(line, "ap2"), None, "another pod's bridge");
+        let accept = "-A INPUT -i ap1 -p tcp -m tcp --dport 8080 -m comment --comment dev.agentpod.managed -c 5 300 -j ACCEPT";
+        assert_eq!(
+            refused_count(accept, "ap1"),
+            None,
+            "allowed traffic is not refused"
+        );
     }
 }
