@@ -3,9 +3,11 @@
 mod distribution;
 mod run_summary;
 mod terminal;
+mod usage_summary;
 
 pub use distribution::Distribution;
 pub use run_summary::{
     BoundaryNote, BoundarySummary, IssueCounts, IssueNote, RunSummary, summarize,
 };
 pub use terminal::render_terminal;
+pub use usage_summary::{Outlier, UsageSummary};

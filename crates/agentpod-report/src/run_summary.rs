@@ -68,6 +68,8 @@ pub struct RunSummary {
     /// Seconds from the run's start to its end (or to the last outcome, for a run that died).
     pub wall_seconds: f64,
     pub boundary: BoundarySummary,
+    /// Cost, tokens, model and tool calls per issue, from the gateways.
+    pub usage: crate::usage_summary::UsageSummary,
     pub errored: Vec<IssueNote>,
     pub failed: Vec<IssueNote>,
 }
@@ -133,6 +135,7 @@ pub fn summarize(
         pass_rate: (finished > 0).then(|| outcomes_passed(outcomes) as f64 / finished as f64),
         seconds_per_issue: Distribution::of(&seconds),
         boundary: summarize_boundary(boundary_events),
+        usage: crate::usage_summary::summarize_usage(outcomes),
         wall_seconds: (end - run.started_at).num_milliseconds().max(0) as f64 / 1000.0,
         errored,
         failed,

@@ -60,6 +60,7 @@ pub fn render_terminal(summary: &RunSummary) -> String {
         "  wall time   {}",
         format_seconds(summary.wall_seconds)
     );
+    render_usage(&mut out, &summary.usage);
     let boundary = &summary.boundary;
     if boundary.changes + boundary.proposals + boundary.violations > 0 {
         let _ = writeln!(
@@ -109,6 +110,80 @@ fn list_issues(out: &mut String, title: &str, notes: &[IssueNote]) {
             "  … and {} more (agentpod show RUN)",
             notes.len() - LISTED_ISSUES
         );
+    }
+}
+
+fn render_usage(out: &mut String, usage: &crate::usage_summary::UsageSummary) {
+    if let Some(cost) = &usage.cost_usd_per_issue {
+        let _ = write!(
+            out,
+            "  cost        median {} · p95 {} · max {} per issue · total {}",
+            dollars(cost.median),
+            dollars(cost.p95),
+            dollars(cost.max),
+            dollars(usage.total_cost_usd.unwrap_or_default())
+        );
+        if usage.unpriced_calls > 0 {
+            let _ = write!(
+                out,
+                " ({} calls to unpriced models not included)",
+                usage.unpriced_calls
+            );
+        }
+        out.push('\n');
+    }
+    if let Some(calls) = &usage.llm_calls_per_issue {
+        let tokens = usage
+            .tokens_per_issue
+            .as_ref()
+            .map(|tokens| tokens.median)
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  model       median {} calls · p95 {} · max {} per issue · median {} tokens",
+            calls.median, calls.p95, calls.max, tokens
+        );
+    }
+    if let Some(calls) = &usage.tool_calls_per_issue {
+        let _ = writeln!(
+            out,
+            "  tools       median {} calls · p95 {} · max {} per issue",
+            calls.median, calls.p95, calls.max
+        );
+    }
+    if usage.budget_stops > 0 {
+        let _ = writeln!(
+            out,
+            "  budgets     {} calls refused after a per-issue budget was spent",
+            usage.budget_stops
+        );
+    }
+    if !usage.outliers.is_empty() {
+        let _ = writeln!(out, "outliers:");
+        for outlier in usage.outliers.iter().take(LISTED_ISSUES) {
+            let value = match outlier.measure {
+                "cost_usd" => format!(
+                    "cost {} (fence {})",
+                    dollars(outlier.value),
+                    dollars(outlier.fence)
+                ),
+                "seconds" => format!(
+                    "time {} (fence {})",
+                    format_seconds(outlier.value),
+                    format_seconds(outlier.fence)
+                ),
+                _ => format!("{} tool calls (fence {:.1})", outlier.value, outlier.fence),
+            };
+            let _ = writeln!(out, "  {}  {value}", outlier.issue_id);
+        }
+    }
+}
+
+fn dollars(amount: f64) -> String {
+    if amount < 0.01 {
+        format!("${amount:.4}")
+    } else {
+        format!("${amount:.2}")
     }
 }
 

@@ -41,6 +41,7 @@ fn outcome(issue_id: &str, status: OutcomeStatus, duration_ms: u64, reason: &str
         stderr: String::new(),
         stderr_bytes: 0,
         stderr_truncated: false,
+        usage: Default::default(),
     }
 }
 
@@ -121,4 +122,63 @@ fn a_run_with_no_outcomes_has_no_rate_and_long_lists_are_cut() {
     assert!(text.contains("E-9 "), "{text}");
     assert!(!text.contains("E-10 "), "{text}");
     assert!(text.contains("… and 4 more"), "{text}");
+}
+
+#[test]
+fn cost_tokens_and_calls_are_distributions_with_outliers() {
+    use agentpod_store::IssueUsage;
+    let mut outcomes = Vec::new();
+    for (index, (llm_calls, tool_calls, cost)) in [
+        (2, 3, Some(0.01)),
+        (2, 4, Some(0.02)),
+        (3, 4, Some(0.02)),
+        (3, 5, Some(0.03)),
+        (9, 40, None),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut outcome = outcome(&format!("T-{index}"), OutcomeStatus::Passed, 1000, "ok");
+        outcome.usage = IssueUsage {
+            llm_calls,
+            tool_calls,
+            input_tokens: 100 * u64::from(llm_calls),
+            output_tokens: 10 * u64::from(llm_calls),
+            cost_usd: cost,
+            unpriced_calls: u32::from(cost.is_none()) * llm_calls,
+            budget_stops: 0,
+        };
+        outcomes.push(outcome);
+    }
+    let summary = summarize(&run(5), &outcomes, &[]);
+    let usage = &summary.usage;
+    assert_eq!(
+        usage.total_cost_usd,
+        Some(0.08),
+        "only priced issues add up"
+    );
+    assert_eq!(
+        usage.unpriced_calls, 9,
+        "an unknown price is flagged, not zero"
+    );
+    assert_eq!(usage.cost_usd_per_issue.unwrap().count, 4);
+    let tools = usage.tool_calls_per_issue.unwrap();
+    assert_eq!((tools.median, tools.max), (4.0, 40.0));
+    assert_eq!(usage.tokens_per_issue.unwrap().median, 330.0);
+    assert_eq!(usage.outliers.len(), 1);
+    assert_eq!(
+        (
+            usage.outliers[0].issue_id.as_str(),
+            usage.outliers[0].measure
+        ),
+        ("T-4", "tool_calls")
+    );
+
+    let text = render_terminal(&summary);
+    assert!(text.contains("cost        median $0.02 · p95 $0.03 · max $0.03 per issue · total $0.08 (9 calls to unpriced models not included)"), "{text}");
+    assert!(
+        text.contains("tools       median 4 calls · p95 40 · max 40 per issue"),
+        "{text}"
+    );
+    assert!(text.contains("T-4  40 tool calls (fence 6.5)"), "{text}");
 }

@@ -44,6 +44,7 @@ pub(crate) async fn run_issue(
         stderr: String::new(),
         stderr_bytes: 0,
         stderr_truncated: false,
+        usage: Default::default(),
     };
 
     let issue_directory = context

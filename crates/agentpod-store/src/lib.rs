@@ -6,8 +6,10 @@ mod boundary_event;
 mod error;
 mod records;
 mod run_store;
+mod step;
 
 pub use boundary_event::{BoundaryEventKind, BoundaryEventRecord};
 pub use error::StoreError;
 pub use records::{NewRun, OutcomeRecord, OutcomeStatus, RunRecord, RunStatus};
 pub use run_store::{DEFAULT_STORE_PATH, RunStore};
+pub use step::{IssueUsage, StepKind, StepRecord};

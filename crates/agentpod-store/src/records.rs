@@ -121,4 +121,6 @@ pub struct OutcomeRecord {
     pub stderr: String,
     pub stderr_bytes: u64,
     pub stderr_truncated: bool,
+    /// Model calls, tool calls, tokens and cost, as the gateways counted them.
+    pub usage: crate::step::IssueUsage,
 }

@@ -13,6 +13,7 @@ use sqlx::sqlite::{
 use crate::boundary_event::{BoundaryEventKind, BoundaryEventRecord};
 use crate::error::StoreError;
 use crate::records::{NewRun, OutcomeRecord, OutcomeStatus, RunRecord, RunStatus};
+use crate::step::{IssueUsage, StepKind, StepRecord};
 
 // A macro, not a const: sqlx only takes literal SQL, and `concat!` only takes literals.
 macro_rules! run_columns {
@@ -115,8 +116,9 @@ impl RunStore {
         sqlx::query(
             "INSERT OR REPLACE INTO outcomes (run_id, issue_id, pod_index, status, reason, exit, started_at,
                  duration_ms, output_json, grade_json, stdout, stdout_bytes, stdout_truncated,
-                 stderr, stderr_bytes, stderr_truncated)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 stderr, stderr_bytes, stderr_truncated, llm_calls, tool_calls, input_tokens,
+                 output_tokens, cost_usd, unpriced_calls, budget_stops)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&outcome.run_id)
         .bind(&outcome.issue_id)
@@ -134,6 +136,13 @@ impl RunStore {
         .bind(&outcome.stderr)
         .bind(outcome.stderr_bytes as i64)
         .bind(outcome.stderr_truncated)
+        .bind(outcome.usage.llm_calls as i64)
+        .bind(outcome.usage.tool_calls as i64)
+        .bind(outcome.usage.input_tokens as i64)
+        .bind(outcome.usage.output_tokens as i64)
+        .bind(outcome.usage.cost_usd)
+        .bind(outcome.usage.unpriced_calls as i64)
+        .bind(outcome.usage.budget_stops as i64)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -320,6 +329,65 @@ impl RunStore {
             .collect()
     }
 
+    /// Writes one issue's steps (model calls, tool calls, spans), in one transaction, in order.
+    pub async fn record_steps(&self, run_id: &str, steps: &[StepRecord]) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        let mut positions: std::collections::HashMap<(&str, StepKind), i64> = Default::default();
+        for step in steps {
+            let position = positions
+                .entry((step.issue_id.as_str(), step.kind))
+                .or_insert(0);
+            sqlx::query(
+                "INSERT OR REPLACE INTO steps (run_id, issue_id, kind, position, started_at, latency_ms, detail_json)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(run_id)
+            .bind(&step.issue_id)
+            .bind(step.kind.as_str())
+            .bind(*position)
+            .bind(&step.started_at)
+            .bind(step.latency_ms)
+            .bind(step.detail.to_string())
+            .execute(&mut *transaction)
+            .await?;
+            *position += 1;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// A run's steps, or one issue's, in sample order, then by start time.
+    pub async fn steps(
+        &self,
+        run_id: &str,
+        issue_id: Option<&str>,
+    ) -> Result<Vec<StepRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.issue_id, s.kind, s.started_at, s.latency_ms, s.detail_json FROM steps s
+             LEFT JOIN run_issues i ON i.run_id = s.run_id AND i.issue_id = s.issue_id
+             WHERE s.run_id = ? AND (? IS NULL OR s.issue_id = ?)
+             ORDER BY i.position, s.started_at, s.kind, s.position",
+        )
+        .bind(run_id)
+        .bind(issue_id)
+        .bind(issue_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get("kind")?;
+                Ok(StepRecord {
+                    issue_id: row.try_get("issue_id")?,
+                    kind: StepKind::parse(&kind)
+                        .ok_or_else(|| StoreError::Corrupt(format!("step kind `{kind}`")))?,
+                    started_at: row.try_get("started_at")?,
+                    latency_ms: row.try_get("latency_ms")?,
+                    detail: parse_json(&row.try_get::<String, _>("detail_json")?)?,
+                })
+            })
+            .collect()
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -367,6 +435,15 @@ fn outcome_from_row(row: &SqliteRow) -> Result<OutcomeRecord, StoreError> {
         stderr: row.try_get("stderr")?,
         stderr_bytes: row.try_get::<i64, _>("stderr_bytes")? as u64,
         stderr_truncated: row.try_get("stderr_truncated")?,
+        usage: IssueUsage {
+            llm_calls: row.try_get::<i64, _>("llm_calls")? as u32,
+            tool_calls: row.try_get::<i64, _>("tool_calls")? as u32,
+            input_tokens: row.try_get::<i64, _>("input_tokens")? as u64,
+            output_tokens: row.try_get::<i64, _>("output_tokens")? as u64,
+            cost_usd: row.try_get("cost_usd")?,
+            unpriced_calls: row.try_get::<i64, _>("unpriced_calls")? as u32,
+            budget_stops: row.try_get::<i64, _>("budget_stops")? as u32,
+        },
     })
 }
 

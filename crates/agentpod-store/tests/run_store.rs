@@ -41,6 +41,7 @@ fn outcome(run_id: &str, issue_id: &str, status: OutcomeStatus) -> OutcomeRecord
         stderr: String::new(),
         stderr_bytes: 0,
         stderr_truncated: false,
+        usage: Default::default(),
     }
 }
 
@@ -227,4 +228,70 @@ async fn boundary_events_and_the_effective_boundary_round_trip() {
         Some(json!({"tables": [1]})),
         "the first pod's wins"
     );
+}
+
+#[tokio::test]
+async fn steps_and_usage_round_trip_in_order() {
+    use agentpod_store::{IssueUsage, StepKind, StepRecord};
+    let directory = tempfile::tempdir().unwrap();
+    let store = RunStore::open(&directory.path().join("runs.db"))
+        .await
+        .unwrap();
+    store
+        .create_run(&new_run("20261125-120000-aaaa", 0))
+        .await
+        .unwrap();
+    let step = |issue: &str, kind, at: &str| StepRecord {
+        issue_id: issue.into(),
+        kind,
+        started_at: Some(at.into()),
+        latency_ms: Some(1.5),
+        detail: json!({"at": at}),
+    };
+    store
+        .record_steps(
+            "20261125-120000-aaaa",
+            &[
+                step("a", StepKind::ToolCall, "2026-11-25T12:00:02Z"),
+                step("a", StepKind::LlmCall, "2026-11-25T12:00:01Z"),
+                step("b", StepKind::LlmCall, "2026-11-25T12:00:00Z"),
+            ],
+        )
+        .await
+        .unwrap();
+    let all = store.steps("20261125-120000-aaaa", None).await.unwrap();
+    let order: Vec<_> = all
+        .iter()
+        .map(|step| (step.issue_id.as_str(), step.kind))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("b", StepKind::LlmCall),
+            ("a", StepKind::LlmCall),
+            ("a", StepKind::ToolCall)
+        ]
+    );
+    assert_eq!(
+        store
+            .steps("20261125-120000-aaaa", Some("a"))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let mut with_usage = outcome("20261125-120000-aaaa", "a", OutcomeStatus::Passed);
+    with_usage.usage = IssueUsage {
+        llm_calls: 3,
+        tool_calls: 7,
+        input_tokens: 1200,
+        output_tokens: 300,
+        cost_usd: Some(0.0125),
+        unpriced_calls: 1,
+        budget_stops: 0,
+    };
+    store.record_outcome(&with_usage).await.unwrap();
+    let read = store.outcomes("20261125-120000-aaaa").await.unwrap();
+    assert_eq!(read[0].usage, with_usage.usage);
 }

@@ -1,0 +1,56 @@
+//! Steps as stored: what the gateways saw an issue's agent do — a model call, a tool call, or one
+//! of the agent's own trace spans — in order, with its timing and the full detail as JSON.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    LlmCall,
+    ToolCall,
+    Span,
+}
+
+impl StepKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::LlmCall => "llm_call",
+            StepKind::ToolCall => "tool_call",
+            StepKind::Span => "span",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "llm_call" => StepKind::LlmCall,
+            "tool_call" => StepKind::ToolCall,
+            "span" => StepKind::Span,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepRecord {
+    pub issue_id: String,
+    pub kind: StepKind,
+    /// RFC 3339.
+    pub started_at: Option<String>,
+    pub latency_ms: Option<f64>,
+    pub detail: serde_json::Value,
+}
+
+/// An issue's totals over its steps, kept on its outcome for reports.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct IssueUsage {
+    pub llm_calls: u32,
+    pub tool_calls: u32,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// `None` when no call could be priced.
+    pub cost_usd: Option<f64>,
+    /// Calls to models the price table does not know: their cost is unknown, not zero.
+    pub unpriced_calls: u32,
+    /// Calls refused because a per-issue budget was spent.
+    pub budget_stops: u32,
+}
