@@ -18,6 +18,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
         agentpod run pods/support-triage.yaml --pods 3 --sample 50 --json run.json\n  \
         agentpod runs\n  \
         agentpod show latest\n  \
+        agentpod trace latest T-1042\n  \
         agentpod boundary pods/support-triage.yaml\n  \
         agentpod gc\n\n\
         Exit codes: 0 success · 1 internal error · 2 invalid input · 3 setup error · 130 interrupted"
@@ -65,6 +66,8 @@ pub(crate) enum Command {
     Runs(RunsArgs),
     /// Show one run: its summary and every issue's outcome.
     Show(ShowArgs),
+    /// One issue of a run as a timeline: process, model calls, tool calls, spans, database events.
+    Trace(TraceArgs),
     /// Print the effective AI-writable boundary of a spec, resolved against its fixtures.
     #[command(
         long_about = "Print the effective AI-writable boundary of a spec, resolved against its fixtures.\n\n\
@@ -145,6 +148,17 @@ pub(crate) struct ShowArgs {
     /// A run id, an unambiguous prefix of one, or `latest`.
     pub(crate) run: String,
     /// Print the summary and outcomes as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TraceArgs {
+    /// A run id, an unambiguous prefix of one, or `latest`.
+    pub(crate) run: String,
+    /// The issue's id.
+    pub(crate) issue: String,
+    /// Print the timeline as JSON.
     #[arg(long)]
     pub(crate) json: bool,
 }

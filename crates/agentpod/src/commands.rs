@@ -5,6 +5,7 @@ mod gc;
 mod run;
 mod runs;
 mod show;
+mod trace;
 mod validate;
 
 use crate::cli::{Cli, Command};
@@ -18,6 +19,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Exit {
         Command::Show(args) => show::show(&cli.global, args).await,
         Command::Gc(args) => gc::gc(args).await,
         Command::Boundary(args) => boundary::boundary(args).await,
+        Command::Trace(args) => trace::trace(&cli.global, args).await,
     };
     match result {
         Ok(exit) => exit,
