@@ -1,6 +1,6 @@
-//! What the database says about a ticket, and recording the triage back on it.
+//! What the database says about a ticket, recording the triage back on it, and acting on it.
 
-use sqlx::PgPool;
+use crate::database::{Database, DatabaseError, literal};
 
 use crate::rules::Triage;
 
@@ -25,36 +25,41 @@ pub(crate) struct OrderFacts {
 
 impl TicketFacts {
     pub(crate) async fn query(
-        pool: &PgPool,
+        database: &mut Database,
         ticket_id: i32,
         email: &str,
-    ) -> Result<TicketFacts, sqlx::Error> {
-        let plan: Option<String> =
-            sqlx::query_scalar("SELECT plan FROM customers WHERE lower(email) = lower($1)")
-                .bind(email)
-                .fetch_optional(pool)
-                .await?;
-        let order: Option<(i32, String, f64)> = sqlx::query_as(
-            "SELECT o.id, o.status, \
-                    (extract(epoch FROM t.created_at - o.placed_at) / 86400)::float8 \
-             FROM tickets t JOIN orders o ON o.id = t.order_id WHERE t.id = $1",
-        )
-        .bind(ticket_id)
-        .fetch_optional(pool)
-        .await?;
+    ) -> Result<TicketFacts, DatabaseError> {
+        let plan = database
+            .rows(&format!(
+                "SELECT plan FROM customers WHERE lower(email) = lower({})",
+                literal(email)
+            ))
+            .await?
+            .first()
+            .and_then(|row| row["plan"].as_str().map(str::to_string));
+        let order = database
+            .rows(&format!(
+                "SELECT o.id, o.status, \
+                        (extract(epoch FROM t.created_at - o.placed_at) / 86400)::float8 AS age_days \
+                 FROM tickets t JOIN orders o ON o.id = t.order_id WHERE t.id = {ticket_id}"
+            ))
+            .await?
+            .into_iter()
+            .next();
         let order = match order {
-            Some((id, status, age_days)) => {
-                let open_refund: bool = sqlx::query_scalar(
-                    "SELECT EXISTS (SELECT 1 FROM refunds \
-                     WHERE order_id = $1 AND status IN ('requested', 'approved'))",
-                )
-                .bind(id)
-                .fetch_one(pool)
-                .await?;
+            Some(row) => {
+                let id = row["id"].as_i64().unwrap_or_default() as i32;
+                let open_refund = database
+                    .rows(&format!(
+                        "SELECT 1 AS open FROM refunds WHERE order_id = {id} AND status IN ('requested', 'approved')"
+                    ))
+                    .await?
+                    .first()
+                    .is_some();
                 Some(OrderFacts {
                     id,
-                    status,
-                    age_days,
+                    status: row["status"].as_str().unwrap_or_default().to_string(),
+                    age_days: row["age_days"].as_f64().unwrap_or_default(),
                     open_refund,
                 })
             }
@@ -64,25 +69,26 @@ impl TicketFacts {
     }
 }
 
-/// Sets the ticket's category and priority and adds a system note, in one transaction.
+/// Sets the ticket's triage columns and adds a system note.
 pub(crate) async fn record(
-    pool: &PgPool,
+    database: &mut Database,
     ticket_id: i32,
     triage: &Triage,
-) -> Result<(), sqlx::Error> {
-    let mut transaction = pool.begin().await?;
-    sqlx::query("UPDATE tickets SET category = $2, priority = $3 WHERE id = $1")
-        .bind(ticket_id)
-        .bind(triage.category)
-        .bind(triage.priority)
-        .execute(&mut *transaction)
+    note: &str,
+) -> Result<(), DatabaseError> {
+    database
+        .execute(&format!(
+            "UPDATE tickets SET category = {}, priority = {} WHERE id = {ticket_id}",
+            literal(triage.category),
+            literal(triage.priority)
+        ))
         .await?;
-    sqlx::query("INSERT INTO ticket_notes (ticket_id, author, body) VALUES ($1, NULL, $2)")
-        .bind(ticket_id)
-        .bind(format!("baseline triage: {}", triage.explanation))
-        .execute(&mut *transaction)
-        .await?;
-    transaction.commit().await
+    database
+        .execute(&format!(
+            "INSERT INTO ticket_notes (ticket_id, author, body) VALUES ({ticket_id}, NULL, {})",
+            literal(&format!("baseline triage: {note}"))
+        ))
+        .await
 }
 
 /// Acts on the ticket the way a simple support script would: requests a refund where the rules
@@ -91,7 +97,7 @@ pub(crate) async fn record(
 /// refused and recorded as a boundary violation) — the baseline is naive on purpose, so the demo
 /// shows both. Returns what it did, for the note.
 pub(crate) async fn act(
-    pool: &PgPool,
+    database: &mut Database,
     text: &str,
     triage: &Triage,
     facts: &TicketFacts,
@@ -101,26 +107,28 @@ pub(crate) async fn act(
         return done;
     };
     if triage.refund_eligible && !order.open_refund {
-        let requested = sqlx::query(
-            "INSERT INTO refunds (order_id, amount_cents, reason, status) \
-             SELECT id, total_cents, 'requested by the customer in a support ticket', 'requested' \
-             FROM orders WHERE id = $1 AND total_cents > 0",
-        )
-        .bind(order.id)
-        .execute(pool)
-        .await;
+        let requested = database
+            .execute(&format!(
+                "INSERT INTO refunds (order_id, amount_cents, reason, status) \
+                 SELECT id, total_cents, 'requested by the customer in a support ticket', 'requested' \
+                 FROM orders WHERE id = {} AND total_cents > 0",
+                order.id
+            ))
+            .await;
         done.push(match requested {
-            Ok(_) => format!("refund requested for order {}", order.id),
+            Ok(()) => format!("refund requested for order {}", order.id),
             Err(error) => format!("refund request for order {} refused: {error}", order.id),
         });
     }
     if order.status == "paid" && text.to_lowercase().contains("cancel") {
-        let cancelled = sqlx::query("UPDATE orders SET status = 'cancelled' WHERE id = $1")
-            .bind(order.id)
-            .execute(pool)
+        let cancelled = database
+            .execute(&format!(
+                "UPDATE orders SET status = 'cancelled' WHERE id = {}",
+                order.id
+            ))
             .await;
         done.push(match cancelled {
-            Ok(_) => format!("order {} cancelled", order.id),
+            Ok(()) => format!("order {} cancelled", order.id),
             Err(error) => format!("cancelling order {} refused: {error}", order.id),
         });
     }

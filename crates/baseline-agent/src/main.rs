@@ -1,13 +1,21 @@
 //! The honest baseline for the support-triage demo: fixed keyword rules plus a few SQL queries,
 //! no model at all. It is what any agent under test should beat.
 //!
-//! Contract: reads the issue from the JSON file at `AGENTPOD_ISSUE`, queries the issue's own
-//! database at `DATABASE_URL`, records its triage on the ticket (category, priority and a note),
-//! and writes `{"category", "priority", "refund_eligible", "note"}` to `AGENTPOD_OUTPUT`.
-//! Errors go to stderr with a non-zero exit code.
+//! Contract: reads the issue from the JSON file at `AGENTPOD_ISSUE`; reads and writes the
+//! issue's own database through the pod's tool gateway (`AGENTPOD_MCP_URL`, MCP tools `query`
+//! and `execute`) or, without one, straight at `DATABASE_URL`; asks the model behind
+//! `OPENAI_BASE_URL` (the pod's LLM gateway; the offline stand-in in the demo) for a one-line
+//! summary for its note — its decisions stay rules; records its triage on the ticket; and writes
+//! `{"category", "priority", "refund_eligible", "note"}` to `AGENTPOD_OUTPUT`. Errors go to
+//! stderr with a non-zero exit code.
 
+mod database;
 mod facts;
+mod mcp_client;
+mod model_client;
 mod rules;
+
+use database::{Database, DatabaseError};
 
 use std::process::ExitCode;
 
@@ -25,7 +33,11 @@ enum BaselineError {
     #[error("issue has no `{0}` field")]
     MissingField(&'static str),
     #[error("cannot query the database: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(#[from] DatabaseError),
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[from] sqlx::Error),
+    #[error("cannot reach the tool gateway: {0}")]
+    Tools(#[from] mcp_client::McpError),
     #[error("cannot write output file {path}: {source}")]
     WriteOutput {
         path: String,
@@ -68,24 +80,39 @@ async fn run() -> Result<(), BaselineError> {
     );
     let email = field("customer_email")?.as_str().unwrap_or_default();
 
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(&database_url)
-        .await?;
-    let facts = facts::TicketFacts::query(&pool, ticket_id, email).await?;
+    let mut database = match std::env::var("AGENTPOD_MCP_URL") {
+        Ok(url) => Database::Tools(mcp_client::McpClient::connect(&url).await?),
+        Err(_) => Database::Direct(
+            sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .connect(&database_url)
+                .await?,
+        ),
+    };
+    let facts = facts::TicketFacts::query(&mut database, ticket_id, email).await?;
     let triage = rules::Triage::decide(&text, &facts);
     let mut note = triage.explanation.clone();
+    if let (Ok(base_url), Ok(api_key)) = (
+        std::env::var("OPENAI_BASE_URL"),
+        std::env::var("OPENAI_API_KEY"),
+    ) {
+        let model =
+            std::env::var("BASELINE_MODEL").unwrap_or_else(|_| "agentpod-stand-in".to_string());
+        if let Some(summary) = model_client::summarize(&base_url, &api_key, &model, &text).await {
+            note = format!("{note}; summary: {summary}");
+        }
+    }
     // Recording the triage is part of the job, but the answer stands even where the database
     // refuses the write (the pod's boundary may make tickets read-only).
-    if let Err(error) = facts::record(&pool, ticket_id, &triage).await {
+    if let Err(error) = facts::record(&mut database, ticket_id, &triage, &note).await {
         eprintln!("baseline-agent: cannot record triage on ticket {ticket_id}: {error}");
         note.push_str("; triage not recorded in the database");
     }
-    for action in facts::act(&pool, &text, &triage, &facts).await {
+    for action in facts::act(&mut database, &text, &triage, &facts).await {
         note.push_str("; ");
         note.push_str(&action);
     }
-    pool.close().await;
+    database.close().await;
 
     let answer = serde_json::json!({
         "category": triage.category,
