@@ -8,3 +8,4 @@ mod demo;
 mod interrupt;
 mod invalid_input;
 mod misbehaving_agents;
+mod resume;

@@ -18,6 +18,12 @@ pub enum PlanError {
         "agent command not found: {0} (is it built? the path is relative to the pod spec's directory)"
     )]
     AgentNotFound(String),
+    #[error("run {0} has no issue left to do")]
+    NothingToResume(String),
+    #[error(
+        "a resumed run keeps its agent version `{run}`; `--agent-version {given}` would mix two versions in one run"
+    )]
+    ResumeVersion { run: String, given: String },
     #[error("cannot create the work directory {path}")]
     WorkDirectory {
         path: String,

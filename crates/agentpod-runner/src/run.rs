@@ -34,9 +34,13 @@ pub async fn execute(
     interrupt: Interrupt,
 ) -> Result<RunResult, RunError> {
     let plan = Arc::new(plan);
-    store
-        .create_run(&new_run_record(&plan, runtime.kind().to_string()))
-        .await?;
+    if plan.resumed {
+        store.reopen_run(&plan.run_id).await?;
+    } else {
+        store
+            .create_run(&new_run_record(&plan, runtime.kind().to_string()))
+            .await?;
+    }
     let runtime_name = runtime.kind().to_string();
     reporter.report(&RunEvent::RunStarted {
         run_id: &plan.run_id,

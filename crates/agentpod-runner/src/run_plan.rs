@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use agentpod_issues::Issue;
 use agentpod_spec::PodSpec;
+use agentpod_store::RunRecord;
 
 use crate::error::PlanError;
 
@@ -31,6 +32,8 @@ pub struct RunPlan {
     pub agent_command: Vec<String>,
     pub agent_version: String,
     pub run_directory: PathBuf,
+    /// Continues a stored run (`--resume`) rather than starting one.
+    pub resumed: bool,
 }
 
 impl RunPlan {
@@ -50,11 +53,78 @@ impl RunPlan {
             seed,
             spec.issues.stratify_by.as_deref(),
         )?;
+        let pods = options.pods.unwrap_or(spec.pods);
+        let agent_version = options
+            .agent_version
+            .clone()
+            .unwrap_or_else(|| spec.agent.version.clone());
+        Self::assemble(
+            run_id,
+            spec,
+            issues,
+            pods,
+            seed,
+            agent_version,
+            options,
+            false,
+        )
+    }
+
+    /// The rest of an unfinished run: its issues without a finished outcome (as the run stored
+    /// them, so the sample is the same even if the issues file changed), its seed and its agent
+    /// version; the spec (agent command, fixtures, boundary) is read again from its file.
+    pub fn resume(
+        run: &RunRecord,
+        spec: PodSpec,
+        pending: Vec<(String, serde_json::Value)>,
+        options: RunOptions,
+    ) -> Result<Self, PlanError> {
+        if pending.is_empty() {
+            return Err(PlanError::NothingToResume(run.id.clone()));
+        }
+        if let Some(version) = &options.agent_version
+            && version != &run.agent_version
+        {
+            return Err(PlanError::ResumeVersion {
+                run: run.agent_version.clone(),
+                given: version.clone(),
+            });
+        }
+        let issues = pending
+            .into_iter()
+            .map(|(id, stored)| Issue {
+                id,
+                fields: stored["fields"].as_object().cloned().unwrap_or_default(),
+                expected: stored["expected"].as_object().cloned(),
+                line: 0,
+            })
+            .collect();
+        let pods = options.pods.unwrap_or(run.pods);
+        Self::assemble(
+            run.id.clone(),
+            spec,
+            issues,
+            pods,
+            run.seed,
+            run.agent_version.clone(),
+            options,
+            true,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        run_id: String,
+        spec: PodSpec,
+        issues: Vec<Issue>,
+        pods: usize,
+        seed: u64,
+        agent_version: String,
+        options: RunOptions,
+        resumed: bool,
+    ) -> Result<Self, PlanError> {
         // More pods than issues would start servers that never serve.
-        let pods = options
-            .pods
-            .unwrap_or(spec.pods)
-            .clamp(1, issues.len().max(1));
+        let pods = pods.clamp(1, issues.len().max(1));
         // The agent runs in its own working directory: every path it is given must be absolute.
         let work_root =
             std::path::absolute(&options.work_root).unwrap_or(options.work_root.clone());
@@ -78,16 +148,15 @@ impl RunPlan {
             source,
         })?;
         Ok(Self {
-            agent_command,
-            agent_version: options
-                .agent_version
-                .unwrap_or_else(|| spec.agent.version.clone()),
             run_id,
             spec,
             issues,
             pods,
             seed,
+            agent_command,
+            agent_version,
             run_directory,
+            resumed,
         })
     }
 }

@@ -228,17 +228,61 @@ impl RunStore {
         rows.iter().map(outcome_from_row).collect()
     }
 
-    /// The ids of a run's sampled issues that have no outcome yet, in sample order.
+    /// The ids of a run's sampled issues that have no finished outcome yet (none, or one that
+    /// was interrupted), in sample order.
     pub async fn pending_issue_ids(&self, run_id: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .pending_issues(run_id)
+            .await?
+            .into_iter()
+            .map(|(issue_id, _)| issue_id)
+            .collect())
+    }
+
+    /// Like [`RunStore::pending_issue_ids`], with each issue as the run stored it.
+    pub async fn pending_issues(
+        &self,
+        run_id: &str,
+    ) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT i.issue_id FROM run_issues i
+            "SELECT i.issue_id, i.issue_json FROM run_issues i
              LEFT JOIN outcomes o ON o.run_id = i.run_id AND o.issue_id = i.issue_id
-             WHERE i.run_id = ? AND o.issue_id IS NULL ORDER BY i.position",
+             WHERE i.run_id = ? AND (o.issue_id IS NULL OR o.status = 'interrupted') ORDER BY i.position",
         )
         .bind(run_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(|row| row.get("issue_id")).collect())
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("issue_id")?,
+                    parse_json(&row.try_get::<String, _>("issue_json")?)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The spec a run was started with, as it stored it.
+    pub async fn run_spec(&self, run_id: &str) -> Result<serde_json::Value, StoreError> {
+        let row = sqlx::query("SELECT spec_json FROM runs WHERE id = ?")
+            .bind(run_id)
+            .fetch_one(&self.pool)
+            .await?;
+        parse_json(&row.try_get::<String, _>("spec_json")?)
+    }
+
+    /// Marks a run as running again, for `--resume`. Only an unfinished run can be resumed.
+    pub async fn reopen_run(&self, run_id: &str) -> Result<(), StoreError> {
+        let updated = sqlx::query(
+            "UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ? AND status != 'finished'",
+        )
+        .bind(run_id)
+        .execute(&self.pool)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotResumable(run_id.to_string()));
+        }
+        Ok(())
     }
 
     /// Keeps the boundary the run's pods enforced (the first pod to resolve it writes it).

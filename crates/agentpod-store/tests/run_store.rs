@@ -84,6 +84,12 @@ async fn a_run_round_trips_and_survives_reopening() {
     assert_eq!(outcomes[0].stdout_bytes, 5_000_000);
     assert!(outcomes[0].stdout_truncated);
     assert_eq!(store.pending_issue_ids(&run.id).await.unwrap(), ["c"]);
+    // An interrupted issue is not done: a resumed run does it again.
+    store.record_outcome(&outcome("20261125-120000-aaaa", "a", OutcomeStatus::Interrupted)).await.unwrap();
+    assert_eq!(store.pending_issue_ids(&run.id).await.unwrap(), ["a", "c"]);
+    assert_eq!(store.pending_issues(&run.id).await.unwrap()[0].1, json!({"id": "a"}));
+    store.record_outcome(&outcome("20261125-120000-aaaa", "a", OutcomeStatus::Passed)).await.unwrap();
+    assert_eq!(store.outcomes(&run.id).await.unwrap().len(), 2, "replaced, not written twice");
 
     let summary = json!({"passed": 1});
     store
@@ -94,6 +100,11 @@ async fn a_run_round_trips_and_survives_reopening() {
     assert_eq!(run.status, RunStatus::Interrupted);
     assert_eq!(run.summary, Some(summary));
     assert!(run.finished_at.is_some());
+
+    store.reopen_run(&run.id).await.unwrap();
+    assert_eq!(store.find_run(&run.id).await.unwrap().status, RunStatus::Running);
+    store.finish_run(&run.id, RunStatus::Finished, Utc::now(), &json!({})).await.unwrap();
+    assert!(matches!(store.reopen_run(&run.id).await, Err(StoreError::NotResumable(_))), "a finished run stays finished");
 }
 
 #[tokio::test]

@@ -89,8 +89,13 @@ pub(crate) enum Command {
 
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
-    /// The pod spec, e.g. pods/support-triage.yaml.
-    pub(crate) spec: PathBuf,
+    /// The pod spec, e.g. pods/support-triage.yaml (with --resume: the run's own spec by default).
+    #[arg(required_unless_present = "resume")]
+    pub(crate) spec: Option<PathBuf>,
+    /// Finish an unfinished run (interrupted, killed, or failed): only its issues without a
+    /// finished outcome run again, with the same sample, seed and agent version.
+    #[arg(long, value_name = "RUN")]
+    pub(crate) resume: Option<String>,
     /// Number of pods in parallel (overrides the spec's `pods`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub(crate) pods: Option<u16>,

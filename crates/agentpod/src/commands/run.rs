@@ -15,8 +15,6 @@ use crate::progress::progress_reporter;
 use crate::signals;
 
 pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, Failure> {
-    let spec = agentpod_spec::load(&args.spec)
-        .map_err(|error| Failure::new(Exit::InvalidInput, error.to_string()))?;
     let agent_command = match &args.agent_command {
         Some(command) => {
             let words: Vec<String> = command.split_whitespace().map(str::to_string).collect();
@@ -35,13 +33,64 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
         agent_command,
         work_root: args.work_dir.clone(),
     };
-    let plan = RunPlan::prepare(new_run_id(), spec, options).map_err(|error| match error {
+    let store = RunStore::open(&global.store)
+        .await
+        .map_err(|error| Failure::from_error(Exit::Setup, "cannot open the run store", &error))?;
+    let plan_failure = |error: PlanError| match error {
         PlanError::WorkDirectory { .. } => Failure::from_error(Exit::Setup, "", &error),
         PlanError::Issues(issues_error) => issues_failure(&issues_error),
         other => Failure::new(Exit::InvalidInput, format!("error: {other}")),
-    })?;
+    };
+    let (plan, stored_runtime) = match &args.resume {
+        None => {
+            let spec_path = args.spec.as_ref().ok_or_else(|| {
+                Failure::new(Exit::InvalidInput, "give a pod spec, or --resume RUN")
+            })?;
+            let spec = agentpod_spec::load(spec_path)
+                .map_err(|error| Failure::new(Exit::InvalidInput, error.to_string()))?;
+            (
+                RunPlan::prepare(new_run_id(), spec, options).map_err(plan_failure)?,
+                None,
+            )
+        }
+        Some(resume) => {
+            if args.sample.is_some() || args.seed.is_some() {
+                return Err(Failure::new(
+                    Exit::InvalidInput,
+                    "--sample and --seed cannot change a resumed run: it finishes the sample it started with",
+                ));
+            }
+            let store_error = |error: agentpod_store::StoreError| {
+                Failure::from_error(Exit::InvalidInput, "", &error)
+            };
+            let run = store.find_run(resume).await.map_err(store_error)?;
+            let spec_path = args
+                .spec
+                .clone()
+                .unwrap_or_else(|| run.spec_path.clone().into());
+            let spec = agentpod_spec::load(&spec_path)
+                .map_err(|error| Failure::new(Exit::InvalidInput, error.to_string()))?;
+            let pending = store.pending_issues(&run.id).await.map_err(store_error)?;
+            eprintln!(
+                "resuming run {}: {} of {} issues left",
+                run.id,
+                pending.len(),
+                run.issue_count
+            );
+            (
+                RunPlan::resume(&run, spec, pending, options).map_err(plan_failure)?,
+                Some(run.runtime.clone()),
+            )
+        }
+    };
 
-    let preference = args.runtime.map(|choice| match choice {
+    // A resumed run keeps its runtime unless told otherwise.
+    let choice = args.runtime.or_else(|| match stored_runtime.as_deref() {
+        Some("docker") => Some(RuntimeChoice::Docker),
+        Some("local") => Some(RuntimeChoice::Local),
+        _ => None,
+    });
+    let preference = choice.map(|choice| match choice {
         RuntimeChoice::Docker => RuntimeKind::Docker,
         RuntimeChoice::Local => RuntimeKind::Local,
     });
@@ -55,11 +104,8 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
              (drop `--runtime local`, or give the agent as `agent.command`)",
         ));
     }
-    let store = RunStore::open(&global.store)
-        .await
-        .map_err(|error| Failure::from_error(Exit::Setup, "cannot open the run store", &error))?;
-
     let run_id = plan.run_id.clone();
+    let spec_path = plan.spec.path.clone();
     let interrupt = Interrupt::new();
     signals::listen(interrupt.clone());
     let reporter = progress_reporter(args.no_progress, plan.issues.len(), plan.pods);
@@ -80,7 +126,7 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
         // The run is recorded as failed; its (empty) summary would only hide the reason.
         return Err(match error {
             RunError::Fixture(fixture_error) => fixture_failure(fixture_error),
-            RunError::Boundary(boundary_error) => boundary_failure(&args.spec, boundary_error),
+            RunError::Boundary(boundary_error) => boundary_failure(&spec_path, boundary_error),
             other => Failure::from_error(Exit::Setup, &format!("run {run_id} failed"), other),
         });
     }
@@ -89,7 +135,10 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
         write_json(path, &result.summary)?;
     }
     Ok(match result.status {
-        RunStatus::Interrupted => Exit::Interrupted,
+        RunStatus::Interrupted => {
+            eprintln!("finish it later with: agentpod run --resume {run_id}");
+            Exit::Interrupted
+        }
         _ => Exit::Success,
     })
 }
