@@ -5,6 +5,7 @@
 mod boundary;
 mod container_agent;
 mod demo;
+mod faults;
 mod interrupt;
 mod invalid_input;
 mod misbehaving_agents;

@@ -316,6 +316,20 @@ impl PodDatabase {
     }
 
     /// Closes the admin connection. Issue databases still present stay; they go with the pod.
+    /// Whether the pod's server still answers: a fresh connection and `SELECT 1` within a few
+    /// seconds. The runner asks when an issue errored, to tell an agent's failure from a pod's.
+    pub async fn is_serving(&self) -> bool {
+        let probe = async {
+            let mut connection = connect(&self.endpoint, "postgres").await?;
+            sqlx::query("SELECT 1").execute(&mut connection).await?;
+            connection.close().await
+        };
+        matches!(
+            tokio::time::timeout(Duration::from_secs(5), probe).await,
+            Ok(Ok(()))
+        )
+    }
+
     pub async fn close(self) {
         if let Err(error) = self.admin.into_inner().close().await {
             tracing::debug!(%error, "closing the admin connection failed");

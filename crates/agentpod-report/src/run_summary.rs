@@ -16,6 +16,8 @@ pub struct IssueCounts {
     pub failed: usize,
     pub errored: usize,
     pub interrupted: usize,
+    /// Lost to the pod, not the agent (its Postgres went away); excluded from the pass rate.
+    pub infrastructure_errors: usize,
     /// Sampled but never started (the run was interrupted or failed first).
     pub not_run: usize,
 }
@@ -106,8 +108,15 @@ pub fn summarize(
                 errored.push(note());
             }
             OutcomeStatus::Interrupted => counts.interrupted += 1,
+            OutcomeStatus::InfrastructureError => {
+                counts.infrastructure_errors += 1;
+                errored.push(note());
+            }
         }
-        if outcome.status != OutcomeStatus::Interrupted {
+        if matches!(
+            outcome.status,
+            OutcomeStatus::Passed | OutcomeStatus::Failed | OutcomeStatus::Errored
+        ) {
             seconds.push(issue_seconds);
         }
     }

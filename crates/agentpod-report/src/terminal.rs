@@ -32,6 +32,13 @@ pub fn render_terminal(summary: &RunSummary) -> String {
     if counts.interrupted > 0 {
         let _ = write!(issue_line, ", {} interrupted", counts.interrupted);
     }
+    if counts.infrastructure_errors > 0 {
+        let _ = write!(
+            issue_line,
+            ", {} infrastructure errors",
+            counts.infrastructure_errors
+        );
+    }
     if counts.not_run > 0 {
         let _ = write!(issue_line, ", {} not run", counts.not_run);
     }

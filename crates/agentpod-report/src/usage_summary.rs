@@ -34,7 +34,12 @@ pub struct Outlier {
 pub(crate) fn summarize_usage(outcomes: &[OutcomeRecord]) -> UsageSummary {
     let finished: Vec<&OutcomeRecord> = outcomes
         .iter()
-        .filter(|outcome| outcome.status != OutcomeStatus::Interrupted)
+        .filter(|outcome| {
+            matches!(
+                outcome.status,
+                OutcomeStatus::Passed | OutcomeStatus::Failed | OutcomeStatus::Errored
+            )
+        })
         .collect();
     let metered = finished
         .iter()

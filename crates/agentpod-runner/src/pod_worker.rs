@@ -8,7 +8,7 @@ use std::time::Instant;
 use agentpod_db::{BoundaryError, FixtureError, PodDatabase};
 use agentpod_issues::Issue;
 use agentpod_runtime::{Pod, PodRequest, Runtime, RuntimeError};
-use agentpod_store::RunStore;
+use agentpod_store::{OutcomeStatus, RunStore};
 
 use crate::interrupt::Interrupt;
 use crate::issue_execution::run_issue;
@@ -29,6 +29,8 @@ pub(crate) struct PodContext {
 pub(crate) enum PodWorkerEnd {
     /// Served issues until the queue was empty or the run drained.
     Served,
+    /// The pod's Postgres stopped answering under an issue; the worker starts a new pod.
+    PodLost,
     /// The run was drained before this pod was ready.
     Drained,
     StartFailed(RuntimeError),
@@ -37,40 +39,55 @@ pub(crate) enum PodWorkerEnd {
     Panicked(String),
 }
 
+/// How many times a pod whose Postgres went away is replaced before the worker gives up.
+const POD_REPLACEMENTS: usize = 2;
+
 pub(crate) async fn run_pod_worker(context: PodContext) -> PodWorkerEnd {
-    if context.interrupt.is_draining() {
-        return PodWorkerEnd::Drained;
-    }
-    context
-        .reporter
-        .report(&RunEvent::PodStarting { pod: context.pod });
-    let started = Instant::now();
-    let request = PodRequest {
-        run_id: context.plan.run_id.clone(),
-        pod_index: context.pod,
-        image: context.plan.spec.database.image.clone(),
-    };
-    // Not raced against the interrupt: a half-started pod is only cleaned up by its runtime's own
-    // error path, so let the start finish (it is bounded) and shut the pod down normally.
-    let pod = match context.runtime.start_pod(&request).await {
-        Ok(pod) => pod,
-        Err(error) => {
-            context.reporter.report(&RunEvent::PodFailed {
-                pod: context.pod,
-                error: &error.to_string(),
-            });
-            return PodWorkerEnd::StartFailed(error);
+    let mut replacements = 0;
+    loop {
+        if context.interrupt.is_draining() {
+            return PodWorkerEnd::Drained;
         }
-    };
-    let end = serve(&context, pod.as_ref(), started).await;
-    let pod_id = pod.id().to_string();
-    if let Err(error) = pod.shutdown().await {
-        tracing::warn!(pod = %pod_id, %error, "pod shutdown failed; `agentpod gc` will remove what is left");
+        context
+            .reporter
+            .report(&RunEvent::PodStarting { pod: context.pod });
+        let started = Instant::now();
+        let request = PodRequest {
+            run_id: context.plan.run_id.clone(),
+            pod_index: context.pod,
+            image: context.plan.spec.database.image.clone(),
+        };
+        // Not raced against the interrupt: the start is bounded, and a started pod is then shut
+        // down on the normal path.
+        let pod = match context.runtime.start_pod(&request).await {
+            Ok(pod) => pod,
+            Err(error) => {
+                context.reporter.report(&RunEvent::PodFailed {
+                    pod: context.pod,
+                    error: &error.to_string(),
+                });
+                return PodWorkerEnd::StartFailed(error);
+            }
+        };
+        let end = serve(&context, pod.as_ref(), started).await;
+        let pod_id = pod.id().to_string();
+        if let Err(error) = pod.shutdown().await {
+            tracing::warn!(pod = %pod_id, %error, "pod shutdown failed; `agentpod gc` will remove what is left");
+        }
+        context
+            .reporter
+            .report(&RunEvent::PodStopped { pod: context.pod });
+        match end {
+            PodWorkerEnd::PodLost if replacements < POD_REPLACEMENTS => {
+                replacements += 1;
+                context
+                    .reporter
+                    .report(&RunEvent::PodReplaced { pod: context.pod });
+            }
+            PodWorkerEnd::PodLost => return PodWorkerEnd::Served,
+            end => return end,
+        }
     }
-    context
-        .reporter
-        .report(&RunEvent::PodStopped { pod: context.pod });
-    end
 }
 
 async fn serve(context: &PodContext, pod: &dyn Pod, started: Instant) -> PodWorkerEnd {
@@ -131,7 +148,17 @@ async fn serve(context: &PodContext, pod: &dyn Pod, started: Instant) -> PodWork
             pod: context.pod,
             issue_id: &issue.id,
         });
-        let (outcome, boundary_events) = run_issue(context, pod, &database, &issue).await;
+        let (mut outcome, boundary_events) = run_issue(context, pod, &database, &issue).await;
+        // Whatever the agent did, the issue only counts if its pod held up to the end (its
+        // database events were read from the server): ask the server, a few ms per issue.
+        let pod_lost = !database.is_serving().await;
+        if pod_lost {
+            outcome.status = OutcomeStatus::InfrastructureError;
+            outcome.reason = format!(
+                "infrastructure: the pod's Postgres stopped answering ({})",
+                outcome.reason
+            );
+        }
         // Written before anything else happens, so a run killed right after keeps this outcome.
         if let Err(error) = context
             .store
@@ -147,6 +174,10 @@ async fn serve(context: &PodContext, pod: &dyn Pod, started: Instant) -> PodWork
             pod: context.pod,
             outcome: &outcome,
         });
+        if pod_lost {
+            database.close().await;
+            return PodWorkerEnd::PodLost;
+        }
     }
     database.close().await;
     PodWorkerEnd::Served

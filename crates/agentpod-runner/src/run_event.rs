@@ -37,6 +37,10 @@ pub enum RunEvent<'a> {
     PodStopped {
         pod: usize,
     },
+    /// The pod's Postgres went away under an issue; a new pod takes its place.
+    PodReplaced {
+        pod: usize,
+    },
     Draining,
     RunFinished {
         summary: &'a RunSummary,

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
 use crate::AgentLimits;
 use crate::byte_size::{BYTE_SIZE_HELP, ByteSizeError, parse_byte_size};
 use crate::decoder::Decoder;
-use crate::duration::{DURATION_HELP, format_duration, parse_duration};
+use crate::duration::{DURATION_HELP, parse_duration};
 use crate::keys;
 use crate::node::{Node, NodeValue, Position};
 use crate::paths;
@@ -40,7 +40,7 @@ pub struct AgentSpec {
     pub image: Option<String>,
     pub version: String,
     /// How long one issue may run before the agent is stopped.
-    #[serde(serialize_with = "serialize_duration")]
+    #[serde(serialize_with = "crate::duration::serialize_duration")]
     pub timeout: Duration,
     /// How many bytes of stdout and of stderr are kept, each.
     pub output_limit: usize,
@@ -48,13 +48,6 @@ pub struct AgentSpec {
     pub env: BTreeMap<String, String>,
     /// Applied to `image` agents only; a host command runs unconfined.
     pub limits: AgentLimits,
-}
-
-fn serialize_duration<S: Serializer>(
-    duration: &Duration,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&format_duration(*duration))
 }
 
 impl AgentSpec {

@@ -56,6 +56,14 @@ pub(crate) fn format_duration(duration: Duration) -> String {
         )
 }
 
+/// Serializes a duration as a spec writes it, e.g. `30s`.
+pub(crate) fn serialize_duration<S: serde::Serializer>(
+    duration: &Duration,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&format_duration(*duration))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

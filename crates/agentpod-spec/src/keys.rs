@@ -9,6 +9,9 @@ pub(crate) const TOP_LEVEL: &[&str] = &[
     "issues",
     "pods",
     "boundary",
+    "model",
+    "budgets",
+    "tools",
 ];
 pub(crate) const DATABASE: &[&str] = &["image", "fixtures"];
 pub(crate) const FIXTURE: &[&str] = &["sql", "table", "csv", "jsonl"];
@@ -24,6 +27,25 @@ pub(crate) const AGENT: &[&str] = &[
 pub(crate) const AGENT_LIMITS: &[&str] = &["memory", "cpus", "pids"];
 pub(crate) const ISSUES: &[&str] = &["source", "sample", "seed", "stratify_by"];
 pub(crate) const BOUNDARY: &[&str] = &["default", "on_proposal", "tables", "columns"];
+pub(crate) const MODEL: &[&str] = &[
+    "upstream",
+    "base_url",
+    "api_key_env",
+    "cassettes",
+    "prices",
+    "timeout",
+    "stand_in",
+];
+pub(crate) const STAND_IN: &[&str] = &["rules"];
+pub(crate) const STAND_IN_RULE: &[&str] = &["when", "tool", "arguments", "reply"];
+pub(crate) const BUDGETS: &[&str] = &[
+    "max_cost_usd",
+    "max_llm_calls",
+    "max_tokens",
+    "max_tool_calls",
+];
+pub(crate) const TOOLS: &[&str] = &["sql_functions_schema", "servers"];
+pub(crate) const TOOL_SERVER: &[&str] = &["name", "command", "url"];
 
 /// The keys a spec must set, by section.
 pub(crate) const TOP_LEVEL_REQUIRED: &[&str] = &["name", "database", "agent", "issues"];
@@ -31,6 +53,10 @@ pub(crate) const DATABASE_REQUIRED: &[&str] = &["image"];
 /// `command` or `image` is required too; `AgentSpec::decode` checks for one of the two.
 pub(crate) const AGENT_REQUIRED: &[&str] = &["version"];
 pub(crate) const ISSUES_REQUIRED: &[&str] = &["source"];
+pub(crate) const MODEL_REQUIRED: &[&str] = &["upstream"];
+pub(crate) const STAND_IN_RULE_REQUIRED: &[&str] = &["when"];
+/// `command` or `url` is required too; `ToolServerSpec::decode` checks for exactly one.
+pub(crate) const TOOL_SERVER_REQUIRED: &[&str] = &["name"];
 
 /// The known key closest to `unknown`, if it is close enough to be a typo.
 pub(crate) fn suggest<'k>(unknown: &str, known: &[&'k str]) -> Option<&'k str> {
@@ -78,6 +104,8 @@ mod tests {
         assert_eq!(suggest("boundry", TOP_LEVEL), Some("boundary"));
         assert_eq!(suggest("on_proposals", BOUNDARY), Some("on_proposal"));
         assert_eq!(suggest("xyz", FIXTURE), None);
+        assert_eq!(suggest("max_cost", BUDGETS), Some("max_cost_usd"));
+        assert_eq!(suggest("upstrem", MODEL), Some("upstream"));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::decoder::Decoder;
 use crate::keys;
 use crate::node::Node;
-use crate::{AgentSpec, BoundarySpec, DatabaseSpec, IssuesSpec};
+use crate::{AgentSpec, BoundarySpec, BudgetsSpec, DatabaseSpec, IssuesSpec, ModelSpec, ToolsSpec};
 
 /// More parallel pods than this would starve a single machine; the cap can grow with the
 /// Kubernetes runtime.
@@ -28,6 +28,13 @@ pub struct PodSpec {
     /// What the agent may write, propose, read or not see; `None` when the spec declares no
     /// boundary, and every table is writable.
     pub boundary: Option<BoundarySpec>,
+    /// Where the LLM gateway sends model calls; `None` when the spec names no model, and the
+    /// agent gets no LLM gateway.
+    pub model: Option<ModelSpec>,
+    /// Per-issue limits; every one is unlimited when the section is absent.
+    pub budgets: BudgetsSpec,
+    /// What the tool gateway serves besides its built-in database tools.
+    pub tools: ToolsSpec,
 }
 
 impl PodSpec {
@@ -61,6 +68,15 @@ impl PodSpec {
                 .map_or(node.position, |field| field.key_position);
             BoundarySpec::decode(decoder, node, owner)
         });
+        let model = fields
+            .get("model")
+            .map(|field| ModelSpec::decode(decoder, field.value, field.key_position));
+        let budgets = fields
+            .get("budgets")
+            .map(|field| BudgetsSpec::decode(decoder, field.value, field.key_position));
+        let tools = fields
+            .get("tools")
+            .map(|field| ToolsSpec::decode(decoder, field.value, field.key_position));
 
         Some(PodSpec {
             name: name?,
@@ -71,6 +87,9 @@ impl PodSpec {
             issues: issues?,
             pods: pods?.unwrap_or(1),
             boundary: boundary?,
+            model: model.map_or(Some(None), |model| model.map(Some))?,
+            budgets: budgets.unwrap_or(Some(BudgetsSpec::default()))?,
+            tools: tools.unwrap_or(Some(ToolsSpec::default()))?,
         })
     }
 }

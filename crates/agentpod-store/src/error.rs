@@ -28,8 +28,6 @@ pub enum StoreError {
     RunNotFound(String),
     #[error("`{prefix}` matches several runs: {candidates}; give more characters")]
     AmbiguousRun { prefix: String, candidates: String },
-    #[error("run {0} finished: there is nothing to resume")]
-    NotResumable(String),
     #[error("run store holds a value it cannot read: {0}")]
     Corrupt(String),
 }

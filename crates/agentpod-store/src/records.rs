@@ -77,6 +77,9 @@ pub enum OutcomeStatus {
     Errored,
     /// The run was interrupted while this issue was in flight.
     Interrupted,
+    /// The pod failed under the issue (its Postgres went away); not the agent's doing. The pod
+    /// is replaced, and `--resume` runs the issue again.
+    InfrastructureError,
 }
 
 impl OutcomeStatus {
@@ -86,6 +89,7 @@ impl OutcomeStatus {
             OutcomeStatus::Failed => "failed",
             OutcomeStatus::Errored => "errored",
             OutcomeStatus::Interrupted => "interrupted",
+            OutcomeStatus::InfrastructureError => "infrastructure_error",
         }
     }
 
@@ -95,6 +99,7 @@ impl OutcomeStatus {
             "failed" => OutcomeStatus::Failed,
             "errored" => OutcomeStatus::Errored,
             "interrupted" => OutcomeStatus::Interrupted,
+            "infrastructure_error" => OutcomeStatus::InfrastructureError,
             _ => return None,
         })
     }

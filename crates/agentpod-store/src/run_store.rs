@@ -229,7 +229,7 @@ impl RunStore {
     }
 
     /// The ids of a run's sampled issues that have no finished outcome yet (none, or one that
-    /// was interrupted), in sample order.
+    /// was interrupted or lost to an infrastructure error), in sample order.
     pub async fn pending_issue_ids(&self, run_id: &str) -> Result<Vec<String>, StoreError> {
         Ok(self
             .pending_issues(run_id)
@@ -247,7 +247,8 @@ impl RunStore {
         let rows = sqlx::query(
             "SELECT i.issue_id, i.issue_json FROM run_issues i
              LEFT JOIN outcomes o ON o.run_id = i.run_id AND o.issue_id = i.issue_id
-             WHERE i.run_id = ? AND (o.issue_id IS NULL OR o.status = 'interrupted') ORDER BY i.position",
+             WHERE i.run_id = ? AND (o.issue_id IS NULL OR o.status IN ('interrupted', 'infrastructure_error'))
+             ORDER BY i.position",
         )
         .bind(run_id)
         .fetch_all(&self.pool)
@@ -271,16 +272,16 @@ impl RunStore {
         parse_json(&row.try_get::<String, _>("spec_json")?)
     }
 
-    /// Marks a run as running again, for `--resume`. Only an unfinished run can be resumed.
+    /// Marks a run as running again, for `--resume` (whether there is anything left to do is the
+    /// caller's question: a finished run may still hold issues lost to infrastructure errors).
     pub async fn reopen_run(&self, run_id: &str) -> Result<(), StoreError> {
-        let updated = sqlx::query(
-            "UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ? AND status != 'finished'",
-        )
-        .bind(run_id)
-        .execute(&self.pool)
-        .await?;
+        let updated =
+            sqlx::query("UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ?")
+                .bind(run_id)
+                .execute(&self.pool)
+                .await?;
         if updated.rows_affected() == 0 {
-            return Err(StoreError::NotResumable(run_id.to_string()));
+            return Err(StoreError::RunNotFound(run_id.to_string()));
         }
         Ok(())
     }

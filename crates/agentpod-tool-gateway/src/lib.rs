@@ -1,1 +1,23 @@
-//! placeholder
+//! The tool gateway: one MCP server (streamable HTTP) per pod that stands between the agent and
+//! its tools. It serves the built-in database tools, tools declared as SQL functions, and tools of
+//! other MCP servers it proxies; every call is attributed to its issue by the token in the URL,
+//! metered, limited and recorded ([`IssueToolRecord`]).
+
+mod capped_text;
+mod database_tools;
+mod issue_access;
+mod issue_state;
+mod issue_tool_record;
+mod mcp_handler;
+mod proxied_servers;
+mod request_guard;
+mod sql_function_tools;
+mod tool_config;
+mod tool_gateway;
+mod tool_gateway_error;
+
+pub use issue_access::IssueAccess;
+pub use issue_tool_record::{IssueToolRecord, RejectedRequest, ToolCall, ToolCallOutcome};
+pub use tool_config::{ProxiedServer, ToolConfig, ToolLimits};
+pub use tool_gateway::ToolGateway;
+pub use tool_gateway_error::ToolGatewayError;

@@ -1,1 +1,35 @@
-//! Trace intake and export.
+//! Traces: the intake that receives an agent's own spans over OTLP/HTTP, one token per issue, and
+//! the export of a finished run to any OTLP collector using the OpenTelemetry GenAI semantic
+//! conventions.
+//!
+//! The intake keeps spans as plain data ([`Span`]) so the run store can keep them beside the
+//! issue; the export takes plain data back ([`RunTrace`]) so the store's rows map onto it without
+//! this crate knowing the store.
+
+mod attribute_value;
+mod capped_text;
+mod export_report;
+mod intake_config;
+mod intake_handler;
+mod intake_record;
+mod intake_request;
+mod issue_access;
+mod issue_registry;
+mod otlp_client;
+mod otlp_export;
+mod run_trace;
+mod run_trace_encoder;
+mod span;
+mod span_decoder;
+mod trace_error;
+mod trace_intake;
+
+pub use export_report::ExportReport;
+pub use intake_config::TraceIntakeConfig;
+pub use intake_record::{ExportOutcome, ExportRecord, IssueTraceRecord, PayloadEncoding};
+pub use issue_access::IssueAccess;
+pub use otlp_export::export_otlp;
+pub use run_trace::{IssueTrace, LlmCallTrace, RunTrace, ToolCallTrace};
+pub use span::{Span, SpanEvent, SpanKind, SpanStatus, SpanStatusCode};
+pub use trace_error::TraceError;
+pub use trace_intake::TraceIntake;

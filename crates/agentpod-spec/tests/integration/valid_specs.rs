@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use agentpod_spec::{
-    AccessClass, AgentLimits, AgentSpec, BoundarySpec, ColumnRule, DatabaseSpec, Fixture,
-    FixtureKind, IssuesSpec, PodSpec, ProposalResponse, TableRule,
+    AccessClass, AgentLimits, AgentSpec, BoundarySpec, BudgetsSpec, ColumnRule, DatabaseSpec,
+    Fixture, FixtureKind, IssuesSpec, ModelSpec, ModelUpstream, PodSpec, ProposalResponse,
+    StandInRuleSpec, StandInSpec, TableRule, ToolServerKind, ToolServerSpec, ToolsSpec,
 };
 
 #[test]
@@ -68,6 +69,9 @@ fn full_spec_decodes_every_key() {
         },
         pods: 3,
         boundary: None,
+        model: None,
+        budgets: BudgetsSpec::default(),
+        tools: ToolsSpec::default(),
     };
     assert_eq!(spec, expected);
 }
@@ -177,6 +181,152 @@ fn minimal_spec_takes_the_defaults() {
     assert_eq!(spec.boundary, None);
     assert_eq!(spec.agent.image, None);
     assert_eq!(spec.agent.limits, AgentLimits::default());
+    assert_eq!(spec.model, None);
+    assert_eq!(spec.budgets, BudgetsSpec::default());
+    assert_eq!(spec.budgets.max_cost_usd, None);
+    assert_eq!(spec.tools, ToolsSpec::default());
+}
+
+#[test]
+fn gateway_sections_decode_every_key() {
+    let spec = agentpod_spec::load(Path::new("tests/valid/gateways.yaml")).expect("a valid spec");
+    let model = spec.model.expect("the spec names a model");
+    assert_eq!(model.upstream, ModelUpstream::StandIn);
+    assert_eq!(model.base_url, None);
+    assert_eq!(model.api_key_env, None);
+    assert_eq!(model.api_key_env(), None, "the stand-in needs no key");
+    assert_eq!(
+        model.cassettes,
+        Some(PathBuf::from("tests/fixtures/cassettes"))
+    );
+    assert_eq!(
+        model.prices,
+        Some(PathBuf::from("tests/fixtures/prices.yaml"))
+    );
+    assert_eq!(model.timeout, Duration::from_secs(90));
+    assert_eq!(
+        model.stand_in,
+        StandInSpec {
+            rules: vec![
+                StandInRuleSpec {
+                    when: vec!["refund".to_owned(), "money back".to_owned()],
+                    tool: Some("query".to_owned()),
+                    arguments: serde_json::json!({
+                        "sql": "SELECT 1",
+                        "limit": 5,
+                        "nested": {"dry_run": true, "tags": ["a", 2]}
+                    }),
+                    reply: None,
+                },
+                StandInRuleSpec {
+                    when: vec!["hello".to_owned()],
+                    tool: None,
+                    arguments: serde_json::Value::Null,
+                    reply: Some("Hi, this is the stand-in.".to_owned()),
+                },
+                StandInRuleSpec {
+                    when: vec!["password".to_owned()],
+                    tool: Some("list_tables".to_owned()),
+                    arguments: serde_json::json!({}),
+                    reply: None,
+                },
+            ],
+        }
+    );
+    assert_eq!(
+        spec.budgets,
+        BudgetsSpec {
+            max_cost_usd: Some(0.50),
+            max_llm_calls: Some(20),
+            max_tokens: Some(200_000),
+            max_tool_calls: Some(30),
+        }
+    );
+    assert_eq!(
+        spec.tools,
+        ToolsSpec {
+            sql_functions_schema: Some("agent_tools".to_owned()),
+            servers: vec![
+                ToolServerSpec {
+                    name: "files".to_owned(),
+                    kind: ToolServerKind::Command(vec![
+                        "python3".to_owned(),
+                        "../tools/files_server.py".to_owned(),
+                    ]),
+                },
+                ToolServerSpec {
+                    name: "local-files".to_owned(),
+                    // The program is resolved like `agent.command`; arguments stay as written.
+                    kind: ToolServerKind::Command(vec![
+                        "tests/tools/files_server".to_owned(),
+                        "--root".to_owned(),
+                        "../fixtures".to_owned(),
+                    ]),
+                },
+                ToolServerSpec {
+                    name: "search".to_owned(),
+                    kind: ToolServerKind::Url("http://127.0.0.1:9000/mcp".to_owned()),
+                },
+            ],
+        }
+    );
+}
+
+#[test]
+fn real_upstreams_take_their_key_variable() {
+    let spec =
+        agentpod_spec::load(Path::new("tests/valid/openai_compatible.yaml")).expect("a valid spec");
+    let model = spec.model.expect("the spec names a model");
+    assert_eq!(model.upstream, ModelUpstream::OpenAiCompatible);
+    assert_eq!(model.base_url.as_deref(), Some("http://127.0.0.1:8000/v1"));
+    assert_eq!(model.api_key_env(), Some("LOCAL_MODEL_KEY"));
+    assert_eq!(model.timeout, Duration::from_secs(60));
+    assert_eq!(model.stand_in, StandInSpec::default());
+    assert_eq!(spec.budgets.max_cost_usd, Some(2.0));
+    assert_eq!(spec.budgets.max_llm_calls, None);
+
+    let defaults = |upstream| ModelSpec {
+        upstream,
+        base_url: None,
+        api_key_env: None,
+        cassettes: None,
+        prices: None,
+        timeout: Duration::from_secs(60),
+        stand_in: StandInSpec::default(),
+    };
+    assert_eq!(
+        defaults(ModelUpstream::OpenAi).api_key_env(),
+        Some("OPENAI_API_KEY")
+    );
+    assert_eq!(
+        defaults(ModelUpstream::Anthropic).api_key_env(),
+        Some("ANTHROPIC_API_KEY")
+    );
+    assert_eq!(defaults(ModelUpstream::Replay).api_key_env(), None);
+}
+
+#[test]
+fn replay_reads_an_existing_cassette_directory() {
+    let spec = agentpod_spec::load(Path::new("tests/valid/replay.yaml")).expect("a valid spec");
+    let model = spec.model.expect("the spec names a model");
+    assert_eq!(model.upstream, ModelUpstream::Replay);
+    assert_eq!(
+        model.cassettes,
+        Some(PathBuf::from("tests/fixtures/cassettes"))
+    );
+}
+
+#[test]
+fn gateway_sections_serialize_as_written() {
+    let spec = agentpod_spec::load(Path::new("tests/valid/gateways.yaml")).expect("a valid spec");
+    let json = serde_json::to_value(&spec).expect("a spec serializes");
+    assert_eq!(json["model"]["upstream"], "stand-in");
+    assert_eq!(json["model"]["timeout"], "90s");
+    assert_eq!(json["budgets"]["max_tokens"], 200_000);
+    assert_eq!(
+        json["tools"]["servers"][2],
+        serde_json::json!({"name": "search", "kind": {"url": "http://127.0.0.1:9000/mcp"}})
+    );
 }
 
 #[test]

@@ -1,0 +1,92 @@
+//! The `budgets` section: per-issue limits the gateways enforce; an issue that reaches one is
+//! refused further calls and recorded as a budget stop.
+
+use serde::Serialize;
+
+use crate::decoder::Decoder;
+use crate::keys;
+use crate::node::{Node, Position, ScalarValue};
+
+/// Per issue; `None` means no limit.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BudgetsSpec {
+    pub max_cost_usd: Option<f64>,
+    pub max_llm_calls: Option<u32>,
+    /// Input plus output tokens, over all of the issue's model calls.
+    pub max_tokens: Option<u64>,
+    pub max_tool_calls: Option<u32>,
+}
+
+impl BudgetsSpec {
+    pub(crate) fn decode(
+        decoder: &mut Decoder<'_>,
+        node: &Node,
+        owner: Position,
+    ) -> Option<BudgetsSpec> {
+        let fields = decoder.mapping(node, owner, "`budgets`", keys::BUDGETS)?;
+        let max_cost_usd = decoder.optional(&fields, "max_cost_usd", decode_cost);
+        let max_llm_calls = decoder.optional(&fields, "max_llm_calls", |decoder, node| {
+            decode_count(decoder, node, "budgets.max_llm_calls", i64::from(u32::MAX))
+                .and_then(|count| u32::try_from(count).ok())
+        });
+        let max_tokens = decoder.optional(&fields, "max_tokens", |decoder, node| {
+            decode_count(decoder, node, "budgets.max_tokens", i64::MAX)
+                .and_then(|count| u64::try_from(count).ok())
+        });
+        let max_tool_calls = decoder.optional(&fields, "max_tool_calls", |decoder, node| {
+            decode_count(decoder, node, "budgets.max_tool_calls", i64::from(u32::MAX))
+                .and_then(|count| u32::try_from(count).ok())
+        });
+        Some(BudgetsSpec {
+            max_cost_usd: max_cost_usd?,
+            max_llm_calls: max_llm_calls?,
+            max_tokens: max_tokens?,
+            max_tool_calls: max_tool_calls?,
+        })
+    }
+}
+
+fn decode_count(decoder: &mut Decoder<'_>, node: &Node, name: &str, maximum: i64) -> Option<i64> {
+    let count = decoder.integer(node, name)?;
+    if count < 1 || count > maximum {
+        decoder.report_with_help(
+            node.position,
+            format!("`{name}` must be between 1 and {maximum}, found {count}"),
+            Some("leave the budget out for no limit"),
+        );
+        return None;
+    }
+    Some(count)
+}
+
+fn decode_cost(decoder: &mut Decoder<'_>, node: &Node) -> Option<f64> {
+    let cost = match node.scalar() {
+        Some(ScalarValue::Float(value)) => value,
+        // A dollar amount written as an integer is far below where f64 loses precision.
+        #[allow(clippy::cast_precision_loss)]
+        Some(ScalarValue::Integer(value)) => value as f64,
+        _ => {
+            decoder.report_with_help(
+                node.position,
+                format!(
+                    "expected a number for `budgets.max_cost_usd`, found {}",
+                    node.kind_name()
+                ),
+                Some("write dollars as a number, e.g. `0.50`"),
+            );
+            return None;
+        }
+    };
+    if !(cost.is_finite() && cost > 0.0) {
+        decoder.report_with_help(
+            node.position,
+            format!(
+                "`budgets.max_cost_usd` must be greater than zero, found `{}`",
+                node.scalar_text().unwrap_or_default()
+            ),
+            Some("leave the budget out for no limit"),
+        );
+        return None;
+    }
+    Some(cost)
+}

@@ -1,0 +1,128 @@
+//! The built-in database tools (`query`, `execute`, `list_tables`), run as the agent's role on
+//! the issue's own database, so the database's grants decide what the agent may do.
+
+use serde_json::{Value, json};
+use sqlx::{AssertSqlSafe, PgPool};
+
+pub(crate) const QUERY: &str = "query";
+pub(crate) const EXECUTE: &str = "execute";
+pub(crate) const LIST_TABLES: &str = "list_tables";
+
+/// The JSON Schema of a tool that takes one SQL text.
+pub(crate) fn sql_input_schema(description: &str) -> serde_json::Map<String, Value> {
+    let schema = json!({
+        "type": "object",
+        "properties": { "sql": { "type": "string", "description": description } },
+        "required": ["sql"],
+        "additionalProperties": false,
+    });
+    match schema {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
+}
+
+pub(crate) fn empty_input_schema() -> serde_json::Map<String, Value> {
+    let mut schema = serde_json::Map::new();
+    schema.insert("type".to_owned(), json!("object"));
+    schema.insert("properties".to_owned(), json!({}));
+    schema
+}
+
+/// The statement without trailing semicolons, so it can sit inside a subquery.
+fn single_statement(sql: &str) -> &str {
+    sql.trim()
+        .trim_end_matches(|c: char| c == ';' || c.is_whitespace())
+}
+
+/// Runs `sql` in a read-only transaction and returns its rows as JSON objects, at most
+/// `max_rows` of them.
+pub(crate) async fn query(pool: &PgPool, sql: &str, max_rows: usize) -> Result<Value, sqlx::Error> {
+    // The statement goes into a subquery so every row comes back as one JSON object whatever its
+    // column types; the newline keeps a trailing `--` comment from swallowing the parenthesis.
+    // The extended protocol allows one statement only, so the text cannot end the transaction.
+    let wrapped = format!(
+        "SELECT to_jsonb(agentpod_row) FROM (\n{}\n) AS agentpod_row LIMIT {}",
+        single_statement(sql),
+        max_rows.saturating_add(1)
+    );
+    let mut transaction = pool.begin().await?;
+    sqlx::query("SET TRANSACTION READ ONLY")
+        .execute(&mut *transaction)
+        .await?;
+    let mut rows: Vec<Value> = sqlx::query_scalar(AssertSqlSafe(wrapped))
+        .persistent(false)
+        .fetch_all(&mut *transaction)
+        .await?;
+    transaction.rollback().await?;
+    let truncated = rows.len() > max_rows;
+    rows.truncate(max_rows);
+    let mut result = json!({ "rows": rows, "row_count": rows.len(), "truncated": truncated });
+    if truncated {
+        result["note"] = json!(format!(
+            "only the first {max_rows} rows are returned; narrow the query or add LIMIT/OFFSET"
+        ));
+    }
+    Ok(result)
+}
+
+/// Runs one write statement and returns how many rows it affected.
+pub(crate) async fn execute(pool: &PgPool, sql: &str) -> Result<Value, sqlx::Error> {
+    let done = sqlx::query(AssertSqlSafe(single_statement(sql).to_owned()))
+        .persistent(false)
+        .execute(pool)
+        .await?;
+    Ok(json!({ "rows_affected": done.rows_affected() }))
+}
+
+/// The tables and columns the agent's role can see, with their types.
+pub(crate) async fn list_tables(pool: &PgPool) -> Result<Value, sqlx::Error> {
+    // information_schema.columns shows only columns the current role holds a privilege on.
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT table_schema::text, table_name::text, column_name::text, \
+                CASE WHEN data_type = 'USER-DEFINED' THEN udt_name::text ELSE data_type::text END \
+         FROM information_schema.columns \
+         WHERE table_schema NOT IN ('pg_catalog', 'information_schema') \
+         ORDER BY table_schema, table_name, ordinal_position",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut tables: Vec<Value> = Vec::new();
+    let mut current: Option<(String, String, Vec<Value>)> = None;
+    for (schema, table, column, data_type) in rows {
+        let same_table = current
+            .as_ref()
+            .is_some_and(|(s, t, _)| *s == schema && *t == table);
+        if !same_table {
+            if let Some((s, t, columns)) = current.take() {
+                tables.push(json!({ "schema": s, "name": t, "columns": columns }));
+            }
+            current = Some((schema, table, Vec::new()));
+        }
+        if let Some((_, _, columns)) = current.as_mut() {
+            columns.push(json!({ "name": column, "type": data_type }));
+        }
+    }
+    if let Some((s, t, columns)) = current {
+        tables.push(json!({ "schema": s, "name": t, "columns": columns }));
+    }
+    Ok(json!({ "tables": tables }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailing_semicolons_and_space_are_dropped() {
+        assert_eq!(single_statement(" SELECT 1 ;; \n"), "SELECT 1");
+        assert_eq!(single_statement("SELECT ';'"), "SELECT ';'");
+    }
+
+    #[test]
+    fn sql_schema_requires_sql() {
+        let schema = sql_input_schema("a statement");
+        assert_eq!(schema["required"], json!(["sql"]));
+        assert_eq!(schema["properties"]["sql"]["type"], json!("string"));
+    }
+}

@@ -1,0 +1,179 @@
+//! One registered issue: its token, its database pool (as the agent role), its limits and the
+//! journal of what happened, shared by every request that carries its token.
+
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use sqlx::ConnectOptions;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tokio::sync::OnceCell;
+
+use crate::issue_tool_record::{IssueToolRecord, RejectedRequest, ToolCall};
+use crate::sql_function_tools::SqlFunction;
+use crate::tool_config::ToolLimits;
+use crate::tool_gateway_error::ToolGatewayError;
+
+/// An issue's agent runs its calls one after another, but may overlap a few.
+const MAX_CONNECTIONS_PER_ISSUE: u32 = 4;
+
+pub(crate) struct IssueState {
+    pub(crate) issue_id: String,
+    pub(crate) pool: PgPool,
+    limits: ToolLimits,
+    /// Discovered on the first `tools/list` or call, from the issue's own database.
+    pub(crate) sql_functions: OnceCell<Arc<Vec<SqlFunction>>>,
+    journal: Mutex<Journal>,
+}
+
+#[derive(Default)]
+struct Journal {
+    next_sequence: u32,
+    admitted: u32,
+    limit_stops: u32,
+    calls: Vec<ToolCall>,
+    rejected_requests: Vec<RejectedRequest>,
+}
+
+/// Whether a call may reach its tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Admission {
+    Admitted,
+    BudgetSpent { max_tool_calls: u32 },
+}
+
+impl IssueState {
+    pub(crate) fn new(
+        issue_id: &str,
+        database_url: &str,
+        limits: ToolLimits,
+        call_timeout: Duration,
+    ) -> Result<IssueState, ToolGatewayError> {
+        let options = PgConnectOptions::from_str(database_url)
+            .map_err(|source| ToolGatewayError::DatabaseUrl {
+                issue_id: issue_id.to_owned(),
+                source,
+            })?
+            // The server enforces the call timeout too, so a stalled statement is cancelled
+            // there rather than left running after the gateway gave up on it.
+            .options([(
+                "statement_timeout",
+                call_timeout.as_millis().to_string().as_str(),
+            )])
+            .application_name("agentpod-tool-gateway")
+            .disable_statement_logging();
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS_PER_ISSUE)
+            .min_connections(0)
+            .acquire_timeout(call_timeout)
+            .connect_lazy_with(options);
+        Ok(IssueState {
+            issue_id: issue_id.to_owned(),
+            pool,
+            limits,
+            sql_functions: OnceCell::new(),
+            journal: Mutex::new(Journal::default()),
+        })
+    }
+
+    fn journal(&self) -> MutexGuard<'_, Journal> {
+        // A panic while holding the lock cannot leave the journal half-written in a way that
+        // matters more than losing the record, so a poisoned lock is still used.
+        self.journal
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The next call's sequence number and, when `counts_against_budget`, whether it may run.
+    /// Both are taken under one lock so parallel calls cannot overrun the budget.
+    pub(crate) fn begin_call(&self, counts_against_budget: bool) -> (u32, Admission) {
+        let mut journal = self.journal();
+        let sequence = journal.next_sequence;
+        journal.next_sequence += 1;
+        if !counts_against_budget {
+            return (sequence, Admission::Admitted);
+        }
+        if let Some(max_tool_calls) = self.limits.max_tool_calls
+            && journal.admitted >= max_tool_calls
+        {
+            journal.limit_stops += 1;
+            return (sequence, Admission::BudgetSpent { max_tool_calls });
+        }
+        journal.admitted += 1;
+        (sequence, Admission::Admitted)
+    }
+
+    pub(crate) fn record_call(&self, call: ToolCall) {
+        self.journal().calls.push(call);
+    }
+
+    pub(crate) fn record_rejection(&self, rejected: RejectedRequest) {
+        self.journal().rejected_requests.push(rejected);
+    }
+
+    /// Takes the record out; calls still running when the issue is finished are not in it.
+    pub(crate) fn take_record(&self) -> IssueToolRecord {
+        let mut journal = self.journal();
+        let mut calls = std::mem::take(&mut journal.calls);
+        calls.sort_by_key(|call| call.sequence);
+        IssueToolRecord {
+            calls,
+            limit_stops: journal.limit_stops,
+            rejected_requests: std::mem::take(&mut journal.rejected_requests),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(max_tool_calls: Option<u32>) -> IssueState {
+        IssueState::new(
+            "issue-1",
+            "postgres://agent:secret@127.0.0.1:1/issue",
+            ToolLimits { max_tool_calls },
+            Duration::from_secs(1),
+        )
+        .expect("a well-formed url")
+    }
+
+    #[tokio::test]
+    async fn budget_admits_exactly_max_calls_and_counts_the_rest_as_stops() {
+        let issue = state(Some(2));
+        let admissions: Vec<_> = (0..4).map(|_| issue.begin_call(true)).collect();
+        assert_eq!(
+            admissions,
+            vec![
+                (0, Admission::Admitted),
+                (1, Admission::Admitted),
+                (2, Admission::BudgetSpent { max_tool_calls: 2 }),
+                (3, Admission::BudgetSpent { max_tool_calls: 2 }),
+            ]
+        );
+        assert_eq!(issue.take_record().limit_stops, 2);
+    }
+
+    #[tokio::test]
+    async fn calls_outside_the_budget_are_always_admitted() {
+        let issue = state(Some(0));
+        assert_eq!(issue.begin_call(false), (0, Admission::Admitted));
+        assert_eq!(issue.take_record().limit_stops, 0);
+    }
+
+    #[tokio::test]
+    async fn malformed_database_url_is_an_error() {
+        let error = IssueState::new(
+            "issue-2",
+            "not a url",
+            ToolLimits::default(),
+            Duration::from_secs(1),
+        )
+        .err();
+        assert!(matches!(
+            error,
+            Some(ToolGatewayError::DatabaseUrl { issue_id, .. }) if issue_id == "issue-2"
+        ));
+    }
+}

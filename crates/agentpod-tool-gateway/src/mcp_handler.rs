@@ -1,0 +1,373 @@
+//! The MCP side of the gateway: lists an issue's tools and runs, limits, times and records every
+//! `tools/call`. One handler serves every issue; the issue comes from the request itself (the
+//! request guard puts it in the HTTP request's extensions after checking the token).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ContentBlock, Implementation, JsonObject,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerInfo, Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use serde_json::Value;
+
+use crate::capped_text::{RECORD_CAP_BYTES, cap_text};
+use crate::database_tools::{
+    EXECUTE, LIST_TABLES, QUERY, empty_input_schema, execute, list_tables, query, sql_input_schema,
+};
+use crate::issue_state::{Admission, IssueState};
+use crate::issue_tool_record::{ToolCall, ToolCallOutcome};
+use crate::sql_function_tools::{SqlFunction, describe_database_error, discover};
+use crate::tool_gateway::GatewayShared;
+
+#[derive(Clone)]
+pub(crate) struct McpHandler {
+    pub(crate) shared: Arc<GatewayShared>,
+}
+
+/// What a tool name stands for.
+enum Target {
+    Query,
+    Execute,
+    ListTables,
+    SqlFunction(SqlFunction),
+    Proxied { server: usize, tool: String },
+}
+
+/// What running a tool gave, before it is recorded.
+struct Ran {
+    result: CallToolResult,
+    outcome: ToolCallOutcome,
+    error: Option<String>,
+}
+
+impl McpHandler {
+    fn issue(context: &RequestContext<RoleServer>) -> Result<Arc<IssueState>, McpError> {
+        context
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Arc<IssueState>>())
+            .cloned()
+            // The request guard always sets it; reaching here without it is a wiring bug.
+            .ok_or_else(|| McpError::internal_error("request carries no issue", None))
+    }
+
+    async fn sql_functions(
+        &self,
+        issue: &IssueState,
+    ) -> Result<Arc<Vec<SqlFunction>>, sqlx::Error> {
+        let Some(schema) = self.shared.config.sql_functions_schema.as_deref() else {
+            return Ok(Arc::new(Vec::new()));
+        };
+        issue
+            .sql_functions
+            .get_or_try_init(|| async { discover(&issue.pool, schema).await.map(Arc::new) })
+            .await
+            .cloned()
+    }
+
+    async fn resolve(&self, issue: &IssueState, name: &str) -> Result<Option<Target>, String> {
+        match name {
+            QUERY => return Ok(Some(Target::Query)),
+            EXECUTE => return Ok(Some(Target::Execute)),
+            LIST_TABLES => return Ok(Some(Target::ListTables)),
+            _ => {}
+        }
+        if let Some((server, tool)) = self.shared.proxied.resolve(name) {
+            return Ok(Some(Target::Proxied { server, tool }));
+        }
+        let functions = self.sql_functions(issue).await.map_err(|error| {
+            format!(
+                "cannot list the SQL function tools: {}",
+                describe_database_error(&error)
+            )
+        })?;
+        Ok(functions
+            .iter()
+            .find(|function| function.name == name)
+            .cloned()
+            .map(Target::SqlFunction))
+    }
+
+    async fn run(&self, issue: &IssueState, target: Target, arguments: JsonObject) -> Ran {
+        let max_rows = self.shared.config.max_rows;
+        let outcome = match target {
+            Target::Query => match sql_argument(&arguments) {
+                Ok(sql) => query(&issue.pool, sql, max_rows)
+                    .await
+                    .map_err(|error| describe_database_error(&error)),
+                Err(message) => Err(message),
+            },
+            Target::Execute => match sql_argument(&arguments) {
+                Ok(sql) => execute(&issue.pool, sql)
+                    .await
+                    .map_err(|error| describe_database_error(&error)),
+                Err(message) => Err(message),
+            },
+            Target::ListTables => list_tables(&issue.pool)
+                .await
+                .map_err(|error| describe_database_error(&error)),
+            Target::SqlFunction(function) => {
+                let schema = self
+                    .shared
+                    .config
+                    .sql_functions_schema
+                    .as_deref()
+                    .unwrap_or_default();
+                function.call(&issue.pool, schema, &arguments).await
+            }
+            Target::Proxied { server, tool } => {
+                return match self.shared.proxied.call(server, &tool, arguments).await {
+                    Ok(result) => {
+                        let failed = result.is_error == Some(true);
+                        Ran {
+                            error: failed.then(|| result_text(&result.content)),
+                            outcome: if failed {
+                                ToolCallOutcome::Error
+                            } else {
+                                ToolCallOutcome::Ok
+                            },
+                            result,
+                        }
+                    }
+                    Err(message) => failed(message),
+                };
+            }
+        };
+        match outcome {
+            Ok(value) => Ran {
+                result: CallToolResult::success(vec![ContentBlock::text(value.to_string())]),
+                outcome: ToolCallOutcome::Ok,
+                error: None,
+            },
+            Err(message) => failed(message),
+        }
+    }
+}
+
+fn failed(message: String) -> Ran {
+    Ran {
+        result: CallToolResult::error(vec![ContentBlock::text(message.clone())]),
+        outcome: ToolCallOutcome::Error,
+        error: Some(message),
+    }
+}
+
+fn sql_argument(arguments: &JsonObject) -> Result<&str, String> {
+    match arguments.get("sql") {
+        Some(Value::String(sql)) => Ok(sql),
+        Some(_) => Err("argument \"sql\" must be a string".to_owned()),
+        None => Err("missing argument \"sql\"".to_owned()),
+    }
+}
+
+/// The result as the agent reads it: text blocks as they are, anything else as its JSON.
+pub(crate) fn result_text(content: &[ContentBlock]) -> String {
+    content
+        .iter()
+        .map(|block| match block.as_text() {
+            Some(text) => text.text.clone(),
+            None => serde_json::to_string(block).unwrap_or_default(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn recorded_arguments(arguments: &JsonObject) -> (Value, usize) {
+    let text = serde_json::to_string(arguments).unwrap_or_default();
+    if text.len() <= RECORD_CAP_BYTES {
+        return (Value::Object(arguments.clone()), text.len());
+    }
+    let (cut, original) = cap_text(&text);
+    (Value::String(cut), original)
+}
+
+fn builtin_tools() -> Vec<Tool> {
+    vec![
+        Tool::new(
+            QUERY,
+            "Run one read-only SQL query on the issue's database; rows come back as JSON objects.",
+            sql_input_schema("one SELECT (or WITH ... SELECT) statement"),
+        ),
+        Tool::new(
+            EXECUTE,
+            "Run one SQL write statement (INSERT, UPDATE, DELETE) on the issue's database; returns the rows affected. The database's grants decide what is allowed.",
+            sql_input_schema("one write statement"),
+        ),
+        Tool::new(
+            LIST_TABLES,
+            "List the tables and columns you can see, with their types.",
+            empty_input_schema(),
+        ),
+    ]
+}
+
+impl ServerHandler for McpHandler {
+    fn get_info(&self) -> ServerInfo {
+        ServerInfo::new(ServerCapabilities::builder().enable_tools().build()).with_server_info(
+            Implementation::new("agentpod-tool-gateway", env!("CARGO_PKG_VERSION")),
+        )
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let issue = McpHandler::issue(&context)?;
+        let mut tools = builtin_tools();
+        match self.sql_functions(&issue).await {
+            Ok(functions) => {
+                let schema = self
+                    .shared
+                    .config
+                    .sql_functions_schema
+                    .as_deref()
+                    .unwrap_or_default();
+                tools.extend(functions.iter().map(|function| {
+                    Tool::new(
+                        function.name.clone(),
+                        function.tool_description(schema),
+                        function.input_schema(),
+                    )
+                }));
+            }
+            Err(error) => {
+                tracing::warn!(issue = %issue.issue_id, %error, "cannot list the SQL function tools");
+            }
+        }
+        tools.extend(self.shared.proxied.tools());
+        Ok(ListToolsResult::with_all_items(tools))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        let issue = McpHandler::issue(&context)?;
+        let started = Instant::now();
+        let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let tool = request.name.to_string();
+        let arguments = request.arguments.unwrap_or_default();
+        let (recorded, arguments_bytes) = recorded_arguments(&arguments);
+        let record =
+            |sequence: u32, result: &str, is_error: bool, outcome, error: Option<String>| {
+                let (result, result_bytes) = cap_text(result);
+                issue.record_call(ToolCall {
+                    sequence,
+                    issue_id: issue.issue_id.clone(),
+                    tool: tool.clone(),
+                    arguments: recorded.clone(),
+                    arguments_bytes,
+                    result_truncated: result_bytes > result.len(),
+                    result,
+                    result_bytes,
+                    is_error,
+                    started_at: started_at.clone(),
+                    latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+                    outcome,
+                    error,
+                });
+            };
+
+        let target = match self.resolve(&issue, &tool).await {
+            Ok(Some(target)) => target,
+            Ok(None) => {
+                let message = format!("unknown tool {tool:?}");
+                let (sequence, _) = issue.begin_call(false);
+                record(
+                    sequence,
+                    &message,
+                    true,
+                    ToolCallOutcome::UnknownTool,
+                    Some(message.clone()),
+                );
+                return Err(McpError::invalid_params(message, None));
+            }
+            Err(message) => {
+                let (sequence, _) = issue.begin_call(false);
+                record(
+                    sequence,
+                    &message,
+                    true,
+                    ToolCallOutcome::Error,
+                    Some(message.clone()),
+                );
+                return Ok(CallToolResult::error(vec![ContentBlock::text(message)]));
+            }
+        };
+
+        let (sequence, admission) = issue.begin_call(true);
+        if let Admission::BudgetSpent { max_tool_calls } = admission {
+            let message = format!(
+                "tool call budget spent: this issue may make at most {max_tool_calls} tool calls"
+            );
+            record(
+                sequence,
+                &message,
+                true,
+                ToolCallOutcome::Limit,
+                Some(message.clone()),
+            );
+            return Ok(CallToolResult::error(vec![ContentBlock::text(message)]));
+        }
+
+        let timeout = self.shared.config.call_timeout;
+        let ran = match tokio::time::timeout(timeout, self.run(&issue, target, arguments)).await {
+            Ok(ran) => ran,
+            Err(_) => failed(format!(
+                "tool call timed out after {} ms",
+                timeout.as_millis()
+            )),
+        };
+        let is_error = ran.result.is_error == Some(true);
+        record(
+            sequence,
+            &result_text(&ran.result.content),
+            is_error,
+            ran.outcome,
+            ran.error,
+        );
+        Ok(ran.result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_join_text_blocks() {
+        let content = vec![ContentBlock::text("a"), ContentBlock::text("b")];
+        assert_eq!(result_text(&content), "a\nb");
+    }
+
+    #[test]
+    fn oversized_arguments_are_kept_as_cut_text() {
+        let mut arguments = JsonObject::new();
+        arguments.insert(
+            "sql".to_owned(),
+            Value::String("x".repeat(RECORD_CAP_BYTES)),
+        );
+        let (recorded, original) = recorded_arguments(&arguments);
+        assert!(original > RECORD_CAP_BYTES);
+        match recorded {
+            Value::String(cut) => assert_eq!(cut.len(), RECORD_CAP_BYTES),
+            other => panic!("expected cut text, got {other}"),
+        }
+    }
+
+    #[test]
+    fn sql_argument_must_be_a_string() {
+        let mut arguments = JsonObject::new();
+        assert_eq!(
+            sql_argument(&arguments),
+            Err("missing argument \"sql\"".to_owned())
+        );
+        arguments.insert("sql".to_owned(), Value::from(3));
+        assert!(sql_argument(&arguments).is_err());
+    }
+}

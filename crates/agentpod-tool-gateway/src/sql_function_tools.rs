@@ -1,0 +1,346 @@
+//! Tools declared as SQL functions: every function in the configured schema that the agent's
+//! role may execute becomes a tool named after it, its arguments mapped to JSON Schema and its
+//! comment used as the description. A call runs the function as the agent's role.
+
+use serde_json::{Map, Value, json};
+use sqlx::{AssertSqlSafe, PgPool};
+
+/// One function found in the schema.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SqlFunction {
+    pub(crate) name: String,
+    pub(crate) description: String,
+    pub(crate) arguments: Vec<SqlArgument>,
+    /// Unnamed arguments cannot be passed by name, so such functions are called positionally.
+    pub(crate) positional: bool,
+    pub(crate) returns_set: bool,
+    pub(crate) returns_void: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SqlArgument {
+    pub(crate) name: String,
+    /// As `format_type` prints it: `integer`, `text`, `numeric(10,2)`, `integer[]`...
+    pub(crate) type_name: String,
+    pub(crate) required: bool,
+}
+
+type FunctionRow = (
+    String,
+    String,
+    Vec<String>,
+    Vec<String>,
+    Vec<String>,
+    i32,
+    bool,
+    String,
+);
+
+/// The functions of `schema` that the pool's role may execute. Overloads after the first of a
+/// name are skipped: a tool name must say which function runs.
+pub(crate) async fn discover(pool: &PgPool, schema: &str) -> Result<Vec<SqlFunction>, sqlx::Error> {
+    let rows: Vec<FunctionRow> = sqlx::query_as(
+        "SELECT p.proname::text, \
+                coalesce(obj_description(p.oid, 'pg_proc'), ''), \
+                coalesce(p.proargnames, ARRAY[]::text[]), \
+                ARRAY(SELECT m.mode::text FROM unnest(p.proargmodes) WITH ORDINALITY AS m(mode, position) ORDER BY m.position), \
+                ARRAY(SELECT format_type(t.type_oid, NULL) \
+                      FROM unnest(coalesce(p.proallargtypes, p.proargtypes::oid[])) WITH ORDINALITY AS t(type_oid, position) \
+                      ORDER BY t.position), \
+                p.pronargdefaults::int4, \
+                p.proretset, \
+                format_type(p.prorettype, NULL) \
+         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+         WHERE n.nspname = $1 AND p.prokind = 'f' AND has_function_privilege(p.oid, 'EXECUTE') \
+         ORDER BY p.proname, p.oid",
+    )
+    .bind(schema)
+    .fetch_all(pool)
+    .await?;
+    let mut functions: Vec<SqlFunction> = Vec::new();
+    for (name, description, names, modes, types, default_count, returns_set, return_type) in rows {
+        if functions.iter().any(|function| function.name == name) {
+            continue;
+        }
+        functions.push(function_from_catalog(
+            name,
+            description,
+            &names,
+            &modes,
+            &types,
+            default_count,
+            returns_set,
+            &return_type,
+        ));
+    }
+    Ok(functions)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn function_from_catalog(
+    name: String,
+    description: String,
+    names: &[String],
+    modes: &[String],
+    types: &[String],
+    default_count: i32,
+    returns_set: bool,
+    return_type: &str,
+) -> SqlFunction {
+    let mut arguments = Vec::new();
+    let mut positional = false;
+    for (position, type_name) in types.iter().enumerate() {
+        // Without modes every argument is an input; `o` and `t` are outputs, not parameters.
+        let mode = modes.get(position).map(String::as_str).unwrap_or("i");
+        if !matches!(mode, "i" | "b" | "v") {
+            continue;
+        }
+        let argument_name = match names.get(position) {
+            Some(argument_name) if !argument_name.is_empty() => argument_name.clone(),
+            _ => {
+                positional = true;
+                format!("arg{}", arguments.len() + 1)
+            }
+        };
+        arguments.push(SqlArgument {
+            name: argument_name,
+            type_name: type_name.clone(),
+            required: true,
+        });
+    }
+    // Defaults belong to the last inputs; positional calls cannot skip any argument.
+    if !positional {
+        let optional = usize::try_from(default_count)
+            .unwrap_or(0)
+            .min(arguments.len());
+        let first_optional = arguments.len() - optional;
+        for argument in &mut arguments[first_optional..] {
+            argument.required = false;
+        }
+    }
+    SqlFunction {
+        name,
+        description,
+        arguments,
+        positional,
+        returns_set,
+        returns_void: return_type == "void",
+    }
+}
+
+/// The JSON Schema of a Postgres type.
+pub(crate) fn json_schema_of(type_name: &str) -> Value {
+    if let Some(element) = type_name.strip_suffix("[]") {
+        return json!({ "type": "array", "items": json_schema_of(element) });
+    }
+    let base = type_name.split('(').next().unwrap_or(type_name).trim();
+    match base {
+        "smallint" | "integer" | "bigint" => json!({ "type": "integer" }),
+        "numeric" | "real" | "double precision" => json!({ "type": "number" }),
+        "boolean" => json!({ "type": "boolean" }),
+        "json" | "jsonb" => json!({ "type": "object" }),
+        "date" => json!({ "type": "string", "format": "date" }),
+        "timestamp without time zone" | "timestamp with time zone" => {
+            json!({ "type": "string", "format": "date-time" })
+        }
+        "uuid" => json!({ "type": "string", "format": "uuid" }),
+        _ => json!({ "type": "string" }),
+    }
+}
+
+impl SqlFunction {
+    pub(crate) fn input_schema(&self) -> Map<String, Value> {
+        let mut properties = Map::new();
+        let mut required = Vec::new();
+        for argument in &self.arguments {
+            let mut property = json_schema_of(&argument.type_name);
+            property["description"] = json!(format!("Postgres type {}", argument.type_name));
+            properties.insert(argument.name.clone(), property);
+            if argument.required {
+                required.push(json!(argument.name));
+            }
+        }
+        let mut schema = Map::new();
+        schema.insert("type".to_owned(), json!("object"));
+        schema.insert("properties".to_owned(), Value::Object(properties));
+        schema.insert("required".to_owned(), Value::Array(required));
+        schema.insert("additionalProperties".to_owned(), json!(false));
+        schema
+    }
+
+    pub(crate) fn tool_description(&self, schema: &str) -> String {
+        if self.description.is_empty() {
+            format!("SQL function {schema}.{}", self.name)
+        } else {
+            self.description.clone()
+        }
+    }
+
+    /// Runs the function with `arguments` as the pool's role; the result is its value as JSON
+    /// (a set-returning function gives an array). An argument problem is an `Err` message.
+    pub(crate) async fn call(
+        &self,
+        pool: &PgPool,
+        schema: &str,
+        arguments: &Map<String, Value>,
+    ) -> Result<Value, String> {
+        if let Some(unknown) = arguments
+            .keys()
+            .find(|key| !self.arguments.iter().any(|argument| &argument.name == *key))
+        {
+            return Err(format!(
+                "unknown argument {unknown:?} for function {}",
+                self.name
+            ));
+        }
+        let mut expressions = Vec::new();
+        let mut values: Vec<Option<String>> = Vec::new();
+        for argument in &self.arguments {
+            let value = match arguments.get(&argument.name) {
+                Some(value) => value,
+                None if argument.required => {
+                    return Err(format!("missing argument {:?}", argument.name));
+                }
+                // A named call can leave a defaulted argument out; positional ones are required.
+                None => continue,
+            };
+            values.push(bind_text(value));
+            let placeholder = values.len();
+            // `format_type` output is already valid type syntax, quoted where needed.
+            let cast = &argument.type_name;
+            let expression = if argument.type_name.ends_with("[]") && value.is_array() {
+                format!("ARRAY(SELECT jsonb_array_elements_text(${placeholder}::jsonb))::{cast}")
+            } else {
+                format!("${placeholder}::text::{cast}")
+            };
+            if self.positional {
+                expressions.push(expression);
+            } else {
+                expressions.push(format!(
+                    "{} => {expression}",
+                    quote_identifier(&argument.name)
+                ));
+            }
+        }
+        let call = format!(
+            "{}.{}({})",
+            quote_identifier(schema),
+            quote_identifier(&self.name),
+            expressions.join(", ")
+        );
+        let statement = if self.returns_void {
+            // `void` has no JSON form: run the call for its effect and answer null.
+            format!("SELECT NULL::jsonb FROM (SELECT {call}) AS agentpod_result")
+        } else if self.returns_set {
+            format!(
+                "SELECT coalesce(jsonb_agg(to_jsonb(agentpod_result)), '[]'::jsonb) \
+                 FROM {call} AS agentpod_result"
+            )
+        } else {
+            format!("SELECT to_jsonb({call})")
+        };
+        let mut query =
+            sqlx::query_scalar::<_, Option<Value>>(AssertSqlSafe(statement)).persistent(false);
+        for value in values {
+            query = query.bind(value);
+        }
+        let result = query
+            .fetch_one(pool)
+            .await
+            .map_err(|error| describe_database_error(&error))?;
+        Ok(result.unwrap_or(Value::Null))
+    }
+}
+
+/// The text a JSON value is bound as before Postgres casts it to the argument's type.
+fn bind_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::String(text) => Some(text.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+pub(crate) fn quote_identifier(identifier: &str) -> String {
+    format!("\"{}\"", identifier.replace('"', "\"\""))
+}
+
+/// A database error as the agent should read it: the server's message, not the driver's framing.
+pub(crate) fn describe_database_error(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Database(database) => match database.code() {
+            Some(code) => format!("{} (SQLSTATE {code})", database.message()),
+            None => database.message().to_owned(),
+        },
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_types_map_to_json_schema() {
+        assert_eq!(json_schema_of("integer"), json!({ "type": "integer" }));
+        assert_eq!(json_schema_of("numeric(10,2)"), json!({ "type": "number" }));
+        assert_eq!(json_schema_of("text"), json!({ "type": "string" }));
+        assert_eq!(json_schema_of("boolean"), json!({ "type": "boolean" }));
+        assert_eq!(json_schema_of("jsonb"), json!({ "type": "object" }));
+        assert_eq!(
+            json_schema_of("bigint[]"),
+            json!({ "type": "array", "items": { "type": "integer" } })
+        );
+    }
+
+    #[test]
+    fn output_arguments_are_not_parameters_and_defaults_are_optional() {
+        let function = function_from_catalog(
+            "f".to_owned(),
+            String::new(),
+            &["a".to_owned(), "b".to_owned(), "out_c".to_owned()],
+            &["i".to_owned(), "i".to_owned(), "o".to_owned()],
+            &[
+                "integer".to_owned(),
+                "text".to_owned(),
+                "boolean".to_owned(),
+            ],
+            1,
+            false,
+            "record",
+        );
+        assert!(!function.positional);
+        assert_eq!(
+            function
+                .arguments
+                .iter()
+                .map(|argument| (argument.name.as_str(), argument.required))
+                .collect::<Vec<_>>(),
+            vec![("a", true), ("b", false)]
+        );
+        assert_eq!(function.input_schema()["required"], json!(["a"]));
+    }
+
+    #[test]
+    fn unnamed_arguments_make_a_positional_call() {
+        let function = function_from_catalog(
+            "g".to_owned(),
+            String::new(),
+            &[],
+            &[],
+            &["integer".to_owned()],
+            1,
+            false,
+            "void",
+        );
+        assert!(function.positional);
+        assert!(function.returns_void);
+        assert_eq!(function.arguments[0].name, "arg1");
+        assert!(function.arguments[0].required);
+    }
+
+    #[test]
+    fn identifiers_are_quoted() {
+        assert_eq!(quote_identifier("a\"b"), "\"a\"\"b\"");
+    }
+}
