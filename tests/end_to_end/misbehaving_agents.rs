@@ -135,11 +135,14 @@ fn every_misbehaviour_is_an_outcome_and_the_run_carries_on() {
             "AGENTPOD_AGENT_VERSION",
             "AGENTPOD_ISSUE",
             "AGENTPOD_ISSUE_ID",
+            "AGENTPOD_MCP_URL",
             "AGENTPOD_OUTPUT",
             "AGENTPOD_RUN_ID",
             "DATABASE_URL",
             "EXTRA_SETTING",
             "HOME",
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
             "PATH"
         ],
         "the agent sees the contract and nothing else of the host"

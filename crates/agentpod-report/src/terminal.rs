@@ -92,6 +92,7 @@ pub fn render_terminal(summary: &RunSummary) -> String {
     }
     list_issues(&mut out, "errored", &summary.errored);
     list_issues(&mut out, "failed", &summary.failed);
+    list_outliers(&mut out, &summary.usage);
     list_boundary(&mut out, "violations", &boundary.violation_notes);
     list_boundary(&mut out, "proposals", &boundary.proposal_notes);
     out
@@ -165,6 +166,9 @@ fn render_usage(out: &mut String, usage: &crate::usage_summary::UsageSummary) {
             usage.budget_stops
         );
     }
+}
+
+fn list_outliers(out: &mut String, usage: &crate::usage_summary::UsageSummary) {
     if !usage.outliers.is_empty() {
         let _ = writeln!(out, "outliers:");
         for outlier in usage.outliers.iter().take(LISTED_ISSUES) {

@@ -13,9 +13,12 @@ use agentpod_db::{BoundaryEvents, PodDatabase};
 use agentpod_grade::{Grade, grade_expected_fields};
 use agentpod_issues::Issue;
 use agentpod_runtime::{Pod, labels};
-use agentpod_store::{BoundaryEventKind, BoundaryEventRecord, OutcomeRecord, OutcomeStatus};
+use agentpod_store::{
+    BoundaryEventKind, BoundaryEventRecord, OutcomeRecord, OutcomeStatus, StepRecord,
+};
 use serde_json::json;
 
+use crate::pod_gateways::PodGateways;
 use crate::pod_worker::PodContext;
 
 /// Runs one issue; returns its outcome and what the agent did at the boundary.
@@ -23,8 +26,9 @@ pub(crate) async fn run_issue(
     context: &PodContext,
     pod: &dyn Pod,
     database: &PodDatabase,
+    gateways: &PodGateways,
     issue: &Issue,
-) -> (OutcomeRecord, Vec<BoundaryEventRecord>) {
+) -> (OutcomeRecord, Vec<BoundaryEventRecord>, Vec<StepRecord>) {
     let started_at = chrono::Utc::now();
     let clock = Instant::now();
     let mut outcome = OutcomeRecord {
@@ -57,18 +61,20 @@ pub(crate) async fn run_issue(
             "cannot prepare the issue directory {}: {error}",
             issue_directory.display()
         );
-        return (outcome, Vec::new());
+        return (outcome, Vec::new(), Vec::new());
     }
     let issue_database = match database.create_issue_database(&issue.id).await {
         Ok(issue_database) => issue_database,
         Err(error) => {
             outcome.reason = format!("the pod could not create the issue's database: {error}");
-            return (outcome, Vec::new());
+            return (outcome, Vec::new(), Vec::new());
         }
     };
 
-    let environment =
+    let mut environment =
         contract_environment(context, issue, &issue_directory, &issue_database.agent_url);
+    let gateway_access = gateways.register(&context.plan, &issue.id, &issue_database.agent_url);
+    environment.extend(gateway_access.environment.iter().cloned());
     let agent = &context.plan.spec.agent;
     let mut refused_connections = 0;
     let agent_run = match &agent.image {
@@ -94,7 +100,7 @@ pub(crate) async fn run_issue(
                 outcome.reason =
                     "`agent.image` needs a pod with a network: use the docker runtime".to_string();
                 let _ = database.drop_issue_database(issue_database).await;
-                return (outcome, Vec::new());
+                return (outcome, Vec::new(), Vec::new());
             };
             let invocation = ContainerInvocation {
                 image: image.clone(),
@@ -123,6 +129,8 @@ pub(crate) async fn run_issue(
         }
     };
     outcome.duration_ms = clock.elapsed().as_millis() as u64;
+    let (steps, usage) = gateways.finish(&issue.id, gateway_access);
+    outcome.usage = usage;
     // Read before the database goes: the changes and proposals live in it.
     let mut boundary_events = match database.collect_boundary_events(&issue_database).await {
         Ok(events) => boundary_event_records(&issue.id, events),
@@ -159,7 +167,7 @@ pub(crate) async fn run_issue(
         context.plan.spec.agent.timeout,
     );
     apply_boundary_verdict(&mut outcome, &boundary_events);
-    (outcome, boundary_events)
+    (outcome, boundary_events, steps)
 }
 
 fn boundary_event_records(issue_id: &str, events: BoundaryEvents) -> Vec<BoundaryEventRecord> {

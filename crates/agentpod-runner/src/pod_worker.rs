@@ -12,6 +12,7 @@ use agentpod_store::{OutcomeStatus, RunStore};
 
 use crate::interrupt::Interrupt;
 use crate::issue_execution::run_issue;
+use crate::pod_gateways::PodGateways;
 use crate::run_event::{RunEvent, RunReporter};
 use crate::run_plan::RunPlan;
 
@@ -34,6 +35,8 @@ pub(crate) enum PodWorkerEnd {
     /// The run was drained before this pod was ready.
     Drained,
     StartFailed(RuntimeError),
+    /// The pod's gateways could not start.
+    GatewayFailed(String),
     FixtureFailed(FixtureError),
     BoundaryFailed(BoundaryError),
     Panicked(String),
@@ -129,6 +132,14 @@ async fn serve(context: &PodContext, pod: &dyn Pod, started: Instant) -> PodWork
             return PodWorkerEnd::BoundaryFailed(error);
         }
     }
+    let gateways = match PodGateways::start(&context.plan, pod).await {
+        Ok(gateways) => gateways,
+        Err(error) => {
+            report_failure(&error);
+            database.close().await;
+            return PodWorkerEnd::GatewayFailed(error);
+        }
+    };
     context.reporter.report(&RunEvent::PodReady {
         pod: context.pod,
         pod_id: pod.id(),
@@ -148,7 +159,8 @@ async fn serve(context: &PodContext, pod: &dyn Pod, started: Instant) -> PodWork
             pod: context.pod,
             issue_id: &issue.id,
         });
-        let (mut outcome, boundary_events) = run_issue(context, pod, &database, &issue).await;
+        let (mut outcome, boundary_events, steps) =
+            run_issue(context, pod, &database, &gateways, &issue).await;
         // Whatever the agent did, the issue only counts if its pod held up to the end (its
         // database events were read from the server): ask the server, a few ms per issue.
         let pod_lost = !database.is_serving().await;
@@ -160,6 +172,13 @@ async fn serve(context: &PodContext, pod: &dyn Pod, started: Instant) -> PodWork
             );
         }
         // Written before anything else happens, so a run killed right after keeps this outcome.
+        if let Err(error) = context
+            .store
+            .record_steps(&context.plan.run_id, &steps)
+            .await
+        {
+            tracing::error!(issue = %issue.id, %error, "cannot record the issue's steps in the run store");
+        }
         if let Err(error) = context
             .store
             .record_boundary_events(&context.plan.run_id, &boundary_events)
@@ -175,10 +194,12 @@ async fn serve(context: &PodContext, pod: &dyn Pod, started: Instant) -> PodWork
             outcome: &outcome,
         });
         if pod_lost {
+            gateways.shutdown().await;
             database.close().await;
             return PodWorkerEnd::PodLost;
         }
     }
+    gateways.shutdown().await;
     database.close().await;
     PodWorkerEnd::Served
 }

@@ -116,7 +116,9 @@ pub async fn execute(
             PodWorkerEnd::StartFailed(runtime_error) if !served => {
                 Some(RunError::NoPod(runtime_error))
             }
-            PodWorkerEnd::Panicked(message) if !served => Some(RunError::PodPreparation(message)),
+            PodWorkerEnd::Panicked(message) | PodWorkerEnd::GatewayFailed(message) if !served => {
+                Some(RunError::PodPreparation(message))
+            }
             _ => None,
         };
     }

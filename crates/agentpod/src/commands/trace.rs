@@ -109,7 +109,7 @@ fn timeline(
         let (layer, line) = match step.kind {
             StepKind::LlmCall => {
                 let cost = match number("cost_usd") {
-                    Some(cost) => format!("${cost:.4}"),
+                    Some(cost) => format!("${cost:.6}"),
                     None => "cost unknown".to_string(),
                 };
                 (
@@ -225,7 +225,7 @@ fn totals(outcome: &OutcomeRecord) -> Value {
             usage.llm_calls,
             usage.tool_calls,
             usage.input_tokens + usage.output_tokens,
-            usage.cost_usd.map(|cost| format!("${cost:.4}")).unwrap_or_else(|| "no priced calls".to_string()),
+            usage.cost_usd.map(|cost| format!("${cost:.6}")).unwrap_or_else(|| "no priced calls".to_string()),
             outcome.duration_ms as f64 / 1000.0
         ),
         "detail": usage,

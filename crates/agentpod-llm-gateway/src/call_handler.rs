@@ -1,0 +1,674 @@
+//! One model call from the agent's request to its record: authenticate, read and check the body,
+//! apply the budget, send upstream, pass the answer back (stream events as they arrive) and
+//! record what happened, whatever happened.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::Response;
+use bytes::{Bytes, BytesMut};
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::issue_registry::{IssueRegistry, IssueState};
+use crate::llm_api::LlmApi;
+use crate::llm_budget::BudgetKind;
+use crate::llm_call::{CallOutcome, CappedText, LlmCall};
+use crate::price_table::PriceTable;
+use crate::sse_parser::SseParser;
+use crate::stream_meter::{StreamMeter, error_message};
+use crate::token_usage::TokenUsage;
+use crate::upstream_backend::{ByteStream, UpstreamBackend, UpstreamFailure, UpstreamRequest};
+
+/// Requests above this are refused with 413.
+pub const BODY_LIMIT_BYTES: usize = 8 * 1024 * 1024;
+/// Non-streamed upstream answers above this are treated as a failed upstream.
+const UPSTREAM_BODY_LIMIT_BYTES: usize = 64 * 1024 * 1024;
+
+pub(crate) struct GatewayState {
+    pub(crate) registry: IssueRegistry,
+    pub(crate) backend: UpstreamBackend,
+    pub(crate) prices: PriceTable,
+    pub(crate) timeout: Duration,
+}
+
+/// The agent's token: `Authorization: Bearer` (OpenAI SDKs) or `x-api-key` (Anthropic SDKs).
+fn token(headers: &HeaderMap) -> Option<&str> {
+    if let Some(value) = headers
+        .get("x-api-key")
+        .and_then(|value| value.to_str().ok())
+    {
+        return Some(value.trim());
+    }
+    let authorization = headers.get("authorization")?.to_str().ok()?;
+    let (scheme, token) = authorization.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+fn json_response(status: StatusCode, body: &Value, refuse_retries: bool) -> Response {
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    if refuse_retries {
+        // Both official SDKs skip their automatic retries when told to.
+        response
+            .headers_mut()
+            .insert("x-should-retry", HeaderValue::from_static("false"));
+    }
+    response
+}
+
+/// The issue behind the request's token, or why there is none.
+fn authenticate(
+    registry: &IssueRegistry,
+    headers: &HeaderMap,
+) -> Result<Arc<IssueState>, &'static str> {
+    let Some(token) = token(headers) else {
+        return Err(
+            "missing agentpod issue token: send it as `Authorization: Bearer TOKEN` or `x-api-key: TOKEN`",
+        );
+    };
+    registry
+        .lookup(token)
+        .ok_or("invalid or finished agentpod issue token")
+}
+
+fn unauthorized(api: LlmApi, message: &str) -> Response {
+    json_response(
+        StatusCode::UNAUTHORIZED,
+        &api.error_body("authentication_error", message),
+        true,
+    )
+}
+
+/// Everything known about a call while it runs.
+struct CallContext {
+    state: Arc<GatewayState>,
+    issue: Arc<IssueState>,
+    api: LlmApi,
+    model: Option<String>,
+    streamed: bool,
+    started: Instant,
+    started_at: DateTime<Utc>,
+    request: CappedText,
+}
+
+struct CallEnd {
+    status: u16,
+    outcome: CallOutcome,
+    usage: Option<TokenUsage>,
+    response_model: Option<String>,
+    response: CappedText,
+    error: Option<String>,
+    time_to_first_byte_ms: Option<f64>,
+    budget: Option<BudgetKind>,
+}
+
+impl CallEnd {
+    fn failed(status: u16, outcome: CallOutcome, error: String) -> CallEnd {
+        CallEnd {
+            status,
+            outcome,
+            usage: None,
+            response_model: None,
+            response: CappedText::default(),
+            error: Some(error),
+            time_to_first_byte_ms: None,
+            budget: None,
+        }
+    }
+}
+
+impl CallContext {
+    fn elapsed_ms(&self) -> f64 {
+        self.started.elapsed().as_secs_f64() * 1000.0
+    }
+
+    fn record(&self, end: CallEnd) {
+        let usage = end.usage.unwrap_or_default();
+        let total_tokens = usage.total_tokens(self.api);
+        let priced_model = end.response_model.as_deref().or(self.model.as_deref());
+        let (cost_usd, unknown_model) = match priced_model {
+            Some(model) => match self.state.prices.lookup(model) {
+                Some(price) => (Some(price.cost_usd(self.api, &usage)), false),
+                None => (None, true),
+            },
+            None if total_tokens == 0 => (Some(0.0), false),
+            None => (None, true),
+        };
+        self.issue.record(LlmCall {
+            issue_id: self.issue.issue_id.clone(),
+            api: self.api,
+            model: self.model.clone(),
+            response_model: end.response_model,
+            streamed: self.streamed,
+            started_at: self.started_at,
+            latency_ms: self.elapsed_ms(),
+            time_to_first_byte_ms: end.time_to_first_byte_ms,
+            status: end.status,
+            outcome: end.outcome,
+            usage,
+            total_tokens,
+            cost_usd,
+            unknown_model,
+            request: self.request.clone(),
+            response: end.response,
+            error: end.error,
+            budget: end.budget,
+        });
+    }
+
+    /// Records a failure the gateway itself answers, and builds that answer.
+    fn refuse(
+        &self,
+        status: StatusCode,
+        outcome: CallOutcome,
+        error_type: &str,
+        message: String,
+    ) -> Response {
+        let body = self.api.error_body(error_type, &message);
+        let mut end = CallEnd::failed(status.as_u16(), outcome, message);
+        end.response = CappedText::new(&body.to_string());
+        self.record(end);
+        json_response(status, &body, status.is_client_error())
+    }
+}
+
+/// Handles `POST` on one of the three model routes.
+pub(crate) async fn handle_call(
+    state: Arc<GatewayState>,
+    api: LlmApi,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
+    let started_at = Utc::now();
+    let issue = match authenticate(&state.registry, &headers) {
+        Ok(issue) => issue,
+        Err(message) => return unauthorized(api, message),
+    };
+    let mut context = CallContext {
+        state: Arc::clone(&state),
+        issue,
+        api,
+        model: None,
+        streamed: false,
+        started,
+        started_at,
+        request: CappedText::default(),
+    };
+    let client_body = match Limited::new(body, BODY_LIMIT_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
+            let message = format!(
+                "request body is larger than the gateway's limit of {BODY_LIMIT_BYTES} bytes"
+            );
+            return context.refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                CallOutcome::TooLarge,
+                "request_too_large",
+                message,
+            );
+        }
+        Err(error) => {
+            let message = format!("cannot read the request body: {error}");
+            return context.refuse(
+                StatusCode::BAD_REQUEST,
+                CallOutcome::BadRequest,
+                "invalid_request_error",
+                message,
+            );
+        }
+    };
+    context.request = CappedText::from_bytes(&client_body);
+    let parsed: Value = match serde_json::from_slice(&client_body) {
+        Ok(value @ Value::Object(_)) => value,
+        Ok(_) => {
+            let message = "request body must be a json object".to_owned();
+            return context.refuse(
+                StatusCode::BAD_REQUEST,
+                CallOutcome::BadRequest,
+                "invalid_request_error",
+                message,
+            );
+        }
+        Err(error) => {
+            let message = format!("request body is not valid json: {error}");
+            return context.refuse(
+                StatusCode::BAD_REQUEST,
+                CallOutcome::BadRequest,
+                "invalid_request_error",
+                message,
+            );
+        }
+    };
+    context.model = parsed
+        .get("model")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    context.streamed = parsed
+        .get("stream")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if let Err(kind) = context.issue.admit() {
+        let message = format!(
+            "agentpod budget exhausted for this issue: {} reached; no further model calls are allowed",
+            kind.name()
+        );
+        let error_type = if api.is_anthropic() {
+            "rate_limit_error"
+        } else {
+            "budget_exceeded"
+        };
+        let body = api.error_body(error_type, &message);
+        let mut end = CallEnd::failed(429, CallOutcome::BudgetStop, message);
+        end.response = CappedText::new(&body.to_string());
+        end.budget = Some(kind);
+        context.record(end);
+        return json_response(StatusCode::TOO_MANY_REQUESTS, &body, true);
+    }
+    let client_wants_usage = parsed
+        .pointer("/stream_options/include_usage")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    // Only a modified body is parsed again; the usual path reuses the agent's parsed request.
+    let (upstream_body, reparsed) =
+        if api == LlmApi::OpenAiChat && context.streamed && !client_wants_usage {
+            let body = with_usage_requested(&client_body, &parsed);
+            let reparsed = serde_json::from_slice::<Value>(&body).ok();
+            (body, reparsed)
+        } else {
+            (client_body.clone(), None)
+        };
+    let request = UpstreamRequest {
+        api: Some(api),
+        method: "POST",
+        route: api.route(),
+        headers: &headers,
+        client_body: &client_body,
+        upstream_body,
+        parsed_body: reparsed.as_ref().unwrap_or(&parsed),
+    };
+    let deadline = tokio::time::Instant::from_std(started) + state.timeout;
+    let reply = match tokio::time::timeout_at(deadline, state.backend.send(&request)).await {
+        Err(_) => {
+            let message = format!("the upstream did not answer within {:?}", state.timeout);
+            return context.refuse(
+                StatusCode::GATEWAY_TIMEOUT,
+                CallOutcome::UpstreamTimeout,
+                "upstream_timeout",
+                message,
+            );
+        }
+        Ok(Err(UpstreamFailure::Unreachable(message))) => {
+            return context.refuse(
+                StatusCode::BAD_GATEWAY,
+                CallOutcome::UpstreamUnreachable,
+                "upstream_unreachable",
+                message,
+            );
+        }
+        Ok(Err(UpstreamFailure::ReplayMiss { key, reason })) => {
+            let message = format!("replay has no cassette for this request (key {key}): {reason}");
+            let error_type = if api.is_anthropic() {
+                "not_found_error"
+            } else {
+                "replay_miss"
+            };
+            return context.refuse(
+                StatusCode::NOT_FOUND,
+                CallOutcome::ReplayMiss,
+                error_type,
+                message,
+            );
+        }
+        Ok(Ok(reply)) => reply,
+    };
+    let success = (200..300).contains(&reply.status);
+    if success && reply.content_type.starts_with("text/event-stream") {
+        return stream_response(context, reply.status, reply.body, client_wants_usage);
+    }
+    let body = match collect_with_deadline(reply.body, deadline).await {
+        Ok(body) => body,
+        Err((outcome, message)) => {
+            let status = if outcome == CallOutcome::UpstreamTimeout {
+                StatusCode::GATEWAY_TIMEOUT
+            } else {
+                StatusCode::BAD_GATEWAY
+            };
+            return context.refuse(status, outcome, "upstream_error", message);
+        }
+    };
+    let parsed_reply = serde_json::from_slice::<Value>(&body).ok();
+    let mut end = CallEnd::failed(reply.status, CallOutcome::UpstreamError, String::new());
+    end.response = CappedText::from_bytes(&body);
+    end.error = None;
+    match &parsed_reply {
+        Some(value) if success => {
+            end.outcome = CallOutcome::Ok;
+            end.usage = value
+                .get("usage")
+                .and_then(|usage| TokenUsage::from_usage_object(api, usage));
+            end.response_model = value
+                .get("model")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+        }
+        Some(value) => {
+            end.error = Some(format!(
+                "upstream answered {}: {}",
+                reply.status,
+                value
+                    .get("error")
+                    .map(error_message)
+                    .unwrap_or_else(|| value.to_string())
+            ));
+        }
+        None if success => {
+            end.error = Some("upstream answered with a body that is not json".to_owned())
+        }
+        None => end.error = Some(format!("upstream answered {}", reply.status)),
+    }
+    context.record(end);
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    if let Ok(value) = HeaderValue::from_str(&reply.content_type) {
+        response.headers_mut().insert("content-type", value);
+    }
+    response
+}
+
+/// Adds `stream_options.include_usage` so a stream reports its usage even when the agent did not
+/// ask; the JSON text is spliced rather than re-serialized when it can be, so nothing else of the
+/// agent's request changes.
+fn with_usage_requested(body: &Bytes, parsed: &Value) -> Bytes {
+    if parsed.get("stream_options").is_none() {
+        let text = String::from_utf8_lossy(body);
+        if let Some(open) = text.find('{') {
+            let rest = text[open + 1..].trim_start();
+            let separator = if rest.starts_with('}') { "" } else { "," };
+            return Bytes::from(format!(
+                "{}{{\"stream_options\":{{\"include_usage\":true}}{separator}{}",
+                &text[..open],
+                &text[open + 1..]
+            ));
+        }
+    }
+    let mut modified = parsed.clone();
+    if let Some(options) = modified
+        .get_mut("stream_options")
+        .and_then(Value::as_object_mut)
+    {
+        options.insert("include_usage".to_owned(), Value::Bool(true));
+    } else {
+        modified["stream_options"] = serde_json::json!({"include_usage": true});
+    }
+    Bytes::from(modified.to_string())
+}
+
+async fn collect_with_deadline(
+    mut body: ByteStream,
+    deadline: tokio::time::Instant,
+) -> Result<Bytes, (CallOutcome, String)> {
+    let mut collected = BytesMut::new();
+    loop {
+        match tokio::time::timeout_at(deadline, body.next()).await {
+            Err(_) => {
+                return Err((
+                    CallOutcome::UpstreamTimeout,
+                    "the upstream stalled while sending its answer".to_owned(),
+                ));
+            }
+            Ok(None) => return Ok(collected.freeze()),
+            Ok(Some(Err(error))) => return Err((CallOutcome::UpstreamUnreachable, error)),
+            Ok(Some(Ok(chunk))) => {
+                if collected.len() + chunk.len() > UPSTREAM_BODY_LIMIT_BYTES {
+                    return Err((
+                        CallOutcome::UpstreamUnreachable,
+                        "the upstream's answer is too large".to_owned(),
+                    ));
+                }
+                collected.extend_from_slice(&chunk);
+            }
+        }
+    }
+}
+
+/// Starts passing a stream through; the pump keeps reading (and metering) even if the agent
+/// hangs up, because the upstream bills the whole answer.
+fn stream_response(
+    context: CallContext,
+    status: u16,
+    upstream: ByteStream,
+    client_wants_usage: bool,
+) -> Response {
+    let (sender, receiver) = mpsc::channel::<Bytes>(64);
+    tokio::spawn(pump(context, upstream, sender, client_wants_usage));
+    let body = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver
+            .recv()
+            .await
+            .map(|chunk| (Ok::<Bytes, Infallible>(chunk), receiver))
+    });
+    let mut response = Response::new(Body::from_stream(body));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let headers = response.headers_mut();
+    headers.insert(
+        "content-type",
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert("cache-control", HeaderValue::from_static("no-cache"));
+    response
+}
+
+async fn pump(
+    context: CallContext,
+    mut upstream: ByteStream,
+    sender: mpsc::Sender<Bytes>,
+    client_wants_usage: bool,
+) {
+    let timeout = context.state.timeout;
+    let mut meter = StreamMeter::new(context.api, client_wants_usage);
+    let mut parser = SseParser::default();
+    let mut client_connected = true;
+    let mut first_byte_ms = None;
+    let mut failure: Option<(CallOutcome, String)> = None;
+    loop {
+        let chunk = match tokio::time::timeout(timeout, upstream.next()).await {
+            Err(_) => {
+                failure = Some((
+                    CallOutcome::UpstreamTimeout,
+                    format!("the upstream stream stalled for more than {timeout:?}"),
+                ));
+                break;
+            }
+            Ok(None) => break,
+            Ok(Some(Err(error))) => {
+                failure = Some((CallOutcome::StreamInterrupted, error));
+                break;
+            }
+            Ok(Some(Ok(chunk))) => chunk,
+        };
+        first_byte_ms.get_or_insert_with(|| context.elapsed_ms());
+        for event in parser.push(&chunk) {
+            if meter.observe(&event) && client_connected && sender.send(event.raw).await.is_err() {
+                client_connected = false;
+            }
+        }
+    }
+    drop(upstream);
+    if let Some(event) = parser.finish()
+        && meter.observe(&event)
+        && client_connected
+    {
+        client_connected = sender.send(event.raw).await.is_ok();
+    }
+    if failure.is_none() && !meter.completed {
+        failure = Some((
+            CallOutcome::StreamInterrupted,
+            "the upstream stream ended before its final event".to_owned(),
+        ));
+    }
+    if let Some((_, message)) = &failure
+        && client_connected
+    {
+        let _ = sender
+            .send(Bytes::from(context.api.stream_error_event(message)))
+            .await;
+    }
+    drop(sender);
+    let (outcome, error) = match failure {
+        Some((outcome, message)) => (outcome, Some(message)),
+        None => match meter.error.clone() {
+            Some(message) => (CallOutcome::UpstreamError, Some(message)),
+            None => (CallOutcome::Ok, None),
+        },
+    };
+    context.record(CallEnd {
+        status: 200,
+        outcome,
+        usage: meter.usage,
+        response_model: meter.response_model.clone(),
+        response: CappedText::new(&meter.assembled().to_string()),
+        error,
+        time_to_first_byte_ms: first_byte_ms,
+        budget: None,
+    });
+}
+
+/// `GET /v1/models`: what the upstream offers, passed through; not a metered call.
+pub(crate) async fn handle_models(state: Arc<GatewayState>, headers: HeaderMap) -> Response {
+    let api = if headers.contains_key("anthropic-version") {
+        LlmApi::AnthropicMessages
+    } else {
+        LlmApi::OpenAiChat
+    };
+    if let Err(message) = authenticate(&state.registry, &headers) {
+        return unauthorized(api, message);
+    }
+    let empty = Bytes::new();
+    let request = UpstreamRequest {
+        api: None,
+        method: "GET",
+        route: "/v1/models",
+        headers: &headers,
+        client_body: &empty,
+        upstream_body: Bytes::new(),
+        parsed_body: &Value::Null,
+    };
+    let deadline = tokio::time::Instant::now() + state.timeout;
+    let failure = |status: StatusCode, message: String| {
+        json_response(status, &api.error_body("upstream_error", &message), false)
+    };
+    let reply = match tokio::time::timeout_at(deadline, state.backend.send(&request)).await {
+        Err(_) => {
+            return failure(
+                StatusCode::GATEWAY_TIMEOUT,
+                "the upstream did not answer in time".to_owned(),
+            );
+        }
+        Ok(Err(UpstreamFailure::Unreachable(message))) => {
+            return failure(StatusCode::BAD_GATEWAY, message);
+        }
+        Ok(Err(UpstreamFailure::ReplayMiss { key, .. })) => {
+            return failure(
+                StatusCode::NOT_FOUND,
+                format!("replay has no cassette for the model list (key {key})"),
+            );
+        }
+        Ok(Ok(reply)) => reply,
+    };
+    match collect_with_deadline(reply.body, deadline).await {
+        Ok(body) => {
+            let mut response = Response::new(Body::from(body));
+            *response.status_mut() =
+                StatusCode::from_u16(reply.status).unwrap_or(StatusCode::BAD_GATEWAY);
+            if let Ok(value) = HeaderValue::from_str(&reply.content_type) {
+                response.headers_mut().insert("content-type", value);
+            }
+            response
+        }
+        Err((_, message)) => failure(StatusCode::BAD_GATEWAY, message),
+    }
+}
+
+/// Any other route or method: a clear 404 (recorded when the token names an issue).
+pub(crate) async fn handle_unknown(
+    state: Arc<GatewayState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let api = if headers.contains_key("x-api-key") {
+        LlmApi::AnthropicMessages
+    } else {
+        LlmApi::OpenAiChat
+    };
+    let message = format!(
+        "the agentpod llm gateway does not serve {method} {}; it serves POST /v1/chat/completions, \
+         POST /v1/responses, POST /v1/messages and GET /v1/models",
+        uri.path()
+    );
+    if let Some(issue) = token(&headers).and_then(|token| state.registry.lookup(token)) {
+        let context = CallContext {
+            state: Arc::clone(&state),
+            issue,
+            api: LlmApi::Unsupported,
+            model: None,
+            streamed: false,
+            started: Instant::now(),
+            started_at: Utc::now(),
+            request: CappedText::new(&format!("{method} {uri}")),
+        };
+        context.record(CallEnd::failed(
+            404,
+            CallOutcome::UnknownRoute,
+            message.clone(),
+        ));
+    }
+    json_response(
+        StatusCode::NOT_FOUND,
+        &api.error_body("not_found_error", &message),
+        true,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_come_from_bearer_or_api_key() {
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", HeaderValue::from_static("Bearer abc"));
+        assert_eq!(token(&headers), Some("abc"));
+        headers.insert("x-api-key", HeaderValue::from_static("xyz"));
+        assert_eq!(token(&headers), Some("xyz"));
+        assert_eq!(token(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn usage_is_requested_by_splicing_the_json() {
+        let body = Bytes::from_static(br#"{"model":"m","stream":true,"messages":[]}"#);
+        let parsed: Value = serde_json::from_slice(&body).unwrap();
+        let spliced = with_usage_requested(&body, &parsed);
+        assert_eq!(
+            &spliced[..],
+            br#"{"stream_options":{"include_usage":true},"model":"m","stream":true,"messages":[]}"#
+        );
+        let with_options =
+            Bytes::from_static(br#"{"stream":true,"stream_options":{"include_usage":false}}"#);
+        let parsed: Value = serde_json::from_slice(&with_options).unwrap();
+        let modified: Value =
+            serde_json::from_slice(&with_usage_requested(&with_options, &parsed)).unwrap();
+        assert_eq!(modified["stream_options"]["include_usage"], true);
+    }
+}

@@ -1,0 +1,54 @@
+//! Errors of the gateway's setup. Per-call failures are not errors here: they become an error
+//! response to the agent and a record.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Starting the gateway failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LlmGatewayError {
+    #[error("cannot bind the llm gateway to {address}")]
+    Bind {
+        address: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot create the cassette directory {path}")]
+    CassetteDirectory {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot build the http client for the upstream")]
+    HttpClient {
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("invalid upstream base url `{url}`: {reason}")]
+    UpstreamUrl { url: String, reason: String },
+}
+
+/// Loading a price table file failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PriceTableError {
+    #[error("cannot read price table {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid yaml in price table {path}:{line}:{column}: {message}")]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("invalid price table {path}:{line}:{column}: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+}

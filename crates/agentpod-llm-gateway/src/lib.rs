@@ -1,0 +1,39 @@
+//! The LLM gateway: an OpenAI- and Anthropic-compatible HTTP server that stands between an agent
+//! and its model, started per pod. Each issue gets its own token; every call is metered from the
+//! upstream's own usage fields, priced, checked against the issue's budget and recorded.
+//! Upstreams: a real provider, any OpenAI-compatible server, recorded cassettes, or the offline
+//! deterministic stand-in model.
+
+mod call_handler;
+mod cassette_store;
+mod error;
+mod http_upstream;
+mod issue_access;
+mod issue_llm_record;
+mod issue_registry;
+mod llm_api;
+mod llm_budget;
+mod llm_call;
+mod llm_config;
+mod llm_gateway;
+mod price_table;
+mod sse_parser;
+mod stand_in;
+mod stand_in_rules;
+mod stand_in_wire;
+mod stream_meter;
+mod token_usage;
+mod upstream_backend;
+
+pub use call_handler::BODY_LIMIT_BYTES;
+pub use error::{LlmGatewayError, PriceTableError};
+pub use issue_access::IssueAccess;
+pub use issue_llm_record::{IssueLlmRecord, LlmTotals};
+pub use llm_api::LlmApi;
+pub use llm_budget::{BudgetKind, LlmBudget};
+pub use llm_call::{CallOutcome, CappedText, LlmCall, RECORD_CAP_BYTES};
+pub use llm_config::{LlmConfig, Upstream};
+pub use llm_gateway::LlmGateway;
+pub use price_table::{ModelPrice, PriceTable, STAND_IN_MODEL};
+pub use stand_in_rules::{StandInRule, StandInRules};
+pub use token_usage::TokenUsage;

@@ -1,0 +1,115 @@
+//! What the gateway records for one model call.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::llm_api::LlmApi;
+use crate::token_usage::TokenUsage;
+
+/// Bodies and results above this are cut in records.
+pub const RECORD_CAP_BYTES: usize = 64 * 1024;
+
+/// Text kept for a record, cut at [`RECORD_CAP_BYTES`] with the original size kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CappedText {
+    pub text: String,
+    pub original_bytes: usize,
+    pub truncated: bool,
+}
+
+impl CappedText {
+    pub fn new(text: &str) -> CappedText {
+        let original_bytes = text.len();
+        if original_bytes <= RECORD_CAP_BYTES {
+            return CappedText {
+                text: text.to_owned(),
+                original_bytes,
+                truncated: false,
+            };
+        }
+        let mut end = RECORD_CAP_BYTES;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        CappedText {
+            text: text[..end].to_owned(),
+            original_bytes,
+            truncated: true,
+        }
+    }
+
+    pub(crate) fn from_bytes(bytes: &[u8]) -> CappedText {
+        CappedText::new(&String::from_utf8_lossy(bytes))
+    }
+}
+
+/// How a call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallOutcome {
+    /// The upstream answered with success (and, for streams, finished the stream).
+    Ok,
+    /// The upstream answered with an error status; its body was passed to the agent.
+    UpstreamError,
+    /// The upstream could not be reached or its answer could not be read.
+    UpstreamUnreachable,
+    /// The upstream did not answer (or stalled mid-stream) within the request timeout.
+    UpstreamTimeout,
+    /// The upstream's stream ended before its final event.
+    StreamInterrupted,
+    /// Refused because a budget was used up.
+    BudgetStop,
+    /// The request was not valid JSON (or not a JSON object).
+    BadRequest,
+    /// The request body was over the size limit.
+    TooLarge,
+    /// Replay mode had no cassette for the request.
+    ReplayMiss,
+    /// A route or method the gateway does not serve.
+    UnknownRoute,
+}
+
+/// One model call, attributed to its issue.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LlmCall {
+    pub issue_id: String,
+    pub api: LlmApi,
+    /// The model the agent asked for.
+    pub model: Option<String>,
+    /// The model the upstream said answered (often a dated snapshot); used for pricing.
+    pub response_model: Option<String>,
+    pub streamed: bool,
+    pub started_at: DateTime<Utc>,
+    pub latency_ms: f64,
+    /// Streams only: time until the upstream's first bytes.
+    pub time_to_first_byte_ms: Option<f64>,
+    /// The HTTP status the agent got.
+    pub status: u16,
+    pub outcome: CallOutcome,
+    pub usage: TokenUsage,
+    pub total_tokens: u64,
+    /// `None` when the model has no price (see `unknown_model`).
+    pub cost_usd: Option<f64>,
+    pub unknown_model: bool,
+    pub request: CappedText,
+    /// The response body; for streams the reassembled final message, text and tool calls.
+    pub response: CappedText,
+    pub error: Option<String>,
+    /// Set on budget stops: which budget refused the call.
+    pub budget: Option<crate::llm_budget::BudgetKind>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capping_keeps_the_original_size_and_char_boundaries() {
+        let text = "é".repeat(RECORD_CAP_BYTES);
+        let capped = CappedText::new(&text);
+        assert!(capped.truncated);
+        assert_eq!(capped.original_bytes, 2 * RECORD_CAP_BYTES);
+        assert!(capped.text.len() <= RECORD_CAP_BYTES);
+        assert!(!CappedText::new("short").truncated);
+    }
+}

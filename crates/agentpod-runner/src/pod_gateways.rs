@@ -1,0 +1,298 @@
+//! `PodGateways`: the gateways of one pod — the tool gateway (MCP) and the trace intake, and the
+//! LLM gateway when the spec names a model — started with the pod, handing each issue its own
+//! tokens and URLs, and turning what they recorded into the issue's steps and usage.
+//!
+//! They listen where the agent can reach them and nothing else can: on loopback for agents on
+//! the host, on the pod bridge's host-side address for agents in containers (whose firewall then
+//! opens exactly these ports).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use agentpod_llm_gateway::{
+    LlmBudget, LlmCall, LlmConfig, LlmGateway, PriceTable, StandInRule, StandInRules, Upstream,
+};
+use agentpod_runtime::Pod;
+use agentpod_spec::{ModelSpec, ModelUpstream};
+use agentpod_store::{IssueUsage, StepKind, StepRecord};
+use agentpod_tool_gateway::{ProxiedServer, ToolCallOutcome, ToolConfig, ToolGateway, ToolLimits};
+use agentpod_trace::{TraceIntake, TraceIntakeConfig};
+
+use crate::run_plan::RunPlan;
+
+pub(crate) struct PodGateways {
+    tools: ToolGateway,
+    traces: TraceIntake,
+    /// Only when the spec names a model.
+    models: Option<LlmGateway>,
+}
+
+/// One issue's access to the gateways: the agent's variables, and the tokens to finish with.
+pub(crate) struct IssueGateways {
+    pub(crate) environment: Vec<(String, String)>,
+    tool_token: Option<String>,
+    trace_token: String,
+    model_token: Option<String>,
+}
+
+impl PodGateways {
+    pub(crate) async fn start(plan: &RunPlan, pod: &dyn Pod) -> Result<PodGateways, String> {
+        let address: IpAddr = if plan.spec.agent.image.is_some() {
+            let host = pod
+                .host_address()
+                .ok_or("an image agent needs a pod with a network")?;
+            host.parse()
+                .map_err(|error| format!("pod host address `{host}`: {error}"))?
+        } else {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        };
+        let bind = SocketAddr::new(address, 0);
+        let tools_spec = &plan.spec.tools;
+        let tool_config = ToolConfig {
+            sql_functions_schema: tools_spec.sql_functions_schema.clone(),
+            servers: tools_spec
+                .servers
+                .iter()
+                .map(|server| match &server.kind {
+                    agentpod_spec::ToolServerKind::Command(command) => ProxiedServer::Command {
+                        name: server.name.clone(),
+                        command: command.clone(),
+                    },
+                    agentpod_spec::ToolServerKind::Url(url) => ProxiedServer::Url {
+                        name: server.name.clone(),
+                        url: url.clone(),
+                    },
+                })
+                .collect(),
+            ..ToolConfig::default()
+        };
+        let tools = ToolGateway::start(bind, tool_config)
+            .await
+            .map_err(|error| format!("tool gateway: {error}"))?;
+        let traces = match TraceIntake::start(bind, TraceIntakeConfig::default()).await {
+            Ok(traces) => traces,
+            Err(error) => {
+                tools.shutdown().await;
+                return Err(format!("trace intake: {error}"));
+            }
+        };
+        let models = match &plan.spec.model {
+            None => None,
+            Some(model) => {
+                let started = match llm_config(model) {
+                    Ok(config) => LlmGateway::start(bind, config)
+                        .await
+                        .map_err(|error| format!("LLM gateway: {error}")),
+                    Err(error) => Err(error),
+                };
+                match started {
+                    Ok(gateway) => Some(gateway),
+                    Err(error) => {
+                        tools.shutdown().await;
+                        traces.shutdown().await;
+                        return Err(error);
+                    }
+                }
+            }
+        };
+        let mut ports = vec![tools.local_addr().port(), traces.local_addr().port()];
+        ports.extend(models.as_ref().map(|gateway| gateway.local_addr().port()));
+        if let Err(error) = pod.allow_host_ports(&ports).await {
+            tracing::warn!(%error, "cannot open the gateways' ports to the pod");
+        }
+        Ok(PodGateways {
+            tools,
+            traces,
+            models,
+        })
+    }
+
+    pub(crate) fn register(
+        &self,
+        plan: &RunPlan,
+        issue_id: &str,
+        agent_database_url: &str,
+    ) -> IssueGateways {
+        let mut environment = Vec::new();
+        let limits = ToolLimits {
+            max_tool_calls: plan.spec.budgets.max_tool_calls,
+        };
+        let tool_token = match self
+            .tools
+            .register_issue(issue_id, agent_database_url, limits)
+        {
+            Ok(access) => {
+                environment.extend(access.environment());
+                Some(access.token)
+            }
+            Err(error) => {
+                tracing::warn!(issue = issue_id, %error, "cannot register the issue with the tool gateway");
+                None
+            }
+        };
+        let trace_access = self.traces.register_issue(issue_id);
+        environment.extend(trace_access.environment());
+        let model_token = self.models.as_ref().map(|gateway| {
+            let budgets = &plan.spec.budgets;
+            let budget = LlmBudget {
+                max_cost_usd: budgets.max_cost_usd,
+                max_calls: budgets.max_llm_calls,
+                max_tokens: budgets.max_tokens,
+            };
+            let access = gateway.register_issue(issue_id, budget);
+            environment.extend(access.environment());
+            access.token
+        });
+        IssueGateways {
+            environment,
+            tool_token,
+            trace_token: trace_access.token,
+            model_token,
+        }
+    }
+
+    /// Everything the gateways recorded for the issue, as steps, and its totals.
+    pub(crate) fn finish(
+        &self,
+        issue_id: &str,
+        access: IssueGateways,
+    ) -> (Vec<StepRecord>, IssueUsage) {
+        let mut steps = Vec::new();
+        let mut usage = IssueUsage::default();
+        if let Some(token) = access.tool_token {
+            let record = self.tools.finish_issue(&token);
+            usage.budget_stops += record.limit_stops;
+            for call in record.calls {
+                if matches!(call.outcome, ToolCallOutcome::Ok | ToolCallOutcome::Error) {
+                    usage.tool_calls += 1;
+                }
+                steps.push(StepRecord {
+                    issue_id: issue_id.to_string(),
+                    kind: StepKind::ToolCall,
+                    started_at: Some(call.started_at.clone()),
+                    latency_ms: Some(call.latency_ms),
+                    detail: serde_json::to_value(&call).unwrap_or_default(),
+                });
+            }
+        }
+        if let (Some(gateway), Some(token)) = (&self.models, &access.model_token) {
+            let record = gateway.finish_issue(token);
+            let totals = &record.totals;
+            usage.llm_calls = totals.calls.saturating_sub(record.budget_stops);
+            usage.input_tokens = totals.usage.input_tokens;
+            usage.output_tokens = totals.usage.output_tokens;
+            usage.unpriced_calls = totals.unpriced_calls;
+            usage.budget_stops += record.budget_stops;
+            // Nothing priced (only unknown models, or no calls) is an unknown cost, not zero.
+            let priced = totals.calls > totals.unpriced_calls + record.budget_stops;
+            usage.cost_usd = priced.then_some(totals.cost_usd);
+            for call in record.calls {
+                steps.push(StepRecord {
+                    issue_id: issue_id.to_string(),
+                    kind: StepKind::LlmCall,
+                    started_at: Some(call.started_at.to_rfc3339()),
+                    latency_ms: Some(call.latency_ms),
+                    detail: llm_call_detail(&call),
+                });
+            }
+        }
+        for span in self.traces.finish_issue(&access.trace_token).spans {
+            steps.push(StepRecord {
+                issue_id: issue_id.to_string(),
+                kind: StepKind::Span,
+                started_at: Some(span.start.clone()),
+                latency_ms: Some(span.duration_ms),
+                detail: serde_json::to_value(&span).unwrap_or_default(),
+            });
+        }
+        (steps, usage)
+    }
+
+    pub(crate) async fn shutdown(self) {
+        self.tools.shutdown().await;
+        self.traces.shutdown().await;
+        if let Some(models) = self.models {
+            models.shutdown().await;
+        }
+    }
+}
+
+/// The LLM gateway's configuration from the spec's `model` section. The real provider's key is
+/// read from agentpod's own environment here; it never reaches the agent.
+fn llm_config(model: &ModelSpec) -> Result<LlmConfig, String> {
+    let api_key = || -> Result<String, String> {
+        let variable = model.api_key_env().unwrap_or("OPENAI_API_KEY");
+        std::env::var(variable).map_err(|_| {
+            format!("`model.upstream: {}` needs the provider's key in agentpod's environment: set {variable}", model.upstream.name())
+        })
+    };
+    let real = |upstream: Upstream| match &model.cassettes {
+        Some(cassette_dir) => Upstream::Record {
+            upstream: Box::new(upstream),
+            cassette_dir: cassette_dir.clone(),
+        },
+        None => upstream,
+    };
+    let upstream = match model.upstream {
+        ModelUpstream::StandIn => Upstream::StandIn(StandInRules {
+            rules: model
+                .stand_in
+                .rules
+                .iter()
+                .map(|rule| StandInRule {
+                    when: rule.when.clone(),
+                    tool: rule.tool.clone(),
+                    arguments: rule.arguments.clone(),
+                    reply: rule.reply.clone(),
+                })
+                .collect(),
+        }),
+        ModelUpstream::Replay => Upstream::Replay {
+            cassette_dir: model
+                .cassettes
+                .clone()
+                .ok_or("`model.upstream: replay` needs `cassettes`")?,
+        },
+        ModelUpstream::OpenAi => real(Upstream::OpenAi {
+            base_url: model
+                .base_url
+                .clone()
+                .unwrap_or_else(|| "https://api.openai.com/v1".to_string()),
+            api_key: api_key()?,
+        }),
+        ModelUpstream::Anthropic => real(Upstream::Anthropic {
+            base_url: model
+                .base_url
+                .clone()
+                .unwrap_or_else(|| "https://api.anthropic.com".to_string()),
+            api_key: api_key()?,
+        }),
+        ModelUpstream::OpenAiCompatible => real(Upstream::OpenAiCompatible {
+            base_url: model
+                .base_url
+                .clone()
+                .ok_or("`model.upstream: openai-compatible` needs `base_url`")?,
+            api_key: model
+                .api_key_env()
+                .and_then(|variable| std::env::var(variable).ok()),
+        }),
+    };
+    let prices = match &model.prices {
+        Some(path) => PriceTable::from_yaml_file(path).map_err(|error| error.to_string())?,
+        None => PriceTable::built_in(),
+    };
+    let mut config = LlmConfig::new(upstream);
+    config.prices = prices;
+    config.request_timeout = model.timeout;
+    Ok(config)
+}
+
+/// A model call as stored: the gateway's record, with the fields the timeline and reports read
+/// at the top (model, api, tokens, cost).
+fn llm_call_detail(call: &LlmCall) -> serde_json::Value {
+    let mut detail = serde_json::to_value(call).unwrap_or_default();
+    if let Some(object) = detail.as_object_mut() {
+        object.insert("input_tokens".to_string(), call.usage.input_tokens.into());
+        object.insert("output_tokens".to_string(), call.usage.output_tokens.into());
+    }
+    detail
+}
