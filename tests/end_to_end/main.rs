@@ -6,6 +6,7 @@ mod boundary;
 mod container_agent;
 mod demo;
 mod faults;
+mod gateways;
 mod interrupt;
 mod invalid_input;
 mod misbehaving_agents;

@@ -191,7 +191,11 @@ fn list_outliers(out: &mut String, usage: &crate::usage_summary::UsageSummary) {
 }
 
 fn dollars(amount: f64) -> String {
-    if amount < 0.01 {
+    if amount == 0.0 {
+        "$0".to_string()
+    } else if amount < 0.001 {
+        format!("${amount:.6}")
+    } else if amount < 0.01 {
         format!("${amount:.4}")
     } else {
         format!("${amount:.2}")

@@ -68,6 +68,8 @@ pub(crate) enum Command {
     Show(ShowArgs),
     /// One issue of a run as a timeline: process, model calls, tool calls, spans, database events.
     Trace(TraceArgs),
+    /// Send a stored run to an OpenTelemetry collector (OTLP/HTTP, GenAI conventions).
+    Export(ExportArgs),
     /// Print the effective AI-writable boundary of a spec, resolved against its fixtures.
     #[command(
         long_about = "Print the effective AI-writable boundary of a spec, resolved against its fixtures.\n\n\
@@ -166,6 +168,15 @@ pub(crate) struct TraceArgs {
     /// Print the timeline as JSON.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// A run id, an unambiguous prefix of one, or `latest`.
+    pub(crate) run: String,
+    /// The collector's OTLP/HTTP endpoint, e.g. http://localhost:4318 (`/v1/traces` is added).
+    #[arg(long, value_name = "URL")]
+    pub(crate) otlp: String,
 }
 
 #[derive(Debug, Args)]

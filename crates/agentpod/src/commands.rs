@@ -1,6 +1,7 @@
 //! The commands, one file each under `commands/`; this file only dispatches.
 
 mod boundary;
+mod export;
 mod gc;
 mod run;
 mod runs;
@@ -20,6 +21,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Exit {
         Command::Gc(args) => gc::gc(args).await,
         Command::Boundary(args) => boundary::boundary(args).await,
         Command::Trace(args) => trace::trace(&cli.global, args).await,
+        Command::Export(args) => export::export(&cli.global, args).await,
     };
     match result {
         Ok(exit) => exit,

@@ -93,7 +93,9 @@ impl RunReporter for Lines {
                 );
             }
             RunEvent::Draining => eprintln!("draining: no new issues start"),
-            RunEvent::PodReplaced { pod } => eprintln!("pod {pod} lost its Postgres; starting a new pod in its place"),
+            RunEvent::PodReplaced { pod } => {
+                eprintln!("pod {pod} lost its Postgres; starting a new pod in its place")
+            }
             RunEvent::PodStarting { .. }
             | RunEvent::IssueStarted { .. }
             | RunEvent::PodStopped { .. }
@@ -181,7 +183,9 @@ impl RunReporter for Bars {
             }
             RunEvent::Draining => self.total.set_message("draining"),
             RunEvent::PodReplaced { pod } => {
-                let _ = self.multi.println(format!("pod {pod} lost its Postgres; starting a new pod in its place"));
+                let _ = self.multi.println(format!(
+                    "pod {pod} lost its Postgres; starting a new pod in its place"
+                ));
                 if let Some(bar) = self.pod(*pod) {
                     bar.reset();
                     bar.set_message("restarting");
