@@ -9,9 +9,13 @@ use agentpod_end_to_end::{Scratch, docker_resources, repo_root};
 #[test]
 fn an_image_agent_is_graded_like_a_host_agent_and_leaves_nothing() {
     let built = Command::new(repo_root().join("scripts/build-agent-image"))
-        .status()
+        .output()
         .expect("the script runs");
-    assert!(built.success(), "scripts/build-agent-image failed");
+    assert!(
+        built.status.success(),
+        "scripts/build-agent-image failed: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
 
     let scratch = Scratch::new();
     let output = scratch.run(&[
