@@ -2,6 +2,7 @@
 //! engine, real Postgres (in containers and from the host's binaries) and real agent processes.
 //! One binary with a module per concern (STYLE.md: tests in layers).
 
+mod bad_input_corpus;
 mod boundary;
 mod container_agent;
 mod demo;
@@ -11,3 +12,5 @@ mod interrupt;
 mod invalid_input;
 mod misbehaving_agents;
 mod resume;
+mod separation;
+mod store_faults;

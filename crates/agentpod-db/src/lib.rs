@@ -5,6 +5,8 @@
 //! each other's writes. [`PodDatabase::apply_boundary`] turns the spec's AI-writable boundary
 //! into the agent role's grants and audit triggers in the template, and
 //! [`PodDatabase::collect_boundary_events`] reads back what the boundary saw in one issue.
+//! [`snapshot_state`] captures a database's rows canonically and [`diff_states`] compares two
+//! captures, for the gold-actions grader.
 
 mod agent_role;
 mod audit_schema;
@@ -24,6 +26,8 @@ mod pod_database;
 mod postgres_error;
 mod sql_fixture;
 mod sql_script;
+mod state_diff;
+mod state_snapshot;
 mod violation_log;
 
 pub use boundary_error::BoundaryError;
@@ -33,3 +37,5 @@ pub use effective_boundary::{EffectiveBoundary, EffectiveTable};
 pub use fixture_error::FixtureError;
 pub use issue_database::IssueDatabase;
 pub use pod_database::PodDatabase;
+pub use state_diff::{ChangedRow, StateDiff, TableDiff, diff_states};
+pub use state_snapshot::{RowValues, SnapshotRow, StateSnapshot, TableSnapshot, snapshot_state};

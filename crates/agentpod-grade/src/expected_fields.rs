@@ -1,31 +1,106 @@
-//! The expected-fields grader: each expected field must appear in the output with an equal value.
+//! The expected-fields grader: each field the issue expects is compared with the agent's answer
+//! by the matcher the spec names for it (`grading.fields`), `equal` by default.
 //!
 //! Issues often come from CSV, where every value is text, while agents answer in JSON with
 //! booleans and numbers; scalars are therefore compared by their text, trimmed and
 //! case-insensitive (`true` = `"True"`, `3` = `"3"`). Objects and arrays compare structurally.
+//! Only the fields an issue expects are checked, so a matcher that ignores the expected value
+//! (`one_of`, `regex`) still applies only to issues that expect the field.
 
-use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+use agentpod_spec::FieldMatcher;
+use serde_json::{Map, Value, json};
 
 use crate::grade::{Check, Grade};
 
-/// Grades `output` (the agent's JSON answer) against the issue's `expected` fields.
-pub fn grade_expected_fields(expected: Option<&Map<String, Value>>, output: &Value) -> Grade {
+/// Numbers from JSON and CSV carry binary rounding; a difference this much smaller than the
+/// values still counts as within the tolerance.
+const RELATIVE_SLACK: f64 = 1e-9;
+
+/// Grades `output` (the agent's JSON answer) against the issue's `expected` fields with the
+/// spec's `matchers`; one check per expected field, none when the issue expects nothing.
+#[must_use]
+pub fn grade_fields(
+    expected: Option<&Map<String, Value>>,
+    output: &Value,
+    matchers: &BTreeMap<String, FieldMatcher>,
+) -> Vec<Check> {
     let Some(expected) = expected else {
-        return Grade::default();
+        return Vec::new();
     };
-    let checks = expected
+    expected
         .iter()
         .map(|(field, expected_value)| {
             let actual = output.get(field).cloned().unwrap_or(Value::Null);
+            let matcher = matchers.get(field).unwrap_or(&FieldMatcher::Equal);
+            let (passed, expected) = match_field(matcher, expected_value, &actual);
             Check {
                 name: format!("output.{field}"),
-                passed: values_agree(expected_value, &actual),
-                expected: expected_value.clone(),
+                passed,
+                expected,
                 actual,
             }
         })
-        .collect();
-    Grade { checks }
+        .collect()
+}
+
+/// Grades with `equal` for every field, as before the spec named matchers.
+#[must_use]
+pub fn grade_expected_fields(expected: Option<&Map<String, Value>>, output: &Value) -> Grade {
+    Grade {
+        checks: grade_fields(expected, output, &BTreeMap::new()),
+    }
+}
+
+/// Whether `actual` passes, and what the check shows as expected: the value for `equal`, the
+/// matcher as the spec writes it otherwise.
+fn match_field(matcher: &FieldMatcher, expected: &Value, actual: &Value) -> (bool, Value) {
+    match matcher {
+        FieldMatcher::Equal => (values_agree(expected, actual), expected.clone()),
+        FieldMatcher::OneOf(options) => (
+            options.iter().any(|option| values_agree(option, actual)),
+            json!({ "one_of": options }),
+        ),
+        FieldMatcher::Regex(pattern) => {
+            // The spec checked the pattern; one built by hand may still be broken, and then
+            // nothing matches it.
+            let passed = regex::Regex::new(pattern)
+                .is_ok_and(|regex| answer_text(actual).is_some_and(|text| regex.is_match(&text)));
+            (passed, json!({ "regex": pattern }))
+        }
+        FieldMatcher::Within(tolerance) => {
+            let passed = match (number_in(expected), number_in(actual)) {
+                (Some(expected), Some(actual)) => {
+                    let slack = RELATIVE_SLACK * expected.abs().max(1.0);
+                    (actual - expected).abs() <= tolerance + slack
+                }
+                _ => false,
+            };
+            (passed, json!({ "within": tolerance, "of": expected }))
+        }
+    }
+}
+
+/// The text a regular expression is matched against: strings as written, numbers and booleans
+/// as JSON writes them; nothing for null, lists and objects.
+fn answer_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        Value::Bool(flag) => Some(flag.to_string()),
+        Value::Null | Value::Array(_) | Value::Object(_) => None,
+    }
+}
+
+/// A JSON number, or text holding one (CSV issues, agents answering `"12.50"`).
+fn number_in(value: &Value) -> Option<f64> {
+    let number = match value {
+        Value::Number(number) => number.as_f64()?,
+        Value::String(text) => text.trim().parse::<f64>().ok()?,
+        _ => return None,
+    };
+    number.is_finite().then_some(number)
 }
 
 fn values_agree(expected: &Value, actual: &Value) -> bool {
@@ -66,7 +141,6 @@ fn scalar_text(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn expected(value: Value) -> Map<String, Value> {
         value.as_object().cloned().unwrap()
@@ -146,5 +220,110 @@ mod tests {
         let grade = grade_expected_fields(None, &json!({"a": 1}));
         assert!(grade.is_ungraded());
         assert!(grade.passed());
+    }
+
+    fn matchers(entries: &[(&str, FieldMatcher)]) -> BTreeMap<String, FieldMatcher> {
+        entries
+            .iter()
+            .map(|(field, matcher)| ((*field).to_owned(), matcher.clone()))
+            .collect()
+    }
+
+    fn passes(matcher: FieldMatcher, expected_value: Value, answer: Value) -> bool {
+        let checks = grade_fields(
+            Some(&expected(json!({ "field": expected_value }))),
+            &json!({ "field": answer }),
+            &matchers(&[("field", matcher)]),
+        );
+        assert_eq!(checks.len(), 1);
+        checks[0].passed
+    }
+
+    #[test]
+    fn one_of_accepts_any_listed_answer_and_ignores_the_expected_value() {
+        let one_of = || FieldMatcher::OneOf(vec![json!("high"), json!("urgent")]);
+        assert!(passes(one_of(), json!("high"), json!("urgent")));
+        assert!(
+            passes(one_of(), json!("low"), json!("High ")),
+            "text rules as for equal"
+        );
+        assert!(!passes(one_of(), json!("high"), json!("low")));
+        assert!(!passes(one_of(), json!("high"), Value::Null));
+        let numbers = FieldMatcher::OneOf(vec![json!(1), json!(2)]);
+        assert!(
+            passes(numbers, json!("9"), json!("2")),
+            "CSV text agrees with numbers"
+        );
+    }
+
+    #[test]
+    fn regex_searches_the_answer_text() {
+        let regex = || FieldMatcher::Regex("refund|charge".to_owned());
+        assert!(passes(
+            regex(),
+            json!("x"),
+            json!("We issued a refund today")
+        ));
+        assert!(
+            !passes(regex(), json!("x"), json!("Refund issued")),
+            "case counts"
+        );
+        assert!(!passes(regex(), json!("x"), Value::Null));
+        assert!(!passes(regex(), json!("x"), json!(["refund"])));
+        assert!(passes(
+            FieldMatcher::Regex("^[0-9]+$".to_owned()),
+            json!("x"),
+            json!(42)
+        ));
+        assert!(!passes(
+            FieldMatcher::Regex("(".to_owned()),
+            json!("x"),
+            json!("(")
+        ));
+    }
+
+    #[test]
+    fn within_compares_numbers_from_json_or_text() {
+        let within = || FieldMatcher::Within(0.01);
+        assert!(passes(within(), json!(12.5), json!(12.51)));
+        assert!(
+            passes(within(), json!("12.50"), json!("12.49")),
+            "CSV text and string answers"
+        );
+        assert!(
+            passes(within(), json!(10.01), json!(10.02)),
+            "binary rounding is not a miss"
+        );
+        assert!(!passes(within(), json!(12.5), json!(12.52)));
+        assert!(!passes(within(), json!(12.5), json!("about 12")));
+        assert!(!passes(within(), json!("n/a"), json!(12.5)));
+        assert!(passes(FieldMatcher::Within(0.0), json!("3"), json!(3.0)));
+    }
+
+    #[test]
+    fn unlisted_fields_are_equal_and_checks_show_the_matcher() {
+        let checks = grade_fields(
+            Some(&expected(
+                json!({"category": "billing", "priority": "high", "amount": "5"}),
+            )),
+            &json!({"category": "BILLING", "priority": "urgent", "amount": 5.004}),
+            &matchers(&[
+                (
+                    "priority",
+                    FieldMatcher::OneOf(vec![json!("high"), json!("urgent")]),
+                ),
+                ("amount", FieldMatcher::Within(0.01)),
+                ("not_expected", FieldMatcher::Regex("x".to_owned())),
+            ]),
+        );
+        let names: Vec<&str> = checks.iter().map(|check| check.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["output.amount", "output.category", "output.priority"]
+        );
+        assert!(checks.iter().all(|check| check.passed), "{checks:?}");
+        assert_eq!(checks[0].expected, json!({"within": 0.01, "of": "5"}));
+        assert_eq!(checks[1].expected, json!("billing"));
+        assert_eq!(checks[2].expected, json!({"one_of": ["high", "urgent"]}));
     }
 }

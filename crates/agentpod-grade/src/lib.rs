@@ -1,10 +1,19 @@
 //! Graders: decide per issue whether the agent's answer passes, and why.
 //!
-//! The first grader compares the agent's output fields with the issue's expected fields. Later
-//! graders (SQL assertions, database state, boundary, budgets) add checks to the same `Grade`.
+//! Each grader returns [`Check`]s, which add up to a [`Grade`]: the expected output fields with
+//! the spec's matchers, SQL assertions on the issue's final database, the final state against
+//! the gold actions' state, boundary violations and budget stops.
 
 mod expected_fields;
+mod gold_state;
 mod grade;
+mod grade_error;
+mod limit_checks;
+mod sql_assertions;
 
-pub use expected_fields::grade_expected_fields;
+pub use expected_fields::{grade_expected_fields, grade_fields};
+pub use gold_state::grade_gold_state;
 pub use grade::{Check, Grade};
+pub use grade_error::GradeError;
+pub use limit_checks::{grade_budgets, grade_no_violations};
+pub use sql_assertions::grade_sql_assertions;

@@ -14,18 +14,29 @@ pub struct Issue {
     pub line: usize,
 }
 
+/// The field holding the actions a correct agent would take, `[{tool, arguments}, …]`; for the
+/// gold-actions grader only.
+pub const GOLD_ACTIONS_FIELD: &str = "gold_actions";
+
 impl Issue {
     /// The issue as handed to the agent: `{"id": ..., ...fields}`.
     ///
-    /// The expected outcome is left out on purpose: an agent that could read it would
-    /// pass every grader without doing the work.
+    /// The expected outcome and the gold actions are left out on purpose: an agent that could
+    /// read them would pass every grader without doing the work.
     pub fn agent_view(&self) -> Value {
         let mut view = Map::with_capacity(self.fields.len() + 1);
         view.insert("id".to_owned(), Value::String(self.id.clone()));
         for (key, value) in &self.fields {
-            view.insert(key.clone(), value.clone());
+            if key != GOLD_ACTIONS_FIELD {
+                view.insert(key.clone(), value.clone());
+            }
         }
         Value::Object(view)
+    }
+
+    /// The issue's gold actions as written: a list in JSON lines, the cell's text in CSV.
+    pub fn gold_actions(&self) -> Option<&Value> {
+        self.fields.get(GOLD_ACTIONS_FIELD)
     }
 }
 
@@ -51,5 +62,21 @@ mod tests {
             json!({"id": "42", "subject": "refund", "priority": 2})
         );
         assert!(!view.to_string().contains("refunded"));
+    }
+
+    #[test]
+    fn agent_view_leaves_out_the_gold_actions() {
+        let gold = json!([{"tool": "execute", "arguments": {"sql": "UPDATE tickets SET status = 'closed'"}}]);
+        let issue = Issue {
+            id: "7".to_owned(),
+            fields: json!({"subject": "refund", "gold_actions": gold})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            expected: None,
+            line: 1,
+        };
+        assert_eq!(issue.agent_view(), json!({"id": "7", "subject": "refund"}));
+        assert_eq!(issue.gold_actions(), Some(&gold));
     }
 }

@@ -8,7 +8,7 @@ mod load;
 mod sample;
 mod sample_error;
 
-pub use issue::Issue;
+pub use issue::{GOLD_ACTIONS_FIELD, Issue};
 pub use issues_error::IssuesError;
 pub use load::load;
 pub use sample::sample;

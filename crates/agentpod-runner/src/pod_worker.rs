@@ -37,6 +37,8 @@ pub(crate) enum PodWorkerEnd {
     StartFailed(RuntimeError),
     /// The pod's gateways could not start.
     GatewayFailed(String),
+    /// The run store refused an issue's result.
+    StoreFailed(agentpod_store::StoreError),
     FixtureFailed(FixtureError),
     BoundaryFailed(BoundaryError),
     Panicked(String),
@@ -172,22 +174,18 @@ async fn serve(context: &PodContext, pod: &dyn Pod, started: Instant) -> PodWork
             );
         }
         // Written before anything else happens, so a run killed right after keeps this outcome.
+        // A store that cannot be written stops the run: results that cannot be kept are not
+        // worth producing, and the issue stays pending for `--resume`.
         if let Err(error) = context
             .store
-            .record_steps(&context.plan.run_id, &steps)
+            .record_issue_result(&outcome, &boundary_events, &steps)
             .await
         {
-            tracing::error!(issue = %issue.id, %error, "cannot record the issue's steps in the run store");
-        }
-        if let Err(error) = context
-            .store
-            .record_boundary_events(&context.plan.run_id, &boundary_events)
-            .await
-        {
-            tracing::error!(issue = %issue.id, %error, "cannot record boundary events in the run store");
-        }
-        if let Err(error) = context.store.record_outcome(&outcome).await {
-            tracing::error!(issue = %issue.id, %error, "cannot record the outcome in the run store");
+            tracing::error!(issue = %issue.id, %error, "cannot record the issue in the run store; stopping the run");
+            context.interrupt.drain();
+            gateways.shutdown().await;
+            database.close().await;
+            return PodWorkerEnd::StoreFailed(error);
         }
         context.reporter.report(&RunEvent::IssueFinished {
             pod: context.pod,

@@ -110,6 +110,7 @@ pub async fn execute(
         }
         error = match end {
             PodWorkerEnd::FixtureFailed(fixture_error) => Some(RunError::Fixture(fixture_error)),
+            PodWorkerEnd::StoreFailed(store_error) => Some(RunError::Store(store_error)),
             PodWorkerEnd::BoundaryFailed(boundary_error) => {
                 Some(RunError::Boundary(boundary_error))
             }

@@ -13,7 +13,13 @@ pub(crate) struct Decoder<'a> {
     source: &'a str,
     spec_directory: PathBuf,
     diagnostics: Vec<Diagnostic>,
+    /// Problems past [`MAX_DIAGNOSTICS`], counted but not kept: a broken file of a million lines
+    /// must not cost a million messages.
+    suppressed: usize,
 }
+
+/// More problems than anyone reads; past this they are only counted.
+const MAX_DIAGNOSTICS: usize = 50;
 
 /// The entries of a mapping whose keys were checked: unknown and duplicate keys are already
 /// reported, and only the first of duplicate entries is kept.
@@ -52,6 +58,7 @@ impl<'a> Decoder<'a> {
             source,
             spec_directory: paths::spec_directory(file),
             diagnostics: Vec::new(),
+            suppressed: 0,
         }
     }
 
@@ -69,6 +76,10 @@ impl<'a> Decoder<'a> {
         message: impl Into<String>,
         help: Option<impl Into<String>>,
     ) {
+        if self.diagnostics.len() >= MAX_DIAGNOSTICS {
+            self.suppressed += 1;
+            return;
+        }
         let mut diagnostic = Diagnostic::new(self.file, position.line, position.column, message)
             .with_source_from(self.source);
         diagnostic.help = help.map(Into::into);
@@ -79,6 +90,17 @@ impl<'a> Decoder<'a> {
     pub(crate) fn finish(mut self) -> Vec<Diagnostic> {
         self.diagnostics
             .sort_by_key(|diagnostic| (diagnostic.line, diagnostic.column));
+        if self.suppressed > 0 {
+            self.diagnostics.push(Diagnostic::new(
+                self.file,
+                0,
+                0,
+                format!(
+                    "… and {} more problems not shown; fix the ones above first",
+                    self.suppressed
+                ),
+            ));
+        }
         self.diagnostics
     }
 
@@ -244,6 +266,83 @@ impl<'a> Decoder<'a> {
             help,
         );
         None
+    }
+
+    pub(crate) fn boolean(&mut self, node: &Node, name: &str) -> Option<bool> {
+        if let Some(ScalarValue::Boolean(value)) = node.scalar() {
+            return Some(value);
+        }
+        self.report_with_help(
+            node.position,
+            format!(
+                "expected `true` or `false` for `{name}`, found {}",
+                node.kind_name()
+            ),
+            Some("write `true` or `false` without quotes"),
+        );
+        None
+    }
+
+    /// A finite number, integer or not; `help` says how the number is written (its unit).
+    pub(crate) fn number(&mut self, node: &Node, name: &str, help: &str) -> Option<f64> {
+        let value = match node.scalar() {
+            Some(ScalarValue::Float(value)) if value.is_finite() => value,
+            // The amounts and rates a spec holds are far below where f64 loses precision.
+            #[allow(clippy::cast_precision_loss)]
+            Some(ScalarValue::Integer(value)) => value as f64,
+            _ => {
+                let help = match node.scalar() {
+                    Some(ScalarValue::String(text)) if text.trim().parse::<f64>().is_ok() => {
+                        format!("write `{}` without quotes", text.trim())
+                    }
+                    _ => help.to_owned(),
+                };
+                self.report_with_help(
+                    node.position,
+                    format!("expected a number for `{name}`, found {}", node.kind_name()),
+                    Some(help),
+                );
+                return None;
+            }
+        };
+        Some(value)
+    }
+
+    /// A number that is at least zero, or greater than zero when `zero_allowed` is false.
+    pub(crate) fn non_negative_number(
+        &mut self,
+        node: &Node,
+        name: &str,
+        help: &str,
+        zero_allowed: bool,
+    ) -> Option<f64> {
+        let value = self.number(node, name, help)?;
+        let (valid, bound) = if zero_allowed {
+            (value >= 0.0, "at least zero")
+        } else {
+            (value > 0.0, "greater than zero")
+        };
+        if !valid {
+            let written = node.scalar_text().unwrap_or_default();
+            self.report(
+                node.position,
+                format!("`{name}` must be {bound}, found `{written}`"),
+            );
+            return None;
+        }
+        Some(value)
+    }
+
+    /// The items of a list; anything else is reported.
+    pub(crate) fn sequence<'n>(&mut self, node: &'n Node, name: &str) -> Option<&'n [Node]> {
+        let NodeValue::Sequence(items) = &node.value else {
+            self.report(
+                node.position,
+                format!("expected a list for `{name}`, found {}", node.kind_name()),
+            );
+            return None;
+        };
+        Some(items)
     }
 
     /// An integer within `minimum..=maximum`.

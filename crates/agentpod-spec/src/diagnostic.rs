@@ -83,17 +83,16 @@ impl Diagnostic {
             ));
         }
         if let (Some(source_line), true) = (&self.source_line, self.line > 0) {
-            let source_line = source_line.trim_end_matches(['\r', '\n']);
+            let (source_line, column) =
+                window(source_line.trim_end_matches(['\r', '\n']), self.column);
+            let source_line = source_line.as_str();
             lines.push(format!("{gutter} |"));
             lines.push(
                 format!("{:>width$} | {source_line}", self.line)
                     .trim_end()
                     .to_owned(),
             );
-            lines.push(format!(
-                "{gutter} | {}",
-                caret_line(source_line, self.column)
-            ));
+            lines.push(format!("{gutter} | {}", caret_line(source_line, column)));
         }
         if let Some(help) = &self.help {
             lines.push(format!("{gutter} = help: {help}"));
@@ -219,5 +218,47 @@ mod tests {
         assert_eq!(caret_line("\tx: 1", 2), "\t^");
         // A column past the end still shows one caret.
         assert_eq!(caret_line("name:", 6), "     ^");
+    }
+}
+
+/// Characters of a source line shown around the column; longer lines (minified or generated
+/// files) are cut to a window, so a message stays a few lines long.
+const SOURCE_WINDOW: usize = 120;
+
+/// The part of `line` to show and the column within it.
+fn window(line: &str, column: usize) -> (String, usize) {
+    let characters: Vec<char> = line.chars().collect();
+    if characters.len() <= SOURCE_WINDOW {
+        return (line.to_string(), column);
+    }
+    let start = column
+        .saturating_sub(1)
+        .saturating_sub(SOURCE_WINDOW / 2)
+        .min(characters.len());
+    let end = (start + SOURCE_WINDOW).min(characters.len());
+    let mut shown: String = characters[start..end].iter().collect();
+    let mut column = column - start;
+    if start > 0 {
+        shown.insert(0, '…');
+        column += 1;
+    }
+    if end < characters.len() {
+        shown.push('…');
+    }
+    (shown, column)
+}
+
+#[cfg(test)]
+mod window_tests {
+    use super::window;
+
+    #[test]
+    fn long_lines_are_cut_around_the_column() {
+        let line = "x".repeat(1000);
+        let (shown, column) = window(&line, 500);
+        assert!(shown.chars().count() <= 122, "{}", shown.len());
+        assert!(shown.starts_with('…') && shown.ends_with('…'));
+        assert_eq!(shown.chars().nth(column - 1), Some('x'));
+        assert_eq!(window("short", 3), ("short".to_string(), 3));
     }
 }

@@ -1,5 +1,5 @@
 //! The keys every section of a pod spec accepts, in one place: a new section (`model`,
-//! `grading`, `production`, `gateways`) starts by being added here.
+//! `grading`, `production`, `gate`) starts by being added here.
 
 pub(crate) const TOP_LEVEL: &[&str] = &[
     "name",
@@ -12,6 +12,9 @@ pub(crate) const TOP_LEVEL: &[&str] = &[
     "model",
     "budgets",
     "tools",
+    "grading",
+    "production",
+    "gate",
 ];
 pub(crate) const DATABASE: &[&str] = &["image", "fixtures"];
 pub(crate) const FIXTURE: &[&str] = &["sql", "table", "csv", "jsonl"];
@@ -46,6 +49,34 @@ pub(crate) const BUDGETS: &[&str] = &[
 ];
 pub(crate) const TOOLS: &[&str] = &["sql_functions_schema", "servers"];
 pub(crate) const TOOL_SERVER: &[&str] = &["name", "command", "url"];
+pub(crate) const GRADING: &[&str] = &[
+    "fields",
+    "sql",
+    "gold_actions",
+    "ignore_columns",
+    "no_violations",
+    "budgets",
+];
+/// The matchers written as a mapping; `equal` is written as a plain word.
+pub(crate) const FIELD_MATCHER: &[&str] = &["one_of", "regex", "within"];
+pub(crate) const FIELD_MATCHER_WORDS: &[&str] = &["equal"];
+pub(crate) const SQL_ASSERTION: &[&str] = &["name", "query"];
+pub(crate) const PRODUCTION: &[&str] = &["issues_per_month", "by_category", "current", "budgets"];
+pub(crate) const CATEGORY_MIX: &[&str] = &["field", "shares"];
+pub(crate) const CURRENT_HANDLING: &[&str] = &["cost_usd_per_issue", "minutes_per_issue"];
+pub(crate) const PRODUCTION_BUDGETS: &[&str] = &[
+    "monthly_cost_usd",
+    "p95_cost_usd_per_issue",
+    "p95_seconds_per_issue",
+];
+pub(crate) const GATE: &[&str] = &[
+    "min_pass_rate",
+    "max_regressions",
+    "max_monthly_cost_usd",
+    "max_p95_cost_usd",
+    "max_p95_seconds",
+    "max_violations",
+];
 
 /// The keys a spec must set, by section.
 pub(crate) const TOP_LEVEL_REQUIRED: &[&str] = &["name", "database", "agent", "issues"];
@@ -57,6 +88,9 @@ pub(crate) const MODEL_REQUIRED: &[&str] = &["upstream"];
 pub(crate) const STAND_IN_RULE_REQUIRED: &[&str] = &["when"];
 /// `command` or `url` is required too; `ToolServerSpec::decode` checks for exactly one.
 pub(crate) const TOOL_SERVER_REQUIRED: &[&str] = &["name"];
+pub(crate) const SQL_ASSERTION_REQUIRED: &[&str] = &["name", "query"];
+pub(crate) const PRODUCTION_REQUIRED: &[&str] = &["issues_per_month"];
+pub(crate) const CATEGORY_MIX_REQUIRED: &[&str] = &["field", "shares"];
 
 /// The known key closest to `unknown`, if it is close enough to be a typo.
 pub(crate) fn suggest<'k>(unknown: &str, known: &[&'k str]) -> Option<&'k str> {
@@ -100,7 +134,11 @@ mod tests {
         assert_eq!(suggest("fixturs", DATABASE), Some("fixtures"));
         assert_eq!(suggest("timout", AGENT), Some("timeout"));
         assert_eq!(suggest("stratifyby", ISSUES), Some("stratify_by"));
-        assert_eq!(suggest("grading", TOP_LEVEL), None);
+        assert_eq!(suggest("grading", TOP_LEVEL), Some("grading"));
+        assert_eq!(suggest("sandbox", TOP_LEVEL), None);
+        assert_eq!(suggest("gradin", TOP_LEVEL), Some("grading"));
+        assert_eq!(suggest("one_off", FIELD_MATCHER), Some("one_of"));
+        assert_eq!(suggest("min_passrate", GATE), Some("min_pass_rate"));
         assert_eq!(suggest("boundry", TOP_LEVEL), Some("boundary"));
         assert_eq!(suggest("on_proposals", BOUNDARY), Some("on_proposal"));
         assert_eq!(suggest("xyz", FIXTURE), None);

@@ -7,6 +7,9 @@ use crate::node::Position;
 use crate::yaml_tree::parse_document;
 use crate::{Diagnostic, PodSpec, SpecError};
 
+/// Larger spec files are refused before they are read.
+const MAX_SPEC_BYTES: u64 = 1024 * 1024;
+
 /// Reads, parses and validates the pod spec at `path`, reporting every problem at once.
 ///
 /// Paths in the spec are resolved against the directory of `path` lexically, so they stay
@@ -20,6 +23,22 @@ pub fn load(path: &Path) -> Result<PodSpec, SpecError> {
     let single = |diagnostic: Diagnostic| SpecError {
         diagnostics: vec![diagnostic],
     };
+    // A pod spec is a page of configuration; a file many times that is a mistake (a data file
+    // given as the spec), and reading it whole would cost time and memory for nothing.
+    if let Ok(metadata) = std::fs::metadata(path)
+        && metadata.len() > MAX_SPEC_BYTES
+    {
+        return Err(single(Diagnostic::new(
+            path,
+            0,
+            0,
+            format!(
+                "pod spec is {:.1} MiB; a pod spec is a page of configuration (limit {} KiB) — is this the right file?",
+                metadata.len() as f64 / (1024.0 * 1024.0),
+                MAX_SPEC_BYTES / 1024
+            ),
+        )));
+    }
     let source = std::fs::read_to_string(path).map_err(|error| {
         single(Diagnostic::new(
             path,

@@ -7,7 +7,10 @@ use serde::Serialize;
 use crate::decoder::Decoder;
 use crate::keys;
 use crate::node::Node;
-use crate::{AgentSpec, BoundarySpec, BudgetsSpec, DatabaseSpec, IssuesSpec, ModelSpec, ToolsSpec};
+use crate::{
+    AgentSpec, BoundarySpec, BudgetsSpec, DatabaseSpec, GateSpec, GradingSpec, IssuesSpec,
+    ModelSpec, ProductionSpec, ToolsSpec,
+};
 
 /// More parallel pods than this would starve a single machine; the cap can grow with the
 /// Kubernetes runtime.
@@ -35,6 +38,14 @@ pub struct PodSpec {
     pub budgets: BudgetsSpec,
     /// What the tool gateway serves besides its built-in database tools.
     pub tools: ToolsSpec,
+    /// How each issue is judged; the defaults compare expected fields for equality and fail
+    /// issues with boundary violations or budget stops.
+    pub grading: GradingSpec,
+    /// The production profile a run is projected to; `None` when the spec gives none, and the
+    /// report shows no projection.
+    pub production: Option<ProductionSpec>,
+    /// The thresholds `--gate` checks; every one is unchecked when the section is absent.
+    pub gate: GateSpec,
 }
 
 impl PodSpec {
@@ -77,6 +88,15 @@ impl PodSpec {
         let tools = fields
             .get("tools")
             .map(|field| ToolsSpec::decode(decoder, field.value, field.key_position));
+        let grading = fields
+            .get("grading")
+            .map(|field| GradingSpec::decode(decoder, field.value, field.key_position));
+        let production = fields
+            .get("production")
+            .map(|field| ProductionSpec::decode(decoder, field.value, field.key_position));
+        let gate = fields
+            .get("gate")
+            .map(|field| GateSpec::decode(decoder, field.value, field.key_position));
 
         Some(PodSpec {
             name: name?,
@@ -90,6 +110,9 @@ impl PodSpec {
             model: model.map_or(Some(None), |model| model.map(Some))?,
             budgets: budgets.unwrap_or(Some(BudgetsSpec::default()))?,
             tools: tools.unwrap_or(Some(ToolsSpec::default()))?,
+            grading: grading.unwrap_or(Some(GradingSpec::default()))?,
+            production: production.map_or(Some(None), |production| production.map(Some))?,
+            gate: gate.unwrap_or(Some(GateSpec::default()))?,
         })
     }
 }

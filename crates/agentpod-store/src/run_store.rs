@@ -7,7 +7,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow,
 };
 
 use crate::boundary_event::{BoundaryEventKind, BoundaryEventRecord};
@@ -108,43 +109,6 @@ impl RunStore {
                 .await?;
         }
         transaction.commit().await?;
-        Ok(())
-    }
-
-    /// Writes one issue's outcome; called as soon as the issue ends.
-    pub async fn record_outcome(&self, outcome: &OutcomeRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT OR REPLACE INTO outcomes (run_id, issue_id, pod_index, status, reason, exit, started_at,
-                 duration_ms, output_json, grade_json, stdout, stdout_bytes, stdout_truncated,
-                 stderr, stderr_bytes, stderr_truncated, llm_calls, tool_calls, input_tokens,
-                 output_tokens, cost_usd, unpriced_calls, budget_stops)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&outcome.run_id)
-        .bind(&outcome.issue_id)
-        .bind(outcome.pod_index as i64)
-        .bind(outcome.status.as_str())
-        .bind(&outcome.reason)
-        .bind(outcome.exit.to_string())
-        .bind(outcome.started_at.to_rfc3339())
-        .bind(outcome.duration_ms as i64)
-        .bind(outcome.output.as_ref().map(|output| output.to_string()))
-        .bind(outcome.grade.to_string())
-        .bind(&outcome.stdout)
-        .bind(outcome.stdout_bytes as i64)
-        .bind(outcome.stdout_truncated)
-        .bind(&outcome.stderr)
-        .bind(outcome.stderr_bytes as i64)
-        .bind(outcome.stderr_truncated)
-        .bind(outcome.usage.llm_calls as i64)
-        .bind(outcome.usage.tool_calls as i64)
-        .bind(outcome.usage.input_tokens as i64)
-        .bind(outcome.usage.output_tokens as i64)
-        .bind(outcome.usage.cost_usd)
-        .bind(outcome.usage.unpriced_calls as i64)
-        .bind(outcome.usage.budget_stops as i64)
-        .execute(&self.pool)
-        .await?;
         Ok(())
     }
 
@@ -315,37 +279,6 @@ impl RunStore {
         text.as_deref().map(parse_json).transpose()
     }
 
-    /// Writes one issue's boundary events, in one transaction, in the order given.
-    pub async fn record_boundary_events(
-        &self,
-        run_id: &str,
-        events: &[BoundaryEventRecord],
-    ) -> Result<(), StoreError> {
-        let mut transaction = self.pool.begin().await?;
-        let mut positions: std::collections::HashMap<(&str, BoundaryEventKind), i64> =
-            Default::default();
-        for event in events {
-            let position = positions
-                .entry((event.issue_id.as_str(), event.kind))
-                .or_insert(0);
-            sqlx::query(
-                "INSERT OR REPLACE INTO boundary_events (run_id, issue_id, kind, position, table_name, detail_json)
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(run_id)
-            .bind(&event.issue_id)
-            .bind(event.kind.as_str())
-            .bind(*position)
-            .bind(&event.table)
-            .bind(event.detail.to_string())
-            .execute(&mut *transaction)
-            .await?;
-            *position += 1;
-        }
-        transaction.commit().await?;
-        Ok(())
-    }
-
     /// A run's boundary events, by issue in sample order, then kind, then order.
     pub async fn boundary_events(
         &self,
@@ -372,33 +305,6 @@ impl RunStore {
                 })
             })
             .collect()
-    }
-
-    /// Writes one issue's steps (model calls, tool calls, spans), in one transaction, in order.
-    pub async fn record_steps(&self, run_id: &str, steps: &[StepRecord]) -> Result<(), StoreError> {
-        let mut transaction = self.pool.begin().await?;
-        let mut positions: std::collections::HashMap<(&str, StepKind), i64> = Default::default();
-        for step in steps {
-            let position = positions
-                .entry((step.issue_id.as_str(), step.kind))
-                .or_insert(0);
-            sqlx::query(
-                "INSERT OR REPLACE INTO steps (run_id, issue_id, kind, position, started_at, latency_ms, detail_json)
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(run_id)
-            .bind(&step.issue_id)
-            .bind(step.kind.as_str())
-            .bind(*position)
-            .bind(&step.started_at)
-            .bind(step.latency_ms)
-            .bind(step.detail.to_string())
-            .execute(&mut *transaction)
-            .await?;
-            *position += 1;
-        }
-        transaction.commit().await?;
-        Ok(())
     }
 
     /// A run's steps, or one issue's, in sample order, then by start time.
@@ -431,6 +337,48 @@ impl RunStore {
                 })
             })
             .collect()
+    }
+
+    /// Writes one issue's outcome; called as soon as the issue ends.
+    pub async fn record_outcome(&self, outcome: &OutcomeRecord) -> Result<(), StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        insert_outcome(&mut connection, outcome).await
+    }
+
+    /// Writes one issue's boundary events, in one transaction, in the order given.
+    pub async fn record_boundary_events(
+        &self,
+        run_id: &str,
+        events: &[BoundaryEventRecord],
+    ) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        insert_boundary_events(&mut transaction, run_id, events).await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// Writes one issue's steps (model calls, tool calls, spans), in one transaction, in order.
+    pub async fn record_steps(&self, run_id: &str, steps: &[StepRecord]) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        insert_steps(&mut transaction, run_id, steps).await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// Everything about one finished issue — its steps, its boundary events and its outcome — in
+    /// one transaction: an issue is stored whole or not at all (then `--resume` runs it again).
+    pub async fn record_issue_result(
+        &self,
+        outcome: &OutcomeRecord,
+        events: &[BoundaryEventRecord],
+        steps: &[StepRecord],
+    ) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        insert_steps(&mut transaction, &outcome.run_id, steps).await?;
+        insert_boundary_events(&mut transaction, &outcome.run_id, events).await?;
+        insert_outcome(&mut transaction, outcome).await?;
+        transaction.commit().await?;
+        Ok(())
     }
 
     pub async fn close(&self) {
@@ -500,4 +448,102 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
 
 fn parse_json(text: &str) -> Result<serde_json::Value, StoreError> {
     serde_json::Value::from_str(text).map_err(|error| StoreError::Corrupt(format!("json: {error}")))
+}
+
+/// Writes one issue's outcome; called as soon as the issue ends.
+async fn insert_outcome(
+    connection: &mut SqliteConnection,
+    outcome: &OutcomeRecord,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT OR REPLACE INTO outcomes (run_id, issue_id, pod_index, status, reason, exit, started_at,
+             duration_ms, output_json, grade_json, stdout, stdout_bytes, stdout_truncated,
+             stderr, stderr_bytes, stderr_truncated, llm_calls, tool_calls, input_tokens,
+             output_tokens, cost_usd, unpriced_calls, budget_stops)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&outcome.run_id)
+    .bind(&outcome.issue_id)
+    .bind(outcome.pod_index as i64)
+    .bind(outcome.status.as_str())
+    .bind(&outcome.reason)
+    .bind(outcome.exit.to_string())
+    .bind(outcome.started_at.to_rfc3339())
+    .bind(outcome.duration_ms as i64)
+    .bind(outcome.output.as_ref().map(|output| output.to_string()))
+    .bind(outcome.grade.to_string())
+    .bind(&outcome.stdout)
+    .bind(outcome.stdout_bytes as i64)
+    .bind(outcome.stdout_truncated)
+    .bind(&outcome.stderr)
+    .bind(outcome.stderr_bytes as i64)
+    .bind(outcome.stderr_truncated)
+    .bind(outcome.usage.llm_calls as i64)
+    .bind(outcome.usage.tool_calls as i64)
+    .bind(outcome.usage.input_tokens as i64)
+    .bind(outcome.usage.output_tokens as i64)
+    .bind(outcome.usage.cost_usd)
+    .bind(outcome.usage.unpriced_calls as i64)
+    .bind(outcome.usage.budget_stops as i64)
+    .execute(&mut *connection)
+    .await?;
+    Ok(())
+}
+
+/// Writes one issue's boundary events, in one transaction, in the order given.
+async fn insert_boundary_events(
+    connection: &mut SqliteConnection,
+    run_id: &str,
+    events: &[BoundaryEventRecord],
+) -> Result<(), StoreError> {
+    let mut positions: std::collections::HashMap<(&str, BoundaryEventKind), i64> =
+        Default::default();
+    for event in events {
+        let position = positions
+            .entry((event.issue_id.as_str(), event.kind))
+            .or_insert(0);
+        sqlx::query(
+            "INSERT OR REPLACE INTO boundary_events (run_id, issue_id, kind, position, table_name, detail_json)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(run_id)
+        .bind(&event.issue_id)
+        .bind(event.kind.as_str())
+        .bind(*position)
+        .bind(&event.table)
+        .bind(event.detail.to_string())
+        .execute(&mut *connection)
+        .await?;
+        *position += 1;
+    }
+    Ok(())
+}
+
+/// Writes one issue's steps (model calls, tool calls, spans), in one transaction, in order.
+async fn insert_steps(
+    connection: &mut SqliteConnection,
+    run_id: &str,
+    steps: &[StepRecord],
+) -> Result<(), StoreError> {
+    let mut positions: std::collections::HashMap<(&str, StepKind), i64> = Default::default();
+    for step in steps {
+        let position = positions
+            .entry((step.issue_id.as_str(), step.kind))
+            .or_insert(0);
+        sqlx::query(
+            "INSERT OR REPLACE INTO steps (run_id, issue_id, kind, position, started_at, latency_ms, detail_json)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(run_id)
+        .bind(&step.issue_id)
+        .bind(step.kind.as_str())
+        .bind(*position)
+        .bind(&step.started_at)
+        .bind(step.latency_ms)
+        .bind(step.detail.to_string())
+        .execute(&mut *connection)
+        .await?;
+        *position += 1;
+    }
+    Ok(())
 }

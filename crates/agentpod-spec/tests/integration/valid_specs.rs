@@ -5,9 +5,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use agentpod_spec::{
-    AccessClass, AgentLimits, AgentSpec, BoundarySpec, BudgetsSpec, ColumnRule, DatabaseSpec,
-    Fixture, FixtureKind, IssuesSpec, ModelSpec, ModelUpstream, PodSpec, ProposalResponse,
-    StandInRuleSpec, StandInSpec, TableRule, ToolServerKind, ToolServerSpec, ToolsSpec,
+    AccessClass, AgentLimits, AgentSpec, BoundarySpec, BudgetsSpec, CategoryMix, ColumnRule,
+    CurrentHandling, DatabaseSpec, FieldMatcher, Fixture, FixtureKind, GateSpec, GradingSpec,
+    IssuesSpec, ModelSpec, ModelUpstream, PodSpec, ProductionBudgets, ProductionSpec,
+    ProposalResponse, SqlAssertion, StandInRuleSpec, StandInSpec, TableRule, TemplatePart,
+    ToolServerKind, ToolServerSpec, ToolsSpec,
 };
 
 #[test]
@@ -72,6 +74,9 @@ fn full_spec_decodes_every_key() {
         model: None,
         budgets: BudgetsSpec::default(),
         tools: ToolsSpec::default(),
+        grading: GradingSpec::default(),
+        production: None,
+        gate: GateSpec::default(),
     };
     assert_eq!(spec, expected);
 }
@@ -185,6 +190,124 @@ fn minimal_spec_takes_the_defaults() {
     assert_eq!(spec.budgets, BudgetsSpec::default());
     assert_eq!(spec.budgets.max_cost_usd, None);
     assert_eq!(spec.tools, ToolsSpec::default());
+    assert_eq!(spec.grading, GradingSpec::default());
+    assert!(spec.grading.no_violations && spec.grading.budgets);
+    assert!(!spec.grading.gold_actions);
+    assert_eq!(spec.production, None);
+    assert_eq!(spec.gate, GateSpec::default());
+    assert_eq!(spec.gate.min_pass_rate, None);
+}
+
+#[test]
+fn grading_production_and_gate_decode_every_key() {
+    let spec = agentpod_spec::load(Path::new("tests/valid/grading.yaml")).expect("a valid spec");
+    let grading = &spec.grading;
+    assert_eq!(
+        grading.fields,
+        BTreeMap::from([
+            ("amount".to_owned(), FieldMatcher::Within(0.01)),
+            ("category".to_owned(), FieldMatcher::Equal),
+            ("count".to_owned(), FieldMatcher::Within(0.0)),
+            (
+                "note".to_owned(),
+                FieldMatcher::Regex("refund|charge".to_owned())
+            ),
+            (
+                "priority".to_owned(),
+                FieldMatcher::OneOf(vec![serde_json::json!("high"), serde_json::json!("urgent")])
+            ),
+        ])
+    );
+    assert_eq!(
+        grading.sql,
+        [
+            SqlAssertion {
+                name: "note written".to_owned(),
+                query: "SELECT count(*) > 0 FROM ticket_notes WHERE ticket_id = {{ticket_id}}"
+                    .to_owned(),
+                line: 17,
+            },
+            SqlAssertion {
+                name: "status matches".to_owned(),
+                query: "SELECT status = {{ expected.status }}\nFROM tickets WHERE id = {{id}} AND tags = '{{1,2}}'\n"
+                    .to_owned(),
+                line: 19,
+            },
+        ]
+    );
+    assert_eq!(
+        grading.sql[1].template_parts(),
+        Ok(vec![
+            TemplatePart::Text("SELECT status = "),
+            TemplatePart::Field("expected.status"),
+            TemplatePart::Text("\nFROM tickets WHERE id = "),
+            TemplatePart::Field("id"),
+            TemplatePart::Text(" AND tags = '{{1,2}}'\n"),
+        ])
+    );
+    assert!(grading.gold_actions);
+    assert_eq!(
+        grading.ignore_columns,
+        ["ticket_notes.created_at", "billing.invoices.issued_at"]
+    );
+    assert!(!grading.no_violations);
+    assert!(grading.budgets);
+
+    assert_eq!(
+        spec.production,
+        Some(ProductionSpec {
+            issues_per_month: 12000.0,
+            by_category: Some(CategoryMix {
+                field: "expected.category".to_owned(),
+                shares: BTreeMap::from([
+                    ("account".to_owned(), 0.1),
+                    ("billing".to_owned(), 0.3),
+                    ("bug".to_owned(), 0.1),
+                    ("refund".to_owned(), 0.2),
+                    ("shipping".to_owned(), 0.3),
+                ]),
+            }),
+            current: Some(CurrentHandling {
+                cost_usd_per_issue: Some(2.5),
+                minutes_per_issue: Some(6.0),
+            }),
+            budgets: ProductionBudgets {
+                monthly_cost_usd: Some(500.0),
+                p95_cost_usd_per_issue: Some(0.1),
+                p95_seconds_per_issue: Some(60.0),
+            },
+        })
+    );
+    assert_eq!(
+        spec.gate,
+        GateSpec {
+            min_pass_rate: Some(0.6),
+            max_regressions: Some(3),
+            max_monthly_cost_usd: Some(500.0),
+            max_p95_cost_usd: Some(0.1),
+            max_p95_seconds: Some(60.0),
+            max_violations: Some(0),
+        }
+    );
+}
+
+#[test]
+fn grading_sections_serialize_as_written() {
+    let spec = agentpod_spec::load(Path::new("tests/valid/grading.yaml")).expect("a valid spec");
+    let json = serde_json::to_value(&spec).expect("a spec serializes");
+    assert_eq!(
+        json["grading"]["fields"]["priority"],
+        serde_json::json!({"one_of": ["high", "urgent"]})
+    );
+    assert_eq!(
+        json["grading"]["fields"]["category"],
+        serde_json::json!("equal")
+    );
+    assert_eq!(
+        json["production"]["budgets"]["monthly_cost_usd"],
+        serde_json::json!(500.0)
+    );
+    assert_eq!(json["gate"]["max_violations"], serde_json::json!(0));
 }
 
 #[test]

@@ -118,17 +118,25 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
     )
     .await;
     reporter.finish();
-    let result =
-        result.map_err(|error| Failure::from_error(Exit::Setup, "the run failed", &error))?;
-
+    let run_failure = |error: &RunError| match error {
+        RunError::Fixture(fixture_error) => fixture_failure(fixture_error),
+        RunError::Boundary(boundary_error) => boundary_failure(&spec_path, boundary_error),
+        RunError::Store(store_error) => Failure::from_error(
+            Exit::Setup,
+            &format!(
+                "the run store {} cannot be written, so run {run_id} stopped (what was stored stays \
+                     readable with `agentpod show {run_id}`; make room, then `agentpod run --resume {run_id}`)",
+                global.store.display()
+            ),
+            store_error,
+        ),
+        other => Failure::from_error(Exit::Setup, &format!("run {run_id} failed"), other),
+    };
+    let result = result.map_err(|error| run_failure(&error))?;
     store.close().await;
     if let Some(error) = &result.error {
         // The run is recorded as failed; its (empty) summary would only hide the reason.
-        return Err(match error {
-            RunError::Fixture(fixture_error) => fixture_failure(fixture_error),
-            RunError::Boundary(boundary_error) => boundary_failure(&spec_path, boundary_error),
-            other => Failure::from_error(Exit::Setup, &format!("run {run_id} failed"), other),
-        });
+        return Err(run_failure(error));
     }
     print!("{}", agentpod_report::render_terminal(&result.summary));
     if let Some(path) = &args.json {
