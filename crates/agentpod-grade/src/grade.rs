@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// One thing a grader checked.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Check {
     /// What was checked, e.g. `output.category`.
     pub name: String,

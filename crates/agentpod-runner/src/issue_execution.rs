@@ -10,14 +10,16 @@ use agentpod_agent::{
     run_agent_container,
 };
 use agentpod_db::{BoundaryEvents, PodDatabase};
-use agentpod_grade::{Grade, grade_expected_fields};
+use agentpod_grade::{Check, Grade, grade_fields};
 use agentpod_issues::Issue;
 use agentpod_runtime::{Pod, labels};
+use agentpod_spec::GradingSpec;
 use agentpod_store::{
     BoundaryEventKind, BoundaryEventRecord, OutcomeRecord, OutcomeStatus, StepRecord,
 };
 use serde_json::json;
 
+use crate::issue_grading;
 use crate::pod_gateways::PodGateways;
 use crate::pod_worker::PodContext;
 
@@ -156,17 +158,35 @@ pub(crate) async fn run_issue(
             }),
         });
     }
-    if let Err(error) = database.drop_issue_database(issue_database).await {
-        tracing::warn!(issue = %issue.id, %error, "cannot drop the issue's database; it goes with the pod");
-    }
-
+    let grading = &context.plan.spec.grading;
     fill_from_agent_run(
         &mut outcome,
         &agent_run,
         issue,
         context.plan.spec.agent.timeout,
+        grading,
     );
-    apply_boundary_verdict(&mut outcome, &boundary_events);
+    // Graded answers also face the spec's other graders; an agent that errored is not graded.
+    if matches!(
+        outcome.status,
+        OutcomeStatus::Passed | OutcomeStatus::Failed
+    ) {
+        let mut checks =
+            issue_grading::database_checks(grading, database, &issue_database, issue).await;
+        let violations = boundary_events
+            .iter()
+            .filter(|event| event.kind == BoundaryEventKind::Violation)
+            .count();
+        checks.extend(issue_grading::limit_checks(
+            grading,
+            violations,
+            outcome.usage.budget_stops,
+        ));
+        add_checks(&mut outcome, checks, &boundary_events);
+    }
+    if let Err(error) = database.drop_issue_database(issue_database).await {
+        tracing::warn!(issue = %issue.id, %error, "cannot drop the issue's database; it goes with the pod");
+    }
     (outcome, boundary_events, steps)
 }
 
@@ -204,17 +224,30 @@ fn boundary_event_records(issue_id: &str, events: BoundaryEvents) -> Vec<Boundar
     records
 }
 
-/// Crossing the boundary fails the issue whatever the answer was: an agent that tried to write
-/// where it may not is not ready, even when the attempt was refused.
-fn apply_boundary_verdict(outcome: &mut OutcomeRecord, events: &[BoundaryEventRecord]) {
+/// Adds the further graders' checks to the answer's grade: the issue passes only if all pass.
+/// Crossing the boundary fails it whatever the answer was — an agent that tried to write where
+/// it may not is not ready, even when the attempt was refused — and the reason says so first.
+fn add_checks(outcome: &mut OutcomeRecord, checks: Vec<Check>, events: &[BoundaryEventRecord]) {
+    if checks.is_empty() {
+        return;
+    }
+    let mut grade: Grade = Grade {
+        checks: serde_json::from_value(outcome.grade["checks"].clone()).unwrap_or_default(),
+    };
+    grade.checks.extend(checks);
+    outcome.grade = grade_json(&grade);
     let violations: Vec<&BoundaryEventRecord> = events
         .iter()
         .filter(|event| event.kind == BoundaryEventKind::Violation)
         .collect();
-    let Some(first) = violations.first() else {
-        return;
-    };
-    if outcome.status == OutcomeStatus::Passed {
+    let violation_failed = grade
+        .checks
+        .iter()
+        .any(|check| check.name == "boundary violations" && !check.passed);
+    if grade.passed() {
+        outcome.status = OutcomeStatus::Passed;
+        outcome.reason = grade.explain();
+    } else if violation_failed && let Some(first) = violations.first() {
         outcome.status = OutcomeStatus::Failed;
         let error = first
             .detail
@@ -229,6 +262,9 @@ fn apply_boundary_verdict(outcome: &mut OutcomeRecord, events: &[BoundaryEventRe
                 String::new()
             }
         );
+    } else {
+        outcome.status = OutcomeStatus::Failed;
+        outcome.reason = grade.explain();
     }
 }
 
@@ -276,6 +312,7 @@ fn fill_from_agent_run(
     run: &AgentRun,
     issue: &Issue,
     timeout: std::time::Duration,
+    grading: &GradingSpec,
 ) {
     outcome.exit = serde_json::to_value(&run.exit).unwrap_or_default();
     outcome.stdout = run.stdout.text.clone();
@@ -321,7 +358,9 @@ fn fill_from_agent_run(
             format!("agent output is malformed: {message}"),
         ),
         (AgentExit::Exited { .. }, AgentOutput::Valid(answer)) => {
-            let grade = grade_expected_fields(issue.expected.as_ref(), answer);
+            let grade = Grade {
+                checks: grade_fields(issue.expected.as_ref(), answer, &grading.fields),
+            };
             outcome.grade = grade_json(&grade);
             let status = if grade.passed() {
                 OutcomeStatus::Passed

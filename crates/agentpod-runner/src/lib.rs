@@ -6,6 +6,7 @@
 mod error;
 mod interrupt;
 mod issue_execution;
+mod issue_grading;
 mod pod_gateways;
 mod pod_worker;
 mod run;
