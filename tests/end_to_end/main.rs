@@ -11,6 +11,7 @@ mod gateways;
 mod interrupt;
 mod invalid_input;
 mod misbehaving_agents;
+mod reports;
 mod resume;
 mod separation;
 mod store_faults;

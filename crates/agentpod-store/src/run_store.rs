@@ -227,6 +227,27 @@ impl RunStore {
             .collect()
     }
 
+    /// A run's sampled issues as it stored them (id, fields, expected), in sample order.
+    pub async fn run_issues(
+        &self,
+        run_id: &str,
+    ) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT issue_id, issue_json FROM run_issues WHERE run_id = ? ORDER BY position",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("issue_id")?,
+                    parse_json(&row.try_get::<String, _>("issue_json")?)?,
+                ))
+            })
+            .collect()
+    }
+
     /// The spec a run was started with, as it stored it.
     pub async fn run_spec(&self, run_id: &str) -> Result<serde_json::Value, StoreError> {
         let row = sqlx::query("SELECT spec_json FROM runs WHERE id = ?")

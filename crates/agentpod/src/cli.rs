@@ -20,8 +20,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
         agentpod show latest\n  \
         agentpod trace latest T-1042\n  \
         agentpod boundary pods/support-triage.yaml\n  \
+        agentpod report latest --format markdown >> \"$GITHUB_STEP_SUMMARY\"\n  \
+        agentpod gate latest --baseline <previous-run>\n  \
         agentpod gc\n\n\
-        Exit codes: 0 success · 1 internal error · 2 invalid input · 3 setup error · 130 interrupted"
+        Exit codes: 0 success · 1 internal error · 2 invalid input · 3 setup error · 4 gate failed · 130 interrupted"
 )]
 pub(crate) struct Cli {
     #[command(flatten)]
@@ -68,6 +70,12 @@ pub(crate) enum Command {
     Show(ShowArgs),
     /// One issue of a run as a timeline: process, model calls, tool calls, spans, database events.
     Trace(TraceArgs),
+    /// A run's report: quality, cost, tool calls, time, boundary events, production projection.
+    Report(ReportArgs),
+    /// Runs side by side on the issues they share: paired deltas and the issues that flipped.
+    Compare(CompareArgs),
+    /// The CI gate: check a run against thresholds (spec `gate:` or flags); exit 4 if any fails.
+    Gate(GateArgs),
     /// Send a stored run to an OpenTelemetry collector (OTLP/HTTP, GenAI conventions).
     Export(ExportArgs),
     /// Print the effective AI-writable boundary of a spec, resolved against its fixtures.
@@ -122,6 +130,12 @@ pub(crate) struct RunArgs {
     /// No progress display; only the summary (and errors).
     #[arg(long)]
     pub(crate) no_progress: bool,
+    /// After the run, apply the spec's `gate:` thresholds; exit 4 if any is not met.
+    #[arg(long)]
+    pub(crate) gate: bool,
+    /// With --gate: the baseline run for `max_regressions`.
+    #[arg(long, value_name = "RUN", requires = "gate")]
+    pub(crate) baseline: Option<String>,
     /// Where per-issue files go (issue.json, output.json, the agent's working directory).
     #[arg(long, value_name = "DIR", default_value = ".agentpod/runs")]
     pub(crate) work_dir: PathBuf,
@@ -168,6 +182,57 @@ pub(crate) struct TraceArgs {
     /// Print the timeline as JSON.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// A run id, an unambiguous prefix of one, or `latest`.
+    pub(crate) run: String,
+    /// terminal, json, markdown (CI summaries), junit (one test case per issue) or html (one file with charts).
+    #[arg(long, default_value = "terminal")]
+    pub(crate) format: String,
+    /// Write to FILE instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompareArgs {
+    /// Two or more runs; the first is the baseline the others are compared with.
+    #[arg(num_args = 2.., required = true)]
+    pub(crate) runs: Vec<String>,
+    /// terminal, json, markdown, junit (regressions as failures) or html.
+    #[arg(long, default_value = "terminal")]
+    pub(crate) format: String,
+    #[arg(long, short, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GateArgs {
+    /// The run to gate.
+    pub(crate) run: String,
+    /// A baseline run, for `max_regressions`.
+    #[arg(long, value_name = "RUN")]
+    pub(crate) baseline: Option<String>,
+    /// Minimum pass rate, 0 to 1 (overrides the spec's `gate.min_pass_rate`).
+    #[arg(long, value_name = "SHARE")]
+    pub(crate) min_pass_rate: Option<f64>,
+    #[arg(long, value_name = "N")]
+    pub(crate) max_regressions: Option<usize>,
+    #[arg(long, value_name = "USD")]
+    pub(crate) max_monthly_cost: Option<f64>,
+    #[arg(long, value_name = "USD")]
+    pub(crate) max_p95_cost: Option<f64>,
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) max_p95_seconds: Option<f64>,
+    #[arg(long, value_name = "N")]
+    pub(crate) max_violations: Option<usize>,
+    /// terminal, json, markdown or junit.
+    #[arg(long, default_value = "terminal")]
+    pub(crate) format: String,
+    #[arg(long, short, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -1,8 +1,10 @@
 //! The commands, one file each under `commands/`; this file only dispatches.
 
+mod analysis_input;
 mod boundary;
 mod export;
 mod gc;
+pub(crate) mod report;
 mod run;
 mod runs;
 mod show;
@@ -22,6 +24,9 @@ pub(crate) async fn dispatch(cli: Cli) -> Exit {
         Command::Boundary(args) => boundary::boundary(args).await,
         Command::Trace(args) => trace::trace(&cli.global, args).await,
         Command::Export(args) => export::export(&cli.global, args).await,
+        Command::Report(args) => report::report(&cli.global, args).await,
+        Command::Compare(args) => report::compare(&cli.global, args).await,
+        Command::Gate(args) => report::gate(&cli.global, args).await,
     };
     match result {
         Ok(exit) => exit,

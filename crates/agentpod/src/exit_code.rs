@@ -12,6 +12,8 @@ pub enum Exit {
     InvalidInput = 2,
     /// The environment is not ready: no Docker and no local Postgres, image missing, pods fail to start, store unusable.
     Setup = 3,
+    /// The CI gate failed: a threshold of the spec or the command line was not met.
+    GateFailed = 4,
     /// The run was interrupted (Ctrl-C, SIGTERM); results so far are kept.
     Interrupted = 130,
 }

@@ -142,6 +142,22 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
     if let Some(path) = &args.json {
         write_json(path, &result.summary)?;
     }
+    if args.gate && result.status == RunStatus::Finished {
+        let gate_args = crate::cli::GateArgs {
+            run: run_id.clone(),
+            baseline: args.baseline.clone(),
+            min_pass_rate: None,
+            max_regressions: None,
+            max_monthly_cost: None,
+            max_p95_cost: None,
+            max_p95_seconds: None,
+            max_violations: None,
+            format: "terminal".to_string(),
+            output: None,
+        };
+        println!();
+        return crate::commands::report::gate(global, gate_args).await;
+    }
     Ok(match result.status {
         RunStatus::Interrupted => {
             eprintln!("finish it later with: agentpod run --resume {run_id}");

@@ -1,0 +1,391 @@
+//! Plain text for a terminal or a CI log: aligned, no colour, the verdict first.
+
+use std::fmt::Write;
+
+use crate::comparison::Comparison;
+use crate::gate::{GateCheck, GateResult};
+use crate::run_report::{MeasureSummary, RunReport, figures};
+
+use super::format::{count_of, dollars, number, percent, points, seconds, signed};
+
+/// Issues listed by name before "and N more".
+pub(crate) const LISTED_ISSUES: usize = 10;
+
+pub(crate) fn report(report: &RunReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} · agent {} · run {} · {}, {} pod{}{}",
+        report.spec,
+        report.agent_version,
+        report.run_id,
+        report.runtime,
+        report.pods,
+        if report.pods == 1 { "" } else { "s" },
+        if report.status == "finished" {
+            String::new()
+        } else {
+            format!(" · {}", report.status)
+        }
+    );
+    let _ = writeln!(
+        out,
+        "verdict      {} {}",
+        if report.verdict.ok { "OK" } else { "NOT OK" },
+        report.verdict.headline
+    );
+    for concern in &report.verdict.concerns {
+        let _ = writeln!(out, "             ! {concern}");
+    }
+    let quality = &report.quality;
+    let mut counts = format!(
+        "{} passed, {} failed, {} errored",
+        quality.passed, quality.failed, quality.errored
+    );
+    for (count, name) in [
+        (quality.interrupted, "interrupted"),
+        (quality.infrastructure_errors, "infrastructure errors"),
+        (quality.not_run, "not run"),
+    ] {
+        if count > 0 {
+            let _ = write!(counts, ", {count} {name}");
+        }
+    }
+    let _ = writeln!(out, "quality      {counts}");
+    if let Some(rate) = &quality.pass_rate {
+        let _ = write!(
+            out,
+            "             pass rate {} (95% CI {}–{})",
+            percent(rate.value),
+            percent(rate.low),
+            percent(rate.high)
+        );
+        if let Some(all) = &quality.pass_all_trials {
+            let _ = write!(
+                out,
+                " · pass^{} {} ({}–{})",
+                quality.trials,
+                percent(all.value),
+                percent(all.low),
+                percent(all.high)
+            );
+        }
+        out.push('\n');
+    }
+    for (name, summary, show) in measures(report) {
+        let _ = writeln!(out, "{name:<12} {}", measure_line(summary, show));
+    }
+    if report.unpriced_calls > 0 {
+        let _ = writeln!(
+            out,
+            "             {} calls to unpriced models left out of the cost",
+            report.unpriced_calls
+        );
+    }
+    let boundary = &report.boundary;
+    let _ = writeln!(
+        out,
+        "boundary     {} · {} · {}",
+        count_of(boundary.changes, "change"),
+        count_of(boundary.proposals, "proposal"),
+        count_of(boundary.violations, "violation")
+    );
+    if !report.categories.is_empty() {
+        let _ = writeln!(
+            out,
+            "by {}",
+            report.category_field.as_deref().unwrap_or("category")
+        );
+        for category in &report.categories {
+            let _ = writeln!(
+                out,
+                "  {:<20} {:>4} of {:<4} {} ({}–{})",
+                category.value,
+                category.passed_issues,
+                category.issues,
+                percent(category.pass_rate.value),
+                percent(category.pass_rate.low),
+                percent(category.pass_rate.high)
+            );
+        }
+    }
+    if let Some(projection) = &report.projection {
+        let _ = write!(
+            out,
+            "projection   {} issues/month",
+            number(projection.issues_per_month)
+        );
+        if let Some(field) = &projection.category_field {
+            let mix: Vec<String> = projection
+                .categories
+                .iter()
+                .map(|category| format!("{} {}", category.value, percent(category.share)))
+                .collect();
+            let _ = write!(out, ", weighted by {field} ({})", mix.join(", "));
+        }
+        out.push('\n');
+        if !projection.unsampled_categories.is_empty() {
+            let _ = writeln!(
+                out,
+                "             ! not sampled: {} (their share is spread over the others)",
+                projection.unsampled_categories.join(", ")
+            );
+        }
+        for (name, figure, show) in figures(projection) {
+            let estimate = &figure.estimate;
+            let mut line = format!(
+                "  {name:<20} {:>12}  ({}–{})",
+                show(estimate.value),
+                show(estimate.low),
+                show(estimate.high)
+            );
+            for (against, assessment) in figure.assessments() {
+                let _ = write!(
+                    line,
+                    " · {} {}: {}",
+                    if against == "budget" {
+                        "budget"
+                    } else {
+                        "today"
+                    },
+                    show(assessment.reference),
+                    assessment.standing.as_str()
+                );
+                if let Some(issues) = assessment.issues_to_decide {
+                    let _ = write!(line, " (about {issues} issues would decide it)");
+                }
+            }
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    let failed: Vec<_> = report.failed_issues().collect();
+    if !failed.is_empty() {
+        let _ = writeln!(out, "not passed:");
+        let width = failed
+            .iter()
+            .take(LISTED_ISSUES)
+            .map(|issue| issue.issue_id.len())
+            .max()
+            .unwrap_or(0);
+        for issue in failed.iter().take(LISTED_ISSUES) {
+            let _ = writeln!(
+                out,
+                "  {:width$}  {:<8} {}",
+                issue.issue_id,
+                issue.status.as_str(),
+                issue.reason
+            );
+        }
+        if failed.len() > LISTED_ISSUES {
+            let _ = writeln!(out, "  … and {} more", failed.len() - LISTED_ISSUES);
+        }
+    }
+    if !report.outliers.is_empty() {
+        let _ = writeln!(out, "outliers:");
+        for outlier in report.outliers.iter().take(LISTED_ISSUES) {
+            let show: fn(f64) -> String = match outlier.measure {
+                "cost_usd" => dollars,
+                "seconds" => seconds,
+                _ => number,
+            };
+            let _ = writeln!(
+                out,
+                "  {}  {} {} (fence {})",
+                outlier.issue_id,
+                outlier.measure,
+                show(outlier.value),
+                show(outlier.fence)
+            );
+        }
+    }
+    out
+}
+
+pub(crate) type Show = fn(f64) -> String;
+
+pub(crate) fn measures(report: &RunReport) -> Vec<(&'static str, &MeasureSummary, Show)> {
+    [
+        ("cost", report.cost_usd.as_ref(), dollars as Show),
+        ("model calls", report.model_calls.as_ref(), number),
+        ("tool calls", report.tool_calls.as_ref(), number),
+        ("tokens", report.tokens.as_ref(), number),
+        ("time", report.seconds.as_ref(), seconds),
+    ]
+    .into_iter()
+    .filter_map(|(name, summary, show)| Some((name, summary?, show)))
+    .collect()
+}
+
+fn measure_line(summary: &MeasureSummary, show: Show) -> String {
+    let distribution = &summary.distribution;
+    format!(
+        "median {} · p95 {} · max {} · mean {} ({}–{}) · total {}",
+        show(distribution.median),
+        show(distribution.p95),
+        show(distribution.max),
+        show(summary.mean.value),
+        show(summary.mean.low),
+        show(summary.mean.high),
+        show(summary.total.value)
+    )
+}
+
+pub(crate) fn comparison(comparison: &Comparison) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} runs on {} shared issues (baseline: {} · agent {})",
+        comparison.runs.len(),
+        comparison.shared_issues,
+        comparison.runs[0].run_id,
+        comparison.runs[0].agent_version
+    );
+    for run in &comparison.runs {
+        let _ = writeln!(out, "run {} · agent {}", run.run_id, run.agent_version);
+        if let Some(rate) = &run.pass_rate {
+            let _ = writeln!(
+                out,
+                "  pass rate    {} ({} of {}, 95% CI {}–{})",
+                percent(rate.value),
+                run.passed,
+                comparison.shared_issues,
+                percent(rate.low),
+                percent(rate.high)
+            );
+        }
+        let median = |distribution: &Option<agentpod_report::Distribution>, show: Show| {
+            distribution
+                .map(|d| format!("median {} · p95 {}", show(d.median), show(d.p95)))
+                .unwrap_or_else(|| "—".to_string())
+        };
+        let _ = writeln!(out, "  cost         {}", median(&run.cost_usd, dollars));
+        let _ = writeln!(out, "  tool calls   {}", median(&run.tool_calls, number));
+        let _ = writeln!(out, "  time         {}", median(&run.seconds, seconds));
+        let _ = writeln!(out, "  violations   {}", run.violations);
+        if let Some(difference) = &run.against_baseline {
+            let delta = |mean: &crate::estimate::Estimate, show: Show| {
+                format!(
+                    "{} ({} to {})",
+                    signed(mean.value, show),
+                    signed(mean.low, show),
+                    signed(mean.high, show)
+                )
+            };
+            let _ = writeln!(
+                out,
+                "  vs baseline  pass rate {} · McNemar p = {:.3} · {} regressions, {} improvements",
+                delta(&difference.pass_rate.mean, points),
+                difference.mcnemar_p_value,
+                difference.regressions,
+                difference.improvements
+            );
+            if let Some(cost) = &difference.cost_usd {
+                let _ = writeln!(
+                    out,
+                    "               cost per issue {}",
+                    delta(&cost.mean, dollars)
+                );
+            }
+            let _ = writeln!(
+                out,
+                "               tool calls per issue {} · time per issue {} · violations {:+}",
+                delta(&difference.tool_calls.mean, number),
+                delta(&difference.seconds.mean, seconds),
+                difference.violations
+            );
+            for flip in difference.flips.iter().take(LISTED_ISSUES) {
+                let _ = writeln!(
+                    out,
+                    "    {} {}  {} → {}  {}",
+                    if flip.regression {
+                        "regressed"
+                    } else {
+                        "improved "
+                    },
+                    flip.issue_id,
+                    flip.baseline.as_str(),
+                    flip.candidate.as_str(),
+                    flip.reason
+                );
+            }
+            if difference.flips.len() > LISTED_ISSUES {
+                let _ = writeln!(
+                    out,
+                    "    … and {} more flips",
+                    difference.flips.len() - LISTED_ISSUES
+                );
+            }
+        }
+    }
+    out
+}
+
+pub(crate) fn gate(gate: &GateResult) -> String {
+    let mut out = String::new();
+    let failed = gate.failed_checks().count();
+    let _ = writeln!(
+        out,
+        "gate {} for run {}{}",
+        if gate.passed { "passed" } else { "FAILED" },
+        gate.run_id,
+        if failed > 0 {
+            format!(": {failed} of {} checks failed", gate.checks.len())
+        } else {
+            String::new()
+        }
+    );
+    for check in &gate.checks {
+        let mark = if check.skipped {
+            "skip"
+        } else if check.passed {
+            "ok  "
+        } else {
+            "FAIL"
+        };
+        let _ = writeln!(out, "  {mark}  {}", check_sentence(check));
+    }
+    out
+}
+
+/// One check as a sentence: what was measured, the limit, and by how much.
+pub(crate) fn check_sentence(check: &GateCheck) -> String {
+    let (label, show, margin_show): (&str, Show, Show) = match check.name {
+        "pass_rate" => ("pass rate", percent, points),
+        "regressions" => ("regressions", number, number),
+        "monthly_cost_usd" => ("projected monthly cost", dollars, dollars),
+        "p95_cost_usd" => ("p95 cost per issue", dollars, dollars),
+        "p95_seconds" => ("p95 time per issue", seconds, seconds),
+        "violations" => ("boundary violations", number, number),
+        other => (other, number, number),
+    };
+    let limit = format!(
+        "{} {}",
+        if check.bound == "min" {
+            "minimum"
+        } else {
+            "maximum"
+        },
+        show(check.limit)
+    );
+    match (check.actual, check.margin) {
+        (Some(actual), Some(margin)) if margin >= 0.0 => format!(
+            "{label} {} within the {limit} (margin {})",
+            show(actual),
+            margin_show(margin)
+        ),
+        (Some(actual), Some(margin)) => format!(
+            "{label} {} {} the {limit} by {}",
+            show(actual),
+            if check.bound == "min" {
+                "is below"
+            } else {
+                "exceeds"
+            },
+            margin_show(-margin)
+        ),
+        _ => format!(
+            "{label}: {limit}, not measured ({})",
+            check.note.as_deref().unwrap_or("no data")
+        ),
+    }
+}

@@ -1,0 +1,563 @@
+//! `RunReport`: everything a person decides from after one run — quality with its interval,
+//! cost, calls and time as distributions, boundary events, the production projection, one row
+//! per issue with its timeline, and a verdict line.
+
+use std::collections::{BTreeMap, HashMap};
+
+use agentpod_report::{BoundarySummary, Distribution, Outlier, summarize};
+use agentpod_store::{BoundaryEventKind, OutcomeStatus, StepKind};
+use serde::Serialize;
+
+use crate::assessment::Standing;
+use crate::bootstrap::{DEFAULT_RESAMPLES, MeasureStatistics, Strata, bootstrap};
+use crate::estimate::Estimate;
+use crate::issue_measures::{IssueMeasures, default_category_field, is_finished, issue_measures};
+use crate::production_profile::ProductionProfile;
+use crate::projection::{ProjectedFigure, Projection, project};
+use crate::render::format::{dollars, number, percent, seconds};
+use crate::run_input::RunInput;
+use crate::wilson::wilson_interval;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunReport {
+    pub run_id: String,
+    pub spec: String,
+    pub agent_version: String,
+    pub runtime: String,
+    pub pods: usize,
+    pub status: String,
+    /// The seed of the bootstrap, so the intervals can be reproduced.
+    pub seed: u64,
+    pub resamples: usize,
+    pub quality: Quality,
+    /// Per issue (the mean over its trials); each with bootstrap intervals for mean and p95.
+    pub cost_usd: Option<MeasureSummary>,
+    pub model_calls: Option<MeasureSummary>,
+    pub tool_calls: Option<MeasureSummary>,
+    pub tokens: Option<MeasureSummary>,
+    pub seconds: Option<MeasureSummary>,
+    /// Calls to models with no price: left out of the cost figures.
+    pub unpriced_calls: u32,
+    pub budget_stops: u32,
+    /// Beyond Tukey's fence (the rule of `agentpod-report`).
+    pub outliers: Vec<Outlier>,
+    pub boundary: BoundarySummary,
+    pub category_field: Option<String>,
+    pub categories: Vec<CategoryQuality>,
+    pub projection: Option<Projection>,
+    pub issues: Vec<IssueRow>,
+    pub verdict: Verdict,
+    /// Each issue's steps and boundary events, for the HTML page; not figures, so not in JSON.
+    #[serde(skip)]
+    pub timelines: HashMap<String, Vec<TimelineEntry>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Quality {
+    pub sampled: usize,
+    /// Outcomes by status, over all trials.
+    pub passed: usize,
+    pub failed: usize,
+    pub errored: usize,
+    pub interrupted: usize,
+    pub infrastructure_errors: usize,
+    /// Sampled issues with no outcome at all.
+    pub not_run: usize,
+    /// The most trials any issue had; 1 for a plain run.
+    pub trials: usize,
+    /// Passed over finished trials (passed, failed, errored), with its Wilson interval.
+    pub pass_rate: Option<Estimate>,
+    /// pass^k: the share of issues that passed every one of their trials, with its Wilson
+    /// interval; only when issues had several trials.
+    pub pass_all_trials: Option<Estimate>,
+    pub finished_issues: usize,
+}
+
+impl Quality {
+    pub fn finished(&self) -> usize {
+        self.passed + self.failed + self.errored
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MeasureSummary {
+    /// Median, p95, max, mean: nearest rank, over issues.
+    pub distribution: Distribution,
+    pub mean: Estimate,
+    pub p95: Estimate,
+    /// Over the measured issues: count × mean.
+    pub total: Estimate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CategoryQuality {
+    pub value: String,
+    pub issues: usize,
+    pub passed_issues: usize,
+    /// Issues that passed (every trial) over finished issues, with the Wilson interval.
+    pub pass_rate: Estimate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IssueRow {
+    pub issue_id: String,
+    pub category: Option<String>,
+    pub status: OutcomeStatus,
+    pub reason: String,
+    pub trials: usize,
+    pub passed_trials: usize,
+    pub cost_usd: Option<f64>,
+    pub model_calls: f64,
+    pub tool_calls: f64,
+    pub tokens: f64,
+    pub seconds: f64,
+    pub changes: usize,
+    pub proposals: usize,
+    pub violations: usize,
+}
+
+/// One line of an issue's timeline: a step the gateways saw, or a boundary event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimelineEntry {
+    /// `llm_call`, `tool_call`, `span`, `change`, `proposal` or `violation`.
+    pub kind: &'static str,
+    pub started_at: Option<String>,
+    pub latency_ms: Option<f64>,
+    /// What it was: the model, the tool and its outcome, the span name, the table.
+    pub label: String,
+    /// A refused or failed call, or a violation.
+    pub failed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    /// Nothing over a budget, no boundary violation, no errored issue.
+    pub ok: bool,
+    pub headline: String,
+    pub concerns: Vec<String>,
+}
+
+impl RunReport {
+    /// Builds the report. `seed` drives the bootstrap: the same seed gives the same intervals.
+    pub fn build(input: &RunInput, production: Option<&ProductionProfile>, seed: u64) -> Self {
+        Self::build_with_resamples(input, production, seed, DEFAULT_RESAMPLES)
+    }
+
+    pub fn build_with_resamples(
+        input: &RunInput,
+        production: Option<&ProductionProfile>,
+        seed: u64,
+        resamples: usize,
+    ) -> Self {
+        let run = &input.run;
+        let mix_field = production
+            .and_then(|profile| profile.by_category.as_ref())
+            .map(|mix| mix.field.as_str());
+        let category_field = default_category_field(input, mix_field);
+        let issues = issue_measures(input, category_field.as_deref());
+        let summary = summarize(run, &input.outcomes, &input.boundary_events);
+        let quality = quality(input, &issues);
+        let finished: Vec<&IssueMeasures> =
+            issues.iter().filter(|issue| issue.finished()).collect();
+        let measures = vec![
+            finished.iter().map(|issue| issue.cost_usd).collect(),
+            finished.iter().map(|issue| Some(issue.llm_calls)).collect(),
+            finished
+                .iter()
+                .map(|issue| Some(issue.tool_calls))
+                .collect(),
+            finished.iter().map(|issue| Some(issue.tokens)).collect(),
+            finished.iter().map(|issue| Some(issue.seconds)).collect(),
+        ];
+        // The projection resamples by category with its own generator: it runs beside the
+        // report's own bootstrap, and the results do not depend on which ends first.
+        let (statistics, projection) = std::thread::scope(|scope| {
+            let projection = scope.spawn(|| {
+                production.and_then(|profile| project(&issues, profile, resamples, seed))
+            });
+            let statistics = bootstrap(&measures, &Strata::single(finished.len()), resamples, seed);
+            let projection = projection
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (statistics, projection)
+        });
+        let mut summaries = measures
+            .iter()
+            .zip(statistics)
+            .map(|(values, statistics)| measure_summary(values, statistics));
+        let mut next = || summaries.next().flatten();
+        let (cost_usd, model_calls, tool_calls, tokens, seconds) =
+            (next(), next(), next(), next(), next());
+        let categories = category_quality(&issues);
+        let mut report = RunReport {
+            run_id: run.id.clone(),
+            spec: run.spec_name.clone(),
+            agent_version: run.agent_version.clone(),
+            runtime: run.runtime.clone(),
+            pods: run.pods,
+            status: run.status.as_str().to_string(),
+            seed,
+            resamples,
+            quality,
+            cost_usd,
+            model_calls,
+            tool_calls,
+            tokens,
+            seconds,
+            unpriced_calls: summary.usage.unpriced_calls,
+            budget_stops: summary.usage.budget_stops,
+            outliers: summary.usage.outliers,
+            boundary: summary.boundary,
+            category_field: if categories.is_empty() {
+                None
+            } else {
+                category_field
+            },
+            categories,
+            projection,
+            issues: issues.iter().map(issue_row).collect(),
+            verdict: Verdict {
+                ok: true,
+                headline: String::new(),
+                concerns: Vec::new(),
+            },
+            timelines: timelines(input),
+        };
+        report.verdict = verdict(&report);
+        report
+    }
+
+    /// Issues that did not pass, worst first (errored, then failed, then the rest).
+    pub fn failed_issues(&self) -> impl Iterator<Item = &IssueRow> {
+        let rank = |status: OutcomeStatus| match status {
+            OutcomeStatus::Errored | OutcomeStatus::InfrastructureError => 0,
+            OutcomeStatus::Failed => 1,
+            _ => 2,
+        };
+        let mut failed: Vec<&IssueRow> = self
+            .issues
+            .iter()
+            .filter(|issue| issue.status != OutcomeStatus::Passed)
+            .collect();
+        failed.sort_by_key(|issue| rank(issue.status));
+        failed.into_iter()
+    }
+}
+
+fn quality(input: &RunInput, issues: &[IssueMeasures]) -> Quality {
+    let count = |status: OutcomeStatus| {
+        input
+            .outcomes
+            .iter()
+            .filter(|outcome| outcome.status == status)
+            .count()
+    };
+    let passed = count(OutcomeStatus::Passed);
+    let finished_trials = input
+        .outcomes
+        .iter()
+        .filter(|outcome| is_finished(outcome.status))
+        .count();
+    let trials = issues.iter().map(|issue| issue.trials).max().unwrap_or(1);
+    let finished_issues = issues.iter().filter(|issue| issue.finished()).count();
+    let passed_issues = issues.iter().filter(|issue| issue.passed()).count();
+    Quality {
+        sampled: input.run.issue_count.max(issues.len()),
+        passed,
+        failed: count(OutcomeStatus::Failed),
+        errored: count(OutcomeStatus::Errored),
+        interrupted: count(OutcomeStatus::Interrupted),
+        infrastructure_errors: count(OutcomeStatus::InfrastructureError),
+        not_run: input.run.issue_count.saturating_sub(issues.len()),
+        trials,
+        pass_rate: wilson_interval(passed, finished_trials),
+        pass_all_trials: if trials > 1 {
+            wilson_interval(passed_issues, finished_issues)
+        } else {
+            None
+        },
+        finished_issues,
+    }
+}
+
+fn measure_summary(
+    values: &[Option<f64>],
+    statistics: Option<MeasureStatistics>,
+) -> Option<MeasureSummary> {
+    let statistics = statistics?;
+    let present: Vec<f64> = values.iter().flatten().copied().collect();
+    Some(MeasureSummary {
+        distribution: Distribution::of(&present)?,
+        mean: statistics.mean,
+        p95: statistics.p95,
+        total: statistics.mean.scaled(present.len() as f64),
+    })
+}
+
+fn category_quality(issues: &[IssueMeasures]) -> Vec<CategoryQuality> {
+    let mut by_value: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for issue in issues.iter().filter(|issue| issue.finished()) {
+        if let Some(category) = &issue.category {
+            let entry = by_value.entry(category).or_default();
+            entry.0 += 1;
+            entry.1 += usize::from(issue.passed());
+        }
+    }
+    by_value
+        .into_iter()
+        .filter_map(|(value, (issues, passed))| {
+            Some(CategoryQuality {
+                value: value.to_string(),
+                issues,
+                passed_issues: passed,
+                pass_rate: wilson_interval(passed, issues)?,
+            })
+        })
+        .collect()
+}
+
+fn issue_row(issue: &IssueMeasures) -> IssueRow {
+    IssueRow {
+        issue_id: issue.issue_id.clone(),
+        category: issue.category.clone(),
+        status: issue.status,
+        reason: issue.reason.clone(),
+        trials: issue.trials,
+        passed_trials: issue.passed_trials,
+        cost_usd: issue.cost_usd,
+        model_calls: issue.llm_calls,
+        tool_calls: issue.tool_calls,
+        tokens: issue.tokens,
+        seconds: issue.seconds,
+        changes: issue.changes,
+        proposals: issue.proposals,
+        violations: issue.violations,
+    }
+}
+
+fn timelines(input: &RunInput) -> HashMap<String, Vec<TimelineEntry>> {
+    let mut timelines: HashMap<String, Vec<TimelineEntry>> = HashMap::new();
+    for step in &input.steps {
+        let text = |key: &str| step.detail.get(key).and_then(|value| value.as_str());
+        let (label, failed) = match step.kind {
+            StepKind::LlmCall => {
+                let tokens = ["input_tokens", "output_tokens"]
+                    .map(|key| step.detail.get(key).and_then(|v| v.as_u64()).unwrap_or(0));
+                let status = step.detail.get("status").and_then(|v| v.as_u64());
+                (
+                    format!(
+                        "{} · {} in / {} out tokens{}",
+                        text("response_model").or(text("model")).unwrap_or("model"),
+                        tokens[0],
+                        tokens[1],
+                        step.detail
+                            .get("cost_usd")
+                            .and_then(|v| v.as_f64())
+                            .map(|cost| format!(" · {}", dollars(cost)))
+                            .unwrap_or_default()
+                    ),
+                    status.is_some_and(|status| status >= 400),
+                )
+            }
+            StepKind::ToolCall => {
+                let outcome = text("outcome").unwrap_or("ok");
+                (
+                    format!("{} · {outcome}", text("tool").unwrap_or("tool")),
+                    outcome != "ok",
+                )
+            }
+            StepKind::Span => (text("name").unwrap_or("span").to_string(), false),
+        };
+        timelines
+            .entry(step.issue_id.clone())
+            .or_default()
+            .push(TimelineEntry {
+                kind: step.kind.as_str(),
+                started_at: step.started_at.clone(),
+                latency_ms: step.latency_ms,
+                label,
+                failed,
+            });
+    }
+    for event in &input.boundary_events {
+        let text = |key: &str| {
+            event
+                .detail
+                .get(key)
+                .and_then(|value| value.as_str())
+                .unwrap_or_default()
+        };
+        let table = event.table.as_deref().unwrap_or("?");
+        let label = match event.kind {
+            BoundaryEventKind::Violation => format!("{table}: {}", text("error")),
+            _ => format!("{} {table}", text("operation")).trim().to_string(),
+        };
+        timelines
+            .entry(event.issue_id.clone())
+            .or_default()
+            .push(TimelineEntry {
+                kind: event.kind.as_str(),
+                started_at: None,
+                latency_ms: None,
+                label,
+                failed: event.kind == BoundaryEventKind::Violation,
+            });
+    }
+    timelines
+}
+
+fn verdict(report: &RunReport) -> Verdict {
+    let quality = &report.quality;
+    let mut headline = match &quality.pass_rate {
+        Some(rate) => format!(
+            "{} of {} passed ({}, 95% CI {}–{})",
+            quality.passed,
+            quality.finished(),
+            percent(rate.value),
+            percent(rate.low),
+            percent(rate.high)
+        ),
+        None => "no issue finished".to_string(),
+    };
+    if let Some(rate) = &quality.pass_all_trials {
+        headline.push_str(&format!(
+            "; pass^{} {}",
+            quality.trials,
+            percent(rate.value)
+        ));
+    }
+    let mut concerns = Vec::new();
+    let mut ok = quality.pass_rate.is_some();
+    if let Some(projection) = &report.projection {
+        if let Some(cost) = &projection.monthly_cost_usd {
+            headline.push_str(&format!(
+                "; projected {}/month",
+                dollars(cost.estimate.value)
+            ));
+        }
+        for (name, figure, show) in figures(projection) {
+            for (against, assessment) in figure.assessments() {
+                let reference = match against {
+                    "budget" => format!("the {} budget", show(assessment.reference)),
+                    _ => format!("today's {}", show(assessment.reference)),
+                };
+                match assessment.standing {
+                    Standing::Over => {
+                        if against == "budget" {
+                            ok = false;
+                        }
+                        concerns.push(format!(
+                            "{name} {} is over {reference}",
+                            show(figure.estimate.value)
+                        ));
+                    }
+                    Standing::Undecided => concerns.push(format!(
+                        "{name} {} is undecided against {reference}{}",
+                        show(figure.estimate.value),
+                        assessment
+                            .issues_to_decide
+                            .map(|issues| format!(": about {issues} issues would decide it"))
+                            .unwrap_or_default()
+                    )),
+                    Standing::Within => {}
+                }
+            }
+        }
+    }
+    let boundary = &report.boundary;
+    if boundary.violations > 0 {
+        ok = false;
+        concerns.insert(
+            0,
+            format!(
+                "{} boundary violation{} in {} issue{}",
+                boundary.violations,
+                if boundary.violations == 1 { "" } else { "s" },
+                boundary.issues_with_violations,
+                if boundary.issues_with_violations == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+            ),
+        );
+    }
+    if quality.errored > 0 {
+        concerns.insert(
+            0,
+            format!(
+                "{} errored issue{}",
+                quality.errored,
+                if quality.errored == 1 { "" } else { "s" }
+            ),
+        );
+    }
+    if quality.not_run + quality.interrupted + quality.infrastructure_errors > 0 {
+        concerns.push(format!(
+            "{} of {} sampled issues did not finish",
+            quality.sampled - quality.finished_issues,
+            quality.sampled
+        ));
+    }
+    Verdict {
+        ok,
+        headline,
+        concerns,
+    }
+}
+
+/// The projection's figures with a name and a way to show their values, in reading order.
+pub(crate) type FigureShow = fn(f64) -> String;
+
+pub(crate) fn figures(
+    projection: &Projection,
+) -> Vec<(&'static str, &ProjectedFigure, FigureShow)> {
+    let hours: FigureShow = |value| format!("{} h", number(value));
+    let agents: FigureShow = |value| format!("{} agents", number(value));
+    let calls: FigureShow = number;
+    [
+        (
+            "monthly cost",
+            projection.monthly_cost_usd.as_ref(),
+            dollars as FigureShow,
+        ),
+        (
+            "p95 cost per issue",
+            projection.p95_cost_usd_per_issue.as_ref(),
+            dollars,
+        ),
+        (
+            "p95 time per issue",
+            projection.p95_seconds_per_issue.as_ref(),
+            seconds,
+        ),
+        (
+            "monthly agent-hours",
+            projection.monthly_agent_hours.as_ref(),
+            hours,
+        ),
+        (
+            "monthly model calls",
+            projection.monthly_model_calls.as_ref(),
+            calls,
+        ),
+        (
+            "monthly tool calls",
+            projection.monthly_tool_calls.as_ref(),
+            calls,
+        ),
+        (
+            "concurrency (mean)",
+            projection.concurrency_mean.as_ref(),
+            agents,
+        ),
+        (
+            "concurrency (p95)",
+            projection.concurrency_p95.as_ref(),
+            agents,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(name, figure, show)| Some((name, figure?, show)))
+    .collect()
+}

@@ -1,0 +1,256 @@
+//! The renderings: Markdown and terminal snapshots of a small fixed run, JSON and JUnit parsed
+//! back and counted.
+
+use std::collections::BTreeMap;
+
+use agentpod_analysis::{
+    CategoryMix, Comparison, CurrentHandling, GateThresholds, ProductionBudgets, ProductionProfile,
+    ReportFormat, RunReport, evaluate_gate, render_comparison, render_gate, render_report,
+};
+use agentpod_store::OutcomeStatus;
+use quick_xml::events::Event;
+
+use crate::support::small_run;
+
+pub fn production() -> ProductionProfile {
+    ProductionProfile {
+        issues_per_month: 12_000.0,
+        by_category: Some(CategoryMix {
+            field: "category".into(),
+            weights: BTreeMap::from([
+                ("billing".into(), 0.5),
+                ("shipping".into(), 0.3),
+                ("account".into(), 0.2),
+            ]),
+        }),
+        current: Some(CurrentHandling {
+            cost_usd_per_issue: 3.5,
+            minutes_per_issue: 9.0,
+        }),
+        budgets: ProductionBudgets {
+            monthly_cost_usd: Some(400.0),
+            p95_cost_usd_per_issue: Some(0.05),
+            p95_seconds_per_issue: Some(60.0),
+        },
+    }
+}
+
+pub fn report() -> RunReport {
+    RunReport::build(&small_run(), Some(&production()), 7)
+}
+
+pub fn comparison() -> Comparison {
+    let mut baseline = small_run();
+    baseline.run.id = "20261124-090000-beef".into();
+    baseline.run.agent_version = "baseline-0".into();
+    for outcome in &mut baseline.outcomes {
+        if outcome.issue_id == "T-9" || outcome.issue_id == "T-3" {
+            outcome.status = OutcomeStatus::Passed;
+        }
+        if outcome.issue_id == "T-2" {
+            outcome.status = OutcomeStatus::Failed;
+        }
+        if let Some(cost) = &mut outcome.usage.cost_usd {
+            *cost *= 0.8;
+        }
+    }
+    Comparison::build(&[baseline, small_run()], 7).unwrap()
+}
+
+#[test]
+fn markdown_snapshot() {
+    insta::assert_snapshot!(
+        "report_markdown",
+        render_report(&report(), ReportFormat::Markdown).unwrap()
+    );
+    insta::assert_snapshot!(
+        "comparison_markdown",
+        render_comparison(&comparison(), ReportFormat::Markdown).unwrap()
+    );
+}
+
+#[test]
+fn terminal_snapshot() {
+    insta::assert_snapshot!(
+        "report_terminal",
+        render_report(&report(), ReportFormat::Terminal).unwrap()
+    );
+    insta::assert_snapshot!(
+        "comparison_terminal",
+        render_comparison(&comparison(), ReportFormat::Terminal).unwrap()
+    );
+    let gate = evaluate_gate(
+        &report(),
+        Some(&comparison()),
+        &GateThresholds {
+            min_pass_rate: Some(0.75),
+            max_regressions: Some(0),
+            ..GateThresholds::default()
+        },
+    );
+    insta::assert_snapshot!(
+        "gate_terminal",
+        render_gate(&gate, ReportFormat::Terminal).unwrap()
+    );
+}
+
+#[test]
+fn json_holds_every_figure() {
+    let report = report();
+    let json: serde_json::Value =
+        serde_json::from_str(&render_report(&report, ReportFormat::Json).unwrap()).unwrap();
+    assert_eq!(json["quality"]["passed"], 7);
+    assert_eq!(
+        json["quality"]["pass_rate"]["low"],
+        report.quality.pass_rate.unwrap().low
+    );
+    assert_eq!(json["cost_usd"]["distribution"]["p95"], 0.09);
+    assert_eq!(
+        json["projection"]["monthly_cost_usd"]["estimate"]["value"],
+        report
+            .projection
+            .as_ref()
+            .unwrap()
+            .monthly_cost_usd
+            .unwrap()
+            .estimate
+            .value
+    );
+    assert_eq!(
+        json["projection"]["monthly_cost_usd"]["against_budget"]["standing"],
+        report
+            .projection
+            .as_ref()
+            .unwrap()
+            .monthly_cost_usd
+            .unwrap()
+            .against_budget
+            .unwrap()
+            .standing
+            .as_str()
+    );
+    assert_eq!(json["issues"].as_array().unwrap().len(), 10);
+    assert_eq!(json["boundary"]["violations"], 1);
+    assert_eq!(json["verdict"]["ok"], false);
+    assert!(
+        json.get("timelines").is_none(),
+        "timelines are for the page, not figures"
+    );
+    let comparison: serde_json::Value =
+        serde_json::from_str(&render_comparison(&comparison(), ReportFormat::Json).unwrap())
+            .unwrap();
+    assert_eq!(comparison["runs"][1]["against_baseline"]["regressions"], 2);
+}
+
+/// Counts of elements and the attributes of the first `testsuite`.
+struct JunitCounts {
+    elements: BTreeMap<String, usize>,
+    suite: BTreeMap<String, String>,
+    messages: Vec<String>,
+    case_names: Vec<String>,
+}
+
+fn parse_junit(xml: &str) -> JunitCounts {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    reader.config_mut().check_end_names = true;
+    let mut counts = JunitCounts {
+        elements: BTreeMap::new(),
+        suite: BTreeMap::new(),
+        messages: Vec::new(),
+        case_names: Vec::new(),
+    };
+    let mut depth = 0_i32;
+    loop {
+        let event = reader.read_event().unwrap_or_else(|error| {
+            panic!(
+                "invalid XML at {}: {error}\n{xml}",
+                reader.buffer_position()
+            )
+        });
+        let element = match &event {
+            Event::Start(element) | Event::Empty(element) => element.clone(),
+            Event::End(_) => {
+                depth -= 1;
+                continue;
+            }
+            Event::Eof => break,
+            _ => continue,
+        };
+        if matches!(event, Event::Start(_)) {
+            depth += 1;
+        }
+        let name = String::from_utf8(element.name().as_ref().to_vec()).unwrap();
+        *counts.elements.entry(name.clone()).or_default() += 1;
+        let attributes: BTreeMap<String, String> = element
+            .attributes()
+            .map(|attribute| {
+                let attribute = attribute.unwrap();
+                (
+                    String::from_utf8(attribute.key.as_ref().to_vec()).unwrap(),
+                    attribute.unescape_value().unwrap().into_owned(),
+                )
+            })
+            .collect();
+        match name.as_str() {
+            "testsuite" if counts.suite.is_empty() => counts.suite = attributes,
+            "failure" | "error" => counts.messages.push(attributes["message"].clone()),
+            "testcase" => counts.case_names.push(attributes["name"].clone()),
+            _ => {}
+        }
+    }
+    assert_eq!(depth, 0, "unbalanced elements");
+    counts
+}
+
+#[test]
+fn junit_has_one_case_per_issue_and_escapes_reasons() {
+    let mut input = small_run();
+    // A reason with everything XML must escape, and a control character it forbids.
+    input.outcomes[2].reason = "wanted <priority> & \"high\", got 'low'\u{1b}[0m".into();
+    let xml = render_report(&RunReport::build(&input, None, 7), ReportFormat::Junit).unwrap();
+    let counts = parse_junit(&xml);
+    assert_eq!(counts.elements["testsuites"], 1);
+    assert_eq!(counts.elements["testcase"], 10);
+    assert_eq!(counts.elements["failure"], 2);
+    assert_eq!(counts.elements["error"], 1);
+    assert_eq!(counts.suite["tests"], "10");
+    assert_eq!(counts.suite["failures"], "2");
+    assert_eq!(counts.suite["errors"], "1");
+    assert_eq!(counts.suite["name"], "support-triage · baseline-1");
+    assert!(
+        counts
+            .messages
+            .contains(&"wanted <priority> & \"high\", got 'low'[0m".to_string()),
+        "{:?}",
+        counts.messages
+    );
+    assert_eq!(counts.case_names[0], "T-1");
+    // Per-issue properties: cost, model calls, tool calls, seconds.
+    assert_eq!(counts.elements["property"], 5 + 10 * 4 + 1);
+
+    let comparison_xml = render_comparison(&comparison(), ReportFormat::Junit).unwrap();
+    let counts = parse_junit(&comparison_xml);
+    assert_eq!(
+        counts.elements["testcase"], 3,
+        "the flips: two regressions and one improvement"
+    );
+    assert_eq!(counts.elements["failure"], 2);
+    assert_eq!(
+        counts.case_names[..2],
+        ["T-3".to_string(), "T-9".to_string()]
+    );
+
+    let gate = evaluate_gate(
+        &report(),
+        None,
+        &GateThresholds {
+            min_pass_rate: Some(0.9),
+            ..GateThresholds::default()
+        },
+    );
+    let counts = parse_junit(&render_gate(&gate, ReportFormat::Junit).unwrap());
+    assert_eq!(
+        (counts.elements["testcase"], counts.elements["failure"]),
+        (2, 2)
+    );
+}

@@ -1,0 +1,110 @@
+//! `agentpod report RUN`, `agentpod compare RUN RUN…` and `agentpod gate RUN`: the run store read
+//! back as a report (terminal, JSON, Markdown, JUnit, HTML), runs side by side, and the CI gate.
+
+use std::path::Path;
+
+use agentpod_analysis::{
+    Comparison, GateThresholds, ReportFormat, RunReport, evaluate_gate, render_comparison,
+    render_gate, render_report,
+};
+
+use crate::cli::{CompareArgs, GateArgs, GlobalOptions, ReportArgs};
+use crate::commands::analysis_input::{gate_thresholds, load_run, production_profile};
+use crate::commands::runs::open_existing_store;
+use crate::exit_code::Exit;
+use crate::failure::Failure;
+
+/// Intervals are bootstraps; a fixed seed makes a report the same every time it is rendered.
+const REPORT_SEED: u64 = 7;
+
+pub(crate) async fn report(global: &GlobalOptions, args: ReportArgs) -> Result<Exit, Failure> {
+    let store = open_existing_store(global).await?;
+    let stored = load_run(&store, &args.run).await?;
+    let production = production_profile(&stored.spec);
+    let report = RunReport::build(&stored.input, production.as_ref(), REPORT_SEED);
+    let text = render_report(&report, format(&args.format)?)
+        .map_err(|error| Failure::from_error(Exit::Internal, "", &error))?;
+    emit(&text, args.output.as_deref())?;
+    Ok(Exit::Success)
+}
+
+pub(crate) async fn compare(global: &GlobalOptions, args: CompareArgs) -> Result<Exit, Failure> {
+    let store = open_existing_store(global).await?;
+    let mut inputs = Vec::new();
+    for run in &args.runs {
+        inputs.push(load_run(&store, run).await?.input);
+    }
+    let comparison = Comparison::build(&inputs, REPORT_SEED)
+        .map_err(|error| Failure::from_error(Exit::InvalidInput, "", &error))?;
+    let text = render_comparison(&comparison, format(&args.format)?)
+        .map_err(|error| Failure::from_error(Exit::Internal, "", &error))?;
+    emit(&text, args.output.as_deref())?;
+    Ok(Exit::Success)
+}
+
+pub(crate) async fn gate(global: &GlobalOptions, args: GateArgs) -> Result<Exit, Failure> {
+    let store = open_existing_store(global).await?;
+    let stored = load_run(&store, &args.run).await?;
+    let production = production_profile(&stored.spec);
+    let report = RunReport::build(&stored.input, production.as_ref(), REPORT_SEED);
+    let comparison = match &args.baseline {
+        Some(baseline) => {
+            let baseline = load_run(&store, baseline).await?;
+            let runs = [baseline.input, stored.input];
+            Some(
+                Comparison::build(&runs, REPORT_SEED)
+                    .map_err(|error| Failure::from_error(Exit::InvalidInput, "", &error))?,
+            )
+        }
+        None => None,
+    };
+    let thresholds = thresholds(gate_thresholds(&stored.spec), &args);
+    let result = evaluate_gate(&report, comparison.as_ref(), &thresholds);
+    let text = render_gate(&result, format(&args.format)?)
+        .map_err(|error| Failure::from_error(Exit::InvalidInput, "", &error))?;
+    emit(&text, args.output.as_deref())?;
+    Ok(if result.passed {
+        Exit::Success
+    } else {
+        Exit::GateFailed
+    })
+}
+
+/// The command line's limits over the spec's.
+fn thresholds(mut thresholds: GateThresholds, args: &GateArgs) -> GateThresholds {
+    thresholds.min_pass_rate = args.min_pass_rate.or(thresholds.min_pass_rate);
+    thresholds.max_regressions = args.max_regressions.or(thresholds.max_regressions);
+    thresholds.max_monthly_cost_usd = args.max_monthly_cost.or(thresholds.max_monthly_cost_usd);
+    thresholds.max_p95_cost_usd = args.max_p95_cost.or(thresholds.max_p95_cost_usd);
+    thresholds.max_p95_seconds = args.max_p95_seconds.or(thresholds.max_p95_seconds);
+    thresholds.max_violations = args.max_violations.or(thresholds.max_violations);
+    thresholds
+}
+
+fn format(name: &str) -> Result<ReportFormat, Failure> {
+    name.parse().map_err(|_| {
+        Failure::new(
+            Exit::InvalidInput,
+            format!("unknown format `{name}`: use terminal, json, markdown, junit or html"),
+        )
+    })
+}
+
+fn emit(text: &str, output: Option<&Path>) -> Result<(), Failure> {
+    match output {
+        None => {
+            print!("{text}");
+            if !text.ends_with('\n') {
+                println!();
+            }
+            Ok(())
+        }
+        Some(path) => std::fs::write(path, text).map_err(|error| {
+            Failure::from_error(
+                Exit::Setup,
+                &format!("cannot write {}", path.display()),
+                &error,
+            )
+        }),
+    }
+}
