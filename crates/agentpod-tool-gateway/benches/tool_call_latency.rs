@@ -1,7 +1,16 @@
-//! Added latency of the tool gateway: the same MCP `tools/call` sent straight to a minimal rmcp
-//! server (the upstream) and through the gateway, which proxies that same server, in one run.
+//! Added latency of the tool gateway, on its two paths, each against its own baseline in one run:
+//! - proxied: the same MCP `tools/call` sent straight to a minimal rmcp server (the upstream) and
+//!   through the gateway, which proxies that same server;
+//! - query (the main path): the built-in `query` tool through the gateway, and the same SQL sent
+//!   straight to the same Postgres with sqlx, as the same role with the same pool size.
+//!
 //! Open loop at ~500 calls/s for ~5 s each (p50/p99), then a closed loop for the most calls/s.
+//! Postgres is started from the host's binaries, as the integration tests do.
 //! Run with `cargo bench --profile dev -p agentpod-tool-gateway`. Prints figures, asserts nothing.
+
+// The integration tests' Postgres helper, so the bench starts the server the same way.
+#[path = "../tests/gateway/support.rs"]
+mod support;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,13 +26,22 @@ use rmcp::transport::streamable_http_server::session::never::NeverSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::json;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
 use tokio_util::sync::CancellationToken;
+
+use support::LocalPostgres;
 
 const RATE_PER_SECOND: u64 = 500;
 const OPEN_LOOP: Duration = Duration::from_secs(5);
 const CLOSED_LOOP: Duration = Duration::from_secs(3);
 const CLOSED_LOOP_WORKERS: usize = 16;
 const WARM_UP_CALLS: usize = 200;
+/// The gateway's own pool size per issue, so both sides of the query path can overlap as much.
+const POOL_CONNECTIONS: u32 = 4;
+/// What the query path runs: one indexed row, so the database's own work stays small and the
+/// figures show the overhead around it.
+const QUERY_SQL: &str = "SELECT id, name, tier FROM customers WHERE id = 1";
 
 /// The upstream: one `echo` tool, no metering.
 #[derive(Clone)]
@@ -87,36 +105,63 @@ async fn start_upstream(stop: CancellationToken) -> std::io::Result<SocketAddr> 
     Ok(address)
 }
 
+/// One way of making a call, all measured the same way.
 #[derive(Clone)]
-struct Caller {
-    client: reqwest::Client,
-    url: String,
-    tool: &'static str,
+enum Caller {
+    /// An MCP `tools/call` over HTTP, as an agent sends it.
+    Mcp {
+        client: reqwest::Client,
+        url: String,
+        tool: &'static str,
+    },
+    /// The query straight to Postgres, as an agent with `DATABASE_URL` would send it.
+    Sql { pool: PgPool },
 }
 
 impl Caller {
-    /// One `tools/call`; the latency, or `None` when it failed.
+    /// One call; the latency, or `None` when it failed or came back wrong.
     async fn call(&self, sequence: u64) -> Option<Duration> {
-        let body = json!({
-            "jsonrpc": "2.0", "id": sequence, "method": "tools/call",
-            "params": { "name": self.tool, "arguments": { "text": format!("call {sequence}") } },
-        });
-        let started = Instant::now();
-        let response = self
-            .client
-            .post(&self.url)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .body(body.to_string())
-            .send()
-            .await
-            .ok()?;
-        let ok = response.status().is_success();
-        let bytes = response.bytes().await.ok()?;
-        let elapsed = started.elapsed();
-        let answer: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-        (ok && answer["result"]["content"][0]["text"] == json!(format!("call {sequence}")))
-            .then_some(elapsed)
+        match self {
+            Caller::Mcp { client, url, tool } => {
+                let echo = format!("call {sequence}");
+                let arguments = if tool.ends_with("echo") {
+                    json!({ "text": echo })
+                } else {
+                    json!({ "sql": QUERY_SQL })
+                };
+                let body = json!({
+                    "jsonrpc": "2.0", "id": sequence, "method": "tools/call",
+                    "params": { "name": tool, "arguments": arguments },
+                });
+                let started = Instant::now();
+                let response = client
+                    .post(url)
+                    .header("content-type", "application/json")
+                    .header("accept", "application/json, text/event-stream")
+                    .body(body.to_string())
+                    .send()
+                    .await
+                    .ok()?;
+                let ok = response.status().is_success();
+                let bytes = response.bytes().await.ok()?;
+                let elapsed = started.elapsed();
+                let answer: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+                let text = answer["result"]["content"][0]["text"].as_str()?;
+                let right = if tool.ends_with("echo") {
+                    text == echo
+                } else {
+                    answer["result"]["isError"] != json!(true) && text.contains("\"Ada\"")
+                };
+                (ok && right).then_some(elapsed)
+            }
+            Caller::Sql { pool } => {
+                let started = Instant::now();
+                let rows: Vec<(i32, String, String)> =
+                    sqlx::query_as(QUERY_SQL).fetch_all(pool).await.ok()?;
+                let elapsed = started.elapsed();
+                (rows.len() == 1 && rows[0].1 == "Ada").then_some(elapsed)
+            }
+        }
     }
 }
 
@@ -194,48 +239,15 @@ async fn warm_up(caller: &Caller) {
     }
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let stop = CancellationToken::new();
-    let upstream = start_upstream(stop.clone()).await?;
-    let config = ToolConfig {
-        servers: vec![ProxiedServer::Url {
-            name: "upstream".to_owned(),
-            url: format!("http://{upstream}/mcp"),
-        }],
-        ..ToolConfig::default()
-    };
-    let gateway = ToolGateway::start("127.0.0.1:0".parse()?, config).await?;
-    // The proxied path never opens the issue's database, so no server is needed behind this URL.
-    let access = gateway.register_issue(
-        "bench",
-        "postgres://agent:unused@127.0.0.1:1/unused",
-        ToolLimits::default(),
-    )?;
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(64)
-        .build()?;
-    let direct = Caller {
-        client: client.clone(),
-        url: format!("http://{upstream}/mcp"),
-        tool: "echo",
-    };
-    let through = Caller {
-        client,
-        url: access.url.clone(),
-        tool: "upstream.echo",
-    };
-
-    warm_up(&direct).await;
-    warm_up(&through).await;
-    println!(
-        "tool gateway: tools/call at {RATE_PER_SECOND} calls/s for {} s each",
-        OPEN_LOOP.as_secs()
-    );
-    let direct_open = open_loop(&direct).await;
-    let through_open = open_loop(&through).await;
+/// One path measured both ways: open loop first, each side in turn, then the closed loops.
+async fn compare(path: &str, direct_name: &str, direct: &Caller, through: &Caller) {
+    warm_up(direct).await;
+    warm_up(through).await;
+    println!("{path}");
+    let direct_open = open_loop(direct).await;
+    let through_open = open_loop(through).await;
     for (name, run) in [
-        ("direct to upstream", &direct_open),
+        (direct_name, &direct_open),
         ("through gateway", &through_open),
     ] {
         println!(
@@ -253,19 +265,83 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         percentile(&through_open.latencies, 0.50) - percentile(&direct_open.latencies, 0.50),
         percentile(&through_open.latencies, 0.99) - percentile(&direct_open.latencies, 0.99),
     );
-    let direct_max = closed_loop(&direct).await;
-    let through_max = closed_loop(&through).await;
+    let direct_max = closed_loop(direct).await;
+    let through_max = closed_loop(through).await;
     println!(
         "  max calls/s ({CLOSED_LOOP_WORKERS} concurrent callers, {} s): direct {direct_max:.0}, through gateway {through_max:.0}",
         CLOSED_LOOP.as_secs()
     );
+}
 
-    let record = gateway.finish_issue(&access.token);
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Declared first so it is dropped (stopped, its directory removed) last, also on an error.
+    let postgres = LocalPostgres::start().await?;
+    let database_url = postgres.create_issue_database("bench_query").await?;
+    let stop = CancellationToken::new();
+    let _stop_upstream = stop.clone().drop_guard();
+    let upstream = start_upstream(stop.clone()).await?;
+    let config = ToolConfig {
+        servers: vec![ProxiedServer::Url {
+            name: "upstream".to_owned(),
+            url: format!("http://{upstream}/mcp"),
+        }],
+        ..ToolConfig::default()
+    };
+    let gateway = ToolGateway::start("127.0.0.1:0".parse()?, config).await?;
+    let proxied_access =
+        gateway.register_issue("bench-proxied", &database_url, ToolLimits::default())?;
+    let query_access =
+        gateway.register_issue("bench-query", &database_url, ToolLimits::default())?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()?;
+    let direct_pool = PgPoolOptions::new()
+        .max_connections(POOL_CONNECTIONS)
+        .connect(&database_url)
+        .await?;
+
     println!(
-        "  gateway recorded {} calls for the bench issue",
-        record.calls.len()
+        "tool gateway: tools/call at {RATE_PER_SECOND} calls/s for {} s each",
+        OPEN_LOOP.as_secs()
     );
+    compare(
+        "proxied MCP server (upstream.echo)",
+        "direct to upstream",
+        &Caller::Mcp {
+            client: client.clone(),
+            url: format!("http://{upstream}/mcp"),
+            tool: "echo",
+        },
+        &Caller::Mcp {
+            client: client.clone(),
+            url: proxied_access.url.clone(),
+            tool: "upstream.echo",
+        },
+    )
+    .await;
+    compare(
+        &format!("built-in query tool ({QUERY_SQL})"),
+        "direct to Postgres",
+        &Caller::Sql {
+            pool: direct_pool.clone(),
+        },
+        &Caller::Mcp {
+            client,
+            url: query_access.url.clone(),
+            tool: "query",
+        },
+    )
+    .await;
+
+    let proxied_record = gateway.finish_issue(&proxied_access.token);
+    let query_record = gateway.finish_issue(&query_access.token);
+    println!(
+        "  gateway recorded {} proxied and {} query calls",
+        proxied_record.calls.len(),
+        query_record.calls.len()
+    );
+    direct_pool.close().await;
     gateway.shutdown().await;
-    stop.cancel();
     Ok(())
 }

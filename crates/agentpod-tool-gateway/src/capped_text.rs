@@ -5,16 +5,18 @@
 pub(crate) const RECORD_CAP_BYTES: usize = 64 * 1024;
 
 /// `text` cut to at most `RECORD_CAP_BYTES` on a character boundary, with its original length.
-pub(crate) fn cap_text(text: &str) -> (String, usize) {
+/// Takes the text by value so text under the cap is kept without a copy.
+pub(crate) fn cap_text(mut text: String) -> (String, usize) {
     let original = text.len();
     if original <= RECORD_CAP_BYTES {
-        return (text.to_owned(), original);
+        return (text, original);
     }
     let mut end = RECORD_CAP_BYTES;
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    (text[..end].to_owned(), original)
+    text.truncate(end);
+    (text, original)
 }
 
 #[cfg(test)]
@@ -23,14 +25,14 @@ mod tests {
 
     #[test]
     fn short_text_is_kept_whole() {
-        assert_eq!(cap_text("abc"), ("abc".to_owned(), 3));
+        assert_eq!(cap_text("abc".to_owned()), ("abc".to_owned(), 3));
     }
 
     #[test]
     fn long_text_is_cut_on_a_character_boundary() {
         // 'é' is two bytes, so the cap falls inside a character and must step back.
         let text = format!("a{}", "é".repeat(RECORD_CAP_BYTES));
-        let (cut, original) = cap_text(&text);
+        let (cut, original) = cap_text(text.clone());
         assert_eq!(original, text.len());
         assert!(cut.len() <= RECORD_CAP_BYTES);
         assert_eq!(cut.len(), RECORD_CAP_BYTES - 1);

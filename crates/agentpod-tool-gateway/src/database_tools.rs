@@ -46,15 +46,16 @@ pub(crate) async fn query(pool: &PgPool, sql: &str, max_rows: usize) -> Result<V
         single_statement(sql),
         max_rows.saturating_add(1)
     );
-    let mut transaction = pool.begin().await?;
-    sqlx::query("SET TRANSACTION READ ONLY")
-        .execute(&mut *transaction)
-        .await?;
+    // Read-only from its first statement, so the text cannot write even through a function.
+    let mut transaction = pool.begin_with("BEGIN READ ONLY").await?;
     let mut rows: Vec<Value> = sqlx::query_scalar(AssertSqlSafe(wrapped))
         .persistent(false)
         .fetch_all(&mut *transaction)
         .await?;
-    transaction.rollback().await?;
+    // Dropping the transaction queues its ROLLBACK; sqlx sends it with the check it makes as the
+    // connection goes back to the pool, which hands the connection out again only after both
+    // answered. The caller so does not wait a round trip for a rollback of nothing written.
+    drop(transaction);
     let truncated = rows.len() > max_rows;
     rows.truncate(max_rows);
     let mut result = json!({ "rows": rows, "row_count": rows.len(), "truncated": truncated });

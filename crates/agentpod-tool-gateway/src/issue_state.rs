@@ -5,9 +5,9 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use sqlx::ConnectOptions;
-use sqlx::PgPool;
+use sqlx::postgres::PgConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
 use tokio::sync::OnceCell;
 
 use crate::issue_tool_record::{IssueToolRecord, RejectedRequest, ToolCall};
@@ -17,6 +17,11 @@ use crate::tool_gateway_error::ToolGatewayError;
 
 /// An issue's agent runs its calls one after another, but may overlap a few.
 const MAX_CONNECTIONS_PER_ISSUE: u32 = 4;
+
+/// A pooled connection idle for longer than this is pinged before a call uses it. sqlx pings
+/// every connection as it returns to the pool, so one used more recently is known to be alive,
+/// and a burst of calls does not pay a round trip each for the check.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 pub(crate) struct IssueState {
     pub(crate) issue_id: String,
@@ -67,6 +72,16 @@ impl IssueState {
             .max_connections(MAX_CONNECTIONS_PER_ISSUE)
             .min_connections(0)
             .acquire_timeout(call_timeout)
+            .test_before_acquire(false)
+            .before_acquire(|connection: &mut PgConnection, metadata| {
+                Box::pin(async move {
+                    if metadata.idle_for > PING_AFTER_IDLE {
+                        // An error drops this connection and the pool opens another.
+                        connection.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_lazy_with(options);
         Ok(IssueState {
             issue_id: issue_id.to_owned(),

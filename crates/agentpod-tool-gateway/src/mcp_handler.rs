@@ -175,13 +175,71 @@ pub(crate) fn result_text(content: &[ContentBlock]) -> String {
         .join("\n")
 }
 
-fn recorded_arguments(arguments: &JsonObject) -> (Value, usize) {
-    let text = serde_json::to_string(arguments).unwrap_or_default();
-    if text.len() <= RECORD_CAP_BYTES {
-        return (Value::Object(arguments.clone()), text.len());
+/// Counts the bytes of JSON text without keeping them.
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, buffer: &[u8]) -> std::io::Result<usize> {
+        self.0 += buffer.len();
+        Ok(buffer.len())
     }
-    let (cut, original) = cap_text(&text);
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn recorded_arguments(arguments: &JsonObject) -> (Value, usize) {
+    // Most arguments are small: measure them without writing the text out, and write it only
+    // when it has to be cut.
+    let mut counter = ByteCounter(0);
+    let _ = serde_json::to_writer(&mut counter, arguments);
+    if counter.0 <= RECORD_CAP_BYTES {
+        return (Value::Object(arguments.clone()), counter.0);
+    }
+    let (cut, original) = cap_text(serde_json::to_string(arguments).unwrap_or_default());
     (Value::String(cut), original)
+}
+
+/// What is known of a call when it arrives, kept until it is recorded.
+struct CallStart {
+    started: Instant,
+    started_at: chrono::DateTime<chrono::Utc>,
+    tool: String,
+    arguments: Value,
+    arguments_bytes: usize,
+}
+
+impl CallStart {
+    fn record(
+        self,
+        issue: &IssueState,
+        sequence: u32,
+        result: String,
+        is_error: bool,
+        outcome: ToolCallOutcome,
+        error: Option<String>,
+    ) {
+        let latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        let (result, result_bytes) = cap_text(result);
+        issue.record_call(ToolCall {
+            sequence,
+            issue_id: issue.issue_id.clone(),
+            tool: self.tool,
+            arguments: self.arguments,
+            arguments_bytes: self.arguments_bytes,
+            result_truncated: result_bytes > result.len(),
+            result,
+            result_bytes,
+            is_error,
+            started_at: self
+                .started_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            latency_ms,
+            outcome,
+            error,
+        });
+    }
 }
 
 fn builtin_tools() -> Vec<Tool> {
@@ -249,38 +307,28 @@ impl ServerHandler for McpHandler {
     ) -> Result<CallToolResult, McpError> {
         let issue = McpHandler::issue(&context)?;
         let started = Instant::now();
-        let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let started_at = chrono::Utc::now();
         let tool = request.name.to_string();
         let arguments = request.arguments.unwrap_or_default();
         let (recorded, arguments_bytes) = recorded_arguments(&arguments);
-        let record =
-            |sequence: u32, result: &str, is_error: bool, outcome, error: Option<String>| {
-                let (result, result_bytes) = cap_text(result);
-                issue.record_call(ToolCall {
-                    sequence,
-                    issue_id: issue.issue_id.clone(),
-                    tool: tool.clone(),
-                    arguments: recorded.clone(),
-                    arguments_bytes,
-                    result_truncated: result_bytes > result.len(),
-                    result,
-                    result_bytes,
-                    is_error,
-                    started_at: started_at.clone(),
-                    latency_ms: started.elapsed().as_secs_f64() * 1000.0,
-                    outcome,
-                    error,
-                });
-            };
+        let target = self.resolve(&issue, &tool).await;
+        let call = CallStart {
+            started,
+            started_at,
+            tool,
+            arguments: recorded,
+            arguments_bytes,
+        };
 
-        let target = match self.resolve(&issue, &tool).await {
+        let target = match target {
             Ok(Some(target)) => target,
             Ok(None) => {
-                let message = format!("unknown tool {tool:?}");
+                let message = format!("unknown tool {:?}", call.tool);
                 let (sequence, _) = issue.begin_call(false);
-                record(
+                call.record(
+                    &issue,
                     sequence,
-                    &message,
+                    message.clone(),
                     true,
                     ToolCallOutcome::UnknownTool,
                     Some(message.clone()),
@@ -289,9 +337,10 @@ impl ServerHandler for McpHandler {
             }
             Err(message) => {
                 let (sequence, _) = issue.begin_call(false);
-                record(
+                call.record(
+                    &issue,
                     sequence,
-                    &message,
+                    message.clone(),
                     true,
                     ToolCallOutcome::Error,
                     Some(message.clone()),
@@ -305,9 +354,10 @@ impl ServerHandler for McpHandler {
             let message = format!(
                 "tool call budget spent: this issue may make at most {max_tool_calls} tool calls"
             );
-            record(
+            call.record(
+                &issue,
                 sequence,
-                &message,
+                message.clone(),
                 true,
                 ToolCallOutcome::Limit,
                 Some(message.clone()),
@@ -324,9 +374,10 @@ impl ServerHandler for McpHandler {
             )),
         };
         let is_error = ran.result.is_error == Some(true);
-        record(
+        call.record(
+            &issue,
             sequence,
-            &result_text(&ran.result.content),
+            result_text(&ran.result.content),
             is_error,
             ran.outcome,
             ran.error,
@@ -358,6 +409,18 @@ mod tests {
             Value::String(cut) => assert_eq!(cut.len(), RECORD_CAP_BYTES),
             other => panic!("expected cut text, got {other}"),
         }
+    }
+
+    #[test]
+    fn small_arguments_are_kept_whole_with_their_json_size() {
+        let mut arguments = JsonObject::new();
+        arguments.insert("sql".to_owned(), Value::from("SELECT 'é' AS \"quoted\""));
+        let (recorded, bytes) = recorded_arguments(&arguments);
+        assert_eq!(recorded, Value::Object(arguments.clone()));
+        assert_eq!(
+            bytes,
+            serde_json::to_string(&arguments).unwrap_or_default().len()
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject, Tool};
 use rmcp::service::RunningService;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{RoleClient, ServiceExt};
 
@@ -19,9 +20,9 @@ pub(crate) const SEPARATOR: char = '.';
 /// How long a proxied server may take to start and list its tools.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// rmcp's HTTP client sends one request at a time per connection, so a URL server gets several
-/// connections for calls from parallel issues to overlap. A stdio client multiplexes by itself.
-const URL_CONNECTIONS: usize = 4;
+/// rmcp's HTTP client sends one request at a time per client, so a URL server gets several
+/// clients for calls from parallel issues to overlap. A stdio client multiplexes by itself.
+const URL_CONNECTIONS: usize = 8;
 
 pub(crate) struct ProxiedServers {
     connections: Vec<ProxiedConnection>,
@@ -149,8 +150,20 @@ async fn connect_one(server: &ProxiedServer) -> Result<ProxiedConnection, ToolGa
                 );
             }
             ProxiedServer::Url { url, .. } => {
+                // rmcp's default HTTP client keeps no idle connection, so every call would open
+                // a new TCP connection; one pooled client shared by all the clients reuses them.
+                let http = reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .map_err(|error| ToolGatewayError::ProxiedConnect {
+                        name: name.clone(),
+                        message: error.to_string(),
+                    })?;
                 for _ in 0..URL_CONNECTIONS {
-                    let transport = StreamableHttpClientTransport::from_uri(url.as_str());
+                    let transport = StreamableHttpClientTransport::with_client(
+                        http.clone(),
+                        StreamableHttpClientTransportConfig::with_uri(url.as_str()),
+                    );
                     clients.push(
                         ().serve(transport).await.map_err(|error| {
                             ToolGatewayError::ProxiedConnect {

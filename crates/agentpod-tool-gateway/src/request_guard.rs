@@ -56,7 +56,7 @@ pub(crate) async fn guard(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let started_at = chrono::Utc::now();
     let issue = token_of(request.uri().path()).and_then(|token| shared.issue(token));
     let Some(issue) = issue else {
         return error_response(
@@ -66,9 +66,9 @@ pub(crate) async fn guard(
         );
     };
     let reject = |status: StatusCode, error: String, body: &[u8], body_bytes: usize| {
-        let (body, _) = cap_text(&String::from_utf8_lossy(body));
+        let (body, _) = cap_text(String::from_utf8_lossy(body).into_owned());
         issue.record_rejection(RejectedRequest {
-            started_at: started_at.clone(),
+            started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             latency_ms: started.elapsed().as_secs_f64() * 1000.0,
             status: status.as_u16(),
             error,
@@ -83,18 +83,18 @@ pub(crate) async fn guard(
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<usize>().ok());
-    let too_large = format!("request body over the {MAX_BODY_BYTES} byte limit");
+    let too_large = || format!("request body over the {MAX_BODY_BYTES} byte limit");
     if declared_length.is_some_and(|length| length > MAX_BODY_BYTES) {
         reject(
             StatusCode::PAYLOAD_TOO_LARGE,
-            too_large.clone(),
+            too_large(),
             &[],
             declared_length.unwrap_or(0),
         );
         return error_response(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
-            &too_large,
+            &too_large(),
         );
     }
     let bytes: Bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
@@ -109,7 +109,7 @@ pub(crate) async fn guard(
                 StatusCode::BAD_REQUEST
             };
             let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                too_large
+                too_large()
             } else {
                 format!("cannot read request body: {error}")
             };
@@ -118,8 +118,11 @@ pub(crate) async fn guard(
         }
     };
 
-    // Only POST carries JSON-RPC; the MCP service answers other methods itself.
-    if parts.method == axum::http::Method::POST {
+    // Only POST carries JSON-RPC; the MCP service answers other methods itself. A well-formed
+    // message is parsed once here; only a malformed one is parsed again, for a precise answer.
+    if parts.method == axum::http::Method::POST
+        && serde_json::from_slice::<ClientJsonRpcMessage>(&bytes).is_err()
+    {
         match serde_json::from_slice::<Value>(&bytes) {
             Err(error) => {
                 let message = format!("parse error: {error}");
