@@ -28,6 +28,10 @@ pub enum StoreError {
     RunNotFound(String),
     #[error("`{prefix}` matches several runs: {candidates}; give more characters")]
     AmbiguousRun { prefix: String, candidates: String },
+    #[error("run {0} is already in the run store")]
+    RunExists(String),
+    #[error("not a run bundle this agentpod reads (format `{0}`)")]
+    BundleFormat(String),
     #[error("run store holds a value it cannot read: {0}")]
     Corrupt(String),
 }

@@ -5,11 +5,13 @@
 mod boundary_event;
 mod error;
 mod records;
+mod run_bundle;
 mod run_store;
 mod step;
 
 pub use boundary_event::{BoundaryEventKind, BoundaryEventRecord};
 pub use error::StoreError;
 pub use records::{NewRun, OutcomeRecord, OutcomeStatus, RunRecord, RunStatus};
+pub use run_bundle::{RUN_BUNDLE_FORMAT, RunBundle};
 pub use run_store::{DEFAULT_STORE_PATH, RunStore};
 pub use step::{IssueUsage, StepKind, StepRecord};

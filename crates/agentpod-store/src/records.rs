@@ -19,7 +19,7 @@ pub struct NewRun {
     pub issues: Vec<(String, serde_json::Value)>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     Running,
@@ -50,7 +50,7 @@ impl RunStatus {
 }
 
 /// A run as stored.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct RunRecord {
     pub id: String,
     pub spec_name: String,
@@ -66,7 +66,9 @@ pub struct RunRecord {
     pub summary: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum OutcomeStatus {
     /// The agent answered and the graders agreed.
@@ -106,7 +108,7 @@ impl OutcomeStatus {
 }
 
 /// What happened to one issue.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct OutcomeRecord {
     pub run_id: String,
     pub issue_id: String,

@@ -14,6 +14,7 @@ use sqlx::sqlite::{
 use crate::boundary_event::{BoundaryEventKind, BoundaryEventRecord};
 use crate::error::StoreError;
 use crate::records::{NewRun, OutcomeRecord, OutcomeStatus, RunRecord, RunStatus};
+use crate::run_bundle::{RUN_BUNDLE_FORMAT, RunBundle};
 use crate::step::{IssueUsage, StepKind, StepRecord};
 
 // A macro, not a const: sqlx only takes literal SQL, and `concat!` only takes literals.
@@ -61,6 +62,15 @@ impl RunStore {
                 path: path.to_path_buf(),
                 source,
             })?;
+        // Two agentpod processes opening a new store at once would both migrate it; an
+        // exclusive lock on a file beside the store makes the second wait and find it done.
+        let lock_path = path.with_extension("db.lock");
+        let lock = std::fs::File::create(&lock_path)
+            .and_then(|file| file.lock().map(|()| file))
+            .map_err(|source| StoreError::CreateDirectory {
+                path: lock_path.clone(),
+                source,
+            })?;
         sqlx::migrate!("./migrations")
             .run(&pool)
             .await
@@ -68,6 +78,7 @@ impl RunStore {
                 path: path.to_path_buf(),
                 source,
             })?;
+        drop(lock);
         Ok(Self {
             pool,
             path: path.to_path_buf(),
@@ -398,6 +409,73 @@ impl RunStore {
         insert_steps(&mut transaction, &outcome.run_id, steps).await?;
         insert_boundary_events(&mut transaction, &outcome.run_id, events).await?;
         insert_outcome(&mut transaction, outcome).await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// The whole run, for `agentpod export --bundle`.
+    pub async fn export_bundle(&self, run_id: &str) -> Result<RunBundle, StoreError> {
+        Ok(RunBundle {
+            format: RUN_BUNDLE_FORMAT.to_string(),
+            run: self.find_run(run_id).await?,
+            spec: self.run_spec(run_id).await?,
+            boundary: self.run_boundary(run_id).await?,
+            issues: self.run_issues(run_id).await?,
+            outcomes: self.outcomes(run_id).await?,
+            boundary_events: self.boundary_events(run_id).await?,
+            steps: self.steps(run_id, None).await?,
+        })
+    }
+
+    /// Adds a bundled run to this store, whole or not at all; a run already here is refused.
+    pub async fn import_bundle(&self, bundle: &RunBundle) -> Result<(), StoreError> {
+        if bundle.format != RUN_BUNDLE_FORMAT {
+            return Err(StoreError::BundleFormat(bundle.format.clone()));
+        }
+        let run = &bundle.run;
+        if self
+            .find_run(&run.id)
+            .await
+            .is_ok_and(|found| found.id == run.id)
+        {
+            return Err(StoreError::RunExists(run.id.clone()));
+        }
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO runs (id, spec_name, spec_path, agent_version, runtime, pods, seed, issue_count,
+                               status, started_at, finished_at, spec_json, summary_json, boundary_json)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&run.id)
+        .bind(&run.spec_name)
+        .bind(&run.spec_path)
+        .bind(&run.agent_version)
+        .bind(&run.runtime)
+        .bind(run.pods as i64)
+        .bind(run.seed as i64)
+        .bind(run.issue_count as i64)
+        .bind(run.status.as_str())
+        .bind(run.started_at.to_rfc3339())
+        .bind(run.finished_at.map(|at| at.to_rfc3339()))
+        .bind(bundle.spec.to_string())
+        .bind(run.summary.as_ref().map(|summary| summary.to_string()))
+        .bind(bundle.boundary.as_ref().map(|boundary| boundary.to_string()))
+        .execute(&mut *transaction)
+        .await?;
+        for (position, (issue_id, issue)) in bundle.issues.iter().enumerate() {
+            sqlx::query("INSERT INTO run_issues (run_id, position, issue_id, issue_json) VALUES (?, ?, ?, ?)")
+                .bind(&run.id)
+                .bind(position as i64)
+                .bind(issue_id)
+                .bind(issue.to_string())
+                .execute(&mut *transaction)
+                .await?;
+        }
+        for outcome in &bundle.outcomes {
+            insert_outcome(&mut transaction, outcome).await?;
+        }
+        insert_boundary_events(&mut transaction, &run.id, &bundle.boundary_events).await?;
+        insert_steps(&mut transaction, &run.id, &bundle.steps).await?;
         transaction.commit().await?;
         Ok(())
     }

@@ -328,3 +328,69 @@ async fn steps_and_usage_round_trip_in_order() {
     let read = store.outcomes("20261125-120000-aaaa").await.unwrap();
     assert_eq!(read[0].usage, with_usage.usage);
 }
+
+#[tokio::test]
+async fn a_bundled_run_moves_to_another_store_whole() {
+    use agentpod_store::{BoundaryEventKind, BoundaryEventRecord, StepKind, StepRecord};
+    let directory = tempfile::tempdir().unwrap();
+    let here = RunStore::open(&directory.path().join("here.db"))
+        .await
+        .unwrap();
+    here.create_run(&new_run("20261125-120000-aaaa", 0))
+        .await
+        .unwrap();
+    here.record_issue_result(
+        &outcome("20261125-120000-aaaa", "a", OutcomeStatus::Passed),
+        &[BoundaryEventRecord {
+            issue_id: "a".into(),
+            kind: BoundaryEventKind::Change,
+            table: Some("t".into()),
+            detail: json!({}),
+        }],
+        &[StepRecord {
+            issue_id: "a".into(),
+            kind: StepKind::ToolCall,
+            started_at: None,
+            latency_ms: Some(1.0),
+            detail: json!({"tool": "query"}),
+        }],
+    )
+    .await
+    .unwrap();
+    here.finish_run(
+        "20261125-120000-aaaa",
+        RunStatus::Finished,
+        Utc::now(),
+        &json!({"passed": 1}),
+    )
+    .await
+    .unwrap();
+
+    let bundle = here.export_bundle("20261125-120000-aaaa").await.unwrap();
+    let text = serde_json::to_string(&bundle).unwrap();
+    let bundle: agentpod_store::RunBundle = serde_json::from_str(&text).unwrap();
+    let there = RunStore::open(&directory.path().join("there.db"))
+        .await
+        .unwrap();
+    there.import_bundle(&bundle).await.unwrap();
+
+    let moved = there.export_bundle("20261125-120000-aaaa").await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&moved).unwrap(),
+        serde_json::to_value(&bundle).unwrap(),
+        "nothing lost on the way"
+    );
+    assert!(
+        matches!(
+            there.import_bundle(&bundle).await,
+            Err(StoreError::RunExists(_))
+        ),
+        "never imported twice"
+    );
+    let mut foreign = bundle.clone();
+    foreign.format = "something-else/9".into();
+    assert!(matches!(
+        there.import_bundle(&foreign).await,
+        Err(StoreError::BundleFormat(_))
+    ));
+}

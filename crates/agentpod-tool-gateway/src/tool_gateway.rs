@@ -54,6 +54,9 @@ impl ToolGateway {
         bind: SocketAddr,
         config: ToolConfig,
     ) -> Result<ToolGateway, ToolGatewayError> {
+        // Proxied URL servers go through reqwest with rustls; in a build where the workspace
+        // enables reqwest's `rustls-no-provider`, a process-wide provider must exist first.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let proxied = ProxiedServers::connect(&config.servers).await?;
         let listener = match tokio::net::TcpListener::bind(bind).await {
             Ok(listener) => listener,

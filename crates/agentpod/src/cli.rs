@@ -76,8 +76,11 @@ pub(crate) enum Command {
     Compare(CompareArgs),
     /// The CI gate: check a run against thresholds (spec `gate:` or flags); exit 4 if any fails.
     Gate(GateArgs),
-    /// Send a stored run to an OpenTelemetry collector (OTLP/HTTP, GenAI conventions).
+    /// Send a stored run to an OpenTelemetry collector (`--otlp URL`, GenAI conventions), or
+    /// write it as a bundle file another machine imports (`--bundle FILE`).
     Export(ExportArgs),
+    /// Add a run from a bundle file (`agentpod export RUN --bundle FILE`) to this run store.
+    Import(ImportArgs),
     /// Print the effective AI-writable boundary of a spec, resolved against its fixtures.
     #[command(
         long_about = "Print the effective AI-writable boundary of a spec, resolved against its fixtures.\n\n\
@@ -236,12 +239,22 @@ pub(crate) struct GateArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("destination").required(true).args(["otlp", "bundle"])))]
 pub(crate) struct ExportArgs {
     /// A run id, an unambiguous prefix of one, or `latest`.
     pub(crate) run: String,
     /// The collector's OTLP/HTTP endpoint, e.g. http://localhost:4318 (`/v1/traces` is added).
     #[arg(long, value_name = "URL")]
-    pub(crate) otlp: String,
+    pub(crate) otlp: Option<String>,
+    /// Write the whole run (outcomes, steps, boundary events, spec) as one JSON file.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) bundle: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// A bundle written by `agentpod export RUN --bundle FILE`.
+    pub(crate) bundle: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -24,6 +24,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Exit {
         Command::Boundary(args) => boundary::boundary(args).await,
         Command::Trace(args) => trace::trace(&cli.global, args).await,
         Command::Export(args) => export::export(&cli.global, args).await,
+        Command::Import(args) => export::import(&cli.global, args).await,
         Command::Report(args) => report::report(&cli.global, args).await,
         Command::Compare(args) => report::compare(&cli.global, args).await,
         Command::Gate(args) => report::gate(&cli.global, args).await,

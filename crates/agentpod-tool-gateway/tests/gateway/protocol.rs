@@ -9,6 +9,7 @@ use crate::support::{LocalPostgres, TestResult, call, run_client};
 const ACCEPT: &str = "application/json, text/event-stream";
 
 async fn post(url: &str, body: Vec<u8>) -> Result<(u16, Value), Box<dyn std::error::Error>> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let response = reqwest::Client::new()
         .post(url)
         .header("content-type", "application/json")
