@@ -2,43 +2,27 @@
 //! took down is recorded as an infrastructure error, the pod is replaced, the run goes on, and
 //! nothing is left behind.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use agentpod_end_to_end::{Scratch, docker_resources};
+use agentpod_end_to_end::{RunningAgentpod, Scratch, docker_resources};
 
 #[test]
 fn a_killed_postgres_container_is_an_infrastructure_error_and_the_pod_is_replaced() {
     let scratch = Scratch::new();
-    let mut child = scratch
-        .agentpod(&[
-            "run",
-            "tests/pods/slow.yaml",
-            "--runtime",
-            "docker",
-            "--pods",
-            "1",
-            "--sample",
-            "5",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap())
-        .lines()
-        .map_while(Result::ok);
-    let run_id = lines
-        .next()
-        .and_then(|line| {
-            line.strip_prefix("run ")
-                .and_then(|rest| rest.split(':').next())
-                .map(str::to_string)
-        })
-        .expect("agentpod announces its run");
-    lines
-        .find(|line| line.starts_with("[1/"))
+    let mut running = RunningAgentpod::start(scratch.agentpod(&[
+        "run",
+        "tests/pods/slow.yaml",
+        "--runtime",
+        "docker",
+        "--pods",
+        "1",
+        "--sample",
+        "5",
+    ]));
+    running
+        .wait_for_line("[1/")
         .expect("a first issue finishes");
+    let run_id = running.run_id.clone();
 
     // The slow agent sleeps a second per issue: kill the pod's Postgres under the second one.
     let containers = Command::new("docker")
@@ -64,8 +48,8 @@ fn a_killed_postgres_container_is_an_infrastructure_error_and_the_pod_is_replace
             .success()
     );
 
-    let rest: Vec<String> = lines.collect();
-    let status = child.wait().unwrap();
+    let rest: Vec<String> = running.lines.by_ref().collect();
+    let status = running.child.wait().unwrap();
     assert!(
         status.success(),
         "the run carries on and finishes: {rest:?}"

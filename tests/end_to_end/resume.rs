@@ -1,10 +1,7 @@
 //! `agentpod run --resume RUN`: a run killed half-way is finished later, redoing only the issues
 //! without a finished outcome, with the same sample; nothing is lost or written twice.
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
-
-use agentpod_end_to_end::{Scratch, local_pod_directories};
+use agentpod_end_to_end::{RunningAgentpod, Scratch, local_pod_directories};
 use serde_json::Value;
 
 fn outcomes_by_issue(shown: &Value) -> std::collections::BTreeMap<String, Value> {
@@ -24,37 +21,20 @@ fn outcomes_by_issue(shown: &Value) -> std::collections::BTreeMap<String, Value>
 #[test]
 fn a_killed_run_is_resumed_without_losing_or_repeating_outcomes() {
     let scratch = Scratch::new();
-    let mut child = scratch
-        .agentpod(&[
-            "run",
-            "tests/pods/slow.yaml",
-            "--runtime",
-            "local",
-            "--pods",
-            "2",
-            "--sample",
-            "8",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap())
-        .lines()
-        .map_while(Result::ok);
-    let run_id = lines
-        .next()
-        .and_then(|line| {
-            line.strip_prefix("run ")
-                .and_then(|rest| rest.split(':').next())
-                .map(str::to_string)
-        })
-        .expect("agentpod announces its run");
-    lines
-        .find(|line| line.starts_with("[2/"))
-        .expect("two issues finish");
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let mut running = RunningAgentpod::start(scratch.agentpod(&[
+        "run",
+        "tests/pods/slow.yaml",
+        "--runtime",
+        "local",
+        "--pods",
+        "2",
+        "--sample",
+        "8",
+    ]));
+    running.wait_for_line("[2/").expect("two issues finish");
+    running.child.kill().unwrap();
+    running.child.wait().unwrap();
+    let run_id = running.run_id.clone();
     let gc = scratch.run(&["gc"]);
     assert!(gc.status.success());
     assert!(local_pod_directories(&run_id).is_empty());

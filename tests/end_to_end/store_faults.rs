@@ -2,11 +2,10 @@
 //! error, removes its pods, and what was stored stays readable (and resumable). Uses a real
 //! small tmpfs mounted for the test (this needs root, which CI here has).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use agentpod_end_to_end::{Scratch, local_pod_directories};
+use agentpod_end_to_end::{RunningAgentpod, Scratch, local_pod_directories};
 
 /// A tmpfs of `size` mounted at `path` for the test's lifetime; unmounted on drop, also on failure.
 struct SmallDisk {
@@ -51,7 +50,8 @@ fn a_full_store_disk_stops_the_run_cleanly_and_keeps_what_was_stored() {
     let scratch = Scratch::new();
     let disk = SmallDisk::mount(&scratch.path().join("small-disk"), "2m");
     let store = disk.path.join("runs.db");
-    let mut child = Command::new(agentpod_end_to_end::binary("agentpod"))
+    let mut command = Command::new(agentpod_end_to_end::binary("agentpod"));
+    command
         .current_dir(agentpod_end_to_end::repo_root())
         .arg("--store")
         .arg(&store)
@@ -66,29 +66,16 @@ fn a_full_store_disk_stops_the_run_cleanly_and_keeps_what_was_stored() {
             "20",
         ])
         .arg("--work-dir")
-        .arg(scratch.path().join("work"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap())
-        .lines()
-        .map_while(Result::ok);
-    let run_id = lines
-        .next()
-        .and_then(|line| {
-            line.strip_prefix("run ")
-                .and_then(|rest| rest.split(':').next())
-                .map(str::to_string)
-        })
-        .expect("agentpod announces its run");
-    lines
-        .find(|line| line.starts_with("[ 2/"))
+        .arg(scratch.path().join("work"));
+    let mut running = RunningAgentpod::start(command);
+    running
+        .wait_for_line("[ 2/")
         .expect("two issues are stored");
+    let run_id = running.run_id.clone();
     disk.fill();
 
-    let rest: Vec<String> = lines.collect();
-    let status = child.wait().unwrap();
+    let rest: Vec<String> = running.lines.by_ref().collect();
+    let status = running.child.wait().unwrap();
     let text = rest.join("\n");
     assert_eq!(
         status.code(),

@@ -159,3 +159,42 @@ pub fn write_executable(path: &Path, text: &str) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
         .expect("make it executable");
 }
+
+/// An `agentpod run` started in the background, its run id read from its first stderr line.
+pub struct RunningAgentpod {
+    pub child: std::process::Child,
+    pub run_id: String,
+    /// The rest of its stderr, line by line, as it comes.
+    pub lines: Box<dyn Iterator<Item = String> + Send>,
+}
+
+impl RunningAgentpod {
+    /// Spawns `command` (an `agentpod run …` without `--no-progress`) with stderr piped.
+    pub fn start(mut command: Command) -> RunningAgentpod {
+        use std::io::BufRead;
+        let mut child = command
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("agentpod starts");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let mut lines = std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok);
+        let run_id = lines
+            .next()
+            .as_deref()
+            .and_then(run_id_from_stderr)
+            .expect("agentpod announces its run on its first line");
+        RunningAgentpod {
+            child,
+            run_id,
+            lines: Box::new(lines),
+        }
+    }
+
+    /// Reads stderr until a line starts with `prefix`; the line, or `None` if the run ended first.
+    pub fn wait_for_line(&mut self, prefix: &str) -> Option<String> {
+        self.lines.find(|line| line.starts_with(prefix))
+    }
+}

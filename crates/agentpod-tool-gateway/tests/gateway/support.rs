@@ -1,148 +1,50 @@
-//! Test support: a throwaway Postgres server from the host's binaries (`initdb`, `postgres`), run
-//! as `nobody` because `initdb` refuses root and removed with its data directory on drop; issue
-//! databases with an `agent` role and an `agent_tools` schema; and the Python MCP client.
+//! Test support: the shared throwaway Postgres (`agentpod-test-postgres`) with an `agent` role;
+//! issue databases with an `agent_tools` schema; and the Python MCP client.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 use serde_json::Value;
-use sqlx::{AssertSqlSafe, ConnectOptions, Connection, PgConnection};
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
-const NOBODY: u32 = 65534;
-const SUPERUSER_PASSWORD: &str = "test-superuser-password";
+pub use agentpod_test_postgres::{TestResult, connect};
+
 pub const AGENT_PASSWORD: &str = "agent-password";
-const READY_TIMEOUT: Duration = Duration::from_secs(60);
-const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 
-pub type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-/// A running Postgres 15 server on 127.0.0.1 with a superuser `postgres` and a login role
-/// `agent`.
+/// The shared throwaway Postgres (`agentpod-test-postgres`) with a login role `agent`.
 pub struct LocalPostgres {
-    child: Child,
+    server: agentpod_test_postgres::LocalPostgres,
     pub port: u16,
-    log: PathBuf,
-    // Declared last so the server is stopped before its directory is removed.
-    directory: tempfile::TempDir,
 }
 
 impl LocalPostgres {
     pub async fn start() -> Result<LocalPostgres, Box<dyn std::error::Error>> {
-        let directory = tempfile::Builder::new()
-            .prefix("agentpod-tool-gateway-test")
-            .tempdir()?;
-        std::os::unix::fs::chown(directory.path(), Some(NOBODY), Some(NOBODY))?;
-        let password_file = directory.path().join("password");
-        std::fs::write(&password_file, SUPERUSER_PASSWORD)?;
-        std::os::unix::fs::chown(&password_file, Some(NOBODY), Some(NOBODY))?;
-        let data = directory.path().join("data");
-        let log = directory.path().join("postgres.log");
-
-        let initdb = Command::new("initdb")
-            .uid(NOBODY)
-            .gid(NOBODY)
-            .arg("--pgdata")
-            .arg(&data)
-            .args([
-                "--username=postgres",
-                "--auth=scram-sha-256",
-                "--encoding=UTF8",
-            ])
-            .args(["--locale=C", "--no-sync", "--no-instructions"])
-            .arg("--pwfile")
-            .arg(&password_file)
-            .stdin(Stdio::null())
-            .output()?;
-        if !initdb.status.success() {
-            return Err(
-                format!("initdb failed: {}", String::from_utf8_lossy(&initdb.stderr)).into(),
-            );
-        }
-
-        let port = free_port()?;
-        let log_file = std::fs::File::create(&log)?;
-        std::os::unix::fs::chown(&log, Some(NOBODY), Some(NOBODY))?;
-        let child = Command::new("postgres")
-            .uid(NOBODY)
-            .gid(NOBODY)
-            .arg("-D")
-            .arg(&data)
-            .args(["-p", &port.to_string()])
-            .args([
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                "unix_socket_directories=",
-            ])
-            .args([
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
-            ])
-            .args(["-c", "max_connections=200"])
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone()?)
-            .stderr(log_file)
-            .spawn()?;
-        let mut server = LocalPostgres {
-            child,
-            port,
-            log,
-            directory,
-        };
-        server.wait_until_ready().await?;
-        let mut admin = server.admin("postgres").await?;
+        let server = agentpod_test_postgres::LocalPostgres::start().await?;
+        let port = server.endpoint.port;
+        let postgres = LocalPostgres { server, port };
+        let mut admin = postgres.admin("postgres").await?;
         sqlx::raw_sql(AssertSqlSafe(format!(
             "CREATE ROLE agent LOGIN PASSWORD '{AGENT_PASSWORD}'"
         )))
         .execute(&mut admin)
         .await?;
         admin.close().await?;
-        Ok(server)
-    }
-
-    async fn wait_until_ready(&mut self) -> Result<(), Box<dyn std::error::Error>> {
-        let deadline = Instant::now() + READY_TIMEOUT;
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                return Err(format!("postgres exited with {status}: {}", self.log_text()).into());
-            }
-            if let Ok(connection) = connect(&self.admin_url("postgres")).await {
-                connection.close().await?;
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(format!("postgres not ready in time: {}", self.log_text()).into());
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        Ok(postgres)
     }
 
     pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.server.log_text()
     }
 
     pub fn admin_url(&self, database: &str) -> String {
-        format!(
-            "postgres://postgres:{SUPERUSER_PASSWORD}@127.0.0.1:{}/{database}",
-            self.port
-        )
+        self.server.endpoint.admin_url(database)
     }
 
     pub fn agent_url(&self, database: &str) -> String {
-        format!(
-            "postgres://agent:{AGENT_PASSWORD}@127.0.0.1:{}/{database}",
-            self.port
-        )
+        self.server.endpoint.url("agent", AGENT_PASSWORD, database)
     }
 
     pub async fn admin(&self, database: &str) -> Result<PgConnection, sqlx::Error> {
@@ -194,37 +96,6 @@ COMMENT ON FUNCTION agent_tools.customers_in_tier(text, integer) IS 'Customers o
 CREATE FUNCTION agent_tools.slow(seconds double precision) RETURNS integer
     LANGUAGE sql AS $$ SELECT 1 FROM pg_sleep(seconds) $$;
 "#;
-
-pub async fn connect(url: &str) -> Result<PgConnection, sqlx::Error> {
-    url.parse::<sqlx::postgres::PgConnectOptions>()?
-        .disable_statement_logging()
-        .connect()
-        .await
-}
-
-impl Drop for LocalPostgres {
-    fn drop(&mut self) {
-        let Ok(pid) = i32::try_from(self.child.id()) else {
-            return;
-        };
-        // SIGQUIT: immediate shutdown; the data directory is thrown away anyway.
-        let _ = kill(Pid::from_raw(pid), Signal::SIGQUIT);
-        let deadline = Instant::now() + STOP_TIMEOUT;
-        while Instant::now() < deadline {
-            match self.child.try_wait() {
-                Ok(Some(_)) | Err(_) => return,
-                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            }
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> std::io::Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.port())
-}
 
 fn crate_directory() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
