@@ -99,26 +99,11 @@ pub fn render_terminal(summary: &RunSummary) -> String {
 }
 
 fn list_issues(out: &mut String, title: &str, notes: &[IssueNote]) {
-    if notes.is_empty() {
-        return;
-    }
-    let _ = writeln!(out, "{title}:");
-    let width = notes
+    let lines: Vec<(&str, &str)> = notes
         .iter()
-        .take(LISTED_ISSUES)
-        .map(|note| note.issue_id.len())
-        .max()
-        .unwrap_or(0);
-    for note in notes.iter().take(LISTED_ISSUES) {
-        let _ = writeln!(out, "  {:width$}  {}", note.issue_id, note.reason);
-    }
-    if notes.len() > LISTED_ISSUES {
-        let _ = writeln!(
-            out,
-            "  … and {} more (agentpod show RUN)",
-            notes.len() - LISTED_ISSUES
-        );
-    }
+        .map(|note| (note.issue_id.as_str(), note.reason.as_str()))
+        .collect();
+    list_lines(out, title, &lines);
 }
 
 fn render_usage(out: &mut String, usage: &crate::usage_summary::UsageSummary) {
@@ -207,24 +192,33 @@ fn plural(count: usize) -> &'static str {
 }
 
 fn list_boundary(out: &mut String, title: &str, notes: &[crate::run_summary::BoundaryNote]) {
-    if notes.is_empty() {
+    let lines: Vec<(&str, &str)> = notes
+        .iter()
+        .map(|note| (note.issue_id.as_str(), note.text.as_str()))
+        .collect();
+    list_lines(out, title, &lines);
+}
+
+/// `title:` and up to [`LISTED_ISSUES`] lines of `issue  text`, ids aligned, then how many more.
+fn list_lines(out: &mut String, title: &str, lines: &[(&str, &str)]) {
+    if lines.is_empty() {
         return;
     }
     let _ = writeln!(out, "{title}:");
-    let width = notes
+    let width = lines
         .iter()
         .take(LISTED_ISSUES)
-        .map(|note| note.issue_id.len())
+        .map(|(issue_id, _)| issue_id.len())
         .max()
         .unwrap_or(0);
-    for note in notes.iter().take(LISTED_ISSUES) {
-        let _ = writeln!(out, "  {:width$}  {}", note.issue_id, note.text);
+    for (issue_id, text) in lines.iter().take(LISTED_ISSUES) {
+        let _ = writeln!(out, "  {issue_id:width$}  {text}");
     }
-    if notes.len() > LISTED_ISSUES {
+    if lines.len() > LISTED_ISSUES {
         let _ = writeln!(
             out,
             "  … and {} more (agentpod show RUN)",
-            notes.len() - LISTED_ISSUES
+            lines.len() - LISTED_ISSUES
         );
     }
 }
