@@ -269,7 +269,7 @@ fn add_checks(outcome: &mut OutcomeRecord, checks: Vec<Check>, events: &[Boundar
 }
 
 /// The agent contract (DESIGN.md): these variables and nothing else of the host (the agent
-/// crate adds PATH and HOME). Gateway variables come with the gateways.
+/// crate adds PATH and HOME; the pod's gateways add theirs, see `PodGateways::register`).
 fn contract_environment(
     context: &PodContext,
     issue: &Issue,

@@ -1,5 +1,6 @@
-//! The honest baseline for the support-triage demo: fixed keyword rules plus a few SQL queries,
-//! no model at all. It is what any agent under test should beat.
+//! The honest baseline for the support-triage demo: fixed keyword rules plus a few SQL queries;
+//! its decisions use no model (it asks one only for a summary line). Any agent under test
+//! should beat it.
 //!
 //! Contract: reads the issue from the JSON file at `AGENTPOD_ISSUE`; reads and writes the
 //! issue's own database through the pod's tool gateway (`AGENTPOD_MCP_URL`, MCP tools `query`
