@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::byte_size::{BYTE_SIZE_HELP, ByteSizeError, parse_byte_size};
 use crate::decoder::Decoder;
 use crate::keys;
-use crate::node::{Node, Position, ScalarValue};
+use crate::node::{Node, Position};
 
 const DEFAULT_MEMORY_BYTES: u64 = 512 << 20;
 const DEFAULT_CPUS: f64 = 1.0;
@@ -86,32 +86,10 @@ fn decode_memory(decoder: &mut Decoder<'_>, node: &Node) -> Option<u64> {
 }
 
 fn decode_cpus(decoder: &mut Decoder<'_>, node: &Node) -> Option<f64> {
-    let cpus = match node.scalar() {
-        Some(ScalarValue::Float(value)) => value,
-        // An i64 CPU count is far below the point where f64 loses precision.
-        #[allow(clippy::cast_precision_loss)]
-        Some(ScalarValue::Integer(value)) => value as f64,
-        _ => {
-            decoder.report_with_help(
-                node.position,
-                format!(
-                    "expected a number for `agent.limits.cpus`, found {}",
-                    node.kind_name()
-                ),
-                Some("write how many CPUs' worth of time the agent gets, e.g. `0.5` or `2`"),
-            );
-            return None;
-        }
-    };
-    if !(cpus.is_finite() && cpus > 0.0) {
-        decoder.report(
-            node.position,
-            format!(
-                "`agent.limits.cpus` must be greater than zero, found `{}`",
-                node.scalar_text().unwrap_or_default()
-            ),
-        );
-        return None;
-    }
-    Some(cpus)
+    decoder.positive_number(
+        node,
+        "agent.limits.cpus",
+        "write how many CPUs' worth of time the agent gets, e.g. `0.5` or `2`",
+        None,
+    )
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::decoder::Decoder;
 use crate::keys;
-use crate::node::{Node, Position, ScalarValue};
+use crate::node::{Node, Position};
 
 /// Per issue; `None` means no limit.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -60,33 +60,10 @@ fn decode_count(decoder: &mut Decoder<'_>, node: &Node, name: &str, maximum: i64
 }
 
 fn decode_cost(decoder: &mut Decoder<'_>, node: &Node) -> Option<f64> {
-    let cost = match node.scalar() {
-        Some(ScalarValue::Float(value)) => value,
-        // A dollar amount written as an integer is far below where f64 loses precision.
-        #[allow(clippy::cast_precision_loss)]
-        Some(ScalarValue::Integer(value)) => value as f64,
-        _ => {
-            decoder.report_with_help(
-                node.position,
-                format!(
-                    "expected a number for `budgets.max_cost_usd`, found {}",
-                    node.kind_name()
-                ),
-                Some("write dollars as a number, e.g. `0.50`"),
-            );
-            return None;
-        }
-    };
-    if !(cost.is_finite() && cost > 0.0) {
-        decoder.report_with_help(
-            node.position,
-            format!(
-                "`budgets.max_cost_usd` must be greater than zero, found `{}`",
-                node.scalar_text().unwrap_or_default()
-            ),
-            Some("leave the budget out for no limit"),
-        );
-        return None;
-    }
-    Some(cost)
+    decoder.positive_number(
+        node,
+        "budgets.max_cost_usd",
+        "write dollars as a number, e.g. `0.50`",
+        Some("leave the budget out for no limit"),
+    )
 }

@@ -308,6 +308,41 @@ impl<'a> Decoder<'a> {
         Some(value)
     }
 
+    /// A number greater than zero (`.nan` and `.inf` are numbers, and not valid ones);
+    /// `bound_help`, if any, goes with the message when it is not.
+    pub(crate) fn positive_number(
+        &mut self,
+        node: &Node,
+        name: &str,
+        help: &str,
+        bound_help: Option<&str>,
+    ) -> Option<f64> {
+        let value = match node.scalar() {
+            Some(ScalarValue::Float(value)) => value,
+            // The amounts and rates a spec holds are far below where f64 loses precision.
+            #[allow(clippy::cast_precision_loss)]
+            Some(ScalarValue::Integer(value)) => value as f64,
+            _ => {
+                self.report_with_help(
+                    node.position,
+                    format!("expected a number for `{name}`, found {}", node.kind_name()),
+                    Some(help),
+                );
+                return None;
+            }
+        };
+        if !(value.is_finite() && value > 0.0) {
+            let written = node.scalar_text().unwrap_or_default();
+            self.report_with_help(
+                node.position,
+                format!("`{name}` must be greater than zero, found `{written}`"),
+                bound_help,
+            );
+            return None;
+        }
+        Some(value)
+    }
+
     /// A number that is at least zero, or greater than zero when `zero_allowed` is false.
     pub(crate) fn non_negative_number(
         &mut self,
