@@ -228,14 +228,7 @@ impl RunStore {
         .bind(run_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    row.try_get("issue_id")?,
-                    parse_json(&row.try_get::<String, _>("issue_json")?)?,
-                ))
-            })
-            .collect()
+        rows.iter().map(issue_from_row).collect()
     }
 
     /// A run's sampled issues as it stored them (id, fields, expected), in sample order.
@@ -249,14 +242,7 @@ impl RunStore {
         .bind(run_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    row.try_get("issue_id")?,
-                    parse_json(&row.try_get::<String, _>("issue_json")?)?,
-                ))
-            })
-            .collect()
+        rows.iter().map(issue_from_row).collect()
     }
 
     /// The spec a run was started with, as it stored it.
@@ -504,6 +490,14 @@ fn run_from_row(row: &SqliteRow) -> Result<RunRecord, StoreError> {
         finished_at: finished_at.as_deref().map(parse_time).transpose()?,
         summary: summary.as_deref().map(parse_json).transpose()?,
     })
+}
+
+/// A sampled issue as stored: its id and its JSON.
+fn issue_from_row(row: &SqliteRow) -> Result<(String, serde_json::Value), StoreError> {
+    Ok((
+        row.try_get("issue_id")?,
+        parse_json(&row.try_get::<String, _>("issue_json")?)?,
+    ))
 }
 
 fn outcome_from_row(row: &SqliteRow) -> Result<OutcomeRecord, StoreError> {
