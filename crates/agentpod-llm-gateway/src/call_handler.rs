@@ -229,19 +229,14 @@ pub(crate) async fn handle_call(
         }
     };
     context.request = CappedText::from_bytes(&client_body);
-    let parsed: Value = match serde_json::from_slice(&client_body) {
-        Ok(value @ Value::Object(_)) => value,
-        Ok(_) => {
-            let message = "request body must be a json object".to_owned();
-            return context.refuse(
-                StatusCode::BAD_REQUEST,
-                CallOutcome::BadRequest,
-                "invalid_request_error",
-                message,
-            );
-        }
-        Err(error) => {
-            let message = format!("request body is not valid json: {error}");
+    let ClientRequest {
+        parsed,
+        model,
+        streamed,
+        wants_usage: client_wants_usage,
+    } = match read_client_request(&client_body) {
+        Ok(request) => request,
+        Err(message) => {
             return context.refuse(
                 StatusCode::BAD_REQUEST,
                 CallOutcome::BadRequest,
@@ -250,14 +245,8 @@ pub(crate) async fn handle_call(
             );
         }
     };
-    context.model = parsed
-        .get("model")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    context.streamed = parsed
-        .get("stream")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    context.model = model;
+    context.streamed = streamed;
     if let Err(kind) = context.issue.admit() {
         let message = format!(
             "agentpod budget exhausted for this issue: {} reached; no further model calls are allowed",
@@ -275,10 +264,6 @@ pub(crate) async fn handle_call(
         context.record(end);
         return json_response(StatusCode::TOO_MANY_REQUESTS, &body, true);
     }
-    let client_wants_usage = parsed
-        .pointer("/stream_options/include_usage")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
     // Only a modified body is parsed again; the usual path reuses the agent's parsed request.
     let (upstream_body, reparsed) =
         if api == LlmApi::OpenAiChat && context.streamed && !client_wants_usage {
@@ -386,10 +371,46 @@ pub(crate) async fn handle_call(
     response
 }
 
+/// What the gateway reads of the agent's request body.
+pub(crate) struct ClientRequest {
+    pub(crate) parsed: Value,
+    pub(crate) model: Option<String>,
+    pub(crate) streamed: bool,
+    /// Chat streams: whether the agent asked for the usage chunk itself.
+    pub(crate) wants_usage: bool,
+}
+
+/// Reads the agent's request body; `Err` holds the message of the 400 answer.
+pub(crate) fn read_client_request(body: &[u8]) -> Result<ClientRequest, String> {
+    let parsed = match serde_json::from_slice(body) {
+        Ok(value @ Value::Object(_)) => value,
+        Ok(_) => return Err("request body must be a json object".to_owned()),
+        Err(error) => return Err(format!("request body is not valid json: {error}")),
+    };
+    let model = parsed
+        .get("model")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let streamed = parsed
+        .get("stream")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let wants_usage = parsed
+        .pointer("/stream_options/include_usage")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    Ok(ClientRequest {
+        parsed,
+        model,
+        streamed,
+        wants_usage,
+    })
+}
+
 /// Adds `stream_options.include_usage` so a stream reports its usage even when the agent did not
 /// ask; the JSON text is spliced rather than re-serialized when it can be, so nothing else of the
 /// agent's request changes.
-fn with_usage_requested(body: &Bytes, parsed: &Value) -> Bytes {
+pub(crate) fn with_usage_requested(body: &Bytes, parsed: &Value) -> Bytes {
     if parsed.get("stream_options").is_none() {
         let text = String::from_utf8_lossy(body);
         if let Some(open) = text.find('{') {

@@ -43,7 +43,7 @@ impl IssueLlmRecord {
                 totals.successful_calls += 1;
             }
             totals.usage.add(&call.usage);
-            totals.total_tokens += call.total_tokens;
+            totals.total_tokens = totals.total_tokens.saturating_add(call.total_tokens);
             match call.cost_usd {
                 Some(cost) => totals.cost_usd += cost,
                 None if call.total_tokens > 0 => totals.unpriced_calls += 1,

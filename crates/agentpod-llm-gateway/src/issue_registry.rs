@@ -53,7 +53,7 @@ impl IssueState {
     pub(crate) fn record(&self, call: LlmCall) {
         let mut ledger = self.ledger();
         ledger.cost_usd += call.cost_usd.unwrap_or(0.0);
-        ledger.tokens += call.total_tokens;
+        ledger.tokens = ledger.tokens.saturating_add(call.total_tokens);
         ledger.calls.push(call);
     }
 }

@@ -7,6 +7,8 @@
 mod call_handler;
 mod cassette_store;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http_upstream;
 mod issue_access;
 mod issue_llm_record;

@@ -7,6 +7,9 @@ use crate::llm_api::LlmApi;
 use crate::sse_parser::SseEvent;
 use crate::token_usage::TokenUsage;
 
+/// Tool calls of one streamed chat answer kept for the record; far more than any model makes.
+const MAX_TOOL_CALLS: usize = 1024;
+
 pub(crate) struct StreamMeter {
     api: LlmApi,
     /// Chat streams only: whether the agent asked for the usage chunk itself.
@@ -110,7 +113,14 @@ impl StreamMeter {
                 .into_iter()
                 .flatten()
             {
-                let index = call.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
+                let index = call.get("index").and_then(Value::as_u64).unwrap_or(0);
+                // The index sizes the list: an upstream's huge index must not allocate for it.
+                let Some(index) = usize::try_from(index)
+                    .ok()
+                    .filter(|index| *index < MAX_TOOL_CALLS)
+                else {
+                    continue;
+                };
                 if index >= self.chat.tool_calls.len() {
                     self.chat.tool_calls.resize(index + 1, Default::default());
                 }
@@ -403,6 +413,20 @@ mod tests {
         let (meter, _) = run(LlmApi::OpenAiChat, false, cut);
         assert!(!meter.completed);
         assert_eq!(meter.usage, None);
+    }
+
+    /// Found by the `llm_stream` fuzz target's review: a tool call index of 4e12 made the meter
+    /// allocate 288 TB and abort the process.
+    #[test]
+    fn a_huge_tool_call_index_is_ignored_rather_than_allocated() {
+        let stream = concat!(
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":4000000000000,\"function\":{\"name\":\"x\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"function\":{\"name\":\"lookup\"}}]}}]}\n\n",
+        );
+        let (meter, _) = run(LlmApi::OpenAiChat, false, stream);
+        let calls = &meter.assembled()["choices"][0]["message"]["tool_calls"];
+        assert_eq!(calls.as_array().map(Vec::len), Some(2), "{calls}");
+        assert_eq!(calls[1]["function"]["name"], "lookup");
     }
 
     #[test]

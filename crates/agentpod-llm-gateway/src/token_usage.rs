@@ -20,27 +20,31 @@ pub struct TokenUsage {
 }
 
 impl TokenUsage {
-    /// Every token the call consumed, whatever the provider's convention.
+    /// Every token the call consumed, whatever the provider's convention. The counts come from
+    /// the upstream as it pleases, so sums saturate rather than overflow.
     pub fn total_tokens(&self, api: LlmApi) -> u64 {
         match api {
-            LlmApi::AnthropicMessages => {
-                self.input_tokens
-                    + self.cached_input_tokens
-                    + self.cache_creation_input_tokens
-                    + self.output_tokens
-            }
+            LlmApi::AnthropicMessages => self
+                .input_tokens
+                .saturating_add(self.cached_input_tokens)
+                .saturating_add(self.cache_creation_input_tokens)
+                .saturating_add(self.output_tokens),
             LlmApi::OpenAiChat | LlmApi::OpenAiResponses | LlmApi::Unsupported => {
-                self.input_tokens + self.output_tokens
+                self.input_tokens.saturating_add(self.output_tokens)
             }
         }
     }
 
     pub(crate) fn add(&mut self, other: &TokenUsage) {
-        self.input_tokens += other.input_tokens;
-        self.output_tokens += other.output_tokens;
-        self.cached_input_tokens += other.cached_input_tokens;
-        self.cache_creation_input_tokens += other.cache_creation_input_tokens;
-        self.reasoning_tokens += other.reasoning_tokens;
+        let add = |total: &mut u64, more: u64| *total = total.saturating_add(more);
+        add(&mut self.input_tokens, other.input_tokens);
+        add(&mut self.output_tokens, other.output_tokens);
+        add(&mut self.cached_input_tokens, other.cached_input_tokens);
+        add(
+            &mut self.cache_creation_input_tokens,
+            other.cache_creation_input_tokens,
+        );
+        add(&mut self.reasoning_tokens, other.reasoning_tokens);
     }
 
     /// Reads a `usage` object; `None` when it is absent or null.
@@ -131,6 +135,18 @@ mod tests {
             "cache_read_input_tokens": 50, "cache_creation_input_tokens": 7});
         let read = TokenUsage::from_usage_object(LlmApi::AnthropicMessages, &usage).unwrap();
         assert_eq!(read.total_tokens(LlmApi::AnthropicMessages), 70);
+    }
+
+    /// Found while writing the `llm_stream` fuzz target (its overflow checks panic): an upstream
+    /// reporting `u64::MAX` tokens overflowed the total.
+    #[test]
+    fn totals_of_absurd_counts_saturate() {
+        let usage = json!({"prompt_tokens": u64::MAX, "completion_tokens": 1});
+        let read = TokenUsage::from_usage_object(LlmApi::OpenAiChat, &usage).unwrap();
+        assert_eq!(read.total_tokens(LlmApi::OpenAiChat), u64::MAX);
+        let mut sum = read;
+        sum.add(&read);
+        assert_eq!(sum.input_tokens, u64::MAX);
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub(crate) fn empty_input_schema() -> serde_json::Map<String, Value> {
 }
 
 /// The statement without trailing semicolons, so it can sit inside a subquery.
-fn single_statement(sql: &str) -> &str {
+pub(crate) fn single_statement(sql: &str) -> &str {
     sql.trim()
         .trim_end_matches(|c: char| c == ';' || c.is_whitespace())
 }

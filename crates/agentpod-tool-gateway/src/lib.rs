@@ -5,6 +5,8 @@
 
 mod capped_text;
 mod database_tools;
+#[doc(hidden)]
+pub mod fuzzing;
 mod issue_access;
 mod issue_state;
 mod issue_tool_record;

@@ -155,7 +155,7 @@ fn failed(message: String) -> Ran {
     }
 }
 
-fn sql_argument(arguments: &JsonObject) -> Result<&str, String> {
+pub(crate) fn sql_argument(arguments: &JsonObject) -> Result<&str, String> {
     match arguments.get("sql") {
         Some(Value::String(sql)) => Ok(sql),
         Some(_) => Err("argument \"sql\" must be a string".to_owned()),
@@ -189,7 +189,7 @@ impl std::io::Write for ByteCounter {
     }
 }
 
-fn recorded_arguments(arguments: &JsonObject) -> (Value, usize) {
+pub(crate) fn recorded_arguments(arguments: &JsonObject) -> (Value, usize) {
     // Most arguments are small: measure them without writing the text out, and write it only
     // when it has to be cut.
     let mut counter = ByteCounter(0);

@@ -26,7 +26,7 @@ const PARSE_ERROR: i64 = -32700;
 const INVALID_REQUEST: i64 = -32600;
 
 /// The token in `/i/<token>/mcp`.
-fn token_of(path: &str) -> Option<&str> {
+pub(crate) fn token_of(path: &str) -> Option<&str> {
     path.strip_prefix("/i/")?.strip_suffix("/mcp")
 }
 
@@ -118,41 +118,52 @@ pub(crate) async fn guard(
         }
     };
 
-    // Only POST carries JSON-RPC; the MCP service answers other methods itself. A well-formed
-    // message is parsed once here; only a malformed one is parsed again, for a precise answer.
+    // Only POST carries JSON-RPC; the MCP service answers other methods itself.
     if parts.method == axum::http::Method::POST
-        && serde_json::from_slice::<ClientJsonRpcMessage>(&bytes).is_err()
+        && let Err(refusal) = check_json_rpc(&bytes)
     {
-        match serde_json::from_slice::<Value>(&bytes) {
-            Err(error) => {
-                let message = format!("parse error: {error}");
-                reject(
-                    StatusCode::BAD_REQUEST,
-                    message.clone(),
-                    &bytes,
-                    bytes.len(),
-                );
-                return json_rpc_error(Value::Null, PARSE_ERROR, &message);
-            }
-            Ok(value) => {
-                if let Err(error) = serde_json::from_value::<ClientJsonRpcMessage>(value.clone()) {
-                    let message = format!("invalid request: {error}");
-                    reject(
-                        StatusCode::BAD_REQUEST,
-                        message.clone(),
-                        &bytes,
-                        bytes.len(),
-                    );
-                    let id = value.get("id").cloned().unwrap_or(Value::Null);
-                    return json_rpc_error(id, INVALID_REQUEST, &message);
-                }
-            }
-        }
+        reject(
+            StatusCode::BAD_REQUEST,
+            refusal.message.clone(),
+            &bytes,
+            bytes.len(),
+        );
+        return json_rpc_error(refusal.id, refusal.code, &refusal.message);
     }
 
     parts.extensions.insert::<Arc<IssueState>>(issue);
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// Why a POST body is not a JSON-RPC message: the JSON-RPC error code, the id to answer with,
+/// and the message.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct JsonRpcRefusal {
+    pub(crate) id: Value,
+    pub(crate) code: i64,
+    pub(crate) message: String,
+}
+
+/// Checks that `bytes` is one JSON-RPC message MCP accepts. A well-formed message is parsed once;
+/// only a malformed one is parsed again, for a precise answer.
+pub(crate) fn check_json_rpc(bytes: &[u8]) -> Result<(), JsonRpcRefusal> {
+    if serde_json::from_slice::<ClientJsonRpcMessage>(bytes).is_ok() {
+        return Ok(());
+    }
+    let value = serde_json::from_slice::<Value>(bytes).map_err(|error| JsonRpcRefusal {
+        id: Value::Null,
+        code: PARSE_ERROR,
+        message: format!("parse error: {error}"),
+    })?;
+    match serde_json::from_value::<ClientJsonRpcMessage>(value.clone()) {
+        Ok(_) => Ok(()),
+        Err(error) => Err(JsonRpcRefusal {
+            id: value.get("id").cloned().unwrap_or(Value::Null),
+            code: INVALID_REQUEST,
+            message: format!("invalid request: {error}"),
+        }),
+    }
 }
 
 pub(crate) async fn unknown_route() -> Response {
