@@ -13,5 +13,7 @@ mod invalid_input;
 mod misbehaving_agents;
 mod reports;
 mod resume;
+mod seed_cache;
 mod separation;
 mod store_faults;
+mod trials;

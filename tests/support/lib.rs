@@ -198,3 +198,25 @@ impl RunningAgentpod {
         self.lines.find(|line| line.starts_with(prefix))
     }
 }
+
+/// A test that fails half-way must not leave its agentpod running with pods up: still running,
+/// it is interrupted (it drains and removes its pods), and killed if it does not end in time.
+impl Drop for RunningAgentpod {
+    fn drop(&mut self) {
+        if !matches!(self.child.try_wait(), Ok(None)) {
+            return;
+        }
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -33,6 +33,7 @@ fn synthetic_run() -> RunInput {
         pods: 8,
         seed: 1,
         issue_count: ISSUES,
+        trials: 1,
         status: RunStatus::Finished,
         started_at,
         finished_at: Some(started_at),
@@ -53,6 +54,7 @@ fn synthetic_run() -> RunInput {
         input.outcomes.push(OutcomeRecord {
             run_id: "bench".into(),
             issue_id: issue_id.clone(),
+            trial: 1,
             pod_index: index % 8,
             status,
             reason: if status == OutcomeStatus::Passed {
@@ -99,6 +101,7 @@ fn synthetic_run() -> RunInput {
             };
             input.steps.push(StepRecord {
                 issue_id: issue_id.clone(),
+                trial: 1,
                 kind,
                 started_at: Some(format!("2026-11-25T12:{:02}:{:02}Z", step, index % 60)),
                 latency_ms: Some(15.0 + step as f64),

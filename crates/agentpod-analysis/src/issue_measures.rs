@@ -108,7 +108,8 @@ pub(crate) fn issue_measures(input: &RunInput, category_field: Option<&str>) -> 
                     .then(|| costs.iter().sum::<f64>() / costs.len() as f64),
                 llm_calls: mean(|o| f64::from(o.usage.llm_calls)),
                 tool_calls: mean(|o| f64::from(o.usage.tool_calls)),
-                tokens: mean(|o| (o.usage.input_tokens + o.usage.output_tokens) as f64),
+                // Saturating: the counts are the upstream's, and an upstream can say anything.
+                tokens: mean(|o| o.usage.input_tokens.saturating_add(o.usage.output_tokens) as f64),
                 seconds: mean(|o| o.duration_ms as f64 / 1000.0),
                 changes,
                 proposals,

@@ -5,6 +5,8 @@
 //! each other's writes. [`PodDatabase::apply_boundary`] turns the spec's AI-writable boundary
 //! into the agent role's grants and audit triggers in the template, and
 //! [`PodDatabase::collect_boundary_events`] reads back what the boundary saw in one issue.
+//! [`seed_key`] names a seeded template for a runtime's seed cache, and [`PodDatabase::attach`]
+//! takes over a template restored from it instead of seeding again.
 //! [`snapshot_state`] captures a database's rows canonically and [`diff_states`] compares two
 //! captures, for the gold-actions grader.
 
@@ -24,6 +26,7 @@ mod issue_database;
 mod json_lines_fixture;
 mod pod_database;
 mod postgres_error;
+mod seed_key;
 mod sql_fixture;
 mod sql_script;
 mod state_diff;
@@ -37,5 +40,6 @@ pub use effective_boundary::{EffectiveBoundary, EffectiveTable};
 pub use fixture_error::FixtureError;
 pub use issue_database::IssueDatabase;
 pub use pod_database::PodDatabase;
+pub use seed_key::seed_key;
 pub use state_diff::{ChangedRow, StateDiff, TableDiff, diff_states};
 pub use state_snapshot::{RowValues, SnapshotRow, StateSnapshot, TableSnapshot, snapshot_state};

@@ -35,6 +35,15 @@ pub struct PodDatabase {
     issue_databases: std::sync::Mutex<HashMap<String, LiveIssueDatabase>>,
     /// Counts issue databases created, to tell the newest.
     created: std::sync::atomic::AtomicU64,
+    /// A clone of the template made ahead by `prepare_next`, which no role may connect to yet:
+    /// the next issue renames it instead of waiting for a clone.
+    spare: std::sync::Mutex<Option<String>>,
+    /// Issue databases the run is done with, dropped by the next `prepare_next`.
+    retired: std::sync::Mutex<Vec<String>>,
+    /// Superuser connections into live issue databases, opened by `prepare_next` while the
+    /// agent works, for `collect_boundary_events` to read the issue's events without waiting
+    /// for a new connection (a SCRAM handshake) after the agent.
+    event_connections: std::sync::Mutex<HashMap<String, PgConnection>>,
 }
 
 impl std::fmt::Debug for PodDatabase {
@@ -47,6 +56,20 @@ impl std::fmt::Debug for PodDatabase {
 }
 
 impl PodDatabase {
+    /// A pod ready to serve issues from its template, with no issue database yet.
+    fn serving(endpoint: &PostgresEndpoint, agent_password: String, admin: PgConnection) -> Self {
+        PodDatabase {
+            endpoint: endpoint.clone(),
+            agent_password,
+            admin: Mutex::new(admin),
+            issue_databases: std::sync::Mutex::new(HashMap::new()),
+            created: std::sync::atomic::AtomicU64::new(0),
+            spare: std::sync::Mutex::new(None),
+            retired: std::sync::Mutex::new(Vec::new()),
+            event_connections: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
     /// Creates the `agent` role and the template database, applies `fixtures` to it in order,
     /// grants the agent role access to the tables, and leaves the template without connections
     /// so it can be cloned.
@@ -94,17 +117,66 @@ impl PodDatabase {
             elapsed_ms = started.elapsed().as_millis(),
             "seeded template database"
         );
-        Ok(PodDatabase {
-            endpoint: endpoint.clone(),
-            agent_password,
-            admin: Mutex::new(admin),
-            issue_databases: std::sync::Mutex::new(HashMap::new()),
-            created: std::sync::atomic::AtomicU64::new(0),
-        })
+        Ok(PodDatabase::serving(endpoint, agent_password, admin))
+    }
+
+    /// A server restored from a cached seed (see [`crate::seed_key`]): the template, the agent
+    /// role and the boundary's grants and triggers are already there. Gives the agent role this
+    /// pod's own password and resolves the boundary against the template's tables, as
+    /// [`PodDatabase::apply_boundary`] would have; changes nothing in the template.
+    pub async fn attach(
+        endpoint: &PostgresEndpoint,
+        boundary: Option<&BoundarySpec>,
+    ) -> Result<(PodDatabase, EffectiveBoundary), BoundaryError> {
+        let started = Instant::now();
+        let mut admin = connect(endpoint, "postgres")
+            .await
+            .map_err(boundary_setup("connect to the pod's postgres server"))?;
+        let agent_password = agent_role::new_password();
+        agent_role::ensure(&mut admin, &agent_password)
+            .await
+            .map_err(boundary_setup("give the agent role the pod's own password"))?;
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "ALTER DATABASE {} WITH ALLOW_CONNECTIONS true",
+            quote_identifier(TEMPLATE_DATABASE)
+        )))
+        .execute(&mut admin)
+        .await
+        .map_err(boundary_setup("open the template database"))?;
+        let catalog = read_catalog(endpoint).await;
+        // Also after a failure: the template must be closed again to be cloned.
+        let released = release_template(&mut admin).await.map_err(boundary_setup(
+            "close every connection to the template database",
+        ));
+        let catalog = catalog?;
+        released?;
+        let effective = resolve(boundary, &catalog)?;
+        tracing::debug!(
+            tables = effective.tables.len(),
+            elapsed_ms = started.elapsed().as_millis(),
+            "attached to the restored template database"
+        );
+        Ok((
+            PodDatabase::serving(endpoint, agent_password, admin),
+            effective,
+        ))
     }
 
     /// Clones the template into a new database only this issue uses.
     pub async fn create_issue_database(&self, issue_id: &str) -> Result<IssueDatabase, DbError> {
+        self.create_database(issue_id, true).await
+    }
+
+    /// Clones the template for a grader (the gold clone), leaving the spare for the next issue.
+    pub async fn create_grading_database(&self, label: &str) -> Result<IssueDatabase, DbError> {
+        self.create_database(label, false).await
+    }
+
+    async fn create_database(
+        &self,
+        issue_id: &str,
+        use_spare: bool,
+    ) -> Result<IssueDatabase, DbError> {
         let name = issue_database_name(issue_id);
         let quoted = quote_identifier(&name);
         let create_error = |source| DbError::Create {
@@ -112,25 +184,51 @@ impl PodDatabase {
             source,
         };
         let mut admin = self.admin.lock().await;
-        let create = format!(
-            "CREATE DATABASE {quoted} TEMPLATE {}",
-            quote_identifier(TEMPLATE_DATABASE)
-        );
-        sqlx::raw_sql(AssertSqlSafe(create))
-            .execute(&mut *admin)
-            .await
-            .map_err(create_error)?;
+        let spare = use_spare
+            .then(|| self.spare.lock().ok().and_then(|mut spare| spare.take()))
+            .flatten();
+        let renamed = match spare {
+            Some(spare) => {
+                let rename = format!(
+                    "ALTER DATABASE {} RENAME TO {quoted}",
+                    quote_identifier(&spare)
+                );
+                let renamed = sqlx::raw_sql(AssertSqlSafe(rename))
+                    .execute(&mut *admin)
+                    .await;
+                if let Err(error) = &renamed {
+                    tracing::debug!(%error, "cannot rename the spare clone; cloning the template");
+                    self.retire(spare);
+                }
+                renamed.is_ok()
+            }
+            None => false,
+        };
+        if !renamed {
+            sqlx::raw_sql(AssertSqlSafe(create_closed_clone(&name)))
+                .execute(&mut *admin)
+                .await
+                .map_err(create_error)?;
+        }
         // Database privileges are not copied from the template: by default every role may
         // connect, which would let an agent reach another issue's database. TEMPORARY stays:
         // temporary tables and functions belong to the agent and carry no rights of their own.
         // The one agent role serves every issue of the pod, and a pod serves issues one after
-        // another, so the newest issue database is the only one it may still connect to.
+        // another, so the newest issue database is the only one it may still connect to: the
+        // earlier ones, live or retired (not dropped yet), are closed to it. The clone was
+        // made closed to everyone, so nobody came in before these grants.
         let agent = quote_identifier(AGENT_ROLE);
         let mut grants = format!(
             "REVOKE ALL ON DATABASE {quoted} FROM PUBLIC; \
-             GRANT CONNECT, TEMPORARY ON DATABASE {quoted} TO {agent}"
+             GRANT CONNECT, TEMPORARY ON DATABASE {quoted} TO {agent}; \
+             ALTER DATABASE {quoted} WITH ALLOW_CONNECTIONS true"
         );
-        for earlier in self.live_issue_databases() {
+        let retired = self
+            .retired
+            .lock()
+            .map(|retired| retired.clone())
+            .unwrap_or_default();
+        for earlier in self.live_issue_databases().into_iter().chain(retired) {
             grants.push_str(&format!(
                 "; REVOKE CONNECT ON DATABASE {} FROM {agent}",
                 quote_identifier(&earlier)
@@ -164,6 +262,92 @@ impl PodDatabase {
             admin_url: self.endpoint.admin_url(&name),
             name,
         })
+    }
+
+    /// Work for between issues, done while an agent runs so the next issue need not wait for
+    /// it: drops the retired issue databases and clones the template into a spare that no role
+    /// may connect to until `create_issue_database` hands it to an issue. Failures are only
+    /// logged: the next issue then clones as usual, and a lost server is noticed elsewhere.
+    pub async fn prepare_next(&self) {
+        self.drop_retired_and_clone_a_spare().await;
+        self.open_event_connection().await;
+    }
+
+    async fn drop_retired_and_clone_a_spare(&self) {
+        let mut admin = self.admin.lock().await;
+        let retired = self
+            .retired
+            .lock()
+            .map(|mut retired| std::mem::take(&mut *retired))
+            .unwrap_or_default();
+        for name in retired {
+            let drop = format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quote_identifier(&name)
+            );
+            if let Err(error) = sqlx::raw_sql(AssertSqlSafe(drop))
+                .execute(&mut *admin)
+                .await
+            {
+                tracing::debug!(database = %name, %error, "cannot drop a retired issue database; trying again later");
+                self.retire(name);
+            }
+        }
+        if self.spare.lock().is_ok_and(|spare| spare.is_some()) {
+            return;
+        }
+        let name = issue_database_name("spare");
+        match sqlx::raw_sql(AssertSqlSafe(create_closed_clone(&name)))
+            .execute(&mut *admin)
+            .await
+        {
+            Ok(_) => {
+                if let Ok(mut spare) = self.spare.lock() {
+                    *spare = Some(name);
+                }
+            }
+            Err(error) => tracing::debug!(%error, "cannot prepare a spare clone of the template"),
+        }
+    }
+
+    /// Opens the superuser connection that will read the newest issue database's events.
+    async fn open_event_connection(&self) {
+        let Some(newest) = self.newest_issue_database() else {
+            return;
+        };
+        if self
+            .event_connections
+            .lock()
+            .is_ok_and(|connections| connections.contains_key(&newest))
+        {
+            return;
+        }
+        match connect(&self.endpoint, &newest).await {
+            // Kept only while the database is live: one retired meanwhile is never read again.
+            Ok(connection) => {
+                if self.is_live(&newest)
+                    && let Ok(mut connections) = self.event_connections.lock()
+                {
+                    connections.insert(newest, connection);
+                }
+            }
+            Err(error) => {
+                tracing::debug!(database = %newest, %error, "cannot open the events connection ahead");
+            }
+        }
+    }
+
+    /// Done with an issue database: no longer the issue's, dropped by the next `prepare_next`
+    /// (or with the pod), so dropping it costs the issue nothing.
+    pub fn retire_issue_database(&self, database: IssueDatabase) {
+        self.forget_issue_database(&database.name);
+        self.retire(database.name);
+    }
+
+    fn retire(&self, name: String) {
+        if let Ok(mut retired) = self.retired.lock() {
+            retired.push(name);
+        }
     }
 
     /// Drops an issue database, closing whatever connections the agent left open.
@@ -233,10 +417,28 @@ impl PodDatabase {
                 source,
             }
         };
-        let mut connection = connect(&self.endpoint, &database.name)
-            .await
-            .map_err(events_error("connect as the superuser"))?;
-        let collected = audit_schema::read_events(&mut connection).await;
+        let opened_ahead = self
+            .event_connections
+            .lock()
+            .ok()
+            .and_then(|mut connections| connections.remove(&database.name));
+        let mut collected = None;
+        if let Some(mut connection) = opened_ahead {
+            // A connection that broke during a long agent run is replaced, not trusted.
+            if let Ok(events) = audit_schema::read_events(&mut connection).await {
+                collected = Some((connection, Ok(events)));
+            }
+        }
+        let (connection, collected) = match collected {
+            Some(collected) => collected,
+            None => {
+                let mut connection = connect(&self.endpoint, &database.name)
+                    .await
+                    .map_err(events_error("connect as the superuser"))?;
+                let events = audit_schema::read_events(&mut connection).await;
+                (connection, events)
+            }
+        };
         if let Err(error) = connection.close().await {
             tracing::debug!(%error, "closing the event connection failed");
         }
@@ -306,6 +508,24 @@ impl PodDatabase {
         if let Ok(mut databases) = self.issue_databases.lock() {
             databases.remove(name);
         }
+        // Dropped, not closed: the database goes with FORCE, which ends the session anyway.
+        if let Ok(mut connections) = self.event_connections.lock() {
+            connections.remove(name);
+        }
+    }
+
+    fn is_live(&self, name: &str) -> bool {
+        self.issue_databases
+            .lock()
+            .is_ok_and(|databases| databases.contains_key(name))
+    }
+
+    fn newest_issue_database(&self) -> Option<String> {
+        let databases = self.issue_databases.lock().ok()?;
+        databases
+            .iter()
+            .max_by_key(|(_, live)| live.order)
+            .map(|(name, _)| name.clone())
     }
 
     fn live_issue_databases(&self) -> Vec<String> {
@@ -315,14 +535,13 @@ impl PodDatabase {
             .unwrap_or_default()
     }
 
-    /// Closes the admin connection. Issue databases still present stay; they go with the pod.
-    /// Whether the pod's server still answers: a fresh connection and `SELECT 1` within a few
-    /// seconds. The runner asks when an issue errored, to tell an agent's failure from a pod's.
+    /// Whether the pod's server still answers: `SELECT 1` on the admin connection within a few
+    /// seconds (a server that went away broke it). The runner asks after every issue, to tell
+    /// an agent's failure from a pod's.
     pub async fn is_serving(&self) -> bool {
         let probe = async {
-            let mut connection = connect(&self.endpoint, "postgres").await?;
-            sqlx::query("SELECT 1").execute(&mut connection).await?;
-            connection.close().await
+            let mut admin = self.admin.lock().await;
+            sqlx::query("SELECT 1").execute(&mut *admin).await.map(drop)
         };
         matches!(
             tokio::time::timeout(Duration::from_secs(5), probe).await,
@@ -330,6 +549,7 @@ impl PodDatabase {
         )
     }
 
+    /// Closes the admin connection. Issue databases still present stay; they go with the pod.
     pub async fn close(self) {
         if let Err(error) = self.admin.into_inner().close().await {
             tracing::debug!(%error, "closing the admin connection failed");
@@ -349,6 +569,19 @@ async fn connect(endpoint: &PostgresEndpoint, database: &str) -> Result<PgConnec
         .disable_statement_logging()
         .connect()
         .await
+}
+
+async fn read_catalog(endpoint: &PostgresEndpoint) -> Result<Catalog, BoundaryError> {
+    let mut template = connect(endpoint, TEMPLATE_DATABASE)
+        .await
+        .map_err(boundary_setup("connect to the template database"))?;
+    let catalog = Catalog::read(&mut template)
+        .await
+        .map_err(boundary_setup("read the tables of the template database"))?;
+    template.close().await.map_err(boundary_setup(
+        "close the connection to the template database",
+    ))?;
+    Ok(catalog)
 }
 
 /// What the pod remembers of an issue database until it is dropped.
@@ -493,4 +726,14 @@ async fn release_template(admin: &mut PgConnection) -> Result<(), sqlx::Error> {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+/// `CREATE DATABASE` for a clone of the template that nobody, the superuser included, may
+/// connect to until `create_database` has set its grants and opens it.
+fn create_closed_clone(name: &str) -> String {
+    format!(
+        "CREATE DATABASE {} TEMPLATE {} ALLOW_CONNECTIONS false",
+        quote_identifier(name),
+        quote_identifier(TEMPLATE_DATABASE)
+    )
 }

@@ -18,7 +18,9 @@ use crate::agent_role::AGENT_ROLE;
 /// How long to wait for the logging collector to write what backends sent it. It is usually a
 /// matter of milliseconds.
 const COLLECTOR_TIMEOUT: Duration = Duration::from_secs(10);
-const POLL_INTERVAL: Duration = Duration::from_millis(10);
+/// The collector usually writes the marker within a ms or two: polls start at 1 ms and double.
+const FIRST_POLL: Duration = Duration::from_millis(1);
+const LONGEST_POLL: Duration = Duration::from_millis(20);
 
 /// The current size of the JSON log, or `None` when the server keeps none.
 pub(crate) async fn log_size(connection: &mut PgConnection) -> Result<Option<u64>, sqlx::Error> {
@@ -60,6 +62,7 @@ pub(crate) async fn entries_since(
     .await?;
 
     let deadline = Instant::now() + COLLECTOR_TIMEOUT;
+    let mut poll = FIRST_POLL;
     let mut content: Vec<u8> = Vec::new();
     loop {
         let read_from = offset + content.len() as u64;
@@ -87,7 +90,8 @@ pub(crate) async fn entries_since(
             }
             return Ok(entries);
         }
-        tokio::time::sleep(POLL_INTERVAL).await;
+        tokio::time::sleep(poll).await;
+        poll = (poll * 2).min(LONGEST_POLL);
     }
 }
 

@@ -1,6 +1,7 @@
 //! `RunSummary`: what a run comes to — counts, pass rate, time per issue, wall time — built from
 //! the stored outcomes, so a summary printed at the end of a run and one rebuilt later by
-//! `agentpod show` are the same.
+//! `agentpod show` are the same. In a run of several trials per issue (`--trials K`) the counts
+//! are of issue trials, and pass^k says how many issues passed every trial.
 
 use agentpod_store::{
     BoundaryEventKind, BoundaryEventRecord, OutcomeRecord, OutcomeStatus, RunRecord,
@@ -9,23 +10,36 @@ use serde::Serialize;
 
 use crate::distribution::Distribution;
 
+/// Counts of issue trials by how they ended; with one trial per issue, simply of issues.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct IssueCounts {
+    /// Issues in the sample.
     pub sampled: usize,
+    /// Issue trials the run meant to do: `sampled` × the run's trials.
+    pub trials: usize,
     pub passed: usize,
     pub failed: usize,
     pub errored: usize,
     pub interrupted: usize,
     /// Lost to the pod, not the agent (its Postgres went away); excluded from the pass rate.
     pub infrastructure_errors: usize,
-    /// Sampled but never started (the run was interrupted or failed first).
+    /// Issue trials never started (the run was interrupted or failed first).
     pub not_run: usize,
+}
+
+/// pass^k: issues that passed every one of their trials, over issues with a finished trial.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PassAllTrials {
+    pub passed_issues: usize,
+    pub finished_issues: usize,
+    pub rate: f64,
 }
 
 /// An issue worth a line in the summary: why it failed or errored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IssueNote {
     pub issue_id: String,
+    pub trial: u32,
     pub status: OutcomeStatus,
     pub reason: String,
     pub seconds: f64,
@@ -61,10 +75,14 @@ pub struct RunSummary {
     pub runtime: String,
     pub pods: usize,
     pub seed: u64,
+    /// Trials per issue (`--trials K`); 1 for a plain run.
+    pub trials: u32,
     pub status: String,
     pub issues: IssueCounts,
-    /// Passed over finished issues (passed + failed + errored); `None` when none finished.
+    /// Passed over finished issue trials (passed + failed + errored); `None` when none finished.
     pub pass_rate: Option<f64>,
+    /// pass^k, for a run of several trials per issue with a finished trial.
+    pub pass_all_trials: Option<PassAllTrials>,
     /// Seconds per finished issue, from agent start to agent end.
     pub seconds_per_issue: Option<Distribution>,
     /// Seconds from the run's start to its end (or to the last outcome, for a run that died).
@@ -82,8 +100,10 @@ pub fn summarize(
     outcomes: &[OutcomeRecord],
     boundary_events: &[BoundaryEventRecord],
 ) -> RunSummary {
+    let trials = run.trials.max(1);
     let mut counts = IssueCounts {
         sampled: run.issue_count,
+        trials: run.issue_count * trials as usize,
         ..IssueCounts::default()
     };
     let mut seconds = Vec::new();
@@ -93,6 +113,7 @@ pub fn summarize(
         let issue_seconds = outcome.duration_ms as f64 / 1000.0;
         let note = || IssueNote {
             issue_id: outcome.issue_id.clone(),
+            trial: outcome.trial,
             status: outcome.status,
             reason: outcome.reason.clone(),
             seconds: issue_seconds,
@@ -120,7 +141,7 @@ pub fn summarize(
             seconds.push(issue_seconds);
         }
     }
-    counts.not_run = counts.sampled.saturating_sub(outcomes.len());
+    counts.not_run = counts.trials.saturating_sub(outcomes.len());
     let finished = counts.passed + counts.failed + counts.errored;
     let last_outcome_end = outcomes
         .iter()
@@ -139,9 +160,11 @@ pub fn summarize(
         runtime: run.runtime.clone(),
         pods: run.pods,
         seed: run.seed,
+        trials,
         status: run.status.as_str().to_string(),
         issues: counts,
         pass_rate: (finished > 0).then(|| outcomes_passed(outcomes) as f64 / finished as f64),
+        pass_all_trials: (trials > 1).then(|| pass_all_trials(outcomes)).flatten(),
         seconds_per_issue: Distribution::of(&seconds),
         boundary: summarize_boundary(boundary_events),
         usage: crate::usage_summary::summarize_usage(outcomes),
@@ -149,6 +172,27 @@ pub fn summarize(
         errored,
         failed,
     }
+}
+
+/// Each issue with a finished trial counts once: passed when every finished trial passed (the
+/// same rule as the analysis crate's report, so `show` and `report` agree).
+fn pass_all_trials(outcomes: &[OutcomeRecord]) -> Option<PassAllTrials> {
+    let mut issues: std::collections::HashMap<&str, bool> = Default::default();
+    for outcome in outcomes {
+        let passed = match outcome.status {
+            OutcomeStatus::Passed => true,
+            OutcomeStatus::Failed | OutcomeStatus::Errored => false,
+            OutcomeStatus::Interrupted | OutcomeStatus::InfrastructureError => continue,
+        };
+        *issues.entry(outcome.issue_id.as_str()).or_insert(true) &= passed;
+    }
+    let finished_issues = issues.len();
+    let passed_issues = issues.values().filter(|passed| **passed).count();
+    (finished_issues > 0).then(|| PassAllTrials {
+        passed_issues,
+        finished_issues,
+        rate: passed_issues as f64 / finished_issues as f64,
+    })
 }
 
 fn outcomes_passed(outcomes: &[OutcomeRecord]) -> usize {

@@ -25,10 +25,22 @@ pub fn render_terminal(summary: &RunSummary) -> String {
             format!(" · {}", summary.status)
         },
     );
-    let mut issue_line = format!(
-        "{} sampled: {} passed, {} failed, {} errored",
-        counts.sampled, counts.passed, counts.failed, counts.errored
-    );
+    let mut issue_line = if summary.trials > 1 {
+        format!(
+            "{} sampled × {} trials = {}: {} passed, {} failed, {} errored",
+            counts.sampled,
+            summary.trials,
+            counts.trials,
+            counts.passed,
+            counts.failed,
+            counts.errored
+        )
+    } else {
+        format!(
+            "{} sampled: {} passed, {} failed, {} errored",
+            counts.sampled, counts.passed, counts.failed, counts.errored
+        )
+    };
     if counts.interrupted > 0 {
         let _ = write!(issue_line, ", {} interrupted", counts.interrupted);
     }
@@ -47,10 +59,21 @@ pub fn render_terminal(summary: &RunSummary) -> String {
         let finished = counts.passed + counts.failed + counts.errored;
         let _ = writeln!(
             out,
-            "  pass rate   {:.1}% ({} of {})",
+            "  pass rate   {:.1}% ({} of {}{})",
             rate * 100.0,
             counts.passed,
-            finished
+            finished,
+            if summary.trials > 1 { " trials" } else { "" }
+        );
+    }
+    if let Some(all) = &summary.pass_all_trials {
+        let label = format!("pass^{}", summary.trials);
+        let _ = writeln!(
+            out,
+            "  {label:<11} {:.1}% ({} of {} issues passed every trial)",
+            all.rate * 100.0,
+            all.passed_issues,
+            all.finished_issues
         );
     }
     if let Some(seconds) = &summary.seconds_per_issue {
@@ -90,18 +113,30 @@ pub fn render_terminal(summary: &RunSummary) -> String {
             }
         );
     }
-    list_issues(&mut out, "errored", &summary.errored);
-    list_issues(&mut out, "failed", &summary.failed);
+    list_issues(&mut out, "errored", &summary.errored, summary.trials);
+    list_issues(&mut out, "failed", &summary.failed, summary.trials);
     list_outliers(&mut out, &summary.usage);
     list_boundary(&mut out, "violations", &boundary.violation_notes);
     list_boundary(&mut out, "proposals", &boundary.proposal_notes);
     out
 }
 
-fn list_issues(out: &mut String, title: &str, notes: &[IssueNote]) {
+fn list_issues(out: &mut String, title: &str, notes: &[IssueNote], trials: u32) {
+    // In a run of several trials, an issue's line says which trial it was.
+    let names: Vec<String> = notes
+        .iter()
+        .map(|note| {
+            if trials > 1 {
+                format!("{} (trial {})", note.issue_id, note.trial)
+            } else {
+                note.issue_id.clone()
+            }
+        })
+        .collect();
     let lines: Vec<(&str, &str)> = notes
         .iter()
-        .map(|note| (note.issue_id.as_str(), note.reason.as_str()))
+        .zip(&names)
+        .map(|(note, name)| (name.as_str(), note.reason.as_str()))
         .collect();
     list_lines(out, title, &lines);
 }

@@ -85,7 +85,11 @@ pub(crate) fn summarize_usage(outcomes: &[OutcomeRecord]) -> UsageSummary {
         }))),
         tool_calls_per_issue: Distribution::of(&values(&tool_calls)),
         tokens_per_issue: Distribution::of(&values(&measure(|outcome| {
-            (outcome.usage.input_tokens + outcome.usage.output_tokens) as f64
+            // Saturating: the counts are the upstream's, and an upstream can say anything.
+            outcome
+                .usage
+                .input_tokens
+                .saturating_add(outcome.usage.output_tokens) as f64
         }))),
         budget_stops: finished
             .iter()

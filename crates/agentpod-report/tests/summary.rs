@@ -16,6 +16,7 @@ fn run(issue_count: usize) -> RunRecord {
         pods: 3,
         seed: 7,
         issue_count,
+        trials: 1,
         status: RunStatus::Finished,
         started_at,
         finished_at: Some(started_at + Duration::milliseconds(12_340)),
@@ -27,6 +28,7 @@ fn outcome(issue_id: &str, status: OutcomeStatus, duration_ms: u64, reason: &str
     OutcomeRecord {
         run_id: "20261125-120000-abcd".into(),
         issue_id: issue_id.into(),
+        trial: 1,
         pod_index: 1,
         status,
         reason: reason.into(),
@@ -181,4 +183,56 @@ fn cost_tokens_and_calls_are_distributions_with_outliers() {
         "{text}"
     );
     assert!(text.contains("T-4  40 tool calls (fence 6.5)"), "{text}");
+}
+
+#[test]
+fn a_run_of_several_trials_counts_trials_and_gives_pass_k() {
+    let mut run = run(3);
+    run.trials = 3;
+    let trial = |issue: &str, trial: u32, status| OutcomeRecord {
+        trial,
+        ..outcome(issue, status, 1000, &format!("{issue} trial {trial}"))
+    };
+    use OutcomeStatus::{Errored, Failed, Interrupted, Passed};
+    let outcomes = vec![
+        // T-1 passes every trial; T-2 once in three; T-3's second trial was interrupted.
+        trial("T-1", 1, Passed),
+        trial("T-1", 2, Passed),
+        trial("T-1", 3, Passed),
+        trial("T-2", 1, Passed),
+        trial("T-2", 2, Failed),
+        trial("T-2", 3, Errored),
+        trial("T-3", 1, Passed),
+        trial("T-3", 2, Interrupted),
+    ];
+    let summary = summarize(&run, &outcomes, &[]);
+    assert_eq!(summary.trials, 3);
+    assert_eq!(summary.issues.trials, 9);
+    assert_eq!(summary.issues.passed, 5);
+    assert_eq!(summary.issues.not_run, 1, "T-3's third trial");
+    assert_eq!(summary.pass_rate, Some(5.0 / 7.0), "over finished trials");
+    let all = summary.pass_all_trials.clone().unwrap();
+    assert_eq!(
+        (all.passed_issues, all.finished_issues),
+        (2, 3),
+        "T-1 and T-3 passed every trial they finished; T-2 did not"
+    );
+    assert_eq!(summary.errored[0].trial, 3);
+
+    insta::assert_snapshot!(render_terminal(&summary), @r#"
+    support-triage · agent baseline-1 · run 20261125-120000-abcd · docker, 3 pods
+      issues      3 sampled × 3 trials = 9: 5 passed, 1 failed, 1 errored, 1 interrupted, 1 not run
+      pass rate   71.4% (5 of 7 trials)
+      pass^3      66.7% (2 of 3 issues passed every trial)
+      per issue   median 1.00s · p95 1.00s · max 1.00s
+      wall time   12.34s
+    errored:
+      T-2 (trial 3)  T-2 trial 3
+    failed:
+      T-2 (trial 2)  T-2 trial 2
+    "#);
+
+    run.trials = 1;
+    let plain = summarize(&run, &outcomes[..3], &[]);
+    assert!(plain.pass_all_trials.is_none(), "no pass^k for one trial");
 }

@@ -24,6 +24,10 @@ pub enum PlanError {
         "a resumed run keeps its agent version `{run}`; `--agent-version {given}` would mix two versions in one run"
     )]
     ResumeVersion { run: String, given: String },
+    #[error(
+        "a resumed run keeps its {run} trial(s) per issue; `--trials {given}` would change what its pass^k means"
+    )]
+    ResumeTrials { run: u32, given: u32 },
     #[error("cannot create the work directory {path}")]
     WorkDirectory {
         path: String,

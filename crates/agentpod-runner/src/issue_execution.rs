@@ -1,6 +1,7 @@
 //! One issue: a fresh database cloned from the pod's template, the agent started once with the
 //! agent contract's environment, its answer graded, and everything that happened turned into an
-//! outcome. Nothing here fails the run: every failure is this issue's outcome.
+//! outcome. Nothing here fails the run: every failure is this issue's outcome. With several
+//! trials, each trial of an issue is such a run of its own, with its own directory and database.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -23,19 +24,21 @@ use crate::issue_grading;
 use crate::pod_gateways::PodGateways;
 use crate::pod_worker::PodContext;
 
-/// Runs one issue; returns its outcome and what the agent did at the boundary.
+/// Runs one trial of one issue; returns its outcome and what the agent did at the boundary.
 pub(crate) async fn run_issue(
     context: &PodContext,
     pod: &dyn Pod,
     database: &PodDatabase,
     gateways: &PodGateways,
     issue: &Issue,
+    trial: u32,
 ) -> (OutcomeRecord, Vec<BoundaryEventRecord>, Vec<StepRecord>) {
     let started_at = chrono::Utc::now();
     let clock = Instant::now();
     let mut outcome = OutcomeRecord {
         run_id: context.plan.run_id.clone(),
         issue_id: issue.id.clone(),
+        trial,
         pod_index: context.pod,
         status: OutcomeStatus::Errored,
         reason: String::new(),
@@ -57,7 +60,7 @@ pub(crate) async fn run_issue(
         .plan
         .run_directory
         .join("issues")
-        .join(file_safe(&issue.id));
+        .join(issue_directory_name(&issue.id, trial, context.plan.trials));
     if let Err(error) = prepare_issue_directory(&issue_directory, issue) {
         outcome.reason = format!(
             "cannot prepare the issue directory {}: {error}",
@@ -73,6 +76,7 @@ pub(crate) async fn run_issue(
         }
     };
 
+    let prepared = clock.elapsed();
     let mut environment =
         contract_environment(context, issue, &issue_directory, &issue_database.agent_url);
     let gateway_access = gateways.register(&context.plan, &issue.id, &issue_database.agent_url);
@@ -101,7 +105,9 @@ pub(crate) async fn run_issue(
             let Some(network) = pod.network() else {
                 outcome.reason =
                     "`agent.image` needs a pod with a network: use the docker runtime".to_string();
-                let _ = database.drop_issue_database(issue_database).await;
+                // The issue's gateway tokens end with it, as on every other path.
+                let _ = gateways.finish(&issue.id, trial, gateway_access);
+                database.retire_issue_database(issue_database);
                 return (outcome, Vec::new(), Vec::new());
             };
             let invocation = ContainerInvocation {
@@ -130,12 +136,13 @@ pub(crate) async fn run_issue(
             agent_run
         }
     };
-    outcome.duration_ms = clock.elapsed().as_millis() as u64;
-    let (steps, usage) = gateways.finish(&issue.id, gateway_access);
+    let agent_ended = clock.elapsed();
+    outcome.duration_ms = agent_ended.as_millis() as u64;
+    let (steps, usage) = gateways.finish(&issue.id, trial, gateway_access);
     outcome.usage = usage;
     // Read before the database goes: the changes and proposals live in it.
     let mut boundary_events = match database.collect_boundary_events(&issue_database).await {
-        Ok(events) => boundary_event_records(&issue.id, events),
+        Ok(events) => boundary_event_records(&issue.id, trial, events),
         Err(error) => {
             tracing::warn!(issue = %issue.id, %error, "cannot collect the issue's boundary events");
             Vec::new()
@@ -145,6 +152,7 @@ pub(crate) async fn run_issue(
         // The pod's firewall refused the agent container's attempts to leave its pod.
         boundary_events.push(BoundaryEventRecord {
             issue_id: issue.id.clone(),
+            trial,
             kind: BoundaryEventKind::Violation,
             table: None,
             detail: json!({
@@ -158,6 +166,7 @@ pub(crate) async fn run_issue(
             }),
         });
     }
+    let events_read = clock.elapsed();
     let grading = &context.plan.spec.grading;
     fill_from_agent_run(
         &mut outcome,
@@ -184,16 +193,29 @@ pub(crate) async fn run_issue(
         ));
         add_checks(&mut outcome, checks, &boundary_events);
     }
-    if let Err(error) = database.drop_issue_database(issue_database).await {
-        tracing::warn!(issue = %issue.id, %error, "cannot drop the issue's database; it goes with the pod");
-    }
+    database.retire_issue_database(issue_database);
+    // Where an issue's time goes, for profiling agentpod's own share
+    // (`RUST_LOG=agentpod_runner=debug`; `scripts/bench-throughput` sums these).
+    tracing::debug!(
+        issue = %issue.id,
+        prepare_ms = prepared.as_secs_f64() * 1e3,
+        agent_ms = (agent_ended - prepared).as_secs_f64() * 1e3,
+        events_ms = (events_read - agent_ended).as_secs_f64() * 1e3,
+        grade_ms = (clock.elapsed() - events_read).as_secs_f64() * 1e3,
+        "issue phases"
+    );
     (outcome, boundary_events, steps)
 }
 
-fn boundary_event_records(issue_id: &str, events: BoundaryEvents) -> Vec<BoundaryEventRecord> {
+fn boundary_event_records(
+    issue_id: &str,
+    trial: u32,
+    events: BoundaryEvents,
+) -> Vec<BoundaryEventRecord> {
     let record = |kind, table: Option<String>, detail: serde_json::Result<serde_json::Value>| {
         BoundaryEventRecord {
             issue_id: issue_id.to_string(),
+            trial,
             kind,
             table,
             detail: detail.unwrap_or_default(),
@@ -414,6 +436,18 @@ fn humanize(duration: std::time::Duration) -> String {
     }
 }
 
+/// An issue trial's directory under the run's `issues/`: the issue's id for a run of one trial
+/// (as before trials existed), `<id>.trial-<n>` for every trial of a run of several, so trials
+/// never share a directory and a run's layout does not depend on which trial ran first.
+fn issue_directory_name(id: &str, trial: u32, trials: u32) -> PathBuf {
+    let safe = file_safe(id);
+    if trials <= 1 {
+        safe
+    } else {
+        PathBuf::from(format!("{}.trial-{trial}", safe.display()))
+    }
+}
+
 /// Issue ids come from users' files; only some characters are safe in a directory name.
 fn file_safe(id: &str) -> PathBuf {
     let safe: String = id
@@ -442,5 +476,18 @@ mod tests {
         assert_eq!(file_safe("T-1042"), PathBuf::from("T-1042"));
         assert_eq!(file_safe("../etc/passwd"), PathBuf::from("_.._etc_passwd"));
         assert_eq!(file_safe("a b/c"), PathBuf::from("a_b_c"));
+    }
+
+    #[test]
+    fn trials_of_one_issue_get_directories_of_their_own() {
+        assert_eq!(issue_directory_name("T-1", 1, 1), PathBuf::from("T-1"));
+        assert_eq!(
+            issue_directory_name("T-1", 1, 3),
+            PathBuf::from("T-1.trial-1")
+        );
+        assert_eq!(
+            issue_directory_name("a/b", 3, 3),
+            PathBuf::from("a_b.trial-3")
+        );
     }
 }

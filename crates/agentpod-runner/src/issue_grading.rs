@@ -56,7 +56,7 @@ async fn gold_state_check(
     actions: &Value,
 ) -> Check {
     let gold = match database
-        .create_issue_database(&format!("{}-gold", issue.id))
+        .create_grading_database(&format!("{}-gold", issue.id))
         .await
     {
         Ok(gold) => gold,
@@ -86,9 +86,7 @@ async fn gold_state_check(
             json!(error),
         )
     });
-    if let Err(error) = database.drop_issue_database(gold).await {
-        tracing::warn!(issue = %issue.id, %error, "cannot drop the gold clone; it goes with the pod");
-    }
+    database.retire_issue_database(gold);
     check
 }
 

@@ -7,15 +7,18 @@ mod error;
 mod interrupt;
 mod issue_execution;
 mod issue_grading;
+mod issue_trial;
 mod pod_gateways;
 mod pod_worker;
 mod run;
 mod run_event;
 mod run_id;
 mod run_plan;
+mod seeded_template;
 
 pub use error::{PlanError, RunError};
 pub use interrupt::Interrupt;
+pub use issue_trial::IssueTrial;
 pub use run::{RunResult, close_run, execute};
 pub use run_event::{RunEvent, RunReporter};
 pub use run_id::new_run_id;

@@ -150,10 +150,11 @@ impl PodGateways {
         }
     }
 
-    /// Everything the gateways recorded for the issue, as steps, and its totals.
+    /// Everything the gateways recorded for the issue's trial, as steps, and its totals.
     pub(crate) fn finish(
         &self,
         issue_id: &str,
+        trial: u32,
         access: IssueGateways,
     ) -> (Vec<StepRecord>, IssueUsage) {
         let mut steps = Vec::new();
@@ -167,6 +168,7 @@ impl PodGateways {
                 }
                 steps.push(StepRecord {
                     issue_id: issue_id.to_string(),
+                    trial,
                     kind: StepKind::ToolCall,
                     started_at: Some(call.started_at.clone()),
                     latency_ms: Some(call.latency_ms),
@@ -188,6 +190,7 @@ impl PodGateways {
             for call in record.calls {
                 steps.push(StepRecord {
                     issue_id: issue_id.to_string(),
+                    trial,
                     kind: StepKind::LlmCall,
                     started_at: Some(call.started_at.to_rfc3339()),
                     latency_ms: Some(call.latency_ms),
@@ -198,6 +201,7 @@ impl PodGateways {
         for span in self.traces.finish_issue(&access.trace_token).spans {
             steps.push(StepRecord {
                 issue_id: issue_id.to_string(),
+                trial,
                 kind: StepKind::Span,
                 started_at: Some(span.start.clone()),
                 latency_ms: Some(span.duration_ms),

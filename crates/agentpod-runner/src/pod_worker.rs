@@ -1,20 +1,22 @@
-//! One pod's life in a run: start it, seed its template, serve issues from the shared queue until
-//! the queue is empty or the run drains, then shut it down — on every path out.
+//! One pod's life in a run: start it, seed its template (or start from the run's cached one),
+//! serve issues from the shared queue until the queue is empty or the run drains, then shut it
+//! down — on every path out.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use agentpod_db::{BoundaryError, FixtureError, PodDatabase};
-use agentpod_issues::Issue;
-use agentpod_runtime::{Pod, PodRequest, Runtime, RuntimeError};
+use agentpod_runtime::{Pod, Runtime, RuntimeError};
 use agentpod_store::{OutcomeStatus, RunStore};
 
 use crate::interrupt::Interrupt;
 use crate::issue_execution::run_issue;
+use crate::issue_trial::IssueTrial;
 use crate::pod_gateways::PodGateways;
 use crate::run_event::{RunEvent, RunReporter};
 use crate::run_plan::RunPlan;
+use crate::seeded_template::{SeededTemplate, TemplateError, start_pod};
 
 pub(crate) struct PodContext {
     pub(crate) pod: usize,
@@ -23,7 +25,8 @@ pub(crate) struct PodContext {
     pub(crate) store: RunStore,
     pub(crate) reporter: Arc<dyn RunReporter>,
     pub(crate) interrupt: Interrupt,
-    pub(crate) queue: Arc<Mutex<VecDeque<Issue>>>,
+    pub(crate) queue: Arc<Mutex<VecDeque<IssueTrial>>>,
+    pub(crate) template: Arc<SeededTemplate>,
 }
 
 #[derive(Debug)]
@@ -44,6 +47,9 @@ pub(crate) enum PodWorkerEnd {
     Panicked(String),
 }
 
+/// The longest the between-issues database work may take beside an issue.
+const PREPARE_NEXT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// How many times a pod whose Postgres went away is replaced before the worker gives up.
 const POD_REPLACEMENTS: usize = 2;
 
@@ -57,15 +63,14 @@ pub(crate) async fn run_pod_worker(context: PodContext) -> PodWorkerEnd {
             .reporter
             .report(&RunEvent::PodStarting { pod: context.pod });
         let started = Instant::now();
-        let request = PodRequest {
-            run_id: context.plan.run_id.clone(),
-            pod_index: context.pod,
-            image: context.plan.spec.database.image.clone(),
+        let seed = match context.template.image(&context).await {
+            Ok(seed) => seed,
+            Err(error) => return template_failed(&context, error),
         };
         // Not raced against the interrupt: the start is bounded, and a started pod is then shut
         // down on the normal path.
-        let pod = match context.runtime.start_pod(&request).await {
-            Ok(pod) => pod,
+        let (pod, seeded) = match start_pod(&context, seed.as_ref()).await {
+            Ok(started) => started,
             Err(error) => {
                 context.reporter.report(&RunEvent::PodFailed {
                     pod: context.pod,
@@ -74,7 +79,7 @@ pub(crate) async fn run_pod_worker(context: PodContext) -> PodWorkerEnd {
                 return PodWorkerEnd::StartFailed(error);
             }
         };
-        let end = serve(&context, pod.as_ref(), started).await;
+        let end = serve(&context, pod.as_ref(), started, seeded).await;
         let pod_id = pod.id().to_string();
         if let Err(error) = pod.shutdown().await {
             tracing::warn!(pod = %pod_id, %error, "pod shutdown failed; `agentpod gc` will remove what is left");
@@ -95,7 +100,33 @@ pub(crate) async fn run_pod_worker(context: PodContext) -> PodWorkerEnd {
     }
 }
 
-async fn serve(context: &PodContext, pod: &dyn Pod, started: Instant) -> PodWorkerEnd {
+fn template_failed(context: &PodContext, error: TemplateError) -> PodWorkerEnd {
+    let report_failure = |error: &dyn std::fmt::Display| {
+        context.reporter.report(&RunEvent::PodFailed {
+            pod: context.pod,
+            error: &error.to_string(),
+        });
+    };
+    match error {
+        TemplateError::Fixture(error) => {
+            report_failure(&error);
+            PodWorkerEnd::FixtureFailed(error)
+        }
+        TemplateError::Boundary(error) => {
+            report_failure(&error);
+            PodWorkerEnd::BoundaryFailed(error)
+        }
+        TemplateError::FailedElsewhere => PodWorkerEnd::Drained,
+    }
+}
+
+/// `seeded`: the pod was started from a seed image and its template is already there.
+async fn serve(
+    context: &PodContext,
+    pod: &dyn Pod,
+    started: Instant,
+    seeded: bool,
+) -> PodWorkerEnd {
     if context.interrupt.is_draining() {
         return PodWorkerEnd::Drained;
     }
@@ -107,17 +138,27 @@ async fn serve(context: &PodContext, pod: &dyn Pod, started: Instant) -> PodWork
         });
     };
     let fixtures = &context.plan.spec.database.fixtures;
-    let mut database = match PodDatabase::seed(pod.postgres(), fixtures).await {
-        Ok(database) => database,
-        Err(error) => {
-            report_failure(&error);
-            return PodWorkerEnd::FixtureFailed(error);
+    let boundary = context.plan.spec.boundary.as_ref();
+    let (database, applied) = if seeded {
+        match PodDatabase::attach(pod.postgres(), boundary).await {
+            Ok((database, effective)) => (database, Ok(effective)),
+            Err(error) => {
+                report_failure(&error);
+                return PodWorkerEnd::BoundaryFailed(error);
+            }
         }
+    } else {
+        let mut database = match PodDatabase::seed(pod.postgres(), fixtures).await {
+            Ok(database) => database,
+            Err(error) => {
+                report_failure(&error);
+                return PodWorkerEnd::FixtureFailed(error);
+            }
+        };
+        let applied = database.apply_boundary(boundary).await;
+        (database, applied)
     };
-    match database
-        .apply_boundary(context.plan.spec.boundary.as_ref())
-        .await
-    {
+    match applied {
         Ok(boundary) => {
             let boundary = serde_json::to_value(&boundary).unwrap_or_default();
             if let Err(error) = context
@@ -156,15 +197,30 @@ async fn serve(context: &PodContext, pod: &dyn Pod, started: Instant) -> PodWork
             .lock()
             .ok()
             .and_then(|mut queue| queue.pop_front());
-        let Some(issue) = next else { break };
+        let Some(IssueTrial { issue, trial }) = next else {
+            break;
+        };
         context.reporter.report(&RunEvent::IssueStarted {
             pod: context.pod,
             issue_id: &issue.id,
+            trial,
         });
-        let (mut outcome, boundary_events, steps) =
-            run_issue(context, pod, &database, &gateways, &issue).await;
+        // While the agent works, the pod drops the last issue's databases and clones the next
+        // one's, off the issue's path: `run_issue` takes the admin connection first. Bounded,
+        // so a frozen server cannot hold the pod past the issue's own timeouts.
+        let more_to_do = context.queue.lock().is_ok_and(|queue| !queue.is_empty());
+        let prepare_next = async {
+            if more_to_do {
+                let _ = tokio::time::timeout(PREPARE_NEXT_TIMEOUT, database.prepare_next()).await;
+            }
+        };
+        let ((mut outcome, boundary_events, steps), ()) = tokio::join!(
+            run_issue(context, pod, &database, &gateways, &issue, trial),
+            prepare_next
+        );
+        let recording = Instant::now();
         // Whatever the agent did, the issue only counts if its pod held up to the end (its
-        // database events were read from the server): ask the server, a few ms per issue.
+        // database events were read from the server): ask the server, under a ms per issue.
         let pod_lost = !database.is_serving().await;
         if pod_lost {
             outcome.status = OutcomeStatus::InfrastructureError;
@@ -181,12 +237,18 @@ async fn serve(context: &PodContext, pod: &dyn Pod, started: Instant) -> PodWork
             .record_issue_result(&outcome, &boundary_events, &steps)
             .await
         {
-            tracing::error!(issue = %issue.id, %error, "cannot record the issue in the run store; stopping the run");
+            tracing::error!(issue = %issue.id, trial, %error, "cannot record the issue in the run store; stopping the run");
             context.interrupt.drain();
             gateways.shutdown().await;
             database.close().await;
             return PodWorkerEnd::StoreFailed(error);
         }
+        tracing::debug!(
+            issue = %issue.id,
+            trial,
+            record_ms = recording.elapsed().as_secs_f64() * 1e3,
+            "issue recorded"
+        );
         context.reporter.report(&RunEvent::IssueFinished {
             pod: context.pod,
             outcome: &outcome,

@@ -1,5 +1,5 @@
-//! `execute`: a whole run. Records it, starts one worker per pod over a shared queue of issues,
-//! waits for them, and closes the run with its summary — also when it was interrupted.
+//! `execute`: a whole run. Records it, starts one worker per pod over a shared queue of issue
+//! trials, waits for them, and closes the run with its summary — also when it was interrupted.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -12,9 +12,11 @@ use tokio::task::JoinSet;
 
 use crate::error::RunError;
 use crate::interrupt::Interrupt;
+use crate::issue_trial::IssueTrial;
 use crate::pod_worker::{PodContext, PodWorkerEnd, run_pod_worker};
 use crate::run_event::{RunEvent, RunReporter};
 use crate::run_plan::RunPlan;
+use crate::seeded_template::SeededTemplate;
 
 /// How a run ended. A run with failing or erroring issues still ends `Finished`.
 #[derive(Debug)]
@@ -45,12 +47,16 @@ pub async fn execute(
     reporter.report(&RunEvent::RunStarted {
         run_id: &plan.run_id,
         issues: plan.issues.len(),
+        trials: plan.trials,
+        work: plan.work.len(),
         pods: plan.pods,
         runtime: &runtime_name,
     });
 
-    let queue: Arc<Mutex<VecDeque<Issue>>> =
-        Arc::new(Mutex::new(plan.issues.iter().cloned().collect()));
+    let queue: Arc<Mutex<VecDeque<IssueTrial>>> =
+        Arc::new(Mutex::new(plan.work.iter().cloned().collect()));
+    // Seeded (or found in the cache) once, by the first pod to ask; the others wait for it.
+    let template = Arc::new(SeededTemplate::new(plan.seed_cache));
     let mut workers = JoinSet::new();
     for pod in 1..=plan.pods {
         let context = PodContext {
@@ -61,6 +67,7 @@ pub async fn execute(
             reporter: reporter.clone(),
             interrupt: interrupt.clone(),
             queue: queue.clone(),
+            template: template.clone(),
         };
         workers.spawn(run_pod_worker(context));
     }
@@ -170,6 +177,7 @@ fn new_run_record(plan: &RunPlan, runtime: String) -> NewRun {
         runtime,
         pods: plan.pods,
         seed: plan.seed,
+        trials: plan.trials,
         started_at: chrono::Utc::now(),
         spec_json: serde_json::to_value(&plan.spec).unwrap_or_default(),
         issues: plan

@@ -10,12 +10,31 @@ use agentpod_store::OutcomeRecord;
 pub enum RunEvent<'a> {
     RunStarted {
         run_id: &'a str,
+        /// Distinct issues this run (or this resumption) works on.
         issues: usize,
+        /// Trials per issue (`--trials K`); 1 for a plain run.
+        trials: u32,
+        /// (issue, trial) pairs to run: what a progress total counts.
+        work: usize,
         pods: usize,
         runtime: &'a str,
     },
     PodStarting {
         pod: usize,
+    },
+    /// No cached template fits the fixtures: one pod's worth of seeding happens now, and the
+    /// result is cached as `image` for this run's pods and later runs.
+    SeedingTemplate {
+        image: &'a str,
+    },
+    /// The freshly seeded template is cached as `image`.
+    TemplateCached {
+        image: &'a str,
+        seeded_in: Duration,
+    },
+    /// The pods start from the template cached as `image`; nothing is seeded.
+    TemplateFromCache {
+        image: &'a str,
     },
     PodReady {
         pod: usize,
@@ -29,6 +48,7 @@ pub enum RunEvent<'a> {
     IssueStarted {
         pod: usize,
         issue_id: &'a str,
+        trial: u32,
     },
     IssueFinished {
         pod: usize,

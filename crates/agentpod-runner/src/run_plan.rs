@@ -1,13 +1,15 @@
 //! `RunPlan`: the spec plus command-line overrides, resolved into what exactly a run will do —
-//! which issues, how many pods, which agent command and version, where files go.
+//! which issues, how many trials of each, how many pods, which agent command and version, where
+//! files go.
 
 use std::path::PathBuf;
 
 use agentpod_issues::Issue;
 use agentpod_spec::PodSpec;
-use agentpod_store::RunRecord;
+use agentpod_store::{PendingTrial, RunRecord};
 
 use crate::error::PlanError;
+use crate::issue_trial::IssueTrial;
 
 /// Overrides from the command line; `None` keeps the spec's value.
 #[derive(Debug, Clone, Default)]
@@ -15,18 +17,27 @@ pub struct RunOptions {
     pub pods: Option<usize>,
     pub sample: Option<usize>,
     pub seed: Option<u64>,
+    /// How many times each issue runs (overrides `issues.trials`).
+    pub trials: Option<u32>,
     pub agent_version: Option<String>,
     pub agent_command: Option<Vec<String>>,
     /// Where per-run files go (issue JSON, agent output, scratch dirs): `<work_root>/<run id>/`.
     pub work_root: PathBuf,
+    /// Seed every pod's template afresh rather than starting from the runtime's seed cache
+    /// (`--no-seed-cache`), for measuring and debugging.
+    pub no_seed_cache: bool,
 }
 
 #[derive(Debug, Clone)]
 pub struct RunPlan {
     pub run_id: String,
     pub spec: PodSpec,
-    /// The sampled issues, in sample order.
+    /// The sampled issues, in sample order (for a resumed run: those with a trial left to do).
     pub issues: Vec<Issue>,
+    /// How many times the run tries each issue.
+    pub trials: u32,
+    /// What the pods' queue holds: each (issue, trial) to run, trial 1 of every issue first.
+    pub work: Vec<IssueTrial>,
     pub pods: usize,
     pub seed: u64,
     pub agent_command: Vec<String>,
@@ -34,6 +45,8 @@ pub struct RunPlan {
     pub run_directory: PathBuf,
     /// Continues a stored run (`--resume`) rather than starting one.
     pub resumed: bool,
+    /// Pods start from the runtime's seed cache where it has one (see `seeded_template`).
+    pub seed_cache: bool,
 }
 
 impl RunPlan {
@@ -58,10 +71,12 @@ impl RunPlan {
             .agent_version
             .clone()
             .unwrap_or_else(|| spec.agent.version.clone());
+        let trials = options.trials.unwrap_or(spec.issues.trials).max(1);
+        let work = IssueTrial::all(&issues, trials);
         Self::assemble(
             run_id,
             spec,
-            issues,
+            (issues, trials, work),
             pods,
             seed,
             agent_version,
@@ -70,13 +85,14 @@ impl RunPlan {
         )
     }
 
-    /// The rest of an unfinished run: its issues without a finished outcome (as the run stored
-    /// them, so the sample is the same even if the issues file changed), its seed and its agent
-    /// version; the spec (agent command, fixtures, boundary) is read again from its file.
+    /// The rest of an unfinished run: its (issue, trial) pairs without a finished outcome (the
+    /// issues as the run stored them, so the sample is the same even if the issues file changed),
+    /// its trials, seed and agent version; the spec (agent command, fixtures, boundary) is read
+    /// again from its file.
     pub fn resume(
         run: &RunRecord,
         spec: PodSpec,
-        pending: Vec<(String, serde_json::Value)>,
+        pending: Vec<PendingTrial>,
         options: RunOptions,
     ) -> Result<Self, PlanError> {
         if pending.is_empty() {
@@ -90,20 +106,40 @@ impl RunPlan {
                 given: version.clone(),
             });
         }
-        let issues = pending
+        if let Some(trials) = options.trials
+            && trials != run.trials
+        {
+            return Err(PlanError::ResumeTrials {
+                run: run.trials,
+                given: trials,
+            });
+        }
+        let work: Vec<IssueTrial> = pending
             .into_iter()
-            .map(|(id, stored)| Issue {
-                id,
-                fields: stored["fields"].as_object().cloned().unwrap_or_default(),
-                expected: stored["expected"].as_object().cloned(),
-                line: 0,
+            .map(|pending| IssueTrial {
+                issue: Issue {
+                    id: pending.issue_id,
+                    fields: pending.issue["fields"]
+                        .as_object()
+                        .cloned()
+                        .unwrap_or_default(),
+                    expected: pending.issue["expected"].as_object().cloned(),
+                    line: 0,
+                },
+                trial: pending.trial,
             })
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        let issues: Vec<Issue> = work
+            .iter()
+            .filter(|trial| seen.insert(trial.issue.id.clone()))
+            .map(|trial| trial.issue.clone())
             .collect();
         let pods = options.pods.unwrap_or(run.pods);
         Self::assemble(
             run.id.clone(),
             spec,
-            issues,
+            (issues, run.trials.max(1), work),
             pods,
             run.seed,
             run.agent_version.clone(),
@@ -116,15 +152,15 @@ impl RunPlan {
     fn assemble(
         run_id: String,
         spec: PodSpec,
-        issues: Vec<Issue>,
+        (issues, trials, work): (Vec<Issue>, u32, Vec<IssueTrial>),
         pods: usize,
         seed: u64,
         agent_version: String,
         options: RunOptions,
         resumed: bool,
     ) -> Result<Self, PlanError> {
-        // More pods than issues would start servers that never serve.
-        let pods = pods.clamp(1, issues.len().max(1));
+        // More pods than issue trials would start servers that never serve.
+        let pods = pods.clamp(1, work.len().max(1));
         // The agent runs in its own working directory: every path it is given must be absolute.
         let work_root =
             std::path::absolute(&options.work_root).unwrap_or(options.work_root.clone());
@@ -151,12 +187,15 @@ impl RunPlan {
             run_id,
             spec,
             issues,
+            trials,
+            work,
             pods,
             seed,
             agent_command,
             agent_version,
             run_directory,
             resumed,
+            seed_cache: !options.no_seed_cache,
         })
     }
 }

@@ -99,6 +99,15 @@ pub enum RuntimeError {
 
     #[error("run a blocking cleanup task: {0}")]
     Task(String),
+
+    #[error("keep the seeded cluster of {container}: {reason}")]
+    SeedNotKept { container: String, reason: String },
+
+    #[error("give the restored cluster's superuser the pod's own password: {source}")]
+    SuperuserPassword {
+        #[source]
+        source: sqlx::Error,
+    },
 }
 
 impl RuntimeError {

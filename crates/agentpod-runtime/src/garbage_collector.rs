@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::docker::{collect_docker_resources, connect_docker};
+use crate::docker::{collect_docker_resources, connect_docker, remove_seed_images};
 use crate::error::RuntimeError;
 use crate::local::collect_local_pods;
 
@@ -12,6 +12,9 @@ pub struct GcOptions {
     pub all: bool,
     /// Report what would be removed, remove nothing.
     pub dry_run: bool,
+    /// Also remove the seed cache's images (those no pod is running from). They are a cache,
+    /// not garbage: without this they stay.
+    pub seeds: bool,
 }
 
 /// What was removed, or would be with `dry_run`.
@@ -23,6 +26,10 @@ pub struct GcReport {
     /// Host firewall rules (as `iptables -S` prints them) of pod bridges that are gone.
     pub firewall_rules: Vec<String>,
     pub local_pods: Vec<PathBuf>,
+    /// Seed images, with `seeds`.
+    pub seed_images: Vec<String>,
+    /// Seed images kept because a container still runs from them.
+    pub seed_images_in_use: Vec<String>,
 }
 
 impl GcReport {
@@ -32,6 +39,7 @@ impl GcReport {
             && self.volumes.is_empty()
             && self.firewall_rules.is_empty()
             && self.local_pods.is_empty()
+            && self.seed_images.is_empty()
     }
 }
 
@@ -46,6 +54,12 @@ pub async fn collect_garbage(options: GcOptions) -> Result<GcReport, RuntimeErro
             report.networks = garbage.networks;
             report.volumes = garbage.volumes;
             report.firewall_rules = garbage.firewall_rules;
+            // After the containers: a seeding container swept above no longer holds its image.
+            if options.seeds {
+                let seeds = remove_seed_images(&docker, options.dry_run).await?;
+                report.seed_images = seeds.removed;
+                report.seed_images_in_use = seeds.in_use;
+            }
         }
         Err(error) => tracing::debug!(%error, "no docker engine; sweeping local pods only"),
     }

@@ -15,6 +15,9 @@ pub const OWNER_PID: &str = "dev.agentpod.owner-pid";
 /// Host name of the machine whose process created the resource; pids only mean something there.
 pub const OWNER_HOST: &str = "dev.agentpod.owner-host";
 
+/// On seed images: the full key of the seeded template they hold (see `SeedCache`).
+pub const SEED_KEY: &str = "dev.agentpod.seed-key";
+
 /// All labels for a resource of `pod_id` in `run_id`, owned by this process.
 ///
 /// Other crates that create containers for a pod (agents, gateways) use this too, so `gc`

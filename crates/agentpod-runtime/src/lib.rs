@@ -15,6 +15,7 @@ mod postgres_endpoint;
 mod readiness;
 mod runtime;
 mod runtime_kind;
+mod seed_cache;
 mod server_settings;
 
 pub use detect::detect_runtime;
@@ -27,4 +28,5 @@ pub use pod_request::PodRequest;
 pub use postgres_endpoint::PostgresEndpoint;
 pub use runtime::Runtime;
 pub use runtime_kind::RuntimeKind;
+pub use seed_cache::{SEED_REPOSITORY, SeedCache, SeedImage, SeedingServer, seed_image_name};
 pub use server_settings::POSTGRES_SETTINGS;

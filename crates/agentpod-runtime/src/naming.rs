@@ -8,6 +8,15 @@ const RUN_ID_MAX: usize = 24;
 
 /// `ap-<run>-p<index>-<random>`, using only characters valid in Docker names and paths.
 pub(crate) fn pod_id(run_id: &str, pod_index: usize) -> String {
+    resource_id(run_id, &format!("p{pod_index}"))
+}
+
+/// `ap-<run>-seed-<random>`: the server a run seeds for the seed cache.
+pub(crate) fn seeding_id(run_id: &str) -> String {
+    resource_id(run_id, "seed")
+}
+
+fn resource_id(run_id: &str, role: &str) -> String {
     let run: String = run_id
         .chars()
         .map(|character| {
@@ -21,7 +30,7 @@ pub(crate) fn pod_id(run_id: &str, pod_index: usize) -> String {
         .collect();
     let run = run.trim_matches('-');
     let run = if run.is_empty() { "run" } else { run };
-    format!("ap-{run}-p{pod_index}-{}", random_lowercase(6))
+    format!("ap-{run}-{role}-{}", random_lowercase(6))
 }
 
 /// `ap` and 10 random characters: Linux interface names hold at most 15 bytes, so a bridge
@@ -63,6 +72,13 @@ mod tests {
                 || character == '-'),
             "{first}"
         );
+    }
+
+    #[test]
+    fn seeding_ids_name_their_role() {
+        let id = seeding_id("run-1");
+        assert!(id.starts_with("ap-run-1-seed-"), "{id}");
+        assert_ne!(id, seeding_id("run-1"));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::error::RuntimeError;
 use crate::pod::Pod;
 use crate::pod_request::PodRequest;
 use crate::runtime_kind::RuntimeKind;
+use crate::seed_cache::SeedCache;
 
 #[async_trait]
 pub trait Runtime: Send + Sync {
@@ -14,4 +15,10 @@ pub trait Runtime: Send + Sync {
     /// Starts a pod and returns once its Postgres accepts connections from the host.
     /// On failure nothing the call created is left behind.
     async fn start_pod(&self, request: &PodRequest) -> Result<Box<dyn Pod>, RuntimeError>;
+
+    /// Where this runtime keeps seeded templates between runs; `None` where it keeps none (the
+    /// local runtime, for now), and every pod is seeded.
+    fn seed_cache(&self) -> Option<&dyn SeedCache> {
+        None
+    }
 }

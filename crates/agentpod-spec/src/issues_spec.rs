@@ -8,6 +8,9 @@ use crate::decoder::Decoder;
 use crate::keys;
 use crate::node::{Node, Position};
 
+/// The most trials per issue a spec may ask for: beyond this, a typo rather than a plan.
+pub const MAX_TRIALS: i64 = 100;
+
 /// The formats the issues crate reads, by file extension.
 const SOURCE_EXTENSIONS: &[&str] = &["jsonl", "csv"];
 
@@ -21,6 +24,9 @@ pub struct IssuesSpec {
     pub seed: u64,
     /// The issue field whose values are sampled in proportion.
     pub stratify_by: Option<String>,
+    /// How many times each sampled issue runs, each time in a fresh database; the report then
+    /// gives pass^k (the share of issues passed in every trial) beside the pass rate.
+    pub trials: u32,
 }
 
 impl IssuesSpec {
@@ -54,11 +60,24 @@ impl IssuesSpec {
         let stratify_by = decoder.optional(&fields, "stratify_by", |decoder, node| {
             decoder.non_empty_string(node, "issues.stratify_by")
         });
+        let trials = decoder.optional(&fields, "trials", |decoder, node| {
+            let trials = decoder.integer(node, "issues.trials")?;
+            if !(1..=MAX_TRIALS).contains(&trials) {
+                decoder.report_with_help(
+                    node.position,
+                    format!("`issues.trials` must be from 1 to {MAX_TRIALS}, found {trials}"),
+                    Some("each issue runs this many times; 1 (the default) runs it once"),
+                );
+                return None;
+            }
+            u32::try_from(trials).ok()
+        });
         Some(IssuesSpec {
             source: source?,
             sample: sample?,
             seed: seed?.unwrap_or(0),
             stratify_by: stratify_by?,
+            trials: trials?.unwrap_or(1),
         })
     }
 }

@@ -28,7 +28,7 @@ pub(crate) const AGENT: &[&str] = &[
     "limits",
 ];
 pub(crate) const AGENT_LIMITS: &[&str] = &["memory", "cpus", "pids"];
-pub(crate) const ISSUES: &[&str] = &["source", "sample", "seed", "stratify_by"];
+pub(crate) const ISSUES: &[&str] = &["source", "sample", "seed", "stratify_by", "trials"];
 pub(crate) const BOUNDARY: &[&str] = &["default", "on_proposal", "tables", "columns"];
 pub(crate) const MODEL: &[&str] = &[
     "upstream",

@@ -17,6 +17,8 @@ mod diagnostic;
 mod duration;
 mod field_matcher;
 mod fixture;
+#[doc(hidden)]
+pub mod fuzzing;
 mod gate_spec;
 mod grading_spec;
 mod identifier;
@@ -48,7 +50,7 @@ pub use field_matcher::FieldMatcher;
 pub use fixture::{Fixture, FixtureKind};
 pub use gate_spec::GateSpec;
 pub use grading_spec::GradingSpec;
-pub use issues_spec::IssuesSpec;
+pub use issues_spec::{IssuesSpec, MAX_TRIALS};
 pub use load::load;
 pub use model_spec::{ModelSpec, StandInRuleSpec, StandInSpec};
 pub use model_upstream::ModelUpstream;

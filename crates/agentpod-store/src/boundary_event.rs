@@ -35,6 +35,9 @@ impl BoundaryEventKind {
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct BoundaryEventRecord {
     pub issue_id: String,
+    /// The issue's trial the event belongs to, from 1; older bundles read as 1.
+    #[serde(default = "crate::records::first_trial")]
+    pub trial: u32,
     pub kind: BoundaryEventKind,
     pub table: Option<String>,
     /// The event as the database crate describes it (rows before/after, statement, error).

@@ -10,6 +10,14 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot take the lock {path} that guards opening the run store")]
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the run store {path} is on a read-only file system")]
+    ReadOnly { path: PathBuf },
     #[error("cannot open the run store {path}")]
     Open {
         path: PathBuf,

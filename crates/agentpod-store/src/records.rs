@@ -13,6 +13,8 @@ pub struct NewRun {
     pub runtime: String,
     pub pods: usize,
     pub seed: u64,
+    /// How many times each issue runs (`--trials K`); 1 for a plain run.
+    pub trials: u32,
     pub started_at: DateTime<Utc>,
     pub spec_json: serde_json::Value,
     /// The sampled issues in order: (issue id, issue as JSON).
@@ -60,6 +62,9 @@ pub struct RunRecord {
     pub pods: usize,
     pub seed: u64,
     pub issue_count: usize,
+    /// How many times each issue runs; runs bundled before trials existed read as 1.
+    #[serde(default = "first_trial")]
+    pub trials: u32,
     pub status: RunStatus,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -107,11 +112,28 @@ impl OutcomeStatus {
     }
 }
 
-/// What happened to one issue.
+/// One (issue, trial) of a run that has no finished outcome yet: what `--resume` runs again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingTrial {
+    pub issue_id: String,
+    pub trial: u32,
+    /// The issue as the run stored it.
+    pub issue: serde_json::Value,
+}
+
+/// The trial of a record written before trials existed (serde default).
+pub(crate) fn first_trial() -> u32 {
+    1
+}
+
+/// What happened to one trial of one issue.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct OutcomeRecord {
     pub run_id: String,
     pub issue_id: String,
+    /// Which of the run's trials of the issue this is, from 1; older bundles read as 1.
+    #[serde(default = "first_trial")]
+    pub trial: u32,
     pub pod_index: usize,
     pub status: OutcomeStatus,
     /// One line a person reads first: why it passed, failed or errored.

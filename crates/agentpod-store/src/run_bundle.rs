@@ -8,8 +8,12 @@ use crate::boundary_event::BoundaryEventRecord;
 use crate::records::{OutcomeRecord, RunRecord};
 use crate::step::StepRecord;
 
-/// The bundle format's name and version; a reader refuses bundles it does not know.
-pub const RUN_BUNDLE_FORMAT: &str = "agentpod-run-bundle/1";
+/// The bundle format's name and version; a reader refuses bundles it does not know. Version 2
+/// added trials: an older reader would fold an issue's trials into one, so it must refuse.
+pub const RUN_BUNDLE_FORMAT: &str = "agentpod-run-bundle/2";
+
+/// Formats this version still reads: version 1 is version 2 with every record trial 1.
+pub(crate) const READABLE_BUNDLE_FORMATS: &[&str] = &["agentpod-run-bundle/1", RUN_BUNDLE_FORMAT];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunBundle {

@@ -5,23 +5,23 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow,
+    SqliteRow, SqliteSynchronous,
 };
+use sqlx::{AssertSqlSafe, Row};
 
 use crate::boundary_event::{BoundaryEventKind, BoundaryEventRecord};
 use crate::error::StoreError;
-use crate::records::{NewRun, OutcomeRecord, OutcomeStatus, RunRecord, RunStatus};
-use crate::run_bundle::{RUN_BUNDLE_FORMAT, RunBundle};
+use crate::records::{NewRun, OutcomeRecord, OutcomeStatus, PendingTrial, RunRecord, RunStatus};
+use crate::run_bundle::{READABLE_BUNDLE_FORMATS, RUN_BUNDLE_FORMAT, RunBundle};
 use crate::step::{IssueUsage, StepKind, StepRecord};
 
 // A macro, not a const: sqlx only takes literal SQL, and `concat!` only takes literals.
 macro_rules! run_columns {
     () => {
-        "SELECT id, spec_name, spec_path, agent_version, runtime, pods, seed, issue_count, status,
-                started_at, finished_at, summary_json FROM runs"
+        "SELECT id, spec_name, spec_path, agent_version, runtime, pods, seed, issue_count, trials,
+                status, started_at, finished_at, summary_json FROM runs"
     };
 }
 
@@ -47,11 +47,37 @@ impl RunStore {
                 source,
             })?;
         }
+        // Two agentpod processes opening a new store at once would race to create it, switch it
+        // to WAL (which needs the database to themselves, so the busy timeout does not help)
+        // and migrate it. An exclusive lock on a file beside the store, held from the first
+        // connection until the migrations are done, makes the second wait and find it ready.
+        let lock_path = path.with_extension("db.lock");
+        let lock_error = |source| StoreError::Lock {
+            path: lock_path.clone(),
+            source,
+        };
+        let lock = lock_file(&lock_path).await.map_err(|source| {
+            // A store that cannot be written (a read-only disk, another user's files) can
+            // still be read: `open_to_read` falls back on these.
+            if matches!(
+                source.kind(),
+                std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied
+            ) {
+                StoreError::ReadOnly {
+                    path: path.to_path_buf(),
+                }
+            } else {
+                lock_error(source)
+            }
+        })?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
             // WAL lets `agentpod runs` read while a run writes.
             .journal_mode(SqliteJournalMode::Wal)
+            // In WAL mode NORMAL loses no commit when agentpod dies, only (maybe) the last ones
+            // when the machine does, and `--resume` redoes those; it spares a sync per issue.
+            .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
@@ -60,15 +86,6 @@ impl RunStore {
             .await
             .map_err(|source| StoreError::Open {
                 path: path.to_path_buf(),
-                source,
-            })?;
-        // Two agentpod processes opening a new store at once would both migrate it; an
-        // exclusive lock on a file beside the store makes the second wait and find it done.
-        let lock_path = path.with_extension("db.lock");
-        let lock = std::fs::File::create(&lock_path)
-            .and_then(|file| file.lock().map(|()| file))
-            .map_err(|source| StoreError::CreateDirectory {
-                path: lock_path.clone(),
                 source,
             })?;
         sqlx::migrate!("./migrations")
@@ -85,6 +102,38 @@ impl RunStore {
         })
     }
 
+    /// Opens an existing store to read it: as [`RunStore::open`] does, or, when the store sits on
+    /// a read-only file system (a disk the kernel remounted read-only after an error, a read-only
+    /// mount), read-only and as it is, without migrating it. Writes through it fail.
+    pub async fn open_to_read(path: &Path) -> Result<Self, StoreError> {
+        match Self::open(path).await {
+            Err(StoreError::ReadOnly { .. }) => {}
+            other => return other,
+        }
+        // A store in WAL mode keeps committed writes in its `-wal` file until a checkpoint, so
+        // when there is one SQLite must read it (with its `-shm` index, left beside it when the
+        // disk went read-only). Without one, SQLite can only open the file on read-only media
+        // when told the file cannot change, which on such media it cannot.
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true)
+            .immutable(!Path::new(&wal).exists());
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(Self {
+            pool,
+            path: path.to_path_buf(),
+        })
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -94,8 +143,8 @@ impl RunStore {
         let mut transaction = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO runs (id, spec_name, spec_path, agent_version, runtime, pods, seed, issue_count,
-                               status, started_at, spec_json)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+                               trials, status, started_at, spec_json)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
         )
         .bind(&run.id)
         .bind(&run.spec_name)
@@ -106,6 +155,7 @@ impl RunStore {
         // SQLite integers are signed; the seed round-trips through the same bit pattern.
         .bind(run.seed as i64)
         .bind(run.issues.len() as i64)
+        .bind(i64::from(run.trials.max(1)))
         .bind(run.started_at.to_rfc3339())
         .bind(run.spec_json.to_string())
         .execute(&mut *transaction)
@@ -190,12 +240,12 @@ impl RunStore {
         }
     }
 
-    /// A run's outcomes, in the order of its sample.
+    /// A run's outcomes, in the order of its sample, each issue's trials in order.
     pub async fn outcomes(&self, run_id: &str) -> Result<Vec<OutcomeRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT o.* FROM outcomes o
              LEFT JOIN run_issues i ON i.run_id = o.run_id AND i.issue_id = o.issue_id
-             WHERE o.run_id = ? ORDER BY i.position, o.issue_id",
+             WHERE o.run_id = ? ORDER BY i.position, o.issue_id, o.trial",
         )
         .bind(run_id)
         .fetch_all(&self.pool)
@@ -203,32 +253,54 @@ impl RunStore {
         rows.iter().map(outcome_from_row).collect()
     }
 
-    /// The ids of a run's sampled issues that have no finished outcome yet (none, or one that
-    /// was interrupted or lost to an infrastructure error), in sample order.
+    /// The ids of a run's sampled issues with at least one trial that has no finished outcome
+    /// yet (none, or one that was interrupted or lost to an infrastructure error), in sample order.
     pub async fn pending_issue_ids(&self, run_id: &str) -> Result<Vec<String>, StoreError> {
+        let pending: std::collections::HashSet<String> = self
+            .pending_trials(run_id)
+            .await?
+            .into_iter()
+            .map(|trial| trial.issue_id)
+            .collect();
         Ok(self
-            .pending_issues(run_id)
+            .run_issues(run_id)
             .await?
             .into_iter()
             .map(|(issue_id, _)| issue_id)
+            .filter(|issue_id| pending.contains(issue_id))
             .collect())
     }
 
-    /// Like [`RunStore::pending_issue_ids`], with each issue as the run stored it.
-    pub async fn pending_issues(
-        &self,
-        run_id: &str,
-    ) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
+    /// Every (issue, trial) of a run without a finished outcome, trial by trial (trial 1 of
+    /// every issue first, in sample order, then trial 2…), each issue as the run stored it.
+    pub async fn pending_trials(&self, run_id: &str) -> Result<Vec<PendingTrial>, StoreError> {
         let rows = sqlx::query(
-            "SELECT i.issue_id, i.issue_json FROM run_issues i
-             LEFT JOIN outcomes o ON o.run_id = i.run_id AND o.issue_id = i.issue_id
-             WHERE i.run_id = ? AND (o.issue_id IS NULL OR o.status IN ('interrupted', 'infrastructure_error'))
-             ORDER BY i.position",
+            "WITH RECURSIVE numbers(trial) AS (
+                 SELECT 1 UNION ALL SELECT trial + 1 FROM numbers
+                 WHERE trial < (SELECT trials FROM runs WHERE id = ?)
+             )
+             SELECT i.issue_id, n.trial, i.issue_json FROM run_issues i
+             CROSS JOIN numbers n
+             LEFT JOIN outcomes o
+                 ON o.run_id = i.run_id AND o.issue_id = i.issue_id AND o.trial = n.trial
+             WHERE i.run_id = ?
+               AND (o.issue_id IS NULL OR o.status IN ('interrupted', 'infrastructure_error'))
+             ORDER BY n.trial, i.position",
         )
+        .bind(run_id)
         .bind(run_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(issue_from_row).collect()
+        rows.iter()
+            .map(|row| {
+                let (issue_id, issue) = issue_from_row(row)?;
+                Ok(PendingTrial {
+                    issue_id,
+                    trial: row.try_get::<i64, _>("trial")? as u32,
+                    issue,
+                })
+            })
+            .collect()
     }
 
     /// A run's sampled issues as it stored them (id, fields, expected), in sample order.
@@ -297,15 +369,15 @@ impl RunStore {
         text.as_deref().map(parse_json).transpose()
     }
 
-    /// A run's boundary events, by issue in sample order, then kind, then order.
+    /// A run's boundary events, by issue in sample order, then trial, kind and order.
     pub async fn boundary_events(
         &self,
         run_id: &str,
     ) -> Result<Vec<BoundaryEventRecord>, StoreError> {
         let rows = sqlx::query(
-            "SELECT e.issue_id, e.kind, e.table_name, e.detail_json FROM boundary_events e
+            "SELECT e.issue_id, e.trial, e.kind, e.table_name, e.detail_json FROM boundary_events e
              LEFT JOIN run_issues i ON i.run_id = e.run_id AND i.issue_id = e.issue_id
-             WHERE e.run_id = ? ORDER BY i.position, e.kind, e.position",
+             WHERE e.run_id = ? ORDER BY i.position, e.issue_id, e.trial, e.kind, e.position",
         )
         .bind(run_id)
         .fetch_all(&self.pool)
@@ -315,6 +387,7 @@ impl RunStore {
                 let kind: String = row.try_get("kind")?;
                 Ok(BoundaryEventRecord {
                     issue_id: row.try_get("issue_id")?,
+                    trial: row.try_get::<i64, _>("trial")? as u32,
                     kind: BoundaryEventKind::parse(&kind).ok_or_else(|| {
                         StoreError::Corrupt(format!("boundary event kind `{kind}`"))
                     })?,
@@ -325,17 +398,17 @@ impl RunStore {
             .collect()
     }
 
-    /// A run's steps, or one issue's, in sample order, then by start time.
+    /// A run's steps, or one issue's, in sample order, then by trial and start time.
     pub async fn steps(
         &self,
         run_id: &str,
         issue_id: Option<&str>,
     ) -> Result<Vec<StepRecord>, StoreError> {
         let rows = sqlx::query(
-            "SELECT s.issue_id, s.kind, s.started_at, s.latency_ms, s.detail_json FROM steps s
+            "SELECT s.issue_id, s.trial, s.kind, s.started_at, s.latency_ms, s.detail_json FROM steps s
              LEFT JOIN run_issues i ON i.run_id = s.run_id AND i.issue_id = s.issue_id
              WHERE s.run_id = ? AND (? IS NULL OR s.issue_id = ?)
-             ORDER BY i.position, s.started_at, s.kind, s.position",
+             ORDER BY i.position, s.issue_id, s.trial, s.started_at, s.kind, s.position",
         )
         .bind(run_id)
         .bind(issue_id)
@@ -347,6 +420,7 @@ impl RunStore {
                 let kind: String = row.try_get("kind")?;
                 Ok(StepRecord {
                     issue_id: row.try_get("issue_id")?,
+                    trial: row.try_get::<i64, _>("trial")? as u32,
                     kind: StepKind::parse(&kind)
                         .ok_or_else(|| StoreError::Corrupt(format!("step kind `{kind}`")))?,
                     started_at: row.try_get("started_at")?,
@@ -392,6 +466,19 @@ impl RunStore {
         steps: &[StepRecord],
     ) -> Result<(), StoreError> {
         let mut transaction = self.pool.begin().await?;
+        // A trial run again (`--resume` after an interrupted or lost attempt) replaces the
+        // earlier attempt whole: its steps and events would otherwise outlive it where the new
+        // attempt made fewer.
+        for table in ["steps", "boundary_events"] {
+            sqlx::query(AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE run_id = ? AND issue_id = ? AND trial = ?"
+            )))
+            .bind(&outcome.run_id)
+            .bind(&outcome.issue_id)
+            .bind(outcome.trial)
+            .execute(&mut *transaction)
+            .await?;
+        }
         insert_steps(&mut transaction, &outcome.run_id, steps).await?;
         insert_boundary_events(&mut transaction, &outcome.run_id, events).await?;
         insert_outcome(&mut transaction, outcome).await?;
@@ -415,7 +502,7 @@ impl RunStore {
 
     /// Adds a bundled run to this store, whole or not at all; a run already here is refused.
     pub async fn import_bundle(&self, bundle: &RunBundle) -> Result<(), StoreError> {
-        if bundle.format != RUN_BUNDLE_FORMAT {
+        if !READABLE_BUNDLE_FORMATS.contains(&bundle.format.as_str()) {
             return Err(StoreError::BundleFormat(bundle.format.clone()));
         }
         let run = &bundle.run;
@@ -429,8 +516,9 @@ impl RunStore {
         let mut transaction = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO runs (id, spec_name, spec_path, agent_version, runtime, pods, seed, issue_count,
-                               status, started_at, finished_at, spec_json, summary_json, boundary_json)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               trials, status, started_at, finished_at, spec_json, summary_json,
+                               boundary_json)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&run.id)
         .bind(&run.spec_name)
@@ -440,6 +528,7 @@ impl RunStore {
         .bind(run.pods as i64)
         .bind(run.seed as i64)
         .bind(run.issue_count as i64)
+        .bind(i64::from(run.trials.max(1)))
         .bind(run.status.as_str())
         .bind(run.started_at.to_rfc3339())
         .bind(run.finished_at.map(|at| at.to_rfc3339()))
@@ -484,6 +573,7 @@ fn run_from_row(row: &SqliteRow) -> Result<RunRecord, StoreError> {
         pods: row.try_get::<i64, _>("pods")? as usize,
         seed: row.try_get::<i64, _>("seed")? as u64,
         issue_count: row.try_get::<i64, _>("issue_count")? as usize,
+        trials: row.try_get::<i64, _>("trials")? as u32,
         status: RunStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("run status `{status}`")))?,
         started_at: parse_time(&row.try_get::<String, _>("started_at")?)?,
@@ -506,6 +596,7 @@ fn outcome_from_row(row: &SqliteRow) -> Result<OutcomeRecord, StoreError> {
     Ok(OutcomeRecord {
         run_id: row.try_get("run_id")?,
         issue_id: row.try_get("issue_id")?,
+        trial: row.try_get::<i64, _>("trial")? as u32,
         pod_index: row.try_get::<i64, _>("pod_index")? as usize,
         status: OutcomeStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("outcome status `{status}`")))?,
@@ -549,14 +640,15 @@ async fn insert_outcome(
     outcome: &OutcomeRecord,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT OR REPLACE INTO outcomes (run_id, issue_id, pod_index, status, reason, exit, started_at,
-             duration_ms, output_json, grade_json, stdout, stdout_bytes, stdout_truncated,
-             stderr, stderr_bytes, stderr_truncated, llm_calls, tool_calls, input_tokens,
-             output_tokens, cost_usd, unpriced_calls, budget_stops)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO outcomes (run_id, issue_id, trial, pod_index, status, reason, exit,
+             started_at, duration_ms, output_json, grade_json, stdout, stdout_bytes,
+             stdout_truncated, stderr, stderr_bytes, stderr_truncated, llm_calls, tool_calls,
+             input_tokens, output_tokens, cost_usd, unpriced_calls, budget_stops)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&outcome.run_id)
     .bind(&outcome.issue_id)
+    .bind(i64::from(outcome.trial))
     .bind(outcome.pod_index as i64)
     .bind(outcome.status.as_str())
     .bind(&outcome.reason)
@@ -589,18 +681,19 @@ async fn insert_boundary_events(
     run_id: &str,
     events: &[BoundaryEventRecord],
 ) -> Result<(), StoreError> {
-    let mut positions: std::collections::HashMap<(&str, BoundaryEventKind), i64> =
+    let mut positions: std::collections::HashMap<(&str, u32, BoundaryEventKind), i64> =
         Default::default();
     for event in events {
         let position = positions
-            .entry((event.issue_id.as_str(), event.kind))
+            .entry((event.issue_id.as_str(), event.trial, event.kind))
             .or_insert(0);
         sqlx::query(
-            "INSERT OR REPLACE INTO boundary_events (run_id, issue_id, kind, position, table_name, detail_json)
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO boundary_events (run_id, issue_id, trial, kind, position, table_name, detail_json)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(run_id)
         .bind(&event.issue_id)
+        .bind(i64::from(event.trial))
         .bind(event.kind.as_str())
         .bind(*position)
         .bind(&event.table)
@@ -618,17 +711,18 @@ async fn insert_steps(
     run_id: &str,
     steps: &[StepRecord],
 ) -> Result<(), StoreError> {
-    let mut positions: std::collections::HashMap<(&str, StepKind), i64> = Default::default();
+    let mut positions: std::collections::HashMap<(&str, u32, StepKind), i64> = Default::default();
     for step in steps {
         let position = positions
-            .entry((step.issue_id.as_str(), step.kind))
+            .entry((step.issue_id.as_str(), step.trial, step.kind))
             .or_insert(0);
         sqlx::query(
-            "INSERT OR REPLACE INTO steps (run_id, issue_id, kind, position, started_at, latency_ms, detail_json)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO steps (run_id, issue_id, trial, kind, position, started_at, latency_ms, detail_json)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(run_id)
         .bind(&step.issue_id)
+        .bind(i64::from(step.trial))
         .bind(step.kind.as_str())
         .bind(*position)
         .bind(&step.started_at)
@@ -639,4 +733,36 @@ async fn insert_steps(
         *position += 1;
     }
     Ok(())
+}
+
+/// How long an opener waits for another agentpod process to finish opening the same store.
+const OPEN_LOCK_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Takes the exclusive lock on `path` (created if missing), waiting while another process holds
+/// it — saying so once — and giving up after [`OPEN_LOCK_TIMEOUT`].
+async fn lock_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let file = std::fs::File::create(path)?;
+    let deadline = std::time::Instant::now() + OPEN_LOCK_TIMEOUT;
+    let mut said = false;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::Error(error)) => return Err(error),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "another agentpod process has held it for {}s (stopped with Ctrl-Z?)",
+                    OPEN_LOCK_TIMEOUT.as_secs()
+                ),
+            ));
+        }
+        if !said {
+            tracing::info!(lock = %path.display(), "waiting for another agentpod process to finish opening the run store");
+            said = true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

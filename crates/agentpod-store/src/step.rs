@@ -35,6 +35,9 @@ impl StepKind {
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct StepRecord {
     pub issue_id: String,
+    /// The issue's trial the step belongs to, from 1; older bundles read as 1.
+    #[serde(default = "crate::records::first_trial")]
+    pub trial: u32,
     pub kind: StepKind,
     /// RFC 3339.
     pub started_at: Option<String>,

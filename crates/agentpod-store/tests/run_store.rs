@@ -13,6 +13,7 @@ fn new_run(id: &str, minute: u32) -> NewRun {
         runtime: "local".into(),
         pods: 2,
         seed: u64::MAX - 3,
+        trials: 1,
         started_at: Utc.with_ymd_and_hms(2026, 11, 25, 12, minute, 0).unwrap(),
         spec_json: json!({"name": "demo"}),
         issues: vec![
@@ -27,6 +28,7 @@ fn outcome(run_id: &str, issue_id: &str, status: OutcomeStatus) -> OutcomeRecord
     OutcomeRecord {
         run_id: run_id.into(),
         issue_id: issue_id.into(),
+        trial: 1,
         pod_index: 1,
         status,
         reason: format!("{issue_id} reason"),
@@ -95,7 +97,7 @@ async fn a_run_round_trips_and_survives_reopening() {
         .unwrap();
     assert_eq!(store.pending_issue_ids(&run.id).await.unwrap(), ["a", "c"]);
     assert_eq!(
-        store.pending_issues(&run.id).await.unwrap()[0].1,
+        store.pending_trials(&run.id).await.unwrap()[0].issue,
         json!({"id": "a"})
     );
     store
@@ -199,6 +201,7 @@ async fn boundary_events_and_the_effective_boundary_round_trip() {
         .unwrap();
     let event = |issue: &str, kind, table: &str| BoundaryEventRecord {
         issue_id: issue.into(),
+        trial: 1,
         kind,
         table: Some(table.into()),
         detail: json!({"table": table}),
@@ -276,6 +279,7 @@ async fn steps_and_usage_round_trip_in_order() {
         .unwrap();
     let step = |issue: &str, kind, at: &str| StepRecord {
         issue_id: issue.into(),
+        trial: 1,
         kind,
         started_at: Some(at.into()),
         latency_ms: Some(1.5),
@@ -343,12 +347,14 @@ async fn a_bundled_run_moves_to_another_store_whole() {
         &outcome("20261125-120000-aaaa", "a", OutcomeStatus::Passed),
         &[BoundaryEventRecord {
             issue_id: "a".into(),
+            trial: 1,
             kind: BoundaryEventKind::Change,
             table: Some("t".into()),
             detail: json!({}),
         }],
         &[StepRecord {
             issue_id: "a".into(),
+            trial: 1,
             kind: StepKind::ToolCall,
             started_at: None,
             latency_ms: Some(1.0),
@@ -393,4 +399,86 @@ async fn a_bundled_run_moves_to_another_store_whole() {
         there.import_bundle(&foreign).await,
         Err(StoreError::BundleFormat(_))
     ));
+}
+
+/// Two agentpod processes starting at once on a store that does not exist yet. SQLite's file
+/// locks only conflict between processes, so the openers are processes: this test runs its own
+/// executable again as each opener, all starting at one instant. The switch of a new store to WAL
+/// cannot wait on SQLite's busy timeout; before the opening lock covered it, CI saw two runs
+/// started together fail with "database is locked". The window is narrow, so this test does not
+/// catch every regression, but it fails whenever an opener does.
+#[test]
+fn many_processes_opening_a_new_store_at_once_all_succeed() {
+    const OPENER: &str = "AGENTPOD_STORE_TEST_OPENER";
+    const START_AT: &str = "AGENTPOD_STORE_TEST_START_AT";
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+    };
+    if let Some(path) = std::env::var_os(OPENER) {
+        let opener = std::process::id();
+        // All openers start at one instant, as if launched together.
+        let start_at: u128 = std::env::var(START_AT).unwrap().parse().unwrap();
+        let wait = start_at.saturating_sub(now().as_micros());
+        std::thread::sleep(std::time::Duration::from_micros(wait as u64));
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let created = runtime.block_on(async {
+            let store = RunStore::open(std::path::Path::new(&path)).await?;
+            store
+                .create_run(&new_run(&format!("run-{opener}"), opener % 60))
+                .await
+        });
+        if let Err(error) = created {
+            panic!("opener {opener}: {}", error_chain(&error));
+        }
+        return;
+    }
+    const OPENERS: usize = 6;
+    let executable = std::env::current_exe().unwrap();
+    for attempt in 0..8 {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("nested").join("runs.db");
+        let start_at = (now() + std::time::Duration::from_millis(500)).as_micros();
+        let openers: Vec<_> = (0..OPENERS)
+            .map(|_| {
+                std::process::Command::new(&executable)
+                    .args([
+                        "--exact",
+                        "many_processes_opening_a_new_store_at_once_all_succeed",
+                        "--nocapture",
+                    ])
+                    .env(OPENER, &path)
+                    .env(START_AT, start_at.to_string())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for opener in openers {
+            let output = opener.wait_with_output().unwrap();
+            assert!(
+                output.status.success(),
+                "attempt {attempt}: an opener failed: {}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let runs = tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async { RunStore::open(&path).await.unwrap().list_runs(100).await })
+            .unwrap();
+        assert_eq!(runs.len(), OPENERS, "every opener's run is in the store");
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
 }

@@ -91,11 +91,15 @@ fn root_span(run: &RunTrace, issue: &IssueTrace, trace_id: &[u8], root_id: &[u8]
         ),
         int_attribute(
             "gen_ai.usage.input_tokens",
-            saturating_i64(issue.llm_calls.iter().map(|call| call.input_tokens).sum()),
+            saturating_i64(saturating_sum(
+                issue.llm_calls.iter().map(|call| call.input_tokens),
+            )),
         ),
         int_attribute(
             "gen_ai.usage.output_tokens",
-            saturating_i64(issue.llm_calls.iter().map(|call| call.output_tokens).sum()),
+            saturating_i64(saturating_sum(
+                issue.llm_calls.iter().map(|call| call.output_tokens),
+            )),
         ),
         string_attribute("agentpod.run.id", run.run_id.clone()),
         string_attribute("agentpod.issue.id", issue.issue_id.clone()),
@@ -557,4 +561,9 @@ mod tests {
         assert_eq!(single_value(["a".to_owned(), "b".to_owned()].iter()), None);
         assert_eq!(single_value(std::iter::empty()), None);
     }
+}
+
+/// Token counts are the upstream's, and an upstream can say anything: sums saturate.
+fn saturating_sum(counts: impl Iterator<Item = u64>) -> u64 {
+    counts.fold(0, u64::saturating_add)
 }

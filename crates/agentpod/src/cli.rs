@@ -73,6 +73,12 @@ pub(crate) enum Command {
     /// A run's report: quality, cost, tool calls, time, boundary events, production projection.
     Report(ReportArgs),
     /// Runs side by side on the issues they share: paired deltas and the issues that flipped.
+    #[command(
+        long_about = "Runs side by side on the issues they share: paired deltas and the issues that flipped.\n\n\
+            The first run is the baseline. Issues are paired by id. In a run with several trials \
+            per issue (`run --trials K`), an issue counts as passed only when it passed every one \
+            of its trials, and its cost, calls and time are the means over its finished trials."
+    )]
     Compare(CompareArgs),
     /// The CI gate: check a run against thresholds (spec `gate:` or flags); exit 4 if any fails.
     Gate(GateArgs),
@@ -95,7 +101,8 @@ pub(crate) enum Command {
         long_about = "Remove containers, networks, volumes and local pods that killed runs left behind.\n\n\
             Everything agentpod creates is labelled with its run and its owner process; gc removes \
             what belongs to owners that are no longer alive on this host. --all also removes pods \
-            of runs still going."
+            of runs still going. The seed cache (agentpod-seed:<key> images of seeded templates) \
+            is kept unless --seeds is given."
     )]
     Gc(GcArgs),
 }
@@ -118,6 +125,15 @@ pub(crate) struct RunArgs {
     /// Seed of the sample; the same seed draws the same issues (overrides `issues.seed`).
     #[arg(long, value_name = "SEED")]
     pub(crate) seed: Option<u64>,
+    /// Run each issue K times, each time in a fresh database (overrides `issues.trials`).
+    ///
+    /// An agent that is right once in three tries is not reliable. With K > 1 the summary and
+    /// the report give pass^K beside the pass rate: the pass rate counts passed trials over
+    /// finished trials; pass^K is the share of issues that passed every one of their K trials.
+    /// All first trials run before any second one, so a stopped run has tried the most issues.
+    /// A resumed run keeps the trials it started with.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub(crate) trials: Option<u32>,
     /// Where pods run; default: Docker where an engine answers, else local Postgres binaries.
     #[arg(long, value_enum, env = "AGENTPOD_RUNTIME")]
     pub(crate) runtime: Option<RuntimeChoice>,
@@ -133,6 +149,13 @@ pub(crate) struct RunArgs {
     /// No progress display; only the summary (and errors).
     #[arg(long)]
     pub(crate) no_progress: bool,
+    /// Seed every pod's template from the fixtures, ignoring the seed cache.
+    ///
+    /// Normally the seeded template is cached by the content of the fixtures, the boundary and
+    /// the database image (Docker: as an `agentpod-seed:<key>` image), so a later run with the
+    /// same fixtures starts its pods without seeding. For measuring and debugging.
+    #[arg(long)]
+    pub(crate) no_seed_cache: bool,
     /// After the run, apply the spec's `gate:` thresholds; exit 4 if any is not met.
     #[arg(long)]
     pub(crate) gate: bool,
@@ -182,6 +205,9 @@ pub(crate) struct TraceArgs {
     pub(crate) run: String,
     /// The issue's id.
     pub(crate) issue: String,
+    /// Which trial of the issue, for a run with `--trials` (from 1).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) trial: u32,
     /// Print the timeline as JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -277,4 +303,8 @@ pub(crate) struct GcArgs {
     /// List what would be removed without removing it.
     #[arg(long)]
     pub(crate) dry_run: bool,
+    /// Also remove the seed cache: the `agentpod-seed:<key>` images of seeded templates (those
+    /// no pod is running from). Without it they stay; they are a cache, not garbage.
+    #[arg(long)]
+    pub(crate) seeds: bool,
 }

@@ -13,18 +13,21 @@ pub(crate) trait ProgressDisplay: RunReporter {
     fn finish(&self);
 }
 
+/// `issues` counts what the run will do: (issue, trial) pairs, `trials` per issue.
 pub(crate) fn progress_reporter(
     no_progress: bool,
     issues: usize,
+    trials: u32,
     pods: usize,
 ) -> Arc<dyn ProgressDisplay> {
     if no_progress {
         Arc::new(Silent)
     } else if std::io::stderr().is_terminal() && std::env::var_os("CI").is_none() {
-        Arc::new(Bars::new(issues, pods))
+        Arc::new(Bars::new(issues, trials, pods))
     } else {
         Arc::new(Lines {
             issues,
+            trials,
             finished: Mutex::new(0),
         })
     }
@@ -42,21 +45,61 @@ impl ProgressDisplay for Silent {
 
 /// One line per event that matters; reads well in a CI log.
 struct Lines {
+    /// (issue, trial) pairs the run will do.
     issues: usize,
+    /// Trials per issue; a trial is named only when there are several.
+    trials: u32,
     finished: Mutex<usize>,
+}
+
+/// ` (trial 2)` in a run of several trials, nothing otherwise.
+fn trial_label(trial: u32, trials: u32) -> String {
+    if trials > 1 {
+        format!(" (trial {trial})")
+    } else {
+        String::new()
+    }
+}
+
+/// What the seed cache did, for both displays: seeding and caching on a miss, the cache on a hit.
+fn template_line(event: &RunEvent<'_>) -> Option<String> {
+    match event {
+        RunEvent::SeedingTemplate { image } => {
+            Some(format!("seeding template, caching as {image}"))
+        }
+        RunEvent::TemplateCached { image, seeded_in } => Some(format!(
+            "template seeded and cached as {image} in {:.2}s",
+            seeded_in.as_secs_f64()
+        )),
+        RunEvent::TemplateFromCache { image } => Some(format!(
+            "template from the seed cache: {image} (fixtures unchanged, nothing to seed)"
+        )),
+        _ => None,
+    }
 }
 
 impl RunReporter for Lines {
     fn report(&self, event: &RunEvent<'_>) {
+        if let Some(line) = template_line(event) {
+            eprintln!("{line}");
+            return;
+        }
         match event {
             RunEvent::RunStarted {
                 run_id,
                 issues,
+                trials,
+                work,
                 pods,
                 runtime,
             } => {
+                let what = if *trials > 1 {
+                    format!("{work} trials of {issues} issues ({trials} per issue)")
+                } else {
+                    format!("{issues} issues")
+                };
                 eprintln!(
-                    "run {run_id}: {issues} issues on {pods} {runtime} pod{}",
+                    "run {run_id}: {what} on {pods} {runtime} pod{}",
                     if *pods == 1 { "" } else { "s" }
                 );
             }
@@ -79,10 +122,11 @@ impl RunReporter for Lines {
                 *finished += 1;
                 let width = self.issues.to_string().len();
                 eprintln!(
-                    "[{:>width$}/{}] {} {} in {:.2}s (pod {pod}){}",
+                    "[{:>width$}/{}] {}{} {} in {:.2}s (pod {pod}){}",
                     *finished,
                     self.issues,
                     outcome.issue_id,
+                    trial_label(outcome.trial, self.trials),
                     outcome.status.as_str(),
                     outcome.duration_ms as f64 / 1000.0,
                     if outcome.status == agentpod_store::OutcomeStatus::Passed {
@@ -99,6 +143,9 @@ impl RunReporter for Lines {
             RunEvent::PodStarting { .. }
             | RunEvent::IssueStarted { .. }
             | RunEvent::PodStopped { .. }
+            | RunEvent::SeedingTemplate { .. }
+            | RunEvent::TemplateCached { .. }
+            | RunEvent::TemplateFromCache { .. }
             | RunEvent::RunFinished { .. } => {}
         }
     }
@@ -113,16 +160,19 @@ struct Bars {
     multi: MultiProgress,
     total: ProgressBar,
     pods: Vec<ProgressBar>,
+    trials: u32,
 }
 
 impl Bars {
-    fn new(issues: usize, pods: usize) -> Self {
+    fn new(issues: usize, trials: u32, pods: usize) -> Self {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
         let total = multi.add(ProgressBar::new(issues as u64));
         total.set_style(
-            ProgressStyle::with_template(
-                "{prefix:>7} [{bar:30}] {pos}/{len} issues · {elapsed} · {msg}",
-            )
+            ProgressStyle::with_template(if trials > 1 {
+                "{prefix:>7} [{bar:30}] {pos}/{len} issue trials · {elapsed} · {msg}"
+            } else {
+                "{prefix:>7} [{bar:30}] {pos}/{len} issues · {elapsed} · {msg}"
+            })
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
         );
@@ -140,7 +190,12 @@ impl Bars {
                 bar
             })
             .collect();
-        Self { multi, total, pods }
+        Self {
+            multi,
+            total,
+            pods,
+            trials,
+        }
     }
 
     fn pod(&self, pod: usize) -> Option<&ProgressBar> {
@@ -150,6 +205,13 @@ impl Bars {
 
 impl RunReporter for Bars {
     fn report(&self, event: &RunEvent<'_>) {
+        if let Some(line) = template_line(event) {
+            let _ = self.multi.println(line);
+            if matches!(event, RunEvent::SeedingTemplate { .. }) {
+                self.total.set_message("seeding template");
+            }
+            return;
+        }
         match event {
             RunEvent::PodReady { pod, ready_in, .. } => {
                 if let Some(bar) = self.pod(*pod) {
@@ -162,18 +224,25 @@ impl RunReporter for Bars {
                     bar.finish_with_message("failed");
                 }
             }
-            RunEvent::IssueStarted { pod, issue_id } => {
+            RunEvent::IssueStarted {
+                pod,
+                issue_id,
+                trial,
+            } => {
                 if let Some(bar) = self.pod(*pod) {
-                    bar.set_message(format!("{issue_id}"));
+                    bar.set_message(format!("{issue_id}{}", trial_label(*trial, self.trials)));
                 }
             }
             RunEvent::IssueFinished { outcome, .. } => {
                 self.total.inc(1);
                 self.total.set_message("running");
                 if outcome.status == agentpod_store::OutcomeStatus::Errored {
-                    let _ = self
-                        .multi
-                        .println(format!("{} errored: {}", outcome.issue_id, outcome.reason));
+                    let _ = self.multi.println(format!(
+                        "{}{} errored: {}",
+                        outcome.issue_id,
+                        trial_label(outcome.trial, self.trials),
+                        outcome.reason
+                    ));
                 }
             }
             RunEvent::PodStopped { pod } => {
@@ -193,6 +262,9 @@ impl RunReporter for Bars {
             }
             RunEvent::RunStarted { .. }
             | RunEvent::PodStarting { .. }
+            | RunEvent::SeedingTemplate { .. }
+            | RunEvent::TemplateCached { .. }
+            | RunEvent::TemplateFromCache { .. }
             | RunEvent::RunFinished { .. } => {}
         }
     }

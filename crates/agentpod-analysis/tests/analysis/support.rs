@@ -19,6 +19,7 @@ pub fn run_record(id: &str, agent_version: &str, issue_count: usize) -> RunRecor
         pods: 2,
         seed: 7,
         issue_count,
+        trials: 1,
         status: RunStatus::Finished,
         started_at,
         finished_at: Some(started_at + Duration::seconds(90)),
@@ -55,6 +56,7 @@ pub fn outcome(run_id: &str, issue: &Issue<'_>) -> OutcomeRecord {
     OutcomeRecord {
         run_id: run_id.into(),
         issue_id: issue.id.into(),
+        trial: 1,
         pod_index: 0,
         status: issue.status,
         reason: match issue.status {
@@ -134,6 +136,7 @@ pub fn small_run() -> RunInput {
         .flat_map(|issue| {
             let mut steps = vec![StepRecord {
                 issue_id: issue.id.into(),
+                trial: 1,
                 kind: StepKind::LlmCall,
                 started_at: Some("2026-11-25T12:00:01Z".into()),
                 latency_ms: Some(850.0),
@@ -142,6 +145,7 @@ pub fn small_run() -> RunInput {
             for call in 0..issue.tool_calls.min(3) {
                 steps.push(StepRecord {
                     issue_id: issue.id.into(),
+                    trial: 1,
                     kind: StepKind::ToolCall,
                     started_at: Some(format!("2026-11-25T12:00:0{}Z", call + 2)),
                     latency_ms: Some(12.5),
@@ -154,18 +158,21 @@ pub fn small_run() -> RunInput {
     input.boundary_events = vec![
         BoundaryEventRecord {
             issue_id: "T-1".into(),
+            trial: 1,
             kind: BoundaryEventKind::Change,
             table: Some("tickets".into()),
             detail: json!({"operation": "UPDATE"}),
         },
         BoundaryEventRecord {
             issue_id: "T-3".into(),
+            trial: 1,
             kind: BoundaryEventKind::Proposal,
             table: Some("refunds".into()),
             detail: json!({"operation": "INSERT", "status": "pending"}),
         },
         BoundaryEventRecord {
             issue_id: "T-6".into(),
+            trial: 1,
             kind: BoundaryEventKind::Violation,
             table: Some("roles".into()),
             detail: json!({"error": "permission denied for table roles"}),

@@ -80,3 +80,98 @@ async fn drop_succeeds_while_the_agent_is_still_connected() -> TestResult {
     pod.close().await;
     Ok(())
 }
+
+/// Between issues, while an agent works, `prepare_next` drops the retired databases and clones
+/// a spare that the next issue takes by renaming; the spare is closed to the agent until then.
+#[tokio::test]
+async fn retired_databases_go_and_a_closed_spare_becomes_the_next_issue() -> TestResult {
+    let server = LocalPostgres::start().await?;
+    let pod = PodDatabase::seed(&server.endpoint, &shop_fixtures()).await?;
+    let mut admin = server.admin("postgres").await?;
+    let first = pod.create_issue_database("first").await?;
+    let (first_name, first_url) = (first.name.clone(), first.agent_url.clone());
+    let mut agent = connect(&first.agent_url).await?;
+    sqlx::query("DELETE FROM orders")
+        .execute(&mut agent)
+        .await?;
+    pod.retire_issue_database(first);
+    assert_eq!(
+        issue_databases(&mut admin).await?,
+        vec![first_name.clone()],
+        "retiring drops nothing yet"
+    );
+
+    pod.prepare_next().await;
+    let after_prepare = issue_databases(&mut admin).await?;
+    assert_eq!(after_prepare.len(), 1, "{after_prepare:?}");
+    let spare = after_prepare[0].clone();
+    assert!(spare.starts_with("issue_spare_"), "{spare}");
+    assert!(
+        sqlx::query("SELECT 1").execute(&mut agent).await.is_err(),
+        "dropping the retired database ended the agent's session in it"
+    );
+    // The agent's own credentials, pointed at the spare.
+    let spare_url = first_url.replace(&first_name, &spare);
+    let refused = connect(&spare_url).await.expect_err("the spare is closed");
+    assert!(
+        refused
+            .to_string()
+            .contains("is not currently accepting connections"),
+        "{refused}"
+    );
+
+    let second = pod.create_issue_database("second").await?;
+    assert_eq!(
+        issue_databases(&mut admin).await?,
+        vec![second.name.clone()],
+        "the second issue took the spare: no other clone was made"
+    );
+    let mut second_agent = connect(&second.agent_url).await?;
+    let orders: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
+        .fetch_one(&mut second_agent)
+        .await?;
+    assert_eq!(
+        orders, 3,
+        "the spare is a clone of the template, not of the first issue"
+    );
+    sqlx::Connection::close(second_agent).await?;
+
+    // An issue and the preparation at once, as the runner does: both complete, and the next
+    // spare is ready for the issue after.
+    let (third, ()) = tokio::join!(pod.create_issue_database("third"), pod.prepare_next());
+    let third = third?;
+    let names = issue_databases(&mut admin).await?;
+    assert_eq!(names.len(), 3, "second, third and a new spare: {names:?}");
+    assert!(names.iter().any(|name| name.starts_with("issue_spare_")));
+    // A retired database, not dropped yet, is closed to the agent as soon as the next issue's
+    // database exists, like a live earlier one.
+    let third_url = third.agent_url.clone();
+    pod.retire_issue_database(third);
+    let fourth = pod.create_issue_database("fourth").await?;
+    let refused = connect(&third_url)
+        .await
+        .expect_err("a retired database is closed to the agent");
+    assert!(
+        refused
+            .to_string()
+            .contains("permission denied for database"),
+        "{refused}"
+    );
+    pod.retire_issue_database(second);
+    pod.retire_issue_database(fourth);
+    pod.prepare_next().await;
+    let names = issue_databases(&mut admin).await?;
+    assert_eq!(names.len(), 1, "only the spare is left: {names:?}");
+
+    sqlx::Connection::close(admin).await?;
+    pod.close().await;
+    Ok(())
+}
+
+async fn issue_databases(admin: &mut sqlx::PgConnection) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT datname::text FROM pg_database WHERE datname LIKE 'issue\\_%' ORDER BY 1",
+    )
+    .fetch_all(admin)
+    .await
+}

@@ -10,4 +10,5 @@ mod boundary;
 mod boundary_cost;
 mod escape_suite;
 mod issue_databases;
+mod seed_cache;
 mod seeding;

@@ -14,6 +14,8 @@ use super::docker_client;
 use super::docker_pod::{DockerPod, DockerPodResources};
 use super::host_firewall::HostFirewall;
 use super::image::ensure_image;
+use super::pod_data::{DATA_DIRECTORY, PodData, image_entrypoint};
+use super::seed_image::{self, DockerSeedingServer};
 use crate::error::RuntimeError;
 use crate::labels;
 use crate::naming;
@@ -23,12 +25,12 @@ use crate::postgres_endpoint::PostgresEndpoint;
 use crate::readiness::wait_until_ready;
 use crate::runtime::Runtime;
 use crate::runtime_kind::RuntimeKind;
+use crate::seed_cache::{SeedCache, SeedImage, SeedingServer};
 
 const SUPERUSER: &str = "postgres";
 const POSTGRES_PORT: u16 = 5432;
 /// The image's first start runs initdb before the real server comes up.
 const READY_TIMEOUT: Duration = Duration::from_secs(90);
-const DATA_DIRECTORY: &str = "/var/lib/postgresql/data";
 /// The network driver option naming the bridge interface on the host.
 pub(crate) const BRIDGE_NAME_OPTION: &str = "com.docker.network.bridge.name";
 
@@ -98,21 +100,25 @@ impl DockerRuntime {
         name: &str,
         network: &str,
         image: &str,
+        data: &PodData,
         password: &str,
         labels: &HashMap<String, String>,
     ) -> Result<(), RuntimeError> {
+        // Throwaway data, and a JSON log of errors (see server_settings).
+        let server = std::iter::once("postgres".to_string())
+            .chain(crate::server_settings::postgres_arguments())
+            .collect();
+        let (entrypoint, command) = data.entrypoint_and_command(server);
         let body = ContainerCreateBody {
             image: Some(image.to_string()),
             env: Some(vec![
                 format!("POSTGRES_USER={SUPERUSER}"),
                 format!("POSTGRES_PASSWORD={password}"),
+                // Where the tmpfs is, whatever the image's own default.
+                format!("PGDATA={DATA_DIRECTORY}"),
             ]),
-            // Throwaway data, and a JSON log of errors (see server_settings).
-            cmd: Some(
-                std::iter::once("postgres".to_string())
-                    .chain(crate::server_settings::postgres_arguments())
-                    .collect(),
-            ),
+            entrypoint,
+            cmd: Some(command),
             labels: Some(labels.clone()),
             host_config: Some(HostConfig {
                 network_mode: Some(network.to_string()),
@@ -191,20 +197,19 @@ impl DockerRuntime {
             log_tail: log_tail.trim().to_string(),
         })
     }
-}
 
-#[async_trait]
-impl Runtime for DockerRuntime {
-    fn kind(&self) -> RuntimeKind {
-        RuntimeKind::Docker
-    }
-
-    async fn start_pod(&self, request: &PodRequest) -> Result<Box<dyn Pod>, RuntimeError> {
-        ensure_image(&self.docker, &request.image).await?;
-        let id = naming::pod_id(&request.run_id, request.pod_index);
+    /// Network, firewall, container, and a server accepting the host: a pod, or the server a
+    /// seed is made in.
+    async fn start(
+        &self,
+        request: &PodRequest,
+        id: String,
+        data: &PodData,
+    ) -> Result<DockerPod, RuntimeError> {
         let labels = labels::for_pod(&request.run_id, &id);
         let network = format!("{id}-net");
         let bridge = naming::bridge_name();
+        // The pod's own: initdb sets it, or (restored) it replaces the seed's once ready.
         let password = naming::password();
         // From here on, dropping `resources` (an early `?`) removes everything made so far.
         let mut resources = DockerPodResources::new(self.docker.clone());
@@ -224,7 +229,7 @@ impl Runtime for DockerRuntime {
             }
         };
         resources.container = Some(id.clone());
-        self.create_container(&id, &network, &request.image, &password, &labels)
+        self.create_container(&id, &network, &request.image, data, &password, &labels)
             .await?;
         self.docker
             .start_container(&id, None)
@@ -233,18 +238,30 @@ impl Runtime for DockerRuntime {
 
         // The host reaches the container through the bridge's host-side address; no port is
         // published, so nothing listens beyond this machine.
-        let endpoint = PostgresEndpoint {
+        let mut endpoint = PostgresEndpoint {
             host: self.container_address(&id, &network).await?,
             port: POSTGRES_PORT,
             user: SUPERUSER.to_string(),
-            password,
+            password: match data {
+                PodData::Restored {
+                    password: seed_password,
+                    ..
+                } => seed_password.clone(),
+                PodData::Fresh | PodData::Seeding { .. } => password.clone(),
+            },
         };
         wait_until_ready(&endpoint, READY_TIMEOUT, || {
             Self::check_running(self.docker.clone(), id.clone())
         })
         .await?;
+        if matches!(data, PodData::Restored { .. }) {
+            // A restored cluster's superuser has the seeding server's password, kept in the seed
+            // image for this. Each pod gets its own before anything but the host can connect.
+            seed_image::replace_superuser_password(&endpoint, &password).await?;
+            endpoint.password = password;
+        }
         tracing::debug!(pod = %id, host = %endpoint.host, "docker pod ready");
-        Ok(Box::new(DockerPod {
+        Ok(DockerPod {
             id,
             endpoint,
             network,
@@ -252,6 +269,61 @@ impl Runtime for DockerRuntime {
             bridge,
             host_closed,
             resources,
-        }))
+        })
+    }
+}
+
+#[async_trait]
+impl Runtime for DockerRuntime {
+    fn kind(&self) -> RuntimeKind {
+        RuntimeKind::Docker
+    }
+
+    /// A seed image (see [`SeedCache`]) as `request.image` starts the pod with its seeded
+    /// cluster; any other image starts it empty.
+    async fn start_pod(&self, request: &PodRequest) -> Result<Box<dyn Pod>, RuntimeError> {
+        let image = ensure_image(&self.docker, &request.image).await?;
+        let id = naming::pod_id(&request.run_id, request.pod_index);
+        let pod = self.start(request, id, &PodData::for_image(&image)).await?;
+        Ok(Box::new(pod))
+    }
+
+    fn seed_cache(&self) -> Option<&dyn SeedCache> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl SeedCache for DockerRuntime {
+    async fn image_identity(&self, image: &str) -> Result<String, RuntimeError> {
+        let inspection = ensure_image(&self.docker, image).await?;
+        Ok(inspection.id.unwrap_or_else(|| image.to_string()))
+    }
+
+    async fn find_seed(&self, key: &str) -> Result<Option<SeedImage>, RuntimeError> {
+        seed_image::find(&self.docker, key).await
+    }
+
+    async fn start_seeding(
+        &self,
+        request: &PodRequest,
+    ) -> Result<Box<dyn SeedingServer>, RuntimeError> {
+        let image = ensure_image(&self.docker, &request.image).await?;
+        let entrypoint = image_entrypoint(&image);
+        let id = naming::seeding_id(&request.run_id);
+        let pod = self
+            .start(
+                request,
+                id,
+                &PodData::Seeding {
+                    entrypoint: entrypoint.clone(),
+                },
+            )
+            .await?;
+        Ok(Box::new(DockerSeedingServer::new(
+            self.docker.clone(),
+            pod,
+            entrypoint,
+        )))
     }
 }

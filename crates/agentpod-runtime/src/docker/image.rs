@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use bollard::Docker;
+use bollard::models::ImageInspect;
 use bollard::query_parameters::CreateImageOptionsBuilder;
 use futures_util::TryStreamExt;
 
@@ -12,9 +13,13 @@ use crate::error::RuntimeError;
 /// Where no registry answers, a pull either fails fast or hangs on the network; don't wait long.
 const PULL_TIMEOUT: Duration = Duration::from_secs(120);
 
-pub(crate) async fn ensure_image(docker: &Docker, image: &str) -> Result<(), RuntimeError> {
+/// The image's inspection, pulling it first when it is not here.
+pub(crate) async fn ensure_image(
+    docker: &Docker,
+    image: &str,
+) -> Result<ImageInspect, RuntimeError> {
     match docker.inspect_image(image).await {
-        Ok(_) => return Ok(()),
+        Ok(inspection) => return Ok(inspection),
         Err(error) if is_not_found(&error) => {}
         Err(error) => {
             return Err(RuntimeError::docker(
@@ -39,6 +44,5 @@ pub(crate) async fn ensure_image(docker: &Docker, image: &str) -> Result<(), Run
     docker
         .inspect_image(image)
         .await
-        .map(|_| ())
         .map_err(|error| unavailable(error.to_string()))
 }

@@ -54,6 +54,7 @@ async fn gc_removes_docker_pods_of_dead_owners_and_keeps_live_ones() {
     let preview = collect_garbage(GcOptions {
         all: false,
         dry_run: true,
+        seeds: false,
     })
     .await;
     let orphan_still_answers = query_string(
@@ -69,6 +70,7 @@ async fn gc_removes_docker_pods_of_dead_owners_and_keeps_live_ones() {
     let collected = collect_garbage(GcOptions {
         all: false,
         dry_run: false,
+        seeds: false,
     })
     .await;
     // Only inspect: once its network is gone, the orphan's address would route off this machine.
@@ -125,6 +127,7 @@ async fn a_local_pod_dies_with_its_owner_and_gc_removes_its_directory() {
     let report = collect_garbage(GcOptions {
         all: false,
         dry_run: false,
+        seeds: false,
     })
     .await
     .expect("gc");
@@ -160,6 +163,7 @@ async fn gc_stops_a_running_local_server_whose_owner_is_gone() {
     let report = collect_garbage(GcOptions {
         all: false,
         dry_run: false,
+        seeds: false,
     })
     .await;
     let stopped = port_refuses("127.0.0.1", pod.postgres().port).await;

@@ -68,6 +68,7 @@ fn full_spec_decodes_every_key() {
             sample: Some(50),
             seed: 7,
             stratify_by: Some("category".to_owned()),
+            trials: 2,
         },
         pods: 3,
         boundary: None,
@@ -182,6 +183,7 @@ fn minimal_spec_takes_the_defaults() {
     assert_eq!(spec.issues.sample, None);
     assert_eq!(spec.issues.seed, 0);
     assert_eq!(spec.issues.stratify_by, None);
+    assert_eq!(spec.issues.trials, 1, "one trial unless asked");
     assert_eq!(spec.pods, 1);
     assert_eq!(spec.boundary, None);
     assert_eq!(spec.agent.image, None);

@@ -72,7 +72,7 @@ fn issue_trace(outcome: &OutcomeRecord, steps: &[StepRecord]) -> IssueTrace {
     let mine = || {
         steps
             .iter()
-            .filter(|step| step.issue_id == outcome.issue_id)
+            .filter(|step| step.issue_id == outcome.issue_id && step.trial == outcome.trial)
     };
     IssueTrace {
         issue_id: outcome.issue_id.clone(),

@@ -10,6 +10,7 @@ pub(crate) async fn gc(args: GcArgs) -> Result<Exit, Failure> {
     let report = collect_garbage(GcOptions {
         all: args.all,
         dry_run: args.dry_run,
+        seeds: args.seeds,
     })
     .await
     .map_err(|error| Failure::from_error(Exit::Setup, "cannot collect garbage", &error))?;
@@ -21,7 +22,8 @@ pub(crate) async fn gc(args: GcArgs) -> Result<Exit, Failure> {
     let total = report.containers.len()
         + report.networks.len()
         + report.volumes.len()
-        + report.local_pods.len();
+        + report.local_pods.len()
+        + report.seed_images.len();
     for container in &report.containers {
         println!("{verb} container {container}");
     }
@@ -36,6 +38,12 @@ pub(crate) async fn gc(args: GcArgs) -> Result<Exit, Failure> {
     }
     for rule in &report.firewall_rules {
         println!("{verb} firewall rule {rule}");
+    }
+    for image in &report.seed_images {
+        println!("{verb} seed image {image}");
+    }
+    for image in &report.seed_images_in_use {
+        println!("kept seed image {image}: a pod still runs from it");
     }
     if total == 0 {
         println!("nothing to remove");

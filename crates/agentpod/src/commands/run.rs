@@ -29,9 +29,11 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
         pods: args.pods.map(usize::from),
         sample: args.sample.map(|sample| sample as usize),
         seed: args.seed,
+        trials: args.trials,
         agent_version: args.agent_version.clone(),
         agent_command,
         work_root: args.work_dir.clone(),
+        no_seed_cache: args.no_seed_cache,
     };
     let store = RunStore::open(&global.store)
         .await
@@ -70,13 +72,24 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
                 .unwrap_or_else(|| run.spec_path.clone().into());
             let spec = agentpod_spec::load(&spec_path)
                 .map_err(|error| Failure::new(Exit::InvalidInput, error.to_string()))?;
-            let pending = store.pending_issues(&run.id).await.map_err(store_error)?;
-            eprintln!(
-                "resuming run {}: {} of {} issues left",
-                run.id,
-                pending.len(),
-                run.issue_count
-            );
+            let pending = store.pending_trials(&run.id).await.map_err(store_error)?;
+            if run.trials > 1 {
+                eprintln!(
+                    "resuming run {}: {} of {} issue trials left ({} issues × {} trials)",
+                    run.id,
+                    pending.len(),
+                    run.issue_count * run.trials as usize,
+                    run.issue_count,
+                    run.trials
+                );
+            } else {
+                eprintln!(
+                    "resuming run {}: {} of {} issues left",
+                    run.id,
+                    pending.len(),
+                    run.issue_count
+                );
+            }
             (
                 RunPlan::resume(&run, spec, pending, options).map_err(plan_failure)?,
                 Some(run.runtime.clone()),
@@ -108,7 +121,7 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
     let spec_path = plan.spec.path.clone();
     let interrupt = Interrupt::new();
     signals::listen(interrupt.clone());
-    let reporter = progress_reporter(args.no_progress, plan.issues.len(), plan.pods);
+    let reporter = progress_reporter(args.no_progress, plan.work.len(), plan.trials, plan.pods);
     let result = execute(
         plan,
         Arc::from(runtime),
@@ -125,7 +138,8 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
             Exit::Setup,
             &format!(
                 "the run store {} cannot be written, so run {run_id} stopped (what was stored stays \
-                     readable with `agentpod show {run_id}`; make room, then `agentpod run --resume {run_id}`)",
+                     readable with `agentpod show {run_id}`; make room or make it writable again, then \
+                     `agentpod run --resume {run_id}`)",
                 global.store.display()
             ),
             store_error,

@@ -91,7 +91,7 @@ pub(crate) async fn open_existing_store(global: &GlobalOptions) -> Result<RunSto
             ),
         ));
     }
-    RunStore::open(&global.store)
+    RunStore::open_to_read(&global.store)
         .await
         .map_err(|error| Failure::from_error(Exit::Setup, "cannot open the run store", &error))
 }

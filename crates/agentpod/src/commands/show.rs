@@ -45,14 +45,28 @@ pub(crate) async fn show(global: &GlobalOptions, args: ShowArgs) -> Result<Exit,
         .max()
         .unwrap_or(5)
         .max(5);
+    // A trial column only for runs of several trials, so a plain run reads as it always did.
+    let several = run.trials > 1;
+    let trial_column = |text: String| {
+        if several {
+            format!("{text:>5}  ")
+        } else {
+            String::new()
+        }
+    };
     println!(
-        "{:width$}  {:11}  {:>4}  {:>8}  REASON",
-        "ISSUE", "STATUS", "POD", "TIME"
+        "{:width$}  {}{:11}  {:>4}  {:>8}  REASON",
+        "ISSUE",
+        trial_column("TRIAL".to_string()),
+        "STATUS",
+        "POD",
+        "TIME"
     );
     for outcome in &outcomes {
         println!(
-            "{:width$}  {:11}  {:>4}  {:>7.2}s  {}",
+            "{:width$}  {}{:11}  {:>4}  {:>7.2}s  {}",
             outcome.issue_id,
+            trial_column(outcome.trial.to_string()),
             outcome.status.as_str(),
             outcome.pod_index,
             outcome.duration_ms as f64 / 1000.0,

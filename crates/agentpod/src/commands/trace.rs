@@ -1,6 +1,7 @@
 //! `agentpod trace RUN ISSUE`: one issue as a readable timeline — the agent's process, every
 //! model call and tool call the gateways saw, the agent's own spans, what it changed or tried to
-//! change in the database, and how it ended. `--json` gives the same as data.
+//! change in the database, and how it ended. `--json` gives the same as data. In a run of several
+//! trials, `--trial N` picks the trial (the first by default).
 
 use agentpod_store::{BoundaryEventKind, BoundaryEventRecord, OutcomeRecord, StepKind, StepRecord};
 use chrono::{DateTime, Utc};
@@ -19,13 +20,31 @@ pub(crate) async fn trace(global: &GlobalOptions, args: TraceArgs) -> Result<Exi
     let outcomes = store.outcomes(&run.id).await.map_err(read_error)?;
     let Some(outcome) = outcomes
         .iter()
-        .find(|outcome| outcome.issue_id == args.issue)
+        .find(|outcome| outcome.issue_id == args.issue && outcome.trial == args.trial)
     else {
-        let known: Vec<&str> = outcomes
+        let trials: Vec<String> = outcomes
             .iter()
-            .take(8)
+            .filter(|outcome| outcome.issue_id == args.issue)
+            .map(|outcome| outcome.trial.to_string())
+            .collect();
+        if !trials.is_empty() {
+            return Err(Failure::new(
+                Exit::InvalidInput,
+                format!(
+                    "run {} has no outcome for trial {} of issue `{}` (its trials: {})",
+                    run.id,
+                    args.trial,
+                    args.issue,
+                    trials.join(", ")
+                ),
+            ));
+        }
+        let mut known: Vec<&str> = outcomes
+            .iter()
             .map(|outcome| outcome.issue_id.as_str())
             .collect();
+        known.dedup();
+        known.truncate(8);
         return Err(Failure::new(
             Exit::InvalidInput,
             format!(
@@ -36,28 +55,36 @@ pub(crate) async fn trace(global: &GlobalOptions, args: TraceArgs) -> Result<Exi
             ),
         ));
     };
-    let steps = store
+    let steps: Vec<StepRecord> = store
         .steps(&run.id, Some(&args.issue))
         .await
-        .map_err(read_error)?;
+        .map_err(read_error)?
+        .into_iter()
+        .filter(|step| step.trial == args.trial)
+        .collect();
     let events: Vec<BoundaryEventRecord> = store
         .boundary_events(&run.id)
         .await
         .map_err(read_error)?
         .into_iter()
-        .filter(|event| event.issue_id == args.issue)
+        .filter(|event| event.issue_id == args.issue && event.trial == args.trial)
         .collect();
     let timeline = timeline(outcome, &steps, &events);
     if args.json {
-        let document = json!({ "run_id": run.id, "issue_id": outcome.issue_id, "outcome": outcome, "timeline": timeline });
+        let document = json!({ "run_id": run.id, "issue_id": outcome.issue_id, "trial": outcome.trial, "outcome": outcome, "timeline": timeline });
         println!(
             "{}",
             serde_json::to_string_pretty(&document).unwrap_or_default()
         );
         return Ok(Exit::Success);
     }
+    let trial = if run.trials > 1 {
+        format!(" · trial {} of {}", outcome.trial, run.trials)
+    } else {
+        String::new()
+    };
     println!(
-        "{} · issue {} · {} · {}",
+        "{} · issue {}{trial} · {} · {}",
         run.id,
         outcome.issue_id,
         outcome.status.as_str(),
