@@ -45,25 +45,28 @@ impl SmallDisk {
 
 impl Drop for SmallDisk {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+        // A plain unmount also frees a loop device; lazy only when something still holds it.
+        let unmounted = Command::new("umount").arg(&self.path).status();
+        if !unmounted.is_ok_and(|status| status.success()) {
+            let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+        }
     }
 }
 
-#[test]
-fn a_full_store_disk_stops_the_run_cleanly_and_keeps_what_was_stored() {
-    let scratch = Scratch::new();
-    let disk = SmallDisk::mount(&scratch.path().join("small-disk"), "2m");
-    let store = disk.path.join("runs.db");
+/// `agentpod run` of the slow pod (2 pods, 20 issues) on `runtime` with its store at `store`,
+/// returned once two issues are stored.
+fn run_until_two_are_stored(scratch: &Scratch, store: &Path, runtime: &str) -> RunningAgentpod {
     let mut command = Command::new(agentpod_end_to_end::binary("agentpod"));
     command
         .current_dir(agentpod_end_to_end::repo_root())
+        .env("NO_COLOR", "1")
         .arg("--store")
-        .arg(&store)
+        .arg(store)
         .args([
             "run",
             "tests/pods/slow.yaml",
             "--runtime",
-            "local",
+            runtime,
             "--pods",
             "2",
             "--sample",
@@ -75,12 +78,24 @@ fn a_full_store_disk_stops_the_run_cleanly_and_keeps_what_was_stored() {
     running
         .wait_for_line("[ 2/")
         .expect("two issues are stored");
+    running
+}
+
+/// The rest of the run's stderr, once it ended, and how it ended.
+fn rest_of(running: &mut RunningAgentpod) -> (std::process::ExitStatus, String) {
+    let rest: Vec<String> = running.lines.by_ref().collect();
+    (running.child.wait().unwrap(), rest.join("\n"))
+}
+
+#[test]
+fn a_full_store_disk_stops_the_run_cleanly_and_keeps_what_was_stored() {
+    let scratch = Scratch::new();
+    let disk = SmallDisk::mount(&scratch.path().join("small-disk"), "2m");
+    let store = disk.path.join("runs.db");
+    let mut running = run_until_two_are_stored(&scratch, &store, "local");
     let run_id = running.run_id.clone();
     disk.fill();
-
-    let rest: Vec<String> = running.lines.by_ref().collect();
-    let status = running.child.wait().unwrap();
-    let text = rest.join("\n");
+    let (status, text) = rest_of(&mut running);
     assert_eq!(
         status.code(),
         Some(3),
@@ -184,7 +199,11 @@ impl FailingDisk {
 
 impl Drop for FailingDisk {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+        // A plain unmount also frees a loop device; lazy only when something still holds it.
+        let unmounted = Command::new("umount").arg(&self.path).status();
+        if !unmounted.is_ok_and(|status| status.success()) {
+            let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+        }
     }
 }
 
@@ -193,34 +212,10 @@ fn a_store_turned_read_only_stops_the_run_cleanly_and_stays_readable() {
     let scratch = Scratch::new();
     let disk = FailingDisk::mount(scratch.path());
     let store = disk.path.join("runs.db");
-    let mut command = Command::new(agentpod_end_to_end::binary("agentpod"));
-    command
-        .current_dir(agentpod_end_to_end::repo_root())
-        .env("NO_COLOR", "1")
-        .arg("--store")
-        .arg(&store)
-        .args([
-            "run",
-            "tests/pods/slow.yaml",
-            "--runtime",
-            "docker",
-            "--pods",
-            "2",
-            "--sample",
-            "20",
-        ])
-        .arg("--work-dir")
-        .arg(scratch.path().join("work"));
-    let mut running = RunningAgentpod::start(command);
-    running
-        .wait_for_line("[ 2/")
-        .expect("two issues are stored");
+    let mut running = run_until_two_are_stored(&scratch, &store, "docker");
     let run_id = running.run_id.clone();
     disk.fail();
-
-    let rest: Vec<String> = running.lines.by_ref().collect();
-    let status = running.child.wait().unwrap();
-    let text = rest.join("\n");
+    let (status, text) = rest_of(&mut running);
     assert_eq!(
         status.code(),
         Some(3),
