@@ -260,7 +260,6 @@ fn quality(input: &RunInput, issues: &[IssueMeasures]) -> Quality {
         .count();
     let trials = issues.iter().map(|issue| issue.trials).max().unwrap_or(1);
     let finished_issues = issues.iter().filter(|issue| issue.finished()).count();
-    let passed_issues = issues.iter().filter(|issue| issue.passed()).count();
     Quality {
         sampled: input.run.issue_count.max(issues.len()),
         passed,
@@ -272,12 +271,27 @@ fn quality(input: &RunInput, issues: &[IssueMeasures]) -> Quality {
         trials,
         pass_rate: wilson_interval(passed, finished_trials),
         pass_all_trials: if trials > 1 {
-            wilson_interval(passed_issues, finished_issues)
+            pass_every_trial(&issues, trials.max(input.run.trials as usize))
         } else {
             None
         },
         finished_issues,
     }
+}
+
+/// pass^k over the issues whose answer is decided: every one of the `k` trials finished, or a
+/// finished trial already failed. An issue with trials still to run and none failed yet (an
+/// interrupted run) is left out rather than counted as passing every trial.
+fn pass_every_trial(issues: &[IssueMeasures], k: usize) -> Option<Estimate> {
+    let decided = issues
+        .iter()
+        .filter(|issue| issue.finished_trials >= k || issue.passed_trials < issue.finished_trials)
+        .count();
+    let passed = issues
+        .iter()
+        .filter(|issue| issue.finished_trials >= k && issue.passed_trials == issue.finished_trials)
+        .count();
+    wilson_interval(passed, decided)
 }
 
 fn measure_summary(

@@ -164,7 +164,9 @@ pub fn summarize(
         status: run.status.as_str().to_string(),
         issues: counts,
         pass_rate: (finished > 0).then(|| outcomes_passed(outcomes) as f64 / finished as f64),
-        pass_all_trials: (trials > 1).then(|| pass_all_trials(outcomes)).flatten(),
+        pass_all_trials: (trials > 1)
+            .then(|| pass_all_trials(outcomes, trials))
+            .flatten(),
         seconds_per_issue: Distribution::of(&seconds),
         boundary: summarize_boundary(boundary_events),
         usage: crate::usage_summary::summarize_usage(outcomes),
@@ -174,24 +176,35 @@ pub fn summarize(
     }
 }
 
-/// Each issue with a finished trial counts once: passed when every finished trial passed (the
-/// same rule as the analysis crate's report, so `show` and `report` agree).
-fn pass_all_trials(outcomes: &[OutcomeRecord]) -> Option<PassAllTrials> {
-    let mut issues: std::collections::HashMap<&str, bool> = Default::default();
+/// pass^k over the issues whose answer is decided: all `k` trials finished, or a finished trial
+/// already failed; an issue with trials still to run and none failed yet is left out rather than
+/// counted as passing every trial (the same rule as the analysis crate's report, so `show` and
+/// `report` agree).
+fn pass_all_trials(outcomes: &[OutcomeRecord], k: u32) -> Option<PassAllTrials> {
+    // Per issue: finished trials, and whether every one of them passed.
+    let mut issues: std::collections::HashMap<&str, (u32, bool)> = Default::default();
     for outcome in outcomes {
         let passed = match outcome.status {
             OutcomeStatus::Passed => true,
             OutcomeStatus::Failed | OutcomeStatus::Errored => false,
             OutcomeStatus::Interrupted | OutcomeStatus::InfrastructureError => continue,
         };
-        *issues.entry(outcome.issue_id.as_str()).or_insert(true) &= passed;
+        let (finished, all_passed) = issues.entry(outcome.issue_id.as_str()).or_insert((0, true));
+        *finished += 1;
+        *all_passed &= passed;
     }
-    let finished_issues = issues.len();
-    let passed_issues = issues.values().filter(|passed| **passed).count();
-    (finished_issues > 0).then(|| PassAllTrials {
+    let decided = issues
+        .values()
+        .filter(|(finished, all_passed)| *finished >= k || !all_passed)
+        .count();
+    let passed_issues = issues
+        .values()
+        .filter(|(finished, all_passed)| *finished >= k && *all_passed)
+        .count();
+    (decided > 0).then(|| PassAllTrials {
         passed_issues,
-        finished_issues,
-        rate: passed_issues as f64 / finished_issues as f64,
+        finished_issues: decided,
+        rate: passed_issues as f64 / decided as f64,
     })
 }
 

@@ -20,6 +20,9 @@ pub struct RunTrace {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IssueTrace {
     pub issue_id: String,
+    /// Which trial of the issue (`--trials K`); 1 for a plain run.
+    #[serde(default = "first_trial")]
+    pub trial: u32,
     pub started_at: DateTime<Utc>,
     pub ended_at: DateTime<Utc>,
     /// The grader's word or how the issue ended (`passed`, `failed`, `timeout`, ...).
@@ -82,4 +85,8 @@ pub struct ToolCallTrace {
     pub error: Option<String>,
     /// The AI-writable boundary's decision for a database write, when there was one.
     pub boundary_decision: Option<String>,
+}
+
+fn first_trial() -> u32 {
+    1
 }

@@ -85,9 +85,14 @@ fn root_span(run: &RunTrace, issue: &IssueTrace, trace_id: &[u8], root_id: &[u8]
             format!("{}/{}", run.spec, run.agent_version),
         ),
         string_attribute("gen_ai.agent.version", run.agent_version.clone()),
+        // One conversation per trial: a later trial of the issue is `run/issue/trial`.
         string_attribute(
             "gen_ai.conversation.id",
-            format!("{}/{}", run.run_id, issue.issue_id),
+            if issue.trial > 1 {
+                format!("{}/{}/{}", run.run_id, issue.issue_id, issue.trial)
+            } else {
+                format!("{}/{}", run.run_id, issue.issue_id)
+            },
         ),
         int_attribute(
             "gen_ai.usage.input_tokens",
@@ -103,6 +108,7 @@ fn root_span(run: &RunTrace, issue: &IssueTrace, trace_id: &[u8], root_id: &[u8]
         ),
         string_attribute("agentpod.run.id", run.run_id.clone()),
         string_attribute("agentpod.issue.id", issue.issue_id.clone()),
+        int_attribute("agentpod.issue.trial", i64::from(issue.trial)),
         string_attribute("agentpod.issue.outcome", issue.outcome.clone()),
         int_attribute(
             "agentpod.llm_calls",
@@ -461,6 +467,7 @@ mod tests {
     fn issue(agent_spans: Vec<Span>, error: Option<&str>) -> IssueTrace {
         IssueTrace {
             issue_id: "issue-7".to_owned(),
+            trial: 1,
             started_at: time(0),
             ended_at: time(9),
             outcome: if error.is_some() { "error" } else { "passed" }.to_owned(),
@@ -537,6 +544,23 @@ mod tests {
         assert_eq!(status.code, SpanStatusCode::Error.to_otlp());
         assert_eq!(status.message, "agent exited with status 3");
         assert_eq!(string_of(root, "error.type"), Some("error"));
+    }
+
+    #[test]
+    fn each_trial_of_an_issue_is_its_own_conversation_and_says_which_trial() {
+        let mut second = issue(Vec::new(), None);
+        second.trial = 2;
+        let run = run(second);
+        let encoded = encode_issue(&run, &run.issues[0]).unwrap();
+        let root = all_spans(&encoded.request)[0];
+        let conversation = string_of(root, "gen_ai.conversation.id").unwrap();
+        assert!(conversation.ends_with("/issue-7/2"), "{conversation}");
+        let trial = root
+            .attributes
+            .iter()
+            .find(|attribute| attribute.key == "agentpod.issue.trial")
+            .and_then(|attribute| attribute.value.as_ref()?.value.clone());
+        assert_eq!(trial, Some(Value::IntValue(2)));
     }
 
     #[test]

@@ -121,6 +121,27 @@ fn pass_rate_by_category() {
 }
 
 #[test]
+fn pass_to_the_k_leaves_out_issues_whose_answer_is_not_decided_yet() {
+    use OutcomeStatus::*;
+    // Three trials each, the run stopped early: A passed all three; B failed one of two; C
+    // passed the two it finished and was interrupted in its third, so it could still go
+    // either way and counts neither way.
+    let outcomes = [
+        issue("A", Passed, 0.01, 1, 1.0),
+        issue("A", Passed, 0.01, 1, 1.0),
+        issue("A", Passed, 0.01, 1, 1.0),
+        issue("B", Passed, 0.01, 1, 1.0),
+        issue("B", Failed, 0.01, 1, 1.0),
+        issue("C", Passed, 0.01, 1, 1.0),
+        issue("C", Passed, 0.01, 1, 1.0),
+        issue("C", Interrupted, 0.01, 1, 1.0),
+    ];
+    let report = RunReport::build(&run_input("trials", "v1", &outcomes), None, 3);
+    assert_eq!(report.quality.trials, 3);
+    assert_eq!(report.quality.pass_all_trials, wilson_interval(1, 2));
+}
+
+#[test]
 fn trials_give_pass_to_the_k() {
     use OutcomeStatus::*;
     // Three issues × three trials: A passes all, B passes two, C passes one.

@@ -62,6 +62,7 @@ fn run_with(agent_spans: Vec<Span>) -> RunTrace {
         issues: vec![
             IssueTrace {
                 issue_id: "issue-17".to_owned(),
+                trial: 1,
                 started_at: at(0),
                 ended_at: at(2_000),
                 outcome: "passed".to_owned(),
@@ -75,6 +76,7 @@ fn run_with(agent_spans: Vec<Span>) -> RunTrace {
             },
             IssueTrace {
                 issue_id: "issue-18".to_owned(),
+                trial: 1,
                 started_at: at(3_000),
                 ended_at: at(4_000),
                 outcome: "error".to_owned(),

@@ -76,6 +76,7 @@ fn issue_trace(outcome: &OutcomeRecord, steps: &[StepRecord]) -> IssueTrace {
     };
     IssueTrace {
         issue_id: outcome.issue_id.clone(),
+        trial: outcome.trial,
         started_at: outcome.started_at,
         ended_at: outcome.started_at + chrono::Duration::milliseconds(outcome.duration_ms as i64),
         outcome: outcome.status.as_str().to_string(),
