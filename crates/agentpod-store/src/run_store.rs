@@ -160,15 +160,7 @@ impl RunStore {
         .bind(run.spec_json.to_string())
         .execute(&mut *transaction)
         .await?;
-        for (position, (issue_id, issue)) in run.issues.iter().enumerate() {
-            sqlx::query("INSERT INTO run_issues (run_id, position, issue_id, issue_json) VALUES (?, ?, ?, ?)")
-                .bind(&run.id)
-                .bind(position as i64)
-                .bind(issue_id)
-                .bind(issue.to_string())
-                .execute(&mut *transaction)
-                .await?;
-        }
+        insert_run_issues(&mut transaction, &run.id, &run.issues).await?;
         transaction.commit().await?;
         Ok(())
     }
@@ -537,15 +529,7 @@ impl RunStore {
         .bind(bundle.boundary.as_ref().map(|boundary| boundary.to_string()))
         .execute(&mut *transaction)
         .await?;
-        for (position, (issue_id, issue)) in bundle.issues.iter().enumerate() {
-            sqlx::query("INSERT INTO run_issues (run_id, position, issue_id, issue_json) VALUES (?, ?, ?, ?)")
-                .bind(&run.id)
-                .bind(position as i64)
-                .bind(issue_id)
-                .bind(issue.to_string())
-                .execute(&mut *transaction)
-                .await?;
-        }
+        insert_run_issues(&mut transaction, &run.id, &bundle.issues).await?;
         for outcome in &bundle.outcomes {
             insert_outcome(&mut transaction, outcome).await?;
         }
@@ -632,6 +616,26 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
 
 fn parse_json(text: &str) -> Result<serde_json::Value, StoreError> {
     serde_json::Value::from_str(text).map_err(|error| StoreError::Corrupt(format!("json: {error}")))
+}
+
+/// A run's sample, in sample order.
+async fn insert_run_issues(
+    connection: &mut SqliteConnection,
+    run_id: &str,
+    issues: &[(String, serde_json::Value)],
+) -> Result<(), StoreError> {
+    for (position, (issue_id, issue)) in issues.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO run_issues (run_id, position, issue_id, issue_json) VALUES (?, ?, ?, ?)",
+        )
+        .bind(run_id)
+        .bind(position as i64)
+        .bind(issue_id)
+        .bind(issue.to_string())
+        .execute(&mut *connection)
+        .await?;
+    }
+    Ok(())
 }
 
 /// Writes one issue's outcome; called as soon as the issue ends.
