@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use agentpod_report::{BoundarySummary, Distribution, Outlier, summarize};
+use agentpod_report::{BoundarySummary, Distribution, Outlier, pass_all_trials, summarize};
 use agentpod_store::{BoundaryEventKind, OutcomeStatus, StepKind};
 use serde::Serialize;
 
@@ -270,28 +270,16 @@ fn quality(input: &RunInput, issues: &[IssueMeasures]) -> Quality {
         not_run: input.run.issue_count.saturating_sub(issues.len()),
         trials,
         pass_rate: wilson_interval(passed, finished_trials),
+        // The terminal summary's rule, so `show` and `report` agree.
         pass_all_trials: if trials > 1 {
-            pass_every_trial(&issues, trials.max(input.run.trials as usize))
+            let k = u32::try_from(trials.max(input.run.trials as usize)).unwrap_or(u32::MAX);
+            pass_all_trials(&input.outcomes, k)
+                .and_then(|all| wilson_interval(all.passed_issues, all.finished_issues))
         } else {
             None
         },
         finished_issues,
     }
-}
-
-/// pass^k over the issues whose answer is decided: every one of the `k` trials finished, or a
-/// finished trial already failed. An issue with trials still to run and none failed yet (an
-/// interrupted run) is left out rather than counted as passing every trial.
-fn pass_every_trial(issues: &[IssueMeasures], k: usize) -> Option<Estimate> {
-    let decided = issues
-        .iter()
-        .filter(|issue| issue.finished_trials >= k || issue.passed_trials < issue.finished_trials)
-        .count();
-    let passed = issues
-        .iter()
-        .filter(|issue| issue.finished_trials >= k && issue.passed_trials == issue.finished_trials)
-        .count();
-    wilson_interval(passed, decided)
 }
 
 fn measure_summary(

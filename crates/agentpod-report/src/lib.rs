@@ -7,7 +7,8 @@ mod usage_summary;
 
 pub use distribution::Distribution;
 pub use run_summary::{
-    BoundaryNote, BoundarySummary, IssueCounts, IssueNote, PassAllTrials, RunSummary, summarize,
+    BoundaryNote, BoundarySummary, IssueCounts, IssueNote, PassAllTrials, RunSummary,
+    pass_all_trials, summarize,
 };
 pub use terminal::render_terminal;
 pub use usage_summary::{Outlier, UsageSummary};

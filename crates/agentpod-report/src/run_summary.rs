@@ -178,9 +178,9 @@ pub fn summarize(
 
 /// pass^k over the issues whose answer is decided: all `k` trials finished, or a finished trial
 /// already failed; an issue with trials still to run and none failed yet is left out rather than
-/// counted as passing every trial (the same rule as the analysis crate's report, so `show` and
-/// `report` agree).
-fn pass_all_trials(outcomes: &[OutcomeRecord], k: u32) -> Option<PassAllTrials> {
+/// counted as passing every trial. The analysis crate's report uses it too, so `show` and
+/// `report` agree.
+pub fn pass_all_trials(outcomes: &[OutcomeRecord], k: u32) -> Option<PassAllTrials> {
     // Per issue: finished trials, and whether every one of them passed.
     let mut issues: std::collections::HashMap<&str, (u32, bool)> = Default::default();
     for outcome in outcomes {
