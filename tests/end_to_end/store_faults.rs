@@ -81,6 +81,24 @@ fn run_until_two_are_stored(scratch: &Scratch, store: &Path, runtime: &str) -> R
     running
 }
 
+/// How many outcomes `agentpod show` reads from the store at `store` for `run_id`.
+fn stored_outcomes(store: &Path, run_id: &str) -> usize {
+    let shown = Command::new(agentpod_end_to_end::binary("agentpod"))
+        .arg("--store")
+        .arg(store)
+        .args(["show", run_id, "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        shown.status.success(),
+        "show on the store {}: {}",
+        store.display(),
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    shown["outcomes"].as_array().unwrap().len()
+}
+
 /// The rest of the run's stderr, once it ended, and how it ended.
 fn rest_of(running: &mut RunningAgentpod) -> (std::process::ExitStatus, String) {
     let rest: Vec<String> = running.lines.by_ref().collect();
@@ -113,19 +131,7 @@ fn a_full_store_disk_stops_the_run_cleanly_and_keeps_what_was_stored() {
 
     // Make room: everything stored before the disk filled is readable, and the run resumable.
     std::fs::remove_file(disk.path.join("filler")).unwrap();
-    let shown = Command::new(agentpod_end_to_end::binary("agentpod"))
-        .arg("--store")
-        .arg(&store)
-        .args(["show", &run_id, "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        shown.status.success(),
-        "{}",
-        String::from_utf8_lossy(&shown.stderr)
-    );
-    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
-    let stored = shown["outcomes"].as_array().unwrap().len();
+    let stored = stored_outcomes(&store, &run_id);
     assert!(
         (2..20).contains(&stored),
         "the outcomes stored before the disk filled: {stored}"
@@ -239,19 +245,7 @@ fn a_store_turned_read_only_stops_the_run_cleanly_and_stays_readable() {
     );
 
     // The disk stays read-only: what was stored before is readable from it as it is.
-    let shown = Command::new(agentpod_end_to_end::binary("agentpod"))
-        .arg("--store")
-        .arg(&store)
-        .args(["show", &run_id, "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        shown.status.success(),
-        "show on the read-only store: {}",
-        String::from_utf8_lossy(&shown.stderr)
-    );
-    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
-    let stored = shown["outcomes"].as_array().unwrap().len();
+    let stored = stored_outcomes(&store, &run_id);
     assert!(
         (2..20).contains(&stored),
         "the outcomes stored before the disk turned read-only: {stored}"
