@@ -76,19 +76,16 @@ fn every_misbehaviour_is_an_outcome_and_the_run_carries_on() {
         (2000..10_000).contains(&hang_ms),
         "killed at the timeout, not later: {hang_ms} ms"
     );
-    let pid_file = scratch
+    let marker_file = scratch
         .path()
         .join("work")
         .join(&run_id)
-        .join("issues/M-hang/work/grandchild.pid");
-    let grandchild: i32 = std::fs::read_to_string(&pid_file)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+        .join("issues/M-hang/work/grandchild.marker");
+    let marker = std::fs::read_to_string(&marker_file).unwrap();
+    let command_line = format!("sleep\0{}\0", marker.trim());
     assert!(
-        process_ends_soon(grandchild),
-        "the hanging agent's grandchild {grandchild} must be killed with its process group"
+        processes_end_soon(&command_line),
+        "the hanging agent's grandchild (`sleep {marker}`, in a session of its own) must be killed with its issue"
     );
 
     assert_eq!(
@@ -143,7 +140,9 @@ fn every_misbehaviour_is_an_outcome_and_the_run_carries_on() {
             "HOME",
             "OTEL_EXPORTER_OTLP_ENDPOINT",
             "OTEL_EXPORTER_OTLP_PROTOCOL",
-            "PATH"
+            "PATH",
+            // Set by the sandbox to the working directory it starts the agent in.
+            "PWD"
         ],
         "the agent sees the contract and nothing else of the host"
     );
@@ -163,18 +162,29 @@ fn every_misbehaviour_is_an_outcome_and_the_run_carries_on() {
     );
 }
 
-/// True once the process is gone or a zombie (killed, waiting for init to reap it); a process
-/// that is still running after a few seconds was not killed.
-fn process_ends_soon(pid: i32) -> bool {
+/// True once no process on the host has `command_line` (NUL-separated, as in
+/// `/proc/PID/cmdline`) or every such process is a zombie; one still running after a few
+/// seconds was not killed.
+fn processes_end_soon(command_line: &str) -> bool {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
-        let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|stat| {
-                stat.rsplit_once(") ")
-                    .and_then(|(_, rest)| rest.chars().next())
+        let running = std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|entry| {
+                std::fs::read(entry.path().join("cmdline"))
+                    .is_ok_and(|text| text == command_line.as_bytes())
+            })
+            .any(|entry| {
+                std::fs::read_to_string(entry.path().join("stat"))
+                    .ok()
+                    .and_then(|stat| {
+                        stat.rsplit_once(") ")
+                            .and_then(|(_, rest)| rest.chars().next())
+                    })
+                    .is_some_and(|state| state != 'Z')
             });
-        if matches!(state, None | Some('Z')) {
+        if !running {
             return true;
         }
         if std::time::Instant::now() > deadline {

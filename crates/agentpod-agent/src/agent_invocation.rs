@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::HostSandbox;
+
 /// One start of the agent under test, for one issue.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct AgentInvocation {
@@ -18,4 +20,7 @@ pub struct AgentInvocation {
     pub output_limit: usize,
     /// Where the agent must write its JSON answer (also passed as `AGENTPOD_OUTPUT`).
     pub output_path: PathBuf,
+    /// The sandbox the agent runs in; `None` runs it as agentpod's own user with agentpod's
+    /// view of the host (`agent.isolation: none`, reported as an unprotected verdict).
+    pub sandbox: Option<HostSandbox>,
 }

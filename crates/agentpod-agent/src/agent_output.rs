@@ -32,6 +32,12 @@ pub(crate) enum OutputError {
     Syntax(serde_json::Error),
     #[error("output is a JSON {found}, expected an object")]
     NotAnObject { found: &'static str },
+    #[error("output is a symbolic link; write the answer itself to AGENTPOD_OUTPUT")]
+    SymbolicLink,
+    #[error("output is not a regular file ({kind})")]
+    NotARegularFile { kind: &'static str },
+    #[error("output has other names (hard links); write the answer itself to AGENTPOD_OUTPUT")]
+    HardLinked,
 }
 
 impl AgentOutput {
@@ -47,25 +53,61 @@ impl AgentOutput {
     }
 }
 
+/// The answer sits in a directory the agent may write, and agentpod may be root: the file is
+/// opened without following a symbolic link (which could name any file of the host) and without
+/// blocking (a FIFO would hang the run), and only a regular file with no other name is read,
+/// one byte past the limit at most.
 fn read_object(path: &Path, limit: u64) -> Result<Option<serde_json::Value>, OutputError> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
     let read_error = |source| OutputError::Read {
         path: path.display().to_string(),
         source,
     };
-    let file = match std::fs::File::open(path) {
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
+        .open(path)
+    {
         Ok(file) => file,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) if error.raw_os_error() == Some(nix::libc::ELOOP) => {
+            return Err(OutputError::SymbolicLink);
+        }
         Err(error) => return Err(read_error(error)),
     };
-    // Read one byte past the limit instead of trusting the size in metadata: the file may be a
-    // pipe or still growing.
+    let metadata = file.metadata().map_err(read_error)?;
+    let file_type = metadata.file_type();
+    if !file_type.is_file() {
+        let kind = if file_type.is_dir() {
+            "a directory"
+        } else if file_type.is_fifo() {
+            "a FIFO"
+        } else if file_type.is_socket() {
+            "a socket"
+        } else {
+            "a device"
+        };
+        return Err(OutputError::NotARegularFile { kind });
+    }
+    if metadata.nlink() > 1 {
+        return Err(OutputError::HardLinked);
+    }
+    if metadata.len() > limit {
+        return Err(OutputError::TooLarge {
+            limit,
+            size: metadata.len(),
+        });
+    }
+    // Read one byte past the limit as well: the file may still be growing.
     let mut bytes = Vec::new();
     file.take(limit + 1)
         .read_to_end(&mut bytes)
         .map_err(read_error)?;
     if bytes.len() as u64 > limit {
-        let size = std::fs::metadata(path).map_or(limit + 1, |metadata| metadata.len());
-        return Err(OutputError::TooLarge { limit, size });
+        return Err(OutputError::TooLarge {
+            limit,
+            size: bytes.len() as u64,
+        });
     }
     let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(OutputError::Syntax)?;
     let found = match &value {
@@ -142,6 +184,45 @@ mod tests {
         let AgentOutput::Malformed { message } = AgentOutput::read(directory.path()) else {
             panic!("expected malformed output");
         };
-        assert!(message.starts_with("cannot read output file"), "{message}");
+        assert_eq!(message, "output is not a regular file (a directory)");
+    }
+
+    #[test]
+    fn a_symbolic_link_is_not_followed() {
+        let (directory, secret) = write(br#"{"secret": "of the host"}"#);
+        let link = directory.path().join("answer.json");
+        std::os::unix::fs::symlink(&secret, &link).expect("make a symbolic link");
+        assert_eq!(
+            AgentOutput::read(&link),
+            AgentOutput::Malformed {
+                message: OutputError::SymbolicLink.to_string()
+            }
+        );
+    }
+
+    #[test]
+    fn a_hard_link_is_refused() {
+        let (directory, secret) = write(br#"{"secret": "of the host"}"#);
+        let link = directory.path().join("answer.json");
+        std::fs::hard_link(&secret, &link).expect("make a hard link");
+        assert_eq!(
+            AgentOutput::read(&link),
+            AgentOutput::Malformed {
+                message: OutputError::HardLinked.to_string()
+            }
+        );
+    }
+
+    #[test]
+    fn a_fifo_does_not_block_the_reader() {
+        let directory = tempfile::tempdir().expect("create temporary directory");
+        let fifo = directory.path().join("output.json");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).expect("make a FIFO");
+        assert_eq!(
+            AgentOutput::read(&fifo),
+            AgentOutput::Malformed {
+                message: "output is not a regular file (a FIFO)".to_owned()
+            }
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! Agent processes: start the agent under test once per issue, with the agent contract's
 //! environment, a timeout and capped output, and turn everything that can happen to it into an
-//! outcome ([`AgentRun`]) rather than an error. The agent is a host command ([`run_agent`]) or
-//! a locked-down container on its pod's network ([`run_agent_container`]).
+//! outcome ([`AgentRun`]) rather than an error. The agent is a host command ([`run_agent`]),
+//! sandboxed by default ([`HostSandbox`]), or a locked-down container on its pod's network
+//! ([`run_agent_container`]).
 
 mod agent_container;
 mod agent_exit;
@@ -10,6 +11,7 @@ mod agent_output;
 mod agent_run;
 mod captured_output;
 mod container_invocation;
+mod host_sandbox;
 mod process_group;
 mod run_agent;
 mod run_agent_container;
@@ -22,5 +24,6 @@ pub use captured_output::CapturedOutput;
 pub use container_invocation::{
     CONTAINER_ISSUE_PATH, CONTAINER_OUTPUT_DIRECTORY, ContainerInvocation, OUTPUT_FILE_NAME,
 };
+pub use host_sandbox::{HostSandbox, SandboxUnavailable, SandboxUser, sandbox_support};
 pub use run_agent::run_agent;
 pub use run_agent_container::run_agent_container;

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::captured_output::capture_stream;
 use crate::process_group::ProcessGroup;
-use crate::{AgentExit, AgentInvocation, AgentOutput, AgentRun, CapturedOutput};
+use crate::{AgentExit, AgentInvocation, AgentOutput, AgentRun, CapturedOutput, HostSandbox};
 
 /// How long a terminated agent gets to exit after SIGTERM before its group is killed.
 const TERMINATION_GRACE: Duration = Duration::from_secs(2);
@@ -42,6 +42,10 @@ enum StartError {
         program: String,
         source: std::io::Error,
     },
+    #[error("cannot give the sandbox's user the directory {path}: {source}")]
+    Ownership { path: PathBuf, source: nix::Error },
+    #[error(transparent)]
+    SandboxUnavailable(#[from] crate::SandboxUnavailable),
 }
 
 enum Ending {
@@ -93,7 +97,7 @@ pub async fn run_agent(invocation: &AgentInvocation, cancel: CancellationToken) 
         () = cancel.cancelled() => Ending::Cancelled,
     };
     let exit = match ending {
-        Ending::Exited(Ok(status)) => exit_from_status(status),
+        Ending::Exited(Ok(status)) => exit_from_status(status, invocation.sandbox.is_some()),
         Ending::Exited(Err(error)) => {
             terminate(&mut child, &group).await;
             AgentExit::FailedToStart {
@@ -145,9 +149,15 @@ fn start(invocation: &AgentInvocation) -> Result<Child, StartError> {
         }
     }
     let host_path = std::env::var_os("PATH").unwrap_or_else(|| FALLBACK_PATH.into());
-    Command::new(program)
-        .args(arguments)
-        .current_dir(&invocation.working_dir)
+    let mut command = match &invocation.sandbox {
+        None => {
+            let mut command = Command::new(program);
+            command.args(arguments).current_dir(&invocation.working_dir);
+            command
+        }
+        Some(sandbox) => sandboxed_command(sandbox, invocation)?,
+    };
+    command
         .env_clear()
         .env("PATH", host_path)
         .env("HOME", &invocation.working_dir)
@@ -162,6 +172,52 @@ fn start(invocation: &AgentInvocation) -> Result<Child, StartError> {
             program: program.clone(),
             source,
         })
+}
+
+/// bubblewrap around the agent: the writable directories are handed to the sandbox's
+/// user first, and that user's process count is capped (the limit is inherited through
+/// `setpriv` and counts per user id).
+fn sandboxed_command(
+    sandbox: &HostSandbox,
+    invocation: &AgentInvocation,
+) -> Result<Command, StartError> {
+    crate::sandbox_support()?;
+    let bwrap = crate::host_sandbox::bwrap_program().ok_or_else(|| crate::SandboxUnavailable {
+        reason: "`bwrap` is not installed".to_string(),
+    })?;
+    if let Some(user) = sandbox.user {
+        for path in &sandbox.writable {
+            nix::unistd::chown(
+                path,
+                Some(nix::unistd::Uid::from_raw(user.uid)),
+                Some(nix::unistd::Gid::from_raw(user.gid)),
+            )
+            .map_err(|source| StartError::Ownership {
+                path: path.clone(),
+                source,
+            })?;
+        }
+    }
+    let mut command = Command::new(bwrap);
+    command
+        .args(sandbox.arguments(&invocation.command, &invocation.working_dir))
+        // The outer bwrap starts in `/`: the agent's directory is reached inside the sandbox.
+        .current_dir("/");
+    if sandbox.user.is_some() {
+        let processes = sandbox.max_processes;
+        // SAFETY: setrlimit is async-signal-safe and allocates nothing.
+        unsafe {
+            command.pre_exec(move || {
+                nix::sys::resource::setrlimit(
+                    nix::sys::resource::Resource::RLIMIT_NPROC,
+                    processes,
+                    processes,
+                )
+                .map_err(std::io::Error::from)
+            });
+        }
+    }
+    Ok(command)
 }
 
 fn spawn_capture<Stream>(
@@ -215,8 +271,13 @@ async fn drain(
     (joined(stdout), joined(stderr))
 }
 
-fn exit_from_status(status: ExitStatus) -> AgentExit {
+/// In the sandbox, bubblewrap reports an agent killed by signal N as exit code 128 + N, the
+/// way shells do.
+fn exit_from_status(status: ExitStatus, sandboxed: bool) -> AgentExit {
     match (status.code(), status.signal()) {
+        (Some(code), _) if sandboxed && (129..=128 + 64).contains(&code) => {
+            AgentExit::Signaled { signal: code - 128 }
+        }
         (Some(code), _) => AgentExit::Exited { code },
         (None, Some(signal)) => AgentExit::Signaled { signal },
         // Neither a code nor a signal does not happen on Unix for a process that ended.

@@ -28,6 +28,10 @@ pub enum PlanError {
         "a resumed run keeps its {run} trial(s) per issue; `--trials {given}` would change what its pass^k means"
     )]
     ResumeTrials { run: u32, given: u32 },
+    #[error(
+        "{0}\n  host agents run sandboxed (DESIGN: the agent is untrusted); install bubblewrap, run the agent as an `agent.image`, or set `agent.isolation: none` to run it unprotected (every report then says the verdict is not protected)"
+    )]
+    Sandbox(#[from] agentpod_agent::SandboxUnavailable),
     #[error("cannot create the work directory {path}")]
     WorkDirectory {
         path: String,

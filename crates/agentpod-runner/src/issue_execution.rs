@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use agentpod_agent::{
-    AgentExit, AgentInvocation, AgentOutput, AgentRun, ContainerInvocation, run_agent,
-    run_agent_container,
+    AgentExit, AgentInvocation, AgentOutput, AgentRun, ContainerInvocation, HostSandbox,
+    OUTPUT_FILE_NAME, SandboxUser, run_agent, run_agent_container,
 };
 use agentpod_db::{BoundaryEvents, PodDatabase};
 use agentpod_grade::{Check, Grade, grade_fields};
@@ -23,6 +23,9 @@ use serde_json::json;
 use crate::issue_grading;
 use crate::pod_gateways::PodGateways;
 use crate::pod_worker::PodContext;
+
+/// The size of a sandboxed host agent's private `/tmp` (memory-backed).
+const SANDBOX_TMP_BYTES: u64 = 256 << 20;
 
 /// Runs one trial of one issue; returns its outcome and what the agent did at the boundary.
 pub(crate) async fn run_issue(
@@ -85,19 +88,30 @@ pub(crate) async fn run_issue(
     let mut refused_connections = 0;
     let agent_run = match &agent.image {
         None => {
-            let output_path = issue_directory.join("output.json");
+            let output_path = issue_directory.join("output").join(OUTPUT_FILE_NAME);
             let mut environment = environment;
             environment.push((
                 "AGENTPOD_OUTPUT".to_string(),
                 output_path.display().to_string(),
             ));
+            let working_dir = issue_directory.join("work");
+            let sandbox = context.plan.host_sandbox.as_ref().map(|view| HostSandbox {
+                read_only: view.read_only.clone(),
+                hidden: view.hidden.clone(),
+                writable: vec![working_dir.clone(), issue_directory.join("output")],
+                issue_file: issue_directory.join("issue.json"),
+                user: SandboxUser::for_issue(),
+                tmp_bytes: SANDBOX_TMP_BYTES,
+                max_processes: u64::try_from(agent.limits.pids).unwrap_or(u64::MAX),
+            });
             let invocation = AgentInvocation {
                 command: context.plan.agent_command.clone(),
-                working_dir: issue_directory.join("work"),
+                working_dir,
                 env: environment,
                 timeout: agent.timeout,
                 output_limit: agent.output_limit,
                 output_path,
+                sandbox,
             };
             run_agent(&invocation, context.interrupt.drain_token()).await
         }
@@ -322,11 +336,11 @@ fn prepare_issue_directory(directory: &Path, issue: &Issue) -> std::io::Result<(
     let issue_json =
         serde_json::to_vec_pretty(&issue.agent_view()).map_err(std::io::Error::other)?;
     std::fs::write(directory.join("issue.json"), issue_json)?;
-    // A stale answer from an earlier attempt must never be graded as this attempt's.
-    match std::fs::remove_file(directory.join("output.json")) {
-        Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
-        _ => Ok(()),
-    }
+    // A stale answer from an earlier attempt must never be graded as this attempt's: the
+    // output directory starts empty (an earlier attempt's agent may have left anything there).
+    let output = directory.join("output");
+    std::fs::remove_dir_all(&output)?;
+    std::fs::create_dir_all(&output)
 }
 
 fn fill_from_agent_run(

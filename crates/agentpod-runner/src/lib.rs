@@ -22,4 +22,4 @@ pub use issue_trial::IssueTrial;
 pub use run::{RunResult, close_run, execute};
 pub use run_event::{RunEvent, RunReporter};
 pub use run_id::new_run_id;
-pub use run_plan::{RunOptions, RunPlan};
+pub use run_plan::{RunOptions, RunPlan, SandboxView};

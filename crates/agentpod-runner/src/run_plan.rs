@@ -2,10 +2,10 @@
 //! which issues, how many trials of each, how many pods, which agent command and version, where
 //! files go.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use agentpod_issues::Issue;
-use agentpod_spec::PodSpec;
+use agentpod_spec::{AgentIsolation, PodSpec};
 use agentpod_store::{PendingTrial, RunRecord};
 
 use crate::error::PlanError;
@@ -26,6 +26,9 @@ pub struct RunOptions {
     /// Seed every pod's template afresh rather than starting from the runtime's seed cache
     /// (`--no-seed-cache`), for measuring and debugging.
     pub no_seed_cache: bool,
+    /// Files a sandboxed agent must never see besides the spec, the issues source and the work
+    /// root: the run store and the files beside it (its journal, its lock).
+    pub protected_paths: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -47,6 +50,50 @@ pub struct RunPlan {
     pub resumed: bool,
     /// Pods start from the runtime's seed cache where it has one (see `seeded_template`).
     pub seed_cache: bool,
+    /// What a sandboxed host agent may read and what it must never see; `None` for an image
+    /// agent and for `agent.isolation: none`.
+    pub host_sandbox: Option<SandboxView>,
+}
+
+/// The parts of a host agent's sandbox that are the same for every issue of a run.
+#[derive(Debug, Clone)]
+pub struct SandboxView {
+    /// The agent program's directory, the directories of absolute paths among its arguments,
+    /// and the spec's `agent.read_only`.
+    pub read_only: Vec<PathBuf>,
+    /// The spec, the issues source, the run store and the work root (every issue's files).
+    pub hidden: Vec<PathBuf>,
+}
+
+impl SandboxView {
+    fn for_run(spec: &PodSpec, agent_command: &[String], work_root: &Path, protected: &[PathBuf]) -> Self {
+        let mut read_only: Vec<PathBuf> = Vec::new();
+        for (index, argument) in agent_command.iter().enumerate() {
+            let path = Path::new(argument);
+            if !(path.is_absolute() || index == 0) || !path.exists() {
+                continue;
+            }
+            let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+            let directory = if path.is_dir() {
+                path
+            } else {
+                path.parent().map(Path::to_path_buf).unwrap_or(path)
+            };
+            read_only.push(directory);
+        }
+        read_only.extend(spec.agent.read_only.iter().cloned());
+        let mut hidden = vec![
+            spec.path.clone(),
+            spec.issues.source.clone(),
+            work_root.to_path_buf(),
+        ];
+        hidden.extend(protected.iter().cloned());
+        let absolute = |path: PathBuf| std::path::absolute(&path).unwrap_or(path);
+        SandboxView {
+            read_only: read_only.into_iter().map(absolute).collect(),
+            hidden: hidden.into_iter().map(absolute).collect(),
+        }
+    }
 }
 
 impl RunPlan {
@@ -179,6 +226,14 @@ impl RunPlan {
             }
             *program = path.display().to_string();
         }
+        let host_sandbox = (spec.agent.image.is_none()
+            && spec.agent.isolation == AgentIsolation::Sandbox)
+            .then(|| {
+                agentpod_agent::sandbox_support().map(|()| {
+                    SandboxView::for_run(&spec, &agent_command, &work_root, &options.protected_paths)
+                })
+            })
+            .transpose()?;
         std::fs::create_dir_all(&run_directory).map_err(|source| PlanError::WorkDirectory {
             path: run_directory.display().to_string(),
             source,
@@ -196,6 +251,7 @@ impl RunPlan {
             run_directory,
             resumed,
             seed_cache: !options.no_seed_cache,
+            host_sandbox,
         })
     }
 }

@@ -2,11 +2,12 @@
 //! its version, and the limits it runs under.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::AgentLimits;
+use crate::{AgentIsolation, AgentLimits};
 use crate::byte_size::{BYTE_SIZE_HELP, ByteSizeError, parse_byte_size};
 use crate::decoder::Decoder;
 use crate::duration::{DURATION_HELP, parse_duration};
@@ -46,8 +47,15 @@ pub struct AgentSpec {
     pub output_limit: usize,
     /// Extra environment for the agent, on top of the agent contract's variables.
     pub env: BTreeMap<String, String>,
-    /// Applied to `image` agents only; a host command runs unconfined.
+    /// Applied to `image` agents only; a host command's bounds come from its sandbox.
     pub limits: AgentLimits,
+    /// How a host command is kept apart from agentpod and other issues (`sandbox` unless the
+    /// spec says `none`). Always `sandbox` for an `image`, whose container isolates it.
+    pub isolation: AgentIsolation,
+    /// Paths (files or directories, resolved against the spec's directory) a sandboxed host
+    /// agent may read besides the system directories and its own program's directory: an
+    /// interpreter, a virtual environment, model files.
+    pub read_only: Vec<PathBuf>,
 }
 
 impl AgentSpec {
@@ -96,6 +104,18 @@ impl AgentSpec {
             }
             None => Some(AgentLimits::default()),
         };
+        let isolation = decoder.optional(&fields, "isolation", AgentIsolation::decode);
+        if in_container
+            && let Some(field) = fields.get("isolation")
+            && matches!(isolation, Some(Some(AgentIsolation::None)))
+        {
+            decoder.report_with_help(
+                field.key_position,
+                "`agent.isolation: none` applies only to a host command",
+                Some("an `agent.image` always runs in its locked-down container; remove `isolation`"),
+            );
+        }
+        let read_only = decoder.optional(&fields, "read_only", decode_read_only);
         Some(AgentSpec {
             command: command?.unwrap_or_default(),
             image: image?,
@@ -104,8 +124,33 @@ impl AgentSpec {
             output_limit: output_limit?.unwrap_or(DEFAULT_OUTPUT_LIMIT),
             env: env?.unwrap_or_default(),
             limits: limits?,
+            isolation: isolation?.unwrap_or_default(),
+            read_only: read_only?.unwrap_or_default(),
         })
     }
+}
+
+/// `agent.read_only`: a list of paths, each resolved against the spec's directory; a path that
+/// does not exist is reported, since the sandbox could not show it.
+fn decode_read_only(decoder: &mut Decoder<'_>, node: &Node) -> Option<Vec<PathBuf>> {
+    let items = decoder.sequence(node, "agent.read_only")?;
+    let paths: Vec<Option<PathBuf>> = items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let path = decoder.path(item, &format!("agent.read_only[{index}]"))?;
+            if path.exists() {
+                return Some(path);
+            }
+            decoder.report_with_help(
+                item.position,
+                format!("path not found for `agent.read_only[{index}]`: {}", path.display()),
+                Some("paths in a pod spec are relative to its directory"),
+            );
+            None
+        })
+        .collect();
+    paths.into_iter().collect()
 }
 
 /// A list is taken as the argument vector; a string is split on whitespace, since there is no

@@ -26,6 +26,8 @@ pub(crate) const AGENT: &[&str] = &[
     "output_limit",
     "env",
     "limits",
+    "isolation",
+    "read_only",
 ];
 pub(crate) const AGENT_LIMITS: &[&str] = &["memory", "cpus", "pids"];
 pub(crate) const ISSUES: &[&str] = &["source", "sample", "seed", "stratify_by", "trials"];

@@ -6,6 +6,7 @@
 //! [`Diagnostic`] rather than stopping at the first.
 
 mod access_class;
+mod agent_isolation;
 mod agent_limits;
 mod agent_spec;
 mod boundary_spec;
@@ -40,6 +41,7 @@ mod tools_spec;
 mod yaml_tree;
 
 pub use access_class::{AccessClass, UnknownAccessClass};
+pub use agent_isolation::AgentIsolation;
 pub use agent_limits::AgentLimits;
 pub use agent_spec::AgentSpec;
 pub use boundary_spec::{BoundarySpec, ColumnRule, TableRule};

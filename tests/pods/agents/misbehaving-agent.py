@@ -32,9 +32,12 @@ elif behaviour == "exit":
     print("giving up on this one", file=sys.stderr)
     sys.exit(3)
 elif behaviour == "hang":
-    grandchild = subprocess.Popen(["sleep", "600"])
-    with open(os.path.join(os.environ["HOME"], "grandchild.pid"), "w") as pid_file:
-        pid_file.write(str(grandchild.pid))
+    # A grandchild the test can find on the host by its command line (process ids differ
+    # inside the sandbox's PID namespace): `sleep 600.<digits of this run>`.
+    marker = "600." + str(sum(map(ord, os.environ["AGENTPOD_RUN_ID"])) % 100000)
+    subprocess.Popen(["sleep", marker], start_new_session=True)
+    with open(os.path.join(os.environ["HOME"], "grandchild.marker"), "w") as marker_file:
+        marker_file.write(marker)
     time.sleep(600)
 elif behaviour == "flood":
     line = "x" * 1023 + "\n"

@@ -37,6 +37,7 @@ impl ScriptAgent {
             timeout: Duration::from_secs(30),
             output_limit: OUTPUT_LIMIT,
             output_path,
+            sandbox: None,
         };
         ScriptAgent {
             directory,

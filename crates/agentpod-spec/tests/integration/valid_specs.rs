@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use agentpod_spec::{
-    AccessClass, AgentLimits, AgentSpec, BoundarySpec, BudgetsSpec, CategoryMix, ColumnRule,
+    AccessClass, AgentIsolation, AgentLimits, AgentSpec, BoundarySpec, BudgetsSpec, CategoryMix, ColumnRule,
     CurrentHandling, DatabaseSpec, FieldMatcher, Fixture, FixtureKind, GateSpec, GradingSpec,
     IssuesSpec, ModelSpec, ModelUpstream, PodSpec, ProductionBudgets, ProductionSpec,
     ProposalResponse, SqlAssertion, StandInRuleSpec, StandInSpec, TableRule, TemplatePart,
@@ -62,6 +62,8 @@ fn full_spec_decodes_every_key() {
                 cpus: 1.0,
                 pids: 256,
             },
+            isolation: AgentIsolation::Sandbox,
+            read_only: Vec::new(),
         },
         issues: IssuesSpec {
             source: PathBuf::from("tests/fixtures/issues.jsonl"),

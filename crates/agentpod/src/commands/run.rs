@@ -34,12 +34,15 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
         agent_command,
         work_root: args.work_dir.clone(),
         no_seed_cache: args.no_seed_cache,
+        protected_paths: store_files(&global.store),
     };
     let store = RunStore::open(&global.store)
         .await
         .map_err(|error| Failure::from_error(Exit::Setup, "cannot open the run store", &error))?;
     let plan_failure = |error: PlanError| match error {
-        PlanError::WorkDirectory { .. } => Failure::from_error(Exit::Setup, "", &error),
+        PlanError::WorkDirectory { .. } | PlanError::Sandbox(_) => {
+            Failure::from_error(Exit::Setup, "", &error)
+        }
         PlanError::Issues(issues_error) => issues_failure(&issues_error),
         other => Failure::new(Exit::InvalidInput, format!("error: {other}")),
     };
@@ -210,4 +213,16 @@ fn write_json(
             &error,
         )
     })
+}
+
+/// The run store and the files SQLite and agentpod keep beside it: a sandboxed agent sees none.
+fn store_files(store: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let name = store.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut files: Vec<std::path::PathBuf> = ["", "-wal", "-shm", "-journal"]
+        .iter()
+        .map(|suffix| store.with_file_name(format!("{name}{suffix}")))
+        .collect();
+    // The store's opening lock (see `RunStore::open`).
+    files.push(store.with_extension("db.lock"));
+    files
 }
