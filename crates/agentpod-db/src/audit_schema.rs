@@ -57,10 +57,18 @@ pub(crate) async fn create(template: &mut PgConnection) -> Result<(), sqlx::Erro
              recorded_at timestamptz NOT NULL DEFAULT clock_timestamp()
          );
 
+         -- An issue's own role (a member of the agent group), never a superuser (for whom
+         -- pg_has_role is always true): fixture loading and graders are not the agent.
+         CREATE FUNCTION {AUDIT_SCHEMA}.is_agent() RETURNS boolean
+         LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
+             SELECT NOT rolsuper AND pg_has_role(session_user, {agent}, 'MEMBER')
+             FROM pg_roles WHERE rolname = session_user
+         $body$;
+
          CREATE FUNCTION {AUDIT_SCHEMA}.record_change() RETURNS trigger
          LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
          BEGIN
-             IF session_user = {agent} THEN
+             IF {AUDIT_SCHEMA}.is_agent() THEN
                  INSERT INTO {AUDIT_SCHEMA}.changes
                      (table_schema, table_name, operation, before, after, statement, session_user_name)
                  VALUES (
@@ -84,7 +92,7 @@ pub(crate) async fn create(template: &mut PgConnection) -> Result<(), sqlx::Erro
              column_index integer;
          BEGIN
              IF TG_OP = 'DELETE' THEN applied := OLD; ELSE applied := NEW; END IF;
-             IF session_user <> {agent} THEN
+             IF NOT {AUDIT_SCHEMA}.is_agent() THEN
                  RETURN applied;
              END IF;
              FOR column_index IN 1 .. TG_NARGS - 1 LOOP
@@ -115,6 +123,7 @@ pub(crate) async fn create(template: &mut PgConnection) -> Result<(), sqlx::Erro
 
          -- Trigger functions run without an EXECUTE check when they fire; nobody needs to call
          -- them any other way.
+         REVOKE ALL ON FUNCTION {AUDIT_SCHEMA}.is_agent() FROM PUBLIC;
          REVOKE ALL ON FUNCTION {AUDIT_SCHEMA}.record_change() FROM PUBLIC;
          REVOKE ALL ON FUNCTION {AUDIT_SCHEMA}.divert_to_proposal() FROM PUBLIC"
     );

@@ -39,7 +39,7 @@ pub(crate) async fn restrict_role(admin: &mut PgConnection) -> Result<(), sqlx::
     let agent = quote_identifier(AGENT_ROLE);
     let statement = format!(
         // The attributes that bypass grants altogether, each explicitly off.
-        "ALTER ROLE {agent} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+        "ALTER ROLE {agent} WITH NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
          -- Per-role settings could preset parameters for every session of the agent.
          ALTER ROLE {agent} RESET ALL;
          DO $memberships$

@@ -27,6 +27,18 @@ pub enum DbError {
         "cannot read boundary violations of issue database `{name}`: the server keeps no JSON log (start it with logging_collector=on and log_destination=jsonlog)"
     )]
     NoViolationLog { name: String },
+    #[error(
+        "the agent's sessions on issue database `{name}` did not end when terminated; its events cannot be read completely"
+    )]
+    SessionsOutlived { name: String },
+    #[error(
+        "the server's log grew by {bytes} bytes during issue database `{name}`, past what agentpod reads; its violations cannot be read completely"
+    )]
+    LogTooLarge { name: String, bytes: u64 },
+    #[error(
+        "the server's log did not catch up for issue database `{name}`; its violations cannot be read completely"
+    )]
+    LogIncomplete { name: String },
     #[error("cannot {action} for a state snapshot: {source}")]
     Snapshot {
         action: &'static str,

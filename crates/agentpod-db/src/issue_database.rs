@@ -4,8 +4,11 @@
 #[derive(Clone, PartialEq, Eq)]
 pub struct IssueDatabase {
     pub name: String,
-    /// Connection URL as the restricted `agent` role; this is what the agent gets.
+    /// Connection URL as the issue's own role (a member of the restricted `agent` group);
+    /// this is what the agent gets.
     pub agent_url: String,
+    /// The issue's own role, dropped with the database.
+    pub role: String,
     /// Connection URL as the superuser, for graders and state capture.
     pub admin_url: String,
 }
@@ -16,6 +19,7 @@ impl std::fmt::Debug for IssueDatabase {
         formatter
             .debug_struct("IssueDatabase")
             .field("name", &self.name)
+            .field("role", &self.role)
             .finish_non_exhaustive()
     }
 }

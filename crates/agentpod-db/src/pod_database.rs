@@ -9,7 +9,7 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, PgConnection};
 use tokio::sync::Mutex;
 
-use crate::agent_role::{self, AGENT_ROLE};
+use crate::agent_role;
 use crate::boundary_error::setup as boundary_setup;
 use crate::catalog::Catalog;
 use crate::copy_load::{self, CopyLoad};
@@ -24,11 +24,10 @@ use crate::{
 /// to clone a database that has connections.
 const TEMPLATE_RELEASE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The admin side of one pod's Postgres server: where it is, the agent role's password, and an
-/// open superuser connection used to create and drop issue databases quickly.
+/// The admin side of one pod's Postgres server: where it is, and an open superuser connection
+/// used to create and drop issue databases (and their roles) quickly.
 pub struct PodDatabase {
     endpoint: PostgresEndpoint,
-    agent_password: String,
     /// One connection, reused: opening a new one costs a SCRAM handshake per issue.
     admin: Mutex<PgConnection>,
     /// Live issue databases, by name.
@@ -40,6 +39,8 @@ pub struct PodDatabase {
     spare: std::sync::Mutex<Option<String>>,
     /// Issue databases the run is done with, dropped by the next `prepare_next`.
     retired: std::sync::Mutex<Vec<String>>,
+    /// Their roles, dropped after them (a role cannot go while a database grants it anything).
+    retired_roles: std::sync::Mutex<Vec<String>>,
     /// Superuser connections into live issue databases, opened by `prepare_next` while the
     /// agent works, for `collect_boundary_events` to read the issue's events without waiting
     /// for a new connection (a SCRAM handshake) after the agent.
@@ -57,15 +58,15 @@ impl std::fmt::Debug for PodDatabase {
 
 impl PodDatabase {
     /// A pod ready to serve issues from its template, with no issue database yet.
-    fn serving(endpoint: &PostgresEndpoint, agent_password: String, admin: PgConnection) -> Self {
+    fn serving(endpoint: &PostgresEndpoint, admin: PgConnection) -> Self {
         PodDatabase {
             endpoint: endpoint.clone(),
-            agent_password,
             admin: Mutex::new(admin),
             issue_databases: std::sync::Mutex::new(HashMap::new()),
             created: std::sync::atomic::AtomicU64::new(0),
             spare: std::sync::Mutex::new(None),
             retired: std::sync::Mutex::new(Vec::new()),
+            retired_roles: std::sync::Mutex::new(Vec::new()),
             event_connections: std::sync::Mutex::new(HashMap::new()),
         }
     }
@@ -81,8 +82,7 @@ impl PodDatabase {
         let mut admin = connect(endpoint, "postgres")
             .await
             .map_err(setup("connect to the pod's postgres server"))?;
-        let agent_password = agent_role::new_password();
-        agent_role::ensure(&mut admin, &agent_password)
+        agent_role::ensure(&mut admin)
             .await
             .map_err(setup("create the agent role"))?;
         create_template(&mut admin)
@@ -117,7 +117,7 @@ impl PodDatabase {
             elapsed_ms = started.elapsed().as_millis(),
             "seeded template database"
         );
-        Ok(PodDatabase::serving(endpoint, agent_password, admin))
+        Ok(PodDatabase::serving(endpoint, admin))
     }
 
     /// A server restored from a cached seed (see [`crate::seed_key`]): the template, the agent
@@ -132,10 +132,9 @@ impl PodDatabase {
         let mut admin = connect(endpoint, "postgres")
             .await
             .map_err(boundary_setup("connect to the pod's postgres server"))?;
-        let agent_password = agent_role::new_password();
-        agent_role::ensure(&mut admin, &agent_password)
+        agent_role::ensure(&mut admin)
             .await
-            .map_err(boundary_setup("give the agent role the pod's own password"))?;
+            .map_err(boundary_setup("check the agent role"))?;
         sqlx::raw_sql(AssertSqlSafe(format!(
             "ALTER DATABASE {} WITH ALLOW_CONNECTIONS true",
             quote_identifier(TEMPLATE_DATABASE)
@@ -157,7 +156,7 @@ impl PodDatabase {
             "attached to the restored template database"
         );
         Ok((
-            PodDatabase::serving(endpoint, agent_password, admin),
+            PodDatabase::serving(endpoint, admin),
             effective,
         ))
     }
@@ -211,26 +210,29 @@ impl PodDatabase {
                 .map_err(create_error)?;
         }
         // Database privileges are not copied from the template: by default every role may
-        // connect, which would let an agent reach another issue's database. TEMPORARY stays:
-        // temporary tables and functions belong to the agent and carry no rights of their own.
-        // The one agent role serves every issue of the pod, and a pod serves issues one after
-        // another, so the newest issue database is the only one it may still connect to: the
-        // earlier ones, live or retired (not dropped yet), are closed to it. The clone was
-        // made closed to everyone, so nobody came in before these grants.
-        let agent = quote_identifier(AGENT_ROLE);
+        // connect, which would let an agent reach another issue's database. The issue's own
+        // role alone may connect; TEMPORARY stays (temporary tables and functions belong to the
+        // agent and carry no rights of their own). Roles of earlier issues, live or retired
+        // (not dropped yet), may no longer log in anywhere. The clone was made closed to
+        // everyone, so nobody came in before these grants.
+        let role = agent_role::issue_role_name();
+        let password = agent_role::new_password();
         let mut grants = format!(
-            "REVOKE ALL ON DATABASE {quoted} FROM PUBLIC; \
-             GRANT CONNECT, TEMPORARY ON DATABASE {quoted} TO {agent}; \
-             ALTER DATABASE {quoted} WITH ALLOW_CONNECTIONS true"
+            "{create_role}; \
+             REVOKE ALL ON DATABASE {quoted} FROM PUBLIC; \
+             GRANT CONNECT, TEMPORARY ON DATABASE {quoted} TO {role_quoted}; \
+             ALTER DATABASE {quoted} WITH ALLOW_CONNECTIONS true",
+            create_role = agent_role::create_issue_role(&role, &password),
+            role_quoted = quote_identifier(&role),
         );
-        let retired = self
-            .retired
+        let retired_roles = self
+            .retired_roles
             .lock()
             .map(|retired| retired.clone())
             .unwrap_or_default();
-        for earlier in self.live_issue_databases().into_iter().chain(retired) {
+        for earlier in self.live_issue_roles().into_iter().chain(retired_roles) {
             grants.push_str(&format!(
-                "; REVOKE CONNECT ON DATABASE {} FROM {agent}",
+                "; ALTER ROLE {} WITH NOLOGIN",
                 quote_identifier(&earlier)
             ));
         }
@@ -238,11 +240,7 @@ impl PodDatabase {
             .execute(&mut *admin)
             .await
         {
-            let drop = format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)");
-            if let Err(drop_error) = sqlx::raw_sql(AssertSqlSafe(drop))
-                .execute(&mut *admin)
-                .await
-            {
+            if let Err(drop_error) = drop_database_and_role(&mut admin, &name, &role).await {
                 tracing::warn!(database = %name, error = %drop_error, "cannot drop half-created issue database");
             }
             return Err(create_error(source));
@@ -256,11 +254,12 @@ impl PodDatabase {
                 None
             }
         };
-        self.remember_issue_database(&name, log_offset);
+        self.remember_issue_database(&name, &role, log_offset);
         Ok(IssueDatabase {
-            agent_url: self.endpoint.url(AGENT_ROLE, &self.agent_password, &name),
+            agent_url: self.endpoint.url(&role, &password, &name),
             admin_url: self.endpoint.admin_url(&name),
             name,
+            role,
         })
     }
 
@@ -291,6 +290,23 @@ impl PodDatabase {
             {
                 tracing::debug!(database = %name, %error, "cannot drop a retired issue database; trying again later");
                 self.retire(name);
+            }
+        }
+        let roles = self
+            .retired_roles
+            .lock()
+            .map(|mut roles| std::mem::take(&mut *roles))
+            .unwrap_or_default();
+        for role in roles {
+            let drop = format!("DROP ROLE IF EXISTS {}", quote_identifier(&role));
+            if let Err(error) = sqlx::raw_sql(AssertSqlSafe(drop))
+                .execute(&mut *admin)
+                .await
+            {
+                tracing::debug!(%role, %error, "cannot drop a retired issue role; trying again later");
+                if let Ok(mut retired) = self.retired_roles.lock() {
+                    retired.push(role);
+                }
             }
         }
         if self.spare.lock().is_ok_and(|spare| spare.is_some()) {
@@ -342,6 +358,9 @@ impl PodDatabase {
     pub fn retire_issue_database(&self, database: IssueDatabase) {
         self.forget_issue_database(&database.name);
         self.retire(database.name);
+        if let Ok(mut roles) = self.retired_roles.lock() {
+            roles.push(database.role);
+        }
     }
 
     fn retire(&self, name: String) {
@@ -352,13 +371,8 @@ impl PodDatabase {
 
     /// Drops an issue database, closing whatever connections the agent left open.
     pub async fn drop_issue_database(&self, database: IssueDatabase) -> Result<(), DbError> {
-        let statement = format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            quote_identifier(&database.name)
-        );
         let mut admin = self.admin.lock().await;
-        sqlx::raw_sql(AssertSqlSafe(statement))
-            .execute(&mut *admin)
+        drop_database_and_role(&mut admin, &database.name, &database.role)
             .await
             .map_err(|source| DbError::Drop {
                 name: database.name.clone(),
@@ -401,9 +415,11 @@ impl PodDatabase {
         Ok(effective)
     }
 
-    /// After an issue's agent ended, before dropping its database: the changes and proposals
-    /// the triggers recorded, and the violations the server logged for the agent since the
-    /// database was created.
+    /// After an issue's agent ended, before dropping its database: ends every session of the
+    /// issue's role (and lets it log in no more), then reads the changes and proposals the
+    /// triggers recorded and the refusals the server logged for that role. Everything is read
+    /// after the last session ended, so a late write is recorded too; an error here means the
+    /// issue was not observed, and the caller must not pass it.
     pub async fn collect_boundary_events(
         &self,
         database: &IssueDatabase,
@@ -417,6 +433,21 @@ impl PodDatabase {
                 source,
             }
         };
+        let log_offset = self
+            .issue_databases
+            .lock()
+            .ok()
+            .and_then(|databases| databases.get(&database.name).and_then(|live| live.log_offset))
+            .ok_or_else(|| DbError::NoViolationLog { name: name.clone() })?;
+        {
+            let mut admin = self.admin.lock().await;
+            end_sessions(&mut admin, &database.role)
+                .await
+                .map_err(events_error("end the agent's sessions"))?
+                .then_some(())
+                .ok_or_else(|| DbError::SessionsOutlived { name: name.clone() })?;
+        }
+
         let opened_ahead = self
             .event_connections
             .lock()
@@ -444,48 +475,28 @@ impl PodDatabase {
         }
         let (changes, proposals) = collected.map_err(events_error("read changes and proposals"))?;
 
-        let (log_offset, others, newest) = {
-            let databases = self
-                .issue_databases
-                .lock()
-                .map_err(|_| DbError::NoViolationLog { name: name.clone() })?;
-            let log_offset = databases
-                .get(&database.name)
-                .and_then(|live| live.log_offset)
-                .ok_or_else(|| DbError::NoViolationLog { name: name.clone() })?;
-            let others: Vec<String> = databases
-                .keys()
-                .filter(|other| *other != &database.name)
-                .cloned()
-                .collect();
-            let newest = databases
-                .iter()
-                .max_by_key(|(_, live)| live.order)
-                .is_some_and(|(newest, _)| newest == &database.name);
-            (log_offset, others, newest)
-        };
         let mut admin = self.admin.lock().await;
-        let entries = violation_log::entries_since(&mut admin, log_offset)
+        let entries = violation_log::entries_since(&mut admin, log_offset, &database.role)
             .await
-            .map_err(events_error("read violations from the server's log"))?;
+            .map_err(|error| match error {
+                violation_log::LogError::Query(source) => DbError::Events {
+                    name: name.clone(),
+                    action: "read violations from the server's log",
+                    source,
+                },
+                violation_log::LogError::TooLarge { bytes } => DbError::LogTooLarge {
+                    name: name.clone(),
+                    bytes,
+                },
+                violation_log::LogError::Incomplete => DbError::LogIncomplete { name: name.clone() },
+            })?;
         drop(admin);
-        // The pod serves one issue at a time, so the agent that tried is, as a rule, this
-        // issue's. A refused connection names the database it tried to reach, not the one the
-        // agent came from; only the newest issue's agent can still connect anywhere, so those
-        // belong to the newest issue. Other entries belong to the database they name, or to
-        // this issue when no other live issue owns it (the template, a dropped issue's).
+        // Every entry names the role of the session that wrote it, and the role is this
+        // issue's alone: a refused connection, a statement left running, an attempt against
+        // another database are all this issue's, whatever the time.
         let violations = entries
             .into_iter()
-            .filter(|entry| entry.is_agent_violation())
-            .filter(|entry| {
-                if entry.is_refused_connection() {
-                    return newest;
-                }
-                entry
-                    .dbname
-                    .as_ref()
-                    .is_none_or(|dbname| dbname == &database.name || !others.contains(dbname))
-            })
+            .filter(violation_log::LogEntry::is_agent_violation)
             .map(violation_log::LogEntry::into_violation)
             .collect();
         Ok(BoundaryEvents {
@@ -495,12 +506,19 @@ impl PodDatabase {
         })
     }
 
-    fn remember_issue_database(&self, name: &str, log_offset: Option<u64>) {
+    fn remember_issue_database(&self, name: &str, role: &str, log_offset: Option<u64>) {
         let order = self
             .created
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Ok(mut databases) = self.issue_databases.lock() {
-            databases.insert(name.to_owned(), LiveIssueDatabase { log_offset, order });
+            databases.insert(
+                name.to_owned(),
+                LiveIssueDatabase {
+                    log_offset,
+                    order,
+                    role: role.to_owned(),
+                },
+            );
         }
     }
 
@@ -528,10 +546,10 @@ impl PodDatabase {
             .map(|(name, _)| name.clone())
     }
 
-    fn live_issue_databases(&self) -> Vec<String> {
+    fn live_issue_roles(&self) -> Vec<String> {
         self.issue_databases
             .lock()
-            .map(|databases| databases.keys().cloned().collect())
+            .map(|databases| databases.values().map(|live| live.role.clone()).collect())
             .unwrap_or_default()
     }
 
@@ -555,6 +573,47 @@ impl PodDatabase {
             tracing::debug!(%error, "closing the admin connection failed");
         }
     }
+}
+
+/// Drops a database and then its role: two statements, since `DROP DATABASE` cannot run in
+/// the implicit transaction of a multi-statement query.
+async fn drop_database_and_role(
+    admin: &mut PgConnection,
+    database: &str,
+    role: &str,
+) -> Result<(), sqlx::Error> {
+    for statement in [
+        format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_identifier(database)),
+        format!("DROP ROLE IF EXISTS {}", quote_identifier(role)),
+    ] {
+        sqlx::raw_sql(AssertSqlSafe(statement))
+            .execute(&mut *admin)
+            .await?;
+    }
+    Ok(())
+}
+
+/// How long a terminated session gets to go away.
+const SESSION_END_TIMEOUT_MS: i64 = 5_000;
+
+/// Forbids `role` to log in and terminates its sessions, waiting for each to end. `false` when
+/// a session was still there after the wait.
+async fn end_sessions(admin: &mut PgConnection, role: &str) -> Result<bool, sqlx::Error> {
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "ALTER ROLE {} WITH NOLOGIN",
+        quote_identifier(role)
+    )))
+    .execute(&mut *admin)
+    .await?;
+    let survivors: i64 = sqlx::query_scalar(
+        "SELECT count(*) FILTER (WHERE NOT pg_terminate_backend(pid, $2))
+         FROM pg_stat_activity WHERE usename = $1",
+    )
+    .bind(role)
+    .bind(SESSION_END_TIMEOUT_MS)
+    .fetch_one(&mut *admin)
+    .await?;
+    Ok(survivors == 0)
 }
 
 async fn connect(endpoint: &PostgresEndpoint, database: &str) -> Result<PgConnection, sqlx::Error> {
@@ -585,8 +644,10 @@ async fn read_catalog(endpoint: &PostgresEndpoint) -> Result<Catalog, BoundaryEr
 }
 
 /// What the pod remembers of an issue database until it is dropped.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct LiveIssueDatabase {
+    /// The role the issue's agent logs in as.
+    role: String,
     /// The size of the server's JSON log when the database was created, where its violations
     /// start; `None` when the server keeps no JSON log.
     log_offset: Option<u64>,

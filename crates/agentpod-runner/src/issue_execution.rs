@@ -155,13 +155,17 @@ pub(crate) async fn run_issue(
     let (steps, usage) = gateways.finish(&issue.id, trial, gateway_access);
     outcome.usage = usage;
     // Read before the database goes: the changes and proposals live in it.
-    let mut boundary_events = match database.collect_boundary_events(&issue_database).await {
-        Ok(events) => boundary_event_records(&issue.id, trial, events),
-        Err(error) => {
-            tracing::warn!(issue = %issue.id, %error, "cannot collect the issue's boundary events");
-            Vec::new()
-        }
-    };
+    // An issue whose events cannot be read completely was not observed: it fails, whatever
+    // its answer, so that hiding one's traces (flooding the log, a session that will not end)
+    // never pays.
+    let (mut boundary_events, unobserved) =
+        match database.collect_boundary_events(&issue_database).await {
+            Ok(events) => (boundary_event_records(&issue.id, trial, events), None),
+            Err(error) => {
+                tracing::warn!(issue = %issue.id, %error, "cannot collect the issue's boundary events");
+                (Vec::new(), Some(error.to_string()))
+            }
+        };
     if refused_connections > 0 {
         // The pod's firewall refused the agent container's attempts to leave its pod.
         boundary_events.push(BoundaryEventRecord {
@@ -206,6 +210,12 @@ pub(crate) async fn run_issue(
             outcome.usage.budget_stops,
         ));
         add_checks(&mut outcome, checks, &boundary_events);
+    }
+    if let Some(error) = unobserved
+        && outcome.status != OutcomeStatus::Interrupted
+    {
+        outcome.status = OutcomeStatus::Errored;
+        outcome.reason = format!("not observed: {error}");
     }
     database.retire_issue_database(issue_database);
     // Where an issue's time goes, for profiling agentpod's own share

@@ -9,7 +9,15 @@ async fn agent_can_read_and_write_tables_but_not_administer() -> TestResult {
     let server = LocalPostgres::start().await?;
     let pod = PodDatabase::seed(&server.endpoint, &shop_fixtures()).await?;
     let issue = pod.create_issue_database("boundary").await?;
-    assert!(issue.agent_url.starts_with("postgres://agent:"));
+    // The issue's own role, a member of the `agent` group.
+    assert!(
+        issue
+            .agent_url
+            .starts_with(&format!("postgres://{}:", issue.role))
+            && issue.role.starts_with("agent_"),
+        "{}",
+        issue.role
+    );
     let mut agent = connect(&issue.agent_url).await?;
 
     let name: String = sqlx::query_scalar("SELECT name FROM customers WHERE id = 1")

@@ -264,9 +264,9 @@ async fn writes_to_approval_tables_become_pending_proposals() -> TestResult {
     assert_eq!(
         summary,
         [
-            ("refunds", "insert", "pending", "agent"),
-            ("refunds", "update", "pending", "agent"),
-            ("refunds", "delete", "pending", "agent"),
+            ("refunds", "insert", "pending", issue.role.as_str()),
+            ("refunds", "update", "pending", issue.role.as_str()),
+            ("refunds", "delete", "pending", issue.role.as_str()),
         ]
     );
     let insert = &events.proposals[0];

@@ -110,13 +110,13 @@ async fn retired_databases_go_and_a_closed_spare_becomes_the_next_issue() -> Tes
         sqlx::query("SELECT 1").execute(&mut agent).await.is_err(),
         "dropping the retired database ended the agent's session in it"
     );
-    // The agent's own credentials, pointed at the spare.
+    // The agent's own credentials, pointed at the spare: its role went with its database.
     let spare_url = first_url.replace(&first_name, &spare);
     let refused = connect(&spare_url).await.expect_err("the spare is closed");
     assert!(
         refused
             .to_string()
-            .contains("is not currently accepting connections"),
+            .contains("password authentication failed"),
         "{refused}"
     );
 
@@ -143,8 +143,8 @@ async fn retired_databases_go_and_a_closed_spare_becomes_the_next_issue() -> Tes
     let names = issue_databases(&mut admin).await?;
     assert_eq!(names.len(), 3, "second, third and a new spare: {names:?}");
     assert!(names.iter().any(|name| name.starts_with("issue_spare_")));
-    // A retired database, not dropped yet, is closed to the agent as soon as the next issue's
-    // database exists, like a live earlier one.
+    // A retired database, not dropped yet, is closed to its agent as soon as the next issue's
+    // database exists, like a live earlier one: its role may log in no more.
     let third_url = third.agent_url.clone();
     pod.retire_issue_database(third);
     let fourth = pod.create_issue_database("fourth").await?;
@@ -154,7 +154,7 @@ async fn retired_databases_go_and_a_closed_spare_becomes_the_next_issue() -> Tes
     assert!(
         refused
             .to_string()
-            .contains("permission denied for database"),
+            .contains("is not permitted to log in"),
         "{refused}"
     );
     pod.retire_issue_database(second);
