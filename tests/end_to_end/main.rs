@@ -6,6 +6,7 @@ mod bad_input_corpus;
 mod boundary;
 mod container_agent;
 mod demo;
+mod escape_suite;
 mod faults;
 mod gateways;
 mod interrupt;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use agentpod_end_to_end::{Scratch, local_pod_directories};
+use agentpod_end_to_end::{Scratch, local_pod_directories, processes_end_soon};
 use serde_json::Value;
 
 #[test]
@@ -160,36 +160,4 @@ fn every_misbehaviour_is_an_outcome_and_the_run_carries_on() {
         local_pod_directories(&run_id),
         Vec::<std::path::PathBuf>::new()
     );
-}
-
-/// True once no process on the host has `command_line` (NUL-separated, as in
-/// `/proc/PID/cmdline`) or every such process is a zombie; one still running after a few
-/// seconds was not killed.
-fn processes_end_soon(command_line: &str) -> bool {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        let running = std::fs::read_dir("/proc")
-            .unwrap()
-            .filter_map(Result::ok)
-            .filter(|entry| {
-                std::fs::read(entry.path().join("cmdline"))
-                    .is_ok_and(|text| text == command_line.as_bytes())
-            })
-            .any(|entry| {
-                std::fs::read_to_string(entry.path().join("stat"))
-                    .ok()
-                    .and_then(|stat| {
-                        stat.rsplit_once(") ")
-                            .and_then(|(_, rest)| rest.chars().next())
-                    })
-                    .is_some_and(|state| state != 'Z')
-            });
-        if !running {
-            return true;
-        }
-        if std::time::Instant::now() > deadline {
-            return false;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
 }

@@ -220,3 +220,35 @@ impl Drop for RunningAgentpod {
         let _ = self.child.wait();
     }
 }
+
+/// True once no process on the host has `command_line` (NUL-separated, as in
+/// `/proc/PID/cmdline`) or every such process is a zombie; one still running after a few
+/// seconds was not killed.
+pub fn processes_end_soon(command_line: &str) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let running = std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|entry| {
+                std::fs::read(entry.path().join("cmdline"))
+                    .is_ok_and(|text| text == command_line.as_bytes())
+            })
+            .any(|entry| {
+                std::fs::read_to_string(entry.path().join("stat"))
+                    .ok()
+                    .and_then(|stat| {
+                        stat.rsplit_once(") ")
+                            .and_then(|(_, rest)| rest.chars().next())
+                    })
+                    .is_some_and(|state| state != 'Z')
+            });
+        if !running {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

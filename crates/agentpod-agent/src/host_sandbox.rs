@@ -96,7 +96,9 @@ pub fn sandbox_support() -> Result<(), SandboxUnavailable> {
 fn probe() -> Result<(), SandboxUnavailable> {
     let unavailable = |reason: String| SandboxUnavailable { reason };
     let bwrap = bwrap_program().ok_or_else(|| {
-        unavailable("`bwrap` (bubblewrap) is not installed; install the `bubblewrap` package".into())
+        unavailable(
+            "`bwrap` (bubblewrap) is not installed; install the `bubblewrap` package".into(),
+        )
     })?;
     let sandbox = HostSandbox {
         read_only: Vec::new(),
@@ -337,7 +339,10 @@ mod tests {
     #[test]
     fn a_readable_path_inside_a_hidden_one_is_not_mounted() {
         let arguments = text(&sandbox().arguments(&["agent".into()], Path::new("/w")));
-        assert!(arguments.contains("--ro-bind /opt/agent /opt/agent"), "{arguments}");
+        assert!(
+            arguments.contains("--ro-bind /opt/agent /opt/agent"),
+            "{arguments}"
+        );
         assert!(
             !arguments.contains("/srv/run/store"),
             "the store lies inside the hidden run directory: {arguments}"

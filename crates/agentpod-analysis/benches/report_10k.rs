@@ -38,6 +38,7 @@ fn synthetic_run() -> RunInput {
         started_at,
         finished_at: Some(started_at),
         summary: None,
+        unprotected: false,
     };
     let categories = ["billing", "shipping", "account", "returns"];
     let mut input = RunInput::new(run, Vec::with_capacity(ISSUES));

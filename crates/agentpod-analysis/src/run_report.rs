@@ -224,6 +224,14 @@ impl RunReport {
             timelines: timelines(input),
         };
         report.verdict = verdict(&report);
+        if run.unprotected {
+            report.verdict.concerns.insert(
+                0,
+                "verdict not protected: the agent ran unsandboxed (agent.isolation: none) and \
+                 could read the answers, the spec and the run store"
+                    .to_string(),
+            );
+        }
         report
     }
 

@@ -155,10 +155,7 @@ impl PodDatabase {
             elapsed_ms = started.elapsed().as_millis(),
             "attached to the restored template database"
         );
-        Ok((
-            PodDatabase::serving(endpoint, admin),
-            effective,
-        ))
+        Ok((PodDatabase::serving(endpoint, admin), effective))
     }
 
     /// Clones the template into a new database only this issue uses.
@@ -437,7 +434,11 @@ impl PodDatabase {
             .issue_databases
             .lock()
             .ok()
-            .and_then(|databases| databases.get(&database.name).and_then(|live| live.log_offset))
+            .and_then(|databases| {
+                databases
+                    .get(&database.name)
+                    .and_then(|live| live.log_offset)
+            })
             .ok_or_else(|| DbError::NoViolationLog { name: name.clone() })?;
         {
             let mut admin = self.admin.lock().await;
@@ -488,7 +489,9 @@ impl PodDatabase {
                     name: name.clone(),
                     bytes,
                 },
-                violation_log::LogError::Incomplete => DbError::LogIncomplete { name: name.clone() },
+                violation_log::LogError::Incomplete => {
+                    DbError::LogIncomplete { name: name.clone() }
+                }
             })?;
         drop(admin);
         // Every entry names the role of the session that wrote it, and the role is this
@@ -583,7 +586,10 @@ async fn drop_database_and_role(
     role: &str,
 ) -> Result<(), sqlx::Error> {
     for statement in [
-        format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_identifier(database)),
+        format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            quote_identifier(database)
+        ),
         format!("DROP ROLE IF EXISTS {}", quote_identifier(role)),
     ] {
         sqlx::raw_sql(AssertSqlSafe(statement))

@@ -92,6 +92,9 @@ pub struct RunSummary {
     pub usage: crate::usage_summary::UsageSummary,
     pub errored: Vec<IssueNote>,
     pub failed: Vec<IssueNote>,
+    /// `false` when the agent ran unsandboxed (`agent.isolation: none`): it could have read
+    /// the answers, so the pass rate is not evidence.
+    pub verdict_protected: bool,
 }
 
 /// Builds the summary of `run` from its outcomes and boundary events.
@@ -173,6 +176,7 @@ pub fn summarize(
         wall_seconds: (end - run.started_at).num_milliseconds().max(0) as f64 / 1000.0,
         errored,
         failed,
+        verdict_protected: !run.unprotected,
     }
 }
 

@@ -25,6 +25,12 @@ pub fn render_terminal(summary: &RunSummary) -> String {
             format!(" · {}", summary.status)
         },
     );
+    if !summary.verdict_protected {
+        let _ = writeln!(
+            out,
+            "  VERDICT NOT PROTECTED: the agent ran unsandboxed (agent.isolation: none) and could read the answers"
+        );
+    }
     let mut issue_line = if summary.trials > 1 {
         format!(
             "{} sampled × {} trials = {}: {} passed, {} failed, {} errored",

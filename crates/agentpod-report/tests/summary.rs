@@ -21,6 +21,7 @@ fn run(issue_count: usize) -> RunRecord {
         started_at,
         finished_at: Some(started_at + Duration::milliseconds(12_340)),
         summary: None,
+        unprotected: false,
     }
 }
 

@@ -158,14 +158,16 @@ pub(crate) async fn run_issue(
     // An issue whose events cannot be read completely was not observed: it fails, whatever
     // its answer, so that hiding one's traces (flooding the log, a session that will not end)
     // never pays.
-    let (mut boundary_events, unobserved) =
-        match database.collect_boundary_events(&issue_database).await {
-            Ok(events) => (boundary_event_records(&issue.id, trial, events), None),
-            Err(error) => {
-                tracing::warn!(issue = %issue.id, %error, "cannot collect the issue's boundary events");
-                (Vec::new(), Some(error.to_string()))
-            }
-        };
+    let (mut boundary_events, unobserved) = match database
+        .collect_boundary_events(&issue_database)
+        .await
+    {
+        Ok(events) => (boundary_event_records(&issue.id, trial, events), None),
+        Err(error) => {
+            tracing::warn!(issue = %issue.id, %error, "cannot collect the issue's boundary events");
+            (Vec::new(), Some(error.to_string()))
+        }
+    };
     if refused_connections > 0 {
         // The pod's firewall refused the agent container's attempts to leave its pod.
         boundary_events.push(BoundaryEventRecord {

@@ -66,7 +66,12 @@ pub struct SandboxView {
 }
 
 impl SandboxView {
-    fn for_run(spec: &PodSpec, agent_command: &[String], work_root: &Path, protected: &[PathBuf]) -> Self {
+    fn for_run(
+        spec: &PodSpec,
+        agent_command: &[String],
+        work_root: &Path,
+        protected: &[PathBuf],
+    ) -> Self {
         let mut read_only: Vec<PathBuf> = Vec::new();
         for (index, argument) in agent_command.iter().enumerate() {
             let path = Path::new(argument);
@@ -230,7 +235,12 @@ impl RunPlan {
             && spec.agent.isolation == AgentIsolation::Sandbox)
             .then(|| {
                 agentpod_agent::sandbox_support().map(|()| {
-                    SandboxView::for_run(&spec, &agent_command, &work_root, &options.protected_paths)
+                    SandboxView::for_run(
+                        &spec,
+                        &agent_command,
+                        &work_root,
+                        &options.protected_paths,
+                    )
                 })
             })
             .transpose()?;

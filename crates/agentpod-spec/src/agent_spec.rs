@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::{AgentIsolation, AgentLimits};
 use crate::byte_size::{BYTE_SIZE_HELP, ByteSizeError, parse_byte_size};
 use crate::decoder::Decoder;
 use crate::duration::{DURATION_HELP, parse_duration};
 use crate::keys;
 use crate::node::{Node, NodeValue, Position};
 use crate::paths;
+use crate::{AgentIsolation, AgentLimits};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 const DEFAULT_OUTPUT_LIMIT: usize = 1 << 20;
@@ -112,7 +112,9 @@ impl AgentSpec {
             decoder.report_with_help(
                 field.key_position,
                 "`agent.isolation: none` applies only to a host command",
-                Some("an `agent.image` always runs in its locked-down container; remove `isolation`"),
+                Some(
+                    "an `agent.image` always runs in its locked-down container; remove `isolation`",
+                ),
             );
         }
         let read_only = decoder.optional(&fields, "read_only", decode_read_only);
@@ -144,7 +146,10 @@ fn decode_read_only(decoder: &mut Decoder<'_>, node: &Node) -> Option<Vec<PathBu
             }
             decoder.report_with_help(
                 item.position,
-                format!("path not found for `agent.read_only[{index}]`: {}", path.display()),
+                format!(
+                    "path not found for `agent.read_only[{index}]`: {}",
+                    path.display()
+                ),
                 Some("paths in a pod spec are relative to its directory"),
             );
             None

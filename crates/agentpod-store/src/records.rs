@@ -69,6 +69,10 @@ pub struct RunRecord {
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub summary: Option<serde_json::Value>,
+    /// The spec ran a host agent with `agent.isolation: none`: it could read agentpod's files
+    /// and processes, so its verdict is not protected. Every report says so.
+    #[serde(default)]
+    pub unprotected: bool,
 }
 
 #[derive(

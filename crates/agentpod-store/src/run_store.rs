@@ -21,7 +21,10 @@ use crate::step::{IssueUsage, StepKind, StepRecord};
 macro_rules! run_columns {
     () => {
         "SELECT id, spec_name, spec_path, agent_version, runtime, pods, seed, issue_count, trials,
-                status, started_at, finished_at, summary_json FROM runs"
+                status, started_at, finished_at, summary_json,
+                coalesce(json_extract(spec_json, '$.agent.isolation'), 'sandbox') = 'none'
+                    AND json_extract(spec_json, '$.agent.image') IS NULL AS unprotected
+         FROM runs"
     };
 }
 
@@ -563,6 +566,7 @@ fn run_from_row(row: &SqliteRow) -> Result<RunRecord, StoreError> {
         started_at: parse_time(&row.try_get::<String, _>("started_at")?)?,
         finished_at: finished_at.as_deref().map(parse_time).transpose()?,
         summary: summary.as_deref().map(parse_json).transpose()?,
+        unprotected: row.try_get("unprotected")?,
     })
 }
 

@@ -152,9 +152,7 @@ async fn retired_databases_go_and_a_closed_spare_becomes_the_next_issue() -> Tes
         .await
         .expect_err("a retired database is closed to the agent");
     assert!(
-        refused
-            .to_string()
-            .contains("is not permitted to log in"),
+        refused.to_string().contains("is not permitted to log in"),
         "{refused}"
     );
     pod.retire_issue_database(second);

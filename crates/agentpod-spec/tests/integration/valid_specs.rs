@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use agentpod_spec::{
-    AccessClass, AgentIsolation, AgentLimits, AgentSpec, BoundarySpec, BudgetsSpec, CategoryMix, ColumnRule,
-    CurrentHandling, DatabaseSpec, FieldMatcher, Fixture, FixtureKind, GateSpec, GradingSpec,
-    IssuesSpec, ModelSpec, ModelUpstream, PodSpec, ProductionBudgets, ProductionSpec,
+    AccessClass, AgentIsolation, AgentLimits, AgentSpec, BoundarySpec, BudgetsSpec, CategoryMix,
+    ColumnRule, CurrentHandling, DatabaseSpec, FieldMatcher, Fixture, FixtureKind, GateSpec,
+    GradingSpec, IssuesSpec, ModelSpec, ModelUpstream, PodSpec, ProductionBudgets, ProductionSpec,
     ProposalResponse, SqlAssertion, StandInRuleSpec, StandInSpec, TableRule, TemplatePart,
     ToolServerKind, ToolServerSpec, ToolsSpec,
 };

@@ -217,7 +217,10 @@ fn write_json(
 
 /// The run store and the files SQLite and agentpod keep beside it: a sandboxed agent sees none.
 fn store_files(store: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let name = store.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = store
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut files: Vec<std::path::PathBuf> = ["", "-wal", "-shm", "-journal"]
         .iter()
         .map(|suffix| store.with_file_name(format!("{name}{suffix}")))

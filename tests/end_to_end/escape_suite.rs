@@ -1,0 +1,279 @@
+//! The escape suite: a hostile host agent (tests/pods/agents/hostile-agent.py) attacks on some
+//! issues of a run and works honestly on the others, all on one pod. Each attack must be
+//! refused or recorded, the honest issues must keep the verdicts they get from a run of the same
+//! issues where the agent does honest work everywhere, and a canary provider key in agentpod's
+//! environment must appear nowhere the agent can see, nothing stored, reported or bundled.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use agentpod_end_to_end::{Scratch, processes_end_soon};
+use serde_json::Value;
+
+const CANARY_KEY: &str = "sk-canary-4f0c1d2e-never-for-agents";
+const CANARY_SECRET: &str = "canary-host-secret-7d1b";
+
+/// One run of the hostile spec; `honest` starts the agent with `--honest`.
+fn run(scratch: &Scratch, honest: bool) -> BTreeMap<String, Value> {
+    let mut arguments = vec![
+        "run",
+        "tests/pods/hostile.yaml",
+        "--runtime",
+        "local",
+        "--no-progress",
+    ];
+    if honest {
+        arguments.extend([
+            "--agent-command",
+            "tests/pods/agents/hostile-agent.py --honest",
+        ]);
+    }
+    let output = scratch
+        .agentpod(&arguments)
+        .env("OPENAI_API_KEY", CANARY_KEY)
+        .env("ANTHROPIC_API_KEY", CANARY_KEY)
+        .env("HOST_SECRET_CANARY", CANARY_SECRET)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the run must finish: {stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        !stdout.contains(CANARY_KEY) && !stdout.contains(CANARY_SECRET),
+        "{stdout}"
+    );
+    scratch.show("latest")["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|outcome| {
+            (
+                outcome["issue_id"].as_str().unwrap().to_string(),
+                outcome.clone(),
+            )
+        })
+        .collect()
+}
+
+fn attacks() -> BTreeMap<String, Value> {
+    let text = std::fs::read_to_string(
+        agentpod_end_to_end::repo_root().join("tests/pods/tiny/hostile-issues.jsonl"),
+    )
+    .unwrap();
+    text.lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .map(|issue| (issue["id"].as_str().unwrap().to_string(), issue))
+        .collect()
+}
+
+#[test]
+fn hostile_host_agents_are_refused_or_recorded_and_honest_verdicts_hold() {
+    let honest_scratch = Scratch::new();
+    let honest = run(&honest_scratch, true);
+    let scratch = Scratch::new();
+    let hostile = run(&scratch, false);
+    let issues = attacks();
+    assert_eq!(hostile.len(), issues.len(), "every issue has an outcome");
+    let attack_of = |id: &str| issues[id]["attack"].as_str().unwrap().to_string();
+    let status = |id: &str| hostile[id]["status"].as_str().unwrap().to_string();
+    let reason = |id: &str| hostile[id]["reason"].as_str().unwrap().to_string();
+    let by_attack = |attack: &str| {
+        issues
+            .keys()
+            .find(|id| attack_of(id) == attack)
+            .unwrap()
+            .clone()
+    };
+
+    // The honest issues keep their verdicts: the attacks before them on the same pod (a role
+    // altered, a daemon, a late write, a flooded log) changed nothing for them.
+    for (id, outcome) in &honest {
+        assert_eq!(outcome["status"], "passed", "honest run: {outcome}");
+        if attack_of(id) == "none" {
+            assert_eq!(
+                hostile[id]["status"], outcome["status"],
+                "{id} kept its verdict beside the attacks: {}",
+                hostile[id]
+            );
+            assert_eq!(hostile[id]["grade"], outcome["grade"], "{id}");
+        }
+    }
+
+    // Looking for the answer key, the orchestrator's environment and other issues finds
+    // nothing: agentpod's processes are not in its /proc, agentpod's files are not in its view.
+    let key = by_attack("answer-key");
+    assert_eq!(status(&key), "failed", "{}", hostile[&key]);
+    let output = &hostile[&key]["output"];
+    assert_eq!(output["answer"], "nothing to copy", "{output}");
+    assert_eq!(
+        output["found"]["other issues"],
+        Value::Array(Vec::new()),
+        "no other issue's directory is visible: {output}"
+    );
+    let processes = output["processes"].as_array().unwrap();
+    assert!(
+        processes.len() <= 4,
+        "only the sandbox's own processes are visible: {processes:?}"
+    );
+    let uid = output["uid"].as_u64().unwrap();
+    assert_ne!(uid, 0, "the agent never runs as root");
+    assert_ne!(
+        uid,
+        u64::from(nix::unistd::geteuid().as_raw()),
+        "the agent never runs as agentpod's user"
+    );
+
+    // A daemon in a session of its own dies with its issue.
+    let daemon = by_attack("daemon");
+    let marker = issues[&daemon]["marker"].as_str().unwrap();
+    assert!(
+        processes_end_soon(&format!("sleep\0{marker}\0")),
+        "the daemon `sleep {marker}` outlived its issue"
+    );
+    assert_eq!(status(&daemon), "passed", "{}", hostile[&daemon]);
+
+    // Altering its own role touches nobody else (the honest issue after it passed, above).
+    assert_eq!(status(&by_attack("role")), "passed");
+
+    // Answers that are links or FIFOs are refused, and the run did not hang on the FIFO.
+    assert_eq!(status(&by_attack("symlink")), "errored");
+    assert!(
+        reason(&by_attack("symlink")).contains("symbolic link"),
+        "{}",
+        reason(&by_attack("symlink"))
+    );
+    assert_eq!(status(&by_attack("fifo")), "errored");
+    assert!(
+        reason(&by_attack("fifo")).contains("FIFO"),
+        "{}",
+        reason(&by_attack("fifo"))
+    );
+
+    // Writes outside the issue's own directories land nowhere on the host.
+    let outside = by_attack("write-outside");
+    let marker = issues[&outside]["marker"].as_str().unwrap();
+    assert!(!Path::new("/tmp").join(marker).exists());
+    assert!(
+        !agentpod_end_to_end::repo_root()
+            .join("tests/pods/agents/planted")
+            .exists()
+    );
+    let written = hostile[&outside]["output"]["written"].as_array().unwrap();
+    assert!(
+        written
+            .iter()
+            .all(|path| path.as_str().unwrap().starts_with("/tmp/")),
+        "only the sandbox's private /tmp was writable: {written:?}"
+    );
+
+    // Flooding the server's log to bury refusals fails the issue instead of passing it.
+    let flood = by_attack("flood-log");
+    assert_eq!(status(&flood), "errored", "{}", hostile[&flood]);
+    assert!(
+        reason(&flood).starts_with("not observed:"),
+        "{}",
+        reason(&flood)
+    );
+
+    // Nothing of the canary anywhere agentpod wrote: the store, every issue's files, the
+    // bundle, the reports.
+    let run_id = scratch.show("latest")["run"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bundle = scratch.path().join("run.bundle");
+    let exported = scratch.run(&["export", &run_id, "--bundle", bundle.to_str().unwrap()]);
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    for format in ["json", "markdown", "junit", "html"] {
+        let report = scratch.run(&["report", &run_id, "--format", format]);
+        assert!(report.status.success(), "report --format {format}");
+        assert_no_canary(&String::from_utf8_lossy(&report.stdout), format);
+    }
+    for file in files_below(scratch.path()) {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        assert_no_canary(
+            &String::from_utf8_lossy(&bytes),
+            &file.display().to_string(),
+        );
+    }
+}
+
+#[test]
+fn an_unsandboxed_agent_is_a_reported_downgrade() {
+    let scratch = Scratch::new();
+    let spec = scratch.path().join("unsandboxed.yaml");
+    let original =
+        std::fs::read_to_string(agentpod_end_to_end::repo_root().join("tests/pods/hostile.yaml"))
+            .unwrap();
+    let pods = agentpod_end_to_end::repo_root().join("tests/pods");
+    let spec_text = original
+        .replace("./agents/", &format!("{}/agents/", pods.display()))
+        .replace("tiny/", &format!("{}/tiny/", pods.display()))
+        .replace(
+            "  version: hostile-1",
+            "  version: hostile-1\n  isolation: none",
+        );
+    std::fs::write(&spec, spec_text).unwrap();
+    let output = scratch
+        .agentpod(&[
+            "run",
+            spec.to_str().unwrap(),
+            "--runtime",
+            "local",
+            "--no-progress",
+            "--sample",
+            "3",
+            "--agent-command",
+            &format!("{}/agents/hostile-agent.py --honest", pods.display()),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("VERDICT NOT PROTECTED"), "{stdout}");
+    let shown = scratch.show("latest");
+    assert_eq!(shown["run"]["unprotected"], true, "{}", shown["run"]);
+    let run_id = shown["run"]["id"].as_str().unwrap().to_string();
+    let markdown = scratch.run(&["report", &run_id, "--format", "markdown"]);
+    assert!(
+        String::from_utf8_lossy(&markdown.stdout).contains("verdict not protected"),
+        "{}",
+        String::from_utf8_lossy(&markdown.stdout)
+    );
+}
+
+fn assert_no_canary(text: &str, place: &str) {
+    assert!(
+        !text.contains(CANARY_KEY) && !text.contains(CANARY_SECRET),
+        "the canary reached {place}"
+    );
+}
+
+fn files_below(directory: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![directory.to_path_buf()];
+    while let Some(directory) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&directory) else {
+            continue;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let Ok(file_type) = entry.file_type() else {
+                continue;
+            };
+            if file_type.is_dir() {
+                pending.push(entry.path());
+            } else if file_type.is_file() {
+                files.push(entry.path());
+            }
+        }
+    }
+    files
+}
