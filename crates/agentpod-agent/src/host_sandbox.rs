@@ -192,8 +192,9 @@ impl HostSandbox {
         let is_hidden = |path: &Path| hidden.iter().any(|hidden| path.starts_with(hidden));
         for path in &self.read_only {
             let path = absolute(path);
-            // Already visible (a system directory), masked, or gone: nothing to mount.
-            if visible.iter().any(|mounted| path.starts_with(mounted))
+            // Already on view from the host (a system directory), masked, or gone: nothing to
+            // mount. (A path under /tmp is mounted over the sandbox's private /tmp.)
+            if bound.iter().any(|mounted| path.starts_with(mounted))
                 || is_hidden(&path)
                 || !path.exists()
             {
@@ -313,15 +314,19 @@ impl Arguments {
 mod tests {
     use super::*;
 
-    fn sandbox() -> HostSandbox {
+    /// A sandbox over real directories (`read_only` paths that do not exist are skipped):
+    /// `<root>/agent` holds the program and the spec, `<root>/run` is the work root.
+    fn sandbox(root: &Path) -> HostSandbox {
+        for directory in ["agent", "run/store", "run/issues/T-1/work"] {
+            std::fs::create_dir_all(root.join(directory)).unwrap();
+        }
+        std::fs::write(root.join("agent/spec.yaml"), "name: x").unwrap();
+        std::fs::write(root.join("run/issues/T-1/issue.json"), "{}").unwrap();
         HostSandbox {
-            read_only: vec![PathBuf::from("/opt/agent"), PathBuf::from("/srv/run/store")],
-            hidden: vec![
-                PathBuf::from("/opt/agent/spec.yaml"),
-                PathBuf::from("/srv/run"),
-            ],
-            writable: vec![PathBuf::from("/srv/run/issues/T-1/work")],
-            issue_file: PathBuf::from("/srv/run/issues/T-1/issue.json"),
+            read_only: vec![root.join("agent"), root.join("run/store")],
+            hidden: vec![root.join("agent/spec.yaml"), root.join("run")],
+            writable: vec![root.join("run/issues/T-1/work")],
+            issue_file: root.join("run/issues/T-1/issue.json"),
             user: Some(SandboxUser { uid: 7, gid: 7 }),
             tmp_bytes: 1024,
             max_processes: 8,
@@ -337,29 +342,39 @@ mod tests {
     }
 
     #[test]
-    fn a_readable_path_inside_a_hidden_one_is_not_mounted() {
-        let arguments = text(&sandbox().arguments(&["agent".into()], Path::new("/w")));
+    fn readable_paths_are_mounted_hidden_ones_masked() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        let arguments = text(&sandbox(root).arguments(&["agent".into()], Path::new("/w")));
+        let agent = root.join("agent").display().to_string();
         assert!(
-            arguments.contains("--ro-bind /opt/agent /opt/agent"),
+            arguments.contains(&format!("--ro-bind {agent} {agent}")),
             "{arguments}"
         );
         assert!(
-            !arguments.contains("/srv/run/store"),
-            "the store lies inside the hidden run directory: {arguments}"
+            arguments.contains(&format!("--ro-bind /dev/null {agent}/spec.yaml")),
+            "the spec inside the agent's directory is masked: {arguments}"
+        );
+        assert!(
+            !arguments.contains("run/store"),
+            "the store lies inside the hidden work root: {arguments}"
         );
     }
 
     #[test]
     fn the_issue_directories_are_mounted_and_the_agent_drops_to_its_user() {
-        let arguments = text(&sandbox().arguments(&["agent".into(), "-v".into()], Path::new("/w")));
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        let arguments =
+            text(&sandbox(root).arguments(&["agent".into(), "-v".into()], Path::new("/w")));
+        let work = root.join("run/issues/T-1/work").display().to_string();
+        let issue = root.join("run/issues/T-1/issue.json").display().to_string();
         assert!(
-            arguments.contains("--bind /srv/run/issues/T-1/work /srv/run/issues/T-1/work"),
+            arguments.contains(&format!("--bind {work} {work}")),
             "{arguments}"
         );
         assert!(
-            arguments.contains(
-                "--ro-bind /srv/run/issues/T-1/issue.json /srv/run/issues/T-1/issue.json"
-            ),
+            arguments.contains(&format!("--ro-bind {issue} {issue}")),
             "{arguments}"
         );
         assert!(
