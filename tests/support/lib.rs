@@ -225,7 +225,12 @@ impl Drop for RunningAgentpod {
 /// `/proc/PID/cmdline`) or every such process is a zombie; one still running after a few
 /// seconds was not killed.
 pub fn processes_end_soon(command_line: &str) -> bool {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    processes_end_soon_within(command_line, std::time::Duration::from_secs(5))
+}
+
+/// [`processes_end_soon`] with a deadline of one's own (zero: look once).
+pub fn processes_end_soon_within(command_line: &str, wait: std::time::Duration) -> bool {
+    let deadline = std::time::Instant::now() + wait;
     loop {
         let running = std::fs::read_dir("/proc")
             .unwrap()

@@ -10,7 +10,6 @@ use agentpod_spec::{AccessClass, ProposalResponse};
 use sqlx::{AssertSqlSafe, PgConnection};
 
 use crate::agent_role::AGENT_ROLE;
-use crate::boundary_grants::writes;
 use crate::catalog::{CatalogTable, display_table_name};
 use crate::database_name::quote_literal;
 use crate::effective_boundary::EffectiveTable;
@@ -133,8 +132,10 @@ pub(crate) async fn create(template: &mut PgConnection) -> Result<(), sqlx::Erro
     Ok(())
 }
 
-/// The triggers one table needs: change capture wherever the agent can write anything, and
-/// diversion into proposals where its class or a column's is `approval`.
+/// The triggers one table needs: change capture on every table, and diversion into proposals
+/// where its class or a column's is `approval`. Capture is not limited to the tables the agent
+/// may write: a foreign key's cascade or a tool function (SECURITY DEFINER) changes other
+/// tables in the agent's session, and every change the agent caused must be on record.
 pub(crate) fn triggers(
     table: &CatalogTable,
     effective: &EffectiveTable,
@@ -148,11 +149,6 @@ pub(crate) fn triggers(
         .filter(|(_, access)| *access == AccessClass::Approval)
         .map(|(column, _)| column.as_str())
         .collect();
-    let any_write =
-        writes(effective.access) || effective.columns.iter().any(|(_, access)| writes(*access));
-    if !any_write {
-        return statements;
-    }
     statements.push(format!(
         "CREATE TRIGGER {CHANGE_TRIGGER} AFTER INSERT OR UPDATE OR DELETE ON {quoted} \
          FOR EACH ROW EXECUTE FUNCTION {AUDIT_SCHEMA}.record_change()"

@@ -599,11 +599,11 @@ async fn drop_database_and_role(
     Ok(())
 }
 
-/// How long a terminated session gets to go away.
-const SESSION_END_TIMEOUT_MS: i64 = 5_000;
+/// How long the sessions of a role get to go away once terminated.
+const SESSION_END_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Forbids `role` to log in and terminates its sessions, waiting for each to end. `false` when
-/// a session was still there after the wait.
+/// Forbids `role` to log in and terminates its sessions until none is left (a session already
+/// on its way out still shows for a moment). `false` when one was still there after the wait.
 async fn end_sessions(admin: &mut PgConnection, role: &str) -> Result<bool, sqlx::Error> {
     sqlx::raw_sql(AssertSqlSafe(format!(
         "ALTER ROLE {} WITH NOLOGIN",
@@ -611,15 +611,22 @@ async fn end_sessions(admin: &mut PgConnection, role: &str) -> Result<bool, sqlx
     )))
     .execute(&mut *admin)
     .await?;
-    let survivors: i64 = sqlx::query_scalar(
-        "SELECT count(*) FILTER (WHERE NOT pg_terminate_backend(pid, $2))
-         FROM pg_stat_activity WHERE usename = $1",
-    )
-    .bind(role)
-    .bind(SESSION_END_TIMEOUT_MS)
-    .fetch_one(&mut *admin)
-    .await?;
-    Ok(survivors == 0)
+    let deadline = Instant::now() + SESSION_END_TIMEOUT;
+    loop {
+        let remaining: i64 = sqlx::query_scalar(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = $1",
+        )
+        .bind(role)
+        .fetch_one(&mut *admin)
+        .await?;
+        if remaining == 0 {
+            return Ok(true);
+        }
+        if Instant::now() >= deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
 }
 
 async fn connect(endpoint: &PostgresEndpoint, database: &str) -> Result<PgConnection, sqlx::Error> {

@@ -24,6 +24,9 @@ use crate::issue_grading;
 use crate::pod_gateways::PodGateways;
 use crate::pod_worker::PodContext;
 
+/// The longest reading an issue's boundary events may take; past it the issue is not observed.
+const EVENTS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// The size of a sandboxed host agent's private `/tmp` (memory-backed).
 const SANDBOX_TMP_BYTES: u64 = 256 << 20;
 
@@ -158,15 +161,25 @@ pub(crate) async fn run_issue(
     // An issue whose events cannot be read completely was not observed: it fails, whatever
     // its answer, so that hiding one's traces (flooding the log, a session that will not end)
     // never pays.
-    let (mut boundary_events, unobserved) = match database
-        .collect_boundary_events(&issue_database)
-        .await
-    {
-        Ok(events) => (boundary_event_records(&issue.id, trial, events), None),
-        Err(error) => {
+    // Bounded: a server that went away mid-issue can leave its connections hanging.
+    let collected = tokio::time::timeout(
+        EVENTS_TIMEOUT,
+        database.collect_boundary_events(&issue_database),
+    )
+    .await;
+    let (mut boundary_events, unobserved) = match collected {
+        Ok(Ok(events)) => (boundary_event_records(&issue.id, trial, events), None),
+        Ok(Err(error)) => {
             tracing::warn!(issue = %issue.id, %error, "cannot collect the issue's boundary events");
             (Vec::new(), Some(error.to_string()))
         }
+        Err(_) => (
+            Vec::new(),
+            Some(format!(
+                "the issue's boundary events could not be read within {}s",
+                EVENTS_TIMEOUT.as_secs()
+            )),
+        ),
     };
     if refused_connections > 0 {
         // The pod's firewall refused the agent container's attempts to leave its pod.
@@ -195,11 +208,14 @@ pub(crate) async fn run_issue(
         context.plan.spec.agent.timeout,
         grading,
     );
-    // Graded answers also face the spec's other graders; an agent that errored is not graded.
-    if matches!(
-        outcome.status,
-        OutcomeStatus::Passed | OutcomeStatus::Failed
-    ) {
+    // Graded answers also face the spec's other graders; an agent that errored, or that was
+    // not observed (and fails below), is not graded.
+    if unobserved.is_none()
+        && matches!(
+            outcome.status,
+            OutcomeStatus::Passed | OutcomeStatus::Failed
+        )
+    {
         let mut checks =
             issue_grading::database_checks(grading, database, &issue_database, issue).await;
         let violations = boundary_events
@@ -348,11 +364,14 @@ fn prepare_issue_directory(directory: &Path, issue: &Issue) -> std::io::Result<(
     let issue_json =
         serde_json::to_vec_pretty(&issue.agent_view()).map_err(std::io::Error::other)?;
     std::fs::write(directory.join("issue.json"), issue_json)?;
-    // A stale answer from an earlier attempt must never be graded as this attempt's: the
-    // output directory starts empty (an earlier attempt's agent may have left anything there).
-    let output = directory.join("output");
-    std::fs::remove_dir_all(&output)?;
-    std::fs::create_dir_all(&output)
+    // An attempt starts from nothing an earlier attempt (on a pod that was lost) left: a stale
+    // answer must never be graded as this attempt's, and its files belong to another user.
+    for scratch in ["work", "output"] {
+        let path = directory.join(scratch);
+        std::fs::remove_dir_all(&path)?;
+        std::fs::create_dir_all(&path)?;
+    }
+    Ok(())
 }
 
 fn fill_from_agent_run(

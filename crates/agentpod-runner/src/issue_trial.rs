@@ -8,6 +8,9 @@ pub struct IssueTrial {
     pub issue: Issue,
     /// From 1 to the run's trials.
     pub trial: u32,
+    /// How many pods have died under this trial so far: the first loss runs it again on a
+    /// fresh pod, the second is the trial's own outcome (see `pod_worker`).
+    pub(crate) pod_losses: u32,
 }
 
 impl IssueTrial {
@@ -19,6 +22,7 @@ impl IssueTrial {
                 issues.iter().map(move |issue| IssueTrial {
                     issue: issue.clone(),
                     trial,
+                    pod_losses: 0,
                 })
             })
             .collect()

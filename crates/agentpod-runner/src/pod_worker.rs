@@ -197,7 +197,12 @@ async fn serve(
             .lock()
             .ok()
             .and_then(|mut queue| queue.pop_front());
-        let Some(IssueTrial { issue, trial }) = next else {
+        let Some(IssueTrial {
+            issue,
+            trial,
+            pod_losses,
+        }) = next
+        else {
             break;
         };
         context.reporter.report(&RunEvent::IssueStarted {
@@ -222,10 +227,27 @@ async fn serve(
         // Whatever the agent did, the issue only counts if its pod held up to the end (its
         // database events were read from the server): ask the server, under a ms per issue.
         let pod_lost = !database.is_serving().await;
+        if pod_lost && pod_losses == 0 {
+            // The agent may have brought the server down (memory, disk, connections), or the
+            // host did: the trial runs again, first, on a fresh pod, and this attempt counts
+            // for nothing. A run stopped before then leaves it pending for `--resume`.
+            tracing::warn!(issue = %issue.id, trial, "the pod's Postgres stopped answering under this issue; running it again on a fresh pod");
+            if let Ok(mut queue) = context.queue.lock() {
+                queue.push_front(IssueTrial {
+                    issue: issue.clone(),
+                    trial,
+                    pod_losses: 1,
+                });
+            }
+            gateways.shutdown().await;
+            database.close().await;
+            return PodWorkerEnd::PodLost;
+        }
         if pod_lost {
-            outcome.status = OutcomeStatus::InfrastructureError;
+            // The second pod to die under the same trial: the trial's own doing.
+            outcome.status = OutcomeStatus::Errored;
             outcome.reason = format!(
-                "infrastructure: the pod's Postgres stopped answering ({})",
+                "the pod's Postgres stopped answering under this issue on two pods in a row ({})",
                 outcome.reason
             );
         }

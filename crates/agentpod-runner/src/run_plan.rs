@@ -179,6 +179,7 @@ impl RunPlan {
                     line: 0,
                 },
                 trial: pending.trial,
+                pod_losses: 0,
             })
             .collect();
         let mut seen = std::collections::HashSet::new();

@@ -61,5 +61,10 @@ elif behaviour == "env":
 elif behaviour == "slow":
     time.sleep(1)
     answer(issue["want"])
+elif behaviour == "marked-slow":
+    # Sleeps in a process the test can find on the host by its command line, so it can act
+    # while the issue runs.
+    subprocess.run(["sleep", issue["marker"]])
+    answer(issue["want"])
 else:
     sys.exit(f"unknown behaviour {behaviour}")

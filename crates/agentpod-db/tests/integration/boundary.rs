@@ -415,3 +415,71 @@ async fn each_issue_sees_only_its_own_violations() -> TestResult {
     pod.close().await;
     Ok(())
 }
+
+/// A delete the agent may make cascades, through a foreign key, into a table it may only read:
+/// the cascaded change is on record too, whatever the agent's grants on that table.
+#[tokio::test]
+async fn changes_cascaded_into_read_only_tables_are_recorded() -> TestResult {
+    let server = LocalPostgres::start().await?;
+    let directory = tempfile::tempdir()?;
+    let schema = directory.path().join("cascade.sql");
+    std::fs::write(
+        &schema,
+        "CREATE TABLE parents (id integer PRIMARY KEY);
+         CREATE TABLE children (
+             id integer PRIMARY KEY,
+             parent_id integer NOT NULL REFERENCES parents (id) ON DELETE CASCADE
+         );
+         INSERT INTO parents VALUES (1), (2);
+         INSERT INTO children VALUES (10, 1), (20, 2);",
+    )?;
+    let mut pod = PodDatabase::seed(&server.endpoint, &[crate::support::sql(schema)]).await?;
+    let rule = |table: &str, access: AccessClass| TableRule {
+        table: table.to_owned(),
+        access,
+        line: 1,
+        column: 1,
+    };
+    let boundary = agentpod_spec::BoundarySpec {
+        default: None,
+        on_proposal: ProposalResponse::Pending,
+        tables: vec![
+            rule("parents", AccessClass::Writable),
+            rule("children", AccessClass::ReadOnly),
+        ],
+        columns: vec![],
+        line: 1,
+        column: 1,
+    };
+    pod.apply_boundary(Some(&boundary)).await?;
+    let issue = pod.create_issue_database("cascade").await?;
+    let mut agent = connect(&issue.agent_url).await?;
+    sqlx::raw_sql("DELETE FROM parents WHERE id = 1")
+        .execute(&mut agent)
+        .await?;
+    sqlx::Connection::close(agent).await?;
+    let events = pod.collect_boundary_events(&issue).await?;
+    let mut changes: Vec<(&str, &str, serde_json::Value)> = events
+        .changes
+        .iter()
+        .map(|change| {
+            let before = change.before.as_ref().map(|row| row["id"].clone());
+            (
+                change.table.as_str(),
+                change.operation.as_str(),
+                before.unwrap_or_default(),
+            )
+        })
+        .collect();
+    changes.sort_by(|left, right| left.0.cmp(right.0));
+    assert_eq!(
+        changes,
+        [
+            ("children", "delete", serde_json::json!(10)),
+            ("parents", "delete", serde_json::json!(1)),
+        ]
+    );
+    assert!(events.violations.is_empty(), "{:?}", events.violations);
+    pod.close().await;
+    Ok(())
+}

@@ -28,6 +28,15 @@ use crate::runtime_kind::RuntimeKind;
 use crate::seed_cache::{SeedCache, SeedImage, SeedingServer};
 
 const SUPERUSER: &str = "postgres";
+
+/// The pod's data directory (tmpfs): the seeded template, every issue's clone, the log.
+const POD_DATA_BYTES: u64 = 2 << 30;
+/// The Postgres container's memory, tmpfs included.
+const POD_MEMORY_BYTES: i64 = 3 << 30;
+/// One CPU's worth of time per pod.
+const POD_NANO_CPUS: i64 = 1_000_000_000;
+/// Server processes: a backend per connection, within the issue roles' connection limits.
+const POD_PROCESSES: i64 = 512;
 const POSTGRES_PORT: u16 = 5432;
 /// The image's first start runs initdb before the real server comes up.
 const READY_TIMEOUT: Duration = Duration::from_secs(90);
@@ -124,10 +133,19 @@ impl DockerRuntime {
                 network_mode: Some(network.to_string()),
                 // Data in memory: initdb's and the server's writes cost nothing, and mounting
                 // here keeps the image's VOLUME from becoming an anonymous volume.
+                // Sized, so an agent that writes without end fills its pod, not the host; a
+                // server that dies of it is the issue's to answer for (the runner retries the
+                // issue once on a fresh pod, then fails it).
                 tmpfs: Some(HashMap::from([(
                     DATA_DIRECTORY.to_string(),
-                    "rw,nosuid,nodev".to_string(),
+                    format!("rw,nosuid,nodev,size={POD_DATA_BYTES}"),
                 )])),
+                // tmpfs pages count against the container's memory, so the limit leaves room
+                // for the data directory and the server's own memory; no swap beyond it.
+                memory: Some(POD_MEMORY_BYTES),
+                memory_swap: Some(POD_MEMORY_BYTES),
+                nano_cpus: Some(POD_NANO_CPUS),
+                pids_limit: Some(POD_PROCESSES),
                 ..Default::default()
             }),
             ..Default::default()
