@@ -1,6 +1,8 @@
-//! Reports: statistics over a run's outcomes, the run summary, and its renderers (terminal, JSON).
+//! Reports: statistics over a run's outcomes, the run summary, and its renderers (terminal, JSON);
+//! and `inert_text`, the escapes every renderer applies to text from the agent or an issue.
 
 mod distribution;
+pub mod inert_text;
 mod run_summary;
 mod terminal;
 mod usage_summary;

@@ -1,7 +1,10 @@
 //! The summary as plain text: aligned, no colour, short enough to paste into a CI summary.
+//! Names and reasons can come from the agent or its issues, so each passes through
+//! [`terminal_line`] and cannot act on the terminal.
 
 use std::fmt::Write;
 
+use crate::inert_text::terminal_line;
 use crate::run_summary::{IssueNote, RunSummary};
 
 /// How many failed or errored issues are listed by name before "and N more".
@@ -13,16 +16,16 @@ pub fn render_terminal(summary: &RunSummary) -> String {
     let _ = writeln!(
         out,
         "{} · agent {} · run {} · {}, {} pod{}{}",
-        summary.spec,
-        summary.agent_version,
-        summary.run_id,
-        summary.runtime,
+        terminal_line(&summary.spec),
+        terminal_line(&summary.agent_version),
+        terminal_line(&summary.run_id),
+        terminal_line(&summary.runtime),
         summary.pods,
         if summary.pods == 1 { "" } else { "s" },
         if summary.status == "finished" {
             String::new()
         } else {
-            format!(" · {}", summary.status)
+            format!(" · {}", terminal_line(&summary.status))
         },
     );
     if !summary.verdict_protected {
@@ -211,7 +214,7 @@ fn list_outliers(out: &mut String, usage: &crate::usage_summary::UsageSummary) {
                 ),
                 _ => format!("{} tool calls (fence {:.1})", outlier.value, outlier.fence),
             };
-            let _ = writeln!(out, "  {}  {value}", outlier.issue_id);
+            let _ = writeln!(out, "  {}  {value}", terminal_line(&outlier.issue_id));
         }
     }
 }
@@ -241,18 +244,24 @@ fn list_boundary(out: &mut String, title: &str, notes: &[crate::run_summary::Bou
 }
 
 /// `title:` and up to [`LISTED_ISSUES`] lines of `issue  text`, ids aligned, then how many more.
+/// Both come from the issue or the agent: a reason can quote its output, so each is kept to one
+/// inert line.
 fn list_lines(out: &mut String, title: &str, lines: &[(&str, &str)]) {
     if lines.is_empty() {
         return;
     }
     let _ = writeln!(out, "{title}:");
-    let width = lines
+    let shown: Vec<(String, String)> = lines
         .iter()
         .take(LISTED_ISSUES)
+        .map(|(issue_id, text)| (terminal_line(issue_id), terminal_line(text)))
+        .collect();
+    let width = shown
+        .iter()
         .map(|(issue_id, _)| issue_id.len())
         .max()
         .unwrap_or(0);
-    for (issue_id, text) in lines.iter().take(LISTED_ISSUES) {
+    for (issue_id, text) in &shown {
         let _ = writeln!(out, "  {issue_id:width$}  {text}");
     }
     if lines.len() > LISTED_ISSUES {

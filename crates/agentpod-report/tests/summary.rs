@@ -238,3 +238,57 @@ fn a_run_of_several_trials_counts_trials_and_gives_pass_k() {
     let plain = summarize(&run, &outcomes[..3], &[]);
     assert!(plain.pass_all_trials.is_none(), "no pass^k for one trial");
 }
+
+/// What a hostile agent puts in its output, and so in a reason: escape sequences that clear the
+/// screen and plant a hyperlink, a carriage return that overwrites the line, a bidi override, and
+/// Markdown for a fake table row, a heading, a tracking pixel and HTML.
+const HOSTILE: &str = "\u{1b}[2J\u{1b}]8;;http://evil/\u{7}click\u{1b}]8;;\u{7} failed\rpassed \
+                       \u{202e}deliaf\u{202c} | ✅ | passed |\n### Approved\n\
+                       ![x](http://evil/p.png)<img src=x>";
+
+/// Whether a terminal would act on a character of `text` other than its newlines.
+fn acts_on_terminal(text: &str) -> Option<char> {
+    text.chars().find(|&character| {
+        (character.is_control() && character != '\n')
+            || matches!(character, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    })
+}
+
+#[test]
+fn text_from_the_agent_cannot_act_on_the_terminal() {
+    let outcomes = vec![
+        outcome("T-1", OutcomeStatus::Failed, 900, HOSTILE),
+        outcome(
+            "T-2\u{1b}[1A\rT-2",
+            OutcomeStatus::Errored,
+            900,
+            &format!("agent exited with code 1: {HOSTILE}"),
+        ),
+    ];
+    let violation = agentpod_store::BoundaryEventRecord {
+        issue_id: "T-1".into(),
+        trial: 1,
+        kind: agentpod_store::BoundaryEventKind::Violation,
+        table: Some("customers".into()),
+        detail: json!({ "error": HOSTILE }),
+    };
+    let text = render_terminal(&summarize(&run(2), &outcomes, &[violation]));
+    assert_eq!(acts_on_terminal(&text), None, "{text}");
+    // The agent's lines stay on one line each, spelled out where they would have acted.
+    assert!(
+        text.lines()
+            .all(|line| !line.starts_with("###") && !line.starts_with("![")),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "T-1  \\x1b[2J\\x1b]8;;http://evil/\\x07click\\x1b]8;;\\x07 failed\\rpassed \
+             \\u{202e}deliaf\\u{202c} | ✅ | passed |\\n### Approved\\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("T-2\\x1b[1A\\rT-2  agent exited"), "{text}");
+    // Header, issues, pass rate, time, wall time, boundary; then errored, failed and violations,
+    // each a title and one line.
+    assert_eq!(text.lines().count(), 6 + 3 * 2, "{text}");
+}

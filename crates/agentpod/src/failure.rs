@@ -6,6 +6,7 @@ use std::error::Error;
 
 use agentpod_db::{BoundaryError, FixtureError};
 use agentpod_issues::IssuesError;
+use agentpod_report::inert_text::terminal_block;
 use agentpod_spec::Diagnostic;
 
 use crate::exit_code::Exit;
@@ -43,8 +44,10 @@ impl Failure {
         Self { exit, message }
     }
 
+    /// Prints the message to stderr. An error can quote the agent's output or an issue's field,
+    /// so control characters and escape sequences are spelled out; the lines of a diagnostic stay.
     pub(crate) fn print(&self) {
-        let message = self.message.trim_end();
+        let message = terminal_block(self.message.trim_end());
         if message.starts_with("error") {
             eprintln!("{message}");
         } else {

@@ -1,11 +1,15 @@
 //! Progress on stderr while a run goes: indicatif bars (one per pod plus a total) on a terminal,
-//! plain lines in CI or when stderr is not a terminal, nothing with `--no-progress`.
+//! plain lines in CI or when stderr is not a terminal, nothing with `--no-progress`. Issue ids,
+//! reasons and pod errors can carry the agent's or an issue's text, so they are shown through
+//! `terminal_line` and cannot act on the terminal.
 
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use agentpod_report::inert_text::terminal_line;
 use agentpod_runner::{RunEvent, RunReporter};
+use agentpod_store::{OutcomeRecord, OutcomeStatus};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// A run reporter that also knows how to clean up the display at the end.
@@ -113,27 +117,18 @@ impl RunReporter for Lines {
                     ready_in.as_secs_f64()
                 );
             }
-            RunEvent::PodFailed { pod, error } => eprintln!("pod {pod} failed: {error}"),
+            RunEvent::PodFailed { pod, error } => {
+                eprintln!("pod {pod} failed: {}", terminal_line(error))
+            }
             RunEvent::IssueFinished { pod, outcome } => {
                 let mut finished = self
                     .finished
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
                 *finished += 1;
-                let width = self.issues.to_string().len();
                 eprintln!(
-                    "[{:>width$}/{}] {}{} {} in {:.2}s (pod {pod}){}",
-                    *finished,
-                    self.issues,
-                    outcome.issue_id,
-                    trial_label(outcome.trial, self.trials),
-                    outcome.status.as_str(),
-                    outcome.duration_ms as f64 / 1000.0,
-                    if outcome.status == agentpod_store::OutcomeStatus::Passed {
-                        String::new()
-                    } else {
-                        format!(": {}", outcome.reason.lines().next().unwrap_or_default())
-                    }
+                    "{}",
+                    finished_line(*finished, self.issues, self.trials, *pod, outcome)
                 );
             }
             RunEvent::Draining => eprintln!("draining: no new issues start"),
@@ -153,6 +148,42 @@ impl RunReporter for Lines {
 
 impl ProgressDisplay for Lines {
     fn finish(&self) {}
+}
+
+/// `[ 3/20] T-7 failed in 4.20s (pod 2): reason`, the reason's first line only.
+fn finished_line(
+    finished: usize,
+    issues: usize,
+    trials: u32,
+    pod: usize,
+    outcome: &OutcomeRecord,
+) -> String {
+    let width = issues.to_string().len();
+    format!(
+        "[{finished:>width$}/{issues}] {}{} {} in {:.2}s (pod {pod}){}",
+        terminal_line(&outcome.issue_id),
+        trial_label(outcome.trial, trials),
+        outcome.status.as_str(),
+        outcome.duration_ms as f64 / 1000.0,
+        if outcome.status == OutcomeStatus::Passed {
+            String::new()
+        } else {
+            format!(
+                ": {}",
+                terminal_line(outcome.reason.lines().next().unwrap_or_default())
+            )
+        }
+    )
+}
+
+/// `T-7 errored: reason`, printed above the bars.
+fn errored_line(trials: u32, outcome: &OutcomeRecord) -> String {
+    format!(
+        "{}{} errored: {}",
+        terminal_line(&outcome.issue_id),
+        trial_label(outcome.trial, trials),
+        terminal_line(&outcome.reason)
+    )
 }
 
 /// A total bar and one spinner per pod.
@@ -219,7 +250,9 @@ impl RunReporter for Bars {
                 }
             }
             RunEvent::PodFailed { pod, error } => {
-                let _ = self.multi.println(format!("pod {pod} failed: {error}"));
+                let _ = self
+                    .multi
+                    .println(format!("pod {pod} failed: {}", terminal_line(error)));
                 if let Some(bar) = self.pod(*pod) {
                     bar.finish_with_message("failed");
                 }
@@ -230,19 +263,18 @@ impl RunReporter for Bars {
                 trial,
             } => {
                 if let Some(bar) = self.pod(*pod) {
-                    bar.set_message(format!("{issue_id}{}", trial_label(*trial, self.trials)));
+                    bar.set_message(format!(
+                        "{}{}",
+                        terminal_line(issue_id),
+                        trial_label(*trial, self.trials)
+                    ));
                 }
             }
             RunEvent::IssueFinished { outcome, .. } => {
                 self.total.inc(1);
                 self.total.set_message("running");
-                if outcome.status == agentpod_store::OutcomeStatus::Errored {
-                    let _ = self.multi.println(format!(
-                        "{}{} errored: {}",
-                        outcome.issue_id,
-                        trial_label(outcome.trial, self.trials),
-                        outcome.reason
-                    ));
+                if outcome.status == OutcomeStatus::Errored {
+                    let _ = self.multi.println(errored_line(self.trials, outcome));
                 }
             }
             RunEvent::PodStopped { pod } => {
@@ -277,5 +309,73 @@ impl ProgressDisplay for Bars {
         }
         self.total.finish_and_clear();
         let _ = self.multi.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use serde_json::json;
+
+    use super::*;
+
+    /// Escape sequences that clear the screen and plant a hyperlink, a carriage return, a bidi
+    /// override and a second line, as a hostile agent's output could put them in a reason.
+    const HOSTILE: &str = "\u{1b}[2J\u{1b}]8;;http://evil/\u{7}click\u{1b}]8;;\u{7} failed\rpassed \
+                           \u{202e}deliaf\u{202c}\n### Approved";
+
+    fn outcome(issue_id: &str, status: OutcomeStatus, reason: &str) -> OutcomeRecord {
+        OutcomeRecord {
+            run_id: "20261125-120000-abcd".into(),
+            issue_id: issue_id.into(),
+            trial: 2,
+            pod_index: 1,
+            status,
+            reason: reason.into(),
+            exit: json!(null),
+            started_at: Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 1).unwrap(),
+            duration_ms: 4200,
+            output: None,
+            grade: json!(null),
+            stdout: String::new(),
+            stdout_bytes: 0,
+            stdout_truncated: false,
+            stderr: String::new(),
+            stderr_bytes: 0,
+            stderr_truncated: false,
+            usage: Default::default(),
+        }
+    }
+
+    fn acts_on_terminal(text: &str) -> bool {
+        text.chars().any(|character| {
+            character.is_control()
+                || matches!(character, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
+    }
+
+    #[test]
+    fn a_finished_line_shows_the_reason_inertly() {
+        let line = finished_line(
+            3,
+            20,
+            3,
+            2,
+            &outcome("T-7\u{1b}[1A", OutcomeStatus::Failed, HOSTILE),
+        );
+        assert!(!acts_on_terminal(&line), "{line:?}");
+        assert_eq!(
+            line,
+            "[ 3/20] T-7\\x1b[1A (trial 2) failed in 4.20s (pod 2): \\x1b[2J\\x1b]8;;http://evil/\
+             \\x07click\\x1b]8;;\\x07 failed\\rpassed \\u{202e}deliaf\\u{202c}"
+        );
+    }
+
+    #[test]
+    fn an_errored_line_keeps_the_whole_reason_on_one_line() {
+        let line = errored_line(1, &outcome("T-7", OutcomeStatus::Errored, HOSTILE));
+        assert!(!acts_on_terminal(&line), "{line:?}");
+        assert!(line.starts_with("T-7 errored: \\x1b[2J"), "{line}");
+        assert!(line.ends_with("\\u{202c}\\n### Approved"), "{line}");
     }
 }

@@ -1,5 +1,5 @@
-//! How numbers and text are written in every rendering: dollars, counts, shares, durations, and
-//! escaping for XML/HTML and Markdown tables.
+//! How numbers are written in every rendering: dollars, counts, shares, durations. Text from the
+//! agent or an issue is made inert by `agentpod_report::inert_text`.
 
 /// Dollars with precision that suits the amount: fractions of a cent per call, whole dollars
 /// with thousands separators per month.
@@ -110,38 +110,6 @@ fn thousands(whole: f64) -> String {
     out
 }
 
-/// Text for XML and HTML, in content and in quoted attributes. Characters XML 1.0 forbids
-/// (control characters other than tab and newlines) are dropped: an agent's output can hold them.
-pub(crate) fn escape_xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for character in text.chars() {
-        match character {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(character),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Text for one Markdown table cell: one line, no column breaks, no raw HTML.
-pub(crate) fn markdown_cell(text: &str) -> String {
-    let one_line: String = text
-        .chars()
-        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
-        .collect();
-    one_line
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "\\|")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,7 +127,5 @@ mod tests {
         assert_eq!(number(3.0), "3");
         assert_eq!(number(3.25), "3.25");
         assert_eq!(seconds(75.0), "1m15s");
-        assert_eq!(escape_xml("a<b & \"c\"\u{1}"), "a&lt;b &amp; &quot;c&quot;");
-        assert_eq!(markdown_cell("a|b\nc"), "a\\|b c");
     }
 }

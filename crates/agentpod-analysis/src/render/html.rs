@@ -4,12 +4,13 @@
 
 use std::fmt::Write;
 
+use agentpod_report::inert_text::xml_text;
 use agentpod_store::OutcomeStatus;
 
 use crate::comparison::Comparison;
 use crate::run_report::{IssueRow, RunReport, figures};
 
-use super::format::{dollars, escape_xml, number, percent, points, seconds, signed};
+use super::format::{dollars, number, percent, points, seconds, signed};
 use super::svg::{EstimateRow, ShareRow, estimates, histogram, shares};
 use super::terminal::{Show, measures};
 
@@ -61,7 +62,7 @@ fn page_start(out: &mut String, title: &str) {
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><style>{STYLE}</style></head><body>\n",
-        escape_xml(title)
+        xml_text(title)
     );
 }
 
@@ -78,20 +79,20 @@ pub(crate) fn report(report: &RunReport) -> String {
     let _ = write!(
         out,
         "<header><h1>{} · agent <code>{}</code></h1><p class=\"meta\">run <code>{}</code> · {} · {} pod{} · {}</p><p class=\"verdict{}\">{}</p>",
-        escape_xml(&report.spec),
-        escape_xml(&report.agent_version),
-        escape_xml(&report.run_id),
-        escape_xml(&report.runtime),
+        xml_text(&report.spec),
+        xml_text(&report.agent_version),
+        xml_text(&report.run_id),
+        xml_text(&report.runtime),
         report.pods,
         if report.pods == 1 { "" } else { "s" },
-        escape_xml(&report.status),
+        xml_text(&report.status),
         if report.verdict.ok { "" } else { " bad" },
-        escape_xml(&report.verdict.headline)
+        xml_text(&report.verdict.headline)
     );
     if !report.verdict.concerns.is_empty() {
         out.push_str("<ul class=\"concerns\">");
         for concern in &report.verdict.concerns {
-            let _ = write!(out, "<li>{}</li>", escape_xml(concern));
+            let _ = write!(out, "<li>{}</li>", xml_text(concern));
         }
         out.push_str("</ul>");
     }
@@ -158,7 +159,7 @@ pub(crate) fn report(report: &RunReport) -> String {
         let _ = write!(
             out,
             "<h2>Pass rate by {}</h2>",
-            escape_xml(report.category_field.as_deref().unwrap_or("category"))
+            xml_text(report.category_field.as_deref().unwrap_or("category"))
         );
         let rows: Vec<ShareRow> = report
             .categories
@@ -188,13 +189,13 @@ pub(crate) fn report(report: &RunReport) -> String {
                 .as_ref()
                 .map(|field| format!(
                     ", weighted by {} ({})",
-                    escape_xml(field),
+                    xml_text(field),
                     projection
                         .categories
                         .iter()
                         .map(|category| format!(
                             "{} {}",
-                            escape_xml(&category.value),
+                            xml_text(&category.value),
                             percent(category.share)
                         ))
                         .collect::<Vec<_>>()
@@ -258,11 +259,11 @@ pub(crate) fn report(report: &RunReport) -> String {
             let _ = write!(
                 out,
                 "<tr><td>{name}</td><td class=\"number\">{}</td><td class=\"number\">{}–{}</td><td>{}</td><td>{}</td></tr>",
-                escape_xml(&show(figure.estimate.value)),
-                escape_xml(&show(figure.estimate.low)),
-                escape_xml(&show(figure.estimate.high)),
-                escape_xml(&assessment(figure.against_budget.as_ref(), show)),
-                escape_xml(&assessment(figure.against_current.as_ref(), show))
+                xml_text(&show(figure.estimate.value)),
+                xml_text(&show(figure.estimate.low)),
+                xml_text(&show(figure.estimate.high)),
+                xml_text(&assessment(figure.against_budget.as_ref(), show)),
+                xml_text(&assessment(figure.against_current.as_ref(), show))
             );
         }
         out.push_str("</table>\n");
@@ -299,8 +300,8 @@ fn card(out: &mut String, value: &str, label: &str) {
     let _ = write!(
         out,
         "<div class=\"card\"><div class=\"value\">{}</div><div class=\"label\">{}</div></div>",
-        escape_xml(value),
-        escape_xml(label)
+        xml_text(value),
+        xml_text(label)
     );
 }
 
@@ -310,7 +311,7 @@ fn issue_row(out: &mut String, report: &RunReport, issue: &IssueRow, open: bool)
         out,
         "<details class=\"issue\"{}><summary><span>{}</span><span class=\"status {status}\">{status}{}</span><span>{}</span><span>{}</span><span>{}</span><span>{}</span></summary>",
         if open { " open" } else { "" },
-        escape_xml(&issue.issue_id),
+        xml_text(&issue.issue_id),
         if issue.trials > 1 {
             format!(" {}/{}", issue.passed_trials, issue.trials)
         } else {
@@ -322,7 +323,7 @@ fn issue_row(out: &mut String, report: &RunReport, issue: &IssueRow, open: bool)
             .unwrap_or_else(|| "—".to_string()),
         number(issue.tool_calls),
         seconds(issue.seconds),
-        escape_xml(&issue.reason)
+        xml_text(&issue.reason)
     );
     out.push_str("<ol class=\"timeline\">");
     match report.timelines.get(&issue.issue_id) {
@@ -334,7 +335,7 @@ fn issue_row(out: &mut String, report: &RunReport, issue: &IssueRow, open: bool)
                     entry.kind,
                     if entry.failed { " failed" } else { "" },
                     entry.kind.replace('_', " "),
-                    escape_xml(&entry.label)
+                    xml_text(&entry.label)
                 );
                 if let Some(latency) = entry.latency_ms {
                     let _ = write!(
@@ -344,7 +345,7 @@ fn issue_row(out: &mut String, report: &RunReport, issue: &IssueRow, open: bool)
                     );
                 }
                 if let Some(started) = &entry.started_at {
-                    let _ = write!(out, "<span class=\"when\">{}</span>", escape_xml(started));
+                    let _ = write!(out, "<span class=\"when\">{}</span>", xml_text(started));
                 }
                 out.push_str("</li>");
             }
@@ -368,7 +369,7 @@ pub(crate) fn comparison(comparison: &Comparison) -> String {
         "<header><h1>Comparison of {} runs</h1><p class=\"meta\">on the {} issues every run finished · baseline <code>{}</code></p><p class=\"verdict{}\">{} regression{}</p></header>",
         comparison.runs.len(),
         comparison.shared_issues,
-        escape_xml(&comparison.runs[0].run_id),
+        xml_text(&comparison.runs[0].run_id),
         if regressions > 0 { " bad" } else { "" },
         regressions,
         if regressions == 1 { "" } else { "s" }
@@ -407,8 +408,8 @@ pub(crate) fn comparison(comparison: &Comparison) -> String {
         let _ = write!(
             out,
             "<tr><td><code>{}</code></td><td>{}</td><td class=\"number\">{}</td><td class=\"number\">{}</td><td class=\"number\">{}</td><td class=\"number\">{}</td><td class=\"number\">{}</td><td class=\"number\">{}</td><td class=\"number\">{}</td></tr>",
-            escape_xml(&run.run_id),
-            escape_xml(&run.agent_version),
+            xml_text(&run.run_id),
+            xml_text(&run.agent_version),
             run.pass_rate
                 .map(|rate| percent(rate.value))
                 .unwrap_or_default(),
@@ -437,7 +438,7 @@ pub(crate) fn comparison(comparison: &Comparison) -> String {
         let _ = write!(
             out,
             "<h2>Flipped in <code>{}</code>: {} regressions, {} improvements</h2>",
-            escape_xml(&run.run_id),
+            xml_text(&run.run_id),
             difference.regressions,
             difference.improvements
         );
@@ -456,10 +457,10 @@ pub(crate) fn comparison(comparison: &Comparison) -> String {
                 } else {
                     "improved"
                 },
-                escape_xml(&flip.issue_id),
+                xml_text(&flip.issue_id),
                 flip.baseline.as_str(),
                 flip.candidate.as_str(),
-                escape_xml(&flip.reason)
+                xml_text(&flip.reason)
             );
         }
         out.push_str("</table>");

@@ -3,13 +3,13 @@
 
 use std::fmt::Write;
 
+use agentpod_report::inert_text::xml_text;
 use agentpod_store::OutcomeStatus;
 
 use crate::comparison::Comparison;
 use crate::gate::GateResult;
 use crate::run_report::RunReport;
 
-use super::format::escape_xml;
 use super::terminal::check_sentence;
 
 const HEADER: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
@@ -40,8 +40,8 @@ pub(crate) fn report(report: &RunReport) -> String {
         .iter()
         .map(|issue| issue.seconds * issue.trials as f64)
         .sum();
-    let suite = escape_xml(&format!("{} · {}", report.spec, report.agent_version));
-    let classname = escape_xml(&report.spec);
+    let suite = xml_text(&format!("{} · {}", report.spec, report.agent_version));
+    let classname = xml_text(&report.spec);
     // About 400 bytes per issue; reserving avoids regrowing for large runs.
     let mut out = String::with_capacity(1024 + report.issues.len() * 400);
     out.push_str(HEADER);
@@ -68,7 +68,7 @@ pub(crate) fn report(report: &RunReport) -> String {
         let _ = writeln!(
             out,
             "    <testcase classname=\"{classname}\" name=\"{}\" time=\"{:.3}\">",
-            escape_xml(&issue.issue_id),
+            xml_text(&issue.issue_id),
             issue.seconds
         );
         out.push_str("      <properties>\n");
@@ -110,7 +110,7 @@ pub(crate) fn report(report: &RunReport) -> String {
             );
         }
         out.push_str("      </properties>\n");
-        let reason = escape_xml(&issue.reason);
+        let reason = xml_text(&issue.reason);
         match issue.status {
             OutcomeStatus::Passed => {}
             OutcomeStatus::Failed => {
@@ -140,8 +140,8 @@ fn property(out: &mut String, indent: &str, name: &str, value: &str) {
     let _ = writeln!(
         out,
         "{indent}  <property name=\"{}\" value=\"{}\"/>",
-        escape_xml(name),
-        escape_xml(value)
+        xml_text(name),
+        xml_text(value)
     );
 }
 
@@ -164,8 +164,8 @@ pub(crate) fn comparison(comparison: &Comparison) -> String {
         let _ = writeln!(
             out,
             "  <testsuite name=\"{} vs {}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\">",
-            escape_xml(&run.run_id),
-            escape_xml(&comparison.runs[0].run_id),
+            xml_text(&run.run_id),
+            xml_text(&comparison.runs[0].run_id),
             difference.flips.len(),
             difference.regressions
         );
@@ -187,11 +187,11 @@ pub(crate) fn comparison(comparison: &Comparison) -> String {
             let _ = write!(
                 out,
                 "    <testcase classname=\"{}\" name=\"{}\"",
-                escape_xml(&run.agent_version),
-                escape_xml(&flip.issue_id)
+                xml_text(&run.agent_version),
+                xml_text(&flip.issue_id)
             );
             if flip.regression {
-                let message = escape_xml(&format!(
+                let message = xml_text(&format!(
                     "regressed: {} → {}: {}",
                     flip.baseline.as_str(),
                     flip.candidate.as_str(),
@@ -223,11 +223,11 @@ pub(crate) fn gate(gate: &GateResult) -> String {
     let _ = writeln!(
         out,
         "  <testsuite name=\"gate {}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">",
-        escape_xml(&gate.run_id),
+        xml_text(&gate.run_id),
         gate.checks.len()
     );
     for check in &gate.checks {
-        let sentence = escape_xml(&check_sentence(check));
+        let sentence = xml_text(&check_sentence(check));
         let _ = write!(
             out,
             "    <testcase classname=\"gate\" name=\"{}\">",

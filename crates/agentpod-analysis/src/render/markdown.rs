@@ -1,14 +1,18 @@
 //! Markdown for a CI job summary or a pull-request comment: the verdict as the headline, a small
-//! table, and the long lists folded into `<details>`.
+//! table, and the long lists folded into `<details>`. Every piece of text that is not a number
+//! goes through `inert_text`: names and reasons come from the agent or its issues, and a summary
+//! must not let them add headings, links, images, HTML or table rows.
 
 use std::fmt::Write;
+
+use agentpod_report::inert_text::{markdown_code, markdown_html, markdown_text};
 
 use crate::comparison::Comparison;
 use crate::estimate::Estimate;
 use crate::gate::GateResult;
 use crate::run_report::{RunReport, figures};
 
-use super::format::{count_of, dollars, markdown_cell, number, percent, points, seconds, signed};
+use super::format::{count_of, dollars, number, percent, points, seconds, signed};
 use super::terminal::{Show, check_sentence, measures};
 
 /// Rows inside a folded list before "and N more": a PR comment has a size limit.
@@ -18,14 +22,14 @@ pub(crate) fn report(report: &RunReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "### {} {} · agent `{}`\n",
+        "### {} {} · agent {}\n",
         if report.verdict.ok { "✅" } else { "❌" },
-        markdown_cell(&report.spec),
-        markdown_cell(&report.agent_version)
+        markdown_text(&report.spec),
+        markdown_code(&report.agent_version)
     );
-    let _ = writeln!(out, "**{}**\n", markdown_cell(&report.verdict.headline));
+    let _ = writeln!(out, "**{}**\n", markdown_text(&report.verdict.headline));
     for concern in &report.verdict.concerns {
-        let _ = writeln!(out, "- ⚠️ {}", markdown_cell(concern));
+        let _ = writeln!(out, "- ⚠️ {}", markdown_text(concern));
     }
     if !report.verdict.concerns.is_empty() {
         out.push('\n');
@@ -62,7 +66,7 @@ pub(crate) fn report(report: &RunReport) -> String {
             number(projection.issues_per_month)
         );
         if let Some(field) = &projection.category_field {
-            let _ = write!(out, ", weighted by `{}`", markdown_cell(field));
+            let _ = write!(out, ", weighted by {}", markdown_code(field));
         }
         let _ = writeln!(out, "\n");
         let _ = writeln!(out, "| figure | estimate | 95% CI | budget | today |");
@@ -114,10 +118,10 @@ pub(crate) fn report(report: &RunReport) -> String {
         for issue in failed.iter().take(FOLDED_ROWS) {
             let _ = writeln!(
                 out,
-                "| `{}` | {} | {} |",
-                markdown_cell(&issue.issue_id),
+                "| {} | {} | {} |",
+                markdown_code(&issue.issue_id),
                 issue.status.as_str(),
-                markdown_cell(&issue.reason)
+                markdown_text(&issue.reason)
             );
         }
         if failed.len() > FOLDED_ROWS {
@@ -127,9 +131,9 @@ pub(crate) fn report(report: &RunReport) -> String {
     }
     let _ = writeln!(
         out,
-        "<sub>run `{}` · {} · intervals: Wilson (pass rate), bootstrap with {} resamples, seed {}</sub>",
-        markdown_cell(&report.run_id),
-        markdown_cell(&report.runtime),
+        "<sub>run {} · {} · intervals: Wilson (pass rate), bootstrap with {} resamples, seed {}</sub>",
+        markdown_code(&report.run_id),
+        markdown_text(&report.runtime),
         report.resamples,
         report.seed
     );
@@ -187,9 +191,9 @@ pub(crate) fn comparison(comparison: &Comparison) -> String {
         let difference = run.against_baseline.as_ref();
         let _ = writeln!(
             out,
-            "| `{}` | `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            markdown_cell(&run.run_id),
-            markdown_cell(&run.agent_version),
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            markdown_code(&run.run_id),
+            markdown_code(&run.agent_version),
             run.pass_rate
                 .map(|rate| percent(rate.value))
                 .unwrap_or_else(|| "—".to_string()),
@@ -231,7 +235,7 @@ pub(crate) fn comparison(comparison: &Comparison) -> String {
             } else {
                 ""
             },
-            markdown_cell(&run.run_id),
+            markdown_html(&run.run_id),
             difference.regressions,
             difference.improvements
         );
@@ -240,12 +244,12 @@ pub(crate) fn comparison(comparison: &Comparison) -> String {
         for flip in difference.flips.iter().take(FOLDED_ROWS) {
             let _ = writeln!(
                 out,
-                "| `{}` | {} {} → {} | {} |",
-                markdown_cell(&flip.issue_id),
+                "| {} | {} {} → {} | {} |",
+                markdown_code(&flip.issue_id),
                 if flip.regression { "🔻" } else { "🔺" },
                 flip.baseline.as_str(),
                 flip.candidate.as_str(),
-                markdown_cell(&flip.reason)
+                markdown_text(&flip.reason)
             );
         }
         if difference.flips.len() > FOLDED_ROWS {
@@ -260,10 +264,10 @@ pub(crate) fn gate(gate: &GateResult) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "### {} Gate {} for run `{}`\n",
+        "### {} Gate {} for run {}\n",
         if gate.passed { "✅" } else { "❌" },
         if gate.passed { "passed" } else { "failed" },
-        markdown_cell(&gate.run_id)
+        markdown_code(&gate.run_id)
     );
     for check in &gate.checks {
         let icon = if check.skipped {
@@ -273,7 +277,7 @@ pub(crate) fn gate(gate: &GateResult) -> String {
         } else {
             "❌"
         };
-        let _ = writeln!(out, "- {icon} {}", markdown_cell(&check_sentence(check)));
+        let _ = writeln!(out, "- {icon} {}", markdown_text(&check_sentence(check)));
     }
     out
 }

@@ -3,7 +3,8 @@
 
 use std::fmt::Write;
 
-use super::format::escape_xml;
+use agentpod_report::inert_text::xml_text;
+
 use super::terminal::Show;
 
 const WIDTH: f64 = 360.0;
@@ -17,12 +18,12 @@ pub(crate) fn histogram(title: &str, values: &[f64], show: Show) -> String {
     let _ = write!(
         out,
         "<svg class=\"chart histogram\" role=\"img\" viewBox=\"0 0 {WIDTH} {height}\" width=\"{WIDTH}\" height=\"{height}\" xmlns=\"http://www.w3.org/2000/svg\"><title>{}</title>",
-        escape_xml(title)
+        xml_text(title)
     );
     let _ = write!(
         out,
         "<text x=\"{left}\" y=\"15\" class=\"chart-title\">{}</text>",
-        escape_xml(title)
+        xml_text(title)
     );
     if values.is_empty() {
         out.push_str(
@@ -62,8 +63,8 @@ pub(crate) fn histogram(title: &str, values: &[f64], show: Show) -> String {
             top + plot_height - bar_height,
             (bar_width - 2.0).max(1.0),
             bar_height,
-            escape_xml(&show(from)),
-            escape_xml(&show(to)),
+            xml_text(&show(from)),
+            xml_text(&show(to)),
             if *count == 1 { "" } else { "s" }
         );
     }
@@ -77,10 +78,10 @@ pub(crate) fn histogram(title: &str, values: &[f64], show: Show) -> String {
         out,
         "<text x=\"{left}\" y=\"{}\" class=\"tick\">{}</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\" class=\"tick\">{}</text>",
         base + 16.0,
-        escape_xml(&show(minimum)),
+        xml_text(&show(minimum)),
         WIDTH - right,
         base + 16.0,
-        escape_xml(&show(maximum))
+        xml_text(&show(maximum))
     );
     let _ = write!(
         out,
@@ -113,7 +114,7 @@ pub(crate) fn shares(title: &str, rows: &[ShareRow]) -> String {
     let _ = write!(
         out,
         "<svg class=\"chart shares\" role=\"img\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" xmlns=\"http://www.w3.org/2000/svg\"><title>{0}</title><text x=\"0\" y=\"15\" class=\"chart-title\">{0}</text>",
-        escape_xml(title)
+        xml_text(title)
     );
     for (index, row) in rows.iter().enumerate() {
         let y = top + index as f64 * row_height;
@@ -123,7 +124,7 @@ pub(crate) fn shares(title: &str, rows: &[ShareRow]) -> String {
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" class=\"label\">{}</text>",
             label_width - 8.0,
             middle + 4.0,
-            escape_xml(&truncate(&row.label, 20))
+            xml_text(&truncate(&row.label, 20))
         );
         let _ = write!(
             out,
@@ -143,7 +144,7 @@ pub(crate) fn shares(title: &str, rows: &[ShareRow]) -> String {
             "<text x=\"{:.1}\" y=\"{:.1}\" class=\"label\">{}</text>",
             label_width + plot + 8.0,
             middle + 4.0,
-            escape_xml(&row.note)
+            xml_text(&row.note)
         );
     }
     out.push_str("</svg>");
@@ -175,7 +176,7 @@ pub(crate) fn estimates(title: &str, rows: &[EstimateRow]) -> String {
     let _ = write!(
         out,
         "<svg class=\"chart estimates\" role=\"img\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" xmlns=\"http://www.w3.org/2000/svg\"><title>{0}</title><text x=\"0\" y=\"15\" class=\"chart-title\">{0}</text>",
-        escape_xml(title)
+        xml_text(title)
     );
     let _ = write!(
         out,
@@ -210,7 +211,7 @@ pub(crate) fn estimates(title: &str, rows: &[EstimateRow]) -> String {
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" class=\"label\">{}</text><rect class=\"track\" x=\"{label_width}\" y=\"{:.1}\" width=\"{plot:.1}\" height=\"14\"/><rect class=\"bar {}\" x=\"{label_width}\" y=\"{:.1}\" width=\"{:.1}\" height=\"14\"/>",
             label_width - 8.0,
             middle + 4.0,
-            escape_xml(&row.label),
+            xml_text(&row.label),
             middle - 7.0,
             row.standing,
             middle - 7.0,
@@ -233,7 +234,7 @@ pub(crate) fn estimates(title: &str, rows: &[EstimateRow]) -> String {
             "<text x=\"{:.1}\" y=\"{:.1}\" class=\"label\">{}</text>",
             label_width + plot + 10.0,
             middle + 4.0,
-            escape_xml(&row.note)
+            xml_text(&row.note)
         );
     }
     out.push_str("</svg>");

@@ -1,6 +1,10 @@
-//! Plain text for a terminal or a CI log: aligned, no colour, the verdict first.
+//! Plain text for a terminal or a CI log: aligned, no colour, the verdict first. Names, reasons
+//! and categories can come from the agent or its issues, so each passes through
+//! [`terminal_line`] and cannot act on the terminal.
 
 use std::fmt::Write;
+
+use agentpod_report::inert_text::terminal_line;
 
 use crate::comparison::Comparison;
 use crate::gate::{GateCheck, GateResult};
@@ -16,26 +20,26 @@ pub(crate) fn report(report: &RunReport) -> String {
     let _ = writeln!(
         out,
         "{} · agent {} · run {} · {}, {} pod{}{}",
-        report.spec,
-        report.agent_version,
-        report.run_id,
-        report.runtime,
+        terminal_line(&report.spec),
+        terminal_line(&report.agent_version),
+        terminal_line(&report.run_id),
+        terminal_line(&report.runtime),
         report.pods,
         if report.pods == 1 { "" } else { "s" },
         if report.status == "finished" {
             String::new()
         } else {
-            format!(" · {}", report.status)
+            format!(" · {}", terminal_line(&report.status))
         }
     );
     let _ = writeln!(
         out,
         "verdict      {} {}",
         if report.verdict.ok { "OK" } else { "NOT OK" },
-        report.verdict.headline
+        terminal_line(&report.verdict.headline)
     );
     for concern in &report.verdict.concerns {
-        let _ = writeln!(out, "             ! {concern}");
+        let _ = writeln!(out, "             ! {}", terminal_line(concern));
     }
     let quality = &report.quality;
     let mut counts = format!(
@@ -94,13 +98,13 @@ pub(crate) fn report(report: &RunReport) -> String {
         let _ = writeln!(
             out,
             "by {}",
-            report.category_field.as_deref().unwrap_or("category")
+            terminal_line(report.category_field.as_deref().unwrap_or("category"))
         );
         for category in &report.categories {
             let _ = writeln!(
                 out,
                 "  {:<20} {:>4} of {:<4} {} ({}–{})",
-                category.value,
+                terminal_line(&category.value),
                 category.passed_issues,
                 category.issues,
                 percent(category.pass_rate.value),
@@ -119,16 +123,27 @@ pub(crate) fn report(report: &RunReport) -> String {
             let mix: Vec<String> = projection
                 .categories
                 .iter()
-                .map(|category| format!("{} {}", category.value, percent(category.share)))
+                .map(|category| {
+                    format!(
+                        "{} {}",
+                        terminal_line(&category.value),
+                        percent(category.share)
+                    )
+                })
                 .collect();
-            let _ = write!(out, ", weighted by {field} ({})", mix.join(", "));
+            let _ = write!(
+                out,
+                ", weighted by {} ({})",
+                terminal_line(field),
+                mix.join(", ")
+            );
         }
         out.push('\n');
         if !projection.unsampled_categories.is_empty() {
             let _ = writeln!(
                 out,
                 "             ! not sampled: {} (their share is spread over the others)",
-                projection.unsampled_categories.join(", ")
+                terminal_line(&projection.unsampled_categories.join(", "))
             );
         }
         for (name, figure, show) in figures(projection) {
@@ -161,20 +176,24 @@ pub(crate) fn report(report: &RunReport) -> String {
     let failed: Vec<_> = report.failed_issues().collect();
     if !failed.is_empty() {
         let _ = writeln!(out, "not passed:");
-        let width = failed
+        let shown: Vec<(String, &str, String)> = failed
             .iter()
             .take(LISTED_ISSUES)
-            .map(|issue| issue.issue_id.len())
+            .map(|issue| {
+                (
+                    terminal_line(&issue.issue_id),
+                    issue.status.as_str(),
+                    terminal_line(&issue.reason),
+                )
+            })
+            .collect();
+        let width = shown
+            .iter()
+            .map(|(issue_id, _, _)| issue_id.len())
             .max()
             .unwrap_or(0);
-        for issue in failed.iter().take(LISTED_ISSUES) {
-            let _ = writeln!(
-                out,
-                "  {:width$}  {:<8} {}",
-                issue.issue_id,
-                issue.status.as_str(),
-                issue.reason
-            );
+        for (issue_id, status, reason) in &shown {
+            let _ = writeln!(out, "  {issue_id:width$}  {status:<8} {reason}");
         }
         if failed.len() > LISTED_ISSUES {
             let _ = writeln!(out, "  … and {} more", failed.len() - LISTED_ISSUES);
@@ -191,7 +210,7 @@ pub(crate) fn report(report: &RunReport) -> String {
             let _ = writeln!(
                 out,
                 "  {}  {} {} (fence {})",
-                outlier.issue_id,
+                terminal_line(&outlier.issue_id),
                 outlier.measure,
                 show(outlier.value),
                 show(outlier.fence)
@@ -237,11 +256,16 @@ pub(crate) fn comparison(comparison: &Comparison) -> String {
         "{} runs on {} shared issues (baseline: {} · agent {})",
         comparison.runs.len(),
         comparison.shared_issues,
-        comparison.runs[0].run_id,
-        comparison.runs[0].agent_version
+        terminal_line(&comparison.runs[0].run_id),
+        terminal_line(&comparison.runs[0].agent_version)
     );
     for run in &comparison.runs {
-        let _ = writeln!(out, "run {} · agent {}", run.run_id, run.agent_version);
+        let _ = writeln!(
+            out,
+            "run {} · agent {}",
+            terminal_line(&run.run_id),
+            terminal_line(&run.agent_version)
+        );
         if let Some(rate) = &run.pass_rate {
             let _ = writeln!(
                 out,
@@ -302,10 +326,10 @@ pub(crate) fn comparison(comparison: &Comparison) -> String {
                     } else {
                         "improved "
                     },
-                    flip.issue_id,
+                    terminal_line(&flip.issue_id),
                     flip.baseline.as_str(),
                     flip.candidate.as_str(),
-                    flip.reason
+                    terminal_line(&flip.reason)
                 );
             }
             if difference.flips.len() > LISTED_ISSUES {
@@ -327,7 +351,7 @@ pub(crate) fn gate(gate: &GateResult) -> String {
         out,
         "gate {} for run {}{}",
         if gate.passed { "passed" } else { "FAILED" },
-        gate.run_id,
+        terminal_line(&gate.run_id),
         if failed > 0 {
             format!(": {failed} of {} checks failed", gate.checks.len())
         } else {
@@ -342,7 +366,7 @@ pub(crate) fn gate(gate: &GateResult) -> String {
         } else {
             "FAIL"
         };
-        let _ = writeln!(out, "  {mark}  {}", check_sentence(check));
+        let _ = writeln!(out, "  {mark}  {}", terminal_line(&check_sentence(check)));
     }
     out
 }

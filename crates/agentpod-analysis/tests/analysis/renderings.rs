@@ -1,11 +1,12 @@
 //! The renderings: Markdown and terminal snapshots of a small fixed run, JSON and JUnit parsed
-//! back and counted.
+//! back and counted, and text from a hostile agent shown inertly in every format.
 
 use std::collections::BTreeMap;
 
 use agentpod_analysis::{
     CategoryMix, Comparison, CurrentHandling, GateThresholds, ProductionBudgets, ProductionProfile,
-    ReportFormat, RunReport, evaluate_gate, render_comparison, render_gate, render_report,
+    ReportFormat, RunInput, RunReport, evaluate_gate, render_comparison, render_gate,
+    render_report,
 };
 use agentpod_store::OutcomeStatus;
 use quick_xml::events::Event;
@@ -253,4 +254,237 @@ fn junit_has_one_case_per_issue_and_escapes_reasons() {
         (counts.elements["testcase"], counts.elements["failure"]),
         (2, 2)
     );
+}
+
+/// What a hostile agent puts in its output, and so in reasons, tool names and the statements the
+/// database refused: escape sequences that clear the screen and plant a hyperlink (OSC 8, ended by
+/// BEL), a carriage return, a bidi override, and Markdown for a fake passing table row, a
+/// heading, a tracking pixel and HTML.
+const HOSTILE: &str = "\u{1b}[2J\u{1b}]8;;http://evil/\u{7}click\u{1b}]8;;\u{7} failed\rpassed \
+                       \u{202e}deliaf\u{202c} | ✅ | passed |\n### Approved\n\
+                       ![x](http://evil/p.png)<img src=x>";
+
+/// The small run with `text` wherever the agent or an issue can put it: a failed issue's and an
+/// errored issue's reason, a tool name, a violation's statement and a category.
+fn run_with(text: &str) -> RunInput {
+    let mut input = small_run();
+    for outcome in &mut input.outcomes {
+        match outcome.issue_id.as_str() {
+            "T-3" => outcome.reason = text.to_string(),
+            "T-6" => outcome.reason = format!("agent exited with code 1: {text}"),
+            _ => {}
+        }
+    }
+    for step in &mut input.steps {
+        if step.issue_id == "T-3" {
+            step.detail["tool"] = text.into();
+        }
+    }
+    for event in &mut input.boundary_events {
+        event.detail["error"] = text.into();
+    }
+    if let Some(issue) = input.issues.get_mut("T-9") {
+        issue["category"] = text.into();
+    }
+    input
+}
+
+/// The first character of `text` a terminal or a viewer would act on instead of showing, other
+/// than a newline.
+fn active_character(text: &str) -> Option<char> {
+    text.chars().find(|&character| {
+        (character.is_control() && character != '\n')
+            || matches!(character, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    })
+}
+
+/// Per Markdown table (consecutive lines starting with `|`), the column breaks of each row: the
+/// pipes a GFM table splits at, those not after an odd run of backslashes.
+fn table_column_breaks(markdown: &str) -> Vec<Vec<usize>> {
+    let mut tables: Vec<Vec<usize>> = Vec::new();
+    let mut in_table = false;
+    for line in markdown.lines() {
+        if !line.starts_with('|') {
+            in_table = false;
+            continue;
+        }
+        let mut backslashes = 0;
+        let mut breaks = 0;
+        for character in line.chars() {
+            match character {
+                '\\' => backslashes += 1,
+                '|' if backslashes % 2 == 0 => {
+                    breaks += 1;
+                    backslashes = 0;
+                }
+                _ => backslashes = 0,
+            }
+        }
+        if !in_table {
+            tables.push(Vec::new());
+            in_table = true;
+        }
+        if let Some(table) = tables.last_mut() {
+            table.push(breaks);
+        }
+    }
+    tables
+}
+
+/// A candidate run whose issues T-3 and T-9 regressed with `text` as their reason.
+fn comparison_with(text: &str) -> Comparison {
+    let mut baseline = run_with("plain");
+    baseline.run.id = "20261124-090000-beef".into();
+    for outcome in &mut baseline.outcomes {
+        if outcome.issue_id == "T-9" || outcome.issue_id == "T-3" {
+            outcome.status = OutcomeStatus::Passed;
+        }
+    }
+    let mut candidate = run_with(text);
+    for outcome in &mut candidate.outcomes {
+        if outcome.issue_id == "T-9" {
+            outcome.reason = text.to_string();
+        }
+    }
+    Comparison::build(&[baseline, candidate], 7).unwrap()
+}
+
+#[test]
+fn text_from_the_agent_is_inert_in_the_terminal_rendering() {
+    let plain = render_report(
+        &RunReport::build(&run_with("plain"), None, 7),
+        ReportFormat::Terminal,
+    )
+    .unwrap();
+    let text = render_report(
+        &RunReport::build(&run_with(HOSTILE), None, 7),
+        ReportFormat::Terminal,
+    )
+    .unwrap();
+    assert_eq!(active_character(&text), None, "{text}");
+    assert_eq!(text.lines().count(), plain.lines().count(), "{text}");
+    assert!(
+        text.contains("T-3  failed   \\x1b[2J\\x1b]8;;http://evil/\\x07click"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\\rpassed \\u{202e}deliaf\\u{202c}"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .all(|line| !line.trim_start().starts_with("###")),
+        "{text}"
+    );
+
+    let plain = render_comparison(&comparison_with("plain"), ReportFormat::Terminal).unwrap();
+    let text = render_comparison(&comparison_with(HOSTILE), ReportFormat::Terminal).unwrap();
+    assert_eq!(active_character(&text), None, "{text}");
+    assert_eq!(text.lines().count(), plain.lines().count(), "{text}");
+}
+
+#[test]
+fn text_from_the_agent_cannot_add_markup_to_the_markdown() {
+    for (plain, markdown) in [
+        (
+            render_report(
+                &RunReport::build(&run_with("plain"), Some(&production()), 7),
+                ReportFormat::Markdown,
+            )
+            .unwrap(),
+            render_report(
+                &RunReport::build(&run_with(HOSTILE), Some(&production()), 7),
+                ReportFormat::Markdown,
+            )
+            .unwrap(),
+        ),
+        (
+            render_comparison(&comparison_with("plain"), ReportFormat::Markdown).unwrap(),
+            render_comparison(&comparison_with(HOSTILE), ReportFormat::Markdown).unwrap(),
+        ),
+    ] {
+        assert!(
+            markdown.contains("deliaf"),
+            "the reason is shown: {markdown}"
+        );
+        assert_eq!(active_character(&markdown), None, "{markdown}");
+        assert_eq!(
+            markdown.lines().count(),
+            plain.lines().count(),
+            "{markdown}"
+        );
+        assert!(!markdown.contains("<img"), "{markdown}");
+        assert!(!markdown.contains("!["), "{markdown}");
+        assert!(
+            !markdown.replace("\\]", "").contains("]("),
+            "no link or image: {markdown}"
+        );
+        assert!(
+            !markdown.contains("http://"),
+            "bare links are not autolinked: {markdown}"
+        );
+        assert_eq!(
+            markdown
+                .lines()
+                .filter(|line| line.trim_start().starts_with('#'))
+                .count(),
+            1,
+            "only the title is a heading: {markdown}"
+        );
+        // Every table keeps its columns: each row has as many column breaks as its header, and
+        // as many as the same table with a plain reason.
+        let tables = table_column_breaks(&markdown);
+        assert_eq!(tables, table_column_breaks(&plain), "{markdown}");
+        for table in &tables {
+            assert!(table.iter().all(|&breaks| breaks == table[0]), "{markdown}");
+        }
+    }
+}
+
+#[test]
+fn text_from_the_agent_is_inert_in_the_html_page() {
+    let html = render_report(
+        &RunReport::build(&run_with(HOSTILE), Some(&production()), 7),
+        ReportFormat::Html,
+    )
+    .unwrap();
+    let control = html
+        .chars()
+        .find(|&character| character.is_control() && character != '\n');
+    assert_eq!(control, None);
+    assert!(!html.contains('\u{202e}') && !html.contains("<img"));
+    assert!(html.contains("&lt;img src=x&gt;"), "shown as text");
+    let comparison = render_comparison(&comparison_with(HOSTILE), ReportFormat::Html).unwrap();
+    assert_eq!(active_character(&comparison), None);
+    assert!(!comparison.contains("<img"));
+}
+
+#[test]
+fn text_from_the_agent_keeps_the_junit_file_parsable() {
+    let xml = render_report(
+        &RunReport::build(&run_with(HOSTILE), None, 7),
+        ReportFormat::Junit,
+    )
+    .unwrap();
+    assert_eq!(active_character(&xml), None);
+    let counts = parse_junit(&xml);
+    assert_eq!(counts.elements["testcase"], 10);
+    assert_eq!(counts.elements["failure"], 2);
+    assert_eq!(counts.elements["error"], 1);
+    // The reason reads back as the agent wrote it, less what XML forbids or would reorder.
+    let reason = counts
+        .messages
+        .iter()
+        .find(|message| message.contains("[2J]8;;http://evil/click]8;; failed"))
+        .unwrap_or_else(|| panic!("{:?}", counts.messages));
+    assert!(
+        reason.contains("passed deliaf | ✅ | passed |"),
+        "{reason:?}"
+    );
+    assert!(
+        reason.contains("![x](http://evil/p.png)<img src=x>"),
+        "{reason:?}"
+    );
+    let comparison = render_comparison(&comparison_with(HOSTILE), ReportFormat::Junit).unwrap();
+    assert_eq!(parse_junit(&comparison).elements["failure"], 2);
 }

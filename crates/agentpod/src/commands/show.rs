@@ -1,5 +1,7 @@
-//! `agentpod show RUN`: one run's summary and every issue's outcome.
+//! `agentpod show RUN`: one run's summary and every issue's outcome. Issue ids and reasons can
+//! carry the agent's or an issue's text, so they are shown through `terminal_line`.
 
+use agentpod_report::inert_text::terminal_line;
 use agentpod_report::{render_terminal, summarize};
 
 use crate::cli::{GlobalOptions, ShowArgs};
@@ -39,9 +41,13 @@ pub(crate) async fn show(global: &GlobalOptions, args: ShowArgs) -> Result<Exit,
     }
     print!("{}", render_terminal(&summary));
     println!();
-    let width = outcomes
+    let issue_ids: Vec<String> = outcomes
         .iter()
-        .map(|outcome| outcome.issue_id.len())
+        .map(|outcome| terminal_line(&outcome.issue_id))
+        .collect();
+    let width = issue_ids
+        .iter()
+        .map(|issue_id| issue_id.len())
         .max()
         .unwrap_or(5)
         .max(5);
@@ -62,15 +68,14 @@ pub(crate) async fn show(global: &GlobalOptions, args: ShowArgs) -> Result<Exit,
         "POD",
         "TIME"
     );
-    for outcome in &outcomes {
+    for (outcome, issue_id) in outcomes.iter().zip(&issue_ids) {
         println!(
-            "{:width$}  {}{:11}  {:>4}  {:>7.2}s  {}",
-            outcome.issue_id,
+            "{issue_id:width$}  {}{:11}  {:>4}  {:>7.2}s  {}",
             trial_column(outcome.trial.to_string()),
             outcome.status.as_str(),
             outcome.pod_index,
             outcome.duration_ms as f64 / 1000.0,
-            outcome.reason.lines().next().unwrap_or_default()
+            terminal_line(outcome.reason.lines().next().unwrap_or_default())
         );
     }
     Ok(Exit::Success)

@@ -1,8 +1,11 @@
 //! `agentpod trace RUN ISSUE`: one issue as a readable timeline — the agent's process, every
 //! model call and tool call the gateways saw, the agent's own spans, what it changed or tried to
 //! change in the database, and how it ended. `--json` gives the same as data. In a run of several
-//! trials, `--trial N` picks the trial (the first by default).
+//! trials, `--trial N` picks the trial (the first by default). The timeline's text — model and
+//! tool names, tool arguments, refused statements, the reason — comes from the agent, so each
+//! line is shown through `terminal_line` and cannot act on the terminal; `--json` keeps it as is.
 
+use agentpod_report::inert_text::terminal_line;
 use agentpod_store::{BoundaryEventKind, BoundaryEventRecord, OutcomeRecord, StepKind, StepRecord};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -34,7 +37,7 @@ pub(crate) async fn trace(global: &GlobalOptions, args: TraceArgs) -> Result<Exi
                     "run {} has no outcome for trial {} of issue `{}` (its trials: {})",
                     run.id,
                     args.trial,
-                    args.issue,
+                    terminal_line(&args.issue),
                     trials.join(", ")
                 ),
             ));
@@ -50,8 +53,8 @@ pub(crate) async fn trace(global: &GlobalOptions, args: TraceArgs) -> Result<Exi
             format!(
                 "run {} has no outcome for issue `{}` (some it has: {})",
                 run.id,
-                args.issue,
-                known.join(", ")
+                terminal_line(&args.issue),
+                terminal_line(&known.join(", "))
             ),
         ));
     };
@@ -78,30 +81,40 @@ pub(crate) async fn trace(global: &GlobalOptions, args: TraceArgs) -> Result<Exi
         );
         return Ok(Exit::Success);
     }
-    let trial = if run.trials > 1 {
-        format!(" · trial {} of {}", outcome.trial, run.trials)
+    println!("{}", header_line(&run.id, run.trials, outcome));
+    for entry in &timeline {
+        println!("{}", entry_line(entry));
+    }
+    Ok(Exit::Success)
+}
+
+/// `RUN · issue T-7 · trial 2 of 3 · failed · reason`, the reason kept to one line.
+fn header_line(run_id: &str, trials: u32, outcome: &OutcomeRecord) -> String {
+    let trial = if trials > 1 {
+        format!(" · trial {} of {trials}", outcome.trial)
     } else {
         String::new()
     };
-    println!(
+    format!(
         "{} · issue {}{trial} · {} · {}",
-        run.id,
-        outcome.issue_id,
+        terminal_line(run_id),
+        terminal_line(&outcome.issue_id),
         outcome.status.as_str(),
-        outcome.reason
-    );
-    for entry in &timeline {
-        let offset = entry["offset_ms"]
-            .as_f64()
-            .map(|ms| format!("{:>+9.3}s", ms / 1000.0))
-            .unwrap_or_else(|| "         ".to_string());
-        println!(
-            "{offset}  {:<9} {}",
-            entry["layer"].as_str().unwrap_or_default(),
-            entry["text"].as_str().unwrap_or_default()
-        );
-    }
-    Ok(Exit::Success)
+        terminal_line(&outcome.reason)
+    )
+}
+
+/// One timeline entry as `offset  layer  text`.
+fn entry_line(entry: &Value) -> String {
+    let offset = entry["offset_ms"]
+        .as_f64()
+        .map(|ms| format!("{:>+9.3}s", ms / 1000.0))
+        .unwrap_or_else(|| "         ".to_string());
+    format!(
+        "{offset}  {:<9} {}",
+        entry["layer"].as_str().unwrap_or_default(),
+        terminal_line(entry["text"].as_str().unwrap_or_default())
+    )
 }
 
 /// The entries in time order. Each: `offset_ms` from the agent's start (when known), the log
@@ -280,5 +293,111 @@ fn clip(text: &str, limit: usize) -> String {
     match text.char_indices().nth(limit) {
         Some((index, _)) => format!("{}…", &text[..index]),
         None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use agentpod_store::OutcomeStatus;
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+
+    /// Escape sequences that clear the screen and plant a hyperlink, a carriage return, a bidi
+    /// override and a second line, as a hostile agent's output could put them anywhere it writes.
+    const HOSTILE: &str = "\u{1b}[2J\u{1b}]8;;http://evil/\u{7}click\u{1b}]8;;\u{7} failed\rpassed \
+                           \u{202e}deliaf\u{202c}\n### Approved";
+
+    fn outcome() -> OutcomeRecord {
+        OutcomeRecord {
+            run_id: "20261125-120000-abcd".into(),
+            issue_id: "T-7".into(),
+            trial: 1,
+            pod_index: 1,
+            status: OutcomeStatus::Failed,
+            reason: HOSTILE.into(),
+            exit: json!({ "kind": "exited", "code": 0 }),
+            started_at: Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 1).unwrap(),
+            duration_ms: 4200,
+            output: None,
+            grade: json!(null),
+            stdout: String::new(),
+            stdout_bytes: 0,
+            stdout_truncated: false,
+            stderr: String::new(),
+            stderr_bytes: 0,
+            stderr_truncated: false,
+            usage: Default::default(),
+        }
+    }
+
+    fn acts_on_terminal(text: &str) -> bool {
+        text.chars().any(|character| {
+            character.is_control()
+                || matches!(character, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
+    }
+
+    #[test]
+    fn the_header_shows_the_reason_on_one_inert_line() {
+        let line = header_line("20261125-120000-abcd", 1, &outcome());
+        assert!(!acts_on_terminal(&line), "{line:?}");
+        assert_eq!(
+            line,
+            "20261125-120000-abcd · issue T-7 · failed · \\x1b[2J\\x1b]8;;http://evil/\\x07click\
+             \\x1b]8;;\\x07 failed\\rpassed \\u{202e}deliaf\\u{202c}\\n### Approved"
+        );
+    }
+
+    #[test]
+    fn timeline_lines_show_the_agents_text_inertly() {
+        let steps = [
+            StepRecord {
+                issue_id: "T-7".into(),
+                trial: 1,
+                kind: StepKind::ToolCall,
+                started_at: Some("2026-11-25T12:00:02Z".into()),
+                latency_ms: Some(12.5),
+                detail: json!({ "tool": HOSTILE, "arguments": { "sql": HOSTILE }, "outcome": "ok" }),
+            },
+            StepRecord {
+                issue_id: "T-7".into(),
+                trial: 1,
+                kind: StepKind::LlmCall,
+                started_at: Some("2026-11-25T12:00:03Z".into()),
+                latency_ms: Some(850.0),
+                detail: json!({ "model": HOSTILE, "api": "openai", "error": HOSTILE }),
+            },
+            StepRecord {
+                issue_id: "T-7".into(),
+                trial: 1,
+                kind: StepKind::Span,
+                started_at: Some("2026-11-25T12:00:04Z".into()),
+                latency_ms: None,
+                detail: json!({ "name": HOSTILE }),
+            },
+        ];
+        let events = [BoundaryEventRecord {
+            issue_id: "T-7".into(),
+            trial: 1,
+            kind: BoundaryEventKind::Violation,
+            table: Some("roles".into()),
+            detail: json!({ "error": HOSTILE }),
+        }];
+        let entries = timeline(&outcome(), &steps, &events);
+        // Start, three steps, the violation, the end and the totals.
+        assert_eq!(entries.len(), 7);
+        for entry in &entries {
+            let line = entry_line(entry);
+            assert!(!acts_on_terminal(&line), "{line:?}");
+        }
+        let violation = entry_line(&entries[4]);
+        assert!(
+            violation.ends_with(
+                "boundary violation: \\x1b[2J\\x1b]8;;http://evil/\\x07click\\x1b]8;;\\x07 \
+                 failed\\rpassed \\u{202e}deliaf\\u{202c}\\n### Approved"
+            ),
+            "{violation}"
+        );
     }
 }
