@@ -45,8 +45,13 @@ pub struct HostSandbox {
     /// Never visible, even inside a readable directory: the spec, the issues source, the run
     /// store, the run's work directory (other issues).
     pub hidden: Vec<PathBuf>,
-    /// The issue's own writable directories (working directory, output directory).
+    /// The issue's own writable directories on the host (its output directory).
     pub writable: Vec<PathBuf>,
+    /// Writable directories that exist only inside the sandbox, as a tmpfs of `scratch_bytes`
+    /// each (the working directory, which is also HOME): bounded, and gone with the issue.
+    pub scratch: Vec<PathBuf>,
+    /// Size of each `scratch` directory, in bytes.
+    pub scratch_bytes: u64,
     /// The issue's JSON file, shown read-only.
     pub issue_file: PathBuf,
     /// The user the agent becomes; `None` when agentpod is not root (the agent then keeps
@@ -105,6 +110,8 @@ fn probe() -> Result<(), SandboxUnavailable> {
         hidden: Vec::new(),
         writable: Vec::new(),
         issue_file: PathBuf::from("/dev/null"),
+        scratch: Vec::new(),
+        scratch_bytes: 0,
         user: SandboxUser::for_issue(),
         tmp_bytes: 1 << 20,
         max_processes: 64,
@@ -226,6 +233,14 @@ impl HostSandbox {
             arguments.triple("--bind", &path, &path);
             bound.push(path);
         }
+        for path in &self.scratch {
+            let path = absolute(path);
+            // World-writable like /tmp: the agent's user is not known to the mount.
+            arguments.pair("--perms", "1777");
+            arguments.pair("--size", self.scratch_bytes.to_string());
+            arguments.pair("--tmpfs", &path);
+            bound.push(path);
+        }
         let issue_file = absolute(&self.issue_file);
         arguments.triple("--ro-bind", &issue_file, &issue_file);
         bound.push(issue_file);
@@ -326,6 +341,8 @@ mod tests {
             read_only: vec![root.join("agent"), root.join("run/store")],
             hidden: vec![root.join("agent/spec.yaml"), root.join("run")],
             writable: vec![root.join("run/issues/T-1/work")],
+            scratch: vec![root.join("run/issues/T-1/home")],
+            scratch_bytes: 4096,
             issue_file: root.join("run/issues/T-1/issue.json"),
             user: Some(SandboxUser { uid: 7, gid: 7 }),
             tmp_bytes: 1024,

@@ -13,7 +13,7 @@ use agentpod_agent::{
 use agentpod_db::{BoundaryEvents, PodDatabase};
 use agentpod_grade::{Check, Grade, grade_fields};
 use agentpod_issues::Issue;
-use agentpod_runtime::{Pod, labels};
+use agentpod_runtime::{OutputArea, Pod, labels};
 use agentpod_spec::GradingSpec;
 use agentpod_store::{
     BoundaryEventKind, BoundaryEventRecord, OutcomeRecord, OutcomeStatus, StepRecord,
@@ -26,6 +26,14 @@ use crate::pod_worker::PodContext;
 
 /// The longest reading an issue's boundary events may take; past it the issue is not observed.
 const EVENTS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// The size of an issue's output directory (a tmpfs where agentpod can mount one): the
+/// largest answer agentpod reads (16 MiB) and a little room.
+const OUTPUT_AREA_BYTES: u64 = 17 << 20;
+
+/// The size of a sandboxed host agent's working directory (its HOME; memory-backed, and gone
+/// with the issue).
+const SANDBOX_SCRATCH_BYTES: u64 = 256 << 20;
 
 /// The size of a sandboxed host agent's private `/tmp` (memory-backed).
 const SANDBOX_TMP_BYTES: u64 = 256 << 20;
@@ -74,6 +82,8 @@ pub(crate) async fn run_issue(
         );
         return (outcome, Vec::new(), Vec::new());
     }
+    // Unmounted when the issue ends, on every path out of this function.
+    let _output_area = OutputArea::mount(&issue_directory.join("output"), OUTPUT_AREA_BYTES);
     let issue_database = match database.create_issue_database(&issue.id).await {
         Ok(issue_database) => issue_database,
         Err(error) => {
@@ -101,7 +111,9 @@ pub(crate) async fn run_issue(
             let sandbox = context.plan.host_sandbox.as_ref().map(|view| HostSandbox {
                 read_only: view.read_only.clone(),
                 hidden: view.hidden.clone(),
-                writable: vec![working_dir.clone(), issue_directory.join("output")],
+                writable: vec![issue_directory.join("output")],
+                scratch: vec![working_dir.clone()],
+                scratch_bytes: SANDBOX_SCRATCH_BYTES,
                 issue_file: issue_directory.join("issue.json"),
                 user: SandboxUser::for_issue(),
                 tmp_bytes: SANDBOX_TMP_BYTES,

@@ -26,6 +26,8 @@ pub struct GcReport {
     /// Host firewall rules (as `iptables -S` prints them) of pod bridges that are gone.
     pub firewall_rules: Vec<String>,
     pub local_pods: Vec<PathBuf>,
+    /// Issue output areas (tmpfs mounts) of runs that were killed before unmounting them.
+    pub output_areas: Vec<PathBuf>,
     /// Seed images, with `seeds`.
     pub seed_images: Vec<String>,
     /// Seed images kept because a container still runs from them.
@@ -39,6 +41,7 @@ impl GcReport {
             && self.volumes.is_empty()
             && self.firewall_rules.is_empty()
             && self.local_pods.is_empty()
+            && self.output_areas.is_empty()
             && self.seed_images.is_empty()
     }
 }
@@ -67,5 +70,6 @@ pub async fn collect_garbage(options: GcOptions) -> Result<GcReport, RuntimeErro
         tokio::task::spawn_blocking(move || collect_local_pods(options.all, options.dry_run))
             .await
             .map_err(|error| RuntimeError::Task(error.to_string()))??;
+    report.output_areas = crate::output_area::collect_output_areas(options.all, options.dry_run);
     Ok(report)
 }

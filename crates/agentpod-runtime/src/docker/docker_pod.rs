@@ -60,7 +60,7 @@ impl Pod for DockerPod {
             return Ok(());
         }
         HostFirewall::for_bridge(&self.bridge)
-            .allow_tcp_ports(ports)
+            .allow_tcp_ports(&self.host_address, ports)
             .await
             .map_err(|error| RuntimeError::Firewall {
                 bridge: self.bridge.clone(),

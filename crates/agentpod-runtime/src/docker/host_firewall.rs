@@ -106,13 +106,29 @@ impl HostFirewall {
         Ok(refused)
     }
 
-    /// Lets new TCP connections from the bridge reach these host ports. Inserted at the top of
-    /// the chain, so they come before the refusal.
-    pub(crate) async fn allow_tcp_ports(&self, ports: &[u16]) -> Result<(), FirewallError> {
+    /// Lets new TCP connections from the bridge reach these host ports on `address` (the
+    /// bridge's own host-side address, where the gateways listen) and nowhere else: the same
+    /// port number on another host address (loopback, another bridge) stays refused. Inserted
+    /// at the top of the chain, so they come before the refusal.
+    pub(crate) async fn allow_tcp_ports(
+        &self,
+        address: &str,
+        ports: &[u16],
+    ) -> Result<(), FirewallError> {
         for port in ports {
             let mut arguments = self.rule_prefix();
             arguments.extend(
-                ["-p", "tcp", "--dport", &port.to_string(), "-j", "ACCEPT"].map(String::from),
+                [
+                    "-d",
+                    address,
+                    "-p",
+                    "tcp",
+                    "--dport",
+                    &port.to_string(),
+                    "-j",
+                    "ACCEPT",
+                ]
+                .map(String::from),
             );
             iptables(&insert(arguments)).await?;
         }

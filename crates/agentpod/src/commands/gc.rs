@@ -23,6 +23,7 @@ pub(crate) async fn gc(args: GcArgs) -> Result<Exit, Failure> {
         + report.networks.len()
         + report.volumes.len()
         + report.local_pods.len()
+        + report.output_areas.len()
         + report.seed_images.len();
     for container in &report.containers {
         println!("{verb} container {container}");
@@ -35,6 +36,9 @@ pub(crate) async fn gc(args: GcArgs) -> Result<Exit, Failure> {
     }
     for local_pod in &report.local_pods {
         println!("{verb} local pod {}", local_pod.display());
+    }
+    for area in &report.output_areas {
+        println!("{verb} issue output area (tmpfs) {}", area.display());
     }
     for rule in &report.firewall_rules {
         println!("{verb} firewall rule {rule}");
