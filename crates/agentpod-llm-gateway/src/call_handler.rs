@@ -2,6 +2,7 @@
 //! apply the budget, send upstream, pass the answer back (stream events as they arrive) and
 //! record what happened, whatever happened.
 
+use std::collections::BTreeSet;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,6 +22,7 @@ use crate::llm_api::LlmApi;
 use crate::llm_budget::BudgetKind;
 use crate::llm_call::{CallOutcome, CappedText, LlmCall};
 use crate::price_table::PriceTable;
+use crate::provider_policy::{self, ProviderFeature, ProviderFeatureRefused};
 use crate::sse_parser::SseParser;
 use crate::stream_meter::{StreamMeter, error_message};
 use crate::token_usage::TokenUsage;
@@ -36,6 +38,9 @@ pub(crate) struct GatewayState {
     pub(crate) backend: UpstreamBackend,
     pub(crate) prices: PriceTable,
     pub(crate) timeout: Duration,
+    /// The longest wait for a request body once its head arrived.
+    pub(crate) body_read_timeout: Duration,
+    pub(crate) allowed_provider_features: BTreeSet<ProviderFeature>,
 }
 
 /// The agent's token: `Authorization: Bearer` (OpenAI SDKs) or `x-api-key` (Anthropic SDKs).
@@ -175,6 +180,38 @@ impl CallContext {
         message: String,
     ) -> Response {
         let body = self.api.error_body(error_type, &message);
+        self.refuse_with_body(status, outcome, body, message)
+    }
+
+    /// Records a refused provider feature and answers 400 naming the field (also in the
+    /// OpenAI error's `param`, where SDKs show it).
+    fn refuse_provider_feature(&self, refusal: &ProviderFeatureRefused) -> Response {
+        let message = refusal.to_string();
+        let mut body = self.api.error_body("invalid_request_error", &message);
+        if !self.api.is_anthropic()
+            && let Some(error) = body.get_mut("error").and_then(Value::as_object_mut)
+        {
+            error.insert("param".to_owned(), Value::String(refusal.field.clone()));
+            error.insert(
+                "code".to_owned(),
+                Value::String("provider_feature_refused".to_owned()),
+            );
+        }
+        self.refuse_with_body(
+            StatusCode::BAD_REQUEST,
+            CallOutcome::ProviderFeatureRefused,
+            body,
+            message,
+        )
+    }
+
+    fn refuse_with_body(
+        &self,
+        status: StatusCode,
+        outcome: CallOutcome,
+        body: Value,
+        message: String,
+    ) -> Response {
         let mut end = CallEnd::failed(status.as_u16(), outcome, message);
         end.response = CappedText::new(&body.to_string());
         self.record(end);
@@ -205,9 +242,27 @@ pub(crate) async fn handle_call(
         started_at,
         request: CappedText::default(),
     };
-    let client_body = match Limited::new(body, BODY_LIMIT_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
+    // A body trickled in slowly would hold a connection slot for as long as the agent likes.
+    let collected = tokio::time::timeout(
+        state.body_read_timeout,
+        Limited::new(body, BODY_LIMIT_BYTES).collect(),
+    )
+    .await;
+    let client_body = match collected {
+        Err(_) => {
+            let message = format!(
+                "the request body did not arrive within {:?}",
+                state.body_read_timeout
+            );
+            return context.refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                CallOutcome::BadRequest,
+                "request_timeout",
+                message,
+            );
+        }
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => {
             let message = format!(
                 "request body is larger than the gateway's limit of {BODY_LIMIT_BYTES} bytes"
             );
@@ -218,7 +273,7 @@ pub(crate) async fn handle_call(
                 message,
             );
         }
-        Err(error) => {
+        Ok(Err(error)) => {
             let message = format!("cannot read the request body: {error}");
             return context.refuse(
                 StatusCode::BAD_REQUEST,
@@ -247,6 +302,10 @@ pub(crate) async fn handle_call(
     };
     context.model = model;
     context.streamed = streamed;
+    // Before the budget: a refused request costs nothing and must not use up `max_calls`.
+    if let Err(refusal) = provider_policy::check(&parsed, &state.allowed_provider_features) {
+        return context.refuse_provider_feature(&refusal);
+    }
     if let Err(kind) = context.issue.admit() {
         let message = format!(
             "agentpod budget exhausted for this issue: {} reached; no further model calls are allowed",

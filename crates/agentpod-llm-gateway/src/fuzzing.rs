@@ -1,5 +1,6 @@
 //! Entry points for the fuzz targets under `tests/fuzz`: the gateway's own reading of what an
-//! agent sends (the request body, the usage splice, the cassette key, the stand-in's reading)
+//! agent sends (the request body, the provider policy, the usage splice, the cassette key, the
+//! stand-in's reading)
 //! and of what an upstream streams back (the SSE parser and the stream meter). Not part of the
 //! crate's interface; hidden from its documentation.
 
@@ -9,6 +10,7 @@ use serde_json::Value;
 use crate::call_handler::{read_client_request, with_usage_requested};
 use crate::cassette_store::CassetteStore;
 use crate::price_table::PriceTable;
+use crate::provider_policy;
 use crate::sse_parser::SseParser;
 use crate::stand_in::StandIn;
 use crate::stand_in_rules::{StandInRule, StandInRules};
@@ -25,6 +27,8 @@ pub struct ReadRequest {
     /// The body sent upstream when the gateway asks for the usage chunk itself.
     pub with_usage: Option<Bytes>,
     pub cassette_key: String,
+    /// Why the provider policy (nothing allowed) refuses the body, if it does.
+    pub provider_refusal: Option<String>,
 }
 
 /// Reads `body` as the gateway does for a call on `api`; `Err` is the message of the 400 answer.
@@ -32,7 +36,11 @@ pub fn read_request(api: LlmApi, body: &[u8]) -> Result<ReadRequest, String> {
     let request = read_client_request(body)?;
     let with_usage = (api == LlmApi::OpenAiChat && request.streamed && !request.wants_usage)
         .then(|| with_usage_requested(&Bytes::copy_from_slice(body), &request.parsed));
+    let provider_refusal = provider_policy::check(&request.parsed, &Default::default())
+        .err()
+        .map(|refusal| refusal.to_string());
     Ok(ReadRequest {
+        provider_refusal,
         cassette_key: CassetteStore::key("POST", api.route(), body),
         model: request.model,
         streamed: request.streamed,

@@ -2,13 +2,17 @@
 //! and its model, started per pod. Each issue gets its own token; every call is metered from the
 //! upstream's own usage fields, priced, checked against the issue's budget and recorded.
 //! Upstreams: a real provider, any OpenAI-compatible server, recorded cassettes, or the offline
-//! deterministic stand-in model.
+//! deterministic stand-in model. The agent is treated as hostile: requests that would make the
+//! provider act outside the pod are refused (`provider_policy`), and its connections are bounded
+//! by the gateway (`http_server`, [`ConnectionLimits`]).
 
 mod call_handler;
 mod cassette_store;
+mod connection_limits;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+mod http_server;
 mod http_upstream;
 mod issue_access;
 mod issue_llm_record;
@@ -19,6 +23,7 @@ mod llm_call;
 mod llm_config;
 mod llm_gateway;
 mod price_table;
+mod provider_policy;
 mod sse_parser;
 mod stand_in;
 mod stand_in_rules;
@@ -28,6 +33,7 @@ mod token_usage;
 mod upstream_backend;
 
 pub use call_handler::BODY_LIMIT_BYTES;
+pub use connection_limits::ConnectionLimits;
 pub use error::{LlmGatewayError, PriceTableError};
 pub use issue_access::IssueAccess;
 pub use issue_llm_record::{IssueLlmRecord, LlmTotals};
@@ -37,5 +43,6 @@ pub use llm_call::{CallOutcome, CappedText, LlmCall, RECORD_CAP_BYTES};
 pub use llm_config::{LlmConfig, Upstream};
 pub use llm_gateway::LlmGateway;
 pub use price_table::{ModelPrice, PriceTable, STAND_IN_MODEL};
+pub use provider_policy::ProviderFeature;
 pub use stand_in_rules::{StandInRule, StandInRules};
 pub use token_usage::TokenUsage;

@@ -59,10 +59,13 @@ pub enum CallOutcome {
     StreamInterrupted,
     /// Refused because a budget was used up.
     BudgetStop,
-    /// The request was not valid JSON (or not a JSON object).
+    /// The request was not valid JSON (or not a JSON object), or its body did not arrive in time.
     BadRequest,
     /// The request body was over the size limit.
     TooLarge,
+    /// The request asked the provider to fetch, run a tool, change the billing tier or keep
+    /// state on the account, and the gateway does not allow that feature (see `ProviderFeature`).
+    ProviderFeatureRefused,
     /// Replay mode had no cassette for the request.
     ReplayMiss,
     /// A route or method the gateway does not serve.

@@ -1,9 +1,13 @@
-//! How a gateway is configured: where calls go, how they are priced, how long they may take.
+//! How a gateway is configured: where calls go, how they are priced, how long they may take,
+//! what the agent may ask the provider to do and how it may connect.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::connection_limits::ConnectionLimits;
 use crate::price_table::PriceTable;
+use crate::provider_policy::ProviderFeature;
 use crate::stand_in_rules::StandInRules;
 
 /// Where the gateway sends model calls.
@@ -37,15 +41,22 @@ pub struct LlmConfig {
     pub prices: PriceTable,
     /// The longest wait for the upstream's answer, and for each next piece of a stream.
     pub request_timeout: Duration,
+    /// Provider features the agent may use; every other one is refused (see
+    /// [`ProviderFeature`]). Empty by default.
+    pub allowed_provider_features: BTreeSet<ProviderFeature>,
+    pub connection_limits: ConnectionLimits,
 }
 
 impl LlmConfig {
-    /// `upstream` with the built-in prices and a 300 s timeout.
+    /// `upstream` with the built-in prices, a 300 s timeout, no provider feature allowed and
+    /// the default connection limits.
     pub fn new(upstream: Upstream) -> LlmConfig {
         LlmConfig {
             upstream,
             prices: PriceTable::built_in(),
             request_timeout: Duration::from_secs(300),
+            allowed_provider_features: BTreeSet::new(),
+            connection_limits: ConnectionLimits::default(),
         }
     }
 }

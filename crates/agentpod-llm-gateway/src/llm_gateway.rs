@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -9,11 +10,12 @@ use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::routing::{get, post};
-use tokio::sync::oneshot;
+use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::call_handler::{GatewayState, handle_call, handle_models, handle_unknown};
 use crate::error::LlmGatewayError;
+use crate::http_server::serve;
 use crate::issue_access::IssueAccess;
 use crate::issue_llm_record::IssueLlmRecord;
 use crate::issue_registry::IssueRegistry;
@@ -29,6 +31,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub struct LlmGateway {
     address: SocketAddr,
     state: Arc<GatewayState>,
+    /// Connections the server is serving now.
+    open_connections: Arc<AtomicUsize>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
 }
@@ -42,6 +46,8 @@ impl LlmGateway {
             backend,
             prices: config.prices,
             timeout: config.request_timeout,
+            body_read_timeout: config.connection_limits.body_read_timeout,
+            allowed_provider_features: config.allowed_provider_features,
         });
         let listener = tokio::net::TcpListener::bind(bind)
             .await
@@ -56,18 +62,25 @@ impl LlmGateway {
                 source,
             })?;
         let router = router(Arc::clone(&state));
+        let mut limits = config.connection_limits;
+        // No slot at all would never serve; more than the semaphore can count would panic.
+        limits.max_connections = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+        let open_connections = Arc::new(AtomicUsize::new(0));
         let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let server = tokio::spawn(serve(
+            listener,
+            router,
+            limits,
+            Arc::clone(&open_connections),
+            async move {
+                // A dropped sender (the gateway dropped unawaited) stops the server too.
                 let _ = stopped.await;
-            });
-            if let Err(error) = serve.await {
-                tracing::error!(%error, "the llm gateway stopped serving");
-            }
-        });
+            },
+        ));
         Ok(LlmGateway {
             address,
             state,
+            open_connections,
             stop: Some(stop),
             server: Some(server),
         })
@@ -75,6 +88,12 @@ impl LlmGateway {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.address
+    }
+
+    /// How many connections the server holds open now; never more than
+    /// `ConnectionLimits::max_connections`.
+    pub fn open_connections(&self) -> usize {
+        self.open_connections.load(Ordering::SeqCst)
     }
 
     /// A fresh random token scoped to `issue_id`, with its budget.

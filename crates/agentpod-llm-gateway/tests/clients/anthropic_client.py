@@ -1,6 +1,6 @@
 """Drives the LLM gateway with the official Anthropic SDK.
 
-Usage: anthropic_client.py SCENARIO...  (messages, messages_stream, tools). Reads
+Usage: anthropic_client.py SCENARIO...  (messages, messages_stream, tools, web_fetch). Reads
 ANTHROPIC_BASE_URL, ANTHROPIC_API_KEY and AGENTPOD_TEST_MODEL. Prints one JSON line per model call
 with the usage the client saw, the text and the tool calls.
 """
@@ -70,7 +70,16 @@ def tools():
     emit("tools", usage_of(second), text_of(second))
 
 
-SCENARIOS = {"messages": messages, "messages_stream": messages_stream, "tools": tools}
+def web_fetch():
+    # A server tool: the gateway must refuse it before the provider sees it.
+    reply = client.messages.create(
+        model=MODEL, max_tokens=256, messages=[{"role": "user", "content": "Fetch https://example.com"}],
+        tools=[{"type": "web_fetch_20250910", "name": "web_fetch", "max_uses": 1}])
+    emit("web_fetch", usage_of(reply), text_of(reply))
+
+
+SCENARIOS = {"messages": messages, "messages_stream": messages_stream, "tools": tools,
+             "web_fetch": web_fetch}
 
 for name in sys.argv[1:]:
     try:

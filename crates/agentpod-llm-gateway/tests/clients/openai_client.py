@@ -1,7 +1,7 @@
 """Drives the LLM gateway with the official OpenAI SDK.
 
 Usage: openai_client.py SCENARIO...  (chat, chat_stream, chat_stream_usage, tools, responses,
-responses_stream). Reads OPENAI_BASE_URL, OPENAI_API_KEY and AGENTPOD_TEST_MODEL. Prints one JSON
+responses_stream, web_search, remote_image). Reads OPENAI_BASE_URL, OPENAI_API_KEY and AGENTPOD_TEST_MODEL. Prints one JSON
 line per model call: the scenario, the usage the client saw (null when the stream showed none),
 the text and the tool calls.
 """
@@ -88,6 +88,20 @@ def responses_stream():
     emit("responses_stream", dump(usage), text)
 
 
+def web_search():
+    # A provider-side tool: the gateway must refuse it before the provider sees it.
+    reply = client.responses.create(model=MODEL, input="Search the web", tools=[{"type": "web_search"}])
+    emit("web_search", dump(reply.usage), reply.output_text)
+
+
+def remote_image():
+    # An image the provider would fetch from outside the pod.
+    content = [{"type": "text", "text": "What is in this picture?"},
+               {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}]
+    reply = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": content}])
+    emit("remote_image", dump(reply.usage), reply.choices[0].message.content)
+
+
 SCENARIOS = {
     "chat": chat,
     "chat_stream": lambda: chat_stream(False),
@@ -95,6 +109,8 @@ SCENARIOS = {
     "tools": tools,
     "responses": responses,
     "responses_stream": responses_stream,
+    "web_search": web_search,
+    "remote_image": remote_image,
 }
 
 for name in sys.argv[1:]:

@@ -3,8 +3,10 @@
 
 mod support;
 
+mod connections;
 mod failures;
 mod fake_upstream_clients;
 mod parallel_issues;
+mod provider_features;
 mod record_replay;
 mod stand_in_clients;

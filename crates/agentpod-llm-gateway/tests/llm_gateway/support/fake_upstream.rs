@@ -33,6 +33,8 @@ pub struct Reported {
 
 #[derive(Default)]
 struct FakeState {
+    /// Every request that reached a model route, answered or not.
+    requests: AtomicU64,
     counter: AtomicU64,
     reported: Mutex<Vec<Reported>>,
     /// Keys the fake was called with that were not the upstream key.
@@ -79,6 +81,11 @@ impl FakeUpstream {
 
     pub fn reported(&self) -> Vec<Reported> {
         self.state.reported.lock().expect("reported lock").clone()
+    }
+
+    /// How many requests reached the fake's model routes, whatever it answered.
+    pub fn request_count(&self) -> u64 {
+        self.state.requests.load(Ordering::SeqCst)
     }
 
     pub fn wrong_keys(&self) -> Vec<String> {
@@ -133,6 +140,7 @@ async fn answer(
     body: Bytes,
     api: &'static str,
 ) -> Response {
+    state.requests.fetch_add(1, Ordering::SeqCst);
     let key = headers
         .get("x-api-key")
         .or_else(|| headers.get("authorization"))

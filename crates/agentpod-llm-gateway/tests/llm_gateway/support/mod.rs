@@ -13,11 +13,27 @@ use agentpod_llm_gateway::{
 use serde_json::Value;
 
 pub async fn start_gateway(upstream: Upstream) -> LlmGateway {
+    start_gateway_with(upstream, |_| {}).await
+}
+
+/// A gateway on loopback whose configuration `adjust` changes first.
+pub async fn start_gateway_with(
+    upstream: Upstream,
+    adjust: impl FnOnce(&mut LlmConfig),
+) -> LlmGateway {
     let mut config = LlmConfig::new(upstream);
     config.request_timeout = Duration::from_secs(2);
+    adjust(&mut config);
     LlmGateway::start("127.0.0.1:0".parse().expect("address"), config)
         .await
         .expect("start the gateway")
+}
+
+/// A plain HTTP client. reqwest is built without a bundled crypto provider and only the gateway's
+/// HTTP upstream installs one, so a test against the stand-in installs it here.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }
 
 fn python() -> PathBuf {
