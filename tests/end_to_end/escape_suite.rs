@@ -110,6 +110,18 @@ fn hostile_host_agents_are_refused_or_recorded_and_honest_verdicts_hold() {
         Value::Array(Vec::new()),
         "no other issue's directory is visible: {output}"
     );
+    // What it could read of the sandbox's own processes does not even name agentpod's files.
+    for (place, text) in output["found"].as_object().unwrap() {
+        let text = text.to_string();
+        for name in [
+            "hostile-issues.jsonl",
+            "hostile.yaml",
+            "runs.db",
+            "expected",
+        ] {
+            assert!(!text.contains(name), "{place} names {name}: {text}");
+        }
+    }
     let processes = output["processes"].as_array().unwrap();
     assert!(
         processes.len() <= 4,

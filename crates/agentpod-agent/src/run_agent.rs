@@ -1,6 +1,7 @@
 //! Running the agent once: start it with the contract's environment, watch the clock and the
 //! cancel token, capture its output, and read its answer.
 
+use std::os::fd::AsRawFd;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
@@ -149,13 +150,16 @@ fn start(invocation: &AgentInvocation) -> Result<Child, StartError> {
         }
     }
     let host_path = std::env::var_os("PATH").unwrap_or_else(|| FALLBACK_PATH.into());
-    let mut command = match &invocation.sandbox {
+    let (mut command, _arguments_pipe) = match &invocation.sandbox {
         None => {
             let mut command = Command::new(program);
             command.args(arguments).current_dir(&invocation.working_dir);
-            command
+            (command, None)
         }
-        Some(sandbox) => sandboxed_command(sandbox, invocation)?,
+        Some(sandbox) => {
+            let (command, pipe) = sandboxed_command(sandbox, invocation)?;
+            (command, Some(pipe))
+        }
     };
     command
         .env_clear()
@@ -176,11 +180,12 @@ fn start(invocation: &AgentInvocation) -> Result<Child, StartError> {
 
 /// bubblewrap around the agent: the writable directories are handed to the sandbox's
 /// user first, and that user's process count is capped (the limit is inherited through
-/// `setpriv` and counts per user id).
+/// `setpriv` and counts per user id). The pipe holding bwrap's arguments must stay open until
+/// the command is spawned.
 fn sandboxed_command(
     sandbox: &HostSandbox,
     invocation: &AgentInvocation,
-) -> Result<Command, StartError> {
+) -> Result<(Command, std::os::fd::OwnedFd), StartError> {
     crate::sandbox_support()?;
     let bwrap = crate::host_sandbox::bwrap_program().ok_or_else(|| crate::SandboxUnavailable {
         reason: "`bwrap` is not installed".to_string(),
@@ -199,26 +204,81 @@ fn sandboxed_command(
         }
     }
     let mut command = Command::new(bwrap);
+    // The outer bwrap starts in `/`: the agent's directory is reached inside the sandbox.
+    command.current_dir("/");
+    // bwrap stays the sandbox's PID 1, whose command line every process inside can read: its
+    // arguments (which name agentpod's masked files) go through a pipe, not the command line.
+    // bwrap takes options from the pipe and the command from its own command line.
+    let arguments = sandbox.arguments(&invocation.command, &invocation.working_dir);
+    let split = arguments
+        .iter()
+        .position(|argument| argument == "--")
+        .unwrap_or(arguments.len());
+    let (options, agent_command) = arguments.split_at(split);
+    let pipe = arguments_pipe(options).map_err(|source| StartError::Spawn {
+        program: bwrap.display().to_string(),
+        source,
+    })?;
+    let pipe_fd = pipe.as_raw_fd();
     command
-        .args(sandbox.arguments(&invocation.command, &invocation.working_dir))
-        // The outer bwrap starts in `/`: the agent's directory is reached inside the sandbox.
-        .current_dir("/");
-    if sandbox.user.is_some() {
-        let processes = sandbox.max_processes;
-        // SAFETY: setrlimit is async-signal-safe and allocates nothing.
-        unsafe {
-            command.pre_exec(move || {
+        .arg("--args")
+        .arg(ARGUMENTS_FD.to_string())
+        .args(agent_command);
+    let processes = sandbox.user.map(|_| sandbox.max_processes);
+    // SAFETY: dup2, fcntl and setrlimit are async-signal-safe and allocate nothing.
+    unsafe {
+        command.pre_exec(move || {
+            if pipe_fd == ARGUMENTS_FD {
+                // dup2 onto itself would keep close-on-exec set.
+                nix::fcntl::fcntl(
+                    std::os::fd::BorrowedFd::borrow_raw(pipe_fd),
+                    nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+                )
+                .map_err(std::io::Error::from)?;
+            } else if nix::libc::dup2(pipe_fd, ARGUMENTS_FD) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if let Some(processes) = processes {
                 nix::sys::resource::setrlimit(
                     nix::sys::resource::Resource::RLIMIT_NPROC,
                     processes,
                     processes,
                 )
-                .map_err(std::io::Error::from)
-            });
-        }
+                .map_err(std::io::Error::from)?;
+            }
+            Ok(())
+        });
     }
-    Ok(command)
+    Ok((command, pipe))
 }
+
+/// The descriptor bwrap reads its arguments from (`--args`).
+const ARGUMENTS_FD: i32 = 3;
+
+/// A pipe holding `arguments`, NUL-separated, its write end closed: what `bwrap --args` reads.
+/// Kept close-on-exec here, so no other child started meanwhile inherits it.
+fn arguments_pipe(arguments: &[std::ffi::OsString]) -> std::io::Result<std::os::fd::OwnedFd> {
+    use std::io::Write;
+    use std::os::unix::ffi::OsStrExt;
+    let mut encoded = Vec::new();
+    for argument in arguments {
+        encoded.extend_from_slice(argument.as_bytes());
+        encoded.push(0);
+    }
+    // Written before the reader starts: it has to fit the pipe's buffer.
+    if encoded.len() >= PIPE_CAPACITY {
+        return Err(std::io::Error::other(format!(
+            "the sandbox's arguments take {} bytes, more than a pipe holds; list fewer `agent.read_only` paths",
+            encoded.len()
+        )));
+    }
+    let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    std::fs::File::from(write).write_all(&encoded)?;
+    Ok(read)
+}
+
+/// Linux's default pipe buffer.
+const PIPE_CAPACITY: usize = 64 * 1024;
 
 fn spawn_capture<Stream>(
     stream: Option<Stream>,
