@@ -9,9 +9,10 @@ use bollard::query_parameters::RemoveContainerOptionsBuilder;
 /// A missing engine must be reported at once, not after bollard's two-minute request timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Connects (DOCKER_HOST or the local socket) and agrees on an API version: engines older than
-/// bollard's default version reject its requests otherwise.
-pub(crate) async fn connect_docker() -> Result<Docker, String> {
+/// Connects (DOCKER_HOST or the local socket) and agrees on an API version, for the drop
+/// fallback only: it runs on a runtime of its own, where the pod's client cannot be used. The
+/// normal path uses the client of the pod that launched the agent.
+async fn connect_docker() -> Result<Docker, String> {
     let docker = Docker::connect_with_local_defaults().map_err(|error| error.to_string())?;
     tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version())
         .await

@@ -15,3 +15,19 @@ pub struct AgentRun {
     /// From start until the agent process ended (or was ended).
     pub duration: Duration,
 }
+
+impl AgentRun {
+    /// An agent that never started: why, and nothing else.
+    #[must_use]
+    pub fn not_started(message: impl Into<String>) -> AgentRun {
+        AgentRun {
+            exit: AgentExit::FailedToStart {
+                message: message.into(),
+            },
+            stdout: CapturedOutput::default(),
+            stderr: CapturedOutput::default(),
+            output: AgentOutput::Missing,
+            duration: Duration::ZERO,
+        }
+    }
+}

@@ -1,5 +1,6 @@
-//! What to start for one issue when the agent is a container image: the image, the pod network
-//! it joins, the files it sees, and its limits.
+//! What to start for one issue when the agent is a container image: the image, the files it
+//! sees and its limits ([`ContainerInvocation`]), and where its pod puts it
+//! ([`ContainerPlacement`]: the pod network it joins, its labels).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -13,6 +14,16 @@ pub const CONTAINER_OUTPUT_DIRECTORY: &str = "/agentpod/output";
 /// The answer's file name, in the output directory on both sides of the mount.
 pub const OUTPUT_FILE_NAME: &str = "output.json";
 
+/// Where a pod puts an agent container: what the pod decides, not the issue.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ContainerPlacement {
+    /// The pod's Docker network: the container's only network.
+    pub network: String,
+    /// Put on the container so `agentpod gc` sweeps it with its pod
+    /// (`agentpod_runtime::labels::for_pod`).
+    pub labels: HashMap<String, String>,
+}
+
 /// One start of a containerised agent under test, for one issue.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ContainerInvocation {
@@ -20,11 +31,6 @@ pub struct ContainerInvocation {
     pub image: String,
     /// Replaces the image's CMD (the image's ENTRYPOINT stays); empty runs the image's CMD.
     pub command: Vec<String>,
-    /// The pod's Docker network: the container's only network.
-    pub network: String,
-    /// Put on the container so `agentpod gc` sweeps it with its pod
-    /// (`agentpod_runtime::labels::for_pod`).
-    pub labels: HashMap<String, String>,
     /// A host file, mounted read-only at [`CONTAINER_ISSUE_PATH`].
     pub issue_path: PathBuf,
     /// A host directory, mounted writable at [`CONTAINER_OUTPUT_DIRECTORY`]; the answer is read

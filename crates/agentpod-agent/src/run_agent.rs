@@ -67,13 +67,8 @@ pub async fn run_agent(invocation: &AgentInvocation, cancel: CancellationToken) 
         Ok(child) => child,
         Err(error) => {
             return AgentRun {
-                exit: AgentExit::FailedToStart {
-                    message: error.to_string(),
-                },
-                stdout: CapturedOutput::default(),
-                stderr: CapturedOutput::default(),
-                output: AgentOutput::Missing,
                 duration: started.elapsed(),
+                ..AgentRun::not_started(error.to_string())
             };
         }
     };

@@ -22,10 +22,11 @@ use rand::distr::Alphanumeric;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::agent_container::{AgentContainer, connect_docker, is_not_found};
+use crate::agent_container::{AgentContainer, is_not_found};
 use crate::captured_output::OutputHead;
 use crate::container_invocation::{
-    CONTAINER_ISSUE_PATH, CONTAINER_OUTPUT_DIRECTORY, ContainerInvocation, OUTPUT_FILE_NAME,
+    CONTAINER_ISSUE_PATH, CONTAINER_OUTPUT_DIRECTORY, ContainerInvocation, ContainerPlacement,
+    OUTPUT_FILE_NAME,
 };
 use crate::{AgentExit, AgentOutput, AgentRun, CapturedOutput};
 
@@ -51,8 +52,6 @@ const POD_LABEL: &str = "dev.agentpod.pod";
 
 #[derive(Debug, thiserror::Error)]
 enum StartError {
-    #[error("cannot connect to the docker engine: {reason}")]
-    Docker { reason: String },
     #[error(
         "agent image {image} is not present locally; build the example agent with scripts/build-agent-image, or build or load your agent's image"
     )]
@@ -94,39 +93,33 @@ enum Ending {
 /// image's own `ENV`); sees the issue read-only and the output directory writable. It is killed
 /// on timeout, stopped on cancel, and always removed, also when this future is dropped.
 pub async fn run_agent_container(
+    docker: &Docker,
+    placement: &ContainerPlacement,
     invocation: &ContainerInvocation,
     cancel: CancellationToken,
 ) -> AgentRun {
     let started = Instant::now();
     let output_path = invocation.output_dir.join(OUTPUT_FILE_NAME);
     let not_started = |error: StartError| AgentRun {
-        exit: AgentExit::FailedToStart {
-            message: error.to_string(),
-        },
-        stdout: CapturedOutput::default(),
-        stderr: CapturedOutput::default(),
-        output: AgentOutput::Missing,
         duration: started.elapsed(),
-    };
-    let docker = match connect_docker().await {
-        Ok(docker) => docker,
-        Err(reason) => return not_started(StartError::Docker { reason }),
+        ..AgentRun::not_started(error.to_string())
     };
     let user = match prepare_files(invocation, &output_path) {
         Ok(user) => user,
         Err(error) => return not_started(error),
     };
-    if let Err(error) = check_image(&docker, &invocation.image).await {
+    if let Err(error) = check_image(docker, &invocation.image).await {
         return not_started(error);
     }
-    let container = AgentContainer::named(docker.clone(), container_name(&invocation.labels));
-    let attached = match create_and_start(&docker, container.name(), invocation, &user).await {
-        Ok(attached) => attached,
-        Err(error) => {
-            container.remove().await;
-            return not_started(error);
-        }
-    };
+    let container = AgentContainer::named(docker.clone(), container_name(&placement.labels));
+    let attached =
+        match create_and_start(docker, container.name(), placement, invocation, &user).await {
+            Ok(attached) => attached,
+            Err(error) => {
+                container.remove().await;
+                return not_started(error);
+            }
+        };
     tracing::debug!(container = container.name(), image = %invocation.image, "agent container started");
 
     let stop_reading = CancellationToken::new();
@@ -259,12 +252,13 @@ type AttachedOutput = std::pin::Pin<Box<dyn Stream<Item = Result<LogOutput, Dock
 async fn create_and_start(
     docker: &Docker,
     name: &str,
+    placement: &ContainerPlacement,
     invocation: &ContainerInvocation,
     user: &str,
 ) -> Result<AttachedOutput, StartError> {
     let options = CreateContainerOptionsBuilder::new().name(name).build();
     docker
-        .create_container(Some(options), container_body(invocation, user))
+        .create_container(Some(options), container_body(placement, invocation, user))
         .await
         .map_err(StartError::engine(format!(
             "cannot create agent container from {}",
@@ -286,7 +280,11 @@ async fn create_and_start(
     Ok(attached.output)
 }
 
-fn container_body(invocation: &ContainerInvocation, user: &str) -> ContainerCreateBody {
+fn container_body(
+    placement: &ContainerPlacement,
+    invocation: &ContainerInvocation,
+    user: &str,
+) -> ContainerCreateBody {
     let mut env: Vec<String> = invocation
         .env
         .iter()
@@ -311,11 +309,11 @@ fn container_body(invocation: &ContainerInvocation, user: &str) -> ContainerCrea
         cmd: (!invocation.command.is_empty()).then(|| invocation.command.clone()),
         env: Some(env),
         user: Some(user.to_string()),
-        labels: Some(invocation.labels.clone()),
+        labels: Some(placement.labels.clone()),
         attach_stdout: Some(true),
         attach_stderr: Some(true),
         host_config: Some(HostConfig {
-            network_mode: Some(invocation.network.clone()),
+            network_mode: Some(placement.network.clone()),
             cap_drop: Some(vec!["ALL".to_string()]),
             security_opt: Some(vec!["no-new-privileges".to_string()]),
             readonly_rootfs: Some(true),
@@ -486,11 +484,13 @@ mod tests {
 
     #[test]
     fn contract_paths_replace_what_the_caller_passed() {
+        let placement = ContainerPlacement {
+            network: "pod-net".to_string(),
+            labels: HashMap::new(),
+        };
         let invocation = ContainerInvocation {
             image: "agent:local".to_string(),
             command: Vec::new(),
-            network: "pod-net".to_string(),
-            labels: HashMap::new(),
             issue_path: PathBuf::from("/host/issue.json"),
             output_dir: PathBuf::from("/host/output"),
             env: vec![
@@ -509,7 +509,7 @@ mod tests {
             cpus: 0.5,
             pids: 64,
         };
-        let body = container_body(&invocation, "65534:65534");
+        let body = container_body(&placement, &invocation, "65534:65534");
         let env = body.env.unwrap_or_default();
         assert!(env.contains(&"AGENTPOD_OUTPUT=/agentpod/output/output.json".to_string()));
         assert!(env.contains(&"AGENTPOD_ISSUE=/agentpod/issue.json".to_string()));

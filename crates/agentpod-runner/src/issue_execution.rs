@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use agentpod_agent::{
-    AgentExit, AgentInvocation, AgentOutput, AgentRun, ContainerInvocation, HostSandbox,
-    OUTPUT_FILE_NAME, SandboxUser, run_agent, run_agent_container,
+    AgentExit, AgentInvocation, AgentLaunch, AgentOutput, AgentRun, ContainerInvocation,
+    HostSandbox, OUTPUT_FILE_NAME, SandboxUser,
 };
 use agentpod_db::{BoundaryEvents, PodDatabase};
 use agentpod_grade::{Check, Grade, grade_fields};
 use agentpod_issues::Issue;
-use agentpod_runtime::{OutputArea, Pod, labels};
+use agentpod_runtime::{LaunchedAgent, OutputArea, Pod};
 use agentpod_spec::GradingSpec;
 use agentpod_store::{
     BoundaryEventKind, BoundaryEventRecord, OutcomeRecord, OutcomeStatus, StepRecord,
@@ -98,8 +98,9 @@ pub(crate) async fn run_issue(
     let gateway_access = gateways.register(&context.plan, &issue.id, &issue_database.agent_url);
     environment.extend(gateway_access.environment.iter().cloned());
     let agent = &context.plan.spec.agent;
-    let mut refused_connections = 0;
-    let agent_run = match &agent.image {
+    // The pod launches the agent: a host command as a sandboxed process, an image as a
+    // container on the pod's network.
+    let launch = match &agent.image {
         None => {
             let output_path = issue_directory.join("output").join(OUTPUT_FILE_NAME);
             let mut environment = environment;
@@ -119,7 +120,7 @@ pub(crate) async fn run_issue(
                 tmp_bytes: SANDBOX_TMP_BYTES,
                 max_processes: u64::try_from(agent.limits.pids).unwrap_or(u64::MAX),
             });
-            let invocation = AgentInvocation {
+            AgentLaunch::Host(AgentInvocation {
                 command: context.plan.agent_command.clone(),
                 working_dir,
                 env: environment,
@@ -127,44 +128,31 @@ pub(crate) async fn run_issue(
                 output_limit: agent.output_limit,
                 output_path,
                 sandbox,
-            };
-            run_agent(&invocation, context.interrupt.drain_token()).await
+            })
         }
-        Some(image) => {
-            let Some(network) = pod.network() else {
-                outcome.reason =
-                    "`agent.image` needs a pod with a network: use the docker runtime".to_string();
-                // The issue's gateway tokens end with it, as on every other path.
-                let _ = gateways.finish(&issue.id, trial, gateway_access);
-                database.retire_issue_database(issue_database);
-                return (outcome, Vec::new(), Vec::new());
-            };
-            let invocation = ContainerInvocation {
-                image: image.clone(),
-                command: context.plan.agent_command.clone(),
-                network: network.to_string(),
-                labels: labels::for_pod(&context.plan.run_id, pod.id()),
-                issue_path: issue_directory.join("issue.json"),
-                output_dir: issue_directory.join("output"),
-                // The container path sets AGENTPOD_ISSUE and AGENTPOD_OUTPUT to where it mounts them.
-                env: environment
-                    .into_iter()
-                    .filter(|(name, _)| name != "AGENTPOD_ISSUE")
-                    .collect(),
-                timeout: agent.timeout,
-                output_limit: agent.output_limit,
-                memory_bytes: agent.limits.memory_bytes,
-                cpus: agent.limits.cpus,
-                pids: agent.limits.pids,
-            };
-            let refused_before = pod.refused_connections().await;
-            let agent_run = run_agent_container(&invocation, context.interrupt.drain_token()).await;
-            if let (Some(before), Some(after)) = (refused_before, pod.refused_connections().await) {
-                refused_connections = after.saturating_sub(before);
-            }
-            agent_run
-        }
+        Some(image) => AgentLaunch::Image(ContainerInvocation {
+            image: image.clone(),
+            command: context.plan.agent_command.clone(),
+            issue_path: issue_directory.join("issue.json"),
+            output_dir: issue_directory.join("output"),
+            // The container path sets AGENTPOD_ISSUE and AGENTPOD_OUTPUT to where it mounts them.
+            env: environment
+                .into_iter()
+                .filter(|(name, _)| name != "AGENTPOD_ISSUE")
+                .collect(),
+            timeout: agent.timeout,
+            output_limit: agent.output_limit,
+            memory_bytes: agent.limits.memory_bytes,
+            cpus: agent.limits.cpus,
+            pids: agent.limits.pids,
+        }),
     };
+    let LaunchedAgent {
+        run: agent_run,
+        refused_connections,
+    } = pod
+        .launch_agent(&launch, context.interrupt.drain_token())
+        .await;
     let agent_ended = clock.elapsed();
     outcome.duration_ms = agent_ended.as_millis() as u64;
     let (steps, usage) = gateways.finish(&issue.id, trial, gateway_access);

@@ -287,6 +287,12 @@ fn llm_config(model: &ModelSpec) -> Result<LlmConfig, String> {
     let mut config = LlmConfig::new(upstream);
     config.prices = prices;
     config.request_timeout = model.timeout;
+    // The spec names only features the gateway knows (`agentpod_spec::PROVIDER_FEATURES`).
+    config.allowed_provider_features = model
+        .allow_provider_features
+        .iter()
+        .filter_map(|name| serde_json::from_value(serde_json::Value::from(name.as_str())).ok())
+        .collect();
     Ok(config)
 }
 

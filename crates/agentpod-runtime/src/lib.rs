@@ -25,7 +25,7 @@ pub use error::RuntimeError;
 pub use garbage_collector::{GcOptions, GcReport, collect_garbage};
 pub use local::LocalRuntime;
 pub use output_area::OutputArea;
-pub use pod::Pod;
+pub use pod::{LaunchedAgent, Pod};
 pub use pod_request::PodRequest;
 pub use postgres_endpoint::PostgresEndpoint;
 pub use runtime::Runtime;

@@ -1,9 +1,21 @@
-//! The `Pod` trait: one running, isolated Postgres server (later also gateways).
+//! The `Pod` trait: one running, isolated Postgres server, and the agents it launches.
 
+use agentpod_agent::{AgentLaunch, AgentRun, run_agent};
 use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
 
 use crate::error::RuntimeError;
 use crate::postgres_endpoint::PostgresEndpoint;
+
+/// What came of launching an agent in a pod.
+#[derive(Debug)]
+pub struct LaunchedAgent {
+    pub run: AgentRun,
+    /// Connection attempts from the agent's container to anything but its pod (the host, the
+    /// internet, other networks) that the pod's firewall refused while it ran: boundary
+    /// violations. Zero where nothing is counted (host agents).
+    pub refused_connections: u64,
+}
 
 /// A running pod. `shutdown` is the normal end; dropping a pod that was not shut down removes
 /// its resources anyway (best effort, blocking the dropping thread briefly).
@@ -35,11 +47,23 @@ pub trait Pod: Send + Sync {
         Ok(())
     }
 
-    /// How many connection attempts from the pod's containers to anything but the pod itself
-    /// (the host, the internet, other networks) have been refused so far; the runner reads it
-    /// before and after an agent container runs. `None` where nothing is counted.
-    async fn refused_connections(&self) -> Option<u64> {
-        None
+    /// Starts one issue's agent and waits for it to end; every failure is an outcome in the
+    /// [`LaunchedAgent`], never an error. A host command runs as a process (sandboxed unless its
+    /// invocation says otherwise) on every pod; an image needs a pod with a network of its own,
+    /// and elsewhere fails to start.
+    async fn launch_agent(&self, launch: &AgentLaunch, cancel: CancellationToken) -> LaunchedAgent {
+        match launch {
+            AgentLaunch::Host(invocation) => LaunchedAgent {
+                run: run_agent(invocation, cancel).await,
+                refused_connections: 0,
+            },
+            AgentLaunch::Image(_) => LaunchedAgent {
+                run: AgentRun::not_started(
+                    "`agent.image` needs a pod with a network of its own: use the docker runtime",
+                ),
+                refused_connections: 0,
+            },
+        }
     }
 
     /// Stops the pod and removes everything it created. Resources already gone are not errors.

@@ -40,6 +40,7 @@ pub(crate) const MODEL: &[&str] = &[
     "prices",
     "timeout",
     "stand_in",
+    "allow_provider_features",
 ];
 pub(crate) const STAND_IN: &[&str] = &["rules"];
 pub(crate) const STAND_IN_RULE: &[&str] = &["when", "tool", "arguments", "reply"];

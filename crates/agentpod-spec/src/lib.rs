@@ -54,7 +54,7 @@ pub use gate_spec::GateSpec;
 pub use grading_spec::GradingSpec;
 pub use issues_spec::{IssuesSpec, MAX_TRIALS};
 pub use load::load;
-pub use model_spec::{ModelSpec, StandInRuleSpec, StandInSpec};
+pub use model_spec::{ModelSpec, PROVIDER_FEATURES, StandInRuleSpec, StandInSpec};
 pub use model_upstream::ModelUpstream;
 pub use pod_spec::PodSpec;
 pub use production_spec::{CategoryMix, CurrentHandling, ProductionBudgets, ProductionSpec};

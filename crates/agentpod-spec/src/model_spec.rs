@@ -32,7 +32,19 @@ pub struct ModelSpec {
     #[serde(serialize_with = "crate::duration::serialize_duration")]
     pub timeout: Duration,
     pub stand_in: StandInSpec,
+    /// Provider features the LLM gateway lets through (each refused by default, since each
+    /// makes the provider fetch, act or keep state on the agent's behalf): `remote_inputs`,
+    /// `provider_tools`, `service_tier`, `server_state`.
+    pub allow_provider_features: Vec<String>,
 }
+
+/// The names `model.allow_provider_features` accepts (the LLM gateway's `ProviderFeature`s).
+pub const PROVIDER_FEATURES: &[&str] = &[
+    "remote_inputs",
+    "provider_tools",
+    "service_tier",
+    "server_state",
+];
 
 /// The stand-in model's rules, tried in order on the conversation's last user message.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -85,6 +97,8 @@ impl ModelSpec {
         let timeout = decoder.optional(&fields, "timeout", |decoder, node| {
             decode_positive_duration(decoder, node, "model.timeout")
         });
+        let allow_provider_features =
+            decoder.optional(&fields, "allow_provider_features", decode_provider_features);
         let stand_in = decoder.optional(&fields, "stand_in", |decoder, node| {
             let owner = fields
                 .get("stand_in")
@@ -114,8 +128,33 @@ impl ModelSpec {
             prices: prices?,
             timeout: timeout?.unwrap_or(DEFAULT_TIMEOUT),
             stand_in: stand_in?.unwrap_or_default(),
+            allow_provider_features: allow_provider_features?.unwrap_or_default(),
         })
     }
+}
+
+fn decode_provider_features(decoder: &mut Decoder<'_>, node: &Node) -> Option<Vec<String>> {
+    let items = decoder.sequence(node, "model.allow_provider_features")?;
+    let features: Vec<Option<String>> = items
+        .iter()
+        .map(|item| {
+            let name = decoder.string(item, "model.allow_provider_features")?;
+            if PROVIDER_FEATURES.contains(&name.as_str()) {
+                return Some(name);
+            }
+            let help = match keys::suggest(&name, PROVIDER_FEATURES) {
+                Some(suggestion) => format!("did you mean `{suggestion}`?"),
+                None => format!("expected one of {}", PROVIDER_FEATURES.join(", ")),
+            };
+            decoder.report_with_help(
+                item.position,
+                format!("unknown provider feature `{name}` in `model.allow_provider_features`"),
+                Some(help),
+            );
+            None
+        })
+        .collect();
+    features.into_iter().collect()
 }
 
 /// Reports the keys `upstream` requires and the ones it has no use for; false if any.

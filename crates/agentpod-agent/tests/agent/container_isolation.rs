@@ -8,6 +8,7 @@ use std::time::Duration;
 use agentpod_agent::{AgentExit, AgentOutput};
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
+use tokio_util::sync::CancellationToken;
 
 use crate::container_support::{ContainerAgent, TOOL_IMAGE, docker_client, reported, start_pod};
 
@@ -135,6 +136,13 @@ async fn only_the_pods_own_database_is_reachable() {
     let host_port = listener.local_addr().expect("listener address").port();
     let seeded = seed_probe_table(&agent.pod.postgres().admin_url("postgres")).await;
     let host_address = agent.pod.host_address().expect("host address").to_string();
+    // Opened as the pod opens its gateways' ports: on the bridge's own address only, so the
+    // same port on another host address (docker0) stays closed.
+    agent
+        .pod
+        .allow_host_ports(&[host_port])
+        .await
+        .expect("open the listener's port to the pod");
     agent.invocation.env.extend([
         (
             "OWN_DATABASE".to_string(),
@@ -144,7 +152,8 @@ async fn only_the_pods_own_database_is_reachable() {
         ("HOST_ADDRESS".to_string(), host_address),
         ("HOST_PORT".to_string(), host_port.to_string()),
     ]);
-    let run = agent.run().await;
+    let launched = agent.launch(CancellationToken::new()).await;
+    let run = launched.run;
     let host_reaches_listener = std::net::TcpStream::connect_timeout(
         &listener.local_addr().expect("address"),
         Duration::from_secs(5),
@@ -160,15 +169,24 @@ async fn only_the_pods_own_database_is_reachable() {
     let fact = |key: &str| facts.get(key).map(String::as_str);
     assert_eq!(fact("word"), Some("from-the-pod"), "{run:?}");
     assert_eq!(fact("own_database"), Some("reached"), "{facts:?}");
+    assert_eq!(
+        fact("host_on_bridge"),
+        Some("reached"),
+        "an opened port: {facts:?}"
+    );
     for target in [
         "internet_http",
         "internet_dns",
         "other_pod",
-        "host_on_bridge",
         "host_on_docker0",
     ] {
         assert_eq!(fact(target), Some("blocked"), "{target}: {facts:?}");
     }
+    assert!(
+        launched.refused_connections > 0,
+        "the pod counted the refused attempts: {}",
+        launched.refused_connections
+    );
 }
 
 async fn seed_probe_table(url: &str) -> Result<(), sqlx::Error> {

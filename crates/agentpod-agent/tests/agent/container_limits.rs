@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use agentpod_agent::{AgentExit, AgentOutput, run_agent_container};
+use agentpod_agent::{AgentExit, AgentOutput};
 use tokio_util::sync::CancellationToken;
 
 use crate::container_support::{
@@ -50,7 +50,8 @@ async fn a_cancel_stops_the_container() {
             cancel.cancel();
         }
     };
-    let (run, ()) = tokio::join!(run_agent_container(&agent.invocation, cancel), canceller);
+    let (launched, ()) = tokio::join!(agent.launch(cancel), canceller);
+    let run = launched.run;
     let left = agent_containers_of_run(&agent.run_id).await;
     agent.finish().await;
 
@@ -64,7 +65,7 @@ async fn dropping_the_run_removes_the_container() {
         ContainerAgent::bash("drop", "touch /agentpod/output/started; exec sleep 600").await;
     let started = agent.output_file("started");
     let abandoned = tokio::select! {
-        _ = run_agent_container(&agent.invocation, CancellationToken::new()) => false,
+        _ = agent.launch(CancellationToken::new()) => false,
         () = wait_for_file(&started, Duration::from_secs(30)) => true,
     };
     let left = agent_containers_of_run(&agent.run_id).await;

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use agentpod_agent::{AgentRun, ContainerInvocation, run_agent_container};
-use agentpod_runtime::{DockerRuntime, Pod, PodRequest, Runtime, labels};
+use agentpod_agent::{AgentLaunch, AgentRun, ContainerInvocation};
+use agentpod_runtime::{DockerRuntime, LaunchedAgent, Pod, PodRequest, Runtime, labels};
 use bollard::Docker;
 use bollard::query_parameters::ListContainersOptionsBuilder;
 use tokio_util::sync::CancellationToken;
@@ -67,11 +67,6 @@ impl ContainerAgent {
         let invocation = ContainerInvocation {
             image: image.to_string(),
             command,
-            network: pod
-                .network()
-                .expect("a docker pod has a network")
-                .to_string(),
-            labels: labels::for_pod(&run_id, pod.id()),
             issue_path,
             output_dir,
             env: vec![
@@ -95,8 +90,15 @@ impl ContainerAgent {
         }
     }
 
+    /// Launched by its pod, as the runner launches it.
     pub(crate) async fn run(&self) -> AgentRun {
-        run_agent_container(&self.invocation, CancellationToken::new()).await
+        self.launch(CancellationToken::new()).await.run
+    }
+
+    pub(crate) async fn launch(&self, cancel: CancellationToken) -> LaunchedAgent {
+        self.pod
+            .launch_agent(&AgentLaunch::Image(self.invocation.clone()), cancel)
+            .await
     }
 
     /// A file the agent writes into its output directory, seen from the host.

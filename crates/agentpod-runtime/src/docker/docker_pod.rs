@@ -1,14 +1,18 @@
 //! `DockerPod`: a Postgres container on the pod's own internal network, closed off from the
 //! host by [`HostFirewall`] rules on its bridge.
 
+use std::collections::HashMap;
+
+use agentpod_agent::{AgentLaunch, ContainerPlacement, run_agent, run_agent_container};
 use async_trait::async_trait;
 use bollard::Docker;
 use bollard::query_parameters::RemoveContainerOptionsBuilder;
+use tokio_util::sync::CancellationToken;
 
 use super::docker_client::{self, is_already_being_removed, is_not_found};
 use super::host_firewall::HostFirewall;
 use crate::error::RuntimeError;
-use crate::pod::Pod;
+use crate::pod::{LaunchedAgent, Pod};
 use crate::postgres_endpoint::PostgresEndpoint;
 
 pub(crate) struct DockerPod {
@@ -20,7 +24,28 @@ pub(crate) struct DockerPod {
     pub(crate) bridge: String,
     /// Whether the host is closed to the pod; false where iptables could not be used.
     pub(crate) host_closed: bool,
+    /// The pod's labels, put on the agent containers it launches too (so `gc` sweeps them).
+    pub(crate) labels: HashMap<String, String>,
+    /// The runtime's client, shared by everything the pod does in the engine.
+    pub(crate) docker: Docker,
     pub(crate) resources: DockerPodResources,
+}
+
+impl DockerPod {
+    /// Connection attempts the pod's firewall refused so far (see `HostFirewall`); `None`
+    /// where they cannot be read.
+    async fn refused_connections(&self) -> Option<u64> {
+        match HostFirewall::for_bridge(&self.bridge)
+            .refused_packets()
+            .await
+        {
+            Ok(refused) => Some(refused),
+            Err(error) => {
+                tracing::debug!(%error, "cannot read the pod's firewall counters");
+                None
+            }
+        }
+    }
 }
 
 #[async_trait]
@@ -41,16 +66,31 @@ impl Pod for DockerPod {
         Some(&self.host_address)
     }
 
-    async fn refused_connections(&self) -> Option<u64> {
-        match HostFirewall::for_bridge(&self.bridge)
-            .refused_packets()
-            .await
-        {
-            Ok(refused) => Some(refused),
-            Err(error) => {
-                tracing::debug!(%error, "cannot read the pod's firewall counters");
-                None
+    /// A host command runs as on any pod; an image joins this pod's network with the pod's
+    /// labels, and the firewall's counters around it tell how often it tried to get out.
+    async fn launch_agent(&self, launch: &AgentLaunch, cancel: CancellationToken) -> LaunchedAgent {
+        let invocation = match launch {
+            AgentLaunch::Host(invocation) => {
+                return LaunchedAgent {
+                    run: run_agent(invocation, cancel).await,
+                    refused_connections: 0,
+                };
             }
+            AgentLaunch::Image(invocation) => invocation,
+        };
+        let placement = ContainerPlacement {
+            network: self.network.clone(),
+            labels: self.labels.clone(),
+        };
+        let refused_before = self.refused_connections().await;
+        let run = run_agent_container(&self.docker, &placement, invocation, cancel).await;
+        let refused_connections = match (refused_before, self.refused_connections().await) {
+            (Some(before), Some(after)) => after.saturating_sub(before),
+            _ => 0,
+        };
+        LaunchedAgent {
+            run,
+            refused_connections,
         }
     }
 

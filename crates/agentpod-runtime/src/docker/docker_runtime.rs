@@ -286,6 +286,8 @@ impl DockerRuntime {
             host_address,
             bridge,
             host_closed,
+            labels,
+            docker: self.docker.clone(),
             resources,
         })
     }

@@ -420,6 +420,7 @@ fn real_upstreams_take_their_key_variable() {
         prices: None,
         timeout: Duration::from_secs(60),
         stand_in: StandInSpec::default(),
+        allow_provider_features: Vec::new(),
     };
     assert_eq!(
         defaults(ModelUpstream::OpenAi).api_key_env(),
