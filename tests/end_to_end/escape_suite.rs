@@ -289,3 +289,111 @@ fn files_below(directory: &Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+/// The same idea with the agent as a container image: what it can do to its output directory
+/// (fill it, flood it with files, answer through a link or a FIFO) stays inside a small tmpfs
+/// of the issue's own, and the honest issues around it pass.
+#[test]
+fn a_hostile_container_agent_stays_inside_its_output_area() {
+    let scratch = Scratch::new();
+    let output = scratch
+        .agentpod(&[
+            "run",
+            "tests/pods/hostile-container.yaml",
+            "--runtime",
+            "docker",
+            "--no-progress",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let shown = scratch.show("latest");
+    let outcomes: BTreeMap<String, Value> = shown["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|outcome| {
+            (
+                outcome["issue_id"].as_str().unwrap().to_string(),
+                outcome.clone(),
+            )
+        })
+        .collect();
+    let text = std::fs::read_to_string(
+        agentpod_end_to_end::repo_root().join("tests/pods/tiny/hostile-container-issues.jsonl"),
+    )
+    .unwrap();
+    let mut by_attack: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for line in text.lines() {
+        let issue: Value = serde_json::from_str(line).unwrap();
+        let outcome = outcomes[issue["id"].as_str().unwrap()].clone();
+        by_attack
+            .entry(issue["attack"].as_str().unwrap().to_string())
+            .or_default()
+            .push(outcome);
+    }
+    for outcome in &by_attack["none"] {
+        assert_eq!(outcome["status"], "passed", "{outcome}");
+    }
+    // 200 MB written into the output directory: no more than the area holds got there.
+    let filled = &by_attack["fill-output"][0];
+    assert_eq!(filled["status"], "passed", "{filled}");
+    let bytes = reported_number(filled, "filled");
+    assert!(bytes <= 17 << 20, "{bytes} bytes reached the output area");
+    // 5,000 files: no more than the area's inodes.
+    let flooded = &by_attack["many-files"][0];
+    assert_eq!(flooded["status"], "passed", "{flooded}");
+    let files = reported_number(flooded, "created");
+    assert!(files < 64, "{files} files reached the output area");
+    assert_eq!(by_attack["symlink"][0]["status"], "errored");
+    assert!(
+        by_attack["symlink"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("symbolic link")
+    );
+    assert_eq!(by_attack["fifo"][0]["status"], "errored");
+    assert!(
+        by_attack["fifo"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("FIFO")
+    );
+    // The areas are gone with their issues: nothing of them is left on the host.
+    let run_id = shown["run"]["id"].as_str().unwrap();
+    let issues = scratch.path().join("work").join(run_id).join("issues");
+    for entry in std::fs::read_dir(&issues).unwrap() {
+        let output = entry.unwrap().path().join("output");
+        assert_eq!(
+            std::fs::read_dir(&output).map(Iterator::count).unwrap_or(0),
+            0,
+            "{} still holds files",
+            output.display()
+        );
+    }
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
+    assert!(
+        !mounts.contains(run_id),
+        "an output area of the run is still mounted"
+    );
+    assert_eq!(
+        agentpod_end_to_end::docker_resources(run_id),
+        Vec::<String>::new()
+    );
+}
+
+/// The number after `word` on the agent's stderr line that starts with it.
+fn reported_number(outcome: &Value, word: &str) -> u64 {
+    outcome["stderr"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .find_map(|line| line.strip_prefix(word))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|number| number.parse().ok())
+        .unwrap_or_else(|| panic!("no `{word} N` line: {outcome}"))
+}

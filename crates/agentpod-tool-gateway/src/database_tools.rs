@@ -2,7 +2,10 @@
 //! the issue's own database, so the database's grants decide what the agent may do.
 
 use serde_json::{Value, json};
-use sqlx::{AssertSqlSafe, PgPool};
+use sqlx::{AssertSqlSafe, Connection, PgPool};
+
+use crate::capped_rows::{CappedRow, capped_json_rows, read_capped_rows};
+use crate::result_cap::CappedValue;
 
 pub(crate) const QUERY: &str = "query";
 pub(crate) const EXECUTE: &str = "execute";
@@ -35,36 +38,46 @@ pub(crate) fn single_statement(sql: &str) -> &str {
         .trim_end_matches(|c: char| c == ';' || c.is_whitespace())
 }
 
-/// Runs `sql` in a read-only transaction and returns its rows as JSON objects, at most
-/// `max_rows` of them.
-pub(crate) async fn query(pool: &PgPool, sql: &str, max_rows: usize) -> Result<Value, sqlx::Error> {
+/// Runs `sql` in a read-only transaction and returns its rows as JSON objects: at most
+/// `max_rows` of them, and no more than fit the result cap. Rows are streamed and reading stops
+/// at the cap, so a huge result never sits in the gateway's memory.
+pub(crate) async fn query(
+    pool: &PgPool,
+    sql: &str,
+    max_rows: usize,
+) -> Result<CappedValue, sqlx::Error> {
     // The statement goes into a subquery so every row comes back as one JSON object whatever its
     // column types; the newline keeps a trailing `--` comment from swallowing the parenthesis.
     // The extended protocol allows one statement only, so the text cannot end the transaction.
-    let wrapped = format!(
-        "SELECT to_jsonb(agentpod_row) FROM (\n{}\n) AS agentpod_row LIMIT {}",
+    // The LIMIT also keeps the subquery apart from the capping query around it.
+    let wrapped = capped_json_rows(&format!(
+        "SELECT to_jsonb(agentpod_row)::text AS agentpod_json FROM (\n{}\n) AS agentpod_row LIMIT {}",
         single_statement(sql),
         max_rows.saturating_add(1)
-    );
+    ));
+    let mut connection = pool.acquire().await?;
     // Read-only from its first statement, so the text cannot write even through a function.
-    let mut transaction = pool.begin_with("BEGIN READ ONLY").await?;
-    let mut rows: Vec<Value> = sqlx::query_scalar(AssertSqlSafe(wrapped))
-        .persistent(false)
-        .fetch_all(&mut *transaction)
-        .await?;
+    let mut transaction = connection.begin_with("BEGIN READ ONLY").await?;
+    let read = {
+        let rows = sqlx::query_as::<_, CappedRow>(AssertSqlSafe(wrapped))
+            .persistent(false)
+            .fetch(&mut *transaction);
+        read_capped_rows(rows, Some(max_rows)).await?
+    };
     // Dropping the transaction queues its ROLLBACK; sqlx sends it with the check it makes as the
     // connection goes back to the pool, which hands the connection out again only after both
     // answered. The caller so does not wait a round trip for a rollback of nothing written.
     drop(transaction);
-    let truncated = rows.len() > max_rows;
-    rows.truncate(max_rows);
-    let mut result = json!({ "rows": rows, "row_count": rows.len(), "truncated": truncated });
-    if truncated {
-        result["note"] = json!(format!(
-            "only the first {max_rows} rows are returned; narrow the query or add LIMIT/OFFSET"
-        ));
+    if read.stopped_at_the_cap() {
+        // The server may still have many rows to send, which sqlx would read and throw away
+        // before the connection's next use; closing it ends the statement instead.
+        connection.close_on_drop();
     }
-    Ok(result)
+    let capped = read.stopped_at_the_cap();
+    Ok(CappedValue {
+        value: read.into_result(),
+        capped,
+    })
 }
 
 /// Runs one write statement and returns how many rows it affected.

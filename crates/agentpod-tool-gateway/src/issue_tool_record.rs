@@ -27,7 +27,11 @@ pub struct ToolCall {
     /// JSON), cut at 64 KiB.
     pub result: String,
     pub result_bytes: usize,
+    /// `result` was cut to the record's 64 KiB; `result_bytes` is the size before the cut.
     pub result_truncated: bool,
+    /// The tool's result passed the 1 MiB result cap: the agent got what fit and a note saying
+    /// `"truncated": true`, and the tool was read no further than the cap.
+    pub result_capped: bool,
     pub is_error: bool,
     /// RFC 3339.
     pub started_at: String,

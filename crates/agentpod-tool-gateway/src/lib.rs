@@ -1,18 +1,26 @@
 //! The tool gateway: one MCP server (streamable HTTP) per pod that stands between the agent and
 //! its tools. It serves the built-in database tools, tools declared as SQL functions, and tools of
 //! other MCP servers it proxies; every call is attributed to its issue by the token in the URL,
-//! metered, limited and recorded ([`IssueToolRecord`]).
+//! metered, limited and recorded ([`IssueToolRecord`]). The agent on the other end may be
+//! hostile, so what it can make the gateway hold is bounded: results are read no further than a
+//! 1 MiB cap, and connections by a header-read timeout and a cap on how many are open.
 
+mod capped_http_client;
+mod capped_lines;
+mod capped_rows;
 mod capped_text;
 mod database_tools;
 #[doc(hidden)]
 pub mod fuzzing;
+mod http_server;
 mod issue_access;
 mod issue_state;
 mod issue_tool_record;
 mod mcp_handler;
+mod proxied_message_cap;
 mod proxied_servers;
 mod request_guard;
+mod result_cap;
 mod sql_function_tools;
 mod tool_config;
 mod tool_gateway;

@@ -19,6 +19,7 @@ use crate::database_tools::{
 };
 use crate::issue_state::{Admission, IssueState};
 use crate::issue_tool_record::{ToolCall, ToolCallOutcome};
+use crate::result_cap::{CappedValue, cap_call_result, json_size};
 use crate::sql_function_tools::{SqlFunction, describe_database_error, discover};
 use crate::tool_gateway::GatewayShared;
 
@@ -41,6 +42,8 @@ struct Ran {
     result: CallToolResult,
     outcome: ToolCallOutcome,
     error: Option<String>,
+    /// The result passed the result cap and was cut.
+    capped: bool,
 }
 
 impl McpHandler {
@@ -103,11 +106,13 @@ impl McpHandler {
             Target::Execute => match sql_argument(&arguments) {
                 Ok(sql) => execute(&issue.pool, sql)
                     .await
+                    .map(CappedValue::whole)
                     .map_err(|error| describe_database_error(&error)),
                 Err(message) => Err(message),
             },
             Target::ListTables => list_tables(&issue.pool)
                 .await
+                .map(CappedValue::whole)
                 .map_err(|error| describe_database_error(&error)),
             Target::SqlFunction(function) => {
                 let schema = self
@@ -120,7 +125,8 @@ impl McpHandler {
             }
             Target::Proxied { server, tool } => {
                 return match self.shared.proxied.call(server, &tool, arguments).await {
-                    Ok(result) => {
+                    Ok(proxied) => {
+                        let result = proxied.result;
                         let failed = result.is_error == Some(true);
                         Ran {
                             error: failed.then(|| result_text(&result.content)),
@@ -130,6 +136,7 @@ impl McpHandler {
                                 ToolCallOutcome::Ok
                             },
                             result,
+                            capped: proxied.cut_while_read,
                         }
                     }
                     Err(message) => failed(message),
@@ -137,10 +144,11 @@ impl McpHandler {
             }
         };
         match outcome {
-            Ok(value) => Ran {
+            Ok(CappedValue { value, capped }) => Ran {
                 result: CallToolResult::success(vec![ContentBlock::text(value.to_string())]),
                 outcome: ToolCallOutcome::Ok,
                 error: None,
+                capped,
             },
             Err(message) => failed(message),
         }
@@ -152,6 +160,7 @@ fn failed(message: String) -> Ran {
         result: CallToolResult::error(vec![ContentBlock::text(message.clone())]),
         outcome: ToolCallOutcome::Error,
         error: Some(message),
+        capped: false,
     }
 }
 
@@ -175,27 +184,12 @@ pub(crate) fn result_text(content: &[ContentBlock]) -> String {
         .join("\n")
 }
 
-/// Counts the bytes of JSON text without keeping them.
-struct ByteCounter(usize);
-
-impl std::io::Write for ByteCounter {
-    fn write(&mut self, buffer: &[u8]) -> std::io::Result<usize> {
-        self.0 += buffer.len();
-        Ok(buffer.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 pub(crate) fn recorded_arguments(arguments: &JsonObject) -> (Value, usize) {
     // Most arguments are small: measure them without writing the text out, and write it only
     // when it has to be cut.
-    let mut counter = ByteCounter(0);
-    let _ = serde_json::to_writer(&mut counter, arguments);
-    if counter.0 <= RECORD_CAP_BYTES {
-        return (Value::Object(arguments.clone()), counter.0);
+    let size = json_size(arguments);
+    if size <= RECORD_CAP_BYTES {
+        return (Value::Object(arguments.clone()), size);
     }
     let (cut, original) = cap_text(serde_json::to_string(arguments).unwrap_or_default());
     (Value::String(cut), original)
@@ -211,17 +205,22 @@ struct CallStart {
 }
 
 impl CallStart {
+    #[allow(clippy::too_many_arguments)]
     fn record(
         self,
         issue: &IssueState,
         sequence: u32,
         result: String,
         is_error: bool,
+        result_capped: bool,
         outcome: ToolCallOutcome,
         error: Option<String>,
     ) {
         let latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
         let (result, result_bytes) = cap_text(result);
+        // An error can repeat a whole result (a proxied server's error text), so it is held to
+        // the record's cap too.
+        let error = error.map(|error| cap_text(error).0);
         issue.record_call(ToolCall {
             sequence,
             issue_id: issue.issue_id.clone(),
@@ -231,6 +230,7 @@ impl CallStart {
             result_truncated: result_bytes > result.len(),
             result,
             result_bytes,
+            result_capped,
             is_error,
             started_at: self
                 .started_at
@@ -330,6 +330,7 @@ impl ServerHandler for McpHandler {
                     sequence,
                     message.clone(),
                     true,
+                    false,
                     ToolCallOutcome::UnknownTool,
                     Some(message.clone()),
                 );
@@ -342,6 +343,7 @@ impl ServerHandler for McpHandler {
                     sequence,
                     message.clone(),
                     true,
+                    false,
                     ToolCallOutcome::Error,
                     Some(message.clone()),
                 );
@@ -359,6 +361,7 @@ impl ServerHandler for McpHandler {
                 sequence,
                 message.clone(),
                 true,
+                false,
                 ToolCallOutcome::Limit,
                 Some(message.clone()),
             );
@@ -373,16 +376,20 @@ impl ServerHandler for McpHandler {
                 timeout.as_millis()
             )),
         };
-        let is_error = ran.result.is_error == Some(true);
+        // Every result, whatever tool it came from, is held to the cap before the agent and the
+        // record see it; the tools that stream already stopped at it.
+        let (result, cut_here) = cap_call_result(ran.result);
+        let is_error = result.is_error == Some(true);
         call.record(
             &issue,
             sequence,
-            result_text(&ran.result.content),
+            result_text(&result.content),
             is_error,
+            ran.capped || cut_here,
             ran.outcome,
             ran.error,
         );
-        Ok(ran.result)
+        Ok(result)
     }
 }
 

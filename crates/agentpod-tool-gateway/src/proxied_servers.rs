@@ -1,5 +1,7 @@
 //! Other MCP servers the gateway proxies: connected once per gateway with rmcp's client, their
 //! tools listed under `<server>.<tool>`, and calls forwarded so the gateway counts them too.
+//! Every message read from them is held to a cap while it is read (`capped_lines` for stdio
+//! servers, `capped_http_client` for URL servers).
 
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -7,10 +9,14 @@ use std::time::Duration;
 
 use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject, Tool};
 use rmcp::service::RunningService;
+use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{RoleClient, ServiceExt};
+use tokio::process::Child;
 
+use crate::capped_http_client::CappedHttpClient;
+use crate::capped_lines::CappedLines;
+use crate::proxied_message_cap::take_cut_marker;
 use crate::tool_config::ProxiedServer;
 use crate::tool_gateway_error::ToolGatewayError;
 
@@ -24,6 +30,17 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// clients for calls from parallel issues to overlap. A stdio client multiplexes by itself.
 const URL_CONNECTIONS: usize = 8;
 
+/// How long a stdio server may take to exit once its input is closed before it is killed; the
+/// same grace rmcp's own child-process transport gives.
+const EXIT_GRACE: Duration = Duration::from_secs(3);
+
+/// A proxied server's answer to one call, and whether it was cut at the cap while being read
+/// (the result is then a stand-in error with a note).
+pub(crate) struct ProxiedResult {
+    pub(crate) result: CallToolResult,
+    pub(crate) cut_while_read: bool,
+}
+
 pub(crate) struct ProxiedServers {
     connections: Vec<ProxiedConnection>,
 }
@@ -34,6 +51,8 @@ struct ProxiedConnection {
     clients: Vec<RunningService<RoleClient, ()>>,
     next_client: AtomicUsize,
     tools: Vec<Tool>,
+    /// A stdio server's process; killed when dropped.
+    process: Option<Child>,
 }
 
 impl ProxiedServers {
@@ -84,7 +103,7 @@ impl ProxiedServers {
         index: usize,
         tool: &str,
         arguments: JsonObject,
-    ) -> Result<CallToolResult, String> {
+    ) -> Result<ProxiedResult, String> {
         let connection = self
             .connections
             .get(index)
@@ -96,16 +115,29 @@ impl ProxiedServers {
             .clients
             .get(turn % connection.clients.len().max(1))
             .ok_or_else(|| "proxied server has no connection".to_owned())?;
-        client
+        let mut result = client
             .call_tool(parameters)
             .await
-            .map_err(|error| format!("proxied server {} failed: {error}", connection.name))
+            .map_err(|error| format!("proxied server {} failed: {error}", connection.name))?;
+        let cut_while_read = take_cut_marker(&mut result);
+        Ok(ProxiedResult {
+            result,
+            cut_while_read,
+        })
     }
 
     pub(crate) async fn close(self) {
         for connection in self.connections {
             for client in connection.clients {
                 let _ = client.cancel().await;
+            }
+            // Cancelling closed the server's input; it should exit on its own.
+            if let Some(mut process) = connection.process
+                && tokio::time::timeout(EXIT_GRACE, process.wait())
+                    .await
+                    .is_err()
+            {
+                let _ = process.kill().await;
             }
         }
     }
@@ -125,28 +157,41 @@ async fn connect_one(server: &ProxiedServer) -> Result<ProxiedConnection, ToolGa
     }
     let connecting = async {
         let mut clients = Vec::new();
+        let mut process = None;
         match server {
             ProxiedServer::Command { command, .. } => {
                 let Some((program, arguments)) = command.split_first() else {
                     return Err(ToolGatewayError::EmptyCommand { name: name.clone() });
                 };
-                let mut process = tokio::process::Command::new(program);
-                process.args(arguments);
-                let (transport, _stderr) = TokioChildProcess::builder(process)
+                let mut spawned = tokio::process::Command::new(program)
+                    .args(arguments)
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
                     // The server's own logging is not the gateway's output.
                     .stderr(Stdio::null())
+                    // A gateway that stops for any reason takes the server with it.
+                    .kill_on_drop(true)
                     .spawn()
                     .map_err(|source| ToolGatewayError::ProxiedStart {
                         name: name.clone(),
                         source,
                     })?;
+                let pipes = spawned.stdin.take().zip(spawned.stdout.take());
+                let Some((input, output)) = pipes else {
+                    return Err(ToolGatewayError::ProxiedConnect {
+                        name: name.clone(),
+                        message: "the server's standard input or output is not a pipe".to_owned(),
+                    });
+                };
+                // The server is kept from the moment it runs, so an error below still stops it.
+                process = Some(spawned);
                 clients.push(
-                    ().serve(transport).await.map_err(|error| {
-                        ToolGatewayError::ProxiedConnect {
+                    ().serve((CappedLines::new(output), input))
+                        .await
+                        .map_err(|error| ToolGatewayError::ProxiedConnect {
                             name: name.clone(),
                             message: error.to_string(),
-                        }
-                    })?,
+                        })?,
                 );
             }
             ProxiedServer::Url { url, .. } => {
@@ -161,7 +206,7 @@ async fn connect_one(server: &ProxiedServer) -> Result<ProxiedConnection, ToolGa
                     })?;
                 for _ in 0..URL_CONNECTIONS {
                     let transport = StreamableHttpClientTransport::with_client(
-                        http.clone(),
+                        CappedHttpClient::new(http.clone()),
                         StreamableHttpClientTransportConfig::with_uri(url.as_str()),
                     );
                     clients.push(
@@ -194,6 +239,7 @@ async fn connect_one(server: &ProxiedServer) -> Result<ProxiedConnection, ToolGa
             clients,
             next_client: AtomicUsize::new(0),
             tools,
+            process,
         })
     };
     match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {

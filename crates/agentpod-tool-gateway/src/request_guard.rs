@@ -3,7 +3,7 @@
 //! answer and a record instead of reaching the protocol machinery.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -20,6 +20,11 @@ use crate::tool_gateway::GatewayShared;
 
 /// The largest request body the gateway reads.
 pub(crate) const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// How long a client may take to send a request body once its head arrived. 30 s, as the trace
+/// intake allows: the largest body crosses loopback or the pod bridge in milliseconds, so only
+/// a client holding its connection on purpose comes near it.
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// JSON-RPC's codes for a body that is not JSON, and for JSON that is not a request.
 const PARSE_ERROR: i64 = -32700;
@@ -97,9 +102,23 @@ pub(crate) async fn guard(
             &too_large(),
         );
     }
-    let bytes: Bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(bytes) => bytes,
-        Err(error) => {
+    let reading = tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_BODY_BYTES));
+    let bytes: Bytes = match reading.await {
+        Ok(Ok(bytes)) => bytes,
+        Err(_elapsed) => {
+            let message = format!(
+                "request body did not arrive within {} s",
+                BODY_TIMEOUT.as_secs()
+            );
+            reject(
+                StatusCode::REQUEST_TIMEOUT,
+                message.clone(),
+                &[],
+                declared_length.unwrap_or(0),
+            );
+            return error_response(StatusCode::REQUEST_TIMEOUT, "body_timeout", &message);
+        }
+        Ok(Err(error)) => {
             // Without a declared length the limit shows up as a read error.
             let status = if std::error::Error::source(&error)
                 .is_some_and(|source| source.is::<http_body_util::LengthLimitError>())

@@ -5,6 +5,9 @@
 use serde_json::{Map, Value, json};
 use sqlx::{AssertSqlSafe, PgPool};
 
+use crate::capped_rows::{CappedRow, capped_json_rows, read_capped_rows};
+use crate::result_cap::{CappedValue, NOTE_RESERVE_BYTES, RESULT_CAP_BYTES, cut_at_boundary};
+
 /// One function found in the schema.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct SqlFunction {
@@ -177,13 +180,14 @@ impl SqlFunction {
     }
 
     /// Runs the function with `arguments` as the pool's role; the result is its value as JSON
-    /// (a set-returning function gives an array). An argument problem is an `Err` message.
+    /// (a set-returning function gives an array), held to the result cap. An argument problem is
+    /// an `Err` message.
     pub(crate) async fn call(
         &self,
         pool: &PgPool,
         schema: &str,
         arguments: &Map<String, Value>,
-    ) -> Result<Value, String> {
+    ) -> Result<CappedValue, String> {
         if let Some(unknown) = arguments
             .keys()
             .find(|key| !self.arguments.iter().any(|argument| &argument.name == *key))
@@ -228,28 +232,110 @@ impl SqlFunction {
             quote_identifier(&self.name),
             expressions.join(", ")
         );
-        let statement = if self.returns_void {
+        if self.returns_void {
             // `void` has no JSON form: run the call for its effect and answer null.
-            format!("SELECT NULL::jsonb FROM (SELECT {call}) AS agentpod_result")
-        } else if self.returns_set {
-            format!(
-                "SELECT coalesce(jsonb_agg(to_jsonb(agentpod_result)), '[]'::jsonb) \
-                 FROM {call} AS agentpod_result"
-            )
-        } else {
-            format!("SELECT to_jsonb({call})")
-        };
-        let mut query =
-            sqlx::query_scalar::<_, Option<Value>>(AssertSqlSafe(statement)).persistent(false);
-        for value in values {
-            query = query.bind(value);
+            let statement = format!("SELECT NULL::jsonb FROM (SELECT {call}) AS agentpod_result");
+            let mut query =
+                sqlx::query_scalar::<_, Option<Value>>(AssertSqlSafe(statement)).persistent(false);
+            for value in values {
+                query = query.bind(value);
+            }
+            let result = query
+                .fetch_one(pool)
+                .await
+                .map_err(|error| describe_database_error(&error))?;
+            return Ok(CappedValue::whole(result.unwrap_or(Value::Null)));
         }
-        let result = query
-            .fetch_one(pool)
-            .await
-            .map_err(|error| describe_database_error(&error))?;
-        Ok(result.unwrap_or(Value::Null))
+        if self.returns_set {
+            return call_set_returning(pool, &call, values).await;
+        }
+        call_single_value(pool, &call, values).await
     }
+}
+
+/// A set-returning function's rows, read one at a time up to the result cap: all of them as a
+/// JSON array, or, cut at the cap, an object with the rows that fit and a note.
+async fn call_set_returning(
+    pool: &PgPool,
+    call: &str,
+    values: Vec<Option<String>>,
+) -> Result<CappedValue, String> {
+    // `OFFSET 0` keeps the call apart from the capping query, so each row's JSON is made once.
+    let statement = capped_json_rows(&format!(
+        "SELECT to_jsonb(agentpod_result)::text AS agentpod_json \
+         FROM {call} AS agentpod_result OFFSET 0"
+    ));
+    let mut query = sqlx::query_as::<_, CappedRow>(AssertSqlSafe(statement)).persistent(false);
+    for value in values {
+        query = query.bind(value);
+    }
+    // The function may write, so the statement is left to finish even when reading stops at
+    // the cap (sqlx reads and drops the rest of its rows): closing the connection instead would
+    // roll its writes back.
+    let read = read_capped_rows(query.fetch(pool), None)
+        .await
+        .map_err(|error| describe_database_error(&error))?;
+    if read.stop.is_none() {
+        return Ok(CappedValue::whole(Value::Array(read.rows)));
+    }
+    let capped = read.stopped_at_the_cap();
+    Ok(CappedValue {
+        value: read.into_result(),
+        capped,
+    })
+}
+
+/// A single-valued function's result; one over the cap comes back as the start of its JSON text
+/// with a note, and Postgres sends no more of it than that start.
+async fn call_single_value(
+    pool: &PgPool,
+    call: &str,
+    values: Vec<Option<String>>,
+) -> Result<CappedValue, String> {
+    // Room for the start of an oversized value once it is escaped as a JSON string (at most
+    // twice its length: JSON text escapes only quotes and backslashes again), with its note.
+    let partial_bytes = RESULT_CAP_BYTES / 2 - NOTE_RESERVE_BYTES;
+    let statement = format!(
+        "SELECT CASE WHEN octet_length(agentpod_json) <= {RESULT_CAP_BYTES} THEN agentpod_json \
+                     ELSE left(agentpod_json, {partial_bytes}) END, \
+                octet_length(agentpod_json) \
+         FROM (SELECT to_jsonb({call})::text AS agentpod_json OFFSET 0) AS agentpod_value"
+    );
+    let mut query = sqlx::query_as::<_, CappedRow>(AssertSqlSafe(statement)).persistent(false);
+    for value in values {
+        query = query.bind(value);
+    }
+    let (text, size) = query
+        .fetch_one(pool)
+        .await
+        .map_err(|error| describe_database_error(&error))?;
+    let Some(mut text) = text else {
+        return Ok(CappedValue::whole(Value::Null));
+    };
+    let size = size
+        .and_then(|size| usize::try_from(size).ok())
+        .unwrap_or(0);
+    if size <= RESULT_CAP_BYTES {
+        let value = serde_json::from_str(&text)
+            .map_err(|error| format!("cannot read the function's result as JSON: {error}"))?;
+        return Ok(CappedValue::whole(value));
+    }
+    // `left` counts characters; the start is cut again here to a byte length.
+    cut_at_boundary(&mut text, partial_bytes);
+    Ok(CappedValue {
+        value: json!({
+            "truncated": true,
+            "result_bytes": size,
+            "cap_bytes": RESULT_CAP_BYTES,
+            "note": format!(
+                "the function's result is {size} bytes of JSON, over the {RESULT_CAP_BYTES}-byte \
+                 result cap: `partial` holds the start of its JSON text; call it with narrower \
+                 arguments to see the rest"
+            ),
+            "partial": text,
+        }),
+        capped: true,
+    })
 }
 
 /// The text a JSON value is bound as before Postgres casts it to the argument's type.

@@ -11,7 +11,8 @@ pub struct ToolConfig {
     pub servers: Vec<ProxiedServer>,
     /// The longest one tool call may take; the database also gets it as `statement_timeout`.
     pub call_timeout: Duration,
-    /// The most rows the `query` tool returns; more are cut with a note.
+    /// The most rows the `query` tool returns; more are cut with a note. Whatever the rows, a
+    /// result never passes the 1 MiB result cap either.
     pub max_rows: usize,
 }
 

@@ -12,6 +12,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::http_server::{ServerLimits, serve};
 use crate::issue_access::IssueAccess;
 use crate::issue_state::IssueState;
 use crate::issue_tool_record::IssueToolRecord;
@@ -103,14 +104,12 @@ impl ToolGateway {
             .route_layer(axum::middleware::from_fn_with_state(shared.clone(), guard))
             .fallback(unknown_route);
         let serve_stop = stop.clone();
-        let server = tokio::spawn(async move {
-            let served = axum::serve(listener, router)
-                .with_graceful_shutdown(serve_stop.cancelled_owned())
-                .await;
-            if let Err(error) = served {
-                tracing::error!(%error, "tool gateway stopped serving");
-            }
-        });
+        let server = tokio::spawn(serve(
+            listener,
+            router,
+            ServerLimits::default(),
+            serve_stop.cancelled_owned(),
+        ));
         Ok(ToolGateway {
             local_addr,
             shared,

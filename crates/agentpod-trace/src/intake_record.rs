@@ -12,8 +12,28 @@ pub struct IssueTraceRecord {
     pub spans: Vec<Span>,
     /// One entry per export request that carried this issue's token.
     pub exports: Vec<ExportRecord>,
-    /// Spans refused because the issue already held the configured maximum.
+    /// Spans refused at a per-issue cap (see `cap_reached`); exports refused whole once the cap
+    /// was reached are not decoded, so their spans are not counted here.
     pub dropped_spans: u64,
+    /// Bytes of the kept spans, each counted as its stored JSON.
+    #[serde(default)]
+    pub span_bytes: u64,
+    /// Which cap stopped the issue's spans, once one did; every later export was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap_reached: Option<SpanCap>,
+    /// Export requests past the most the record lists; counted, not listed.
+    #[serde(default)]
+    pub unlisted_exports: u64,
+}
+
+/// The per-issue cap an issue's spans reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpanCap {
+    /// `max_spans_per_issue` spans.
+    Spans,
+    /// `max_span_bytes_per_issue` bytes of spans.
+    Bytes,
 }
 
 /// One export request as the intake saw it.
@@ -48,7 +68,7 @@ pub enum PayloadEncoding {
 #[serde(rename_all = "snake_case")]
 pub enum ExportOutcome {
     Accepted,
-    /// Accepted in part: some spans were dropped at the per-issue cap.
+    /// Accepted in part: some spans were dropped at a per-issue cap.
     Partial,
     Rejected,
 }

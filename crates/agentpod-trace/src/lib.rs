@@ -2,6 +2,10 @@
 //! the export of a finished run to any OTLP collector using the OpenTelemetry GenAI semantic
 //! conventions.
 //!
+//! The intake bounds what an agent can make it hold: request bodies before and after gzip
+//! decoding, spans and bytes of spans per issue, exports decoded at once, and connections (a
+//! header-read timeout and a cap on how many are open).
+//!
 //! The intake keeps spans as plain data ([`Span`]) so the run store can keep them beside the
 //! issue; the export takes plain data back ([`RunTrace`]) so the store's rows map onto it without
 //! this crate knowing the store.
@@ -9,6 +13,7 @@
 mod attribute_value;
 mod capped_text;
 mod export_report;
+mod http_server;
 mod intake_config;
 mod intake_handler;
 mod intake_record;
@@ -26,7 +31,7 @@ mod trace_intake;
 
 pub use export_report::ExportReport;
 pub use intake_config::TraceIntakeConfig;
-pub use intake_record::{ExportOutcome, ExportRecord, IssueTraceRecord, PayloadEncoding};
+pub use intake_record::{ExportOutcome, ExportRecord, IssueTraceRecord, PayloadEncoding, SpanCap};
 pub use issue_access::IssueAccess;
 pub use otlp_export::export_otlp;
 pub use run_trace::{IssueTrace, LlmCallTrace, RunTrace, ToolCallTrace};

@@ -3,17 +3,17 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::http_server::{ServerLimits, serve};
 use crate::intake_config::TraceIntakeConfig;
 use crate::intake_handler::{IntakeState, router};
 use crate::intake_record::IssueTraceRecord;
 use crate::issue_access::IssueAccess;
-use crate::issue_registry::IssueRegistry;
 use crate::trace_error::TraceError;
 
 /// How long `shutdown` lets in-flight exports finish before cutting them off.
@@ -40,21 +40,12 @@ impl TraceIntake {
                 source,
             })?;
         let local_addr = listener.local_addr().map_err(TraceError::LocalAddress)?;
-        let state = Arc::new(IntakeState {
-            registry: IssueRegistry::default(),
-            config,
-            refused_without_token: AtomicU64::new(0),
-        });
+        let state = Arc::new(IntakeState::new(config));
         let (stop, stopped) = oneshot::channel::<()>();
         let app = router(Arc::clone(&state));
-        let server = tokio::spawn(async move {
-            let serving = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(error) = serving.await {
-                tracing::error!("trace intake stopped serving: {error}");
-            }
-        });
+        let server = tokio::spawn(serve(listener, app, ServerLimits::default(), async {
+            let _ = stopped.await;
+        }));
         Ok(TraceIntake {
             local_addr,
             state,

@@ -20,5 +20,11 @@ def add(a: int, b: int) -> int:
     return a + b
 
 
+@server.tool()
+def long_text(size: int) -> str:
+    """Returns `size` letters, for the gateway's result cap."""
+    return "h" * size
+
+
 if __name__ == "__main__":
     server.run()

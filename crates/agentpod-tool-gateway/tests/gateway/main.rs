@@ -1,6 +1,8 @@
 //! The tool gateway driven by the official MCP Python SDK (and raw HTTP for bad input), against a
 //! real Postgres started from the host's binaries.
 
+mod caps;
+mod connections;
 mod limits;
 mod parallel;
 mod protocol;
@@ -31,6 +33,7 @@ fn assert_record_matches_client(record: &IssueToolRecord, seen: &Value, issue_id
                 assert_eq!(recorded.result, text, "call {position} ({})", recorded.tool);
                 assert_eq!(Some(recorded.is_error), seen["is_error"].as_bool());
                 assert!(!recorded.result_truncated);
+                assert!(!recorded.result_capped);
                 assert_eq!(recorded.result_bytes, text.len());
             }
             None => {

@@ -95,6 +95,11 @@ CREATE FUNCTION agent_tools.customers_in_tier(tier text, minimum_id integer DEFA
 COMMENT ON FUNCTION agent_tools.customers_in_tier(text, integer) IS 'Customers of one tier.';
 CREATE FUNCTION agent_tools.slow(seconds double precision) RETURNS integer
     LANGUAGE sql AS $$ SELECT 1 FROM pg_sleep(seconds) $$;
+CREATE FUNCTION agent_tools.wide_rows(count integer, width integer)
+    RETURNS TABLE (n integer, blob text)
+    LANGUAGE sql STABLE AS $$ SELECT g, repeat('w', width) FROM generate_series(1, count) AS g $$;
+CREATE FUNCTION agent_tools.long_text(width integer) RETURNS text
+    LANGUAGE sql STABLE AS $$ SELECT repeat('t', width) $$;
 "#;
 
 fn crate_directory() -> &'static Path {
@@ -149,4 +154,28 @@ pub async fn run_client(url: &str, calls: &Value) -> Result<Value, Box<dyn std::
 
 pub fn call(tool: &str, arguments: Value) -> Value {
     serde_json::json!({ "tool": tool, "arguments": arguments })
+}
+
+/// Tests that measure this process's memory hold this lock, and so do the ones that use a lot
+/// of it, so one does not count the other's.
+pub static MEMORY_HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Resets this process's peak resident memory to what it holds now (Linux `clear_refs`), and
+/// returns that, in bytes.
+pub fn reset_peak_memory() -> Result<u64, Box<dyn std::error::Error>> {
+    std::fs::write("/proc/self/clear_refs", "5")?;
+    Ok(status_kib("VmRSS:").ok_or("no VmRSS in /proc/self/status")? * 1024)
+}
+
+/// This process's peak resident memory since the last reset, in bytes.
+pub fn peak_memory() -> Result<u64, Box<dyn std::error::Error>> {
+    Ok(status_kib("VmHWM:").ok_or("no VmHWM in /proc/self/status")? * 1024)
 }

@@ -253,16 +253,17 @@ async fn malformed_bodies_get_400_are_recorded_and_serving_goes_on() {
 }
 
 #[tokio::test]
-async fn bodies_over_8_mib_get_413_and_serving_goes_on() {
+async fn bodies_over_the_limit_get_413_and_serving_goes_on() {
+    let limit = TraceIntakeConfig::default().max_body_bytes;
     let intake = start_intake().await;
     let access = intake.register_issue("issue-big");
     let url = traces_url(&access.endpoint);
-    let oversized = post(&url, &[PROTOBUF], vec![0u8; 8 * 1024 * 1024 + 1]).await;
+    let oversized = post(&url, &[PROTOBUF], vec![0u8; limit + 1]).await;
     // A small gzip body that inflates past the limit must be refused too.
     let bomb = post(
         &url,
         &[PROTOBUF, ("content-encoding", "gzip")],
-        gzip(&vec![0u8; 8 * 1024 * 1024 + 1]),
+        gzip(&vec![0u8; limit + 1]),
     )
     .await;
     let good = post(&url, &[PROTOBUF], protobuf_body(&[5])).await;
