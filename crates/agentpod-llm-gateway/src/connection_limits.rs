@@ -4,23 +4,15 @@
 
 use std::time::Duration;
 
-/// How long a client may take to send a request head, counted from when its connection opens and
-/// again from each time it goes idle after a response: hyper runs one clock for both, so this is
-/// also the keep-alive idle timeout. 5 s, as in the tool gateway and the trace intake: an agent on
-/// loopback or the pod bridge sends a head in well under a millisecond, and HTTP clients already
-/// expect idle connections to be closed after 5 s (Node's default; httpx drops its own then) and
-/// open a new one.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// The gateways' common header-read (and idle) timeout; see `agentpod-gateway-http`.
+const HEADER_READ_TIMEOUT: Duration = agentpod_gateway_http::HEADER_READ_TIMEOUT;
 
 /// How long a request body may take once its head arrived: bodies are at most a few megabytes
 /// sent in one go, so only a client trickling bytes to hold its connection open meets this.
 const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Connections served at once. 32, as in the other gateways: a pod serves one agent at a time,
-/// which holds a few pooled connections and rarely more than a handful of calls in flight; and
-/// the three gateways of eight pods at 32 each stay under the usual soft limit of 1024
-/// descriptors.
-const MAX_CONNECTIONS: usize = 32;
+/// The gateways' common cap on connections served at once; see `agentpod-gateway-http`.
+const MAX_CONNECTIONS: usize = agentpod_gateway_http::MAX_CONNECTIONS;
 
 /// The bounds the gateway holds its clients to; tests shrink them to observe them quickly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 //! Upstreams: a real provider, any OpenAI-compatible server, recorded cassettes, or the offline
 //! deterministic stand-in model. The agent is treated as hostile: requests that would make the
 //! provider act outside the pod are refused (`provider_policy`), and its connections are bounded
-//! by the gateway (`http_server`, [`ConnectionLimits`]).
+//! by the gateway (`agentpod-gateway-http`, [`ConnectionLimits`]).
 
 mod call_handler;
 mod cassette_store;
@@ -12,7 +12,6 @@ mod connection_limits;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
-mod http_server;
 mod http_upstream;
 mod issue_access;
 mod issue_llm_record;

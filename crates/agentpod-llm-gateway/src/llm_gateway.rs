@@ -2,20 +2,19 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use agentpod_gateway_http::{OpenConnections, ServerLimits, serve};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::routing::{get, post};
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::call_handler::{GatewayState, handle_call, handle_models, handle_unknown};
 use crate::error::LlmGatewayError;
-use crate::http_server::serve;
 use crate::issue_access::IssueAccess;
 use crate::issue_llm_record::IssueLlmRecord;
 use crate::issue_registry::IssueRegistry;
@@ -32,7 +31,7 @@ pub struct LlmGateway {
     address: SocketAddr,
     state: Arc<GatewayState>,
     /// Connections the server is serving now.
-    open_connections: Arc<AtomicUsize>,
+    open_connections: OpenConnections,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
 }
@@ -62,16 +61,17 @@ impl LlmGateway {
                 source,
             })?;
         let router = router(Arc::clone(&state));
-        let mut limits = config.connection_limits;
-        // No slot at all would never serve; more than the semaphore can count would panic.
-        limits.max_connections = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
-        let open_connections = Arc::new(AtomicUsize::new(0));
+        let limits = ServerLimits {
+            header_read_timeout: config.connection_limits.header_read_timeout,
+            max_connections: config.connection_limits.max_connections,
+        };
+        let open_connections = OpenConnections::default();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(serve(
             listener,
             router,
             limits,
-            Arc::clone(&open_connections),
+            open_connections.clone(),
             async move {
                 // A dropped sender (the gateway dropped unawaited) stops the server too.
                 let _ = stopped.await;
@@ -93,7 +93,7 @@ impl LlmGateway {
     /// How many connections the server holds open now; never more than
     /// `ConnectionLimits::max_connections`.
     pub fn open_connections(&self) -> usize {
-        self.open_connections.load(Ordering::SeqCst)
+        self.open_connections.count()
     }
 
     /// A fresh random token scoped to `issue_id`, with its budget.

@@ -12,7 +12,6 @@ mod capped_text;
 mod database_tools;
 #[doc(hidden)]
 pub mod fuzzing;
-mod http_server;
 mod issue_access;
 mod issue_state;
 mod issue_tool_record;

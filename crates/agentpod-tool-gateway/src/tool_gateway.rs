@@ -12,7 +12,6 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::http_server::{ServerLimits, serve};
 use crate::issue_access::IssueAccess;
 use crate::issue_state::IssueState;
 use crate::issue_tool_record::IssueToolRecord;
@@ -21,6 +20,7 @@ use crate::proxied_servers::ProxiedServers;
 use crate::request_guard::{guard, unknown_route};
 use crate::tool_config::{ToolConfig, ToolLimits};
 use crate::tool_gateway_error::ToolGatewayError;
+use agentpod_gateway_http::{OpenConnections, ServerLimits, serve};
 
 const TOKEN_LENGTH: usize = 40;
 
@@ -108,6 +108,7 @@ impl ToolGateway {
             listener,
             router,
             ServerLimits::default(),
+            OpenConnections::default(),
             serve_stop.cancelled_owned(),
         ));
         Ok(ToolGateway {

@@ -13,7 +13,6 @@
 mod attribute_value;
 mod capped_text;
 mod export_report;
-mod http_server;
 mod intake_config;
 mod intake_handler;
 mod intake_record;

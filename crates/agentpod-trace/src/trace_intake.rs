@@ -9,12 +9,12 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::http_server::{ServerLimits, serve};
 use crate::intake_config::TraceIntakeConfig;
 use crate::intake_handler::{IntakeState, router};
 use crate::intake_record::IssueTraceRecord;
 use crate::issue_access::IssueAccess;
 use crate::trace_error::TraceError;
+use agentpod_gateway_http::{OpenConnections, ServerLimits, serve};
 
 /// How long `shutdown` lets in-flight exports finish before cutting them off.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -43,9 +43,15 @@ impl TraceIntake {
         let state = Arc::new(IntakeState::new(config));
         let (stop, stopped) = oneshot::channel::<()>();
         let app = router(Arc::clone(&state));
-        let server = tokio::spawn(serve(listener, app, ServerLimits::default(), async {
-            let _ = stopped.await;
-        }));
+        let server = tokio::spawn(serve(
+            listener,
+            app,
+            ServerLimits::default(),
+            OpenConnections::default(),
+            async {
+                let _ = stopped.await;
+            },
+        ));
         Ok(TraceIntake {
             local_addr,
             state,

@@ -5,10 +5,13 @@
 //! - the same clock on kept-alive connections left idle (hyper restarts it after each response);
 //! - a cap on open connections, so idle sockets cannot use up agentpod's file descriptors.
 //!
-//! The tool gateway and the trace intake carry this same file, so both servers have one shape.
+//! The LLM gateway, the tool gateway and the trace intake all serve through [`serve`], so the
+//! three servers have one shape and one set of bounds ([`ServerLimits`]); the open connections
+//! are counted ([`OpenConnections`]) for gateways that report them.
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -24,13 +27,13 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 /// also the keep-alive idle timeout. 5 s: an agent on loopback or the pod bridge sends a head in
 /// well under a millisecond, and HTTP clients already expect idle connections to be closed after
 /// 5 s (Node's default) and open a new one.
-pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Connections served at once; further ones wait in the kernel's listen backlog, which costs
 /// agentpod no file descriptor, until one closes. 32: a pod serves one agent at a time, which
 /// holds a few pooled connections and rarely more than a handful of calls in flight; and the
 /// three gateways of eight pods at 32 each stay under the usual soft limit of 1024 descriptors.
-pub(crate) const MAX_CONNECTIONS: usize = 32;
+pub const MAX_CONNECTIONS: usize = 32;
 
 /// The pause after a failed accept that is not about one connection (out of file descriptors,
 /// say), so the loop waits for descriptors to free up instead of spinning on the error.
@@ -38,9 +41,12 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
 /// The bounds one server holds its clients to; tests shrink them to observe them quickly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ServerLimits {
-    pub(crate) header_read_timeout: Duration,
-    pub(crate) max_connections: usize,
+pub struct ServerLimits {
+    /// The longest wait for a complete request head, on a new connection or on a kept-alive one
+    /// between requests.
+    pub header_read_timeout: Duration,
+    /// The most connections served at once.
+    pub max_connections: usize,
 }
 
 impl Default for ServerLimits {
@@ -54,13 +60,17 @@ impl Default for ServerLimits {
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets requests in flight finish
 /// (idle connections close at once) and returns when every connection has closed.
-pub(crate) async fn serve(
+pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ServerLimits,
+    open_connections: OpenConnections,
     shutdown: impl Future<Output = ()>,
 ) {
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    // No slot at all would never serve; more than the semaphore can count would panic.
+    let slots = Arc::new(Semaphore::new(
+        limits.max_connections.clamp(1, Semaphore::MAX_PERMITS),
+    ));
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -90,6 +100,7 @@ pub(crate) async fn serve(
                 }
             },
         };
+        let slot = Slot::taken(slot, &open_connections);
         serve_connection(stream, &router, builder.clone(), slot, closing.clone());
     }
     // No new connections from here on; the ones open are asked to finish.
@@ -103,7 +114,7 @@ fn serve_connection(
     stream: TcpStream,
     router: &Router,
     builder: http1::Builder,
-    slot: OwnedSemaphorePermit,
+    slot: Slot,
     mut closing: watch::Receiver<bool>,
 ) {
     // Answers are small and written whole; without this Nagle's algorithm can hold the last
@@ -134,6 +145,38 @@ fn serve_connection(
         }
         drop(slot);
     });
+}
+
+/// How many connections a server is serving now; cloned, it counts the same connections.
+#[derive(Debug, Clone, Default)]
+pub struct OpenConnections(Arc<AtomicUsize>);
+
+impl OpenConnections {
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A connection's place under the cap, counted while it is held.
+struct Slot {
+    _permit: OwnedSemaphorePermit,
+    open_connections: OpenConnections,
+}
+
+impl Slot {
+    fn taken(permit: OwnedSemaphorePermit, open_connections: &OpenConnections) -> Slot {
+        open_connections.0.fetch_add(1, Ordering::SeqCst);
+        Slot {
+            _permit: permit,
+            open_connections: open_connections.clone(),
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.open_connections.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 async fn pause_after_accept_error(error: &std::io::Error) {
@@ -167,9 +210,15 @@ mod tests {
         let address = listener.local_addr().expect("a bound listener");
         let router = Router::new().route("/", axum::routing::get(|| async { "ok" }));
         let (stop, mut stopped) = watch::channel(false);
-        tokio::spawn(serve(listener, router, limits, async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
-        }));
+        tokio::spawn(serve(
+            listener,
+            router,
+            limits,
+            OpenConnections::default(),
+            async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            },
+        ));
         (address, stop)
     }
 
@@ -258,6 +307,7 @@ mod tests {
             listener,
             router,
             ServerLimits::default(),
+            OpenConnections::default(),
             async move {
                 let _ = stopped.wait_for(|stop| *stop).await;
             },
