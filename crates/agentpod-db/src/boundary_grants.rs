@@ -99,6 +99,7 @@ fn reset_statement() -> String {
         "DO $reset$
          DECLARE
              schema_name name;
+             language_name name;
              function regprocedure;
          BEGIN
              FOR schema_name IN
@@ -114,6 +115,14 @@ fn reset_statement() -> String {
                  EXECUTE format('REVOKE CREATE ON SCHEMA %I FROM PUBLIC, {agent}', schema_name);
                  -- Lookup only: table privileges still decide; the fixtures' functions stay callable.
                  EXECUTE format('GRANT USAGE ON SCHEMA %I TO {agent}', schema_name);
+             END LOOP;
+             -- No procedural language: an exception handler (a DO block or a function of
+             -- the agent's own) catches a refused statement before the server logs it, so the
+             -- agent could probe the boundary unrecorded. SQL functions cannot catch errors.
+             FOR language_name IN
+                 SELECT lanname FROM pg_language WHERE lanpltrusted AND lanname <> 'sql'
+             LOOP
+                 EXECUTE format('REVOKE USAGE ON LANGUAGE %I FROM PUBLIC, {agent}', language_name);
              END LOOP;
              FOR function IN
                  SELECT p.oid::regprocedure FROM pg_proc p
@@ -175,12 +184,20 @@ fn table_grants(table: &CatalogTable, effective: &EffectiveTable) -> Vec<String>
             ));
         }
         // New rows and deletions are the table's business: a read-only table with one writable
-        // column only lets the agent change that column of existing rows.
+        // column only lets the agent change that column of existing rows. A writable table's
+        // approval columns are not insertable: a new row (or a deleted one inserted again)
+        // would set them without a proposal, since the approval trigger diverts only updates
+        // there. New rows get their defaults. (An approval table diverts inserts whole.)
         if table_writes {
-            if !updatable.is_empty() {
+            let insertable = if effective.access == AccessClass::Approval {
+                updatable.clone()
+            } else {
+                columns_where(|access| access == AccessClass::Writable)
+            };
+            if !insertable.is_empty() {
                 statements.push(format!(
                     "GRANT INSERT ({}) ON TABLE {quoted} TO {agent}",
-                    updatable.join(", ")
+                    insertable.join(", ")
                 ));
             }
             statements.push(format!("GRANT DELETE ON TABLE {quoted} TO {agent}"));

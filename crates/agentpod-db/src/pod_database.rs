@@ -604,13 +604,31 @@ const SESSION_END_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Forbids `role` to log in and terminates its sessions until none is left (a session already
 /// on its way out still shows for a moment). `false` when one was still there after the wait.
+/// The role's settings go too: every role can read every other's (`pg_roles.rolconfig`), so an
+/// agent could leave a message there for the issues after it.
 async fn end_sessions(admin: &mut PgConnection, role: &str) -> Result<bool, sqlx::Error> {
+    let quoted = quote_identifier(role);
     sqlx::raw_sql(AssertSqlSafe(format!(
-        "ALTER ROLE {} WITH NOLOGIN",
-        quote_identifier(role)
+        "ALTER ROLE {quoted} WITH NOLOGIN; ALTER ROLE {quoted} RESET ALL"
     )))
     .execute(&mut *admin)
     .await?;
+    let per_database: Vec<String> = sqlx::query_scalar(
+        "SELECT d.datname::text FROM pg_db_role_setting s
+         JOIN pg_roles r ON r.oid = s.setrole JOIN pg_database d ON d.oid = s.setdatabase
+         WHERE r.rolname = $1",
+    )
+    .bind(role)
+    .fetch_all(&mut *admin)
+    .await?;
+    for database in per_database {
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "ALTER ROLE {quoted} IN DATABASE {} RESET ALL",
+            quote_identifier(&database)
+        )))
+        .execute(&mut *admin)
+        .await?;
+    }
     let deadline = Instant::now() + SESSION_END_TIMEOUT;
     loop {
         let remaining: i64 = sqlx::query_scalar(

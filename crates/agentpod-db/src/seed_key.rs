@@ -9,7 +9,7 @@ use crate::FixtureError;
 
 /// Bump when seeding or `apply_boundary` changes what they leave in the template (statements,
 /// grants, the audit schema), so templates cached by an older agentpod are not reused.
-const SEED_FORMAT_VERSION: u32 = 3;
+const SEED_FORMAT_VERSION: u32 = 4;
 
 /// Hex SHA-256 over: the format version, the database image's identity (its id: a rebuilt image
 /// may initialise clusters differently), the server settings, every fixture in order (its kind,

@@ -483,3 +483,142 @@ async fn changes_cascaded_into_read_only_tables_are_recorded() -> TestResult {
     pod.close().await;
     Ok(())
 }
+
+/// A seeded pod from `sql`, with `boundary` applied.
+async fn pod_from_sql(
+    server: &LocalPostgres,
+    sql: &str,
+    boundary: &agentpod_spec::BoundarySpec,
+) -> Result<(PodDatabase, tempfile::TempDir), Box<dyn std::error::Error>> {
+    let directory = tempfile::tempdir()?;
+    let schema = directory.path().join("schema.sql");
+    std::fs::write(&schema, sql)?;
+    let mut pod = PodDatabase::seed(&server.endpoint, &[crate::support::sql(schema)]).await?;
+    pod.apply_boundary(Some(boundary)).await?;
+    Ok((pod, directory))
+}
+
+fn table_rule(table: &str, access: AccessClass) -> TableRule {
+    TableRule {
+        table: table.to_owned(),
+        access,
+        line: 1,
+        column: 1,
+    }
+}
+
+/// An exception handler would catch a refused statement before the server logs it: the agent
+/// could probe the boundary unrecorded. It has no procedural language, so the attempt itself is
+/// refused, recorded, and changes nothing.
+#[tokio::test]
+async fn a_refusal_cannot_be_caught_out_of_the_record() -> TestResult {
+    let server = LocalPostgres::start().await?;
+    let boundary = support_desk_boundary(ProposalResponse::Pending);
+    let (pod, _) = support_desk_pod(&server, Some(&boundary)).await?;
+    let issue = pod.create_issue_database("caught").await?;
+    let mut admin = connect(&issue.admin_url).await?;
+    let before = table_digests(&mut admin).await?;
+    let mut agent = connect(&issue.agent_url).await?;
+    let caught = sqlx::raw_sql(
+        "DO $$ BEGIN DELETE FROM orders; EXCEPTION WHEN insufficient_privilege THEN NULL; END $$",
+    )
+    .execute(&mut agent)
+    .await
+    .expect_err("no procedural language for the agent");
+    assert!(caught.to_string().contains("language plpgsql"), "{caught}");
+    sqlx::Connection::close(agent).await?;
+    assert_eq!(table_digests(&mut admin).await?, before);
+    let events = pod.collect_boundary_events(&issue).await?;
+    assert_eq!(events.violations.len(), 1, "{:?}", events.violations);
+    assert_eq!(events.violations[0].sqlstate, "42501");
+    Ok(())
+}
+
+/// A writable table's approval column cannot be set by a new row (nor by deleting a row and
+/// inserting it again): only an update, which becomes a proposal, can change it.
+#[tokio::test]
+async fn an_approval_column_cannot_be_set_by_an_insert() -> TestResult {
+    let server = LocalPostgres::start().await?;
+    let boundary = agentpod_spec::BoundarySpec {
+        default: None,
+        on_proposal: ProposalResponse::Pending,
+        tables: vec![table_rule("tickets", AccessClass::Writable)],
+        columns: vec![agentpod_spec::ColumnRule {
+            table: "tickets".to_owned(),
+            column: "refund".to_owned(),
+            access: AccessClass::Approval,
+            line: 1,
+            column_number: 1,
+        }],
+        line: 1,
+        column: 1,
+    };
+    let (pod, _directory) = pod_from_sql(
+        &server,
+        "CREATE TABLE tickets (id integer PRIMARY KEY, status text, refund numeric DEFAULT 0);
+         INSERT INTO tickets VALUES (1, 'open', 0), (2, 'open', 0);",
+        &boundary,
+    )
+    .await?;
+    let issue = pod.create_issue_database("approval-insert").await?;
+    let mut agent = connect(&issue.agent_url).await?;
+    let refused =
+        sqlx::raw_sql("INSERT INTO tickets (id, status, refund) VALUES (3, 'open', 1000)")
+            .execute(&mut agent)
+            .await
+            .expect_err("the approval column is not insertable");
+    assert!(
+        refused.to_string().contains("permission denied"),
+        "{refused}"
+    );
+    sqlx::raw_sql(
+        "DELETE FROM tickets WHERE id = 2; INSERT INTO tickets (id, status) VALUES (2, 'open')",
+    )
+    .execute(&mut agent)
+    .await?;
+    sqlx::raw_sql("UPDATE tickets SET refund = 500 WHERE id = 1")
+        .execute(&mut agent)
+        .await?;
+    sqlx::Connection::close(agent).await?;
+    let mut admin = connect(&issue.admin_url).await?;
+    let refunds: Vec<(i32, String)> =
+        sqlx::query_as("SELECT id, refund::text FROM tickets ORDER BY id")
+            .fetch_all(&mut admin)
+            .await?;
+    assert_eq!(refunds, [(1, "0".to_owned()), (2, "0".to_owned())]);
+    let events = pod.collect_boundary_events(&issue).await?;
+    assert_eq!(events.proposals.len(), 1, "{:?}", events.proposals);
+    assert_eq!(events.violations.len(), 1, "{:?}", events.violations);
+    Ok(())
+}
+
+/// What an agent leaves in its role's settings (readable by every role) is gone before the
+/// next issue's agent starts.
+#[tokio::test]
+async fn an_issue_leaves_nothing_in_its_role_for_the_next() -> TestResult {
+    let server = LocalPostgres::start().await?;
+    let boundary = support_desk_boundary(ProposalResponse::Pending);
+    let (pod, _) = support_desk_pod(&server, Some(&boundary)).await?;
+    let first = pod.create_issue_database("first").await?;
+    let mut agent = connect(&first.agent_url).await?;
+    sqlx::raw_sql("ALTER ROLE CURRENT_USER SET application_name = 'the answer is 42'")
+        .execute(&mut agent)
+        .await?;
+    sqlx::Connection::close(agent).await?;
+    pod.collect_boundary_events(&first).await?;
+    pod.retire_issue_database(first);
+    let second = pod.create_issue_database("second").await?;
+    let mut agent = connect(&second.agent_url).await?;
+    let left: Vec<String> = sqlx::query_scalar(
+        "SELECT array_to_string(rolconfig, ',') FROM pg_roles WHERE rolconfig IS NOT NULL
+         UNION ALL SELECT array_to_string(setconfig, ',') FROM pg_db_role_setting",
+    )
+    .fetch_all(&mut agent)
+    .await?;
+    assert!(
+        left.iter().all(|settings| !settings.contains("the answer")),
+        "{left:?}"
+    );
+    sqlx::Connection::close(agent).await?;
+    Ok(())
+}

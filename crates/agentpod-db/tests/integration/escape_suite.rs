@@ -133,26 +133,36 @@ const ATTACKS: &[Attack] = &[
         name: "write through its own SECURITY DEFINER function",
         steps: &[
             Step::Allowed(
-                "CREATE FUNCTION pg_temp.escalate() RETURNS void LANGUAGE plpgsql SECURITY DEFINER \
-                 AS $$ BEGIN UPDATE customers SET name = 'pwned'; \
-                 INSERT INTO staff_permissions VALUES ('mallory', 'admin'); END $$",
+                "CREATE FUNCTION pg_temp.escalate() RETURNS void LANGUAGE sql SECURITY DEFINER \
+                 AS $$ UPDATE customers SET name = 'pwned'; \
+                 INSERT INTO staff_permissions VALUES ('mallory', 'admin') $$",
             ),
             Step::Refused("SELECT pg_temp.escalate()", INSUFFICIENT_PRIVILEGE),
         ],
     },
     Attack {
-        name: "a trigger on a protected or writable table",
+        name: "a trigger or an exception handler of the agent's own",
         steps: &[
-            Step::Allowed(
+            // No procedural language to write one in (an exception handler in it would also
+            // hide refusals from the log)...
+            Step::Refused(
                 "CREATE FUNCTION pg_temp.evil() RETURNS trigger LANGUAGE plpgsql \
                  AS $$ BEGIN DELETE FROM orders; RETURN NEW; END $$",
+                INSUFFICIENT_PRIVILEGE,
             ),
+            // ...and no right to put even a built-in trigger function on a table.
             Step::Refused(
-                "CREATE TRIGGER evil BEFORE INSERT ON orders FOR EACH ROW EXECUTE FUNCTION pg_temp.evil()",
+                "CREATE TRIGGER evil BEFORE UPDATE ON orders FOR EACH ROW \
+                 EXECUTE FUNCTION suppress_redundant_updates_trigger()",
                 INSUFFICIENT_PRIVILEGE,
             ),
             Step::Refused(
-                "CREATE TRIGGER evil AFTER INSERT ON ticket_notes FOR EACH ROW EXECUTE FUNCTION pg_temp.evil()",
+                "CREATE TRIGGER evil BEFORE UPDATE ON ticket_notes FOR EACH ROW \
+                 EXECUTE FUNCTION suppress_redundant_updates_trigger()",
+                INSUFFICIENT_PRIVILEGE,
+            ),
+            Step::Refused(
+                "DO $$ BEGIN DELETE FROM orders; EXCEPTION WHEN others THEN NULL; END $$",
                 INSUFFICIENT_PRIVILEGE,
             ),
         ],
