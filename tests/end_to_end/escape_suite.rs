@@ -178,6 +178,11 @@ fn hostile_host_agents_are_refused_or_recorded_and_honest_verdicts_hold() {
         "only the sandbox's private /tmp was writable: {written:?}"
     );
 
+    // More memory than the pod gives it: the agent is killed, the run goes on.
+    let memory = by_attack("memory");
+    assert_eq!(status(&memory), "errored", "{}", hostile[&memory]);
+    assert!(reason(&memory).contains("signal 9"), "{}", reason(&memory));
+
     // Flooding the server's log to bury refusals fails the issue instead of passing it.
     let flood = by_attack("flood-log");
     assert_eq!(status(&flood), "errored", "{}", hostile[&flood]);

@@ -62,6 +62,11 @@ pub struct HostSandbox {
     /// Processes and threads the agent's user may have at once (with `user` only: the limit
     /// counts per user id).
     pub max_processes: u64,
+    /// Memory for everything the agent runs, its tmpfs pages included (a control group, where
+    /// agentpod can make one).
+    pub memory_bytes: u64,
+    /// CPUs' worth of time, e.g. `0.5` (the same control group).
+    pub cpus: f64,
 }
 
 /// An unprivileged user id (and group id) of one issue's own.
@@ -115,6 +120,8 @@ fn probe() -> Result<(), SandboxUnavailable> {
         user: SandboxUser::for_issue(),
         tmp_bytes: 1 << 20,
         max_processes: 64,
+        memory_bytes: 64 << 20,
+        cpus: 1.0,
     };
     let mut command = std::process::Command::new(bwrap);
     command
@@ -347,6 +354,8 @@ mod tests {
             user: Some(SandboxUser { uid: 7, gid: 7 }),
             tmp_bytes: 1024,
             max_processes: 8,
+            memory_bytes: 64 << 20,
+            cpus: 1.0,
         }
     }
 

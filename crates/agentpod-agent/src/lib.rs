@@ -6,6 +6,7 @@
 //! [`AgentLaunch`] to its pod (`agentpod_runtime::Pod::launch_agent`), which knows which of them
 //! it can run and owns the Docker client.
 
+mod agent_cgroup;
 mod agent_container;
 mod agent_exit;
 mod agent_invocation;
@@ -19,6 +20,7 @@ mod process_group;
 mod run_agent;
 mod run_agent_container;
 
+pub use agent_cgroup::collect_agent_cgroups;
 pub use agent_exit::AgentExit;
 pub use agent_invocation::AgentInvocation;
 pub use agent_launch::AgentLaunch;

@@ -13,6 +13,7 @@ use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::agent_cgroup::{AgentCgroup, join};
 use crate::captured_output::capture_stream;
 use crate::process_group::ProcessGroup;
 use crate::{AgentExit, AgentInvocation, AgentOutput, AgentRun, CapturedOutput, HostSandbox};
@@ -63,8 +64,8 @@ enum Ending {
 /// nothing it started outlives the run.
 pub async fn run_agent(invocation: &AgentInvocation, cancel: CancellationToken) -> AgentRun {
     let started = Instant::now();
-    let mut child = match start(invocation) {
-        Ok(child) => child,
+    let (mut child, cgroup) = match start(invocation) {
+        Ok(started) => started,
         Err(error) => {
             return AgentRun {
                 duration: started.elapsed(),
@@ -111,6 +112,19 @@ pub async fn run_agent(invocation: &AgentInvocation, cancel: CancellationToken) 
     };
     let duration = started.elapsed();
     group.kill_and_release();
+    // The kernel's OOM killer ends the agent with SIGKILL, which bwrap reports as any other.
+    let exit = match (&exit, &cgroup) {
+        (AgentExit::Exited { .. } | AgentExit::Signaled { .. }, Some(cgroup))
+            if cgroup.oom_kills() > 0 =>
+        {
+            AgentExit::Signaled { signal: 9 }
+        }
+        _ => exit,
+    };
+    if let Some(cgroup) = cgroup {
+        // Removing the group waits for its last processes to go: off the async threads.
+        tokio::task::spawn_blocking(move || drop(cgroup));
+    }
     tracing::debug!(?exit, ?duration, "agent ended");
 
     let (stdout, stderr) = drain(stdout_task, stderr_task, &stop_reading).await;
@@ -123,7 +137,7 @@ pub async fn run_agent(invocation: &AgentInvocation, cancel: CancellationToken) 
     }
 }
 
-fn start(invocation: &AgentInvocation) -> Result<Child, StartError> {
+fn start(invocation: &AgentInvocation) -> Result<(Child, Option<AgentCgroup>), StartError> {
     let (program, arguments) = invocation
         .command
         .split_first()
@@ -145,18 +159,18 @@ fn start(invocation: &AgentInvocation) -> Result<Child, StartError> {
         }
     }
     let host_path = std::env::var_os("PATH").unwrap_or_else(|| FALLBACK_PATH.into());
-    let (mut command, _arguments_pipe) = match &invocation.sandbox {
+    let (mut command, sandbox_parts) = match &invocation.sandbox {
         None => {
             let mut command = Command::new(program);
             command.args(arguments).current_dir(&invocation.working_dir);
             (command, None)
         }
         Some(sandbox) => {
-            let (command, pipe) = sandboxed_command(sandbox, invocation)?;
-            (command, Some(pipe))
+            let (command, parts) = sandboxed_command(sandbox, invocation)?;
+            (command, Some(parts))
         }
     };
-    command
+    let child = command
         .env_clear()
         .env("PATH", host_path)
         .env("HOME", &invocation.working_dir)
@@ -170,7 +184,16 @@ fn start(invocation: &AgentInvocation) -> Result<Child, StartError> {
         .map_err(|source| StartError::Spawn {
             program: program.clone(),
             source,
-        })
+        })?;
+    // The arguments pipe has been read by now or will be from the child's own copy.
+    Ok((child, sandbox_parts.and_then(|parts| parts.cgroup)))
+}
+
+/// What a sandboxed start needs kept until the agent is spawned (the pipe holding bwrap's
+/// arguments) or until it has ended (its control group).
+struct SandboxParts {
+    _arguments: std::os::fd::OwnedFd,
+    cgroup: Option<AgentCgroup>,
 }
 
 /// bubblewrap around the agent: the writable directories are handed to the sandbox's
@@ -180,7 +203,7 @@ fn start(invocation: &AgentInvocation) -> Result<Child, StartError> {
 fn sandboxed_command(
     sandbox: &HostSandbox,
     invocation: &AgentInvocation,
-) -> Result<(Command, std::os::fd::OwnedFd), StartError> {
+) -> Result<(Command, SandboxParts), StartError> {
     crate::sandbox_support()?;
     let bwrap = crate::host_sandbox::bwrap_program().ok_or_else(|| crate::SandboxUnavailable {
         reason: "`bwrap` is not installed".to_string(),
@@ -220,9 +243,16 @@ fn sandboxed_command(
         .arg(ARGUMENTS_FD.to_string())
         .args(agent_command);
     let processes = sandbox.user.map(|_| sandbox.max_processes);
-    // SAFETY: dup2, fcntl and setrlimit are async-signal-safe and allocate nothing.
+    let cgroup = AgentCgroup::create(sandbox.memory_bytes, sandbox.cpus);
+    let cgroup_procs = cgroup
+        .as_ref()
+        .map(AgentCgroup::procs_descriptors)
+        .unwrap_or_default();
+    // SAFETY: writing to open descriptors, dup2, fcntl and setrlimit are async-signal-safe and
+    // allocate nothing.
     unsafe {
         command.pre_exec(move || {
+            join(&cgroup_procs)?;
             if pipe_fd == ARGUMENTS_FD {
                 // dup2 onto itself would keep close-on-exec set.
                 nix::fcntl::fcntl(
@@ -244,7 +274,13 @@ fn sandboxed_command(
             Ok(())
         });
     }
-    Ok((command, pipe))
+    Ok((
+        command,
+        SandboxParts {
+            _arguments: pipe,
+            cgroup,
+        },
+    ))
 }
 
 /// The descriptor bwrap reads its arguments from (`--args`).

@@ -119,6 +119,8 @@ pub(crate) async fn run_issue(
                 user: SandboxUser::for_issue(),
                 tmp_bytes: SANDBOX_TMP_BYTES,
                 max_processes: u64::try_from(agent.limits.pids).unwrap_or(u64::MAX),
+                memory_bytes: agent.limits.memory_bytes,
+                cpus: agent.limits.cpus,
             });
             AgentLaunch::Host(AgentInvocation {
                 command: context.plan.agent_command.clone(),

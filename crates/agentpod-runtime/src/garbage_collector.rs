@@ -28,6 +28,8 @@ pub struct GcReport {
     pub local_pods: Vec<PathBuf>,
     /// Issue output areas (tmpfs mounts) of runs that were killed before unmounting them.
     pub output_areas: Vec<PathBuf>,
+    /// Host agents' control groups of runs that were killed mid-issue.
+    pub agent_cgroups: Vec<PathBuf>,
     /// Seed images, with `seeds`.
     pub seed_images: Vec<String>,
     /// Seed images kept because a container still runs from them.
@@ -42,6 +44,7 @@ impl GcReport {
             && self.firewall_rules.is_empty()
             && self.local_pods.is_empty()
             && self.output_areas.is_empty()
+            && self.agent_cgroups.is_empty()
             && self.seed_images.is_empty()
     }
 }
@@ -71,5 +74,6 @@ pub async fn collect_garbage(options: GcOptions) -> Result<GcReport, RuntimeErro
             .await
             .map_err(|error| RuntimeError::Task(error.to_string()))??;
     report.output_areas = crate::output_area::collect_output_areas(options.all, options.dry_run);
+    report.agent_cgroups = agentpod_agent::collect_agent_cgroups(options.all, options.dry_run);
     Ok(report)
 }

@@ -47,7 +47,8 @@ pub struct AgentSpec {
     pub output_limit: usize,
     /// Extra environment for the agent, on top of the agent contract's variables.
     pub env: BTreeMap<String, String>,
-    /// Applied to `image` agents only; a host command's bounds come from its sandbox.
+    /// Memory, CPU and processes: a container's limits for an `image`, the sandbox's control
+    /// group and process limit for a host command.
     pub limits: AgentLimits,
     /// How a host command is kept apart from agentpod and other issues (`sandbox` unless the
     /// spec says `none`). Always `sandbox` for an `image`, whose container isolates it.
@@ -86,22 +87,7 @@ impl AgentSpec {
         let output_limit = decoder.optional(&fields, "output_limit", decode_output_limit);
         let env = decoder.optional(&fields, "env", decode_environment);
         let limits = match fields.get("limits") {
-            Some(field) => {
-                let limits = AgentLimits::decode(decoder, field.value, field.key_position);
-                if in_container {
-                    limits
-                } else {
-                    decoder.report_with_help(
-                        field.key_position,
-                        "`agent.limits` applies only to an `agent.image`",
-                        Some(
-                            "a host command runs without container limits; set `agent.image` or \
-                             remove `limits`",
-                        ),
-                    );
-                    None
-                }
-            }
+            Some(field) => AgentLimits::decode(decoder, field.value, field.key_position),
             None => Some(AgentLimits::default()),
         };
         let isolation = decoder.optional(&fields, "isolation", AgentIsolation::decode);

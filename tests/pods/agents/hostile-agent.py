@@ -110,6 +110,10 @@ elif attack == "flood-log":
     subprocess.run(["psql", os.environ["DATABASE_URL"], "-q"], input=script,
                    capture_output=True, text=True)
     honest()
+elif attack == "memory":
+    # More memory than the pod gives it, touched page by page.
+    hoard = bytearray(1 << 30)
+    honest()
 elif attack == "late-write":
     # A session that keeps writing after the agent has answered and exited.
     subprocess.Popen(

@@ -24,6 +24,7 @@ pub(crate) async fn gc(args: GcArgs) -> Result<Exit, Failure> {
         + report.volumes.len()
         + report.local_pods.len()
         + report.output_areas.len()
+        + report.agent_cgroups.len()
         + report.seed_images.len();
     for container in &report.containers {
         println!("{verb} container {container}");
@@ -39,6 +40,9 @@ pub(crate) async fn gc(args: GcArgs) -> Result<Exit, Failure> {
     }
     for area in &report.output_areas {
         println!("{verb} issue output area (tmpfs) {}", area.display());
+    }
+    for group in &report.agent_cgroups {
+        println!("{verb} agent control group {}", group.display());
     }
     for rule in &report.firewall_rules {
         println!("{verb} firewall rule {rule}");
