@@ -33,6 +33,17 @@ impl OutputArea {
     /// Mounts a tmpfs of `bytes` at `path` (an existing, empty directory) when agentpod runs as
     /// root; leaves the directory as it is otherwise, or when the mount fails.
     pub fn mount(path: &Path, bytes: u64) -> OutputArea {
+        OutputArea::mount_with_inodes(path, bytes, Some(INODES))
+    }
+
+    /// The same for a local pod's directory (its cluster, its log): sized, so that what the
+    /// agent writes into its database (temporary tables are not bounded by `temp_file_limit`)
+    /// fills the pod, not the host's disk. Any number of files.
+    pub(crate) fn mount_for_pod(path: &Path, bytes: u64) -> OutputArea {
+        OutputArea::mount_with_inodes(path, bytes, None)
+    }
+
+    fn mount_with_inodes(path: &Path, bytes: u64, inodes: Option<u32>) -> OutputArea {
         let mut area = OutputArea {
             path: path.to_path_buf(),
             mounted: false,
@@ -43,7 +54,10 @@ impl OutputArea {
         }
         let owner = Owner::current();
         let source = format!("{SOURCE_PREFIX}{}@{}", owner.pid, owner.host);
-        let options = format!("size={bytes},nr_inodes={INODES},mode=0755");
+        let mut options = format!("size={bytes},mode=0755");
+        if let Some(inodes) = inodes {
+            options.push_str(&format!(",nr_inodes={inodes}"));
+        }
         match nix::mount::mount(
             Some(source.as_str()),
             path,
@@ -89,8 +103,8 @@ fn warn_unbounded_once(reason: &str) {
     static WARNED: std::sync::Once = std::sync::Once::new();
     WARNED.call_once(|| {
         tracing::warn!(
-            "issue output directories are plain directories ({reason}): what an agent writes \
-             there is bounded by the disk only"
+            "issue output directories and local pods are plain directories ({reason}): what an \
+             agent writes there is bounded by the disk only"
         );
     });
 }
@@ -128,6 +142,14 @@ pub(crate) fn collect_output_areas(all: bool, dry_run: bool) -> Vec<PathBuf> {
         collected.push(path);
     }
     collected
+}
+
+/// Unmounts whatever is mounted at `path` (lazily); nothing mounted there is fine.
+pub(crate) fn unmount_if_mounted(path: &Path) {
+    match nix::mount::umount2(path, MntFlags::MNT_DETACH) {
+        Ok(()) | Err(nix::errno::Errno::EINVAL | nix::errno::Errno::ENOENT) => {}
+        Err(error) => tracing::debug!(path = %path.display(), %error, "cannot unmount"),
+    }
 }
 
 fn unescape_mount_path(escaped: &str) -> String {

@@ -66,6 +66,8 @@ fn remove_pod(directory: &Path, marker: Option<&PodMarker>) -> Result<(), Runtim
     for pid in candidates {
         postmaster::stop_orphan(pid, &data_dir)?;
     }
+    // A pod directory may be a tmpfs of its own (see `LocalPodResources`).
+    crate::output_area::unmount_if_mounted(directory);
     match std::fs::remove_dir_all(directory) {
         Ok(()) => Ok(()),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),

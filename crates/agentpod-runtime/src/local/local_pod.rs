@@ -40,8 +40,13 @@ impl Pod for LocalPod {
 
 /// What a local pod owns on the machine. Releasing is idempotent, and dropping releases, so a
 /// pod that fails half-way through starting, or is dropped without `shutdown`, leaves nothing.
+/// A local pod's storage (cluster, log): as the Docker runtime's data tmpfs.
+const POD_STORAGE_BYTES: u64 = 2 << 30;
+
 pub(crate) struct LocalPodResources {
     directory: PathBuf,
+    /// The pod directory as a sized tmpfs, where agentpod can mount one.
+    storage: Option<crate::output_area::OutputArea>,
     data_dir: PathBuf,
     initdb: Option<Child>,
     postmaster: Option<Child>,
@@ -52,6 +57,10 @@ impl LocalPodResources {
     pub(crate) fn new(directory: PathBuf) -> Self {
         let data_dir = directory.join("data");
         Self {
+            storage: Some(crate::output_area::OutputArea::mount_for_pod(
+                &directory,
+                POD_STORAGE_BYTES,
+            )),
             directory,
             data_dir,
             initdb: None,
@@ -112,6 +121,10 @@ impl LocalPodResources {
             postmaster::kill_process_group(&mut initdb);
         }
         self.stop_postmaster()?;
+        // The cluster goes with its tmpfs; the directory underneath is then empty.
+        if let Some(storage) = self.storage.take() {
+            storage.release();
+        }
         match std::fs::remove_dir_all(&self.directory) {
             Ok(()) => {}
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
