@@ -5,8 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::decoder::Decoder;
-use crate::keys;
-use crate::node::{Node, ScalarValue};
+use crate::node::Node;
 
 const MEANING_HELP: &str = "expected `sandbox` (the default: a user, process tree and file view of \
                             its own) or `none` (runs as agentpod's user; the verdict is not protected)";
@@ -38,32 +37,17 @@ impl AgentIsolation {
     }
 
     pub(crate) fn decode(decoder: &mut Decoder<'_>, node: &Node) -> Option<Self> {
-        let Some(ScalarValue::String(text)) = node.scalar() else {
-            decoder.report_with_help(
-                node.position,
-                format!(
-                    "expected `sandbox` or `none` for `agent.isolation`, found {}",
-                    node.kind_name()
-                ),
-                Some(MEANING_HELP),
-            );
-            return None;
-        };
-        match text {
-            "sandbox" => return Some(AgentIsolation::Sandbox),
-            "none" => return Some(AgentIsolation::None),
-            _ => {}
-        }
-        let help = match keys::suggest(&text.to_ascii_lowercase(), &Self::NAMES) {
-            Some(suggestion) => format!("did you mean `{suggestion}`?"),
-            None => MEANING_HELP.to_owned(),
-        };
-        decoder.report_with_help(
-            node.position,
-            format!("unknown isolation `{text}` for `agent.isolation`"),
-            Some(help),
-        );
-        None
+        let name = decoder.choice(
+            node,
+            "agent.isolation",
+            "isolation",
+            &Self::NAMES,
+            MEANING_HELP,
+        )?;
+        Some(match name {
+            "none" => AgentIsolation::None,
+            _ => AgentIsolation::Sandbox,
+        })
     }
 }
 

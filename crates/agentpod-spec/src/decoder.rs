@@ -368,6 +368,48 @@ impl<'a> Decoder<'a> {
         Some(value)
     }
 
+    /// One of `names` (a keyword such as `pending` or `approve`); anything else is reported,
+    /// with the nearest name suggested or `meaning` (what each name means) as help. `what` names
+    /// the kind of value in messages ("proposal response").
+    pub(crate) fn choice(
+        &mut self,
+        node: &Node,
+        field: &str,
+        what: &str,
+        names: &[&'static str],
+        meaning: &str,
+    ) -> Option<&'static str> {
+        let expected = names
+            .iter()
+            .map(|name| format!("`{name}`"))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        let Some(ScalarValue::String(text)) = node.scalar() else {
+            self.report_with_help(
+                node.position,
+                format!(
+                    "expected {expected} for `{field}`, found {}",
+                    node.kind_name()
+                ),
+                Some(meaning),
+            );
+            return None;
+        };
+        if let Some(name) = names.iter().find(|name| **name == text) {
+            return Some(name);
+        }
+        let help = match keys::suggest(&text.to_ascii_lowercase(), names) {
+            Some(suggestion) => format!("did you mean `{suggestion}`?"),
+            None => meaning.to_owned(),
+        };
+        self.report_with_help(
+            node.position,
+            format!("unknown {what} `{text}` for `{field}`"),
+            Some(help),
+        );
+        None
+    }
+
     /// The items of a list; anything else is reported.
     pub(crate) fn sequence<'n>(&mut self, node: &'n Node, name: &str) -> Option<&'n [Node]> {
         let NodeValue::Sequence(items) = &node.value else {

@@ -5,8 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::decoder::Decoder;
-use crate::keys;
-use crate::node::{Node, ScalarValue};
+use crate::node::Node;
 
 const MEANING_HELP: &str = "expected `pending` (leave proposals for a human) or `approve` (apply them as if a human approved)";
 
@@ -35,32 +34,17 @@ impl ProposalResponse {
     }
 
     pub(crate) fn decode(decoder: &mut Decoder<'_>, node: &Node) -> Option<Self> {
-        let Some(ScalarValue::String(text)) = node.scalar() else {
-            decoder.report_with_help(
-                node.position,
-                format!(
-                    "expected `pending` or `approve` for `boundary.on_proposal`, found {}",
-                    node.kind_name()
-                ),
-                Some(MEANING_HELP),
-            );
-            return None;
-        };
-        match text {
-            "pending" => return Some(ProposalResponse::Pending),
-            "approve" => return Some(ProposalResponse::Approve),
-            _ => {}
-        }
-        let help = match keys::suggest(&text.to_ascii_lowercase(), &Self::NAMES) {
-            Some(suggestion) => format!("did you mean `{suggestion}`?"),
-            None => MEANING_HELP.to_owned(),
-        };
-        decoder.report_with_help(
-            node.position,
-            format!("unknown proposal response `{text}` for `boundary.on_proposal`"),
-            Some(help),
-        );
-        None
+        let name = decoder.choice(
+            node,
+            "boundary.on_proposal",
+            "proposal response",
+            &Self::NAMES,
+            MEANING_HELP,
+        )?;
+        Some(match name {
+            "approve" => ProposalResponse::Approve,
+            _ => ProposalResponse::Pending,
+        })
     }
 }
 
