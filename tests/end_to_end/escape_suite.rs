@@ -42,27 +42,33 @@ fn run(scratch: &Scratch, honest: bool) -> BTreeMap<String, Value> {
         !stdout.contains(CANARY_KEY) && !stdout.contains(CANARY_SECRET),
         "{stdout}"
     );
-    scratch.show("latest")["outcomes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|outcome| {
-            (
-                outcome["issue_id"].as_str().unwrap().to_string(),
-                outcome.clone(),
-            )
-        })
-        .collect()
+    outcomes_by_issue(&scratch.show("latest"))
 }
 
-fn attacks() -> BTreeMap<String, Value> {
+/// A run's outcomes (as `show --json` prints them) by issue id.
+fn outcomes_by_issue(shown: &Value) -> BTreeMap<String, Value> {
+    by_id(shown["outcomes"].as_array().unwrap(), "issue_id")
+}
+
+/// An issues file of the test pods, by issue id.
+fn issues_file(name: &str) -> BTreeMap<String, Value> {
     let text = std::fs::read_to_string(
-        agentpod_end_to_end::repo_root().join("tests/pods/tiny/hostile-issues.jsonl"),
+        agentpod_end_to_end::repo_root()
+            .join("tests/pods/tiny")
+            .join(name),
     )
     .unwrap();
-    text.lines()
-        .map(|line| serde_json::from_str::<Value>(line).unwrap())
-        .map(|issue| (issue["id"].as_str().unwrap().to_string(), issue))
+    let issues: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    by_id(&issues, "id")
+}
+
+fn by_id(items: &[Value], key: &str) -> BTreeMap<String, Value> {
+    items
+        .iter()
+        .map(|item| (item[key].as_str().unwrap().to_string(), item.clone()))
         .collect()
 }
 
@@ -72,7 +78,7 @@ fn hostile_host_agents_are_refused_or_recorded_and_honest_verdicts_hold() {
     let honest = run(&honest_scratch, true);
     let scratch = Scratch::new();
     let hostile = run(&scratch, false);
-    let issues = attacks();
+    let issues = issues_file("hostile-issues.jsonl");
     assert_eq!(hostile.len(), issues.len(), "every issue has an outcome");
     let attack_of = |id: &str| issues[id]["attack"].as_str().unwrap().to_string();
     let status = |id: &str| hostile[id]["status"].as_str().unwrap().to_string();
@@ -317,29 +323,13 @@ fn a_hostile_container_agent_stays_inside_its_output_area() {
         String::from_utf8_lossy(&output.stderr)
     );
     let shown = scratch.show("latest");
-    let outcomes: BTreeMap<String, Value> = shown["outcomes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|outcome| {
-            (
-                outcome["issue_id"].as_str().unwrap().to_string(),
-                outcome.clone(),
-            )
-        })
-        .collect();
-    let text = std::fs::read_to_string(
-        agentpod_end_to_end::repo_root().join("tests/pods/tiny/hostile-container-issues.jsonl"),
-    )
-    .unwrap();
+    let outcomes = outcomes_by_issue(&shown);
     let mut by_attack: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    for line in text.lines() {
-        let issue: Value = serde_json::from_str(line).unwrap();
-        let outcome = outcomes[issue["id"].as_str().unwrap()].clone();
+    for (id, issue) in issues_file("hostile-container-issues.jsonl") {
         by_attack
             .entry(issue["attack"].as_str().unwrap().to_string())
             .or_default()
-            .push(outcome);
+            .push(outcomes[&id].clone());
     }
     for outcome in &by_attack["none"] {
         assert_eq!(outcome["status"], "passed", "{outcome}");
@@ -401,4 +391,60 @@ fn reported_number(outcome: &Value, word: &str) -> u64 {
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|number| number.parse().ok())
         .unwrap_or_else(|| panic!("no `{word} N` line: {outcome}"))
+}
+
+/// The agent's own directory may hold agentpod's files too (here: the work root, the store and
+/// the spec all sit beside the agent's script). They are masked, and the agent still reaches its
+/// own issue's directories inside the masked work root.
+#[test]
+fn an_agent_beside_agentpods_files_sees_only_its_own() {
+    let scratch = Scratch::new();
+    let pods = agentpod_end_to_end::repo_root().join("tests/pods");
+    let agent = scratch.path().join("agent.sh");
+    agentpod_end_to_end::write_executable(
+        &agent,
+        "#!/bin/sh\n\
+         here=$(dirname \"$0\")\n\
+         issues=$(ls \"$here\"/work/*/issues | tr '\\n' ' ')\n\
+         spec=$(cat \"$here/spec.yaml\" | wc -c)\n\
+         store=$(cat \"$here/runs.db\" \"$here/runs.db-wal\" | wc -c)\n\
+         printf '{\"answer\": \"4\", \"issues\": \"%s\", \"spec_bytes\": %s, \"store_bytes\": %s}' \"$issues\" \"$spec\" \"$store\" > \"$AGENTPOD_OUTPUT\"\n",
+    );
+    let spec = scratch.path().join("spec.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "name: beside\ndatabase:\n  image: postgres:15\n  fixtures:\n    - sql: {pods}/tiny/schema.sql\n\
+             agent:\n  command: [\"./agent.sh\"]\n  version: beside-1\n\
+             issues:\n  source: {pods}/tiny/hostile-issues.jsonl\n  sample: 2\n",
+            pods = pods.display()
+        ),
+    )
+    .unwrap();
+    let output = scratch
+        .agentpod(&[
+            "run",
+            spec.to_str().unwrap(),
+            "--runtime",
+            "local",
+            "--no-progress",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for (id, outcome) in outcomes_by_issue(&scratch.show("latest")) {
+        let answer = &outcome["output"];
+        assert_eq!(answer["answer"], "4", "{outcome}");
+        assert_eq!(answer["spec_bytes"], 0, "the spec is masked: {outcome}");
+        assert_eq!(answer["store_bytes"], 0, "the store is masked: {outcome}");
+        assert_eq!(
+            answer["issues"].as_str().unwrap().trim(),
+            id,
+            "only its own issue's directory: {outcome}"
+        );
+    }
 }

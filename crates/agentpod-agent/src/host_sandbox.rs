@@ -252,9 +252,12 @@ impl HostSandbox {
         arguments.triple("--ro-bind", &issue_file, &issue_file);
         bound.push(issue_file);
         // bubblewrap makes the parents of a mount point private (0700, root's): the agent's
-        // user could not reach what is mounted below them. They live in the sandbox's own
-        // root or tmpfs mounts, not on the host.
-        for parent in parents_outside(&bound) {
+        // user could not reach what is mounted below them. Those it made live in the sandbox's
+        // own root or tmpfs mounts (a mask, /tmp), never on the host.
+        let mut sandbox_mounts = vec![PathBuf::from("/tmp")];
+        sandbox_mounts.extend(masked_directories.iter().cloned());
+        sandbox_mounts.extend(self.scratch.iter().map(|path| absolute(path)));
+        for parent in parents_to_open(&bound, &sandbox_mounts) {
             if parent != Path::new("/tmp") {
                 arguments.triple("--chmod", "0755", &parent);
             }
@@ -281,11 +284,12 @@ impl HostSandbox {
     }
 }
 
-/// The ancestors of the mount points that are not themselves inside a mount: directories
-/// bubblewrap creates in the sandbox's root, outermost first, without duplicates.
-fn parents_outside(mounted: &[PathBuf]) -> Vec<PathBuf> {
+/// The ancestors of the host mounts (`bound`) that bubblewrap creates itself: those whose
+/// nearest enclosing mount is the sandbox's root or one of its own tmpfs mounts
+/// (`sandbox_mounts`), not a host directory. Outermost first, without duplicates.
+fn parents_to_open(bound: &[PathBuf], sandbox_mounts: &[PathBuf]) -> Vec<PathBuf> {
     let mut parents: Vec<PathBuf> = Vec::new();
-    for path in mounted {
+    for path in bound {
         let mut ancestors: Vec<&Path> = path
             .ancestors()
             .skip(1)
@@ -293,10 +297,13 @@ fn parents_outside(mounted: &[PathBuf]) -> Vec<PathBuf> {
             .collect();
         ancestors.reverse();
         for ancestor in ancestors {
-            if mounted.iter().any(|mount| ancestor.starts_with(mount)) {
-                break;
-            }
-            if !parents.iter().any(|known| known == ancestor) {
+            let nearest = bound
+                .iter()
+                .chain(sandbox_mounts)
+                .filter(|mount| ancestor.starts_with(mount))
+                .max_by_key(|mount| mount.components().count());
+            let on_the_host = nearest.is_some_and(|mount| bound.contains(mount));
+            if !on_the_host && !parents.iter().any(|known| known == ancestor) {
                 parents.push(ancestor.to_path_buf());
             }
         }
@@ -415,14 +422,42 @@ mod tests {
 
     #[test]
     fn parents_made_by_the_sandbox_are_opened_for_the_agent() {
-        let parents = parents_outside(&[
-            PathBuf::from("/usr"),
-            PathBuf::from("/root/project/bin"),
-            PathBuf::from("/usr/local/x"),
-        ]);
+        let parents = parents_to_open(
+            &[
+                PathBuf::from("/usr"),
+                PathBuf::from("/root/project/bin"),
+                PathBuf::from("/usr/local/x"),
+            ],
+            &[],
+        );
         assert_eq!(
             parents,
             [PathBuf::from("/root"), PathBuf::from("/root/project")]
+        );
+    }
+
+    /// The agent's program directory holds the work root, which is masked: the issue's own
+    /// directories lie inside the mask, and the parents bubblewrap makes there must be opened;
+    /// the program directory's own subdirectories (the host's) must not be touched.
+    #[test]
+    fn parents_inside_a_mask_are_opened_and_host_ones_are_not() {
+        let parents = parents_to_open(
+            &[
+                PathBuf::from("/srv/agent"),
+                PathBuf::from("/srv/agent/bin/tool"),
+                PathBuf::from("/srv/agent/work/run/issues/T-1/output"),
+            ],
+            &[PathBuf::from("/tmp"), PathBuf::from("/srv/agent/work")],
+        );
+        assert_eq!(
+            parents,
+            [
+                PathBuf::from("/srv"),
+                PathBuf::from("/srv/agent/work"),
+                PathBuf::from("/srv/agent/work/run"),
+                PathBuf::from("/srv/agent/work/run/issues"),
+                PathBuf::from("/srv/agent/work/run/issues/T-1"),
+            ]
         );
     }
 
