@@ -448,3 +448,39 @@ fn an_agent_beside_agentpods_files_sees_only_its_own() {
         );
     }
 }
+
+/// An agent in a directory only its owner may read (as `mktemp -d` makes them) cannot be read
+/// by the sandbox's user: the run says so before any pod starts, with what to do.
+#[test]
+fn an_agent_in_a_private_directory_is_a_clear_error() {
+    if !nix::unistd::geteuid().is_root() {
+        return; // Not root: the agent keeps agentpod's own user and can read it.
+    }
+    let scratch = Scratch::new();
+    let private = scratch.path().join("private");
+    std::fs::create_dir(&private).unwrap();
+    agentpod_end_to_end::write_executable(&private.join("agent.sh"), "#!/bin/sh\nexit 0\n");
+    std::fs::set_permissions(
+        &private,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    let output = scratch
+        .agentpod(&[
+            "run",
+            "tests/pods/hostile.yaml",
+            "--runtime",
+            "local",
+            "--no-progress",
+            "--agent-command",
+            private.join("agent.sh").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("mode 700") && stderr.contains("chmod o+rX"),
+        "{stderr}"
+    );
+}

@@ -32,6 +32,10 @@ pub enum PlanError {
         "{0}\n  host agents run sandboxed (DESIGN: the agent is untrusted); install bubblewrap, run the agent as an `agent.image`, or set `agent.isolation: none` to run it unprotected (every report then says the verdict is not protected)"
     )]
     Sandbox(#[from] agentpod_agent::SandboxUnavailable),
+    #[error(
+        "the sandboxed agent cannot read {path} (mode {mode:03o}): it runs as an unprivileged user of its own; make it readable to others (chmod o+rX), or list another path in `agent.read_only`"
+    )]
+    PrivateAgentPath { path: String, mode: u32 },
     #[error("cannot create the work directory {path}")]
     WorkDirectory {
         path: String,

@@ -66,6 +66,30 @@ pub struct SandboxView {
 }
 
 impl SandboxView {
+    /// As root, the sandboxed agent is an unprivileged user of its own: what it must read has
+    /// to be readable by others (a private `mktemp -d` directory is not). Said before any pod
+    /// starts, with what to do.
+    fn check_readable(&self) -> Result<(), PlanError> {
+        use std::os::unix::fs::PermissionsExt;
+        if !nix::unistd::geteuid().is_root() {
+            return Ok(());
+        }
+        for path in &self.read_only {
+            let Ok(metadata) = std::fs::metadata(path) else {
+                continue;
+            };
+            let needed = if metadata.is_dir() { 0o005 } else { 0o004 };
+            let mode = metadata.permissions().mode();
+            if mode & needed != needed {
+                return Err(PlanError::PrivateAgentPath {
+                    path: path.display().to_string(),
+                    mode: mode & 0o777,
+                });
+            }
+        }
+        Ok(())
+    }
+
     fn for_run(
         spec: &PodSpec,
         agent_command: &[String],
@@ -245,6 +269,9 @@ impl RunPlan {
                 })
             })
             .transpose()?;
+        if let Some(view) = &host_sandbox {
+            view.check_readable()?;
+        }
         std::fs::create_dir_all(&run_directory).map_err(|source| PlanError::WorkDirectory {
             path: run_directory.display().to_string(),
             source,
