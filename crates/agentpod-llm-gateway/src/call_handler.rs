@@ -13,7 +13,7 @@ use axum::response::Response;
 use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -30,6 +30,37 @@ use crate::upstream_backend::{ByteStream, UpstreamBackend, UpstreamFailure, Upst
 
 /// Requests above this are refused with 413.
 pub const BODY_LIMIT_BYTES: usize = 8 * 1024 * 1024;
+/// How much of an oversized body is still read (and thrown away) before the 413: a client that
+/// is still sending when the connection closes sees a broken pipe instead of the answer.
+const OVERSIZED_DRAIN_BYTES: usize = 4 * BODY_LIMIT_BYTES;
+
+enum BodyError {
+    TooLarge,
+    Read(axum::Error),
+}
+
+/// The request body up to [`BODY_LIMIT_BYTES`]; past it, the rest is read and dropped (up to
+/// [`OVERSIZED_DRAIN_BYTES`] in all) so that the refusal reaches the client.
+async fn collect_capped(mut body: Body) -> Result<bytes::Bytes, BodyError> {
+    let mut kept = bytes::BytesMut::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(BodyError::Read)?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total = total.saturating_add(data.len());
+        if total <= BODY_LIMIT_BYTES {
+            kept.extend_from_slice(&data);
+        } else if total > OVERSIZED_DRAIN_BYTES {
+            break;
+        }
+    }
+    if total > BODY_LIMIT_BYTES {
+        return Err(BodyError::TooLarge);
+    }
+    Ok(kept.freeze())
+}
 /// Non-streamed upstream answers above this are treated as a failed upstream.
 const UPSTREAM_BODY_LIMIT_BYTES: usize = 64 * 1024 * 1024;
 
@@ -243,11 +274,7 @@ pub(crate) async fn handle_call(
         request: CappedText::default(),
     };
     // A body trickled in slowly would hold a connection slot for as long as the agent likes.
-    let collected = tokio::time::timeout(
-        state.body_read_timeout,
-        Limited::new(body, BODY_LIMIT_BYTES).collect(),
-    )
-    .await;
+    let collected = tokio::time::timeout(state.body_read_timeout, collect_capped(body)).await;
     let client_body = match collected {
         Err(_) => {
             let message = format!(
@@ -261,8 +288,8 @@ pub(crate) async fn handle_call(
                 message,
             );
         }
-        Ok(Ok(collected)) => collected.to_bytes(),
-        Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => {
+        Ok(Ok(collected)) => collected,
+        Ok(Err(BodyError::TooLarge)) => {
             let message = format!(
                 "request body is larger than the gateway's limit of {BODY_LIMIT_BYTES} bytes"
             );
@@ -273,7 +300,7 @@ pub(crate) async fn handle_call(
                 message,
             );
         }
-        Ok(Err(error)) => {
+        Ok(Err(BodyError::Read(error))) => {
             let message = format!("cannot read the request body: {error}");
             return context.refuse(
                 StatusCode::BAD_REQUEST,
