@@ -307,20 +307,15 @@ fn files_below(directory: &Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn a_hostile_container_agent_stays_inside_its_output_area() {
     let scratch = Scratch::new();
-    let output = scratch
-        .agentpod(&[
+    run_to_success(
+        &scratch,
+        &[
             "run",
             "tests/pods/hostile-container.yaml",
             "--runtime",
             "docker",
             "--no-progress",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+        ],
     );
     let shown = scratch.show("latest");
     let outcomes = outcomes_by_issue(&shown);
@@ -421,20 +416,15 @@ fn an_agent_beside_agentpods_files_sees_only_its_own() {
         ),
     )
     .unwrap();
-    let output = scratch
-        .agentpod(&[
+    run_to_success(
+        &scratch,
+        &[
             "run",
             spec.to_str().unwrap(),
             "--runtime",
             "local",
             "--no-progress",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+        ],
     );
     for (id, outcome) in outcomes_by_issue(&scratch.show("latest")) {
         let answer = &outcome["output"];
@@ -482,5 +472,15 @@ fn an_agent_in_a_private_directory_is_a_clear_error() {
     assert!(
         stderr.contains("mode 700") && stderr.contains("chmod o+rX"),
         "{stderr}"
+    );
+}
+
+/// Runs `agentpod` with `arguments` and asserts the run itself succeeded.
+fn run_to_success(scratch: &Scratch, arguments: &[&str]) {
+    let output = scratch.agentpod(arguments).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
     );
 }
