@@ -1,5 +1,7 @@
 //! The seeded bootstrap: resample issues with replacement (within each category when a
 //! production mix is given) and read the spread of the mean and the p95 over the resamples.
+//! A measure holds one value per finished trial, tagged with its issue: an issue drawn brings
+//! all its trials (the cluster bootstrap), so trials of one issue are not taken as independent.
 //!
 //! A resample is held as a count per issue rather than a list of draws, so every measure reads
 //! the same resample in one pass over its own pre-sorted order: no sort per resample, which keeps
@@ -43,6 +45,10 @@ impl Strata {
     }
 }
 
+/// One measure: (issue, value) pairs, an issue being an index into the strata's issues. An issue
+/// may have several values (its trials) or none (an unpriced cost leaves it out of that measure).
+pub(crate) type Measure = Vec<(usize, f64)>;
+
 /// The mean and the p95 of one measure, each with its percentile-bootstrap interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct MeasureStatistics {
@@ -52,11 +58,11 @@ pub(crate) struct MeasureStatistics {
     pub(crate) issues: usize,
 }
 
-/// Bootstraps every measure over the same resamples. A measure holds one value per issue of
-/// `strata`; `None` where the issue has no value (an unpriced cost), which leaves it out of that
-/// measure only. A measure with no value at all gives `None`.
+/// Bootstraps every measure over the same resamples of the issues of `strata`. Within a stratum
+/// the mean is over the drawn values (trials), and the p95 is the nearest rank over them. A
+/// measure with no value at all gives `None`.
 pub(crate) fn bootstrap(
-    measures: &[Vec<Option<f64>>],
+    measures: &[Measure],
     strata: &Strata,
     resamples: usize,
     seed: u64,
@@ -98,7 +104,7 @@ pub(crate) fn bootstrap(
             Some(MeasureStatistics {
                 mean: percentile_interval(mean, &mut means[index]),
                 p95: percentile_interval(tail, &mut tails[index]),
-                issues: sorted[index].values.len(),
+                issues: sorted[index].distinct_issues,
             })
         })
         .collect()
@@ -106,7 +112,7 @@ pub(crate) fn bootstrap(
 
 /// The mean of `values` alone, bootstrapped: for paired differences.
 pub(crate) fn bootstrap_mean(values: &[f64], resamples: usize, seed: u64) -> Option<Estimate> {
-    let measure = vec![values.iter().copied().map(Some).collect()];
+    let measure = vec![values.iter().copied().enumerate().collect()];
     bootstrap(&measure, &Strata::single(values.len()), resamples, seed)
         .pop()
         .flatten()
@@ -120,20 +126,25 @@ struct SortedMeasure {
     // Narrow indices: the pass streams these arrays, and half the bytes is half the traffic.
     issues: Vec<u32>,
     strata: Vec<u32>,
-    /// Every issue has a value: each stratum's count is then its size, with no pass to count.
+    /// Every issue has exactly one value: each stratum's count is then its size, with no pass
+    /// to count.
     complete: bool,
+    distinct_issues: usize,
 }
 
 impl SortedMeasure {
-    fn new(values: &[Option<f64>], strata: &Strata) -> Self {
-        let mut present: Vec<(f64, usize)> = values
-            .iter()
-            .enumerate()
-            .filter_map(|(issue, value)| Some(((*value)?, issue)))
-            .collect();
+    fn new(values: &[(usize, f64)], strata: &Strata) -> Self {
+        let mut per_issue = vec![0_u32; strata.issues()];
+        for (issue, _) in values {
+            per_issue[*issue] += 1;
+        }
+        let distinct_issues = per_issue.iter().filter(|count| **count > 0).count();
+        let mut present: Vec<(f64, usize)> =
+            values.iter().map(|(issue, value)| (*value, *issue)).collect();
         present.sort_by(|a, b| a.0.total_cmp(&b.0));
         Self {
-            complete: present.len() == values.len(),
+            complete: per_issue.iter().all(|count| *count == 1),
+            distinct_issues,
             strata: present
                 .iter()
                 .map(|(_, issue)| strata.stratum_of_issue[*issue] as u32)
@@ -272,7 +283,7 @@ mod tests {
 
     #[test]
     fn equal_weights_give_the_plain_nearest_rank_p95() {
-        let values: Vec<Option<f64>> = (1..=20).map(|v| Some(f64::from(v))).collect();
+        let values: Measure = (1..=20).map(|v| (v as usize - 1, f64::from(v))).collect();
         let statistics = bootstrap(&[values], &Strata::single(20), 50, 1)
             .pop()
             .flatten()
@@ -285,8 +296,8 @@ mod tests {
     #[test]
     fn strata_are_weighted_by_share_not_by_sample_size() {
         // Nine cheap issues and one dear one, but production is half and half.
-        let mut values = vec![Some(1.0); 9];
-        values.push(Some(11.0));
+        let mut values: Measure = (0..9).map(|issue| (issue, 1.0)).collect();
+        values.push((9, 11.0));
         let strata = Strata {
             stratum_of_issue: [vec![0; 9], vec![1]].concat(),
             members: vec![(0..9).collect(), vec![9]],
@@ -302,10 +313,24 @@ mod tests {
 
     #[test]
     fn missing_values_leave_the_measure_only() {
-        let values = vec![None, Some(2.0), None, Some(4.0)];
-        let statistics = bootstrap(&[values, vec![None; 4]], &Strata::single(4), 10, 3);
+        let values = vec![(1, 2.0), (3, 4.0)];
+        let statistics = bootstrap(&[values, Vec::new()], &Strata::single(4), 10, 3);
         assert_eq!(statistics[0].unwrap().mean.value, 3.0);
         assert_eq!(statistics[0].unwrap().issues, 2);
         assert!(statistics[1].is_none());
+    }
+
+    #[test]
+    fn an_issue_brings_all_its_trials() {
+        // Issue 0 has three trials, issue 1 one: the mean is over the four trials.
+        let values = vec![(0, 1.0), (0, 1.0), (0, 1.0), (1, 5.0)];
+        let statistics = bootstrap(&[values], &Strata::single(2), 200, 5)
+            .pop()
+            .flatten()
+            .unwrap();
+        assert_eq!(statistics.mean.value, 2.0);
+        assert_eq!(statistics.issues, 2);
+        // Resamples are of issues: {0,0} gives 1.0, {1,1} gives 5.0, mixed gives 2.0.
+        assert_eq!((statistics.mean.low, statistics.mean.high), (1.0, 5.0));
     }
 }

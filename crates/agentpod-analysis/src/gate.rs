@@ -2,13 +2,18 @@
 //! the thresholds; every check says its limit, what was measured and by how much it passed or
 //! failed.
 //!
-//! The gate reads point estimates: the report prints the intervals beside them, and a team that
-//! wants a margin sets the threshold with one. A threshold that cannot be measured fails (a
-//! monthly cost limit without a production profile), except regressions without a baseline run:
-//! the first run of a new pod has nothing to regress from.
+//! The gate's limits read point estimates: the report prints the intervals beside them, and a
+//! team that wants a margin sets the threshold with one. The production budgets (`production.
+//! budgets`) are held against the whole interval: a budget fails the gate only when the interval
+//! lies entirely above it, and an undecided one says how many issues would decide it. A
+//! threshold that cannot be measured fails (a monthly cost limit without a production profile),
+//! except regressions without a baseline run: the first run of a new pod has nothing to regress
+//! from. A baseline given without `max_regressions` allows none. A run where no issue finished
+//! fails: there is nothing to judge.
 
 use serde::Serialize;
 
+use crate::assessment::Standing;
 use crate::comparison::Comparison;
 use crate::gate_thresholds::GateThresholds;
 use crate::run_report::RunReport;
@@ -22,7 +27,9 @@ pub struct GateResult {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GateCheck {
-    /// `pass_rate`, `regressions`, `monthly_cost_usd`, `p95_cost_usd`, `p95_seconds`, `violations`.
+    /// `pass_rate`, `regressions`, `monthly_cost_usd`, `p95_cost_usd`, `p95_seconds`,
+    /// `violations`, `finished_issues`, or a budget: `budget_monthly_cost_usd`,
+    /// `budget_p95_cost_usd`, `budget_p95_seconds`.
     pub name: &'static str,
     /// `min` or `max`.
     pub bound: &'static str,
@@ -50,6 +57,15 @@ pub fn evaluate_gate(
 ) -> GateResult {
     let mut checks = Vec::new();
     let projection = report.projection.as_ref();
+    if report.quality.finished_issues == 0 {
+        checks.push(check(
+            "finished_issues",
+            "min",
+            1.0,
+            Some(0.0),
+            "",
+        ));
+    }
     if let Some(limit) = thresholds.min_pass_rate {
         checks.push(check(
             "pass_rate",
@@ -59,7 +75,11 @@ pub fn evaluate_gate(
             "no issue finished",
         ));
     }
-    if let Some(limit) = thresholds.max_regressions {
+    // A baseline is never ignored: without a limit, it allows no regression.
+    let regressions_limit = thresholds
+        .max_regressions
+        .or(comparison.is_some().then_some(0));
+    if let Some(limit) = regressions_limit {
         match comparison {
             None => checks.push(GateCheck {
                 name: "regressions",
@@ -69,17 +89,28 @@ pub fn evaluate_gate(
                 passed: true,
                 margin: None,
                 skipped: true,
-                note: Some("no baseline run to compare against".to_string()),
+                note: Some(
+                    "no baseline run to compare against (give one with --baseline RUN)"
+                        .to_string(),
+                ),
             }),
-            Some(comparison) => checks.push(check(
-                "regressions",
-                "max",
-                limit as f64,
-                comparison
-                    .regressions_of(&report.run_id)
-                    .map(|count| count as f64),
-                "the run is not a candidate in the comparison",
-            )),
+            Some(comparison) => {
+                let mut regressions = check(
+                    "regressions",
+                    "max",
+                    limit as f64,
+                    comparison
+                        .regressions_of(&report.run_id)
+                        .map(|count| count as f64),
+                    "the run is not a candidate in the comparison",
+                );
+                if thresholds.max_regressions.is_none() {
+                    regressions.note = Some(
+                        "the spec sets no gate.max_regressions: a baseline allows none".to_string(),
+                    );
+                }
+                checks.push(regressions);
+            }
         }
     }
     if let Some(limit) = thresholds.max_monthly_cost_usd {
@@ -127,6 +158,41 @@ pub fn evaluate_gate(
             Some(report.boundary.violations as f64),
             "",
         ));
+    }
+    if let Some(projection) = projection {
+        for (name, figure) in [
+            ("budget_monthly_cost_usd", &projection.monthly_cost_usd),
+            ("budget_p95_cost_usd", &projection.p95_cost_usd_per_issue),
+            ("budget_p95_seconds", &projection.p95_seconds_per_issue),
+        ] {
+            let Some(figure) = figure else { continue };
+            let Some(budget) = &figure.against_budget else {
+                continue;
+            };
+            let estimate = figure.estimate;
+            let passed = budget.standing != Standing::Over;
+            checks.push(GateCheck {
+                name,
+                bound: "max",
+                limit: budget.reference,
+                actual: Some(estimate.value),
+                passed,
+                // By how much the interval's low end is under (or over) the budget.
+                margin: Some(budget.reference - estimate.low),
+                skipped: false,
+                note: match budget.standing {
+                    Standing::Over => Some("its whole 95% interval is over".to_string()),
+                    Standing::Undecided => Some(format!(
+                        "undecided, its 95% interval reaches over{}",
+                        budget
+                            .issues_to_decide
+                            .map(|issues| format!(" (about {issues} issues would decide it)"))
+                            .unwrap_or_default()
+                    )),
+                    Standing::Within => None,
+                },
+            });
+        }
     }
     GateResult {
         run_id: report.run_id.clone(),

@@ -1,5 +1,6 @@
 //! One row per issue from a run's outcomes: its trials folded into one pass/fail and the mean
-//! cost, calls and time over its finished trials — the unit every interval resamples.
+//! cost, calls and time over its finished trials, with each finished trial's own figures kept —
+//! the issue is the unit every interval resamples, the trial the unit figures are taken over.
 
 use std::collections::HashMap;
 
@@ -27,6 +28,37 @@ pub(crate) struct IssueMeasures {
     pub(crate) changes: usize,
     pub(crate) proposals: usize,
     pub(crate) violations: usize,
+    /// Each finished trial's own figures, in trial order.
+    pub(crate) trial_figures: Vec<TrialFigures>,
+}
+
+/// What one finished trial measured.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TrialFigures {
+    pub(crate) passed: bool,
+    pub(crate) cost_usd: Option<f64>,
+    pub(crate) llm_calls: f64,
+    pub(crate) tool_calls: f64,
+    pub(crate) tokens: f64,
+    pub(crate) seconds: f64,
+}
+
+impl TrialFigures {
+    fn of(outcome: &agentpod_store::OutcomeRecord) -> Self {
+        Self {
+            passed: outcome.status == OutcomeStatus::Passed,
+            cost_usd: outcome.usage.cost_usd,
+            llm_calls: f64::from(outcome.usage.llm_calls),
+            tool_calls: f64::from(outcome.usage.tool_calls),
+            // Saturating: the counts are the upstream's, and an upstream can say anything.
+            tokens: outcome
+                .usage
+                .input_tokens
+                .saturating_add(outcome.usage.output_tokens) as f64,
+            // Time per issue: the agent's start to its end (`duration_ms`), one definition.
+            seconds: outcome.duration_ms as f64 / 1000.0,
+        }
+    }
 }
 
 impl IssueMeasures {
@@ -83,14 +115,15 @@ pub(crate) fn issue_measures(input: &RunInput, category_field: Option<&str>) -> 
                 .or(finished.first())
                 .map(|o| **o)
                 .unwrap_or(trials[trials.len() - 1]);
-            let mean = |value: fn(&agentpod_store::OutcomeRecord) -> f64| {
-                if finished.is_empty() {
+            let figures: Vec<TrialFigures> = finished.iter().map(|o| TrialFigures::of(o)).collect();
+            let mean = |value: fn(&TrialFigures) -> f64| {
+                if figures.is_empty() {
                     0.0
                 } else {
-                    finished.iter().map(|o| value(o)).sum::<f64>() / finished.len() as f64
+                    figures.iter().map(value).sum::<f64>() / figures.len() as f64
                 }
             };
-            let costs: Vec<f64> = finished.iter().filter_map(|o| o.usage.cost_usd).collect();
+            let costs: Vec<f64> = figures.iter().filter_map(|o| o.cost_usd).collect();
             let [changes, proposals, violations] = boundary
                 .get(first.issue_id.as_str())
                 .copied()
@@ -106,14 +139,14 @@ pub(crate) fn issue_measures(input: &RunInput, category_field: Option<&str>) -> 
                 passed_trials,
                 cost_usd: (!costs.is_empty())
                     .then(|| costs.iter().sum::<f64>() / costs.len() as f64),
-                llm_calls: mean(|o| f64::from(o.usage.llm_calls)),
-                tool_calls: mean(|o| f64::from(o.usage.tool_calls)),
-                // Saturating: the counts are the upstream's, and an upstream can say anything.
-                tokens: mean(|o| o.usage.input_tokens.saturating_add(o.usage.output_tokens) as f64),
-                seconds: mean(|o| o.duration_ms as f64 / 1000.0),
+                llm_calls: mean(|o| o.llm_calls),
+                tool_calls: mean(|o| o.tool_calls),
+                tokens: mean(|o| o.tokens),
+                seconds: mean(|o| o.seconds),
                 changes,
                 proposals,
                 violations,
+                trial_figures: figures,
             }
         })
         .collect()
@@ -132,14 +165,19 @@ pub(crate) fn category_of(issue: &serde_json::Value, field: &str) -> Option<Stri
     }
 }
 
-/// The field a report groups pass rates by: the production mix's, else `category`, else
-/// `expected.category`, whichever some issue has.
-pub(crate) fn default_category_field(input: &RunInput, mix_field: Option<&str>) -> Option<String> {
+/// The field a report groups pass rates by: the production mix's, else the sample's
+/// `issues.stratify_by`, else `category`, else `expected.category`, whichever some issue has.
+pub(crate) fn default_category_field(
+    input: &RunInput,
+    mix_field: Option<&str>,
+    stratify_by: Option<&str>,
+) -> Option<String> {
     if let Some(field) = mix_field {
         return Some(field.to_string());
     }
-    ["category", "expected.category"]
+    stratify_by
         .into_iter()
+        .chain(["category", "expected.category"])
         .find(|field| {
             input
                 .issues

@@ -35,6 +35,7 @@ pub use projection::{CategoryShare, ProjectedFigure, Projection};
 pub use render::{ReportFormat, render_comparison, render_gate, render_report};
 pub use run_input::RunInput;
 pub use run_report::{
-    CategoryQuality, IssueRow, MeasureSummary, Quality, RunReport, TimelineEntry, Verdict,
+    CategoryQuality, IssueRow, MeasureSummary, Quality, ReportContext, RunReport, TimelineEntry,
+    TrialSamples, Verdict,
 };
-pub use wilson::wilson_interval;
+pub use wilson::{clustered_wilson_interval, wilson_interval};

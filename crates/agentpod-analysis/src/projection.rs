@@ -1,16 +1,16 @@
 //! `Projection`: the measured per-issue distributions carried to production volume — monthly
 //! cost, model calls, tool calls, agent-hours and the concurrency that volume needs — each with a
 //! bootstrap interval, weighted by the production category mix when one is given, and set
-//! against today's handling and the budgets.
+//! against today's handling and the budgets; with a mix, also the pass rate production would see.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::assessment::Assessment;
-use crate::bootstrap::{MeasureStatistics, Strata, bootstrap};
+use crate::bootstrap::{Measure, MeasureStatistics, Strata, bootstrap};
 use crate::estimate::Estimate;
-use crate::issue_measures::IssueMeasures;
+use crate::issue_measures::{IssueMeasures, TrialFigures};
 use crate::production_profile::ProductionProfile;
 
 /// The average month (365.25 / 12 days), for arrival rates.
@@ -29,6 +29,10 @@ pub struct Projection {
     pub unsampled_categories: Vec<String>,
     /// Sampled issues whose category is not in the production mix: left out of the projection.
     pub issues_outside_mix: usize,
+    /// With a category mix: each category's pass rate (passed over finished trials) weighted by
+    /// its production share, with a stratified cluster-bootstrap interval. `None` without a mix,
+    /// where it would be the measured pass rate itself.
+    pub pass_rate: Option<Estimate>,
     pub monthly_cost_usd: Option<ProjectedFigure>,
     pub monthly_model_calls: Option<ProjectedFigure>,
     pub monthly_tool_calls: Option<ProjectedFigure>,
@@ -85,19 +89,30 @@ pub(crate) fn project(
     if mix.included.is_empty() {
         return None;
     }
-    let measure = |value: fn(&IssueMeasures) -> Option<f64>| -> Vec<Option<f64>> {
-        mix.included.iter().map(|issue| value(issue)).collect()
+    let measure = |value: fn(&TrialFigures) -> Option<f64>| -> Measure {
+        mix.included
+            .iter()
+            .enumerate()
+            .flat_map(|(index, issue)| {
+                issue
+                    .trial_figures
+                    .iter()
+                    .filter_map(move |trial| Some((index, value(trial)?)))
+            })
+            .collect()
     };
     let measures = vec![
-        measure(|issue| issue.cost_usd),
-        measure(|issue| Some(issue.llm_calls)),
-        measure(|issue| Some(issue.tool_calls)),
-        measure(|issue| Some(issue.seconds)),
+        measure(|trial| trial.cost_usd),
+        measure(|trial| Some(trial.llm_calls)),
+        measure(|trial| Some(trial.tool_calls)),
+        measure(|trial| Some(trial.seconds)),
+        measure(|trial| Some(f64::from(u8::from(trial.passed)))),
     ];
-    let [cost, llm_calls, tool_calls, seconds]: [Option<MeasureStatistics>; 4] =
+    let [cost, llm_calls, tool_calls, seconds, passed]: [Option<MeasureStatistics>; 5] =
         bootstrap(&measures, &mix.strata, resamples, seed)
             .try_into()
-            .unwrap_or([None; 4]);
+            .unwrap_or([None; 5]);
+    let weighted = mix.field.is_some();
     let volume = profile.issues_per_month;
     let arrivals_per_second = volume / SECONDS_PER_MONTH;
     let budgets = &profile.budgets;
@@ -132,6 +147,9 @@ pub(crate) fn project(
         categories: mix.categories,
         unsampled_categories: mix.unsampled,
         issues_outside_mix: mix.outside,
+        pass_rate: weighted
+            .then(|| passed.map(|statistics| statistics.mean))
+            .flatten(),
         monthly_cost_usd: figure(cost, mean, volume, budgets.monthly_cost_usd, current_cost),
         monthly_model_calls: figure(llm_calls, mean, volume, None, None),
         monthly_tool_calls: figure(tool_calls, mean, volume, None, None),

@@ -1,6 +1,7 @@
 //! `RunReport`: everything a person decides from after one run — quality with its interval,
 //! cost, calls and time as distributions, boundary events, the production projection, one row
-//! per issue with its timeline, and a verdict line.
+//! per issue with its timeline, and the verdict: the gate's judgement with the spec's thresholds,
+//! so `report` and `gate` never disagree on the same thresholds.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -9,14 +10,27 @@ use agentpod_store::{BoundaryEventKind, OutcomeStatus, StepKind};
 use serde::Serialize;
 
 use crate::assessment::Standing;
-use crate::bootstrap::{DEFAULT_RESAMPLES, MeasureStatistics, Strata, bootstrap};
+use crate::bootstrap::{DEFAULT_RESAMPLES, Measure, MeasureStatistics, Strata, bootstrap};
 use crate::estimate::Estimate;
-use crate::issue_measures::{IssueMeasures, default_category_field, is_finished, issue_measures};
+use crate::gate::{GateResult, evaluate_gate};
+use crate::gate_thresholds::GateThresholds;
+use crate::issue_measures::{IssueMeasures, TrialFigures, default_category_field, issue_measures};
 use crate::production_profile::ProductionProfile;
 use crate::projection::{ProjectedFigure, Projection, project};
 use crate::render::format::{dollars, number, percent, seconds};
+use crate::render::terminal::check_sentence;
 use crate::run_input::RunInput;
-use crate::wilson::wilson_interval;
+use crate::wilson::{clustered_wilson_interval, wilson_interval};
+
+/// What a run is judged against, from its spec: the production profile, the gate's thresholds,
+/// and the field its sample was stratified by (pass rates are grouped by it).
+#[derive(Debug, Clone, Default)]
+pub struct ReportContext {
+    pub production: Option<ProductionProfile>,
+    /// The spec's `gate:`; without one, only boundary violations are held against the run.
+    pub gate: GateThresholds,
+    pub stratify_by: Option<String>,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunReport {
@@ -30,7 +44,8 @@ pub struct RunReport {
     pub seed: u64,
     pub resamples: usize,
     pub quality: Quality,
-    /// Per issue (the mean over its trials); each with bootstrap intervals for mean and p95.
+    /// Per finished issue trial (with one trial, per issue); each with cluster-bootstrap
+    /// intervals (issues resampled with all their trials) for mean and p95.
     pub cost_usd: Option<MeasureSummary>,
     pub model_calls: Option<MeasureSummary>,
     pub tool_calls: Option<MeasureSummary>,
@@ -46,10 +61,25 @@ pub struct RunReport {
     pub categories: Vec<CategoryQuality>,
     pub projection: Option<Projection>,
     pub issues: Vec<IssueRow>,
+    /// The gate with the spec's thresholds (no baseline: regressions are not checked here).
+    pub gate: GateResult,
+    /// `ok` is the gate's `passed`.
     pub verdict: Verdict,
     /// Each issue's steps and boundary events, for the HTML page; not figures, so not in JSON.
     #[serde(skip)]
     pub timelines: HashMap<String, Vec<TimelineEntry>>,
+    /// The values the distributions are taken over (one per finished trial), for the HTML
+    /// histograms; the distributions above are the figures.
+    #[serde(skip)]
+    pub trial_samples: TrialSamples,
+}
+
+/// One value per finished trial, per measure.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrialSamples {
+    pub cost_usd: Vec<f64>,
+    pub tool_calls: Vec<f64>,
+    pub seconds: Vec<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -65,7 +95,8 @@ pub struct Quality {
     pub not_run: usize,
     /// The most trials any issue had; 1 for a plain run.
     pub trials: usize,
-    /// Passed over finished trials (passed, failed, errored), with its Wilson interval.
+    /// Passed over finished trials (passed, failed, errored), with the Wilson interval on the
+    /// effective sample size of trials clustered by issue (see `clustered_wilson_interval`).
     pub pass_rate: Option<Estimate>,
     /// pass^k: the share of issues that passed every one of their trials, with its Wilson
     /// interval; only when issues had several trials.
@@ -92,9 +123,12 @@ pub struct MeasureSummary {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CategoryQuality {
     pub value: String,
+    /// Finished issues of this category.
     pub issues: usize,
-    pub passed_issues: usize,
-    /// Issues that passed (every trial) over finished issues, with the Wilson interval.
+    pub passed_trials: usize,
+    pub finished_trials: usize,
+    /// The run's pass rate restricted to the category: passed over finished trials, with the
+    /// same clustered Wilson interval. Each interval is 95% on its own, not jointly.
     pub pass_rate: Estimate,
 }
 
@@ -131,7 +165,8 @@ pub struct TimelineEntry {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verdict {
-    /// Nothing over a budget, no boundary violation, no errored issue.
+    /// The gate passed: every threshold of the spec's `gate:` (boundary violations: none
+    /// allowed by default) and no production budget certainly exceeded.
     pub ok: bool,
     pub headline: String,
     pub concerns: Vec<String>,
@@ -149,25 +184,33 @@ impl RunReport {
         seed: u64,
         resamples: usize,
     ) -> Self {
+        let context = ReportContext {
+            production: production.cloned(),
+            ..ReportContext::default()
+        };
+        Self::build_in(input, &context, seed, resamples)
+    }
+
+    /// The report of a run judged against its spec's production profile and gate.
+    pub fn build_in(input: &RunInput, context: &ReportContext, seed: u64, resamples: usize) -> Self {
         let run = &input.run;
+        let production = context.production.as_ref();
         let mix_field = production
             .and_then(|profile| profile.by_category.as_ref())
             .map(|mix| mix.field.as_str());
-        let category_field = default_category_field(input, mix_field);
+        let category_field =
+            default_category_field(input, mix_field, context.stratify_by.as_deref());
         let issues = issue_measures(input, category_field.as_deref());
         let summary = summarize(run, &input.outcomes, &input.boundary_events);
         let quality = quality(input, &issues);
         let finished: Vec<&IssueMeasures> =
             issues.iter().filter(|issue| issue.finished()).collect();
         let measures = vec![
-            finished.iter().map(|issue| issue.cost_usd).collect(),
-            finished.iter().map(|issue| Some(issue.llm_calls)).collect(),
-            finished
-                .iter()
-                .map(|issue| Some(issue.tool_calls))
-                .collect(),
-            finished.iter().map(|issue| Some(issue.tokens)).collect(),
-            finished.iter().map(|issue| Some(issue.seconds)).collect(),
+            trial_measure(&finished, |trial| trial.cost_usd),
+            trial_measure(&finished, |trial| Some(trial.llm_calls)),
+            trial_measure(&finished, |trial| Some(trial.tool_calls)),
+            trial_measure(&finished, |trial| Some(trial.tokens)),
+            trial_measure(&finished, |trial| Some(trial.seconds)),
         ];
         // The projection resamples by category with its own generator: it runs beside the
         // report's own bootstrap, and the results do not depend on which ends first.
@@ -216,13 +259,24 @@ impl RunReport {
             categories,
             projection,
             issues: issues.iter().map(issue_row).collect(),
+            gate: GateResult {
+                run_id: run.id.clone(),
+                passed: true,
+                checks: Vec::new(),
+            },
             verdict: Verdict {
                 ok: true,
                 headline: String::new(),
                 concerns: Vec::new(),
             },
             timelines: timelines(input),
+            trial_samples: TrialSamples {
+                cost_usd: measures[0].iter().map(|(_, value)| *value).collect(),
+                tool_calls: measures[2].iter().map(|(_, value)| *value).collect(),
+                seconds: measures[4].iter().map(|(_, value)| *value).collect(),
+            },
         };
+        report.gate = evaluate_gate(&report, None, &context.gate);
         report.verdict = verdict(&report);
         if run.unprotected {
             report.verdict.concerns.insert(
@@ -252,6 +306,23 @@ impl RunReport {
     }
 }
 
+/// One value per finished trial of the finished issues, tagged with the issue's index.
+fn trial_measure(
+    finished: &[&IssueMeasures],
+    value: fn(&TrialFigures) -> Option<f64>,
+) -> Measure {
+    finished
+        .iter()
+        .enumerate()
+        .flat_map(|(index, issue)| {
+            issue
+                .trial_figures
+                .iter()
+                .filter_map(move |trial| Some((index, value(trial)?)))
+        })
+        .collect()
+}
+
 fn quality(input: &RunInput, issues: &[IssueMeasures]) -> Quality {
     let count = |status: OutcomeStatus| {
         input
@@ -261,11 +332,10 @@ fn quality(input: &RunInput, issues: &[IssueMeasures]) -> Quality {
             .count()
     };
     let passed = count(OutcomeStatus::Passed);
-    let finished_trials = input
-        .outcomes
+    let by_issue: Vec<(usize, usize)> = issues
         .iter()
-        .filter(|outcome| is_finished(outcome.status))
-        .count();
+        .map(|issue| (issue.passed_trials, issue.finished_trials))
+        .collect();
     let trials = issues.iter().map(|issue| issue.trials).max().unwrap_or(1);
     let finished_issues = issues.iter().filter(|issue| issue.finished()).count();
     Quality {
@@ -277,7 +347,7 @@ fn quality(input: &RunInput, issues: &[IssueMeasures]) -> Quality {
         infrastructure_errors: count(OutcomeStatus::InfrastructureError),
         not_run: input.run.issue_count.saturating_sub(issues.len()),
         trials,
-        pass_rate: wilson_interval(passed, finished_trials),
+        pass_rate: clustered_wilson_interval(&by_issue),
         // The terminal summary's rule, so `show` and `report` agree.
         pass_all_trials: if trials > 1 {
             let k = u32::try_from(trials.max(input.run.trials as usize)).unwrap_or(u32::MAX);
@@ -291,11 +361,11 @@ fn quality(input: &RunInput, issues: &[IssueMeasures]) -> Quality {
 }
 
 fn measure_summary(
-    values: &[Option<f64>],
+    values: &Measure,
     statistics: Option<MeasureStatistics>,
 ) -> Option<MeasureSummary> {
     let statistics = statistics?;
-    let present: Vec<f64> = values.iter().flatten().copied().collect();
+    let present: Vec<f64> = values.iter().map(|(_, value)| *value).collect();
     Some(MeasureSummary {
         distribution: Distribution::of(&present)?,
         mean: statistics.mean,
@@ -305,22 +375,24 @@ fn measure_summary(
 }
 
 fn category_quality(issues: &[IssueMeasures]) -> Vec<CategoryQuality> {
-    let mut by_value: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    let mut by_value: BTreeMap<&str, Vec<(usize, usize)>> = BTreeMap::new();
     for issue in issues.iter().filter(|issue| issue.finished()) {
         if let Some(category) = &issue.category {
-            let entry = by_value.entry(category).or_default();
-            entry.0 += 1;
-            entry.1 += usize::from(issue.passed());
+            by_value
+                .entry(category)
+                .or_default()
+                .push((issue.passed_trials, issue.finished_trials));
         }
     }
     by_value
         .into_iter()
-        .filter_map(|(value, (issues, passed))| {
+        .filter_map(|(value, members)| {
             Some(CategoryQuality {
                 value: value.to_string(),
-                issues,
-                passed_issues: passed,
-                pass_rate: wilson_interval(passed, issues)?,
+                issues: members.len(),
+                passed_trials: members.iter().map(|(passed, _)| passed).sum(),
+                finished_trials: members.iter().map(|(_, finished)| finished).sum(),
+                pass_rate: clustered_wilson_interval(&members)?,
             })
         })
         .collect()
@@ -437,7 +509,6 @@ fn verdict(report: &RunReport) -> Verdict {
         ));
     }
     let mut concerns = Vec::new();
-    let mut ok = quality.pass_rate.is_some();
     if let Some(projection) = &report.projection {
         if let Some(cost) = &projection.monthly_cost_usd {
             headline.push_str(&format!(
@@ -452,15 +523,12 @@ fn verdict(report: &RunReport) -> Verdict {
                     _ => format!("today's {}", show(assessment.reference)),
                 };
                 match assessment.standing {
-                    Standing::Over => {
-                        if against == "budget" {
-                            ok = false;
-                        }
-                        concerns.push(format!(
-                            "{name} {} is over {reference}",
-                            show(figure.estimate.value)
-                        ));
-                    }
+                    // Over a budget fails the gate, which says so below.
+                    Standing::Over if against == "budget" => {}
+                    Standing::Over => concerns.push(format!(
+                        "{name} {} is over {reference}",
+                        show(figure.estimate.value)
+                    )),
                     Standing::Undecided => concerns.push(format!(
                         "{name} {} is undecided against {reference}{}",
                         show(figure.estimate.value),
@@ -474,9 +542,17 @@ fn verdict(report: &RunReport) -> Verdict {
             }
         }
     }
+    let mut gate_concerns: Vec<String> = Vec::new();
+    for check in &report.gate.checks {
+        if !check.passed {
+            gate_concerns.push(format!("fails the gate: {}", check_sentence(check)));
+        } else if check.skipped {
+            gate_concerns.push(format!("not checked: {}", check_sentence(check)));
+        }
+    }
+    concerns.splice(0..0, gate_concerns);
     let boundary = &report.boundary;
     if boundary.violations > 0 {
-        ok = false;
         concerns.insert(
             0,
             format!(
@@ -510,7 +586,7 @@ fn verdict(report: &RunReport) -> Verdict {
         ));
     }
     Verdict {
-        ok,
+        ok: report.gate.passed,
         headline,
         concerns,
     }

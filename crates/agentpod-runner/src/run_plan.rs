@@ -256,6 +256,21 @@ impl RunPlan {
             }
             *program = path.display().to_string();
         }
+        // Path arguments too (`python3 pods/agent/triage.py`, resolved by the spec against its
+        // directory): the agent starts elsewhere, so a relative path would name nothing.
+        if spec.agent.image.is_none() {
+            for argument in agent_command.iter_mut().skip(1) {
+                let path = Path::new(argument.as_str());
+                if path.is_relative()
+                    && argument.contains('/')
+                    && !argument.starts_with('-')
+                    && path.exists()
+                {
+                    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+                    *argument = path.display().to_string();
+                }
+            }
+        }
         let host_sandbox = (spec.agent.image.is_none()
             && spec.agent.isolation == AgentIsolation::Sandbox)
             .then(|| {

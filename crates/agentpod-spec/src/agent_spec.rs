@@ -193,7 +193,31 @@ fn decode_command(
             .to_string_lossy()
             .into_owned();
     }
+    if !in_container {
+        report_missing_scripts(decoder, node, "agent.command", &mut command);
+    }
     Some(command)
+}
+
+/// Resolves the command's path-like arguments against the spec's directory (see
+/// [`paths::resolve_arguments`]) and reports a script that is nowhere to be found.
+pub(crate) fn report_missing_scripts(
+    decoder: &mut Decoder<'_>,
+    node: &Node,
+    name: &str,
+    command: &mut [String],
+) {
+    let spec_directory = decoder.spec_directory().to_path_buf();
+    for missing in paths::resolve_arguments(&spec_directory, &mut command[1..]) {
+        decoder.report_with_help(
+            node.position,
+            format!(
+                "`{name}` names `{missing}`, which is not next to the spec ({}) or in the current directory",
+                paths::resolve(&spec_directory, &missing).display()
+            ),
+            Some("arguments that are paths are read relative to the spec's directory, like the program; fix the path or make it absolute"),
+        );
+    }
 }
 
 fn decode_timeout(decoder: &mut Decoder<'_>, node: &Node) -> Option<Duration> {

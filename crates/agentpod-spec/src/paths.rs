@@ -27,6 +27,42 @@ pub(crate) fn resolve_program(spec_directory: &Path, written: &str) -> PathBuf {
     }
 }
 
+/// Files an argument may name as a script for an interpreter (`python3 agent/triage.py`).
+const SCRIPT_EXTENSIONS: &[&str] = &[
+    "py", "js", "mjs", "cjs", "ts", "sh", "bash", "rb", "pl", "php", "jar", "lua",
+];
+
+/// The rule for a command's arguments (after the program): an argument is *path-like* when it is
+/// relative, is not an option (`-…`) or a URL, and holds a `/` or ends in a script extension.
+/// A path-like argument that names something next to the spec is resolved against the spec's
+/// directory, as the program is; one that names a script found nowhere (neither next to the spec
+/// nor from the current directory) is returned, for the decoder to report.
+pub(crate) fn resolve_arguments(spec_directory: &Path, arguments: &mut [String]) -> Vec<String> {
+    let mut missing = Vec::new();
+    for argument in arguments {
+        let path = Path::new(argument.as_str());
+        let script = path
+            .extension()
+            .and_then(|extension| extension.to_str())
+            .is_some_and(|extension| SCRIPT_EXTENSIONS.contains(&extension));
+        let path_like = !argument.starts_with('-')
+            && !argument.contains("://")
+            && path.is_relative()
+            && (argument.contains('/') || script);
+        if !path_like {
+            continue;
+        }
+        if spec_directory.join(path).exists() {
+            *argument = resolve_program(spec_directory, argument)
+                .to_string_lossy()
+                .into_owned();
+        } else if script && !path.exists() {
+            missing.push(argument.clone());
+        }
+    }
+    missing
+}
+
 /// Removes `.` and folds `name/..` without touching the file system, so symbolic links are not
 /// followed and a missing file still gets a readable path.
 pub(crate) fn normalize(path: &Path) -> PathBuf {
@@ -93,6 +129,30 @@ mod tests {
     #[test]
     fn empty_result_is_the_current_directory() {
         assert_eq!(normalize(Path::new("pods/..")), PathBuf::from("."));
+    }
+
+    #[test]
+    fn path_like_arguments_resolve_like_the_program() {
+        let root = tempfile::tempdir().unwrap();
+        let pods = root.path().join("pods");
+        std::fs::create_dir_all(pods.join("agent")).unwrap();
+        std::fs::write(pods.join("agent/triage.py"), "").unwrap();
+        std::fs::write(pods.join("tool.py"), "").unwrap();
+        let mut arguments: Vec<String> = [
+            "agent/triage.py",
+            "tool.py",
+            "--flag",
+            "plain",
+            "http://x/y",
+            "gone/missing.py",
+        ]
+        .map(String::from)
+        .to_vec();
+        let missing = resolve_arguments(&pods, &mut arguments);
+        assert_eq!(arguments[0], pods.join("agent/triage.py").to_string_lossy());
+        assert_eq!(arguments[1], pods.join("tool.py").to_string_lossy());
+        assert_eq!(&arguments[2..5], ["--flag", "plain", "http://x/y"]);
+        assert_eq!(missing, ["gone/missing.py"]);
     }
 
     #[test]

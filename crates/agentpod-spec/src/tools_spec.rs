@@ -203,6 +203,7 @@ fn decode_command(decoder: &mut Decoder<'_>, node: &Node, name: &str) -> Option<
             .to_string_lossy()
             .into_owned();
     }
+    crate::agent_spec::report_missing_scripts(decoder, node, name, &mut command);
     Some(command)
 }
 

@@ -9,7 +9,11 @@ pub(crate) fn init(verbose: u8) {
         2 => "debug",
         _ => "trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // Postgres notices (a `WARNING: PID 23 is not a PostgreSQL backend process` when a session
+    // ends as it is terminated) are the server talking to itself: shown from -vv only.
+    let notices = if verbose >= 2 { "" } else { ",sqlx::postgres::notice=error" };
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default}{notices}")));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -96,6 +96,11 @@ pub(crate) fn report(report: &RunReport) -> String {
         }
         out.push_str("</ul>");
     }
+    let _ = write!(
+        out,
+        "<p class=\"gate\">Gate: {}</p>",
+        xml_text(&super::terminal::gate_line(&report.gate))
+    );
     out.push_str("</header>\n<section class=\"cards\">");
     let quality = &report.quality;
     if let Some(rate) = &quality.pass_rate {
@@ -138,22 +143,10 @@ pub(crate) fn report(report: &RunReport) -> String {
         ),
     );
     out.push_str("</section>\n<h2>Distributions per issue</h2><div class=\"charts\">");
-    let finished: Vec<&IssueRow> = report
-        .issues
-        .iter()
-        .filter(|issue| {
-            matches!(
-                issue.status,
-                OutcomeStatus::Passed | OutcomeStatus::Failed | OutcomeStatus::Errored
-            )
-        })
-        .collect();
-    let costs: Vec<f64> = finished.iter().filter_map(|issue| issue.cost_usd).collect();
-    let tool_calls: Vec<f64> = finished.iter().map(|issue| issue.tool_calls).collect();
-    let times: Vec<f64> = finished.iter().map(|issue| issue.seconds).collect();
-    out.push_str(&histogram("Cost per issue", &costs, dollars));
-    out.push_str(&histogram("Tool calls per issue", &tool_calls, number));
-    out.push_str(&histogram("Time per issue", &times, seconds));
+    let samples = &report.trial_samples;
+    out.push_str(&histogram("Cost per issue", &samples.cost_usd, dollars));
+    out.push_str(&histogram("Tool calls per issue", &samples.tool_calls, number));
+    out.push_str(&histogram("Time per issue", &samples.seconds, seconds));
     out.push_str("</div>\n");
     if !report.categories.is_empty() {
         let _ = write!(
@@ -170,10 +163,15 @@ pub(crate) fn report(report: &RunReport) -> String {
                 low: category.pass_rate.low,
                 high: category.pass_rate.high,
                 note: format!(
-                    "{} · {} of {}",
+                    "{} · {} of {}{}",
                     percent(category.pass_rate.value),
-                    category.passed_issues,
-                    category.issues
+                    category.passed_trials,
+                    category.finished_trials,
+                    if category.finished_trials > category.issues {
+                        format!(" trials · {} issues", category.issues)
+                    } else {
+                        String::new()
+                    }
                 ),
             })
             .collect();
@@ -204,6 +202,20 @@ pub(crate) fn report(report: &RunReport) -> String {
                 .unwrap_or_default(),
             projection.sample_issues
         );
+        if let Some(rate) = &projection.pass_rate {
+            let _ = write!(
+                out,
+                "<p class=\"mix-pass-rate\">Pass rate at the production mix: <strong>{}</strong> (95% CI {}–{}), against {} measured on the sample.</p>",
+                percent(rate.value),
+                percent(rate.low),
+                percent(rate.high),
+                report
+                    .quality
+                    .pass_rate
+                    .map(|measured| percent(measured.value))
+                    .unwrap_or_else(|| "—".to_string())
+            );
+        }
         let mut rows = Vec::new();
         for (name, figure, show) in figures(projection) {
             let estimate = &figure.estimate;

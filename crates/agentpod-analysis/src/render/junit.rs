@@ -63,6 +63,24 @@ pub(crate) fn report(report: &RunReport) -> String {
         property(&mut out, "    ", "pass_rate", &format!("{:.6}", rate.value));
     }
     property(&mut out, "    ", "verdict", &report.verdict.headline);
+    property(
+        &mut out,
+        "    ",
+        "gate",
+        if report.gate.passed { "passed" } else { "failed" },
+    );
+    if let Some(rate) = report
+        .projection
+        .as_ref()
+        .and_then(|projection| projection.pass_rate)
+    {
+        property(
+            &mut out,
+            "    ",
+            "pass_rate_production_mix",
+            &format!("{:.6}", rate.value),
+        );
+    }
     out.push_str("    </properties>\n");
     for issue in &report.issues {
         let _ = writeln!(

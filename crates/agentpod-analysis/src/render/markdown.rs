@@ -13,7 +13,7 @@ use crate::gate::GateResult;
 use crate::run_report::{RunReport, figures};
 
 use super::format::{count_of, dollars, number, percent, points, seconds, signed};
-use super::terminal::{Show, check_sentence, measures};
+use super::terminal::{Show, check_sentence, gate_line, measures};
 
 /// Rows inside a folded list before "and N more": a PR comment has a size limit.
 const FOLDED_ROWS: usize = 50;
@@ -34,6 +34,7 @@ pub(crate) fn report(report: &RunReport) -> String {
     if !report.verdict.concerns.is_empty() {
         out.push('\n');
     }
+    let _ = writeln!(out, "Gate: {}\n", markdown_text(&gate_line(&report.gate)));
     let measures = measures(report);
     if !measures.is_empty() {
         let _ = writeln!(out, "| per issue | median | p95 | max | mean (95% CI) |");
@@ -71,6 +72,20 @@ pub(crate) fn report(report: &RunReport) -> String {
         let _ = writeln!(out, "\n");
         let _ = writeln!(out, "| figure | estimate | 95% CI | budget | today |");
         let _ = writeln!(out, "| --- | ---: | ---: | --- | --- |");
+        if let Some(rate) = &projection.pass_rate {
+            let _ = writeln!(
+                out,
+                "| pass rate (production mix) | {} | {}–{} | measured {} | |",
+                percent(rate.value),
+                percent(rate.low),
+                percent(rate.high),
+                report
+                    .quality
+                    .pass_rate
+                    .map(|measured| percent(measured.value))
+                    .unwrap_or_else(|| "—".to_string())
+            );
+        }
         for (name, figure, show) in figures(projection) {
             let against = |assessment: Option<&crate::assessment::Assessment>| {
                 assessment

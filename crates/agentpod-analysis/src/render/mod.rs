@@ -7,6 +7,6 @@ mod junit;
 mod markdown;
 mod report_format;
 mod svg;
-mod terminal;
+pub(crate) mod terminal;
 
 pub use report_format::{ReportFormat, render_comparison, render_gate, render_report};

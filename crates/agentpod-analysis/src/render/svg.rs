@@ -192,9 +192,10 @@ pub(crate) fn estimates(title: &str, rows: &[EstimateRow]) -> String {
     for (index, row) in rows.iter().enumerate() {
         let y = top + index as f64 * row_height;
         let middle = y + row_height / 2.0;
-        // Today's handling can be a hundred times the agent's cost; on one scale the estimate
-        // would vanish, so it is drawn at the edge when beyond it (the note gives its value).
-        let scale_top = [Some(row.high), row.budget]
+        // One linear scale for the estimate and every reference: when today's handling is a
+        // hundred times the agent's figure, the bar is a sliver beside it, which is the truth
+        // (clamping today to the edge once made 1 h against 200 h look like 85%).
+        let scale_top = [Some(row.high), row.budget, row.current]
             .into_iter()
             .flatten()
             .fold(0.0_f64, f64::max)

@@ -41,6 +41,7 @@ pub(crate) fn report(report: &RunReport) -> String {
     for concern in &report.verdict.concerns {
         let _ = writeln!(out, "             ! {}", terminal_line(concern));
     }
+    let _ = writeln!(out, "gate         {}", gate_line(&report.gate));
     let quality = &report.quality;
     let mut counts = format!(
         "{} passed, {} failed, {} errored",
@@ -103,13 +104,18 @@ pub(crate) fn report(report: &RunReport) -> String {
         for category in &report.categories {
             let _ = writeln!(
                 out,
-                "  {:<20} {:>4} of {:<4} {} ({}–{})",
+                "  {:<20} {:>4} of {:<4} {} ({}–{}){}",
                 terminal_line(&category.value),
-                category.passed_issues,
-                category.issues,
+                category.passed_trials,
+                category.finished_trials,
                 percent(category.pass_rate.value),
                 percent(category.pass_rate.low),
-                percent(category.pass_rate.high)
+                percent(category.pass_rate.high),
+                if category.finished_trials > category.issues {
+                    format!(" · {} issues", category.issues)
+                } else {
+                    String::new()
+                }
             );
         }
     }
@@ -144,6 +150,21 @@ pub(crate) fn report(report: &RunReport) -> String {
                 out,
                 "             ! not sampled: {} (their share is spread over the others)",
                 terminal_line(&projection.unsampled_categories.join(", "))
+            );
+        }
+        if let Some(rate) = &projection.pass_rate {
+            let _ = writeln!(
+                out,
+                "  {:<20} {:>12}  ({}–{}) · measured {}",
+                "pass rate (mix)",
+                percent(rate.value),
+                percent(rate.low),
+                percent(rate.high),
+                report
+                    .quality
+                    .pass_rate
+                    .map(|measured| percent(measured.value))
+                    .unwrap_or_else(|| "—".to_string())
             );
         }
         for (name, figure, show) in figures(projection) {
@@ -344,6 +365,21 @@ pub(crate) fn comparison(comparison: &Comparison) -> String {
     out
 }
 
+/// The gate in one line: passed or failed, over how many checks, and which failed.
+pub(crate) fn gate_line(gate: &GateResult) -> String {
+    let failed: Vec<&str> = gate.failed_checks().map(|check| check.name).collect();
+    let checks = gate.checks.len();
+    if failed.is_empty() {
+        format!("passed, {} check{}", checks, if checks == 1 { "" } else { "s" })
+    } else {
+        format!(
+            "FAILED: {} of {checks} checks ({})",
+            failed.len(),
+            failed.join(", ")
+        )
+    }
+}
+
 pub(crate) fn gate(gate: &GateResult) -> String {
     let mut out = String::new();
     let failed = gate.failed_checks().count();
@@ -373,6 +409,22 @@ pub(crate) fn gate(gate: &GateResult) -> String {
 
 /// One check as a sentence: what was measured, the limit, and by how much.
 pub(crate) fn check_sentence(check: &GateCheck) -> String {
+    let budget: Option<(&str, Show)> = match check.name {
+        "budget_monthly_cost_usd" => Some(("projected monthly cost", dollars)),
+        "budget_p95_cost_usd" => Some(("projected p95 cost per issue", dollars)),
+        "budget_p95_seconds" => Some(("projected p95 time per issue", seconds)),
+        _ => None,
+    };
+    if let (Some((label, show)), Some(actual)) = (budget, check.actual) {
+        let budget = show(check.limit);
+        return match &check.note {
+            Some(note) if !check.passed => {
+                format!("{label} {} is over the budget {budget}: {note}", show(actual))
+            }
+            Some(note) => format!("{label} {} against the budget {budget}: {note}", show(actual)),
+            None => format!("{label} {} within the budget {budget}", show(actual)),
+        };
+    }
     let (label, show, margin_show): (&str, Show, Show) = match check.name {
         "pass_rate" => ("pass rate", percent, points),
         "regressions" => ("regressions", number, number),
@@ -380,6 +432,7 @@ pub(crate) fn check_sentence(check: &GateCheck) -> String {
         "p95_cost_usd" => ("p95 cost per issue", dollars, dollars),
         "p95_seconds" => ("p95 time per issue", seconds, seconds),
         "violations" => ("boundary violations", number, number),
+        "finished_issues" => ("finished issues", number, number),
         other => (other, number, number),
     };
     let limit = format!(
@@ -391,7 +444,11 @@ pub(crate) fn check_sentence(check: &GateCheck) -> String {
         },
         show(check.limit)
     );
-    match (check.actual, check.margin) {
+    let measured_note = match (&check.note, check.actual) {
+        (Some(note), Some(_)) => format!(" ({note})"),
+        _ => String::new(),
+    };
+    let sentence = match (check.actual, check.margin) {
         (Some(actual), Some(margin)) if margin >= 0.0 => format!(
             "{label} {} within the {limit} (margin {})",
             show(actual),
@@ -411,5 +468,6 @@ pub(crate) fn check_sentence(check: &GateCheck) -> String {
             "{label}: {limit}, not measured ({})",
             check.note.as_deref().unwrap_or("no data")
         ),
-    }
+    };
+    sentence + &measured_note
 }

@@ -108,8 +108,8 @@ fn pass_rate_by_category() {
         .map(|category| {
             (
                 category.value.as_str(),
-                category.passed_issues,
-                category.issues,
+                category.passed_trials,
+                category.finished_trials,
             )
         })
         .collect();

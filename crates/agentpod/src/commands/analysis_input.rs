@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use agentpod_analysis::{
-    CategoryMix, CurrentHandling, GateThresholds, ProductionBudgets, ProductionProfile, RunInput,
+    CategoryMix, CurrentHandling, GateThresholds, ProductionBudgets, ProductionProfile,
+    ReportContext, RunInput,
 };
 use agentpod_store::{RunStore, StoreError};
 use serde_json::Value;
@@ -54,6 +55,15 @@ pub(crate) async fn load_run(store: &RunStore, id_or_prefix: &str) -> Result<Sto
         .with_steps(steps)
         .with_issues(issues);
     Ok(StoredRun { input, spec })
+}
+
+/// What the spec says a run is judged against: production, gate, and the sample's strata.
+pub(crate) fn report_context(spec: &Value) -> ReportContext {
+    ReportContext {
+        production: production_profile(spec),
+        gate: gate_thresholds(spec),
+        stratify_by: spec["issues"]["stratify_by"].as_str().map(str::to_string),
+    }
 }
 
 /// The spec's `production` section, as the analysis takes it.

@@ -4,12 +4,12 @@
 use std::path::Path;
 
 use agentpod_analysis::{
-    Comparison, GateThresholds, ReportFormat, RunReport, evaluate_gate, render_comparison,
-    render_gate, render_report,
+    Comparison, DEFAULT_RESAMPLES, GateThresholds, ReportFormat, RunReport, evaluate_gate,
+    render_comparison, render_gate, render_report,
 };
 
 use crate::cli::{CompareArgs, GateArgs, GlobalOptions, ReportArgs};
-use crate::commands::analysis_input::{gate_thresholds, load_run, production_profile};
+use crate::commands::analysis_input::{load_run, report_context};
 use crate::commands::runs::open_existing_store;
 use crate::exit_code::Exit;
 use crate::failure::Failure;
@@ -20,8 +20,8 @@ const REPORT_SEED: u64 = 7;
 pub(crate) async fn report(global: &GlobalOptions, args: ReportArgs) -> Result<Exit, Failure> {
     let store = open_existing_store(global).await?;
     let stored = load_run(&store, &args.run).await?;
-    let production = production_profile(&stored.spec);
-    let report = RunReport::build(&stored.input, production.as_ref(), REPORT_SEED);
+    let context = report_context(&stored.spec);
+    let report = RunReport::build_in(&stored.input, &context, REPORT_SEED, DEFAULT_RESAMPLES);
     let text = render_report(&report, format(&args.format)?)
         .map_err(|error| Failure::from_error(Exit::Internal, "", &error))?;
     emit(&text, args.output.as_deref())?;
@@ -45,8 +45,10 @@ pub(crate) async fn compare(global: &GlobalOptions, args: CompareArgs) -> Result
 pub(crate) async fn gate(global: &GlobalOptions, args: GateArgs) -> Result<Exit, Failure> {
     let store = open_existing_store(global).await?;
     let stored = load_run(&store, &args.run).await?;
-    let production = production_profile(&stored.spec);
-    let report = RunReport::build(&stored.input, production.as_ref(), REPORT_SEED);
+    let mut context = report_context(&stored.spec);
+    context.gate = thresholds(context.gate, &args)?;
+    // The report's verdict is this same gate without the baseline: one judgement.
+    let report = RunReport::build_in(&stored.input, &context, REPORT_SEED, DEFAULT_RESAMPLES);
     let comparison = match &args.baseline {
         Some(baseline) => {
             let baseline = load_run(&store, baseline).await?;
@@ -58,8 +60,7 @@ pub(crate) async fn gate(global: &GlobalOptions, args: GateArgs) -> Result<Exit,
         }
         None => None,
     };
-    let thresholds = thresholds(gate_thresholds(&stored.spec), &args);
-    let result = evaluate_gate(&report, comparison.as_ref(), &thresholds);
+    let result = evaluate_gate(&report, comparison.as_ref(), &context.gate);
     let text = render_gate(&result, format(&args.format)?)
         .map_err(|error| Failure::from_error(Exit::InvalidInput, "", &error))?;
     emit(&text, args.output.as_deref())?;
@@ -71,14 +72,29 @@ pub(crate) async fn gate(global: &GlobalOptions, args: GateArgs) -> Result<Exit,
 }
 
 /// The command line's limits over the spec's.
-fn thresholds(mut thresholds: GateThresholds, args: &GateArgs) -> GateThresholds {
+fn thresholds(mut thresholds: GateThresholds, args: &GateArgs) -> Result<GateThresholds, Failure> {
+    if let Some(rate) = args.min_pass_rate
+        && !(0.0..=1.0).contains(&rate)
+    {
+        return Err(Failure::new(
+            Exit::InvalidInput,
+            format!(
+                "--min-pass-rate {rate} is not a share from 0 to 1{}",
+                if rate > 1.0 && rate <= 100.0 {
+                    format!(": for {rate}% write {}", rate / 100.0)
+                } else {
+                    String::new()
+                }
+            ),
+        ));
+    }
     thresholds.min_pass_rate = args.min_pass_rate.or(thresholds.min_pass_rate);
     thresholds.max_regressions = args.max_regressions.or(thresholds.max_regressions);
     thresholds.max_monthly_cost_usd = args.max_monthly_cost.or(thresholds.max_monthly_cost_usd);
     thresholds.max_p95_cost_usd = args.max_p95_cost.or(thresholds.max_p95_cost_usd);
     thresholds.max_p95_seconds = args.max_p95_seconds.or(thresholds.max_p95_seconds);
     thresholds.max_violations = args.max_violations.or(thresholds.max_violations);
-    thresholds
+    Ok(thresholds)
 }
 
 fn format(name: &str) -> Result<ReportFormat, Failure> {
