@@ -209,7 +209,7 @@ pub(crate) fn estimates(title: &str, rows: &[EstimateRow]) -> String {
         };
         let _ = write!(
             out,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" class=\"label\">{}</text><rect class=\"track\" x=\"{label_width}\" y=\"{:.1}\" width=\"{plot:.1}\" height=\"14\"/><rect class=\"bar {}\" x=\"{label_width}\" y=\"{:.1}\" width=\"{:.1}\" height=\"14\"/>",
+            "<g class=\"row\"><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" class=\"label\">{}</text><rect class=\"track\" x=\"{label_width}\" y=\"{:.1}\" width=\"{plot:.1}\" height=\"14\"/><rect class=\"bar {}\" x=\"{label_width}\" y=\"{:.1}\" width=\"{:.1}\" height=\"14\"/>",
             label_width - 8.0,
             middle + 4.0,
             xml_text(&row.label),
@@ -232,7 +232,7 @@ pub(crate) fn estimates(title: &str, rows: &[EstimateRow]) -> String {
         }
         let _ = write!(
             out,
-            "<text x=\"{:.1}\" y=\"{:.1}\" class=\"label\">{}</text>",
+            "<text x=\"{:.1}\" y=\"{:.1}\" class=\"label\">{}</text></g>",
             label_width + plot + 10.0,
             middle + 4.0,
             xml_text(&row.note)

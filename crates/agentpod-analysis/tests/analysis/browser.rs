@@ -7,9 +7,13 @@ use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use agentpod_analysis::{ReportFormat, render_comparison, render_report};
+use agentpod_analysis::{
+    CurrentHandling, ProductionBudgets, ProductionProfile, ReportFormat, RunReport,
+    render_comparison, render_report,
+};
 
 use crate::renderings::{comparison, report};
+use crate::support::small_run;
 
 const BROWSER_DEADLINE: Duration = Duration::from_secs(120);
 
@@ -154,4 +158,73 @@ fn comparison_page_renders() {
     assert_eq!(dom.matches("<svg class=\"chart shares\"").count(), 1);
     assert_eq!(dom.matches("<tr class=\"flip regression\">").count(), 2);
     assert!(dom.contains("2 regressions"));
+}
+
+/// Where the browser drew each projection row's bar and today's mark, in pixels from the track's
+/// left edge: a script appended to a copy of the page writes them into the DOM it dumps.
+const MEASURE_ROWS: &str = r#"<script>
+const rows = [...document.querySelectorAll('svg.estimates g.row')].map(row => {
+  const track = row.querySelector('rect.track').getBoundingClientRect();
+  const bar = row.querySelector('rect.bar').getBoundingClientRect();
+  const today = row.querySelector('line.current');
+  return {
+    label: row.querySelector('text.label').textContent,
+    bar: bar.width,
+    today: today ? today.getBoundingClientRect().x - track.x : null,
+  };
+});
+const out = document.createElement('pre');
+out.id = 'measured';
+out.textContent = JSON.stringify(rows);
+document.body.appendChild(out);
+</script>"#;
+
+#[test]
+fn today_a_hundred_times_the_projection_is_drawn_to_scale() {
+    let input = small_run();
+    // Mean time per issue 9.3 s: today's 15.5 minutes per issue is exactly 100 times as long.
+    let profile = ProductionProfile {
+        issues_per_month: 12_000.0,
+        by_category: None,
+        current: Some(CurrentHandling {
+            cost_usd_per_issue: 2.52,
+            minutes_per_issue: 15.5,
+        }),
+        budgets: ProductionBudgets::default(),
+    };
+    let report = RunReport::build(&input, Some(&profile), 7);
+    let projection = report.projection.as_ref().unwrap();
+    let hours = projection.monthly_agent_hours.unwrap().estimate.value;
+    let today_hours = projection.current_monthly_hours.unwrap();
+    assert!((today_hours / hours - 100.0).abs() < 1e-6, "{today_hours} / {hours}");
+    let html = render_report(&report, ReportFormat::Html).unwrap();
+    let measured = html.replace("</body>", &format!("{MEASURE_ROWS}</body>"));
+    let dom = render_and_check("projection-scale", &measured);
+    let start = dom.find("<pre id=\"measured\">").expect("the script ran") + 19;
+    let end = start + dom[start..].find("</pre>").unwrap();
+    let rows: serde_json::Value =
+        serde_json::from_str(&dom[start..end].replace("&quot;", "\"")).unwrap();
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["label"] == "monthly agent-hours")
+        .unwrap_or_else(|| panic!("no agent-hours row in {rows}"));
+    let (bar, today) = (row["bar"].as_f64().unwrap(), row["today"].as_f64().unwrap());
+    // On one scale the bar is a hundredth of the way to today's mark (a pixel of rounding).
+    assert!(today > 100.0, "today's mark is on the track: {row}");
+    assert!(
+        (bar / today - 0.01).abs() < 0.01,
+        "the bar must be about 1% of today's distance, not {:.0}%: {row}",
+        bar / today * 100.0
+    );
+    // The cost row too: $2.52 today against about $0.025 per issue.
+    let cost = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["label"] == "monthly cost")
+        .unwrap();
+    let ratio = cost["bar"].as_f64().unwrap() / cost["today"].as_f64().unwrap();
+    assert!(ratio < 0.03, "{cost}");
 }

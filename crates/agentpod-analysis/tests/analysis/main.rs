@@ -2,6 +2,7 @@
 //! hand or direct computation, the renderings parsed back or snapshotted, and the HTML page
 //! rendered in a real headless browser.
 
+mod agreement;
 mod browser;
 mod comparison;
 mod gate;
