@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use agentpod_end_to_end::{RunningAgentpod, Scratch, run_id_from_stderr};
+use agentpod_end_to_end::{RunningAgentpod, Scratch, repo_root, run_id_from_stderr};
 use serde_json::Value;
 
 /// (issue, trial) → status, from `show --json`; panics on a pair stored twice.
@@ -141,6 +141,22 @@ fn three_trials_per_issue_give_the_pass_rate_over_trials_and_pass_k_over_issues(
         passed_every_trial as f64 / 4.0
     );
 
+    // Trials of one issue are not independent: the interval is wider than Wilson's over the
+    // 12 trials as if they were 12 issues.
+    let (low, high) = (
+        quality["pass_rate"]["low"].as_f64().unwrap(),
+        quality["pass_rate"]["high"].as_f64().unwrap(),
+    );
+    let naive = wilson(6.0, 12.0);
+    assert!(high - low > naive.1 - naive.0, "{low}–{high} vs {naive:?}");
+    // Time per issue: one definition (finished trials, agent start to end) in both.
+    for key in ["median", "p95", "max"] {
+        assert_eq!(
+            report["seconds"]["distribution"][key], summary["seconds_per_issue"][key],
+            "{key}"
+        );
+    }
+
     // One trial's timeline; a trial the run does not have is named as such.
     let trace = scratch.run(&["trace", &run_id, "once", "--trial", "2", "--json"]);
     assert!(
@@ -225,4 +241,115 @@ fn a_killed_trials_run_is_resumed_with_exactly_the_missing_pairs() {
     }
     assert_eq!(shown["run"]["status"], "finished");
     assert_eq!(shown["summary"]["pass_all_trials"]["passed_issues"], 3);
+}
+
+/// Wilson's 95% interval for `passed` of `trials`, computed here from its formula.
+fn wilson(passed: f64, trials: f64) -> (f64, f64) {
+    let z = 1.959_963_984_540_054_f64;
+    let rate = passed / trials;
+    let denominator = 1.0 + z * z / trials;
+    let center = (rate + z * z / (2.0 * trials)) / denominator;
+    let half = z / denominator * (rate * (1.0 - rate) / trials + z * z / (4.0 * trials * trials)).sqrt();
+    (center - half, center + half)
+}
+
+/// A spec of the trials agent with a gate, written beside copies of its files in the scratch
+/// directory; the agent's script is named by a path relative to the spec, as a user writes it.
+fn gated_spec(scratch: &Scratch, gate: &str) -> String {
+    let root = repo_root().join("tests/pods");
+    let directory = scratch.path().join("pod");
+    std::fs::create_dir_all(directory.join("agents")).unwrap();
+    for (from, to) in [
+        ("tiny/schema.sql", "schema.sql"),
+        ("tiny/trials-issues.jsonl", "issues.jsonl"),
+        ("agents/trials-agent.py", "agents/trials-agent.py"),
+    ] {
+        std::fs::copy(root.join(from), directory.join(to)).unwrap();
+    }
+    let counters = scratch.path().join("attempts");
+    std::fs::create_dir_all(&counters).unwrap();
+    let spec = directory.join("gated.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "name: gated\n\
+             database:\n  image: postgres:15\n  fixtures:\n    - sql: schema.sql\n\
+             agent:\n  command: [\"python3\", \"agents/trials-agent.py\", \"{}\"]\n  \
+             isolation: none\n  version: gated-1\n  timeout: 20s\n\
+             issues:\n  source: issues.jsonl\n\
+             pods: 2\n\
+             gate:\n{gate}",
+            counters.display()
+        ),
+    )
+    .unwrap();
+    spec.display().to_string()
+}
+
+#[test]
+fn the_report_verdict_and_the_gate_are_one_judgement() {
+    let scratch = Scratch::new();
+    let spec = gated_spec(&scratch, "  min_pass_rate: 0.9\n");
+    // First attempts: always, once and twice pass, never fails: 75% against a 90% minimum.
+    let first = scratch.run(&["run", &spec, "--runtime", "local"]);
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        first.status.success(),
+        "`python3 agents/trials-agent.py` is found next to the spec: {stderr}"
+    );
+    let first_id = run_id_from_stderr(&stderr).unwrap();
+
+    let report = scratch.run(&["report", &first_id]);
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
+    assert!(text.lines().nth(1).unwrap().starts_with("verdict      NOT OK"), "{text}");
+    assert!(
+        text.contains("fails the gate: pass rate 75.0% is below the minimum 90.0% by 15.0 pp"),
+        "{text}"
+    );
+    let gate = scratch.run(&["gate", &first_id]);
+    assert_eq!(gate.status.code(), Some(4), "{}", String::from_utf8_lossy(&gate.stdout));
+    let json = scratch.run(&["report", &first_id, "--format", "json"]);
+    let json: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["verdict"]["ok"], false);
+    assert_eq!(json["gate"]["passed"], false);
+
+    // The same run with a limit it meets: both say so.
+    let lenient = scratch.run(&["gate", &first_id, "--min-pass-rate", "0.75"]);
+    assert_eq!(lenient.status.code(), Some(0), "{}", String::from_utf8_lossy(&lenient.stdout));
+    // A percentage where a share belongs is refused, saying what was meant.
+    let percentage = scratch.run(&["gate", &first_id, "--min-pass-rate", "55"]);
+    assert_eq!(percentage.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&percentage.stderr).contains("for 55% write 0.55"),
+        "{}",
+        String::from_utf8_lossy(&percentage.stderr)
+    );
+}
+
+#[test]
+fn run_gate_with_a_baseline_checks_regressions_even_without_a_limit() {
+    let scratch = Scratch::new();
+    // The spec's gate sets no max_regressions.
+    let spec = gated_spec(&scratch, "  max_violations: 0\n");
+    let first = scratch.run(&["run", &spec, "--runtime", "local"]);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let first_id = run_id_from_stderr(&String::from_utf8_lossy(&first.stderr)).unwrap();
+    // Second attempts: `once` and `twice` now fail, `always` passes: two regressions.
+    let second = scratch.run(&[
+        "run",
+        &spec,
+        "--runtime",
+        "local",
+        "--gate",
+        "--baseline",
+        &first_id,
+    ]);
+    let stdout = String::from_utf8_lossy(&second.stdout);
+    assert_eq!(second.status.code(), Some(4), "{stdout}\n{}", String::from_utf8_lossy(&second.stderr));
+    assert!(
+        stdout.contains("regressions 2 exceeds the maximum 0 by 2"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("a baseline allows none"), "{stdout}");
 }

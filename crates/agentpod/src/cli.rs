@@ -159,7 +159,8 @@ pub(crate) struct RunArgs {
     /// After the run, apply the spec's `gate:` thresholds; exit 4 if any is not met.
     #[arg(long)]
     pub(crate) gate: bool,
-    /// With --gate: the baseline run for `max_regressions`.
+    /// With --gate: a baseline run; issues it passed and this run did not are regressions
+    /// (`gate.max_regressions`, none allowed when the spec sets no limit).
     #[arg(long, value_name = "RUN", requires = "gate")]
     pub(crate) baseline: Option<String>,
     /// Where per-issue files go (issue.json, output.json, the agent's working directory).
@@ -241,7 +242,8 @@ pub(crate) struct CompareArgs {
 pub(crate) struct GateArgs {
     /// The run to gate.
     pub(crate) run: String,
-    /// A baseline run, for `max_regressions`.
+    /// A baseline run: issues it passed and this run did not are regressions
+    /// (`--max-regressions`, else `gate.max_regressions`, else none allowed).
     #[arg(long, value_name = "RUN")]
     pub(crate) baseline: Option<String>,
     /// Minimum pass rate, 0 to 1 (overrides the spec's `gate.min_pass_rate`).
