@@ -88,7 +88,7 @@ pub fn render_terminal(summary: &RunSummary) -> String {
     if let Some(seconds) = &summary.seconds_per_issue {
         let _ = writeln!(
             out,
-            "  per issue   median {} · p95 {} · max {}",
+            "  time        median {} · p95 {} · max {} per issue (agent start to end)",
             format_seconds(seconds.median),
             format_seconds(seconds.p95),
             format_seconds(seconds.max)

@@ -102,7 +102,7 @@ fn counts_rates_and_times_come_from_the_outcomes() {
     support-triage · agent baseline-1 · run 20261125-120000-abcd · docker, 3 pods
       issues      22 sampled: 17 passed, 1 failed, 1 errored, 1 interrupted, 2 not run
       pass rate   89.5% (17 of 19)
-      per issue   median 0.90s · p95 30.00s · max 30.00s
+      time        median 0.90s · p95 30.00s · max 30.00s per issue (agent start to end)
       wall time   12.34s
     errored:
       T-51  timed out after 30s
@@ -226,7 +226,7 @@ fn a_run_of_several_trials_counts_trials_and_gives_pass_k() {
       issues      3 sampled × 3 trials = 9: 5 passed, 1 failed, 1 errored, 1 interrupted, 1 not run
       pass rate   71.4% (5 of 7 trials)
       pass^3      50.0% (1 of 2 issues passed every trial)
-      per issue   median 1.00s · p95 1.00s · max 1.00s
+      time        median 1.00s · p95 1.00s · max 1.00s per issue (agent start to end)
       wall time   12.34s
     errored:
       T-2 (trial 3)  T-2 trial 3

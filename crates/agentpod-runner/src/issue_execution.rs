@@ -156,7 +156,9 @@ pub(crate) async fn run_issue(
         .launch_agent(&launch, context.interrupt.drain_token())
         .await;
     let agent_ended = clock.elapsed();
-    outcome.duration_ms = agent_ended.as_millis() as u64;
+    // Time per issue is the agent's: its start to its end. The database hand-out before it and
+    // the grading after it are agentpod's cost, not what production will see.
+    outcome.duration_ms = (agent_ended - prepared).as_millis() as u64;
     let (steps, usage) = gateways.finish(&issue.id, trial, gateway_access);
     outcome.usage = usage;
     // Read before the database goes: the changes and proposals live in it.
