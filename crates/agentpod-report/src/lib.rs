@@ -1,16 +1,28 @@
-//! Reports: statistics over a run's outcomes, the run summary, and its renderers (terminal, JSON);
-//! and `inert_text`, the escapes every renderer applies to text from the agent or an issue.
+//! Numbers about a run, and how they are shown. Two layers:
+//!
+//! - [`figures`], the model: one definition of every figure — the run summary printed after a run
+//!   and by `show`, the report (quality with intervals, cost, calls and time as distributions,
+//!   the production projection), the comparison of runs, and the CI gate — computed from the
+//!   stored records alone. Pure: records in, figures out.
+//! - [`render`], the views: terminal, JSON, Markdown, JUnit XML and a self-contained HTML page,
+//!   each a thin view over the figures with one set of number formats; and `inert_text`, the
+//!   escapes every view applies to text from the agent or an issue.
+//!
+//! The CLI reads the run store and the spec, maps them to [`RunInput`] and [`ReportContext`],
+//! and calls in.
 
-mod distribution;
-pub mod inert_text;
-mod run_summary;
-mod terminal;
-mod usage_summary;
+pub mod figures;
+pub mod render;
 
-pub use distribution::Distribution;
-pub use run_summary::{
-    BoundaryNote, BoundarySummary, IssueCounts, IssueNote, PassAllTrials, RunSummary,
-    pass_all_trials, summarize,
+pub use figures::{
+    Assessment, BaselineDifference, BoundaryNote, BoundarySummary, CategoryMix, CategoryQuality,
+    CategoryShare, ComparedRun, Comparison, CurrentHandling, DEFAULT_RESAMPLES, Distribution,
+    Estimate, Flip, GateCheck, GateResult, GateThresholds, IssueCounts, IssueNote, IssueRow,
+    MeasureSummary, Outlier, PairedDelta, PassAllTrials, ProductionBudgets, ProductionProfile,
+    ProjectedFigure, Projection, Quality, ReportContext, ReportError, RunInput, RunReport,
+    RunSummary, Standing, TimelineEntry, TrialSamples, UsageSummary, Verdict,
+    clustered_wilson_interval, evaluate_gate, mcnemar_exact_p_value, pass_all_trials, summarize,
+    wilson_interval,
 };
-pub use terminal::render_terminal;
-pub use usage_summary::{Outlier, UsageSummary};
+pub use render::inert_text;
+pub use render::{ReportFormat, render_comparison, render_gate, render_report, render_summary};

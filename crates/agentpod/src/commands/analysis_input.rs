@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use agentpod_analysis::{
+use agentpod_report::{
     CategoryMix, CurrentHandling, GateThresholds, ProductionBudgets, ProductionProfile,
     ReportContext, RunInput,
 };

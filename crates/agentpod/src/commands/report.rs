@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use agentpod_analysis::{
+use agentpod_report::{
     Comparison, DEFAULT_RESAMPLES, GateThresholds, ReportFormat, RunReport, evaluate_gate,
     render_comparison, render_gate, render_report,
 };

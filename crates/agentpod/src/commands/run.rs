@@ -155,7 +155,7 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
         // The run is recorded as failed; its (empty) summary would only hide the reason.
         return Err(run_failure(error));
     }
-    print!("{}", agentpod_report::render_terminal(&result.summary));
+    print!("{}", agentpod_report::render_summary(&result.summary));
     if let Some(path) = &args.json {
         write_json(path, &result.summary)?;
     }

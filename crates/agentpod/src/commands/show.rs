@@ -2,7 +2,7 @@
 //! carry the agent's or an issue's text, so they are shown through `terminal_line`.
 
 use agentpod_report::inert_text::terminal_line;
-use agentpod_report::{render_terminal, summarize};
+use agentpod_report::{render_summary, summarize};
 
 use crate::cli::{GlobalOptions, ShowArgs};
 use crate::commands::runs::open_existing_store;
@@ -39,7 +39,7 @@ pub(crate) async fn show(global: &GlobalOptions, args: ShowArgs) -> Result<Exit,
         );
         return Ok(Exit::Success);
     }
-    print!("{}", render_terminal(&summary));
+    print!("{}", render_summary(&summary));
     println!();
     let issue_ids: Vec<String> = outcomes
         .iter()

@@ -1,0 +1,217 @@
+//! `Comparison`: two or more runs side by side on the issues they all finished — pass rate,
+//! cost, tool calls, time and violations per run, each later run's paired differences from the
+//! first (bootstrap over the shared issues, McNemar's exact test for pass/fail), and the issues
+//! that flipped, regressions first.
+
+use std::collections::HashMap;
+
+use crate::Distribution;
+use agentpod_store::OutcomeStatus;
+use serde::Serialize;
+
+use crate::figures::bootstrap::{DEFAULT_RESAMPLES, bootstrap_mean};
+use crate::figures::error::ReportError;
+use crate::figures::estimate::Estimate;
+use crate::figures::issue_measures::{IssueMeasures, issue_measures};
+use crate::figures::mcnemar::mcnemar_exact_p_value;
+use crate::figures::run_input::RunInput;
+use crate::figures::wilson::wilson_interval;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    /// Issues every run finished, in the first run's order: all figures are over these.
+    pub shared_issues: usize,
+    pub seed: u64,
+    pub resamples: usize,
+    /// The first run is the baseline.
+    pub runs: Vec<ComparedRun>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComparedRun {
+    pub run_id: String,
+    pub spec: String,
+    pub agent_version: String,
+    /// Issues that passed every trial, over the shared issues, with the Wilson interval.
+    pub passed: usize,
+    pub pass_rate: Option<Estimate>,
+    pub cost_usd: Option<Distribution>,
+    pub tool_calls: Option<Distribution>,
+    pub seconds: Option<Distribution>,
+    pub violations: usize,
+    /// Against the baseline; `None` for the baseline itself.
+    pub against_baseline: Option<BaselineDifference>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BaselineDifference {
+    /// This run minus the baseline, per shared issue, averaged.
+    pub pass_rate: PairedDelta,
+    pub cost_usd: Option<PairedDelta>,
+    pub tool_calls: PairedDelta,
+    pub seconds: PairedDelta,
+    pub violations: i64,
+    /// McNemar's exact test on the flips: small means the pass/fail difference is unlikely chance.
+    pub mcnemar_p_value: f64,
+    pub regressions: usize,
+    pub improvements: usize,
+    /// Regressions first (passed in the baseline, not here), then improvements.
+    pub flips: Vec<Flip>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PairedDelta {
+    /// The mean paired difference with its bootstrap interval.
+    pub mean: Estimate,
+    /// Shared issues with a value in both runs.
+    pub issues: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Flip {
+    pub issue_id: String,
+    pub regression: bool,
+    pub baseline: OutcomeStatus,
+    pub candidate: OutcomeStatus,
+    /// Why the candidate run passed or failed it.
+    pub reason: String,
+}
+
+impl Comparison {
+    /// Compares `runs` against the first; `seed` drives the bootstrap.
+    pub fn build(runs: &[RunInput], seed: u64) -> Result<Self, ReportError> {
+        Self::build_with_resamples(runs, seed, DEFAULT_RESAMPLES)
+    }
+
+    pub fn build_with_resamples(
+        runs: &[RunInput],
+        seed: u64,
+        resamples: usize,
+    ) -> Result<Self, ReportError> {
+        if runs.len() < 2 {
+            return Err(ReportError::TooFewRuns(runs.len()));
+        }
+        let measured: Vec<HashMap<String, IssueMeasures>> = runs
+            .iter()
+            .map(|run| {
+                issue_measures(run, None)
+                    .into_iter()
+                    .filter(|issue| issue.finished())
+                    .map(|issue| (issue.issue_id.clone(), issue))
+                    .collect()
+            })
+            .collect();
+        let mut shared: Vec<&str> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for outcome in &runs[0].outcomes {
+            let id = outcome.issue_id.as_str();
+            if measured.iter().all(|issues| issues.contains_key(id)) && seen.insert(id) {
+                shared.push(id);
+            }
+        }
+        let baseline = &measured[0];
+        let compared = runs
+            .iter()
+            .zip(&measured)
+            .enumerate()
+            .map(|(index, (input, issues))| {
+                let rows: Vec<&IssueMeasures> = shared.iter().map(|id| &issues[*id]).collect();
+                let values = |value: fn(&IssueMeasures) -> f64| {
+                    rows.iter().map(|issue| value(issue)).collect::<Vec<_>>()
+                };
+                let passed = rows.iter().filter(|issue| issue.passed()).count();
+                ComparedRun {
+                    run_id: input.run.id.clone(),
+                    spec: input.run.spec_name.clone(),
+                    agent_version: input.run.agent_version.clone(),
+                    passed,
+                    pass_rate: wilson_interval(passed, rows.len()),
+                    cost_usd: Distribution::of(
+                        &rows
+                            .iter()
+                            .filter_map(|issue| issue.cost_usd)
+                            .collect::<Vec<_>>(),
+                    ),
+                    tool_calls: Distribution::of(&values(|issue| issue.tool_calls)),
+                    seconds: Distribution::of(&values(|issue| issue.seconds)),
+                    violations: rows.iter().map(|issue| issue.violations).sum(),
+                    against_baseline: (index > 0)
+                        .then(|| difference(&shared, baseline, issues, resamples, seed)),
+                }
+            })
+            .collect();
+        Ok(Comparison {
+            shared_issues: shared.len(),
+            seed,
+            resamples,
+            runs: compared,
+        })
+    }
+
+    /// Regressions of the run with this id against the baseline; `None` if it is not a
+    /// candidate here.
+    pub fn regressions_of(&self, run_id: &str) -> Option<usize> {
+        self.runs
+            .iter()
+            .find(|run| run.run_id == run_id)?
+            .against_baseline
+            .as_ref()
+            .map(|difference| difference.regressions)
+    }
+}
+
+fn difference(
+    shared: &[&str],
+    baseline: &HashMap<String, IssueMeasures>,
+    candidate: &HashMap<String, IssueMeasures>,
+    resamples: usize,
+    seed: u64,
+) -> BaselineDifference {
+    let pairs: Vec<(&IssueMeasures, &IssueMeasures)> = shared
+        .iter()
+        .map(|id| (&baseline[*id], &candidate[*id]))
+        .collect();
+    let paired = |value: fn(&IssueMeasures) -> Option<f64>| {
+        let differences: Vec<f64> = pairs
+            .iter()
+            .filter_map(|(before, after)| Some(value(after)? - value(before)?))
+            .collect();
+        bootstrap_mean(&differences, resamples, seed).map(|mean| PairedDelta {
+            mean,
+            issues: differences.len(),
+        })
+    };
+    let empty = PairedDelta {
+        mean: Estimate::exact(0.0),
+        issues: 0,
+    };
+    let mut flips: Vec<Flip> = pairs
+        .iter()
+        .filter(|(before, after)| before.passed() != after.passed())
+        .map(|(before, after)| Flip {
+            issue_id: after.issue_id.clone(),
+            regression: before.passed(),
+            baseline: before.status,
+            candidate: after.status,
+            reason: after.reason.clone(),
+        })
+        .collect();
+    // Stable: within each group the shared (first run's) order stays.
+    flips.sort_by_key(|flip| !flip.regression);
+    let regressions = flips.iter().filter(|flip| flip.regression).count();
+    let improvements = flips.len() - regressions;
+    BaselineDifference {
+        pass_rate: paired(|issue| Some(f64::from(u8::from(issue.passed())))).unwrap_or(empty),
+        cost_usd: paired(|issue| issue.cost_usd),
+        tool_calls: paired(|issue| Some(issue.tool_calls)).unwrap_or(empty),
+        seconds: paired(|issue| Some(issue.seconds)).unwrap_or(empty),
+        violations: pairs
+            .iter()
+            .map(|(before, after)| after.violations as i64 - before.violations as i64)
+            .sum(),
+        mcnemar_p_value: mcnemar_exact_p_value(regressions, improvements),
+        regressions,
+        improvements,
+        flips,
+    }
+}
