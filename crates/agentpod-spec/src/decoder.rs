@@ -82,6 +82,7 @@ impl<'a> Decoder<'a> {
         }
         let mut diagnostic = Diagnostic::new(self.file, position.line, position.column, message)
             .with_source_from(self.source);
+        diagnostic.end_column = position.end_column;
         diagnostic.help = help.map(Into::into);
         self.diagnostics.push(diagnostic);
     }

@@ -18,6 +18,10 @@ pub struct Diagnostic {
     pub message: String,
     pub source_line: Option<String>,
     pub help: Option<String>,
+    /// Where the marked token ends on its line (the column after it), when the parser knows;
+    /// without it the renderer finds the token's end in the text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_column: Option<usize>,
 }
 
 impl Diagnostic {
@@ -36,6 +40,7 @@ impl Diagnostic {
             message: message.into(),
             source_line: None,
             help: None,
+            end_column: None,
         }
     }
 
@@ -85,6 +90,10 @@ impl Diagnostic {
         if let (Some(source_line), true) = (&self.source_line, self.line > 0) {
             let (source_line, column) =
                 window(source_line.trim_end_matches(['\r', '\n']), self.column);
+            let length = self
+                .end_column
+                .and_then(|end| end.checked_sub(self.column))
+                .filter(|length| *length > 0);
             let source_line = source_line.as_str();
             lines.push(format!("{gutter} |"));
             lines.push(
@@ -92,7 +101,10 @@ impl Diagnostic {
                     .trim_end()
                     .to_owned(),
             );
-            lines.push(format!("{gutter} | {}", caret_line(source_line, column)));
+            lines.push(format!(
+                "{gutter} | {}",
+                caret_line(source_line, column, length)
+            ));
         }
         if let Some(help) = &self.help {
             lines.push(format!("{gutter} = help: {help}"));
@@ -101,9 +113,10 @@ impl Diagnostic {
     }
 }
 
-/// The caret marks the token that starts at `column`; the diagnostic only carries a start, so the
-/// token's end is found from the text (a quoted string, a bracketed list, or a plain word).
-fn caret_line(source_line: &str, column: usize) -> String {
+/// The caret marks the token that starts at `column`, `length` characters long when the parser
+/// said where it ends; otherwise its end is found from the text (a quoted string, a bracketed
+/// list, or a plain word).
+fn caret_line(source_line: &str, column: usize, length: Option<usize>) -> String {
     let characters: Vec<char> = source_line.chars().collect();
     let start = column.saturating_sub(1).min(characters.len());
     // Tabs are kept so the caret lines up however the terminal renders them.
@@ -111,7 +124,11 @@ fn caret_line(source_line: &str, column: usize) -> String {
         .iter()
         .map(|&character| if character == '\t' { '\t' } else { ' ' })
         .collect();
-    let length = token_length(&characters[start..]).max(1);
+    let rest = characters.len() - start;
+    let length = length
+        .map(|length| length.min(rest))
+        .unwrap_or_else(|| token_length(&characters[start..]))
+        .max(1);
     format!("{padding}{}", "^".repeat(length))
 }
 
@@ -210,14 +227,14 @@ mod tests {
 
     #[test]
     fn caret_covers_the_token() {
-        assert_eq!(caret_line("pods: three # comment", 7), "      ^^^^^");
-        assert_eq!(caret_line("image: postgres:15", 8), "       ^^^^^^^^^^^");
-        assert_eq!(caret_line("timeout: \"30 s\" # x", 10), "         ^^^^^^");
-        assert_eq!(caret_line("command: [a, [b]]", 10), "         ^^^^^^^^");
-        assert_eq!(caret_line("1,foo,bar", 3), "  ^^^");
-        assert_eq!(caret_line("\tx: 1", 2), "\t^");
+        assert_eq!(caret_line("pods: three # comment", 7, None), "      ^^^^^");
+        assert_eq!(caret_line("image: postgres:15", 8, None), "       ^^^^^^^^^^^");
+        assert_eq!(caret_line("timeout: \"30 s\" # x", 10, None), "         ^^^^^^");
+        assert_eq!(caret_line("command: [a, [b]]", 10, None), "         ^^^^^^^^");
+        assert_eq!(caret_line("1,foo,bar", 3, None), "  ^^^");
+        assert_eq!(caret_line("\tx: 1", 2, None), "\t^");
         // A column past the end still shows one caret.
-        assert_eq!(caret_line("name:", 6), "     ^");
+        assert_eq!(caret_line("name:", 6, None), "     ^");
     }
 }
 

@@ -63,7 +63,7 @@ pub(crate) fn load_source(path: &Path, source: &str) -> Result<PodSpec, SpecErro
     let root = match parse_document(source) {
         Ok(Some(root)) => root,
         Ok(None) => {
-            let Position { line, column } = Position::START;
+            let Position { line, column, .. } = Position::START;
             return Err(single(
                 Diagnostic::new(path, line, column, "pod spec is empty").with_help(
                     "a pod spec needs at least `name`, `database`, `agent` and `issues`",

@@ -3,15 +3,46 @@
 
 use saphyr::{Scalar, ScalarStyle, Tag};
 
-/// A 1-based line and column in the spec file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// A 1-based line and column in the spec file, and where the token that starts there ends when
+/// it ends on the same line (the column after it), so a caret can underline exactly that token.
+/// Positions are equal and ordered by where they start.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Position {
     pub(crate) line: usize,
     pub(crate) column: usize,
+    pub(crate) end_column: Option<usize>,
 }
 
 impl Position {
-    pub(crate) const START: Position = Position { line: 1, column: 1 };
+    pub(crate) const START: Position = Position::at(1, 1);
+
+    pub(crate) const fn at(line: usize, column: usize) -> Position {
+        Position {
+            line,
+            column,
+            end_column: None,
+        }
+    }
+}
+
+impl PartialEq for Position {
+    fn eq(&self, other: &Self) -> bool {
+        (self.line, self.column) == (other.line, other.column)
+    }
+}
+
+impl Eq for Position {}
+
+impl PartialOrd for Position {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Position {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.line, self.column).cmp(&(other.line, other.column))
+    }
 }
 
 #[derive(Debug, Clone)]

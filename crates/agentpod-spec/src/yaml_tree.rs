@@ -34,10 +34,7 @@ pub(crate) fn parse_document(source: &str) -> Result<Option<Node>, SyntaxError> 
 
 fn syntax_error(error: &ScanError) -> SyntaxError {
     SyntaxError {
-        position: Position {
-            line: error.marker().line(),
-            column: error.marker().col() + 1,
-        },
+        position: Position::at(error.marker().line(), error.marker().col() + 1),
         message: error.info().to_owned(),
     }
 }
@@ -116,6 +113,8 @@ impl<'input> SpannedEventReceiver<'input> for TreeBuilder {
         let position = Position {
             line: span.start.line(),
             column: span.start.col() + 1,
+            end_column: (span.end.line() == span.start.line() && span.end.col() > span.start.col())
+                .then(|| span.end.col() + 1),
         };
         match event {
             Event::Scalar(text, style, anchor, tag) => {
@@ -141,6 +140,13 @@ impl<'input> SpannedEventReceiver<'input> for TreeBuilder {
                 pending_key: None,
             }),
             Event::SequenceEnd | Event::MappingEnd => {
+                // A collection on one line (`[a, b]`, `{a: 1}`) ends at its closing bracket.
+                let closed = |start: Position| Position {
+                    end_column: (span.end.line() == start.line)
+                        .then(|| span.end.col() + 1)
+                        .filter(|end| *end > start.column),
+                    ..start
+                };
                 let (node, anchor) = match self.stack.pop() {
                     Some(Frame::Sequence {
                         position,
@@ -148,7 +154,7 @@ impl<'input> SpannedEventReceiver<'input> for TreeBuilder {
                         items,
                     }) => (
                         Node {
-                            position,
+                            position: closed(position),
                             value: NodeValue::Sequence(items),
                         },
                         anchor,
@@ -160,7 +166,7 @@ impl<'input> SpannedEventReceiver<'input> for TreeBuilder {
                         ..
                     }) => (
                         Node {
-                            position,
+                            position: closed(position),
                             value: NodeValue::Mapping(entries),
                         },
                         anchor,
@@ -210,9 +216,9 @@ mod tests {
             .expect("a document");
         let entries = mapping_entries(&root);
         assert_eq!(entries.len(), 2);
-        assert_eq!(entries[1].0.position, Position { line: 2, column: 1 });
+        assert_eq!(entries[1].0.position, Position::at(2, 1));
         assert_eq!(entries[1].1.scalar_text(), Some("b"));
-        assert_eq!(entries[1].1.position, Position { line: 2, column: 7 });
+        assert_eq!(entries[1].1.position, Position::at(2, 7));
     }
 
     #[test]
@@ -222,7 +228,7 @@ mod tests {
             .expect("a document");
         let database = &mapping_entries(&root)[0].1;
         let (key, value) = &mapping_entries(database)[0];
-        assert_eq!(key.position, Position { line: 2, column: 3 });
+        assert_eq!(key.position, Position::at(2, 3));
         assert_eq!(value.scalar_text(), Some("postgres:15"));
     }
 

@@ -69,17 +69,8 @@ pub(crate) fn fixture_failure(error: &FixtureError) -> Failure {
         return Failure::from_error(Exit::InvalidInput, "cannot seed the pod's database", error);
     };
     let source = std::fs::read_to_string(file).unwrap_or_default();
-    let mut diagnostic = Diagnostic {
-        file: file.clone(),
-        line: *line,
-        column: 1,
-        message: format!("fixture failed: {message}"),
-        source_line: source
-            .lines()
-            .nth(line.saturating_sub(1))
-            .map(str::to_string),
-        help: None,
-    };
+    let mut diagnostic = Diagnostic::new(file.clone(), *line, 1, format!("fixture failed: {message}"))
+        .with_source_from(&source);
     let notes: Vec<String> = detail
         .iter()
         .map(|detail| format!("detail: {detail}"))
@@ -106,17 +97,8 @@ pub(crate) fn issues_failure(error: &IssuesError) -> Failure {
         .unwrap_or(&text)
         .trim();
     let source = std::fs::read_to_string(file).unwrap_or_default();
-    let diagnostic = Diagnostic {
-        file: file.to_path_buf(),
-        line,
-        column,
-        message: format!("bad issues file: {message}"),
-        source_line: source
-            .lines()
-            .nth(line.saturating_sub(1))
-            .map(str::to_string),
-        help: None,
-    };
+    let diagnostic = Diagnostic::new(file, line, column, format!("bad issues file: {message}"))
+        .with_source_from(&source);
     Failure::new(Exit::InvalidInput, diagnostic.render())
 }
 
@@ -144,16 +126,7 @@ pub(crate) fn boundary_failure(spec_path: &std::path::Path, error: &BoundaryErro
         other => return Failure::from_error(Exit::Setup, "cannot apply the boundary", other),
     };
     let source = std::fs::read_to_string(spec_path).unwrap_or_default();
-    let diagnostic = Diagnostic {
-        file: spec_path.to_path_buf(),
-        line,
-        column,
-        message,
-        source_line: source
-            .lines()
-            .nth(line.saturating_sub(1))
-            .map(str::to_string),
-        help,
-    };
+    let mut diagnostic = Diagnostic::new(spec_path, line, column, message).with_source_from(&source);
+    diagnostic.help = help;
     Failure::new(Exit::InvalidInput, diagnostic.render())
 }
