@@ -378,16 +378,18 @@ fn gateway_sections_decode_every_key() {
                     name: "files".to_owned(),
                     kind: ToolServerKind::Command(vec![
                         "python3".to_owned(),
-                        "../tools/files_server.py".to_owned(),
+                        // A path-like argument naming a file next to the spec is resolved
+                        // against the spec's directory, as the program is.
+                        "tests/tools/files_server.py".to_owned(),
                     ]),
                 },
                 ToolServerSpec {
                     name: "local-files".to_owned(),
-                    // The program is resolved like `agent.command`; arguments stay as written.
+                    // Options stay as written; a relative path that exists is resolved.
                     kind: ToolServerKind::Command(vec![
                         "tests/tools/files_server".to_owned(),
                         "--root".to_owned(),
-                        "../fixtures".to_owned(),
+                        "tests/fixtures".to_owned(),
                     ]),
                 },
                 ToolServerSpec {
