@@ -27,28 +27,3 @@ pub enum LlmGatewayError {
     #[error("invalid upstream base url `{url}`: {reason}")]
     UpstreamUrl { url: String, reason: String },
 }
-
-/// Loading a price table file failed.
-#[derive(Debug, thiserror::Error)]
-pub enum PriceTableError {
-    #[error("cannot read price table {path}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("invalid yaml in price table {path}:{line}:{column}: {message}")]
-    Syntax {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-    #[error("invalid price table {path}:{line}:{column}: {message}")]
-    Invalid {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-}

@@ -33,7 +33,7 @@ mod upstream_backend;
 
 pub use call_handler::BODY_LIMIT_BYTES;
 pub use connection_limits::ConnectionLimits;
-pub use error::{LlmGatewayError, PriceTableError};
+pub use error::LlmGatewayError;
 pub use issue_access::IssueAccess;
 pub use issue_llm_record::{IssueLlmRecord, LlmTotals};
 pub use llm_api::LlmApi;

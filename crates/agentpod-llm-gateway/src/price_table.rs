@@ -1,14 +1,12 @@
 //! Model prices in USD per million tokens: a built-in table for current OpenAI and Anthropic
-//! models, extendable and overridable from a YAML file, matched by exact name and then by the
-//! longest known prefix so dated snapshots (`gpt-4o-2024-08-06`) find their model.
+//! models, extended and overridden by the spec's price table (read and checked by
+//! `agentpod-spec`, with the spec's diagnostics), matched by exact name and then by the longest
+//! known prefix so dated snapshots (`gpt-4o-2024-08-06`) find their model.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
-use saphyr::{LoadableYamlNode, MarkedYamlOwned, ScalarOwned, YamlDataOwned};
 use serde::Serialize;
 
-use crate::error::PriceTableError;
 use crate::llm_api::LlmApi;
 use crate::token_usage::TokenUsage;
 
@@ -133,124 +131,13 @@ impl PriceTable {
         self.prices.insert(model.into(), price);
     }
 
-    /// The built-in table extended and overridden by a YAML file of the form
-    /// `models: { NAME: { input: 2.5, cached_input: 1.25, output: 10, cache_write_input: 3 } }`
-    /// (USD per million tokens; `cached_input` defaults to `input`).
-    pub fn from_yaml_file(path: &Path) -> Result<PriceTable, PriceTableError> {
-        let source = std::fs::read_to_string(path).map_err(|source| PriceTableError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+    /// The built-in table, extended and overridden by `models` (a price table file's entries).
+    pub fn with_overrides(models: impl IntoIterator<Item = (String, ModelPrice)>) -> PriceTable {
         let mut table = PriceTable::built_in();
-        table.extend_from_yaml(path, &source)?;
-        Ok(table)
-    }
-
-    pub(crate) fn extend_from_yaml(
-        &mut self,
-        path: &Path,
-        source: &str,
-    ) -> Result<(), PriceTableError> {
-        let invalid = |node: &MarkedYamlOwned, message: String| PriceTableError::Invalid {
-            path: PathBuf::from(path),
-            line: node.span.start.line(),
-            column: node.span.start.col() + 1,
-            message,
-        };
-        let documents =
-            MarkedYamlOwned::load_from_str(source).map_err(|error| PriceTableError::Syntax {
-                path: path.to_owned(),
-                line: error.marker().line(),
-                column: error.marker().col() + 1,
-                message: error.info().to_owned(),
-            })?;
-        let Some(root) = documents.into_iter().next() else {
-            return Ok(());
-        };
-        let YamlDataOwned::Mapping(root_entries) = &root.data else {
-            return Err(invalid(
-                &root,
-                "expected a mapping with a `models` key".to_owned(),
-            ));
-        };
-        for (key, value) in root_entries {
-            match scalar_string(key).as_deref() {
-                Some("models") => {}
-                other => {
-                    return Err(invalid(
-                        key,
-                        format!("unknown key `{}`, expected `models`", other.unwrap_or("?")),
-                    ));
-                }
-            }
-            let YamlDataOwned::Mapping(models) = &value.data else {
-                return Err(invalid(
-                    value,
-                    "`models` must map model names to prices".to_owned(),
-                ));
-            };
-            for (name_node, price_node) in models {
-                let Some(name) = scalar_string(name_node) else {
-                    return Err(invalid(
-                        name_node,
-                        "a model name must be a string".to_owned(),
-                    ));
-                };
-                let YamlDataOwned::Mapping(fields) = &price_node.data else {
-                    return Err(invalid(
-                        price_node,
-                        format!("the price of `{name}` must be a mapping"),
-                    ));
-                };
-                let mut input = None;
-                let mut cached_input = None;
-                let mut output = None;
-                let mut cache_write_input = None;
-                for (field_node, number_node) in fields {
-                    let field = scalar_string(field_node).unwrap_or_default();
-                    let slot = match field.as_str() {
-                        "input" => &mut input,
-                        "cached_input" => &mut cached_input,
-                        "output" => &mut output,
-                        "cache_write_input" => &mut cache_write_input,
-                        _ => {
-                            return Err(invalid(
-                                field_node,
-                                format!(
-                                    "unknown price field `{field}`, expected one of input, \
-                                     cached_input, output, cache_write_input"
-                                ),
-                            ));
-                        }
-                    };
-                    let Some(number) = scalar_number(number_node).filter(|n| *n >= 0.0) else {
-                        return Err(invalid(
-                            number_node,
-                            format!(
-                                "`{field}` must be a non-negative number (USD per million tokens)"
-                            ),
-                        ));
-                    };
-                    *slot = Some(number);
-                }
-                let (Some(input), Some(output)) = (input, output) else {
-                    return Err(invalid(
-                        price_node,
-                        format!("the price of `{name}` needs both `input` and `output`"),
-                    ));
-                };
-                self.prices.insert(
-                    name,
-                    ModelPrice {
-                        input,
-                        cached_input: cached_input.unwrap_or(input),
-                        output,
-                        cache_write_input,
-                    },
-                );
-            }
+        for (model, price) in models {
+            table.insert(model, price);
         }
-        Ok(())
+        table
     }
 
     /// The price of `model`: the exact name, else the longest known name that is a prefix of it
@@ -268,24 +155,6 @@ impl PriceTable {
             })
             .max_by_key(|(name, _)| name.len())
             .map(|(_, price)| price)
-    }
-}
-
-fn scalar_string(node: &MarkedYamlOwned) -> Option<String> {
-    match &node.data {
-        YamlDataOwned::Value(ScalarOwned::String(text)) => Some(text.clone()),
-        YamlDataOwned::Value(ScalarOwned::Integer(number)) => Some(number.to_string()),
-        YamlDataOwned::Value(ScalarOwned::FloatingPoint(number)) => Some(number.to_string()),
-        YamlDataOwned::Representation(text, _, _) => Some(text.clone()),
-        _ => None,
-    }
-}
-
-fn scalar_number(node: &MarkedYamlOwned) -> Option<f64> {
-    match &node.data {
-        YamlDataOwned::Value(ScalarOwned::Integer(number)) => Some(*number as f64),
-        YamlDataOwned::Value(ScalarOwned::FloatingPoint(number)) => Some(number.into_inner()),
-        _ => None,
     }
 }
 
@@ -358,11 +227,11 @@ mod tests {
     }
 
     #[test]
-    fn yaml_file_overrides_and_extends() {
-        let mut table = PriceTable::built_in();
-        table
-            .extend_from_yaml(Path::new("prices.yaml"), "models:\n  gpt-4o:\n    input: 1\n    output: 2\n  local-llama:\n    input: 0.1\n    cached_input: 0.05\n    output: 0.2\n")
-            .unwrap();
+    fn overrides_replace_and_extend_the_built_in_table() {
+        let table = PriceTable::with_overrides([
+            ("gpt-4o".to_string(), ModelPrice::new(1.0, 1.0, 2.0)),
+            ("local-llama".to_string(), ModelPrice::new(0.1, 0.05, 0.2)),
+        ]);
         assert_eq!(
             table
                 .lookup("gpt-4o")
@@ -375,19 +244,6 @@ mod tests {
                 .map(|price| price.cached_input),
             Some(0.05)
         );
-    }
-
-    #[test]
-    fn yaml_errors_carry_the_line() {
-        let mut table = PriceTable::built_in();
-        let error = table
-            .extend_from_yaml(
-                Path::new("prices.yaml"),
-                "models:\n  gpt-4o:\n    input: 1\n    outptu: 2\n",
-            )
-            .unwrap_err();
-        let text = error.to_string();
-        assert!(text.contains("prices.yaml:4:5"), "{text}");
-        assert!(text.contains("outptu"), "{text}");
+        assert!(table.lookup("claude-sonnet-4-5").is_some(), "the rest stays");
     }
 }

@@ -9,7 +9,8 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use agentpod_llm_gateway::{
-    LlmBudget, LlmCall, LlmConfig, LlmGateway, PriceTable, StandInRule, StandInRules, Upstream,
+    LlmBudget, LlmCall, LlmConfig, LlmGateway, ModelPrice, PriceTable, StandInRule, StandInRules,
+    Upstream,
 };
 use agentpod_runtime::Pod;
 use agentpod_spec::{ModelSpec, ModelUpstream};
@@ -280,10 +281,18 @@ fn llm_config(model: &ModelSpec) -> Result<LlmConfig, String> {
                 .and_then(|variable| std::env::var(variable).ok()),
         }),
     };
-    let prices = match &model.prices {
-        Some(path) => PriceTable::from_yaml_file(path).map_err(|error| error.to_string())?,
-        None => PriceTable::built_in(),
-    };
+    // The spec read and checked the price table file when it was loaded.
+    let prices = PriceTable::with_overrides(model.price_table.iter().map(|entry| {
+        (
+            entry.model.clone(),
+            ModelPrice {
+                input: entry.input,
+                cached_input: entry.cached_input.unwrap_or(entry.input),
+                output: entry.output,
+                cache_write_input: entry.cache_write_input,
+            },
+        )
+    }));
     let mut config = LlmConfig::new(upstream);
     config.prices = prices;
     config.request_timeout = model.timeout;

@@ -87,10 +87,19 @@ impl<'a> Decoder<'a> {
         self.diagnostics.push(diagnostic);
     }
 
+    /// Takes in the problems of another file the spec names (a price table): reported with the
+    /// spec's, at their own file and line.
+    pub(crate) fn include(&mut self, diagnostics: Vec<Diagnostic>) {
+        self.diagnostics.extend(diagnostics);
+    }
+
     /// The diagnostics in document order; missing keys are found late but point early.
     pub(crate) fn finish(mut self) -> Vec<Diagnostic> {
-        self.diagnostics
-            .sort_by_key(|diagnostic| (diagnostic.line, diagnostic.column));
+        // The spec's own first, then those of the files it names (stable: each in its order).
+        let file = self.file;
+        self.diagnostics.sort_by_key(|diagnostic| {
+            (diagnostic.file != file, diagnostic.line, diagnostic.column)
+        });
         if self.suppressed > 0 {
             self.diagnostics.push(Diagnostic::new(
                 self.file,

@@ -125,10 +125,20 @@ fn caret_line(source_line: &str, column: usize, length: Option<usize>) -> String
         .map(|&character| if character == '\t' { '\t' } else { ' ' })
         .collect();
     let rest = characters.len() - start;
-    let length = length
-        .map(|length| length.min(rest))
-        .unwrap_or_else(|| token_length(&characters[start..]))
-        .max(1);
+    let length = match length {
+        // The parser's span can take in the blank after a quoted scalar or a closing bracket.
+        Some(length) => {
+            let token = &characters[start..start + length.min(rest)];
+            token.len()
+                - token
+                    .iter()
+                    .rev()
+                    .take_while(|character| character.is_whitespace())
+                    .count()
+        }
+        None => token_length(&characters[start..]),
+    }
+    .max(1);
     format!("{padding}{}", "^".repeat(length))
 }
 
@@ -235,6 +245,9 @@ mod tests {
         assert_eq!(caret_line("\tx: 1", 2, None), "\t^");
         // A column past the end still shows one caret.
         assert_eq!(caret_line("name:", 6, None), "     ^");
+        // A known end is used as it is, less a trailing blank.
+        assert_eq!(caret_line("a: [x, [y]] z", 4, Some(9)), "   ^^^^^^^^");
+        assert_eq!(caret_line("a: \"q\" }", 4, Some(4)), "   ^^^");
     }
 }
 

@@ -54,6 +54,25 @@ pub fn load(path: &Path) -> Result<PodSpec, SpecError> {
 /// Parses and validates `source`, the text of the spec at `path` (paths in it resolve against
 /// the directory of `path`); [`load`] without the reading, so the fuzz targets can reach it.
 pub(crate) fn load_source(path: &Path, source: &str) -> Result<PodSpec, SpecError> {
+    decode_file(
+        path,
+        source,
+        "pod spec",
+        "a pod spec needs at least `name`, `database`, `agent` and `issues`",
+        |decoder, root| PodSpec::decode(decoder, root, path),
+    )
+}
+
+/// The one YAML front end: parses `source` (the text of the `what` at `path`) into positioned
+/// nodes and decodes it with `decode`, reporting every problem at once as the spec's are.
+/// `empty_help` says what an empty file needs.
+pub(crate) fn decode_file<T>(
+    path: &Path,
+    source: &str,
+    what: &str,
+    empty_help: &str,
+    decode: impl FnOnce(&mut Decoder<'_>, &crate::node::Node) -> Option<T>,
+) -> Result<T, SpecError> {
     let single = |diagnostic: Diagnostic| SpecError {
         diagnostics: vec![diagnostic],
     };
@@ -65,9 +84,8 @@ pub(crate) fn load_source(path: &Path, source: &str) -> Result<PodSpec, SpecErro
         Ok(None) => {
             let Position { line, column, .. } = Position::START;
             return Err(single(
-                Diagnostic::new(path, line, column, "pod spec is empty").with_help(
-                    "a pod spec needs at least `name`, `database`, `agent` and `issues`",
-                ),
+                Diagnostic::new(path, line, column, format!("{what} is empty"))
+                    .with_help(empty_help),
             ));
         }
         Err(error) => {
@@ -83,15 +101,15 @@ pub(crate) fn load_source(path: &Path, source: &str) -> Result<PodSpec, SpecErro
         }
     };
     let mut decoder = Decoder::new(path, source);
-    let spec = PodSpec::decode(&mut decoder, &root, path);
-    match spec {
-        Some(spec) if !decoder.has_problems() => Ok(spec),
+    let decoded = decode(&mut decoder, &root);
+    match decoded {
+        Some(decoded) if !decoder.has_problems() => Ok(decoded),
         _ => {
             let mut diagnostics = decoder.finish();
             if diagnostics.is_empty() {
                 // Every decoder reports before giving up; this keeps an error from being empty
                 // should one ever forget.
-                diagnostics.push(Diagnostic::new(path, 0, 0, "invalid pod spec"));
+                diagnostics.push(Diagnostic::new(path, 0, 0, format!("invalid {what}")));
             }
             Err(SpecError { diagnostics })
         }

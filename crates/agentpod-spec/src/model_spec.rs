@@ -28,6 +28,9 @@ pub struct ModelSpec {
     pub cassettes: Option<PathBuf>,
     /// A price table overriding the built-in one.
     pub prices: Option<PathBuf>,
+    /// The models and prices that file holds, read and checked with the spec.
+    #[serde(skip)]
+    pub price_table: Vec<crate::ModelPriceEntry>,
     /// Per upstream request.
     #[serde(serialize_with = "crate::duration::serialize_duration")]
     pub timeout: Duration,
@@ -92,7 +95,15 @@ impl ModelSpec {
         });
         let prices = decoder.optional(&fields, "prices", |decoder, node| {
             let path = decoder.path(node, "model.prices")?;
-            decoder.existing_file(node, path, "price table")
+            let path = decoder.existing_file(node, path, "price table")?;
+            // Its problems are reported with the spec's, each at its own file and line.
+            match crate::price_table_file::load_price_table(&path) {
+                Ok(entries) => Some((path, entries)),
+                Err(error) => {
+                    decoder.include(error.diagnostics);
+                    None
+                }
+            }
         });
         let timeout = decoder.optional(&fields, "timeout", |decoder, node| {
             decode_positive_duration(decoder, node, "model.timeout")
@@ -125,7 +136,11 @@ impl ModelSpec {
             base_url: base_url?,
             api_key_env: api_key_env?,
             cassettes,
-            prices: prices?,
+            price_table: prices
+                .clone()?
+                .map(|(_, entries)| entries)
+                .unwrap_or_default(),
+            prices: prices?.map(|(path, _)| path),
             timeout: timeout?.unwrap_or(DEFAULT_TIMEOUT),
             stand_in: stand_in?.unwrap_or_default(),
             allow_provider_features: allow_provider_features?.unwrap_or_default(),

@@ -330,6 +330,13 @@ fn gateway_sections_decode_every_key() {
         model.prices,
         Some(PathBuf::from("tests/fixtures/prices.yaml"))
     );
+    // The price table is read and checked with the spec.
+    assert_eq!(model.price_table.len(), 1);
+    assert_eq!(model.price_table[0].model, "gpt-4.1-mini");
+    assert_eq!(
+        (model.price_table[0].input, model.price_table[0].output),
+        (0.40, 1.60)
+    );
     assert_eq!(model.timeout, Duration::from_secs(90));
     assert_eq!(
         model.stand_in,
@@ -420,6 +427,7 @@ fn real_upstreams_take_their_key_variable() {
         api_key_env: None,
         cassettes: None,
         prices: None,
+        price_table: Vec::new(),
         timeout: Duration::from_secs(60),
         stand_in: StandInSpec::default(),
         allow_provider_features: Vec::new(),
