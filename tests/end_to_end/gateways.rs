@@ -92,7 +92,7 @@ fn counted_usage_equals_what_the_sdks_saw_and_the_run_exports_as_otlp() {
         ))
         .unwrap();
     let access = collector.register_issue("collector");
-    let exported = scratch.run(&["export", &run_id, "--otlp", &access.endpoint]);
+    let exported = scratch.run(&["export", &run_id, "--otlp", &access.url]);
     assert!(
         exported.status.success(),
         "{}",

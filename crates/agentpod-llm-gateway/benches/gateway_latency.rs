@@ -116,8 +116,8 @@ fn main() {
             key: UPSTREAM_KEY.to_owned(),
         });
         let through = Arc::new(Target {
-            url: format!("{}/chat/completions", access.openai_base_url),
-            key: access.token.clone(),
+            url: format!("{}/v1/chat/completions", access.url),
+            key: access.token.to_string(),
         });
         let client = reqwest::Client::new();
         // Warm both paths' connection pools.

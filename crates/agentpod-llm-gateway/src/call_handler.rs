@@ -15,12 +15,13 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use http_body_util::BodyExt;
 use serde_json::Value;
+use agentpod_gateway_http::{CappedText, IssueRegistry};
 use tokio::sync::mpsc;
 
-use crate::issue_registry::{IssueRegistry, IssueState};
+use crate::issue_ledger::IssueState;
 use crate::llm_api::LlmApi;
 use crate::llm_budget::BudgetKind;
-use crate::llm_call::{CallOutcome, CappedText, LlmCall};
+use crate::llm_call::{CallOutcome, LlmCall};
 use crate::price_table::PriceTable;
 use crate::provider_policy::{self, ProviderFeature, ProviderFeatureRefused};
 use crate::sse_parser::SseParser;
@@ -65,7 +66,7 @@ async fn collect_capped(mut body: Body) -> Result<bytes::Bytes, BodyError> {
 const UPSTREAM_BODY_LIMIT_BYTES: usize = 64 * 1024 * 1024;
 
 pub(crate) struct GatewayState {
-    pub(crate) registry: IssueRegistry,
+    pub(crate) registry: IssueRegistry<IssueState>,
     pub(crate) backend: UpstreamBackend,
     pub(crate) prices: PriceTable,
     pub(crate) timeout: Duration,
@@ -104,7 +105,7 @@ fn json_response(status: StatusCode, body: &Value, refuse_retries: bool) -> Resp
 
 /// The issue behind the request's token, or why there is none.
 fn authenticate(
-    registry: &IssueRegistry,
+    registry: &IssueRegistry<IssueState>,
     headers: &HeaderMap,
 ) -> Result<Arc<IssueState>, &'static str> {
     let Some(token) = token(headers) else {
@@ -113,7 +114,7 @@ fn authenticate(
         );
     };
     registry
-        .lookup(token)
+        .get(token)
         .ok_or("invalid or finished agentpod issue token")
 }
 
@@ -724,7 +725,7 @@ pub(crate) async fn handle_unknown(
          POST /v1/responses, POST /v1/messages and GET /v1/models",
         uri.path()
     );
-    if let Some(issue) = token(&headers).and_then(|token| state.registry.lookup(token)) {
+    if let Some(issue) = token(&headers).and_then(|token| state.registry.get(token)) {
         let context = CallContext {
             state: Arc::clone(&state),
             issue,

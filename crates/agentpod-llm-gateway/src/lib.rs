@@ -13,9 +13,8 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod http_upstream;
-mod issue_access;
+mod issue_ledger;
 mod issue_llm_record;
-mod issue_registry;
 mod llm_api;
 mod llm_budget;
 mod llm_call;
@@ -31,14 +30,15 @@ mod stream_meter;
 mod token_usage;
 mod upstream_backend;
 
+/// The kit's shapes, as this gateway's records and accesses carry them.
+pub use agentpod_gateway_http::{CappedText, IssueAccess, RECORD_CAP_BYTES};
 pub use call_handler::BODY_LIMIT_BYTES;
 pub use connection_limits::ConnectionLimits;
 pub use error::LlmGatewayError;
-pub use issue_access::IssueAccess;
 pub use issue_llm_record::{IssueLlmRecord, LlmTotals};
 pub use llm_api::LlmApi;
 pub use llm_budget::{BudgetKind, LlmBudget};
-pub use llm_call::{CallOutcome, CappedText, LlmCall, RECORD_CAP_BYTES};
+pub use llm_call::{CallOutcome, LlmCall};
 pub use llm_config::{LlmConfig, Upstream};
 pub use llm_gateway::LlmGateway;
 pub use price_table::{ModelPrice, PriceTable, STAND_IN_MODEL};

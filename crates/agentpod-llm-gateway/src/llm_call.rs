@@ -1,47 +1,11 @@
 //! What the gateway records for one model call.
 
 use chrono::{DateTime, Utc};
+use agentpod_gateway_http::CappedText;
 use serde::Serialize;
 
 use crate::llm_api::LlmApi;
 use crate::token_usage::TokenUsage;
-
-/// Bodies and results above this are cut in records.
-pub const RECORD_CAP_BYTES: usize = 64 * 1024;
-
-/// Text kept for a record, cut at [`RECORD_CAP_BYTES`] with the original size kept.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct CappedText {
-    pub text: String,
-    pub original_bytes: usize,
-    pub truncated: bool,
-}
-
-impl CappedText {
-    pub fn new(text: &str) -> CappedText {
-        let original_bytes = text.len();
-        if original_bytes <= RECORD_CAP_BYTES {
-            return CappedText {
-                text: text.to_owned(),
-                original_bytes,
-                truncated: false,
-            };
-        }
-        let mut end = RECORD_CAP_BYTES;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        CappedText {
-            text: text[..end].to_owned(),
-            original_bytes,
-            truncated: true,
-        }
-    }
-
-    pub(crate) fn from_bytes(bytes: &[u8]) -> CappedText {
-        CappedText::new(&String::from_utf8_lossy(bytes))
-    }
-}
 
 /// How a call ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -100,19 +64,4 @@ pub struct LlmCall {
     pub error: Option<String>,
     /// Set on budget stops: which budget refused the call.
     pub budget: Option<crate::llm_budget::BudgetKind>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn capping_keeps_the_original_size_and_char_boundaries() {
-        let text = "é".repeat(RECORD_CAP_BYTES);
-        let capped = CappedText::new(&text);
-        assert!(capped.truncated);
-        assert_eq!(capped.original_bytes, 2 * RECORD_CAP_BYTES);
-        assert!(capped.text.len() <= RECORD_CAP_BYTES);
-        assert!(!CappedText::new("short").truncated);
-    }
 }

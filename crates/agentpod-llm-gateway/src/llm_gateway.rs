@@ -4,20 +4,19 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use agentpod_gateway_http::{OpenConnections, ServerLimits, serve};
+use agentpod_gateway_http::{
+    GatewayListener, IssueAccess, IssueRegistry, RunningServer, ServerLimits,
+};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::routing::{get, post};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use crate::call_handler::{GatewayState, handle_call, handle_models, handle_unknown};
 use crate::error::LlmGatewayError;
-use crate::issue_access::IssueAccess;
+use crate::issue_ledger::IssueState;
 use crate::issue_llm_record::IssueLlmRecord;
-use crate::issue_registry::IssueRegistry;
 use crate::llm_api::LlmApi;
 use crate::llm_budget::LlmBudget;
 use crate::llm_config::LlmConfig;
@@ -28,12 +27,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// A running LLM gateway for one pod.
 pub struct LlmGateway {
-    address: SocketAddr,
     state: Arc<GatewayState>,
-    /// Connections the server is serving now.
-    open_connections: OpenConnections,
-    stop: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<()>>,
+    server: RunningServer,
 }
 
 impl LlmGateway {
@@ -48,87 +43,61 @@ impl LlmGateway {
             body_read_timeout: config.connection_limits.body_read_timeout,
             allowed_provider_features: config.allowed_provider_features,
         });
-        let listener = tokio::net::TcpListener::bind(bind)
-            .await
-            .map_err(|source| LlmGatewayError::Bind {
-                address: bind,
-                source,
-            })?;
-        let address = listener
-            .local_addr()
-            .map_err(|source| LlmGatewayError::Bind {
-                address: bind,
-                source,
-            })?;
-        let router = router(Arc::clone(&state));
+        let listener =
+            GatewayListener::bind(bind)
+                .await
+                .map_err(|source| LlmGatewayError::Bind {
+                    address: bind,
+                    source,
+                })?;
         let limits = ServerLimits {
             header_read_timeout: config.connection_limits.header_read_timeout,
             max_connections: config.connection_limits.max_connections,
         };
-        let open_connections = OpenConnections::default();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(serve(
-            listener,
-            router,
-            limits,
-            open_connections.clone(),
-            async move {
-                // A dropped sender (the gateway dropped unawaited) stops the server too.
-                let _ = stopped.await;
-            },
-        ));
-        Ok(LlmGateway {
-            address,
-            state,
-            open_connections,
-            stop: Some(stop),
-            server: Some(server),
-        })
+        let server = listener.serve(router(Arc::clone(&state)), limits);
+        Ok(LlmGateway { state, server })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.address
+        self.server.local_addr()
     }
 
     /// How many connections the server holds open now; never more than
     /// `ConnectionLimits::max_connections`.
     pub fn open_connections(&self) -> usize {
-        self.open_connections.count()
+        self.server.open_connections()
     }
 
-    /// A fresh random token scoped to `issue_id`, with its budget.
+    /// A fresh random token scoped to `issue_id`, with its budget. The access's `url` is the
+    /// gateway's root, what Anthropic SDKs expect; OpenAI SDKs get `<url>/v1`.
     pub fn register_issue(&self, issue_id: &str, budget: LlmBudget) -> IssueAccess {
-        let token = self.state.registry.register(issue_id, budget);
-        IssueAccess::new(issue_id, token, self.address)
+        let token = self
+            .state
+            .registry
+            .register(IssueState::new(issue_id, budget));
+        let url = format!("http://{}", self.local_addr());
+        let environment = vec![
+            ("OPENAI_BASE_URL".to_owned(), format!("{url}/v1")),
+            ("OPENAI_API_KEY".to_owned(), token.to_string()),
+            ("ANTHROPIC_BASE_URL".to_owned(), url.clone()),
+            ("ANTHROPIC_API_KEY".to_owned(), token.to_string()),
+        ];
+        IssueAccess::new(issue_id, token, url, environment)
     }
 
     /// Revokes the token and returns everything recorded for its issue, in order. An unknown or
     /// already finished token gives an empty record. Calls still streaming are not included.
     pub fn finish_issue(&self, token: &str) -> IssueLlmRecord {
-        self.state.registry.finish(token)
+        self.state
+            .registry
+            .revoke(token)
+            .map(|issue| issue.take_record())
+            .unwrap_or_default()
     }
 
     /// Stops accepting calls, lets open streams finish for a short grace period, then stops.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(mut server) = self.server.take()
-            && tokio::time::timeout(SHUTDOWN_GRACE, &mut server)
-                .await
-                .is_err()
-        {
-            server.abort();
-        }
-    }
-}
-
-impl Drop for LlmGateway {
-    fn drop(&mut self) {
-        // The fallback when `shutdown` was not awaited: never leave a server task behind.
-        if let Some(server) = self.server.take() {
-            server.abort();
-        }
+    pub async fn shutdown(self) {
+        self.server.shutdown(Some(SHUTDOWN_GRACE)).await;
     }
 }
 

@@ -4,7 +4,7 @@
 //! trials, each trial of an issue is such a run of its own, with its own directory and database.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use agentpod_agent::{
     AgentExit, AgentInvocation, AgentLaunch, AgentOutput, AgentRun, ContainerInvocation,
@@ -21,11 +21,12 @@ use agentpod_store::{
 use serde_json::json;
 
 use crate::issue_grading;
+use crate::issue_lease::{IssueLease, PodHolder};
 use crate::pod_gateways::PodGateways;
 use crate::pod_worker::PodContext;
 
 /// The longest reading an issue's boundary events may take; past it the issue is not observed.
-const EVENTS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+const EVENTS_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The size of an issue's output directory (a tmpfs where agentpod can mount one): the
 /// largest answer agentpod reads (16 MiB) and a little room.
@@ -39,6 +40,8 @@ const SANDBOX_SCRATCH_BYTES: u64 = 256 << 20;
 const SANDBOX_TMP_BYTES: u64 = 256 << 20;
 
 /// Runs one trial of one issue; returns its outcome and what the agent did at the boundary.
+/// Prepare (directory, database, gateway tokens) → run the agent → grade → record; what the
+/// issue holds of the pod is an [`IssueLease`], given back however the issue ends.
 pub(crate) async fn run_issue(
     context: &PodContext,
     pod: &dyn Pod,
@@ -47,9 +50,46 @@ pub(crate) async fn run_issue(
     issue: &Issue,
     trial: u32,
 ) -> (OutcomeRecord, Vec<BoundaryEventRecord>, Vec<StepRecord>) {
-    let started_at = chrono::Utc::now();
+    let mut outcome = new_outcome(context, issue, trial);
     let clock = Instant::now();
-    let mut outcome = OutcomeRecord {
+    let holder = PodHolder { gateways, database };
+    let mut prepared = match prepare(context, holder, issue, trial, &clock).await {
+        Ok(prepared) => prepared,
+        Err(reason) => {
+            outcome.reason = reason;
+            return (outcome, Vec::new(), Vec::new());
+        }
+    };
+    let LaunchedAgent {
+        run: agent_run,
+        refused_connections,
+    } = run_agent(context, pod, &prepared, issue).await;
+    let agent_ended = clock.elapsed();
+    // Time per issue is the agent's: its start to its end. The database hand-out before it and
+    // the grading after it are agentpod's cost, not what production will see.
+    outcome.duration_ms = (agent_ended - prepared.ready_at).as_millis() as u64;
+    let (steps, usage) = prepared.lease.finish_gateways(&issue.id, trial);
+    outcome.usage = usage;
+    let (boundary_events, unobserved) =
+        observe(database, &prepared, issue, trial, refused_connections).await;
+    let events_read = clock.elapsed();
+    grade(
+        context,
+        database,
+        &prepared,
+        issue,
+        &agent_run,
+        (&boundary_events, unobserved),
+        &mut outcome,
+    )
+    .await;
+    record(prepared, issue, agent_ended, events_read, &clock);
+    (outcome, boundary_events, steps)
+}
+
+/// An outcome that says the issue errored, until the issue's steps say otherwise.
+fn new_outcome(context: &PodContext, issue: &Issue, trial: u32) -> OutcomeRecord {
+    OutcomeRecord {
         run_id: context.plan.run_id.clone(),
         issue_id: issue.id.clone(),
         trial,
@@ -57,7 +97,7 @@ pub(crate) async fn run_issue(
         status: OutcomeStatus::Errored,
         reason: String::new(),
         exit: serde_json::Value::Null,
-        started_at,
+        started_at: chrono::Utc::now(),
         duration_ms: 0,
         output: None,
         grade: serde_json::Value::Null,
@@ -68,42 +108,78 @@ pub(crate) async fn run_issue(
         stderr_bytes: 0,
         stderr_truncated: false,
         usage: Default::default(),
-    };
+    }
+}
 
-    let issue_directory = context
+/// An issue ready for its agent.
+struct PreparedIssue<'pod> {
+    directory: PathBuf,
+    /// The issue's database and gateway tokens.
+    lease: IssueLease<PodHolder<'pod>>,
+    /// When the database was handed out, from the issue's start: the agent's time starts here.
+    ready_at: Duration,
+    /// Unmounted when the issue ends, after its lease is given back.
+    _output_area: OutputArea,
+}
+
+/// The issue's directory, its output area, its database and its gateway tokens; or why the issue
+/// cannot run, as its outcome's reason.
+async fn prepare<'pod>(
+    context: &PodContext,
+    holder: PodHolder<'pod>,
+    issue: &Issue,
+    trial: u32,
+    clock: &Instant,
+) -> Result<PreparedIssue<'pod>, String> {
+    let directory = context
         .plan
         .run_directory
         .join("issues")
         .join(issue_directory_name(&issue.id, trial, context.plan.trials));
-    if let Err(error) = prepare_issue_directory(&issue_directory, issue) {
-        outcome.reason = format!(
+    prepare_issue_directory(&directory, issue).map_err(|error| {
+        format!(
             "cannot prepare the issue directory {}: {error}",
-            issue_directory.display()
-        );
-        return (outcome, Vec::new(), Vec::new());
-    }
-    // Unmounted when the issue ends, on every path out of this function.
-    let _output_area = OutputArea::mount(&issue_directory.join("output"), OUTPUT_AREA_BYTES);
-    let issue_database = match database.create_issue_database(&issue.id).await {
-        Ok(issue_database) => issue_database,
-        Err(error) => {
-            outcome.reason = format!("the pod could not create the issue's database: {error}");
-            return (outcome, Vec::new(), Vec::new());
-        }
-    };
+            directory.display()
+        )
+    })?;
+    let output_area = OutputArea::mount(&directory.join("output"), OUTPUT_AREA_BYTES);
+    let issue_database = holder
+        .database
+        .create_issue_database(&issue.id)
+        .await
+        .map_err(|error| format!("the pod could not create the issue's database: {error}"))?;
+    let ready_at = clock.elapsed();
+    let access = holder
+        .gateways
+        .register(&context.plan, &issue.id, &issue_database.agent_url);
+    Ok(PreparedIssue {
+        directory,
+        lease: IssueLease::new(holder, access, issue_database),
+        ready_at,
+        _output_area: output_area,
+    })
+}
 
-    let prepared = clock.elapsed();
-    let mut environment =
-        contract_environment(context, issue, &issue_directory, &issue_database.agent_url);
-    let gateway_access = gateways.register(&context.plan, &issue.id, &issue_database.agent_url);
-    environment.extend(gateway_access.environment.iter().cloned());
+/// Launches the agent on the pod with the agent contract's environment and waits for its end: a
+/// host command as a sandboxed process, an image as a container on the pod's network.
+async fn run_agent(
+    context: &PodContext,
+    pod: &dyn Pod,
+    prepared: &PreparedIssue<'_>,
+    issue: &Issue,
+) -> LaunchedAgent {
+    let issue_directory = &prepared.directory;
+    let mut environment = contract_environment(
+        context,
+        issue,
+        issue_directory,
+        &prepared.lease.database().agent_url,
+    );
+    environment.extend(prepared.lease.gateway_environment().iter().cloned());
     let agent = &context.plan.spec.agent;
-    // The pod launches the agent: a host command as a sandboxed process, an image as a
-    // container on the pod's network.
     let launch = match &agent.image {
         None => {
             let output_path = issue_directory.join("output").join(OUTPUT_FILE_NAME);
-            let mut environment = environment;
             environment.push((
                 "AGENTPOD_OUTPUT".to_string(),
                 output_path.display().to_string(),
@@ -149,18 +225,21 @@ pub(crate) async fn run_issue(
             pids: agent.limits.pids,
         }),
     };
-    let LaunchedAgent {
-        run: agent_run,
-        refused_connections,
-    } = pod
-        .launch_agent(&launch, context.interrupt.drain_token())
-        .await;
-    let agent_ended = clock.elapsed();
-    // Time per issue is the agent's: its start to its end. The database hand-out before it and
-    // the grading after it are agentpod's cost, not what production will see.
-    outcome.duration_ms = (agent_ended - prepared).as_millis() as u64;
-    let (steps, usage) = gateways.finish(&issue.id, trial, gateway_access);
-    outcome.usage = usage;
+    pod.launch_agent(&launch, context.interrupt.drain_token())
+        .await
+}
+
+/// What the agent did at the boundary: its changes, proposals and violations, and the network
+/// packets the pod refused; with why the issue was not observed, when its events could not be
+/// read completely.
+async fn observe(
+    database: &PodDatabase,
+    prepared: &PreparedIssue<'_>,
+    issue: &Issue,
+    trial: u32,
+    refused_connections: u64,
+) -> (Vec<BoundaryEventRecord>, Option<String>) {
+    let issue_database = prepared.lease.database();
     // Read before the database goes: the changes and proposals live in it.
     // An issue whose events cannot be read completely was not observed: it fails, whatever
     // its answer, so that hiding one's traces (flooding the log, a session that will not end)
@@ -168,7 +247,7 @@ pub(crate) async fn run_issue(
     // Bounded: a server that went away mid-issue can leave its connections hanging.
     let collected = tokio::time::timeout(
         EVENTS_TIMEOUT,
-        database.collect_boundary_events(&issue_database),
+        database.collect_boundary_events(issue_database),
     )
     .await;
     let (mut boundary_events, unobserved) = match collected {
@@ -203,11 +282,24 @@ pub(crate) async fn run_issue(
             }),
         });
     }
-    let events_read = clock.elapsed();
+    (boundary_events, unobserved)
+}
+
+/// Fills the outcome from the agent's run and the spec's graders.
+async fn grade(
+    context: &PodContext,
+    database: &PodDatabase,
+    prepared: &PreparedIssue<'_>,
+    issue: &Issue,
+    agent_run: &AgentRun,
+    (boundary_events, unobserved): (&[BoundaryEventRecord], Option<String>),
+    outcome: &mut OutcomeRecord,
+) {
+    let issue_database = prepared.lease.database();
     let grading = &context.plan.spec.grading;
     fill_from_agent_run(
-        &mut outcome,
-        &agent_run,
+        outcome,
+        agent_run,
         issue,
         context.plan.spec.agent.timeout,
         grading,
@@ -221,7 +313,7 @@ pub(crate) async fn run_issue(
         )
     {
         let mut checks =
-            issue_grading::database_checks(grading, database, &issue_database, issue).await;
+            issue_grading::database_checks(grading, database, issue_database, issue).await;
         let violations = boundary_events
             .iter()
             .filter(|event| event.kind == BoundaryEventKind::Violation)
@@ -231,7 +323,7 @@ pub(crate) async fn run_issue(
             violations,
             outcome.usage.budget_stops,
         ));
-        add_checks(&mut outcome, checks, &boundary_events);
+        add_checks(outcome, checks, boundary_events);
     }
     if let Some(error) = unobserved
         && outcome.status != OutcomeStatus::Interrupted
@@ -239,18 +331,33 @@ pub(crate) async fn run_issue(
         outcome.status = OutcomeStatus::Errored;
         outcome.reason = format!("not observed: {error}");
     }
-    database.retire_issue_database(issue_database);
+}
+
+/// The issue's end: its lease given back, and where its time went.
+fn record(
+    prepared: PreparedIssue<'_>,
+    issue: &Issue,
+    agent_ended: Duration,
+    events_read: Duration,
+    clock: &Instant,
+) {
+    let PreparedIssue {
+        lease,
+        ready_at,
+        _output_area,
+        ..
+    } = prepared;
+    lease.release();
     // Where an issue's time goes, for profiling agentpod's own share
     // (`RUST_LOG=agentpod_runner=debug`; `scripts/bench-throughput` sums these).
     tracing::debug!(
         issue = %issue.id,
-        prepare_ms = prepared.as_secs_f64() * 1e3,
-        agent_ms = (agent_ended - prepared).as_secs_f64() * 1e3,
+        prepare_ms = ready_at.as_secs_f64() * 1e3,
+        agent_ms = (agent_ended - ready_at).as_secs_f64() * 1e3,
         events_ms = (events_read - agent_ended).as_secs_f64() * 1e3,
         grade_ms = (clock.elapsed() - events_read).as_secs_f64() * 1e3,
         "issue phases"
     );
-    (outcome, boundary_events, steps)
 }
 
 fn boundary_event_records(

@@ -7,6 +7,7 @@ mod error;
 mod interrupt;
 mod issue_execution;
 mod issue_grading;
+mod issue_lease;
 mod issue_trial;
 mod pod_gateways;
 mod pod_worker;

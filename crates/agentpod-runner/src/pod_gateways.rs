@@ -8,6 +8,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+use agentpod_gateway_http::IssueToken;
 use agentpod_llm_gateway::{
     LlmBudget, LlmCall, LlmConfig, LlmGateway, ModelPrice, PriceTable, StandInRule, StandInRules,
     Upstream,
@@ -30,9 +31,9 @@ pub(crate) struct PodGateways {
 /// One issue's access to the gateways: the agent's variables, and the tokens to finish with.
 pub(crate) struct IssueGateways {
     pub(crate) environment: Vec<(String, String)>,
-    tool_token: Option<String>,
-    trace_token: String,
-    model_token: Option<String>,
+    tool_token: Option<IssueToken>,
+    trace_token: IssueToken,
+    model_token: Option<IssueToken>,
 }
 
 impl PodGateways {
@@ -210,6 +211,18 @@ impl PodGateways {
             });
         }
         (steps, usage)
+    }
+
+    /// Revokes the issue's tokens, discarding what they recorded: for an issue that ends
+    /// without being recorded.
+    pub(crate) fn revoke(&self, access: IssueGateways) {
+        if let Some(token) = &access.tool_token {
+            self.tools.finish_issue(token);
+        }
+        if let (Some(gateway), Some(token)) = (&self.models, &access.model_token) {
+            gateway.finish_issue(token);
+        }
+        self.traces.finish_issue(&access.trace_token);
     }
 
     pub(crate) async fn shutdown(self) {

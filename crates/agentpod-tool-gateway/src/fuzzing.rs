@@ -6,7 +6,7 @@
 use rmcp::model::JsonObject;
 use serde_json::Value;
 
-use crate::capped_text::RECORD_CAP_BYTES;
+use agentpod_gateway_http::RECORD_CAP_BYTES;
 use crate::request_guard::check_json_rpc;
 
 /// The most bytes a recorded argument set keeps.

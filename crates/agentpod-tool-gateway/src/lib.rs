@@ -8,11 +8,9 @@
 mod capped_http_client;
 mod capped_lines;
 mod capped_rows;
-mod capped_text;
 mod database_tools;
 #[doc(hidden)]
 pub mod fuzzing;
-mod issue_access;
 mod issue_state;
 mod issue_tool_record;
 mod mcp_handler;
@@ -25,7 +23,8 @@ mod tool_config;
 mod tool_gateway;
 mod tool_gateway_error;
 
-pub use issue_access::IssueAccess;
+/// The kit's shape of an issue's access: `url` is `http://<addr>/i/<token>/mcp`.
+pub use agentpod_gateway_http::IssueAccess;
 pub use issue_tool_record::{IssueToolRecord, RejectedRequest, ToolCall, ToolCallOutcome};
 pub use tool_config::{ProxiedServer, ToolConfig, ToolLimits};
 pub use tool_gateway::ToolGateway;

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use agentpod_gateway_http::{CappedText, RECORD_CAP_BYTES};
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, ContentBlock, Implementation, JsonObject,
     ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerInfo, Tool,
@@ -13,7 +14,6 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
 
-use crate::capped_text::{RECORD_CAP_BYTES, cap_text};
 use crate::database_tools::{
     EXECUTE, LIST_TABLES, QUERY, empty_input_schema, execute, list_tables, query, sql_input_schema,
 };
@@ -191,8 +191,8 @@ pub(crate) fn recorded_arguments(arguments: &JsonObject) -> (Value, usize) {
     if size <= RECORD_CAP_BYTES {
         return (Value::Object(arguments.clone()), size);
     }
-    let (cut, original) = cap_text(serde_json::to_string(arguments).unwrap_or_default());
-    (Value::String(cut), original)
+    let capped = CappedText::from_string(serde_json::to_string(arguments).unwrap_or_default());
+    (Value::String(capped.text), capped.original_bytes)
 }
 
 /// What is known of a call when it arrives, kept until it is recorded.
@@ -217,10 +217,14 @@ impl CallStart {
         error: Option<String>,
     ) {
         let latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
-        let (result, result_bytes) = cap_text(result);
+        let CappedText {
+            text: result,
+            original_bytes: result_bytes,
+            ..
+        } = CappedText::from_string(result);
         // An error can repeat a whole result (a proxied server's error text), so it is held to
         // the record's cap too.
-        let error = error.map(|error| cap_text(error).0);
+        let error = error.map(|error| CappedText::from_string(error).text);
         issue.record_call(ToolCall {
             sequence,
             issue_id: issue.issue_id.clone(),

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use agentpod_gateway_http::CappedText;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -13,7 +14,6 @@ use axum::response::{IntoResponse, Response};
 use rmcp::model::ClientJsonRpcMessage;
 use serde_json::{Value, json};
 
-use crate::capped_text::cap_text;
 use crate::issue_state::IssueState;
 use crate::issue_tool_record::RejectedRequest;
 use crate::tool_gateway::GatewayShared;
@@ -71,7 +71,7 @@ pub(crate) async fn guard(
         );
     };
     let reject = |status: StatusCode, error: String, body: &[u8], body_bytes: usize| {
-        let (body, _) = cap_text(String::from_utf8_lossy(body).into_owned());
+        let body = CappedText::from_string(String::from_utf8_lossy(body).into_owned()).text;
         issue.record_rejection(RejectedRequest {
             started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             latency_ms: started.elapsed().as_secs_f64() * 1000.0,

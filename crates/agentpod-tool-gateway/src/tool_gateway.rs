@@ -1,18 +1,16 @@
 //! The gateway's lifecycle: start it on an address, register and finish issues, shut it down.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
+use agentpod_gateway_http::{
+    GatewayListener, IssueAccess, IssueRegistry, RunningServer, ServerLimits,
+};
 use axum::Router;
-use rand::RngExt;
-use rand::distr::Alphanumeric;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::issue_access::IssueAccess;
 use crate::issue_state::IssueState;
 use crate::issue_tool_record::IssueToolRecord;
 use crate::mcp_handler::McpHandler;
@@ -20,33 +18,26 @@ use crate::proxied_servers::ProxiedServers;
 use crate::request_guard::{guard, unknown_route};
 use crate::tool_config::{ToolConfig, ToolLimits};
 use crate::tool_gateway_error::ToolGatewayError;
-use agentpod_gateway_http::{OpenConnections, ServerLimits, serve};
-
-const TOKEN_LENGTH: usize = 40;
 
 /// State every request shares: the configuration, the live issues by token, the proxied servers.
 pub(crate) struct GatewayShared {
     pub(crate) config: ToolConfig,
     pub(crate) proxied: ProxiedServers,
-    issues: RwLock<HashMap<String, Arc<IssueState>>>,
+    issues: IssueRegistry<IssueState>,
 }
 
 impl GatewayShared {
     pub(crate) fn issue(&self, token: &str) -> Option<Arc<IssueState>> {
-        self.issues
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(token)
-            .cloned()
+        self.issues.get(token)
     }
 }
 
 /// A pod's tool gateway: an MCP server over streamable HTTP at `http://<addr>/i/<token>/mcp`.
 pub struct ToolGateway {
-    local_addr: SocketAddr,
     shared: Arc<GatewayShared>,
+    /// Cancels rmcp's own work (its streams) when the gateway shuts down.
     stop: CancellationToken,
-    server: JoinHandle<()>,
+    server: RunningServer,
 }
 
 impl ToolGateway {
@@ -59,7 +50,7 @@ impl ToolGateway {
         // enables reqwest's `rustls-no-provider`, a process-wide provider must exist first.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let proxied = ProxiedServers::connect(&config.servers).await?;
-        let listener = match tokio::net::TcpListener::bind(bind).await {
+        let listener = match GatewayListener::bind(bind).await {
             Ok(listener) => listener,
             Err(source) => {
                 proxied.close().await;
@@ -69,16 +60,10 @@ impl ToolGateway {
                 });
             }
         };
-        let local_addr = listener
-            .local_addr()
-            .map_err(|source| ToolGatewayError::Bind {
-                address: bind,
-                source,
-            })?;
         let shared = Arc::new(GatewayShared {
             config,
             proxied,
-            issues: RwLock::new(HashMap::new()),
+            issues: IssueRegistry::default(),
         });
         let stop = CancellationToken::new();
         let mcp_config = StreamableHttpServerConfig::default()
@@ -103,16 +88,8 @@ impl ToolGateway {
             .route_service("/i/{token}/mcp", mcp)
             .route_layer(axum::middleware::from_fn_with_state(shared.clone(), guard))
             .fallback(unknown_route);
-        let serve_stop = stop.clone();
-        let server = tokio::spawn(serve(
-            listener,
-            router,
-            ServerLimits::default(),
-            OpenConnections::default(),
-            serve_stop.cancelled_owned(),
-        ));
+        let server = listener.serve(router, ServerLimits::default());
         Ok(ToolGateway {
-            local_addr,
             shared,
             stop,
             server,
@@ -120,7 +97,7 @@ impl ToolGateway {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.server.local_addr()
     }
 
     /// A fresh random token scoped to this issue; its tools run as whoever `database_url` names
@@ -137,30 +114,16 @@ impl ToolGateway {
             limits,
             self.shared.config.call_timeout,
         )?;
-        let token: String = rand::rng()
-            .sample_iter(Alphanumeric)
-            .take(TOKEN_LENGTH)
-            .map(char::from)
-            .collect();
-        self.shared
-            .issues
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(token.clone(), Arc::new(state));
-        let url = format!("http://{}/i/{token}/mcp", self.local_addr);
-        Ok(IssueAccess { token, url })
+        let token = self.shared.issues.register(state);
+        let url = format!("http://{}/i/{token}/mcp", self.local_addr());
+        let environment = vec![("AGENTPOD_MCP_URL".to_owned(), url.clone())];
+        Ok(IssueAccess::new(issue_id, token, url, environment))
     }
 
     /// Revokes the token and returns everything recorded for the issue, in order. The issue's
     /// database connections are closed in the background; an unknown token gives an empty record.
     pub fn finish_issue(&self, token: &str) -> IssueToolRecord {
-        let removed = self
-            .shared
-            .issues
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .remove(token);
-        let Some(state) = removed else {
+        let Some(state) = self.shared.issues.revoke(token) else {
             return IssueToolRecord::default();
         };
         close_pool(&state);
@@ -170,16 +133,10 @@ impl ToolGateway {
     /// Stops serving, closes every issue's connections and the proxied servers.
     pub async fn shutdown(self) {
         self.stop.cancel();
-        let _ = self.server.await;
-        let remaining: Vec<Arc<IssueState>> = self
-            .shared
-            .issues
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .drain()
-            .map(|(_, state)| state)
-            .collect();
-        for state in remaining {
+        // Every request is bounded already (the call timeout, the body and header timeouts),
+        // so the server is left to finish them.
+        self.server.shutdown(None).await;
+        for state in self.shared.issues.revoke_all() {
             state.pool.close().await;
         }
         // Requests still in flight hold the shared state; the proxied servers close with it.

@@ -148,7 +148,7 @@ async fn main() {
         .await
         .expect("the intake starts");
     let access = intake.register_issue("bench");
-    let intake_url = format!("{}/v1/traces", access.endpoint);
+    let intake_url = format!("{}/v1/traces", access.url);
     let bare_url = format!("http://{}/v1/traces", start_bare_server().await);
     let body = export_body();
     let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();

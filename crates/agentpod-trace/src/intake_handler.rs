@@ -28,7 +28,7 @@ use crate::intake_record::{ExportOutcome, ExportRecord, PayloadEncoding, SpanCap
 use crate::intake_request::{
     Refusal, decode_request, gunzip, is_gzip, payload_encoding, too_large, unsupported_content_type,
 };
-use crate::issue_registry::{Admitted, IssueCaps, IssueRegistry, IssueRoom};
+use crate::issue_spans::{Admitted, IssueCaps, IssueRoom, IssueSpans};
 use crate::span_decoder::decode_spans;
 
 /// Exports read and decoded at once. Each holds up to its body twice (as sent and inflated)
@@ -38,7 +38,7 @@ use crate::span_decoder::decode_spans;
 pub(crate) const MAX_EXPORTS_IN_FLIGHT: usize = 4;
 
 pub(crate) struct IntakeState {
-    pub(crate) registry: IssueRegistry,
+    pub(crate) issues: IssueSpans,
     pub(crate) config: TraceIntakeConfig,
     /// Requests refused before any issue could be named (unknown or revoked token).
     pub(crate) refused_without_token: AtomicU64,
@@ -49,7 +49,7 @@ pub(crate) struct IntakeState {
 impl IntakeState {
     pub(crate) fn new(config: TraceIntakeConfig) -> IntakeState {
         IntakeState {
-            registry: IssueRegistry::default(),
+            issues: IssueSpans::default(),
             config,
             refused_without_token: AtomicU64::new(0),
             decoding_turns: Semaphore::new(MAX_EXPORTS_IN_FLIGHT),
@@ -82,7 +82,7 @@ async fn export_traces(
 ) -> Response {
     let started = Instant::now();
     let started_at = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true);
-    if !state.registry.contains(&token) {
+    if !state.issues.contains(&token) {
         return refuse_unknown_token(&state);
     }
     let encoding = payload_encoding(&headers);
@@ -129,7 +129,7 @@ async fn export_traces(
             error_response(refusal)
         }
     };
-    if !state.registry.record_export(&token, export) {
+    if !state.issues.record_export(&token, export) {
         // The issue finished while this request was in flight; its record is closed.
         return refuse_unknown_token(&state);
     }
@@ -149,7 +149,7 @@ async fn accept(
         return Err(unsupported_content_type());
     }
     export.gzip = is_gzip(headers)?;
-    let room = match state.registry.room(token, state.caps()) {
+    let room = match state.issues.room(token, state.caps()) {
         None => return Err(invalid_token_refusal()),
         Some(IssueRoom::Full(cap)) => {
             // The body is read and thrown away, never kept, so the client sees the answer
@@ -189,7 +189,7 @@ async fn accept(
         )
     })??;
     state
-        .registry
+        .issues
         .admit_spans(token, decoded, state.caps())
         .ok_or_else(invalid_token_refusal)
 }

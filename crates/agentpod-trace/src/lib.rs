@@ -10,15 +10,16 @@
 //! issue; the export takes plain data back ([`RunTrace`]) so the store's rows map onto it without
 //! this crate knowing the store.
 
+// The kit's cap on recorded text, by the path this crate's files name it with.
+use agentpod_gateway_http::capped_text;
+
 mod attribute_value;
-mod capped_text;
 mod export_report;
 mod intake_config;
 mod intake_handler;
 mod intake_record;
 mod intake_request;
-mod issue_access;
-mod issue_registry;
+mod issue_spans;
 mod otlp_client;
 mod otlp_export;
 mod run_trace;
@@ -31,7 +32,9 @@ mod trace_intake;
 pub use export_report::ExportReport;
 pub use intake_config::TraceIntakeConfig;
 pub use intake_record::{ExportOutcome, ExportRecord, IssueTraceRecord, PayloadEncoding, SpanCap};
-pub use issue_access::IssueAccess;
+/// The kit's shape of an issue's access: `url` is `http://<addr>/i/<token>`, the OTLP endpoint
+/// (SDKs append `/v1/traces` themselves).
+pub use agentpod_gateway_http::IssueAccess;
 pub use otlp_export::export_otlp;
 pub use run_trace::{IssueTrace, LlmCallTrace, RunTrace, ToolCallTrace};
 pub use span::{Span, SpanEvent, SpanKind, SpanStatus, SpanStatusCode};

@@ -10,8 +10,6 @@ pub enum TraceError {
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot read the trace intake's local address")]
-    LocalAddress(#[source] std::io::Error),
     #[error("export endpoint `{endpoint}` is not a valid http:// URL: {reason}")]
     InvalidEndpoint { endpoint: String, reason: String },
     #[error("cannot send traces to {url}")]

@@ -6,15 +6,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use agentpod_gateway_http::{GatewayListener, IssueAccess, RunningServer, ServerLimits};
 
 use crate::intake_config::TraceIntakeConfig;
 use crate::intake_handler::{IntakeState, router};
 use crate::intake_record::IssueTraceRecord;
-use crate::issue_access::IssueAccess;
 use crate::trace_error::TraceError;
-use agentpod_gateway_http::{OpenConnections, ServerLimits, serve};
 
 /// How long `shutdown` lets in-flight exports finish before cutting them off.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -22,10 +19,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// A running trace intake. Stop it with [`TraceIntake::shutdown`]; dropping it stops the server
 /// too, without waiting.
 pub struct TraceIntake {
-    local_addr: SocketAddr,
     state: Arc<IntakeState>,
-    stop: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<()>>,
+    server: RunningServer,
 }
 
 impl TraceIntake {
@@ -33,51 +28,39 @@ impl TraceIntake {
         bind: SocketAddr,
         config: TraceIntakeConfig,
     ) -> Result<TraceIntake, TraceError> {
-        let listener = tokio::net::TcpListener::bind(bind)
+        let listener = GatewayListener::bind(bind)
             .await
             .map_err(|source| TraceError::Bind {
                 address: bind,
                 source,
             })?;
-        let local_addr = listener.local_addr().map_err(TraceError::LocalAddress)?;
         let state = Arc::new(IntakeState::new(config));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let app = router(Arc::clone(&state));
-        let server = tokio::spawn(serve(
-            listener,
-            app,
-            ServerLimits::default(),
-            OpenConnections::default(),
-            async {
-                let _ = stopped.await;
-            },
-        ));
-        Ok(TraceIntake {
-            local_addr,
-            state,
-            stop: Some(stop),
-            server: Some(server),
-        })
+        let server = listener.serve(router(Arc::clone(&state)), ServerLimits::default());
+        Ok(TraceIntake { state, server })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.server.local_addr()
     }
 
     /// A fresh random token scoped to this issue, and the OTLP endpoint built from it.
     pub fn register_issue(&self, issue_id: &str) -> IssueAccess {
-        let token = self.state.registry.register(issue_id);
-        IssueAccess {
-            issue_id: issue_id.to_owned(),
-            endpoint: format!("http://{}/i/{token}", self.local_addr),
-            token,
-        }
+        let token = self.state.issues.register(issue_id);
+        let url = format!("http://{}/i/{token}", self.local_addr());
+        let environment = vec![
+            ("OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(), url.clone()),
+            (
+                "OTEL_EXPORTER_OTLP_PROTOCOL".to_owned(),
+                "http/protobuf".to_owned(),
+            ),
+        ];
+        IssueAccess::new(issue_id, token, url, environment)
     }
 
     /// Revokes the token and returns everything recorded for the issue, in arrival order. An
     /// unknown or already finished token gives an empty record with an empty `issue_id`.
     pub fn finish_issue(&self, token: &str) -> IssueTraceRecord {
-        self.state.registry.finish(token).unwrap_or_default()
+        self.state.issues.finish(token).unwrap_or_default()
     }
 
     /// Requests refused because their token was unknown or revoked; they belong to no issue.
@@ -85,25 +68,7 @@ impl TraceIntake {
         self.state.refused_without_token.load(Ordering::Relaxed)
     }
 
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(mut server) = self.server.take() {
-            if tokio::time::timeout(SHUTDOWN_GRACE, &mut server)
-                .await
-                .is_err()
-            {
-                server.abort();
-            }
-        }
-    }
-}
-
-impl Drop for TraceIntake {
-    fn drop(&mut self) {
-        if let Some(server) = self.server.take() {
-            server.abort();
-        }
+    pub async fn shutdown(self) {
+        self.server.shutdown(Some(SHUTDOWN_GRACE)).await;
     }
 }

@@ -109,14 +109,14 @@ async fn an_exported_run_arrives_as_one_genai_trace_per_issue() {
     let collector = start_intake().await;
     let collector_access = collector.register_issue("collector");
     let run = run_with(agent_spans.clone());
-    let report = export_otlp(&collector_access.endpoint, &run).await;
+    let report = export_otlp(&collector_access.url, &run).await;
     let received = collector.finish_issue(&collector_access.token);
     collector.shutdown().await;
 
     let report = report.expect("the export succeeds");
     assert_eq!(
         report.url,
-        format!("{}/v1/traces", collector_access.endpoint)
+        format!("{}/v1/traces", collector_access.url)
     );
     assert_eq!(report.traces, 2);
     // Issue 17: root + 2 chat + 1 tool + 4 agent spans; issue 18: root + 1 chat.

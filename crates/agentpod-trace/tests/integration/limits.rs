@@ -57,7 +57,7 @@ async fn exports_past_the_issue_byte_cap_are_refused_and_stored_spans_stop_at_it
     let cap = TraceIntakeConfig::default().max_span_bytes_per_issue;
     let intake = start_intake().await;
     let access = intake.register_issue("issue-flood");
-    let url = format!("{}/v1/traces", access.endpoint);
+    let url = format!("{}/v1/traces", access.url);
     // 16 spans of ~60 KiB per export: about 1 MiB each, so the default 8 MiB cap is reached
     // within a dozen exports; the bound on the loop keeps a broken cap from running on.
     const SPANS_PER_EXPORT: usize = 16;
@@ -154,7 +154,7 @@ async fn a_gzip_body_inflating_past_the_limit_is_refused() {
     );
     let intake = start_intake().await;
     let access = intake.register_issue("issue-bomb");
-    let url = format!("{}/v1/traces", access.endpoint);
+    let url = format!("{}/v1/traces", access.url);
     let refused = post(&url, &[PROTOBUF, ("content-encoding", "gzip")], bomb).await;
     let after = post(&url, &[PROTOBUF], large_spans(0, 1)).await;
     let record = intake.finish_issue(&access.token);

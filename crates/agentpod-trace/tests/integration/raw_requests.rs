@@ -99,7 +99,7 @@ async fn json_export_is_stored_and_answered_in_json() {
     let intake = start_intake().await;
     let access = intake.register_issue("issue-json");
     let reply = post(
-        &traces_url(&access.endpoint),
+        &traces_url(&access.url),
         &[JSON],
         json_body("a1b2c3d4e5f60718", "GET /orders"),
     )
@@ -143,7 +143,7 @@ async fn json_export_is_stored_and_answered_in_json() {
 async fn gzip_json_and_protobuf_exports_are_accepted() {
     let intake = start_intake().await;
     let access = intake.register_issue("issue-gzip");
-    let url = traces_url(&access.endpoint);
+    let url = traces_url(&access.url);
     let json_reply = post(
         &url,
         &[JSON, ("content-encoding", "gzip")],
@@ -182,7 +182,7 @@ async fn unknown_and_finished_tokens_are_refused_with_401() {
     .await;
     let finished = intake.finish_issue(&access.token);
     let late = post(
-        &traces_url(&access.endpoint),
+        &traces_url(&access.url),
         &[PROTOBUF],
         protobuf_body(&[1]),
     )
@@ -206,7 +206,7 @@ async fn unknown_and_finished_tokens_are_refused_with_401() {
 async fn malformed_bodies_get_400_are_recorded_and_serving_goes_on() {
     let intake = start_intake().await;
     let access = intake.register_issue("issue-bad");
-    let url = traces_url(&access.endpoint);
+    let url = traces_url(&access.url);
     let bad_json = post(&url, &[JSON], b"{\"resourceSpans\": [".to_vec()).await;
     let bad_protobuf = post(&url, &[PROTOBUF], vec![0x0a, 0xff, 0xff, 0xff, 0x01]).await;
     let bad_gzip = post(
@@ -257,7 +257,7 @@ async fn bodies_over_the_limit_get_413_and_serving_goes_on() {
     let limit = TraceIntakeConfig::default().max_body_bytes;
     let intake = start_intake().await;
     let access = intake.register_issue("issue-big");
-    let url = traces_url(&access.endpoint);
+    let url = traces_url(&access.url);
     let oversized = post(&url, &[PROTOBUF], vec![0u8; limit + 1]).await;
     // A small gzip body that inflates past the limit must be refused too.
     let bomb = post(
@@ -292,9 +292,9 @@ async fn unknown_routes_and_methods_get_json_errors() {
         Vec::new(),
     )
     .await;
-    let wrong_method = request("GET", &traces_url(&access.endpoint), &[], Vec::new()).await;
+    let wrong_method = request("GET", &traces_url(&access.url), &[], Vec::new()).await;
     let metrics = post(
-        &format!("{}/v1/metrics", access.endpoint),
+        &format!("{}/v1/metrics", access.url),
         &[PROTOBUF],
         Vec::new(),
     )
@@ -319,7 +319,7 @@ async fn spans_over_the_issue_cap_are_a_partial_success() {
         .unwrap();
     let access = intake.register_issue("issue-cap");
     let reply = post(
-        &traces_url(&access.endpoint),
+        &traces_url(&access.url),
         &[PROTOBUF],
         protobuf_body(&[1, 2, 3, 4, 5]),
     )
@@ -342,7 +342,7 @@ async fn issues_exporting_at_once_each_keep_only_their_spans() {
         .map(|index| (index, intake.register_issue(&format!("issue-{index}"))))
         .collect();
     let sends = accesses.iter().map(|(index, access)| {
-        let url = traces_url(&access.endpoint);
+        let url = traces_url(&access.url);
         let ids: Vec<u8> = (0..=*index).map(|offset| index * 10 + offset + 1).collect();
         async move { post(&url, &[PROTOBUF], protobuf_body(&ids)).await }
     });

@@ -1,10 +1,11 @@
-//! The issues the intake currently serves, by token. A token is valid from `register` until
-//! `finish`; spans that arrive after that are refused rather than attached to a closed record.
+//! What each issue the intake currently serves has sent: its record, kept by token in the kit's
+//! `IssueRegistry`. A token is valid from `register` until `finish`; spans that arrive after that
+//! are refused rather than attached to a closed record.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::attribute_value::hex_encode;
+use agentpod_gateway_http::{IssueRegistry, IssueToken};
+
 use crate::intake_record::{ExportRecord, IssueTraceRecord, SpanCap};
 use crate::span_decoder::{DecodedSpans, SpanRoom};
 
@@ -14,9 +15,13 @@ use crate::span_decoder::{DecodedSpans, SpanRoom};
 pub(crate) const MAX_LISTED_EXPORTS_PER_ISSUE: usize = 1024;
 
 #[derive(Debug, Default)]
-pub(crate) struct IssueRegistry {
-    issues: Mutex<HashMap<String, IssueTraceRecord>>,
+pub(crate) struct IssueSpans {
+    issues: IssueRegistry<LiveRecord>,
 }
+
+/// An issue's record while its token is valid; `finish` takes it out, so a request that found
+/// the issue just before can tell it finished meanwhile.
+type LiveRecord = Mutex<Option<IssueTraceRecord>>;
 
 /// The per-issue caps the registry holds spans to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,32 +46,29 @@ pub(crate) enum IssueRoom {
     Full(SpanCap),
 }
 
-impl IssueRegistry {
+impl IssueSpans {
     /// Registers an issue under a fresh random token and returns the token.
-    pub(crate) fn register(&self, issue_id: &str) -> String {
-        let token = format!("tr_{}", hex_encode(&rand::random::<[u8; 16]>()));
+    pub(crate) fn register(&self, issue_id: &str) -> IssueToken {
         let record = IssueTraceRecord {
             issue_id: issue_id.to_owned(),
             ..IssueTraceRecord::default()
         };
-        self.lock().insert(token.clone(), record);
-        token
+        self.issues.register(Mutex::new(Some(record)))
     }
 
     pub(crate) fn contains(&self, token: &str) -> bool {
-        self.lock().contains_key(token)
+        self.issues.get(token).is_some()
     }
 
     /// Revokes the token; `None` when it was never valid or already finished.
     pub(crate) fn finish(&self, token: &str) -> Option<IssueTraceRecord> {
-        self.lock().remove(token)
+        let issue = self.issues.revoke(token)?;
+        lock(&issue).take()
     }
 
     /// What the issue can still take; `None` when the token is no longer valid.
     pub(crate) fn room(&self, token: &str, caps: IssueCaps) -> Option<IssueRoom> {
-        let issues = self.lock();
-        let record = issues.get(token)?;
-        Some(match record.cap_reached {
+        self.with_record(token, |record| match record.cap_reached {
             Some(cap) => IssueRoom::Full(cap),
             None => IssueRoom::Open(SpanRoom {
                 spans: caps.max_spans.saturating_sub(record.spans.len()),
@@ -79,79 +81,89 @@ impl IssueRegistry {
 
     /// Adds the decoded spans in order while they fit the caps; the first that does not, and
     /// every span after it, is dropped and the cap is recorded as reached. Checked again here,
-    /// under the lock, because requests of one issue may be decoded at the same time. `None`
-    /// when the token is no longer valid (the issue finished while the request was decoded).
+    /// under the issue's lock, because requests of one issue may be decoded at the same time.
+    /// `None` when the token is no longer valid (the issue finished while the request was
+    /// decoded).
     pub(crate) fn admit_spans(
         &self,
         token: &str,
         decoded: DecodedSpans,
         caps: IssueCaps,
     ) -> Option<Admitted> {
-        let mut issues = self.lock();
-        let record = issues.get_mut(token)?;
-        let mut accepted = 0;
-        let mut cap = record.cap_reached;
-        if cap.is_none() {
-            for sized in decoded.spans {
-                let bytes_after = record
-                    .span_bytes
-                    .saturating_add(u64::try_from(sized.stored_bytes).unwrap_or(u64::MAX));
-                if record.spans.len() >= caps.max_spans {
-                    cap = Some(SpanCap::Spans);
-                    break;
-                }
-                if bytes_after > u64::try_from(caps.max_span_bytes).unwrap_or(u64::MAX) {
-                    cap = Some(SpanCap::Bytes);
-                    break;
-                }
-                record.span_bytes = bytes_after;
-                record.spans.push(sized.span);
-                accepted += 1;
-            }
-        }
-        let dropped = decoded.offered.saturating_sub(accepted);
-        if dropped > 0 && cap.is_none() {
-            // The decoder stopped at the room it was given: the cap it stopped at is the one
-            // the issue has now run into.
-            cap = Some(if record.spans.len() >= caps.max_spans {
-                SpanCap::Spans
-            } else {
-                SpanCap::Bytes
-            });
-        }
-        if dropped > 0 {
-            record.cap_reached = cap;
-        }
-        record.dropped_spans += dropped as u64;
-        Some(Admitted {
-            accepted,
-            dropped,
-            cap: if dropped > 0 { cap } else { None },
-        })
+        self.with_record(token, |record| admit(record, decoded, caps))
     }
 
     /// Appends an export line, or only counts it past `MAX_LISTED_EXPORTS_PER_ISSUE`; returns
     /// false when the token is no longer valid.
     pub(crate) fn record_export(&self, token: &str, export: ExportRecord) -> bool {
-        match self.lock().get_mut(token) {
-            Some(record) => {
-                if record.exports.len() < MAX_LISTED_EXPORTS_PER_ISSUE {
-                    record.exports.push(export);
-                } else {
-                    record.unlisted_exports += 1;
-                }
-                true
+        self.with_record(token, |record| {
+            if record.exports.len() < MAX_LISTED_EXPORTS_PER_ISSUE {
+                record.exports.push(export);
+            } else {
+                record.unlisted_exports += 1;
             }
-            None => false,
-        }
+        })
+        .is_some()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, IssueTraceRecord>> {
-        // A panic while holding the lock leaves plain data behind, still worth serving.
-        self.issues
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Runs `change` on the issue's record under its lock; `None` when the token is no longer
+    /// valid.
+    fn with_record<R>(
+        &self,
+        token: &str,
+        change: impl FnOnce(&mut IssueTraceRecord) -> R,
+    ) -> Option<R> {
+        let issue = self.issues.get(token)?;
+        let mut record = lock(&issue);
+        record.as_mut().map(change)
     }
+}
+
+fn admit(record: &mut IssueTraceRecord, decoded: DecodedSpans, caps: IssueCaps) -> Admitted {
+    let mut accepted = 0;
+    let mut cap = record.cap_reached;
+    if cap.is_none() {
+        for sized in decoded.spans {
+            let bytes_after = record
+                .span_bytes
+                .saturating_add(u64::try_from(sized.stored_bytes).unwrap_or(u64::MAX));
+            if record.spans.len() >= caps.max_spans {
+                cap = Some(SpanCap::Spans);
+                break;
+            }
+            if bytes_after > u64::try_from(caps.max_span_bytes).unwrap_or(u64::MAX) {
+                cap = Some(SpanCap::Bytes);
+                break;
+            }
+            record.span_bytes = bytes_after;
+            record.spans.push(sized.span);
+            accepted += 1;
+        }
+    }
+    let dropped = decoded.offered.saturating_sub(accepted);
+    if dropped > 0 && cap.is_none() {
+        // The decoder stopped at the room it was given: the cap it stopped at is the one the
+        // issue has now run into.
+        cap = Some(if record.spans.len() >= caps.max_spans {
+            SpanCap::Spans
+        } else {
+            SpanCap::Bytes
+        });
+    }
+    if dropped > 0 {
+        record.cap_reached = cap;
+    }
+    record.dropped_spans += dropped as u64;
+    Admitted {
+        accepted,
+        dropped,
+        cap: if dropped > 0 { cap } else { None },
+    }
+}
+
+fn lock(record: &LiveRecord) -> MutexGuard<'_, Option<IssueTraceRecord>> {
+    // A panic while holding the lock leaves plain data behind, still worth serving.
+    record.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]
@@ -202,7 +214,7 @@ mod tests {
 
     #[test]
     fn tokens_are_distinct_and_scoped_to_their_issue() {
-        let registry = IssueRegistry::default();
+        let registry = IssueSpans::default();
         let first = registry.register("issue-1");
         let second = registry.register("issue-2");
         assert_ne!(first, second);
@@ -215,7 +227,7 @@ mod tests {
 
     #[test]
     fn a_finished_token_is_revoked() {
-        let registry = IssueRegistry::default();
+        let registry = IssueSpans::default();
         let token = registry.register("issue-1");
         assert!(registry.finish(&token).is_some());
         assert!(!registry.contains(&token));
@@ -229,7 +241,7 @@ mod tests {
 
     #[test]
     fn spans_over_the_count_cap_are_counted_as_dropped() {
-        let registry = IssueRegistry::default();
+        let registry = IssueSpans::default();
         let token = registry.register("issue-1");
         let admitted = registry.admit_spans(&token, decoded(&["a", "b", "c"], 1), caps(2, 100));
         assert_eq!(
@@ -252,7 +264,7 @@ mod tests {
 
     #[test]
     fn spans_stop_at_the_byte_cap_and_the_issue_stays_full() {
-        let registry = IssueRegistry::default();
+        let registry = IssueSpans::default();
         let token = registry.register("issue-1");
         let limits = caps(100, 250);
         assert_eq!(
@@ -292,7 +304,7 @@ mod tests {
 
     #[test]
     fn spans_the_decoder_left_out_reach_the_cap_too() {
-        let registry = IssueRegistry::default();
+        let registry = IssueSpans::default();
         let token = registry.register("issue-1");
         let mut request = decoded(&["a"], 10);
         request.offered = 4;
@@ -309,7 +321,7 @@ mod tests {
 
     #[test]
     fn exports_past_the_listed_most_are_only_counted() {
-        let registry = IssueRegistry::default();
+        let registry = IssueSpans::default();
         let token = registry.register("issue-1");
         let export = ExportRecord {
             started_at: String::new(),
