@@ -104,7 +104,10 @@ fn synthetic_run() -> RunInput {
                 issue_id: issue_id.clone(),
                 trial: 1,
                 kind,
-                started_at: Some(format!("2026-11-25T12:{:02}:{:02}Z", step, index % 60)),
+                started_at: Some(
+                    Utc.with_ymd_and_hms(2026, 11, 25, 12, step as u32, (index % 60) as u32)
+                        .unwrap(),
+                ),
                 latency_ms: Some(15.0 + step as f64),
                 detail,
             });

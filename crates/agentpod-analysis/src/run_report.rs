@@ -455,7 +455,9 @@ fn timelines(input: &RunInput) -> HashMap<String, Vec<TimelineEntry>> {
             .or_default()
             .push(TimelineEntry {
                 kind: step.kind.as_str(),
-                started_at: step.started_at.clone(),
+                started_at: step
+                    .started_at
+                    .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
                 latency_ms: step.latency_ms,
                 label,
                 failed,

@@ -170,7 +170,7 @@ impl PodGateways {
                     issue_id: issue_id.to_string(),
                     trial,
                     kind: StepKind::ToolCall,
-                    started_at: Some(call.started_at.clone()),
+                    started_at: parse_time(&call.started_at),
                     latency_ms: Some(call.latency_ms),
                     detail: serde_json::to_value(&call).unwrap_or_default(),
                 });
@@ -192,7 +192,7 @@ impl PodGateways {
                     issue_id: issue_id.to_string(),
                     trial,
                     kind: StepKind::LlmCall,
-                    started_at: Some(call.started_at.to_rfc3339()),
+                    started_at: Some(call.started_at),
                     latency_ms: Some(call.latency_ms),
                     detail: llm_call_detail(&call),
                 });
@@ -203,7 +203,7 @@ impl PodGateways {
                 issue_id: issue_id.to_string(),
                 trial,
                 kind: StepKind::Span,
-                started_at: Some(span.start.clone()),
+                started_at: parse_time(&span.start),
                 latency_ms: Some(span.duration_ms),
                 detail: serde_json::to_value(&span).unwrap_or_default(),
             });
@@ -305,4 +305,11 @@ fn llm_call_detail(call: &LlmCall) -> serde_json::Value {
         object.insert("output_tokens".to_string(), call.usage.output_tokens.into());
     }
     detail
+}
+
+/// A gateway's RFC 3339 time; the gateways write nothing else, so `None` is never expected.
+fn parse_time(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|time| time.with_timezone(&chrono::Utc))
 }

@@ -10,6 +10,7 @@ mod records;
 mod run_bundle;
 mod run_store;
 mod step;
+mod stored_time;
 
 pub use boundary_event::{BoundaryEventKind, BoundaryEventRecord};
 pub use error::StoreError;

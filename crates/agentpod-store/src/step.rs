@@ -1,6 +1,7 @@
 //! Steps as stored: what the gateways saw an issue's agent do — a model call, a tool call, or one
 //! of the agent's own trace spans — in order, with its timing and the full detail as JSON.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 #[derive(
@@ -39,8 +40,7 @@ pub struct StepRecord {
     #[serde(default = "crate::records::first_trial")]
     pub trial: u32,
     pub kind: StepKind,
-    /// RFC 3339.
-    pub started_at: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
     pub latency_ms: Option<f64>,
     pub detail: serde_json::Value,
 }

@@ -281,7 +281,7 @@ async fn steps_and_usage_round_trip_in_order() {
         issue_id: issue.into(),
         trial: 1,
         kind,
-        started_at: Some(at.into()),
+        started_at: Some(at.parse().unwrap()),
         latency_ms: Some(1.5),
         detail: json!({"at": at}),
     };

@@ -59,7 +59,7 @@ fn step(issue_id: &str, trial: u32) -> StepRecord {
         issue_id: issue_id.into(),
         trial,
         kind: StepKind::ToolCall,
-        started_at: Some(format!("2026-11-25T12:00:0{trial}Z")),
+        started_at: Some(Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, trial).unwrap()),
         latency_ms: Some(1.0),
         detail: json!({"trial": trial}),
     }

@@ -139,7 +139,7 @@ pub fn small_run() -> RunInput {
                 issue_id: issue.id.into(),
                 trial: 1,
                 kind: StepKind::LlmCall,
-                started_at: Some("2026-11-25T12:00:01Z".into()),
+                started_at: Some(Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 1).unwrap()),
                 latency_ms: Some(850.0),
                 detail: json!({"model": "gpt-4o-mini", "input_tokens": 900, "output_tokens": 120, "cost_usd": 0.004, "status": 200}),
             }];
@@ -148,7 +148,7 @@ pub fn small_run() -> RunInput {
                     issue_id: issue.id.into(),
                     trial: 1,
                     kind: StepKind::ToolCall,
-                    started_at: Some(format!("2026-11-25T12:00:0{}Z", call + 2)),
+                    started_at: Some(Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, call + 2).unwrap()),
                     latency_ms: Some(12.5),
                     detail: json!({"tool": if call == 0 { "query" } else { "execute" }, "outcome": if issue.id == "T-6" && call == 2 { "error" } else { "ok" }}),
                 });

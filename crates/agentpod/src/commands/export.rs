@@ -101,11 +101,7 @@ fn issue_trace(outcome: &OutcomeRecord, steps: &[StepRecord]) -> IssueTrace {
 }
 
 fn started_at(step: &StepRecord) -> DateTime<Utc> {
-    step.started_at
-        .as_deref()
-        .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
-        .map(|at| at.with_timezone(&Utc))
-        .unwrap_or_default()
+    step.started_at.unwrap_or_default()
 }
 
 fn text(detail: &Value, pointer: &str) -> Option<String> {

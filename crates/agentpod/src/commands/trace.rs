@@ -125,9 +125,8 @@ fn timeline(
     events: &[BoundaryEventRecord],
 ) -> Vec<Value> {
     let start = outcome.started_at;
-    let offset = |at: Option<&str>| -> Option<f64> {
-        let at = DateTime::parse_from_rfc3339(at?).ok()?.with_timezone(&Utc);
-        Some((at - start).num_microseconds()? as f64 / 1000.0)
+    let offset = |at: Option<DateTime<Utc>>| -> Option<f64> {
+        Some((at? - start).num_microseconds()? as f64 / 1000.0)
     };
     let mut entries = vec![json!({
         "offset_ms": 0.0, "layer": "execution", "text": format!("agent started in pod {}", outcome.pod_index), "detail": null,
@@ -194,7 +193,7 @@ fn timeline(
                 ),
             ),
         };
-        entries.push(json!({ "offset_ms": offset(step.started_at.as_deref()), "layer": layer, "text": line, "detail": detail }));
+        entries.push(json!({ "offset_ms": offset(step.started_at), "layer": layer, "text": line, "detail": detail }));
     }
     for event in events {
         let detail = &event.detail;
@@ -356,7 +355,7 @@ mod tests {
                 issue_id: "T-7".into(),
                 trial: 1,
                 kind: StepKind::ToolCall,
-                started_at: Some("2026-11-25T12:00:02Z".into()),
+                started_at: Some(Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 2).unwrap()),
                 latency_ms: Some(12.5),
                 detail: json!({ "tool": HOSTILE, "arguments": { "sql": HOSTILE }, "outcome": "ok" }),
             },
@@ -364,7 +363,7 @@ mod tests {
                 issue_id: "T-7".into(),
                 trial: 1,
                 kind: StepKind::LlmCall,
-                started_at: Some("2026-11-25T12:00:03Z".into()),
+                started_at: Some(Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 3).unwrap()),
                 latency_ms: Some(850.0),
                 detail: json!({ "model": HOSTILE, "api": "openai", "error": HOSTILE }),
             },
@@ -372,7 +371,7 @@ mod tests {
                 issue_id: "T-7".into(),
                 trial: 1,
                 kind: StepKind::Span,
-                started_at: Some("2026-11-25T12:00:04Z".into()),
+                started_at: Some(Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 4).unwrap()),
                 latency_ms: None,
                 detail: json!({ "name": HOSTILE }),
             },
