@@ -16,6 +16,7 @@ use crate::error::StoreError;
 use crate::records::{NewRun, OutcomeRecord, OutcomeStatus, PendingTrial, RunRecord, RunStatus};
 use crate::run_bundle::{READABLE_BUNDLE_FORMATS, RUN_BUNDLE_FORMAT, RunBundle};
 use crate::step::{IssueUsage, StepKind, StepRecord};
+use crate::step_detail::StepDetail;
 use crate::stored_time::{parse_stored_time, stored_time};
 
 // A macro, not a const: sqlx only takes literal SQL, and `concat!` only takes literals.
@@ -414,18 +415,18 @@ impl RunStore {
         rows.iter()
             .map(|row| {
                 let kind: String = row.try_get("kind")?;
+                let kind = StepKind::parse(&kind)
+                    .ok_or_else(|| StoreError::Corrupt(format!("step kind `{kind}`")))?;
                 Ok(StepRecord {
                     issue_id: row.try_get("issue_id")?,
                     trial: row.try_get::<i64, _>("trial")? as u32,
-                    kind: StepKind::parse(&kind)
-                        .ok_or_else(|| StoreError::Corrupt(format!("step kind `{kind}`")))?,
                     started_at: row
                         .try_get::<Option<String>, _>("started_at")?
                         .as_deref()
                         .map(parse_stored_time)
                         .transpose()?,
                     latency_ms: row.try_get("latency_ms")?,
-                    detail: parse_json(&row.try_get::<String, _>("detail_json")?)?,
+                    detail: StepDetail::from_json(kind, &row.try_get::<String, _>("detail_json")?)?,
                 })
             })
             .collect()
@@ -721,7 +722,7 @@ async fn insert_steps(
     let mut positions: std::collections::HashMap<(&str, u32, StepKind), i64> = Default::default();
     for step in steps {
         let position = positions
-            .entry((step.issue_id.as_str(), step.trial, step.kind))
+            .entry((step.issue_id.as_str(), step.trial, step.kind()))
             .or_insert(0);
         sqlx::query(
             "INSERT OR REPLACE INTO steps (run_id, issue_id, trial, kind, position, started_at, latency_ms, detail_json)
@@ -730,11 +731,11 @@ async fn insert_steps(
         .bind(run_id)
         .bind(&step.issue_id)
         .bind(i64::from(step.trial))
-        .bind(step.kind.as_str())
+        .bind(step.kind().as_str())
         .bind(*position)
         .bind(step.started_at.as_ref().map(stored_time))
         .bind(step.latency_ms)
-        .bind(step.detail.to_string())
+        .bind(step.detail.to_json().to_string())
         .execute(&mut *connection)
         .await?;
         *position += 1;

@@ -50,8 +50,14 @@ mod tests {
     #[test]
     fn older_forms_still_read() {
         let expected = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 1).unwrap();
-        assert_eq!(parse_stored_time("2026-11-25T12:00:01+00:00").unwrap(), expected);
-        assert_eq!(parse_stored_time("2026-11-25T13:00:01+01:00").unwrap(), expected);
+        assert_eq!(
+            parse_stored_time("2026-11-25T12:00:01+00:00").unwrap(),
+            expected
+        );
+        assert_eq!(
+            parse_stored_time("2026-11-25T13:00:01+01:00").unwrap(),
+            expected
+        );
         assert!(matches!(
             parse_stored_time("yesterday"),
             Err(StoreError::Corrupt(_))
