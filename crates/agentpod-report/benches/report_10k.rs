@@ -10,7 +10,8 @@ use agentpod_report::{
     RunReport, render_report,
 };
 use agentpod_store::{
-    IssueUsage, OutcomeRecord, OutcomeStatus, RunRecord, RunStatus, StepKind, StepRecord,
+    IssueUsage, ModelCallDetail, OutcomeRecord, OutcomeStatus, RunRecord, RunStatus, StepDetail,
+    StepRecord, TokenCounts, ToolCallDetail,
 };
 use chrono::{TimeZone, Utc};
 use serde_json::json;
@@ -89,22 +90,31 @@ fn synthetic_run() -> RunInput {
             json!({"id": issue_id, "category": categories[index % categories.len()]}),
         );
         for step in 0..STEPS_PER_ISSUE {
-            let (kind, detail) = if step % 3 == 0 {
-                (
-                    StepKind::LlmCall,
-                    json!({"model": "gpt-4o-mini", "input_tokens": 900, "output_tokens": 120, "cost_usd": 0.0012, "status": 200}),
-                )
+            let detail = if step % 3 == 0 {
+                StepDetail::LlmCall(ModelCallDetail {
+                    model: Some("gpt-4o-mini".into()),
+                    usage: TokenCounts {
+                        input_tokens: 900,
+                        output_tokens: 120,
+                        ..TokenCounts::default()
+                    },
+                    cost_usd: Some(0.0012),
+                    status: 200,
+                    ..ModelCallDetail::default()
+                })
             } else {
-                (
-                    StepKind::ToolCall,
-                    json!({"tool": "query", "outcome": "ok"}),
-                )
+                StepDetail::ToolCall(ToolCallDetail {
+                    tool: "query".into(),
+                    ..ToolCallDetail::default()
+                })
             };
             input.steps.push(StepRecord {
                 issue_id: issue_id.clone(),
                 trial: 1,
-                kind,
-                started_at: Some(format!("2026-11-25T12:{:02}:{:02}Z", step, index % 60)),
+                started_at: Some(
+                    Utc.with_ymd_and_hms(2026, 11, 25, 12, step as u32, (index % 60) as u32)
+                        .unwrap(),
+                ),
                 latency_ms: Some(15.0 + step as f64),
                 detail,
             });

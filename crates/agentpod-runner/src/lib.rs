@@ -16,6 +16,7 @@ mod run_event;
 mod run_id;
 mod run_plan;
 mod seeded_template;
+mod step_details;
 
 pub use error::{PlanError, RunError};
 pub use interrupt::Interrupt;

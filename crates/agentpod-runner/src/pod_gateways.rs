@@ -10,16 +10,16 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use agentpod_gateway_http::IssueToken;
 use agentpod_llm_gateway::{
-    LlmBudget, LlmCall, LlmConfig, LlmGateway, ModelPrice, PriceTable, StandInRule, StandInRules,
-    Upstream,
+    LlmBudget, LlmConfig, LlmGateway, ModelPrice, PriceTable, StandInRule, StandInRules, Upstream,
 };
 use agentpod_runtime::Pod;
 use agentpod_spec::{ModelSpec, ModelUpstream};
-use agentpod_store::{IssueUsage, StepKind, StepRecord};
+use agentpod_store::{IssueUsage, StepDetail, StepRecord};
 use agentpod_tool_gateway::{ProxiedServer, ToolCallOutcome, ToolConfig, ToolGateway, ToolLimits};
 use agentpod_trace::{TraceIntake, TraceIntakeConfig};
 
 use crate::run_plan::RunPlan;
+use crate::step_details::{model_call_detail, tool_call_detail};
 
 pub(crate) struct PodGateways {
     tools: ToolGateway,
@@ -171,10 +171,9 @@ impl PodGateways {
                 steps.push(StepRecord {
                     issue_id: issue_id.to_string(),
                     trial,
-                    kind: StepKind::ToolCall,
-                    started_at: Some(call.started_at.clone()),
+                    started_at: parse_time(&call.started_at),
                     latency_ms: Some(call.latency_ms),
-                    detail: serde_json::to_value(&call).unwrap_or_default(),
+                    detail: StepDetail::ToolCall(tool_call_detail(call)),
                 });
             }
         }
@@ -193,10 +192,9 @@ impl PodGateways {
                 steps.push(StepRecord {
                     issue_id: issue_id.to_string(),
                     trial,
-                    kind: StepKind::LlmCall,
-                    started_at: Some(call.started_at.to_rfc3339()),
+                    started_at: Some(call.started_at),
                     latency_ms: Some(call.latency_ms),
-                    detail: llm_call_detail(&call),
+                    detail: StepDetail::LlmCall(model_call_detail(call)),
                 });
             }
         }
@@ -204,10 +202,9 @@ impl PodGateways {
             steps.push(StepRecord {
                 issue_id: issue_id.to_string(),
                 trial,
-                kind: StepKind::Span,
-                started_at: Some(span.start.clone()),
+                started_at: parse_time(&span.start),
                 latency_ms: Some(span.duration_ms),
-                detail: serde_json::to_value(&span).unwrap_or_default(),
+                detail: StepDetail::Span(span),
             });
         }
         (steps, usage)
@@ -318,13 +315,9 @@ fn llm_config(model: &ModelSpec) -> Result<LlmConfig, String> {
     Ok(config)
 }
 
-/// A model call as stored: the gateway's record, with the fields the timeline and reports read
-/// at the top (model, api, tokens, cost).
-fn llm_call_detail(call: &LlmCall) -> serde_json::Value {
-    let mut detail = serde_json::to_value(call).unwrap_or_default();
-    if let Some(object) = detail.as_object_mut() {
-        object.insert("input_tokens".to_string(), call.usage.input_tokens.into());
-        object.insert("output_tokens".to_string(), call.usage.output_tokens.into());
-    }
-    detail
+/// A gateway's RFC 3339 time; the gateways write nothing else, so `None` is never expected.
+fn parse_time(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|time| time.with_timezone(&chrono::Utc))
 }

@@ -3,17 +3,30 @@
 //! Outcomes are written one by one as issues end, so a run that dies half-way keeps what it did.
 //! A run may try each issue several times (`--trials K`): outcomes, steps and boundary events
 //! carry their trial, from 1.
+//!
+//! This crate owns the types of what it writes out, so writers (the runner) and readers (traces,
+//! reports) share one shape: a step's detail is a typed [`StepDetail`], and every time column
+//! holds one format (see `stored_time`).
 
 mod boundary_event;
 mod error;
+mod model_call_detail;
 mod records;
 mod run_bundle;
 mod run_store;
+mod span;
 mod step;
+mod step_detail;
+mod stored_time;
+mod tool_call_detail;
 
 pub use boundary_event::{BoundaryEventKind, BoundaryEventRecord};
 pub use error::StoreError;
+pub use model_call_detail::{ModelCallDetail, ModelCallOutcome, RecordedText, TokenCounts};
 pub use records::{NewRun, OutcomeRecord, OutcomeStatus, PendingTrial, RunRecord, RunStatus};
 pub use run_bundle::{RUN_BUNDLE_FORMAT, RunBundle};
 pub use run_store::{DEFAULT_STORE_PATH, RunStore};
+pub use span::{Span, SpanEvent, SpanKind, SpanStatus, SpanStatusCode};
 pub use step::{IssueUsage, StepKind, StepRecord};
+pub use step_detail::StepDetail;
+pub use tool_call_detail::{ToolCallDetail, ToolCallOutcome};

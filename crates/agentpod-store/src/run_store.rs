@@ -16,6 +16,8 @@ use crate::error::StoreError;
 use crate::records::{NewRun, OutcomeRecord, OutcomeStatus, PendingTrial, RunRecord, RunStatus};
 use crate::run_bundle::{READABLE_BUNDLE_FORMATS, RUN_BUNDLE_FORMAT, RunBundle};
 use crate::step::{IssueUsage, StepKind, StepRecord};
+use crate::step_detail::StepDetail;
+use crate::stored_time::{parse_stored_time, stored_time};
 
 // A macro, not a const: sqlx only takes literal SQL, and `concat!` only takes literals.
 macro_rules! run_columns {
@@ -159,7 +161,7 @@ impl RunStore {
         .bind(run.seed as i64)
         .bind(run.issues.len() as i64)
         .bind(i64::from(run.trials.max(1)))
-        .bind(run.started_at.to_rfc3339())
+        .bind(stored_time(&run.started_at))
         .bind(run.spec_json.to_string())
         .execute(&mut *transaction)
         .await?;
@@ -178,7 +180,7 @@ impl RunStore {
     ) -> Result<(), StoreError> {
         sqlx::query("UPDATE runs SET status = ?, finished_at = ?, summary_json = ? WHERE id = ?")
             .bind(status.as_str())
-            .bind(finished_at.to_rfc3339())
+            .bind(stored_time(&finished_at))
             .bind(summary.to_string())
             .bind(run_id)
             .execute(&self.pool)
@@ -413,14 +415,18 @@ impl RunStore {
         rows.iter()
             .map(|row| {
                 let kind: String = row.try_get("kind")?;
+                let kind = StepKind::parse(&kind)
+                    .ok_or_else(|| StoreError::Corrupt(format!("step kind `{kind}`")))?;
                 Ok(StepRecord {
                     issue_id: row.try_get("issue_id")?,
                     trial: row.try_get::<i64, _>("trial")? as u32,
-                    kind: StepKind::parse(&kind)
-                        .ok_or_else(|| StoreError::Corrupt(format!("step kind `{kind}`")))?,
-                    started_at: row.try_get("started_at")?,
+                    started_at: row
+                        .try_get::<Option<String>, _>("started_at")?
+                        .as_deref()
+                        .map(parse_stored_time)
+                        .transpose()?,
                     latency_ms: row.try_get("latency_ms")?,
-                    detail: parse_json(&row.try_get::<String, _>("detail_json")?)?,
+                    detail: StepDetail::from_json(kind, &row.try_get::<String, _>("detail_json")?)?,
                 })
             })
             .collect()
@@ -525,8 +531,8 @@ impl RunStore {
         .bind(run.issue_count as i64)
         .bind(i64::from(run.trials.max(1)))
         .bind(run.status.as_str())
-        .bind(run.started_at.to_rfc3339())
-        .bind(run.finished_at.map(|at| at.to_rfc3339()))
+        .bind(stored_time(&run.started_at))
+        .bind(run.finished_at.as_ref().map(stored_time))
         .bind(bundle.spec.to_string())
         .bind(run.summary.as_ref().map(|summary| summary.to_string()))
         .bind(bundle.boundary.as_ref().map(|boundary| boundary.to_string()))
@@ -563,8 +569,8 @@ fn run_from_row(row: &SqliteRow) -> Result<RunRecord, StoreError> {
         trials: row.try_get::<i64, _>("trials")? as u32,
         status: RunStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("run status `{status}`")))?,
-        started_at: parse_time(&row.try_get::<String, _>("started_at")?)?,
-        finished_at: finished_at.as_deref().map(parse_time).transpose()?,
+        started_at: parse_stored_time(&row.try_get::<String, _>("started_at")?)?,
+        finished_at: finished_at.as_deref().map(parse_stored_time).transpose()?,
         summary: summary.as_deref().map(parse_json).transpose()?,
         unprotected: row.try_get("unprotected")?,
     })
@@ -590,7 +596,7 @@ fn outcome_from_row(row: &SqliteRow) -> Result<OutcomeRecord, StoreError> {
             .ok_or_else(|| StoreError::Corrupt(format!("outcome status `{status}`")))?,
         reason: row.try_get("reason")?,
         exit: parse_json(&row.try_get::<String, _>("exit")?)?,
-        started_at: parse_time(&row.try_get::<String, _>("started_at")?)?,
+        started_at: parse_stored_time(&row.try_get::<String, _>("started_at")?)?,
         duration_ms: row.try_get::<i64, _>("duration_ms")? as u64,
         output: output.as_deref().map(parse_json).transpose()?,
         grade: parse_json(&row.try_get::<String, _>("grade_json")?)?,
@@ -610,12 +616,6 @@ fn outcome_from_row(row: &SqliteRow) -> Result<OutcomeRecord, StoreError> {
             budget_stops: row.try_get::<i64, _>("budget_stops")? as u32,
         },
     })
-}
-
-fn parse_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::<chrono::FixedOffset>::parse_from_rfc3339(text)
-        .map(|time| time.with_timezone(&Utc))
-        .map_err(|error| StoreError::Corrupt(format!("time `{text}`: {error}")))
 }
 
 fn parse_json(text: &str) -> Result<serde_json::Value, StoreError> {
@@ -661,7 +661,7 @@ async fn insert_outcome(
     .bind(outcome.status.as_str())
     .bind(&outcome.reason)
     .bind(outcome.exit.to_string())
-    .bind(outcome.started_at.to_rfc3339())
+    .bind(stored_time(&outcome.started_at))
     .bind(outcome.duration_ms as i64)
     .bind(outcome.output.as_ref().map(|output| output.to_string()))
     .bind(outcome.grade.to_string())
@@ -722,7 +722,7 @@ async fn insert_steps(
     let mut positions: std::collections::HashMap<(&str, u32, StepKind), i64> = Default::default();
     for step in steps {
         let position = positions
-            .entry((step.issue_id.as_str(), step.trial, step.kind))
+            .entry((step.issue_id.as_str(), step.trial, step.kind()))
             .or_insert(0);
         sqlx::query(
             "INSERT OR REPLACE INTO steps (run_id, issue_id, trial, kind, position, started_at, latency_ms, detail_json)
@@ -731,11 +731,11 @@ async fn insert_steps(
         .bind(run_id)
         .bind(&step.issue_id)
         .bind(i64::from(step.trial))
-        .bind(step.kind.as_str())
+        .bind(step.kind().as_str())
         .bind(*position)
-        .bind(&step.started_at)
+        .bind(step.started_at.as_ref().map(stored_time))
         .bind(step.latency_ms)
-        .bind(step.detail.to_string())
+        .bind(step.detail.to_json().to_string())
         .execute(&mut *connection)
         .await?;
         *position += 1;

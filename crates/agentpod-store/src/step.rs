@@ -1,7 +1,10 @@
 //! Steps as stored: what the gateways saw an issue's agent do — a model call, a tool call, or one
-//! of the agent's own trace spans — in order, with its timing and the full detail as JSON.
+//! of the agent's own trace spans — in order, with its timing and its typed detail.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
+
+use crate::step_detail::StepDetail;
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
@@ -38,11 +41,17 @@ pub struct StepRecord {
     /// The trial the step belongs to, from 1; older bundles read as 1.
     #[serde(default = "crate::records::first_trial")]
     pub trial: u32,
-    pub kind: StepKind,
-    /// RFC 3339.
-    pub started_at: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
     pub latency_ms: Option<f64>,
-    pub detail: serde_json::Value,
+    /// What the step was; written beside the other fields as `"kind"` and `"detail"`.
+    #[serde(flatten)]
+    pub detail: StepDetail,
+}
+
+impl StepRecord {
+    pub fn kind(&self) -> StepKind {
+        self.detail.kind()
+    }
 }
 
 /// An issue's totals over its steps, kept on its outcome for reports.

@@ -268,7 +268,7 @@ async fn boundary_events_and_the_effective_boundary_round_trip() {
 
 #[tokio::test]
 async fn steps_and_usage_round_trip_in_order() {
-    use agentpod_store::{IssueUsage, StepKind, StepRecord};
+    use agentpod_store::{IssueUsage, StepDetail, StepKind, StepRecord};
     let directory = tempfile::tempdir().unwrap();
     let store = RunStore::open(&directory.path().join("runs.db"))
         .await
@@ -280,10 +280,13 @@ async fn steps_and_usage_round_trip_in_order() {
     let step = |issue: &str, kind, at: &str| StepRecord {
         issue_id: issue.into(),
         trial: 1,
-        kind,
-        started_at: Some(at.into()),
+        started_at: Some(at.parse().unwrap()),
         latency_ms: Some(1.5),
-        detail: json!({"at": at}),
+        detail: match kind {
+            StepKind::LlmCall => StepDetail::LlmCall(Default::default()),
+            StepKind::ToolCall => StepDetail::ToolCall(Default::default()),
+            StepKind::Span => StepDetail::Span(Default::default()),
+        },
     };
     store
         .record_steps(
@@ -299,7 +302,7 @@ async fn steps_and_usage_round_trip_in_order() {
     let all = store.steps("20261125-120000-aaaa", None).await.unwrap();
     let order: Vec<_> = all
         .iter()
-        .map(|step| (step.issue_id.as_str(), step.kind))
+        .map(|step| (step.issue_id.as_str(), step.kind()))
         .collect();
     assert_eq!(
         order,
@@ -335,7 +338,9 @@ async fn steps_and_usage_round_trip_in_order() {
 
 #[tokio::test]
 async fn a_bundled_run_moves_to_another_store_whole() {
-    use agentpod_store::{BoundaryEventKind, BoundaryEventRecord, StepKind, StepRecord};
+    use agentpod_store::{
+        BoundaryEventKind, BoundaryEventRecord, StepDetail, StepRecord, ToolCallDetail,
+    };
     let directory = tempfile::tempdir().unwrap();
     let here = RunStore::open(&directory.path().join("here.db"))
         .await
@@ -355,10 +360,12 @@ async fn a_bundled_run_moves_to_another_store_whole() {
         &[StepRecord {
             issue_id: "a".into(),
             trial: 1,
-            kind: StepKind::ToolCall,
             started_at: None,
             latency_ms: Some(1.0),
-            detail: json!({"tool": "query"}),
+            detail: StepDetail::ToolCall(ToolCallDetail {
+                tool: "query".into(),
+                ..Default::default()
+            }),
         }],
     )
     .await

@@ -4,7 +4,7 @@
 
 use agentpod_store::{
     BoundaryEventKind, BoundaryEventRecord, NewRun, OutcomeRecord, OutcomeStatus, RunStatus,
-    RunStore, StepKind, StepRecord,
+    RunStore, StepDetail, StepRecord, ToolCallDetail,
 };
 use chrono::{TimeZone, Utc};
 use serde_json::json;
@@ -58,10 +58,12 @@ fn step(issue_id: &str, trial: u32) -> StepRecord {
     StepRecord {
         issue_id: issue_id.into(),
         trial,
-        kind: StepKind::ToolCall,
-        started_at: Some(format!("2026-11-25T12:00:0{trial}Z")),
+        started_at: Some(Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, trial).unwrap()),
         latency_ms: Some(1.0),
-        detail: json!({"trial": trial}),
+        detail: StepDetail::ToolCall(ToolCallDetail {
+            sequence: trial,
+            ..Default::default()
+        }),
     }
 }
 
@@ -118,7 +120,9 @@ async fn three_trials_of_one_issue_are_kept_apart_and_come_back_in_order() {
         steps.iter().map(|step| step.trial).collect::<Vec<_>>(),
         [1, 2, 3]
     );
-    assert!(steps.iter().all(|step| step.detail["trial"] == step.trial));
+    assert!(steps.iter().all(
+        |step| matches!(&step.detail, StepDetail::ToolCall(call) if call.sequence == step.trial)
+    ));
     let events = store.boundary_events(RUN).await.unwrap();
     assert_eq!(
         events.iter().map(|event| event.trial).collect::<Vec<_>>(),

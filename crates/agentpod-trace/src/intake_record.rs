@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::span::Span;
+use agentpod_store::Span;
 
 /// Everything the intake recorded for one issue, in arrival order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

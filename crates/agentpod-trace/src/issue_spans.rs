@@ -169,8 +169,8 @@ fn lock(record: &LiveRecord) -> MutexGuard<'_, Option<IssueTraceRecord>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::span::{Span, SpanKind, SpanStatus};
     use crate::span_decoder::SizedSpan;
+    use agentpod_store::{Span, SpanKind, SpanStatus};
 
     fn span(name: &str) -> Span {
         Span {

@@ -1,10 +1,10 @@
-//! A finished run as plain data, ready for export: the runner maps the run store's rows onto
-//! these types, so this crate needs no knowledge of the store.
+//! A finished run as plain data, ready for export (`stored_run` maps the run store's records
+//! onto these types).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::span::Span;
+use agentpod_store::Span;
 
 /// One run: an agent version against a sample of issues.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

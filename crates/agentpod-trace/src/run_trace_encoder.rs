@@ -7,6 +7,7 @@
 
 use std::collections::HashSet;
 
+use agentpod_store::{Span, SpanKind, SpanStatusCode};
 use chrono::{DateTime, Duration, Utc};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
@@ -19,8 +20,8 @@ use crate::attribute_value::{
     bool_attribute, double_attribute, hex_decode, int_attribute, json_to_attributes,
     string_array_attribute, string_attribute,
 };
+use crate::otlp_number::OtlpNumber;
 use crate::run_trace::{IssueTrace, LlmCallTrace, RunTrace, ToolCallTrace};
-use crate::span::{Span, SpanKind, SpanStatusCode};
 use crate::trace_error::TraceError;
 
 const SCOPE_NAME: &str = "agentpod";
@@ -437,7 +438,7 @@ fn random_id<const LENGTH: usize>() -> [u8; LENGTH] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::span::SpanStatus;
+    use agentpod_store::SpanStatus;
     use chrono::TimeZone;
     use opentelemetry_proto::tonic::common::v1::any_value::Value;
 

@@ -4,11 +4,12 @@
 
 use std::collections::BTreeMap;
 
+use agentpod_store::{Span, SpanEvent, SpanKind, SpanStatus, SpanStatusCode};
 use chrono::{DateTime, SecondsFormat, Utc};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
 use crate::attribute_value::{attributes_to_json, hex_encode};
-use crate::span::{Span, SpanEvent, SpanKind, SpanStatus, SpanStatusCode};
+use crate::otlp_number::OtlpNumber;
 
 /// How much more an issue may keep: spans, and bytes of spans as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::{BoundarySummary, Distribution, Outlier, pass_all_trials, summarize};
-use agentpod_store::{BoundaryEventKind, OutcomeStatus, StepKind};
+use agentpod_store::{BoundaryEventKind, OutcomeStatus, StepDetail, ToolCallOutcome};
 use serde::Serialize;
 
 use crate::figures::assessment::Standing;
@@ -420,42 +420,38 @@ fn issue_row(issue: &IssueMeasures) -> IssueRow {
 fn timelines(input: &RunInput) -> HashMap<String, Vec<TimelineEntry>> {
     let mut timelines: HashMap<String, Vec<TimelineEntry>> = HashMap::new();
     for step in &input.steps {
-        let text = |key: &str| step.detail.get(key).and_then(|value| value.as_str());
-        let (label, failed) = match step.kind {
-            StepKind::LlmCall => {
-                let tokens = ["input_tokens", "output_tokens"]
-                    .map(|key| step.detail.get(key).and_then(|v| v.as_u64()).unwrap_or(0));
-                let status = step.detail.get("status").and_then(|v| v.as_u64());
-                (
-                    format!(
-                        "{} · {} in / {} out tokens{}",
-                        text("response_model").or(text("model")).unwrap_or("model"),
-                        tokens[0],
-                        tokens[1],
-                        step.detail
-                            .get("cost_usd")
-                            .and_then(|v| v.as_f64())
-                            .map(|cost| format!(" · {}", dollars(cost)))
-                            .unwrap_or_default()
-                    ),
-                    status.is_some_and(|status| status >= 400),
-                )
-            }
-            StepKind::ToolCall => {
-                let outcome = text("outcome").unwrap_or("ok");
-                (
-                    format!("{} · {outcome}", text("tool").unwrap_or("tool")),
-                    outcome != "ok",
-                )
-            }
-            StepKind::Span => (text("name").unwrap_or("span").to_string(), false),
+        let named =
+            |name: &str, unnamed: &str| if name.is_empty() { unnamed } else { name }.to_string();
+        let (label, failed) = match &step.detail {
+            StepDetail::LlmCall(call) => (
+                format!(
+                    "{} · {} in / {} out tokens{}",
+                    call.response_model
+                        .as_deref()
+                        .or(call.model.as_deref())
+                        .unwrap_or("model"),
+                    call.usage.input_tokens,
+                    call.usage.output_tokens,
+                    call.cost_usd
+                        .map(|cost| format!(" · {}", dollars(cost)))
+                        .unwrap_or_default()
+                ),
+                call.status >= 400,
+            ),
+            StepDetail::ToolCall(call) => (
+                format!("{} · {}", named(&call.tool, "tool"), call.outcome.as_str()),
+                call.outcome != ToolCallOutcome::Ok,
+            ),
+            StepDetail::Span(span) => (named(&span.name, "span"), false),
         };
         timelines
             .entry(step.issue_id.clone())
             .or_default()
             .push(TimelineEntry {
-                kind: step.kind.as_str(),
-                started_at: step.started_at.clone(),
+                kind: step.kind().as_str(),
+                started_at: step
+                    .started_at
+                    .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
                 latency_ms: step.latency_ms,
                 label,
                 failed,

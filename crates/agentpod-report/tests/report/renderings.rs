@@ -8,7 +8,7 @@ use agentpod_report::{
     ReportFormat, RunInput, RunReport, evaluate_gate, render_comparison, render_gate,
     render_report,
 };
-use agentpod_store::OutcomeStatus;
+use agentpod_store::{OutcomeStatus, StepDetail};
 use quick_xml::events::Event;
 
 use crate::support::small_run;
@@ -279,8 +279,10 @@ fn run_with(text: &str) -> RunInput {
         }
     }
     for step in &mut input.steps {
-        if step.issue_id == "T-3" {
-            step.detail["tool"] = text.into();
+        if step.issue_id == "T-3"
+            && let StepDetail::ToolCall(call) = &mut step.detail
+        {
+            call.tool = text.into();
         }
     }
     for event in &mut input.boundary_events {

@@ -2,8 +2,9 @@
 
 use agentpod_report::RunInput;
 use agentpod_store::{
-    BoundaryEventKind, BoundaryEventRecord, IssueUsage, OutcomeRecord, OutcomeStatus, RunRecord,
-    RunStatus, StepKind, StepRecord,
+    BoundaryEventKind, BoundaryEventRecord, IssueUsage, ModelCallDetail, OutcomeRecord,
+    OutcomeStatus, RunRecord, RunStatus, StepDetail, StepRecord, TokenCounts, ToolCallDetail,
+    ToolCallOutcome,
 };
 use chrono::{Duration, TimeZone, Utc};
 use serde_json::json;
@@ -138,19 +139,35 @@ pub fn small_run() -> RunInput {
             let mut steps = vec![StepRecord {
                 issue_id: issue.id.into(),
                 trial: 1,
-                kind: StepKind::LlmCall,
-                started_at: Some("2026-11-25T12:00:01Z".into()),
+                started_at: Some(Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 1).unwrap()),
                 latency_ms: Some(850.0),
-                detail: json!({"model": "gpt-4o-mini", "input_tokens": 900, "output_tokens": 120, "cost_usd": 0.004, "status": 200}),
+                detail: StepDetail::LlmCall(ModelCallDetail {
+                    model: Some("gpt-4o-mini".into()),
+                    usage: TokenCounts {
+                        input_tokens: 900,
+                        output_tokens: 120,
+                        ..TokenCounts::default()
+                    },
+                    cost_usd: Some(0.004),
+                    status: 200,
+                    ..ModelCallDetail::default()
+                }),
             }];
             for call in 0..issue.tool_calls.min(3) {
                 steps.push(StepRecord {
                     issue_id: issue.id.into(),
                     trial: 1,
-                    kind: StepKind::ToolCall,
-                    started_at: Some(format!("2026-11-25T12:00:0{}Z", call + 2)),
+                    started_at: Some(Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, call + 2).unwrap()),
                     latency_ms: Some(12.5),
-                    detail: json!({"tool": if call == 0 { "query" } else { "execute" }, "outcome": if issue.id == "T-6" && call == 2 { "error" } else { "ok" }}),
+                    detail: StepDetail::ToolCall(ToolCallDetail {
+                        tool: if call == 0 { "query" } else { "execute" }.into(),
+                        outcome: if issue.id == "T-6" && call == 2 {
+                            ToolCallOutcome::Error
+                        } else {
+                            ToolCallOutcome::Ok
+                        },
+                        ..ToolCallDetail::default()
+                    }),
                 });
             }
             steps

@@ -1,0 +1,58 @@
+//! `StepDetail`: what one step was, typed — a model call, a tool call, or one of the agent's own
+//! spans — tagged by its [`StepKind`].
+//!
+//! Stored as two columns, the kind and the detail's own JSON (`detail_json`), as before the
+//! detail was typed; in a bundle, as `"kind"` and `"detail"` beside the step's other fields.
+//! Either way the JSON of each detail is the shape its gateway wrote, so older stores and bundles
+//! read (see the detail types for what they tolerate).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::StoreError;
+use crate::model_call_detail::ModelCallDetail;
+use crate::span::Span;
+use crate::step::StepKind;
+use crate::tool_call_detail::ToolCallDetail;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
+pub enum StepDetail {
+    LlmCall(ModelCallDetail),
+    ToolCall(ToolCallDetail),
+    Span(Span),
+}
+
+impl StepDetail {
+    pub fn kind(&self) -> StepKind {
+        match self {
+            StepDetail::LlmCall(_) => StepKind::LlmCall,
+            StepDetail::ToolCall(_) => StepKind::ToolCall,
+            StepDetail::Span(_) => StepKind::Span,
+        }
+    }
+
+    /// The detail's own JSON, without its kind: what `detail_json` holds.
+    pub fn to_json(&self) -> serde_json::Value {
+        let value = match self {
+            StepDetail::LlmCall(call) => serde_json::to_value(call),
+            StepDetail::ToolCall(call) => serde_json::to_value(call),
+            StepDetail::Span(span) => serde_json::to_value(span),
+        };
+        // Plain structs of strings, numbers and JSON values always serialize.
+        value.unwrap_or_default()
+    }
+
+    /// A detail read back from its kind and its own JSON.
+    pub(crate) fn from_json(kind: StepKind, text: &str) -> Result<StepDetail, StoreError> {
+        let corrupt = |error: serde_json::Error| {
+            StoreError::Corrupt(format!("{} detail: {error}", kind.as_str()))
+        };
+        Ok(match kind {
+            StepKind::LlmCall => StepDetail::LlmCall(serde_json::from_str(text).map_err(corrupt)?),
+            StepKind::ToolCall => {
+                StepDetail::ToolCall(serde_json::from_str(text).map_err(corrupt)?)
+            }
+            StepKind::Span => StepDetail::Span(serde_json::from_str(text).map_err(corrupt)?),
+        })
+    }
+}
