@@ -129,16 +129,16 @@ pub async fn run_agent_container(
         stop_reading.clone(),
     ));
     let ending = tokio::select! {
-        ending = wait_until_ended(&docker, container.name()) => ending,
+        ending = wait_until_ended(docker, container.name()) => ending,
         () = tokio::time::sleep(invocation.timeout) => Ending::TimedOut,
         () = cancel.cancelled() => Ending::Cancelled,
     };
     match &ending {
         Ending::Exited => {}
-        Ending::TimedOut | Ending::WaitFailed(_) => kill(&docker, container.name()).await,
-        Ending::Cancelled => stop(&docker, container.name()).await,
+        Ending::TimedOut | Ending::WaitFailed(_) => kill(docker, container.name()).await,
+        Ending::Cancelled => stop(docker, container.name()).await,
     }
-    let (exit_code, out_of_memory) = final_state(&docker, container.name()).await;
+    let (exit_code, out_of_memory) = final_state(docker, container.name()).await;
     let duration = started.elapsed();
     let exit = exit_from(ending, exit_code, out_of_memory);
     tracing::debug!(?exit, ?duration, out_of_memory, "agent container ended");

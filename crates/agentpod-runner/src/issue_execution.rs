@@ -585,7 +585,7 @@ fn signal_name(signal: i32) -> &'static str {
 
 fn humanize(duration: std::time::Duration) -> String {
     let milliseconds = duration.as_millis();
-    if milliseconds % 1000 == 0 {
+    if milliseconds.is_multiple_of(1000) {
         format!("{}s", milliseconds / 1000)
     } else {
         format!("{milliseconds}ms")

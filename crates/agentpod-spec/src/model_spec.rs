@@ -209,8 +209,8 @@ fn check_upstream_needs(
             }
         }
     }
-    if upstream != ModelUpstream::StandIn {
-        if let Some(field) = fields.get("stand_in") {
+    if upstream != ModelUpstream::StandIn
+        && let Some(field) = fields.get("stand_in") {
             decoder.report_with_help(
                 field.key_position,
                 format!(
@@ -220,7 +220,6 @@ fn check_upstream_needs(
             );
             consistent = false;
         }
-    }
     consistent
 }
 

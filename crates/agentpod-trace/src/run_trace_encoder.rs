@@ -435,6 +435,11 @@ fn random_id<const LENGTH: usize>() -> [u8; LENGTH] {
     }
 }
 
+/// Token counts are the upstream's, and an upstream can say anything: sums saturate.
+fn saturating_sum(counts: impl Iterator<Item = u64>) -> u64 {
+    counts.fold(0, u64::saturating_add)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -586,9 +591,4 @@ mod tests {
         assert_eq!(single_value(["a".to_owned(), "b".to_owned()].iter()), None);
         assert_eq!(single_value(std::iter::empty()), None);
     }
-}
-
-/// Token counts are the upstream's, and an upstream can say anything: sums saturate.
-fn saturating_sum(counts: impl Iterator<Item = u64>) -> u64 {
-    counts.fold(0, u64::saturating_add)
 }

@@ -49,13 +49,11 @@ impl TicketFacts {
         let order = match order {
             Some(row) => {
                 let id = row["id"].as_i64().unwrap_or_default() as i32;
-                let open_refund = database
+                let open_refund = !database
                     .rows(&format!(
                         "SELECT 1 AS open FROM refunds WHERE order_id = {id} AND status IN ('requested', 'approved')"
                     ))
-                    .await?
-                    .first()
-                    .is_some();
+                    .await?.is_empty();
                 Some(OrderFacts {
                     id,
                     status: row["status"].as_str().unwrap_or_default().to_string(),

@@ -114,7 +114,7 @@ fn render(spec: &PodSpec, effective: &EffectiveBoundary) -> String {
     let on_proposal = spec
         .boundary
         .as_ref()
-        .map(|boundary| boundary.on_proposal.clone());
+        .map(|boundary| boundary.on_proposal);
     out.push_str(match on_proposal {
         Some(ProposalResponse::Approve) => {
             "approval tables: the agent's writes are recorded as proposals and applied as if a human approved\n"

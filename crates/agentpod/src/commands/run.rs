@@ -101,7 +101,7 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
     };
 
     // A resumed run keeps its runtime unless told otherwise.
-    let choice = args.runtime.or_else(|| match stored_runtime.as_deref() {
+    let choice = args.runtime.or(match stored_runtime.as_deref() {
         Some("docker") => Some(RuntimeChoice::Docker),
         Some("local") => Some(RuntimeChoice::Local),
         _ => None,
