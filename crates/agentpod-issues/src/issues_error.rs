@@ -3,64 +3,50 @@
 use std::path::PathBuf;
 
 /// A problem with an issues file. Every variant names the file; those about content name the line.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum IssuesError {
-    #[error("cannot read issues file {}: {source}", file.display())]
     Read {
         file: PathBuf,
-        #[source]
         source: std::io::Error,
     },
-    #[error("{}: unsupported issues file extension; expected `.jsonl` or `.csv`", file.display())]
     UnsupportedFormat { file: PathBuf },
-    #[error("{}: issues file holds no issues", file.display())]
     Empty { file: PathBuf },
-    #[error("{}:{line}:{column}: {message}", file.display())]
     MalformedJson {
         file: PathBuf,
         line: usize,
         column: usize,
         message: String,
     },
-    #[error("{}:{line}: issue must be a JSON object, found {found}", file.display())]
     NotAnObject {
         file: PathBuf,
         line: usize,
         found: &'static str,
     },
-    #[error("{}:{line}: issue has no `id`", file.display())]
     MissingId { file: PathBuf, line: usize },
-    #[error("{}:{line}: `id` must be a non-empty string or an integer, found {found}", file.display())]
     InvalidId {
         file: PathBuf,
         line: usize,
         found: String,
     },
-    #[error("{}:{line}: duplicate id `{id}`, first used on line {first_line}", file.display())]
     DuplicateId {
         file: PathBuf,
         line: usize,
         id: String,
         first_line: usize,
     },
-    #[error("{}:{line}: `expected` must be a JSON object, found {found}", file.display())]
     InvalidExpected {
         file: PathBuf,
         line: usize,
         found: &'static str,
     },
-    #[error("{}:1: CSV header has no `id` column", file.display())]
     MissingIdColumn { file: PathBuf },
-    #[error("{}:1: CSV header names column `{column}` twice", file.display())]
     DuplicateColumn { file: PathBuf, column: String },
-    #[error("{}:{line}: row has {found} values but the header has {expected} columns", file.display())]
     RaggedRow {
         file: PathBuf,
         line: usize,
         expected: usize,
         found: usize,
     },
-    #[error("{}:{line}: {message}", file.display())]
     Csv {
         file: PathBuf,
         line: usize,
@@ -69,6 +55,38 @@ pub enum IssuesError {
 }
 
 impl IssuesError {
+    /// What is wrong, without where: the diagnostic a user sees shows the file and line itself.
+    pub fn problem(&self) -> String {
+        match self {
+            Self::Read { .. } => "cannot read the issues file".to_string(),
+            Self::UnsupportedFormat { .. } => {
+                "unsupported issues file extension; expected `.jsonl` or `.csv`".to_string()
+            }
+            Self::Empty { .. } => "issues file holds no issues".to_string(),
+            Self::MalformedJson { message, .. } | Self::Csv { message, .. } => message.clone(),
+            Self::NotAnObject { found, .. } => {
+                format!("issue must be a JSON object, found {found}")
+            }
+            Self::MissingId { .. } => "issue has no `id`".to_string(),
+            Self::InvalidId { found, .. } => {
+                format!("`id` must be a non-empty string or an integer, found {found}")
+            }
+            Self::DuplicateId { id, first_line, .. } => {
+                format!("duplicate id `{id}`, first used on line {first_line}")
+            }
+            Self::InvalidExpected { found, .. } => {
+                format!("`expected` must be a JSON object, found {found}")
+            }
+            Self::MissingIdColumn { .. } => "CSV header has no `id` column".to_string(),
+            Self::DuplicateColumn { column, .. } => {
+                format!("CSV header names column `{column}` twice")
+            }
+            Self::RaggedRow {
+                expected, found, ..
+            } => format!("row has {found} values but the header has {expected} columns"),
+        }
+    }
+
     /// The issues file the problem is in.
     pub fn file(&self) -> &std::path::Path {
         match self {
@@ -108,6 +126,32 @@ impl IssuesError {
     pub fn column(&self) -> Option<usize> {
         match self {
             Self::MalformedJson { column, .. } => Some(*column),
+            _ => None,
+        }
+    }
+}
+
+/// `file:line[:column]: problem`; the cause of a read error is its `source`, not repeated here.
+impl std::fmt::Display for IssuesError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let file = self.file().display();
+        match (self.line(), self.column()) {
+            (Some(line), Some(column)) => {
+                write!(formatter, "{file}:{line}:{column}: {}", self.problem())
+            }
+            (Some(line), None) => write!(formatter, "{file}:{line}: {}", self.problem()),
+            (None, _) => match self {
+                Self::Read { .. } => write!(formatter, "cannot read issues file {file}"),
+                _ => write!(formatter, "{file}: {}", self.problem()),
+            },
+        }
+    }
+}
+
+impl std::error::Error for IssuesError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Read { source, .. } => Some(source),
             _ => None,
         }
     }

@@ -55,6 +55,39 @@ pub enum RunError {
     NoPod(#[source] RuntimeError),
     #[error("no pod could be prepared: {0}")]
     PodPreparation(String),
+    #[error("no pod's gateways could start")]
+    Gateways(#[source] GatewayStartError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// A pod's gateways could not start: the spec asks for what this machine does not give, or a
+/// gateway could not bind.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayStartError {
+    #[error("an image agent needs a pod with a network")]
+    NoPodNetwork,
+    #[error("the pod's host address `{host}` is not an IP address")]
+    HostAddress {
+        host: String,
+        #[source]
+        source: std::net::AddrParseError,
+    },
+    #[error("the tool gateway cannot start")]
+    ToolGateway(#[source] agentpod_tool_gateway::ToolGatewayError),
+    #[error("the trace intake cannot start")]
+    TraceIntake(#[source] agentpod_trace::TraceError),
+    #[error("the LLM gateway cannot start")]
+    LlmGateway(#[source] agentpod_llm_gateway::LlmGatewayError),
+    #[error(
+        "`model.upstream: {upstream}` needs the provider's key in agentpod's environment: set {variable}"
+    )]
+    MissingKey {
+        upstream: &'static str,
+        variable: String,
+    },
+    #[error("`model.upstream: replay` needs `cassettes`")]
+    ReplayWithoutCassettes,
+    #[error("`model.upstream: openai-compatible` needs `base_url`")]
+    CompatibleWithoutBaseUrl,
 }

@@ -18,6 +18,7 @@ use agentpod_store::{IssueUsage, StepDetail, StepRecord};
 use agentpod_tool_gateway::{ProxiedServer, ToolCallOutcome, ToolConfig, ToolGateway, ToolLimits};
 use agentpod_trace::{TraceIntake, TraceIntakeConfig};
 
+use crate::error::GatewayStartError;
 use crate::run_plan::RunPlan;
 use crate::step_details::{model_call_detail, tool_call_detail};
 
@@ -37,13 +38,19 @@ pub(crate) struct IssueGateways {
 }
 
 impl PodGateways {
-    pub(crate) async fn start(plan: &RunPlan, pod: &dyn Pod) -> Result<PodGateways, String> {
+    pub(crate) async fn start(
+        plan: &RunPlan,
+        pod: &dyn Pod,
+    ) -> Result<PodGateways, GatewayStartError> {
         let address: IpAddr = if plan.spec.agent.image.is_some() {
             let host = pod
                 .host_address()
-                .ok_or("an image agent needs a pod with a network")?;
+                .ok_or(GatewayStartError::NoPodNetwork)?;
             host.parse()
-                .map_err(|error| format!("pod host address `{host}`: {error}"))?
+                .map_err(|source| GatewayStartError::HostAddress {
+                    host: host.to_string(),
+                    source,
+                })?
         } else {
             IpAddr::V4(Ipv4Addr::LOCALHOST)
         };
@@ -69,12 +76,12 @@ impl PodGateways {
         };
         let tools = ToolGateway::start(bind, tool_config)
             .await
-            .map_err(|error| format!("tool gateway: {error}"))?;
+            .map_err(GatewayStartError::ToolGateway)?;
         let traces = match TraceIntake::start(bind, TraceIntakeConfig::default()).await {
             Ok(traces) => traces,
             Err(error) => {
                 tools.shutdown().await;
-                return Err(format!("trace intake: {error}"));
+                return Err(GatewayStartError::TraceIntake(error));
             }
         };
         let models = match &plan.spec.model {
@@ -83,7 +90,7 @@ impl PodGateways {
                 let started = match llm_config(model) {
                     Ok(config) => LlmGateway::start(bind, config)
                         .await
-                        .map_err(|error| format!("LLM gateway: {error}")),
+                        .map_err(GatewayStartError::LlmGateway),
                     Err(error) => Err(error),
                 };
                 match started {
@@ -233,11 +240,12 @@ impl PodGateways {
 
 /// The LLM gateway's configuration from the spec's `model` section. The real provider's key is
 /// read from agentpod's own environment here; it never reaches the agent.
-fn llm_config(model: &ModelSpec) -> Result<LlmConfig, String> {
-    let api_key = || -> Result<String, String> {
+fn llm_config(model: &ModelSpec) -> Result<LlmConfig, GatewayStartError> {
+    let api_key = || -> Result<String, GatewayStartError> {
         let variable = model.api_key_env().unwrap_or("OPENAI_API_KEY");
-        std::env::var(variable).map_err(|_| {
-            format!("`model.upstream: {}` needs the provider's key in agentpod's environment: set {variable}", model.upstream.name())
+        std::env::var(variable).map_err(|_| GatewayStartError::MissingKey {
+            upstream: model.upstream.name(),
+            variable: variable.to_string(),
         })
     };
     let real = |upstream: Upstream| match &model.cassettes {
@@ -265,7 +273,7 @@ fn llm_config(model: &ModelSpec) -> Result<LlmConfig, String> {
             cassette_dir: model
                 .cassettes
                 .clone()
-                .ok_or("`model.upstream: replay` needs `cassettes`")?,
+                .ok_or(GatewayStartError::ReplayWithoutCassettes)?,
         },
         ModelUpstream::OpenAi => real(Upstream::OpenAi {
             base_url: model
@@ -285,7 +293,7 @@ fn llm_config(model: &ModelSpec) -> Result<LlmConfig, String> {
             base_url: model
                 .base_url
                 .clone()
-                .ok_or("`model.upstream: openai-compatible` needs `base_url`")?,
+                .ok_or(GatewayStartError::CompatibleWithoutBaseUrl)?,
             api_key: model
                 .api_key_env()
                 .and_then(|variable| std::env::var(variable).ok()),
@@ -320,4 +328,49 @@ fn parse_time(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     chrono::DateTime::parse_from_rfc3339(text)
         .ok()
         .map(|time| time.with_timezone(&chrono::Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use agentpod_spec::{ModelSpec, ModelUpstream, StandInSpec};
+
+    use super::*;
+
+    fn model(upstream: ModelUpstream) -> ModelSpec {
+        ModelSpec {
+            upstream,
+            base_url: None,
+            api_key_env: Some("AGENTPOD_TEST_KEY_THAT_IS_NOT_SET".to_string()),
+            cassettes: None,
+            prices: None,
+            price_table: Vec::new(),
+            timeout: Duration::from_secs(5),
+            stand_in: StandInSpec::default(),
+            allow_provider_features: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn what_the_spec_asks_for_and_this_machine_lacks_is_a_typed_error() {
+        let Err(GatewayStartError::MissingKey { upstream, variable }) =
+            llm_config(&model(ModelUpstream::OpenAi))
+        else {
+            panic!("a real upstream without its key must not start");
+        };
+        assert_eq!(
+            (upstream, variable.as_str()),
+            ("openai", "AGENTPOD_TEST_KEY_THAT_IS_NOT_SET")
+        );
+        assert!(matches!(
+            llm_config(&model(ModelUpstream::Replay)),
+            Err(GatewayStartError::ReplayWithoutCassettes)
+        ));
+        assert!(matches!(
+            llm_config(&model(ModelUpstream::OpenAiCompatible)),
+            Err(GatewayStartError::CompatibleWithoutBaseUrl)
+        ));
+        assert!(llm_config(&model(ModelUpstream::StandIn)).is_ok());
+    }
 }

@@ -39,7 +39,7 @@ pub(crate) enum PodWorkerEnd {
     Drained,
     StartFailed(RuntimeError),
     /// The pod's gateways could not start.
-    GatewayFailed(String),
+    GatewayFailed(crate::error::GatewayStartError),
     /// The run store refused an issue's result.
     StoreFailed(agentpod_store::StoreError),
     FixtureFailed(FixtureError),
@@ -130,11 +130,21 @@ async fn serve(
     if context.interrupt.is_draining() {
         return PodWorkerEnd::Drained;
     }
-    let report_failure = |error: &dyn std::fmt::Display| {
-        let error = error.to_string();
+    let report_failure = |error: &dyn std::error::Error| {
+        // The whole chain: an error names its own layer and keeps its cause as its source.
+        let mut text = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            let cause_text = cause.to_string();
+            if !text.ends_with(&cause_text) {
+                text.push_str(": ");
+                text.push_str(&cause_text);
+            }
+            source = cause.source();
+        }
         context.reporter.report(&RunEvent::PodFailed {
             pod: context.pod,
-            error: &error,
+            error: &text,
         });
     };
     let fixtures = &context.plan.spec.database.fixtures;

@@ -124,8 +124,9 @@ pub async fn execute(
             PodWorkerEnd::StartFailed(runtime_error) if !served => {
                 Some(RunError::NoPod(runtime_error))
             }
-            PodWorkerEnd::Panicked(message) | PodWorkerEnd::GatewayFailed(message) if !served => {
-                Some(RunError::PodPreparation(message))
+            PodWorkerEnd::Panicked(message) if !served => Some(RunError::PodPreparation(message)),
+            PodWorkerEnd::GatewayFailed(gateway_error) if !served => {
+                Some(RunError::Gateways(gateway_error))
             }
             _ => None,
         };

@@ -85,17 +85,11 @@ pub(crate) fn fixture_failure(error: &FixtureError) -> Failure {
 /// An issues-file error as a diagnostic pointing into the issues file, when it has a line.
 pub(crate) fn issues_failure(error: &IssuesError) -> Failure {
     let Some(line) = error.line() else {
-        return Failure::new(Exit::InvalidInput, error.to_string());
+        return Failure::from_error(Exit::InvalidInput, "", error);
     };
     let file = error.file();
     let column = error.column().unwrap_or(1);
-    // The error's own text starts with `file:line[:column]: `; the diagnostic shows that itself.
-    let text = error.to_string();
-    let message = text
-        .splitn(if error.column().is_some() { 4 } else { 3 }, ':')
-        .last()
-        .unwrap_or(&text)
-        .trim();
+    let message = error.problem();
     let source = std::fs::read_to_string(file).unwrap_or_default();
     let diagnostic = Diagnostic::new(file, line, column, format!("bad issues file: {message}"))
         .with_source_from(&source);
