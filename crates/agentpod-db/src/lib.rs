@@ -22,6 +22,8 @@ mod database_name;
 mod db_error;
 mod effective_boundary;
 mod fixture_error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod issue_database;
 mod json_lines_fixture;
 mod pod_database;

@@ -1,6 +1,8 @@
 //! Issues: load an issues file (JSON lines or CSV) and draw a seeded, optionally stratified sample.
 
 mod csv_issues;
+#[doc(hidden)]
+pub mod fuzzing;
 mod issue;
 mod issues_error;
 mod jsonl_issues;

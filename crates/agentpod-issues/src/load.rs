@@ -25,7 +25,16 @@ pub fn load(path: &Path) -> Result<Vec<Issue>, IssuesError> {
         file: path.to_path_buf(),
         source,
     })?;
-    let issues = parse(path, &text)?;
+    load_text(path, &text, parse)
+}
+
+/// [`load`] without the reading: parses `text` with `parse` and checks what both formats share.
+pub(crate) fn load_text(
+    path: &Path,
+    text: &str,
+    parse: fn(&Path, &str) -> Result<Vec<Issue>, IssuesError>,
+) -> Result<Vec<Issue>, IssuesError> {
+    let issues = parse(path, text)?;
     if issues.is_empty() {
         return Err(IssuesError::Empty {
             file: path.to_path_buf(),
