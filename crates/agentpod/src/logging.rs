@@ -9,9 +9,10 @@ pub(crate) fn init(verbose: u8) {
         2 => "debug",
         _ => "trace",
     };
-    // Postgres notices (a `WARNING: PID 23 is not a PostgreSQL backend process` when a session
-    // ends as it is terminated) are the server talking to itself: shown from -vv only.
-    let notices = if verbose >= 2 { "" } else { ",sqlx::postgres::notice=error" };
+    // sqlx's own logs are for its developers: Postgres notices (`WARNING: PID 23 is not a
+    // PostgreSQL backend process` when a session ends as it is terminated) and the pool's checks
+    // of connections the server closed at an issue's end. Shown from -vv only.
+    let notices = if verbose >= 2 { "" } else { ",sqlx=error" };
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(format!("{default}{notices}")));
     let _ = tracing_subscriber::fmt()

@@ -90,8 +90,7 @@ pub fn evaluate_gate(
                 margin: None,
                 skipped: true,
                 note: Some(
-                    "no baseline run to compare against (give one with --baseline RUN)"
-                        .to_string(),
+                    "no baseline run to compare against; give one with --baseline RUN".to_string(),
                 ),
             }),
             Some(comparison) => {

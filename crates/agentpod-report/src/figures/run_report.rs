@@ -543,7 +543,7 @@ fn verdict(report: &RunReport) -> Verdict {
         if !check.passed {
             gate_concerns.push(format!("fails the gate: {}", check_sentence(check)));
         } else if check.skipped {
-            gate_concerns.push(format!("not checked: {}", check_sentence(check)));
+            gate_concerns.push(check_sentence(check));
         }
     }
     concerns.splice(0..0, gate_concerns);

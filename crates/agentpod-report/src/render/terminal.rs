@@ -461,6 +461,10 @@ pub(crate) fn check_sentence(check: &GateCheck) -> String {
             },
             margin_show(-margin)
         ),
+        _ if check.skipped => format!(
+            "{label} not checked ({limit}): {}",
+            check.note.as_deref().unwrap_or("no data")
+        ),
         _ => format!(
             "{label}: {limit}, not measured ({})",
             check.note.as_deref().unwrap_or("no data")

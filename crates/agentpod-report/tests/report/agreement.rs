@@ -325,7 +325,7 @@ fn a_baseline_without_a_limit_allows_no_regression() {
             .verdict
             .concerns
             .iter()
-            .any(|concern| concern.starts_with("not checked: regressions")
+            .any(|concern| concern.starts_with("regressions not checked (maximum 0)")
                 && concern.contains("--baseline")),
         "{:?}",
         report.verdict.concerns
