@@ -61,72 +61,64 @@ impl Diagnostic {
         self
     }
 
-    /// Renders the diagnostic on several lines, without a trailing newline and without colour.
+    /// Renders the diagnostic on several lines, without a trailing newline and without colour,
+    /// with `annotate-snippets` (rustc's own renderer):
     ///
     /// ```text
     /// error: unknown key `fixturs` in `database`
-    ///   --> pods/bad.yaml:4:3
-    ///    |
-    ///  4 |   fixturs:
-    ///    |   ^^^^^^^
-    ///    = help: did you mean `fixtures`?
+    ///  --> pods/bad.yaml:4:3
+    ///   |
+    /// 4 |   fixturs:
+    ///   |   ^^^^^^^
+    ///   |
+    ///   = help: did you mean `fixtures`?
     /// ```
     #[must_use]
     pub fn render(&self) -> String {
-        // One space wider than the line number, as the example in the design asks.
-        let width = self.line.max(1).to_string().len() + 1;
-        let gutter = " ".repeat(width);
-        let mut lines = vec![format!("error: {}", self.message)];
-        if self.line == 0 {
-            lines.push(format!("{gutter}--> {}", self.file.display()));
-        } else {
-            lines.push(format!(
-                "{gutter}--> {}:{}:{}",
-                self.file.display(),
-                self.line,
-                self.column
-            ));
-        }
-        if let (Some(source_line), true) = (&self.source_line, self.line > 0) {
-            let (source_line, column) =
-                window(source_line.trim_end_matches(['\r', '\n']), self.column);
-            let length = self
-                .end_column
-                .and_then(|end| end.checked_sub(self.column))
-                .filter(|length| *length > 0);
-            let source_line = source_line.as_str();
-            lines.push(format!("{gutter} |"));
-            lines.push(
-                format!("{:>width$} | {source_line}", self.line)
-                    .trim_end()
-                    .to_owned(),
-            );
-            lines.push(format!(
-                "{gutter} | {}",
-                caret_line(source_line, column, length)
-            ));
-        }
+        use annotate_snippets::{AnnotationKind, Level, Origin, Renderer, Snippet};
+        let file = self.file.display().to_string();
+        let title = Level::ERROR.primary_title(self.message.as_str());
+        let source_line = self
+            .source_line
+            .as_deref()
+            .map(|line| line.trim_end_matches(['\r', '\n']));
+        let mut group = match (source_line, self.line) {
+            (_, 0) => title.element(Origin::path(file.as_str())),
+            (Some(source_line), line) => title.element(
+                Snippet::source(source_line)
+                    .line_start(line)
+                    .path(file.as_str())
+                    .annotation(AnnotationKind::Primary.span(token_span(
+                        source_line,
+                        self.column,
+                        self.end_column,
+                    ))),
+            ),
+            (None, line) => title.element(
+                Origin::path(file.as_str())
+                    .line(line)
+                    .char_column(self.column),
+            ),
+        };
         if let Some(help) = &self.help {
-            lines.push(format!("{gutter} = help: {help}"));
+            group = group.element(Level::HELP.message(help.as_str()));
         }
-        lines.join("\n")
+        Renderer::plain()
+            .render(&[group])
+            .trim_end()
+            .to_string()
     }
 }
 
-/// The caret marks the token that starts at `column`, `length` characters long when the parser
-/// said where it ends; otherwise its end is found from the text (a quoted string, a bracketed
-/// list, or a plain word).
-fn caret_line(source_line: &str, column: usize, length: Option<usize>) -> String {
+/// The bytes of `source_line` the caret marks: the token that starts at the 1-based character
+/// `column`, up to `end_column` when the parser said where it ends (less a trailing blank: its
+/// span can take in the blank after a quoted scalar or a closing bracket), else to the token's
+/// end as found from the text (a quoted string, a bracketed list, or a plain word).
+fn token_span(source_line: &str, column: usize, end_column: Option<usize>) -> std::ops::Range<usize> {
     let characters: Vec<char> = source_line.chars().collect();
     let start = column.saturating_sub(1).min(characters.len());
-    // Tabs are kept so the caret lines up however the terminal renders them.
-    let padding: String = characters[..start]
-        .iter()
-        .map(|&character| if character == '\t' { '\t' } else { ' ' })
-        .collect();
     let rest = characters.len() - start;
-    let length = match length {
-        // The parser's span can take in the blank after a quoted scalar or a closing bracket.
+    let length = match end_column.and_then(|end| end.checked_sub(column)).filter(|length| *length > 0) {
         Some(length) => {
             let token = &characters[start..start + length.min(rest)];
             token.len()
@@ -137,9 +129,9 @@ fn caret_line(source_line: &str, column: usize, length: Option<usize>) -> String
                     .count()
         }
         None => token_length(&characters[start..]),
-    }
-    .max(1);
-    format!("{padding}{}", "^".repeat(length))
+    };
+    let byte = |index: usize| characters[..index].iter().map(|c| c.len_utf8()).sum::<usize>();
+    byte(start)..byte(start + length)
 }
 
 fn token_length(rest: &[char]) -> usize {
@@ -211,11 +203,12 @@ mod tests {
                 .with_help("did you mean `fixtures`?");
         assert_eq!(
             diagnostic.render(),
-            "error: unknown key `fixturs` in `database`\n  \
-             --> pods/bad.yaml:4:3\n   \
-             |\n \
-             4 |   fixturs:\n   \
-             |   ^^^^^^^\n   \
+            "error: unknown key `fixturs` in `database`\n \
+             --> pods/bad.yaml:4:3\n  \
+             |\n\
+             4 |   fixturs:\n  \
+             |   ^^^^^^^\n  \
+             |\n  \
              = help: did you mean `fixtures`?"
         );
     }
@@ -225,70 +218,41 @@ mod tests {
         let rendered = Diagnostic::new("a.yaml", 120, 1, "boom")
             .with_source_from(&"x: 1\n".repeat(130))
             .render();
-        assert!(rendered.contains("\n    --> a.yaml:120:1\n"), "{rendered}");
-        assert!(rendered.contains("\n 120 | x: 1\n"), "{rendered}");
+        assert!(rendered.contains("\n   --> a.yaml:120:1\n"), "{rendered}");
+        assert!(rendered.contains("\n120 | x: 1\n"), "{rendered}");
     }
 
     #[test]
     fn whole_file_problems_have_no_position() {
         let rendered = Diagnostic::new("a.yaml", 0, 0, "cannot read pod spec").render();
-        assert_eq!(rendered, "error: cannot read pod spec\n  --> a.yaml");
+        assert_eq!(rendered, "error: cannot read pod spec\n--> a.yaml");
     }
 
     #[test]
-    fn caret_covers_the_token() {
-        assert_eq!(caret_line("pods: three # comment", 7, None), "      ^^^^^");
-        assert_eq!(caret_line("image: postgres:15", 8, None), "       ^^^^^^^^^^^");
-        assert_eq!(caret_line("timeout: \"30 s\" # x", 10, None), "         ^^^^^^");
-        assert_eq!(caret_line("command: [a, [b]]", 10, None), "         ^^^^^^^^");
-        assert_eq!(caret_line("1,foo,bar", 3, None), "  ^^^");
-        assert_eq!(caret_line("\tx: 1", 2, None), "\t^");
-        // A column past the end still shows one caret.
-        assert_eq!(caret_line("name:", 6, None), "     ^");
+    fn long_lines_are_cut_around_the_token() {
+        let line = format!("{}bad{}", "x".repeat(500), "y".repeat(500));
+        let rendered = Diagnostic::new("a.csv", 1, 501, "boom")
+            .with_source_from(&line)
+            .render();
+        assert!(rendered.lines().all(|line| line.chars().count() < 200), "{rendered}");
+        assert!(rendered.contains("bad"), "{rendered}");
+    }
+
+    #[test]
+    fn the_span_covers_the_token() {
+        let text = |line: &str, column: usize, end: Option<usize>| {
+            line[token_span(line, column, end)].to_string()
+        };
+        assert_eq!(text("pods: three # comment", 7, None), "three");
+        assert_eq!(text("image: postgres:15", 8, None), "postgres:15");
+        assert_eq!(text("timeout: \"30 s\" # x", 10, None), "\"30 s\"");
+        assert_eq!(text("command: [a, [b]]", 10, None), "[a, [b]]");
+        assert_eq!(text("1,foo,bar", 3, None), "foo");
+        assert_eq!(text("é: ü", 4, None), "ü");
+        // A column past the end marks the end.
+        assert_eq!(token_span("name:", 6, None), 5..5);
         // A known end is used as it is, less a trailing blank.
-        assert_eq!(caret_line("a: [x, [y]] z", 4, Some(9)), "   ^^^^^^^^");
-        assert_eq!(caret_line("a: \"q\" }", 4, Some(4)), "   ^^^");
-    }
-}
-
-/// Characters of a source line shown around the column; longer lines (minified or generated
-/// files) are cut to a window, so a message stays a few lines long.
-const SOURCE_WINDOW: usize = 120;
-
-/// The part of `line` to show and the column within it.
-fn window(line: &str, column: usize) -> (String, usize) {
-    let characters: Vec<char> = line.chars().collect();
-    if characters.len() <= SOURCE_WINDOW {
-        return (line.to_string(), column);
-    }
-    let start = column
-        .saturating_sub(1)
-        .saturating_sub(SOURCE_WINDOW / 2)
-        .min(characters.len());
-    let end = (start + SOURCE_WINDOW).min(characters.len());
-    let mut shown: String = characters[start..end].iter().collect();
-    let mut column = column - start;
-    if start > 0 {
-        shown.insert(0, '…');
-        column += 1;
-    }
-    if end < characters.len() {
-        shown.push('…');
-    }
-    (shown, column)
-}
-
-#[cfg(test)]
-mod window_tests {
-    use super::window;
-
-    #[test]
-    fn long_lines_are_cut_around_the_column() {
-        let line = "x".repeat(1000);
-        let (shown, column) = window(&line, 500);
-        assert!(shown.chars().count() <= 122, "{}", shown.len());
-        assert!(shown.starts_with('…') && shown.ends_with('…'));
-        assert_eq!(shown.chars().nth(column - 1), Some('x'));
-        assert_eq!(window("short", 3), ("short".to_string(), 3));
+        assert_eq!(text("a: [x, [y]] z", 4, Some(13)), "[x, [y]]");
+        assert_eq!(text("a: \"q\" }", 4, Some(8)), "\"q\"");
     }
 }

@@ -57,6 +57,6 @@ fn an_unreadable_spec_is_one_diagnostic_without_position() {
     );
     assert_eq!(
         diagnostic.render().lines().nth(1),
-        Some("  --> tests/invalid/does-not-exist.yaml")
+        Some("--> tests/invalid/does-not-exist.yaml")
     );
 }
