@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use agentpod_runtime::PostgresEndpoint;
+use agentpod_postgres_server::PostgresEndpoint;
 use agentpod_spec::{BoundarySpec, Fixture, FixtureKind};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, PgConnection};

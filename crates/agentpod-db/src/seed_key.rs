@@ -1,7 +1,7 @@
 //! `seed_key`: what a seeded template is cached under — a hash of everything that goes into it,
 //! so a template is reused exactly when seeding again would make the same one.
 
-use agentpod_runtime::POSTGRES_SETTINGS;
+use agentpod_postgres_server::POSTGRES_SETTINGS;
 use agentpod_spec::{BoundarySpec, Fixture};
 use sha2::{Digest, Sha256};
 

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::RuntimeError;
-use crate::postgres_endpoint::PostgresEndpoint;
+use agentpod_postgres_server::PostgresEndpoint;
 
 /// What came of launching an agent in a pod.
 #[derive(Debug)]

@@ -12,7 +12,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
 use tokio::time::Instant;
 
 use crate::error::RuntimeError;
-use crate::postgres_endpoint::PostgresEndpoint;
+use agentpod_postgres_server::PostgresEndpoint;
 
 /// One attempt must not hang on a silently dropped SYN.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use crate::error::RuntimeError;
 use crate::pod_request::PodRequest;
-use crate::postgres_endpoint::PostgresEndpoint;
+use agentpod_postgres_server::PostgresEndpoint;
 
 /// The repository seed images are committed to; the tag is the key's first characters.
 pub const SEED_REPOSITORY: &str = "agentpod-seed";

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use agentpod_runtime::PostgresEndpoint;
+use agentpod_postgres_server::PostgresEndpoint;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use sqlx::{ConnectOptions, Connection, PgConnection};

@@ -46,8 +46,8 @@ impl ToolGateway {
         bind: SocketAddr,
         config: ToolConfig,
     ) -> Result<ToolGateway, ToolGatewayError> {
-        // Proxied URL servers go through reqwest with rustls; in a build where the workspace
-        // enables reqwest's `rustls-no-provider`, a process-wide provider must exist first.
+        // Proxied URL servers go through reqwest with rustls, built without a bundled crypto
+        // provider (the workspace's `rustls-no-provider`): a process-wide one must exist first.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let proxied = ProxiedServers::connect(&config.servers).await?;
         let listener = match GatewayListener::bind(bind).await {

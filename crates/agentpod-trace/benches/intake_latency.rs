@@ -10,10 +10,6 @@ use std::time::{Duration, Instant};
 
 use agentpod_trace::{TraceIntake, TraceIntakeConfig};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value::Value};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
@@ -24,7 +20,15 @@ const PACED_FOR: Duration = Duration::from_secs(5);
 const FLOOD_FOR: Duration = Duration::from_secs(3);
 const FLOOD_CLIENTS: usize = 8;
 
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
+/// The workspace's one HTTP client (reqwest), as an exporter in a Rust agent would use it.
+fn http_client() -> reqwest::Client {
+    // reqwest is built without a bundled crypto provider (see the workspace's Cargo.toml).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("an HTTP client")
+}
 
 fn export_body() -> Bytes {
     let spans = (1..=5u8)
@@ -58,15 +62,17 @@ fn export_body() -> Bytes {
     Bytes::from(request.encode_to_vec())
 }
 
-async fn post(client: &HttpClient, url: &str, body: &Bytes) -> Duration {
-    let request = hyper::Request::post(url)
-        .header("content-type", "application/x-protobuf")
-        .body(Full::new(body.clone()))
-        .expect("a valid request");
+async fn post(client: &reqwest::Client, url: &str, body: &Bytes) -> Duration {
     let started = Instant::now();
-    let response = client.request(request).await.expect("the server answers");
+    let response = client
+        .post(url)
+        .header("content-type", "application/x-protobuf")
+        .body(body.clone())
+        .send()
+        .await
+        .expect("the server answers");
     let status = response.status();
-    let _ = response.into_body().collect().await;
+    let _ = response.bytes().await;
     assert!(status.is_success(), "unexpected status {status}");
     started.elapsed()
 }
@@ -93,7 +99,7 @@ fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
 }
 
 /// Alternates the two targets at the paced rate so both see the same machine state.
-async fn paced(client: &HttpClient, targets: [&str; 2], body: &Bytes) -> [Vec<Duration>; 2] {
+async fn paced(client: &reqwest::Client, targets: [&str; 2], body: &Bytes) -> [Vec<Duration>; 2] {
     let mut samples = [Vec::new(), Vec::new()];
     let interval = Duration::from_secs(1) / RATE_PER_SECOND;
     let mut ticker = tokio::time::interval(interval);
@@ -120,7 +126,7 @@ async fn flood(url: &str, body: &Bytes) -> f64 {
             let url = url.to_owned();
             let body = body.clone();
             tokio::spawn(async move {
-                let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+                let client = http_client();
                 let mut count = 0u64;
                 while Instant::now() < deadline {
                     post(&client, &url, &body).await;
@@ -151,7 +157,7 @@ async fn main() {
     let intake_url = format!("{}/v1/traces", access.url);
     let bare_url = format!("http://{}/v1/traces", start_bare_server().await);
     let body = export_body();
-    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    let client = http_client();
 
     // Warm the connections and the allocator.
     for _ in 0..200 {

@@ -1,13 +1,9 @@
-//! A minimal OTLP/HTTP client: one protobuf POST, with a deadline, plain HTTP only.
+//! A minimal OTLP/HTTP client: one protobuf POST, with a deadline, over http or https.
 
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::{Request, StatusCode, header};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use reqwest::{StatusCode, header};
 
 use crate::trace_error::TraceError;
 
@@ -15,16 +11,25 @@ use crate::trace_error::TraceError;
 const QUOTED_BODY_BYTES: usize = 1024;
 
 pub(crate) struct OtlpClient {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: reqwest::Client,
     timeout: Duration,
 }
 
 impl OtlpClient {
-    pub(crate) fn new(timeout: Duration) -> OtlpClient {
-        OtlpClient {
-            client: Client::builder(TokioExecutor::new()).build_http(),
-            timeout,
-        }
+    /// A client whose every exchange (connect, send, read the answer) ends within `timeout`.
+    pub(crate) fn new(timeout: Duration) -> Result<OtlpClient, TraceError> {
+        // reqwest is built without a bundled crypto provider; ring is installed process-wide
+        // unless the host program already chose one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            // A collector answers where it is asked: a redirect is an answer that is not 2xx,
+            // and the endpoint is reached directly, as given, whatever proxy the environment names.
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .map_err(|source| TraceError::ExportClient { source })?;
+        Ok(OtlpClient { client, timeout })
     }
 
     /// Posts a protobuf body and returns the response body of a 2xx answer.
@@ -33,44 +38,40 @@ impl OtlpClient {
         url: &str,
         body: Vec<u8>,
     ) -> Result<Bytes, TraceError> {
-        let request = Request::post(url)
+        let failed = |error: reqwest::Error| self.send_error(url, error);
+        let response = self
+            .client
+            .post(url)
             .header(header::CONTENT_TYPE, "application/x-protobuf")
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|error| TraceError::InvalidEndpoint {
-                endpoint: url.to_owned(),
-                reason: error.to_string(),
-            })?;
-        let exchange = async {
-            let response =
-                self.client
-                    .request(request)
-                    .await
-                    .map_err(|error| TraceError::ExportSend {
-                        url: url.to_owned(),
-                        source: Box::new(error),
-                    })?;
-            let status = response.status();
-            let body = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|error| TraceError::ExportSend {
-                    url: url.to_owned(),
-                    source: Box::new(error),
-                })?
-                .to_bytes();
-            Ok::<_, TraceError>((status, body))
-        };
-        let (status, body) = tokio::time::timeout(self.timeout, exchange)
+            .body(body)
+            .send()
             .await
-            .map_err(|_elapsed| TraceError::ExportTimeout {
-                url: url.to_owned(),
-                seconds: self.timeout.as_secs(),
-            })??;
+            .map_err(failed)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(failed)?;
         if status.is_success() {
             return Ok(body);
         }
         Err(rejected(url, status, &body))
+    }
+
+    fn send_error(&self, url: &str, error: reqwest::Error) -> TraceError {
+        if error.is_timeout() {
+            return TraceError::ExportTimeout {
+                url: url.to_owned(),
+                seconds: self.timeout.as_secs(),
+            };
+        }
+        if error.is_builder() {
+            return TraceError::InvalidEndpoint {
+                endpoint: url.to_owned(),
+                reason: error.to_string(),
+            };
+        }
+        TraceError::ExportSend {
+            url: url.to_owned(),
+            source: Box::new(error),
+        }
     }
 }
 
@@ -92,13 +93,11 @@ pub(crate) fn traces_url(endpoint: &str) -> Result<String, TraceError> {
         reason: reason.to_owned(),
     };
     let trimmed = endpoint.trim().trim_end_matches('/');
-    if trimmed.starts_with("https://") {
-        return Err(invalid(
-            "https is not supported; reach the collector over http (for example through a local collector)",
-        ));
-    }
-    let Some(rest) = trimmed.strip_prefix("http://") else {
-        return Err(invalid("it must start with http://"));
+    let Some(rest) = trimmed
+        .strip_prefix("http://")
+        .or_else(|| trimmed.strip_prefix("https://"))
+    else {
+        return Err(invalid("it must start with http:// or https://"));
     };
     if rest.is_empty() || rest.starts_with('/') {
         return Err(invalid("it names no host"));
@@ -108,8 +107,7 @@ pub(crate) fn traces_url(endpoint: &str) -> Result<String, TraceError> {
     } else {
         format!("{trimmed}/v1/traces")
     };
-    url.parse::<hyper::Uri>()
-        .map_err(|error| invalid(&error.to_string()))?;
+    reqwest::Url::parse(&url).map_err(|error| invalid(&error.to_string()))?;
     Ok(url)
 }
 
@@ -135,13 +133,18 @@ mod tests {
             traces_url("http://host/i/token").unwrap(),
             "http://host/i/token/v1/traces"
         );
+        assert_eq!(
+            traces_url("https://collector.example:4318").unwrap(),
+            "https://collector.example:4318/v1/traces"
+        );
     }
 
     #[test]
     fn traces_url_refuses_what_it_cannot_reach() {
         for endpoint in [
-            "https://collector:4318",
             "collector:4318",
+            "ftp://collector:4318",
+            "https://",
             "http://",
             "http://a b",
         ] {

@@ -18,7 +18,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// issue, and stops at the first request the collector refuses.
 pub async fn export_otlp(endpoint: &str, run: &RunTrace) -> Result<ExportReport, TraceError> {
     let url = traces_url(endpoint)?;
-    let client = OtlpClient::new(REQUEST_TIMEOUT);
+    let client = OtlpClient::new(REQUEST_TIMEOUT)?;
     let mut report = ExportReport {
         url: url.clone(),
         traces: 0,

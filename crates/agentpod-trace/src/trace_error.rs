@@ -10,8 +10,13 @@ pub enum TraceError {
         #[source]
         source: std::io::Error,
     },
-    #[error("export endpoint `{endpoint}` is not a valid http:// URL: {reason}")]
+    #[error("export endpoint `{endpoint}` is not a valid http:// or https:// URL: {reason}")]
     InvalidEndpoint { endpoint: String, reason: String },
+    #[error("cannot build the HTTP client for the export")]
+    ExportClient {
+        #[source]
+        source: reqwest::Error,
+    },
     #[error("cannot send traces to {url}")]
     ExportSend {
         url: String,

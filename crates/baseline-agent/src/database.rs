@@ -4,7 +4,7 @@
 //!
 //! Statements are built with literals, quoted by [`literal`], because the tools take SQL text.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::{AssertSqlSafe, PgPool};
 
 use crate::mcp_client::{McpClient, McpError};
@@ -33,7 +33,7 @@ impl Database {
                     .await?)
             }
             Database::Tools(client) => {
-                let result = client.call("query", json!({ "sql": sql })).await?;
+                let result = client.call("query", sql_argument(sql)).await?;
                 Ok(match result {
                     Value::Array(rows) => rows,
                     Value::Object(ref object) => object
@@ -56,17 +56,23 @@ impl Database {
                     .await?;
             }
             Database::Tools(client) => {
-                client.call("execute", json!({ "sql": sql })).await?;
+                client.call("execute", sql_argument(sql)).await?;
             }
         }
         Ok(())
     }
 
     pub(crate) async fn close(self) {
-        if let Database::Direct(pool) = self {
-            pool.close().await;
+        match self {
+            Database::Direct(pool) => pool.close().await,
+            Database::Tools(client) => client.close().await,
         }
     }
+}
+
+/// The one argument both tools take.
+fn sql_argument(sql: &str) -> serde_json::Map<String, Value> {
+    serde_json::Map::from_iter([("sql".to_owned(), Value::String(sql.to_owned()))])
 }
 
 /// A SQL string literal: quotes doubled, so text from a ticket cannot end the literal.

@@ -58,6 +58,9 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), BaselineError> {
+    // reqwest (the tool gateway's MCP client and the model call) is built without a bundled
+    // crypto provider; ring serves an https gateway or model.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let issue_path = variable("AGENTPOD_ISSUE")?;
     let output_path = variable("AGENTPOD_OUTPUT")?;
     let database_url = variable("DATABASE_URL")?;

@@ -10,5 +10,4 @@ mod boundary;
 mod boundary_cost;
 mod escape_suite;
 mod issue_databases;
-mod seed_cache;
 mod seeding;

@@ -13,7 +13,7 @@ use super::docker_client::{self, is_already_being_removed, is_not_found};
 use super::host_firewall::HostFirewall;
 use crate::error::RuntimeError;
 use crate::pod::{LaunchedAgent, Pod};
-use crate::postgres_endpoint::PostgresEndpoint;
+use agentpod_postgres_server::PostgresEndpoint;
 
 pub(crate) struct DockerPod {
     pub(crate) id: String,

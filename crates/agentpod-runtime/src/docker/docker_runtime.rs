@@ -21,7 +21,7 @@ use crate::labels;
 use crate::naming;
 use crate::pod::Pod;
 use crate::pod_request::PodRequest;
-use crate::postgres_endpoint::PostgresEndpoint;
+use agentpod_postgres_server::PostgresEndpoint;
 use crate::readiness::wait_until_ready;
 use crate::runtime::Runtime;
 use crate::runtime_kind::RuntimeKind;
@@ -113,9 +113,9 @@ impl DockerRuntime {
         password: &str,
         labels: &HashMap<String, String>,
     ) -> Result<(), RuntimeError> {
-        // Throwaway data, and a JSON log of errors (see server_settings).
+        // Throwaway data, and a JSON log of errors (see agentpod-postgres-server).
         let server = std::iter::once("postgres".to_string())
-            .chain(crate::server_settings::postgres_arguments())
+            .chain(agentpod_postgres_server::postgres_arguments())
             .collect();
         let (entrypoint, command) = data.entrypoint_and_command(server);
         let body = ContainerCreateBody {

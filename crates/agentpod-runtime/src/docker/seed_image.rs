@@ -21,7 +21,7 @@ use super::docker_client::is_not_found;
 use super::docker_pod::DockerPod;
 use crate::error::RuntimeError;
 use crate::labels;
-use crate::postgres_endpoint::PostgresEndpoint;
+use agentpod_postgres_server::PostgresEndpoint;
 use crate::seed_cache::{SEED_REPOSITORY, SeedImage, SeedingServer, seed_image_name};
 
 /// A fast shutdown of a freshly seeded server and archiving its cluster take a second or two.

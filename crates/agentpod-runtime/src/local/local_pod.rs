@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use super::postmaster;
 use crate::error::RuntimeError;
 use crate::pod::Pod;
-use crate::postgres_endpoint::PostgresEndpoint;
+use agentpod_postgres_server::PostgresEndpoint;
 
 const INITDB_POLL_INTERVAL: Duration = Duration::from_millis(20);
 

@@ -23,7 +23,7 @@ use crate::naming;
 use crate::owner::Owner;
 use crate::pod::Pod;
 use crate::pod_request::PodRequest;
-use crate::postgres_endpoint::PostgresEndpoint;
+use agentpod_postgres_server::PostgresEndpoint;
 use crate::readiness::wait_until_ready;
 use crate::runtime::Runtime;
 use crate::runtime_kind::RuntimeKind;
@@ -132,8 +132,8 @@ impl LocalRuntime {
             .arg("-k")
             .arg(data_dir)
             .args(["-c", "listen_addresses=127.0.0.1"])
-            // Throwaway data, and a JSON log of errors (see server_settings).
-            .args(crate::server_settings::postgres_arguments())
+            // Throwaway data, and a JSON log of errors (see agentpod-postgres-server).
+            .args(agentpod_postgres_server::postgres_arguments())
             .current_dir(resources.directory())
             .stdin(Stdio::null())
             .stdout(log_for_stdout)

@@ -317,6 +317,20 @@ async fn an_unreachable_collector_is_a_send_error() {
         matches!(result, Err(TraceError::ExportSend { .. })),
         "{result:?}"
     );
-    let invalid = export_otlp("https://collector.example:4318", &run_with(Vec::new())).await;
+    let invalid = export_otlp("ftp://collector.example:4318", &run_with(Vec::new())).await;
     assert!(matches!(invalid, Err(TraceError::InvalidEndpoint { .. })));
+}
+
+#[tokio::test]
+async fn an_https_endpoint_is_reached_over_tls() {
+    // The intake speaks plain HTTP, so the TLS handshake an https endpoint starts must fail
+    // there: a send error, not a refused endpoint and not a request sent in the clear.
+    let collector = start_intake().await;
+    let endpoint = format!("https://{}/i/tr_not_registered", collector.local_addr());
+    let result = export_otlp(&endpoint, &run_with(Vec::new())).await;
+    collector.shutdown().await;
+    match result {
+        Err(TraceError::ExportSend { url, .. }) => assert!(url.starts_with("https://"), "{url}"),
+        other => panic!("expected a TLS failure, got {other:?}"),
+    }
 }

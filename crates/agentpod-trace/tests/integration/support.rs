@@ -7,9 +7,6 @@ use std::time::Duration;
 
 use agentpod_trace::{TraceIntake, TraceIntakeConfig};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 
 pub async fn start_intake() -> TraceIntake {
     TraceIntake::start(
@@ -43,18 +40,22 @@ pub async fn post(url: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Reply {
 }
 
 pub async fn request(method: &str, url: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Reply {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let mut builder = hyper::Request::builder().method(method).uri(url);
+    // reqwest is built without a bundled crypto provider (see the workspace's Cargo.toml).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .no_proxy()
+        .build()
+        .expect("an HTTP client");
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a valid method");
+    let mut builder = client.request(method, url).body(body);
     for (name, value) in headers {
         builder = builder.header(*name, *value);
     }
-    let request = builder
-        .body(Full::new(Bytes::from(body)))
-        .expect("a valid request");
-    let response = tokio::time::timeout(Duration::from_secs(30), client.request(request))
+    let response = builder
+        .send()
         .await
-        .expect("the intake answers within 30 s")
-        .expect("the request reaches the intake");
+        .expect("the request reaches the intake within 30 s");
     let status = response.status().as_u16();
     let content_type = response
         .headers()
@@ -62,12 +63,7 @@ pub async fn request(method: &str, url: &str, headers: &[(&str, &str)], body: Ve
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("the reply body arrives")
-        .to_bytes();
+    let body = response.bytes().await.expect("the reply body arrives");
     Reply {
         status,
         content_type,

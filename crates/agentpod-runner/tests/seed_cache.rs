@@ -1,7 +1,9 @@
 //! The seed cache against the real Docker engine (these tests need it and the `postgres:15`
 //! image): a template seeded once and committed, then restored in a pod that attaches to it
 //! without running the fixtures again; two commits of the same key at once; a changed fixture
-//! making a new key; and `gc --seeds` removing the images.
+//! making a new key; and `gc --seeds` removing the images. It lives with the runner, the crate
+//! that joins the Docker runtime's seed cache and the pod database, so the database crate needs
+//! no runtime.
 
 use agentpod_db::{PodDatabase, seed_key};
 use agentpod_runtime::{DockerRuntime, GcOptions, PodRequest, Runtime, SeedImage, collect_garbage};

@@ -21,7 +21,7 @@ pub const POSTGRES_SETTINGS: &[(&str, &str)] = &[
 ];
 
 /// The settings as `postgres` arguments: `-c name=value …`.
-pub(crate) fn postgres_arguments() -> Vec<String> {
+pub fn postgres_arguments() -> Vec<String> {
     POSTGRES_SETTINGS
         .iter()
         .flat_map(|(name, value)| ["-c".to_string(), format!("{name}={value}")])
