@@ -249,7 +249,8 @@ fn wilson(passed: f64, trials: f64) -> (f64, f64) {
     let rate = passed / trials;
     let denominator = 1.0 + z * z / trials;
     let center = (rate + z * z / (2.0 * trials)) / denominator;
-    let half = z / denominator * (rate * (1.0 - rate) / trials + z * z / (4.0 * trials * trials)).sqrt();
+    let half =
+        z / denominator * (rate * (1.0 - rate) / trials + z * z / (4.0 * trials * trials)).sqrt();
     (center - half, center + half)
 }
 
@@ -301,14 +302,29 @@ fn the_report_verdict_and_the_gate_are_one_judgement() {
 
     let report = scratch.run(&["report", &first_id]);
     let text = String::from_utf8_lossy(&report.stdout);
-    assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
-    assert!(text.lines().nth(1).unwrap().starts_with("verdict      NOT OK"), "{text}");
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    assert!(
+        text.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("verdict      NOT OK"),
+        "{text}"
+    );
     assert!(
         text.contains("fails the gate: pass rate 75.0% is below the minimum 90.0% by 15.0 pp"),
         "{text}"
     );
     let gate = scratch.run(&["gate", &first_id]);
-    assert_eq!(gate.status.code(), Some(4), "{}", String::from_utf8_lossy(&gate.stdout));
+    assert_eq!(
+        gate.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&gate.stdout)
+    );
     let json = scratch.run(&["report", &first_id, "--format", "json"]);
     let json: Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(json["verdict"]["ok"], false);
@@ -316,7 +332,12 @@ fn the_report_verdict_and_the_gate_are_one_judgement() {
 
     // The same run with a limit it meets: both say so.
     let lenient = scratch.run(&["gate", &first_id, "--min-pass-rate", "0.75"]);
-    assert_eq!(lenient.status.code(), Some(0), "{}", String::from_utf8_lossy(&lenient.stdout));
+    assert_eq!(
+        lenient.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&lenient.stdout)
+    );
     // A percentage where a share belongs is refused, saying what was meant.
     let percentage = scratch.run(&["gate", &first_id, "--min-pass-rate", "55"]);
     assert_eq!(percentage.status.code(), Some(2));
@@ -333,7 +354,11 @@ fn run_gate_with_a_baseline_checks_regressions_even_without_a_limit() {
     // The spec's gate sets no max_regressions.
     let spec = gated_spec(&scratch, "  max_violations: 0\n");
     let first = scratch.run(&["run", &spec, "--runtime", "local"]);
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     let first_id = run_id_from_stderr(&String::from_utf8_lossy(&first.stderr)).unwrap();
     // Second attempts: `once` and `twice` now fail, `always` passes: two regressions.
     let second = scratch.run(&[
@@ -346,7 +371,12 @@ fn run_gate_with_a_baseline_checks_regressions_even_without_a_limit() {
         &first_id,
     ]);
     let stdout = String::from_utf8_lossy(&second.stdout);
-    assert_eq!(second.status.code(), Some(4), "{stdout}\n{}", String::from_utf8_lossy(&second.stderr));
+    assert_eq!(
+        second.status.code(),
+        Some(4),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
     assert!(
         stdout.contains("regressions 2 exceeds the maximum 0 by 2"),
         "{stdout}"

@@ -20,8 +20,7 @@ pub fn split_statements(script: &str) -> Vec<SplitStatement<'_>> {
             offset: statement.text.as_ptr() as usize - script.as_ptr() as usize,
             line: statement.line,
             text: statement.text,
-            line_of_last_character: statement
-                .line_of_position(statement.text.chars().count()),
+            line_of_last_character: statement.line_of_position(statement.text.chars().count()),
         })
         .collect()
 }

@@ -85,9 +85,10 @@ fn diff_table(
     actual: Option<&TableSnapshot>,
 ) -> Option<TableDiff> {
     if let (Some(expected), Some(actual)) = (expected, actual)
-        && expected.hash == actual.hash {
-            return None;
-        }
+        && expected.hash == actual.hash
+    {
+        return None;
+    }
     let empty: &[SnapshotRow] = &[];
     let expected_rows = expected.map_or(empty, |table| table.rows.as_slice());
     let actual_rows = actual.map_or(empty, |table| table.rows.as_slice());
@@ -155,10 +156,11 @@ fn diff_whole_rows(diff: &mut TableDiff, expected: &[SnapshotRow], actual: &[Sna
     }
     for row in actual {
         if let Some(count) = unmatched.get_mut(&row.values)
-            && *count > 0 {
-                *count -= 1;
-                diff.extra_rows.push(row.clone());
-            }
+            && *count > 0
+        {
+            *count -= 1;
+            diff.extra_rows.push(row.clone());
+        }
     }
     diff.extra_rows
         .sort_by(|left, right| compare_keys(&left.key, &right.key));

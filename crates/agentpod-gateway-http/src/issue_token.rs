@@ -76,7 +76,11 @@ mod tests {
         for token in [&first, &second] {
             let random = token.strip_prefix(PREFIX).expect("the agentpod- prefix");
             assert_eq!(random.len(), RANDOM_CHARACTERS);
-            assert!(random.chars().all(|character| character.is_ascii_alphanumeric()));
+            assert!(
+                random
+                    .chars()
+                    .all(|character| character.is_ascii_alphanumeric())
+            );
         }
     }
 }

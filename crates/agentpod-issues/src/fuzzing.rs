@@ -12,5 +12,9 @@ pub fn parse_csv(text: &str) -> Result<Vec<Issue>, IssuesError> {
 
 /// Loads `text` as the JSON lines issues file `fuzz/issues.jsonl`, with every check `load` makes.
 pub fn parse_jsonl(text: &str) -> Result<Vec<Issue>, IssuesError> {
-    crate::load::load_text(Path::new("fuzz/issues.jsonl"), text, crate::jsonl_issues::parse)
+    crate::load::load_text(
+        Path::new("fuzz/issues.jsonl"),
+        text,
+        crate::jsonl_issues::parse,
+    )
 }

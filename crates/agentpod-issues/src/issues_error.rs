@@ -9,8 +9,12 @@ pub enum IssuesError {
         file: PathBuf,
         source: std::io::Error,
     },
-    UnsupportedFormat { file: PathBuf },
-    Empty { file: PathBuf },
+    UnsupportedFormat {
+        file: PathBuf,
+    },
+    Empty {
+        file: PathBuf,
+    },
     MalformedJson {
         file: PathBuf,
         line: usize,
@@ -22,7 +26,10 @@ pub enum IssuesError {
         line: usize,
         found: &'static str,
     },
-    MissingId { file: PathBuf, line: usize },
+    MissingId {
+        file: PathBuf,
+        line: usize,
+    },
     InvalidId {
         file: PathBuf,
         line: usize,
@@ -39,8 +46,13 @@ pub enum IssuesError {
         line: usize,
         found: &'static str,
     },
-    MissingIdColumn { file: PathBuf },
-    DuplicateColumn { file: PathBuf, column: String },
+    MissingIdColumn {
+        file: PathBuf,
+    },
+    DuplicateColumn {
+        file: PathBuf,
+        column: String,
+    },
     RaggedRow {
         file: PathBuf,
         line: usize,

@@ -7,6 +7,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use agentpod_gateway_http::{CappedText, IssueRegistry};
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
@@ -15,7 +16,6 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use http_body_util::BodyExt;
 use serde_json::Value;
-use agentpod_gateway_http::{CappedText, IssueRegistry};
 use tokio::sync::mpsc;
 
 use crate::issue_ledger::IssueState;

@@ -1,7 +1,7 @@
 //! What the gateway records for one model call.
 
-use chrono::{DateTime, Utc};
 use agentpod_gateway_http::CappedText;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::llm_api::LlmApi;

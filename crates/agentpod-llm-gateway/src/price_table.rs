@@ -244,6 +244,9 @@ mod tests {
                 .map(|price| price.cached_input),
             Some(0.05)
         );
-        assert!(table.lookup("claude-sonnet-4-5").is_some(), "the rest stays");
+        assert!(
+            table.lookup("claude-sonnet-4-5").is_some(),
+            "the rest stays"
+        );
     }
 }

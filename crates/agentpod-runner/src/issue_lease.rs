@@ -143,7 +143,10 @@ mod tests {
         let recorder = Recorder::default();
         let lease = IssueLease::new(&recorder, "tokens", "issue_db");
         assert_eq!(*lease.database(), "issue_db");
-        assert!(recorder.revoked.borrow().is_empty(), "nothing given back while held");
+        assert!(
+            recorder.revoked.borrow().is_empty(),
+            "nothing given back while held"
+        );
         drop(lease);
         assert_eq!(*recorder.revoked.borrow(), ["tokens"]);
         assert_eq!(*recorder.retired.borrow(), ["issue_db"]);
@@ -169,7 +172,10 @@ mod tests {
         // The normal path takes the access for the gateways' record before releasing.
         assert_eq!(lease.access.take(), Some("tokens"));
         lease.release();
-        assert!(recorder.revoked.borrow().is_empty(), "finished tokens are not revoked again");
+        assert!(
+            recorder.revoked.borrow().is_empty(),
+            "finished tokens are not revoked again"
+        );
         assert_eq!(*recorder.retired.borrow(), ["issue_db"]);
     }
 
@@ -181,8 +187,7 @@ mod tests {
             std::future::pending::<()>().await;
         };
         // The pod worker's future dropped mid-issue (a panic elsewhere, or a timeout).
-        let timed_out =
-            tokio::time::timeout(std::time::Duration::from_millis(10), issue).await;
+        let timed_out = tokio::time::timeout(std::time::Duration::from_millis(10), issue).await;
         assert!(timed_out.is_err());
         assert_eq!(*recorder.revoked.borrow(), ["tokens"]);
         assert_eq!(*recorder.retired.borrow(), ["issue_db"]);

@@ -43,9 +43,7 @@ impl PodGateways {
         pod: &dyn Pod,
     ) -> Result<PodGateways, GatewayStartError> {
         let address: IpAddr = if plan.spec.agent.image.is_some() {
-            let host = pod
-                .host_address()
-                .ok_or(GatewayStartError::NoPodNetwork)?;
+            let host = pod.host_address().ok_or(GatewayStartError::NoPodNetwork)?;
             host.parse()
                 .map_err(|source| GatewayStartError::HostAddress {
                     host: host.to_string(),

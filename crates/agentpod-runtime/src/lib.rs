@@ -17,6 +17,7 @@ mod runtime;
 mod runtime_kind;
 mod seed_cache;
 
+pub use agentpod_postgres_server::{POSTGRES_SETTINGS, PostgresEndpoint};
 pub use detect::detect_runtime;
 pub use docker::DockerRuntime;
 pub use error::RuntimeError;
@@ -24,7 +25,6 @@ pub use garbage_collector::{GcOptions, GcReport, collect_garbage};
 pub use local::LocalRuntime;
 pub use output_area::OutputArea;
 pub use pod::{LaunchedAgent, Pod};
-pub use agentpod_postgres_server::{POSTGRES_SETTINGS, PostgresEndpoint};
 pub use pod_request::PodRequest;
 pub use runtime::Runtime;
 pub use runtime_kind::RuntimeKind;

@@ -103,10 +103,7 @@ impl Diagnostic {
         if let Some(help) = &self.help {
             group = group.element(Level::HELP.message(help.as_str()));
         }
-        Renderer::plain()
-            .render(&[group])
-            .trim_end()
-            .to_string()
+        Renderer::plain().render(&[group]).trim_end().to_string()
     }
 }
 
@@ -114,11 +111,18 @@ impl Diagnostic {
 /// `column`, up to `end_column` when the parser said where it ends (less a trailing blank: its
 /// span can take in the blank after a quoted scalar or a closing bracket), else to the token's
 /// end as found from the text (a quoted string, a bracketed list, or a plain word).
-fn token_span(source_line: &str, column: usize, end_column: Option<usize>) -> std::ops::Range<usize> {
+fn token_span(
+    source_line: &str,
+    column: usize,
+    end_column: Option<usize>,
+) -> std::ops::Range<usize> {
     let characters: Vec<char> = source_line.chars().collect();
     let start = column.saturating_sub(1).min(characters.len());
     let rest = characters.len() - start;
-    let length = match end_column.and_then(|end| end.checked_sub(column)).filter(|length| *length > 0) {
+    let length = match end_column
+        .and_then(|end| end.checked_sub(column))
+        .filter(|length| *length > 0)
+    {
         Some(length) => {
             let token = &characters[start..start + length.min(rest)];
             token.len()
@@ -130,7 +134,12 @@ fn token_span(source_line: &str, column: usize, end_column: Option<usize>) -> st
         }
         None => token_length(&characters[start..]),
     };
-    let byte = |index: usize| characters[..index].iter().map(|c| c.len_utf8()).sum::<usize>();
+    let byte = |index: usize| {
+        characters[..index]
+            .iter()
+            .map(|c| c.len_utf8())
+            .sum::<usize>()
+    };
     byte(start)..byte(start + length)
 }
 
@@ -234,7 +243,10 @@ mod tests {
         let rendered = Diagnostic::new("a.csv", 1, 501, "boom")
             .with_source_from(&line)
             .render();
-        assert!(rendered.lines().all(|line| line.chars().count() < 200), "{rendered}");
+        assert!(
+            rendered.lines().all(|line| line.chars().count() < 200),
+            "{rendered}"
+        );
         assert!(rendered.contains("bad"), "{rendered}");
     }
 

@@ -49,7 +49,9 @@ pub(crate) fn format_duration(duration: Duration) -> String {
     UNITS
         .iter()
         .rev()
-        .find(|(_, per_unit)| milliseconds.is_multiple_of(u128::from(*per_unit)) && milliseconds > 0)
+        .find(|(_, per_unit)| {
+            milliseconds.is_multiple_of(u128::from(*per_unit)) && milliseconds > 0
+        })
         .map_or_else(
             || format!("{milliseconds}ms"),
             |(name, per_unit)| format!("{}{name}", milliseconds / u128::from(*per_unit)),

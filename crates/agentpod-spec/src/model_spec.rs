@@ -210,16 +210,15 @@ fn check_upstream_needs(
         }
     }
     if upstream != ModelUpstream::StandIn
-        && let Some(field) = fields.get("stand_in") {
-            decoder.report_with_help(
-                field.key_position,
-                format!(
-                    "`model.stand_in` applies only to the `stand-in` upstream, not `{upstream}`"
-                ),
-                Some("set `upstream: stand-in` or remove `stand_in`"),
-            );
-            consistent = false;
-        }
+        && let Some(field) = fields.get("stand_in")
+    {
+        decoder.report_with_help(
+            field.key_position,
+            format!("`model.stand_in` applies only to the `stand-in` upstream, not `{upstream}`"),
+            Some("set `upstream: stand-in` or remove `stand_in`"),
+        );
+        consistent = false;
+    }
     consistent
 }
 

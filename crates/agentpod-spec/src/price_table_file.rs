@@ -75,11 +75,7 @@ fn decode_price_table(decoder: &mut Decoder<'_>, root: &Node) -> Option<Vec<Mode
     let fields = decoder.mapping(root, Position::START, "the price table", &["models"])?;
     decoder.require(&fields, &["models"]);
     let models_field = fields.get("models")?;
-    let models = decoder.open_mapping(
-        models_field.value,
-        models_field.key_position,
-        "`models`",
-    )?;
+    let models = decoder.open_mapping(models_field.value, models_field.key_position, "`models`")?;
     let mut entries = Vec::new();
     let mut complete = true;
     for model in models.iter() {
@@ -149,10 +145,16 @@ mod tests {
         let rendered = error.to_string();
         assert!(rendered.contains("prices.yaml:4:5"), "{rendered}");
         assert!(rendered.contains("did you mean `output`?"), "{rendered}");
-        assert!(rendered.contains("missing required key `output` in `models.a`"), "{rendered}");
+        assert!(
+            rendered.contains("missing required key `output` in `models.a`"),
+            "{rendered}"
+        );
         assert!(rendered.contains("prices.yaml:6:12"), "{rendered}");
         assert!(rendered.contains("prices.yaml:7:13"), "{rendered}");
-        assert!(rendered.contains("^^^^"), "the token is underlined: {rendered}");
+        assert!(
+            rendered.contains("^^^^"),
+            "the token is underlined: {rendered}"
+        );
         let syntax = price_table_from_source(Path::new("prices.yaml"), "models: [\n").unwrap_err();
         assert!(syntax.to_string().contains("invalid YAML"), "{syntax}");
     }

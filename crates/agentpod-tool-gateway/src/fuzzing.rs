@@ -6,8 +6,8 @@
 use rmcp::model::JsonObject;
 use serde_json::Value;
 
-use agentpod_gateway_http::RECORD_CAP_BYTES;
 use crate::request_guard::check_json_rpc;
+use agentpod_gateway_http::RECORD_CAP_BYTES;
 
 /// The most bytes a recorded argument set keeps.
 pub const RECORD_CAP: usize = RECORD_CAP_BYTES;

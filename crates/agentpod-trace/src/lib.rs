@@ -32,13 +32,13 @@ mod stored_run;
 mod trace_error;
 mod trace_intake;
 
+/// The kit's shape of an issue's access: `url` is `http://<addr>/i/<token>`, the OTLP endpoint
+/// (SDKs append `/v1/traces` themselves).
+pub use agentpod_gateway_http::IssueAccess;
 pub use agentpod_store::{Span, SpanEvent, SpanKind, SpanStatus, SpanStatusCode};
 pub use export_report::ExportReport;
 pub use intake_config::TraceIntakeConfig;
 pub use intake_record::{ExportOutcome, ExportRecord, IssueTraceRecord, PayloadEncoding, SpanCap};
-/// The kit's shape of an issue's access: `url` is `http://<addr>/i/<token>`, the OTLP endpoint
-/// (SDKs append `/v1/traces` themselves).
-pub use agentpod_gateway_http::IssueAccess;
 pub use issue_timeline::{TimelineEntry, TimelineLayer, issue_timeline};
 pub use otlp_export::export_otlp;
 pub use run_trace::{IssueTrace, LlmCallTrace, RunTrace, ToolCallTrace};

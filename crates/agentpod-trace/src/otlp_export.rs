@@ -33,9 +33,10 @@ pub async fn export_otlp(endpoint: &str, run: &RunTrace) -> Result<ExportReport,
         // An empty body is a full success; a collector that answers something else than OTLP
         // protobuf is taken at its 2xx word.
         if let Ok(response) = ExportTraceServiceResponse::decode(body)
-            && let Some(partial) = response.partial_success {
-                report.rejected_spans += u64::try_from(partial.rejected_spans).unwrap_or(0);
-            }
+            && let Some(partial) = response.partial_success
+        {
+            report.rejected_spans += u64::try_from(partial.rejected_spans).unwrap_or(0);
+        }
         report.traces += 1;
         report.spans += encoded.spans;
     }

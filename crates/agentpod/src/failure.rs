@@ -69,8 +69,9 @@ pub(crate) fn fixture_failure(error: &FixtureError) -> Failure {
         return Failure::from_error(Exit::InvalidInput, "cannot seed the pod's database", error);
     };
     let source = std::fs::read_to_string(file).unwrap_or_default();
-    let mut diagnostic = Diagnostic::new(file.clone(), *line, 1, format!("fixture failed: {message}"))
-        .with_source_from(&source);
+    let mut diagnostic =
+        Diagnostic::new(file.clone(), *line, 1, format!("fixture failed: {message}"))
+            .with_source_from(&source);
     let notes: Vec<String> = detail
         .iter()
         .map(|detail| format!("detail: {detail}"))
@@ -120,7 +121,8 @@ pub(crate) fn boundary_failure(spec_path: &std::path::Path, error: &BoundaryErro
         other => return Failure::from_error(Exit::Setup, "cannot apply the boundary", other),
     };
     let source = std::fs::read_to_string(spec_path).unwrap_or_default();
-    let mut diagnostic = Diagnostic::new(spec_path, line, column, message).with_source_from(&source);
+    let mut diagnostic =
+        Diagnostic::new(spec_path, line, column, message).with_source_from(&source);
     diagnostic.help = help;
     Failure::new(Exit::InvalidInput, diagnostic.render())
 }

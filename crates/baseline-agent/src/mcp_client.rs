@@ -119,7 +119,10 @@ mod tests {
             json!({ "rows": [{ "id": 2 }] })
         );
         let text_only = CallToolResult::success(vec![ContentBlock::text("[{\"id\": 3}]")]);
-        assert_eq!(tool_answer("query", text_only).unwrap(), json!([{ "id": 3 }]));
+        assert_eq!(
+            tool_answer("query", text_only).unwrap(),
+            json!([{ "id": 3 }])
+        );
         let plain = CallToolResult::success(vec![ContentBlock::text("UPDATE 1")]);
         assert_eq!(tool_answer("execute", plain).unwrap(), json!("UPDATE 1"));
     }

@@ -139,8 +139,10 @@ impl SortedMeasure {
             per_issue[*issue] += 1;
         }
         let distinct_issues = per_issue.iter().filter(|count| **count > 0).count();
-        let mut present: Vec<(f64, usize)> =
-            values.iter().map(|(issue, value)| (*value, *issue)).collect();
+        let mut present: Vec<(f64, usize)> = values
+            .iter()
+            .map(|(issue, value)| (*value, *issue))
+            .collect();
         present.sort_by(|a, b| a.0.total_cmp(&b.0));
         Self {
             complete: per_issue.iter().all(|count| *count == 1),

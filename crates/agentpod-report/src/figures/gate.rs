@@ -58,13 +58,7 @@ pub fn evaluate_gate(
     let mut checks = Vec::new();
     let projection = report.projection.as_ref();
     if report.quality.finished_issues == 0 {
-        checks.push(check(
-            "finished_issues",
-            "min",
-            1.0,
-            Some(0.0),
-            "",
-        ));
+        checks.push(check("finished_issues", "min", 1.0, Some(0.0), ""));
     }
     if let Some(limit) = thresholds.min_pass_rate {
         checks.push(check(

@@ -14,13 +14,15 @@ use crate::figures::bootstrap::{DEFAULT_RESAMPLES, Measure, MeasureStatistics, S
 use crate::figures::estimate::Estimate;
 use crate::figures::gate::{GateResult, evaluate_gate};
 use crate::figures::gate_thresholds::GateThresholds;
-use crate::figures::issue_measures::{IssueMeasures, TrialFigures, default_category_field, issue_measures};
+use crate::figures::issue_measures::{
+    IssueMeasures, TrialFigures, default_category_field, issue_measures,
+};
 use crate::figures::production_profile::ProductionProfile;
 use crate::figures::projection::{ProjectedFigure, Projection, project};
-use crate::render::format::{dollars, number, percent, seconds};
-use crate::render::terminal::check_sentence;
 use crate::figures::run_input::RunInput;
 use crate::figures::wilson::{clustered_wilson_interval, wilson_interval};
+use crate::render::format::{dollars, number, percent, seconds};
+use crate::render::terminal::check_sentence;
 
 /// What a run is judged against, from its spec: the production profile, the gate's thresholds,
 /// and the field its sample was stratified by (pass rates are grouped by it).
@@ -192,7 +194,12 @@ impl RunReport {
     }
 
     /// The report of a run judged against its spec's production profile and gate.
-    pub fn build_in(input: &RunInput, context: &ReportContext, seed: u64, resamples: usize) -> Self {
+    pub fn build_in(
+        input: &RunInput,
+        context: &ReportContext,
+        seed: u64,
+        resamples: usize,
+    ) -> Self {
         let run = &input.run;
         let production = context.production.as_ref();
         let mix_field = production
@@ -307,10 +314,7 @@ impl RunReport {
 }
 
 /// One value per finished trial of the finished issues, tagged with the issue's index.
-fn trial_measure(
-    finished: &[&IssueMeasures],
-    value: fn(&TrialFigures) -> Option<f64>,
-) -> Measure {
+fn trial_measure(finished: &[&IssueMeasures], value: fn(&TrialFigures) -> Option<f64>) -> Measure {
     finished
         .iter()
         .enumerate()

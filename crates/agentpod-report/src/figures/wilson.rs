@@ -17,7 +17,10 @@ pub fn wilson_interval(successes: usize, trials: usize) -> Option<Estimate> {
     if trials == 0 {
         return None;
     }
-    Some(wilson_score(successes as f64 / trials as f64, trials as f64))
+    Some(wilson_score(
+        successes as f64 / trials as f64,
+        trials as f64,
+    ))
 }
 
 /// Passed trials over finished trials, with the Wilson interval on the effective sample size of
@@ -97,17 +100,24 @@ mod tests {
         let issues: Vec<(usize, usize)> = (0..20).map(|i| (usize::from(i % 3 == 0), 1)).collect();
         let clustered = clustered_wilson_interval(&issues).unwrap();
         let plain = wilson_interval(7, 20).unwrap();
-        assert!((clustered.low - plain.low).abs() < 1e-12, "{clustered:?} {plain:?}");
+        assert!(
+            (clustered.low - plain.low).abs() < 1e-12,
+            "{clustered:?} {plain:?}"
+        );
         assert!((clustered.high - plain.high).abs() < 1e-12);
     }
 
     #[test]
     fn identical_trials_count_as_one_issue_each() {
-        let issues: Vec<(usize, usize)> = (0..20).map(|i| (if i < 13 { 3 } else { 0 }, 3)).collect();
+        let issues: Vec<(usize, usize)> =
+            (0..20).map(|i| (if i < 13 { 3 } else { 0 }, 3)).collect();
         let clustered = clustered_wilson_interval(&issues).unwrap();
         let issue_level = wilson_interval(13, 20).unwrap();
         assert!((clustered.value - issue_level.value).abs() < 1e-12);
-        assert!((clustered.low - issue_level.low).abs() < 1e-9, "{clustered:?} {issue_level:?}");
+        assert!(
+            (clustered.low - issue_level.low).abs() < 1e-9,
+            "{clustered:?} {issue_level:?}"
+        );
         assert!((clustered.high - issue_level.high).abs() < 1e-9);
         // Treating the 60 trials as independent would claim a narrower interval.
         let naive = wilson_interval(39, 60).unwrap();
@@ -115,7 +125,10 @@ mod tests {
         // Trials that disagree within issues carry more information than identical ones.
         let mixed: Vec<(usize, usize)> = (0..20).map(|i| (if i < 19 { 2 } else { 1 }, 3)).collect();
         let interval = clustered_wilson_interval(&mixed).unwrap();
-        assert!(interval.high - interval.low <= wilson_interval(13, 20).unwrap().high - wilson_interval(13, 20).unwrap().low);
+        assert!(
+            interval.high - interval.low
+                <= wilson_interval(13, 20).unwrap().high - wilson_interval(13, 20).unwrap().low
+        );
         assert!(clustered_wilson_interval(&[(0, 0)]).is_none());
     }
 }

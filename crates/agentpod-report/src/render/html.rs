@@ -10,9 +10,7 @@ use agentpod_store::OutcomeStatus;
 use crate::figures::comparison::Comparison;
 use crate::figures::run_report::{IssueRow, RunReport, figures};
 
-use super::format::{
-    dollars, measured_pass_rate, number, percent, points, range, seconds, signed,
-};
+use super::format::{dollars, measured_pass_rate, number, percent, points, range, seconds, signed};
 use super::svg::{EstimateRow, ShareRow, estimates, histogram, shares};
 use super::terminal::{Show, measures};
 
@@ -147,7 +145,11 @@ pub(crate) fn report(report: &RunReport) -> String {
     out.push_str("</section>\n<h2>Distributions per issue</h2><div class=\"charts\">");
     let samples = &report.trial_samples;
     out.push_str(&histogram("Cost per issue", &samples.cost_usd, dollars));
-    out.push_str(&histogram("Tool calls per issue", &samples.tool_calls, number));
+    out.push_str(&histogram(
+        "Tool calls per issue",
+        &samples.tool_calls,
+        number,
+    ));
     out.push_str(&histogram("Time per issue", &samples.seconds, seconds));
     out.push_str("</div>\n");
     if !report.categories.is_empty() {
@@ -250,7 +252,8 @@ pub(crate) fn report(report: &RunReport) -> String {
         ));
         out.push_str("<table><tr><th>figure</th><th class=\"number\">estimate</th><th class=\"number\">95% interval</th><th>budget</th><th>today</th></tr>");
         for (name, figure, show) in figures(projection) {
-            let assessment = |assessment: Option<&crate::figures::assessment::Assessment>, show: Show| {
+            let assessment = |assessment: Option<&crate::figures::assessment::Assessment>,
+                              show: Show| {
                 assessment
                     .map(|assessment| {
                         format!(

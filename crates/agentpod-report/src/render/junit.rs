@@ -9,9 +9,9 @@ use agentpod_store::OutcomeStatus;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::figures::comparison::Comparison;
+use crate::figures::error::ReportError;
 use crate::figures::gate::GateResult;
 use crate::figures::run_report::RunReport;
-use crate::figures::error::ReportError;
 
 use super::inert_text::xml_plain as text;
 use super::terminal::check_sentence;
@@ -27,7 +27,11 @@ pub(crate) fn report(report: &RunReport) -> Result<String, ReportError> {
     suite.add_property(Property::new("verdict", text(&report.verdict.headline)));
     suite.add_property(Property::new(
         "gate",
-        if report.gate.passed { "passed" } else { "failed" },
+        if report.gate.passed {
+            "passed"
+        } else {
+            "failed"
+        },
     ));
     if let Some(rate) = report
         .projection

@@ -89,8 +89,8 @@ pub fn render_gate(gate: &GateResult, format: ReportFormat) -> Result<String, Re
 }
 
 fn json(what: &'static str, value: &impl serde::Serialize) -> Result<String, ReportError> {
-    let mut text = serde_json::to_string_pretty(value)
-        .map_err(|source| ReportError::Json { what, source })?;
+    let mut text =
+        serde_json::to_string_pretty(value).map_err(|source| ReportError::Json { what, source })?;
     text.push('\n');
     Ok(text)
 }

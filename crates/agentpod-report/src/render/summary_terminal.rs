@@ -221,9 +221,11 @@ fn list_outliers(out: &mut String, usage: &crate::figures::usage_summary::UsageS
     }
 }
 
-
-
-fn list_boundary(out: &mut String, title: &str, notes: &[crate::figures::run_summary::BoundaryNote]) {
+fn list_boundary(
+    out: &mut String,
+    title: &str,
+    notes: &[crate::figures::run_summary::BoundaryNote],
+) {
     let lines: Vec<(&str, &str)> = notes
         .iter()
         .map(|note| (note.issue_id.as_str(), note.text.as_str()))

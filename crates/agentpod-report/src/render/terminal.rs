@@ -367,7 +367,11 @@ pub(crate) fn gate_line(gate: &GateResult) -> String {
     let failed: Vec<&str> = gate.failed_checks().map(|check| check.name).collect();
     let checks = gate.checks.len();
     if failed.is_empty() {
-        format!("passed, {} check{}", checks, if checks == 1 { "" } else { "s" })
+        format!(
+            "passed, {} check{}",
+            checks,
+            if checks == 1 { "" } else { "s" }
+        )
     } else {
         format!(
             "FAILED: {} of {checks} checks ({})",
@@ -416,9 +420,15 @@ pub(crate) fn check_sentence(check: &GateCheck) -> String {
         let budget = show(check.limit);
         return match &check.note {
             Some(note) if !check.passed => {
-                format!("{label} {} is over the budget {budget}: {note}", show(actual))
+                format!(
+                    "{label} {} is over the budget {budget}: {note}",
+                    show(actual)
+                )
             }
-            Some(note) => format!("{label} {} against the budget {budget}: {note}", show(actual)),
+            Some(note) => format!(
+                "{label} {} against the budget {budget}: {note}",
+                show(actual)
+            ),
             None => format!("{label} {} within the budget {budget}", show(actual)),
         };
     }

@@ -79,8 +79,14 @@ fn identical_trials_give_the_interval_of_the_issues() {
     let rate = report.quality.pass_rate.unwrap();
     let issue_level = wilson_interval(13, 20).unwrap();
     assert!(close(rate.value, 0.65, 1e-12));
-    assert!(close(rate.low, issue_level.low, 1e-9), "{rate:?} {issue_level:?}");
-    assert!(close(rate.high, issue_level.high, 1e-9), "{rate:?} {issue_level:?}");
+    assert!(
+        close(rate.low, issue_level.low, 1e-9),
+        "{rate:?} {issue_level:?}"
+    );
+    assert!(
+        close(rate.high, issue_level.high, 1e-9),
+        "{rate:?} {issue_level:?}"
+    );
     // The naive interval over 60 "independent" trials is narrower: what the issue reported.
     let naive = wilson_interval(39, 60).unwrap();
     assert!(naive.high - naive.low < (rate.high - rate.low) * 0.8);
@@ -128,7 +134,10 @@ fn time_per_issue_has_one_definition_in_the_summary_and_the_report() {
     assert_eq!(in_report, direct);
     assert_eq!(in_summary, direct);
     // And the summary's pass rate is the report's point estimate.
-    assert_eq!(summary.pass_rate, report.quality.pass_rate.map(|rate| rate.value));
+    assert_eq!(
+        summary.pass_rate,
+        report.quality.pass_rate.map(|rate| rate.value)
+    );
     // Tool calls too: over trials, in both.
     let tool_calls: Vec<f64> = input
         .outcomes
@@ -321,12 +330,9 @@ fn a_baseline_without_a_limit_allows_no_regression() {
     };
     let report = RunReport::build_in(&repeated_run(10, 6, 1), &context, 5, 200);
     assert!(
-        report
-            .verdict
-            .concerns
-            .iter()
-            .any(|concern| concern.starts_with("regressions not checked (maximum 0)")
-                && concern.contains("--baseline")),
+        report.verdict.concerns.iter().any(|concern| concern
+            .starts_with("regressions not checked (maximum 0)")
+            && concern.contains("--baseline")),
         "{:?}",
         report.verdict.concerns
     );

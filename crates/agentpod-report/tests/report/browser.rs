@@ -196,7 +196,10 @@ fn today_a_hundred_times_the_projection_is_drawn_to_scale() {
     let projection = report.projection.as_ref().unwrap();
     let hours = projection.monthly_agent_hours.unwrap().estimate.value;
     let today_hours = projection.current_monthly_hours.unwrap();
-    assert!((today_hours / hours - 100.0).abs() < 1e-6, "{today_hours} / {hours}");
+    assert!(
+        (today_hours / hours - 100.0).abs() < 1e-6,
+        "{today_hours} / {hours}"
+    );
     let html = render_report(&report, ReportFormat::Html).unwrap();
     let measured = html.replace("</body>", &format!("{MEASURE_ROWS}</body>"));
     let dom = render_and_check("projection-scale", &measured);

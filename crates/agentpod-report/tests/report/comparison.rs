@@ -1,6 +1,6 @@
 //! Comparison: shared issues, paired deltas, McNemar, and the flips in order.
 
-use agentpod_report::{ReportError, Comparison, mcnemar_exact_p_value, wilson_interval};
+use agentpod_report::{Comparison, ReportError, mcnemar_exact_p_value, wilson_interval};
 use agentpod_store::OutcomeStatus::{self, *};
 
 use crate::support::{Issue, close, issue, run_input};

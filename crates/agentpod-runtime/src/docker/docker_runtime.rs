@@ -21,11 +21,11 @@ use crate::labels;
 use crate::naming;
 use crate::pod::Pod;
 use crate::pod_request::PodRequest;
-use agentpod_postgres_server::PostgresEndpoint;
 use crate::readiness::wait_until_ready;
 use crate::runtime::Runtime;
 use crate::runtime_kind::RuntimeKind;
 use crate::seed_cache::{SeedCache, SeedImage, SeedingServer};
+use agentpod_postgres_server::PostgresEndpoint;
 
 const SUPERUSER: &str = "postgres";
 

@@ -21,8 +21,8 @@ use super::docker_client::is_not_found;
 use super::docker_pod::DockerPod;
 use crate::error::RuntimeError;
 use crate::labels;
-use agentpod_postgres_server::PostgresEndpoint;
 use crate::seed_cache::{SEED_REPOSITORY, SeedImage, SeedingServer, seed_image_name};
+use agentpod_postgres_server::PostgresEndpoint;
 
 /// A fast shutdown of a freshly seeded server and archiving its cluster take a second or two.
 const STOP_TIMEOUT: Duration = Duration::from_secs(60);

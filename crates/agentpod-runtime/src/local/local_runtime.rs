@@ -23,10 +23,10 @@ use crate::naming;
 use crate::owner::Owner;
 use crate::pod::Pod;
 use crate::pod_request::PodRequest;
-use agentpod_postgres_server::PostgresEndpoint;
 use crate::readiness::wait_until_ready;
 use crate::runtime::Runtime;
 use crate::runtime_kind::RuntimeKind;
+use agentpod_postgres_server::PostgresEndpoint;
 
 const SUPERUSER: &str = "postgres";
 const READY_TIMEOUT: Duration = Duration::from_secs(60);

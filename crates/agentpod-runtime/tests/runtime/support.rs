@@ -132,7 +132,10 @@ async fn helper_starts_a_pod_and_exits() {
     );
     let _ = stdout.flush();
     // Neither shutdown nor Drop: the process just ends, as if killed.
-    #[expect(clippy::mem_forget, reason = "the pod must be left as a killed process leaves it")]
+    #[expect(
+        clippy::mem_forget,
+        reason = "the pod must be left as a killed process leaves it"
+    )]
     std::mem::forget(pod);
     std::process::exit(0);
 }

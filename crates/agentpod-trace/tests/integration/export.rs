@@ -114,10 +114,7 @@ async fn an_exported_run_arrives_as_one_genai_trace_per_issue() {
     collector.shutdown().await;
 
     let report = report.expect("the export succeeds");
-    assert_eq!(
-        report.url,
-        format!("{}/v1/traces", collector_access.url)
-    );
+    assert_eq!(report.url, format!("{}/v1/traces", collector_access.url));
     assert_eq!(report.traces, 2);
     // Issue 17: root + 2 chat + 1 tool + 4 agent spans; issue 18: root + 1 chat.
     assert_eq!(report.spans, 10);

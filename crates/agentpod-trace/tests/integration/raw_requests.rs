@@ -181,12 +181,7 @@ async fn unknown_and_finished_tokens_are_refused_with_401() {
     )
     .await;
     let finished = intake.finish_issue(&access.token);
-    let late = post(
-        &traces_url(&access.url),
-        &[PROTOBUF],
-        protobuf_body(&[1]),
-    )
-    .await;
+    let late = post(&traces_url(&access.url), &[PROTOBUF], protobuf_body(&[1])).await;
     let refused = intake.refused_without_token();
     let after = intake.finish_issue(&access.token);
     intake.shutdown().await;

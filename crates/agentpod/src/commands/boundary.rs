@@ -111,10 +111,7 @@ fn render(spec: &PodSpec, effective: &EffectiveBoundary) -> String {
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }
-    let on_proposal = spec
-        .boundary
-        .as_ref()
-        .map(|boundary| boundary.on_proposal);
+    let on_proposal = spec.boundary.as_ref().map(|boundary| boundary.on_proposal);
     out.push_str(match on_proposal {
         Some(ProposalResponse::Approve) => {
             "approval tables: the agent's writes are recorded as proposals and applied as if a human approved\n"
