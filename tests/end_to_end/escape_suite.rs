@@ -393,6 +393,15 @@ fn reported_number(outcome: &Value, word: &str) -> u64 {
 /// own issue's directories inside the masked work root.
 #[test]
 fn an_agent_beside_agentpods_files_sees_only_its_own() {
+    // The script named plainly, through a parent directory, and through a symbolic link: each
+    // way of naming it must leave the spec, the store and other issues masked (paths are
+    // compared as real paths, not as written).
+    for form in ["plain", "parent", "link"] {
+        agent_beside_agentpods_files(form);
+    }
+}
+
+fn agent_beside_agentpods_files(form: &str) {
     let scratch = Scratch::new();
     let pods = agentpod_end_to_end::repo_root().join("tests/pods");
     let agent = scratch.path().join("agent.sh");
@@ -405,12 +414,19 @@ fn an_agent_beside_agentpods_files_sees_only_its_own() {
          store=$(cat \"$here/runs.db\" \"$here/runs.db-wal\" | wc -c)\n\
          printf '{\"answer\": \"4\", \"issues\": \"%s\", \"spec_bytes\": %s, \"store_bytes\": %s}' \"$issues\" \"$spec\" \"$store\" > \"$AGENTPOD_OUTPUT\"\n",
     );
+    let directory = scratch.path().file_name().unwrap().to_str().unwrap();
+    std::os::unix::fs::symlink(scratch.path(), scratch.path().join("link")).unwrap();
+    let command = match form {
+        "plain" => "[\"./agent.sh\"]".to_string(),
+        "parent" => format!("[\"sh\", \"../{directory}/agent.sh\"]"),
+        _ => "[\"sh\", \"link/agent.sh\"]".to_string(),
+    };
     let spec = scratch.path().join("spec.yaml");
     std::fs::write(
         &spec,
         format!(
             "name: beside\ndatabase:\n  image: postgres:15\n  fixtures:\n    - sql: {pods}/tiny/schema.sql\n\
-             agent:\n  command: [\"./agent.sh\"]\n  version: beside-1\n\
+             agent:\n  command: {command}\n  version: beside-1\n\
              issues:\n  source: {pods}/tiny/hostile-issues.jsonl\n  sample: 2\n",
             pods = pods.display()
         ),
@@ -428,13 +444,19 @@ fn an_agent_beside_agentpods_files_sees_only_its_own() {
     );
     for (id, outcome) in outcomes_by_issue(&scratch.show("latest")) {
         let answer = &outcome["output"];
-        assert_eq!(answer["answer"], "4", "{outcome}");
-        assert_eq!(answer["spec_bytes"], 0, "the spec is masked: {outcome}");
-        assert_eq!(answer["store_bytes"], 0, "the store is masked: {outcome}");
+        assert_eq!(answer["answer"], "4", "{form}: {outcome}");
+        assert_eq!(
+            answer["spec_bytes"], 0,
+            "{form}: the spec is masked: {outcome}"
+        );
+        assert_eq!(
+            answer["store_bytes"], 0,
+            "{form}: the store is masked: {outcome}"
+        );
         assert_eq!(
             answer["issues"].as_str().unwrap().trim(),
             id,
-            "only its own issue's directory: {outcome}"
+            "{form}: only its own issue's directory: {outcome}"
         );
     }
 }

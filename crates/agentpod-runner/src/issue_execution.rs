@@ -60,6 +60,9 @@ pub(crate) async fn run_issue(
             return (outcome, Vec::new(), Vec::new());
         }
     };
+    // The agent's start: `started_at` + `duration_ms` is then when it ended, as timelines and
+    // the OTLP export read them.
+    outcome.started_at = chrono::Utc::now() - (clock.elapsed() - prepared.ready_at);
     let LaunchedAgent {
         run: agent_run,
         refused_connections,

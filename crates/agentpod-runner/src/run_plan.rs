@@ -102,7 +102,7 @@ impl SandboxView {
             if !(path.is_absolute() || index == 0) || !path.exists() {
                 continue;
             }
-            let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+            let path = real_path(path);
             let directory = if path.is_dir() {
                 path
             } else {
@@ -117,10 +117,31 @@ impl SandboxView {
             work_root.to_path_buf(),
         ];
         hidden.extend(protected.iter().cloned());
-        let absolute = |path: PathBuf| std::path::absolute(&path).unwrap_or(path);
+        // Compared as real paths: `/p/../p` or a symbolic link to `/p` must not make `/p/x.yaml`
+        // look like it is outside a readable `/p`, or the mask that hides it would be left out.
         SandboxView {
-            read_only: read_only.into_iter().map(absolute).collect(),
-            hidden: hidden.into_iter().map(absolute).collect(),
+            read_only: read_only.iter().map(|path| real_path(path)).collect(),
+            hidden: hidden.iter().map(|path| real_path(path)).collect(),
+        }
+    }
+}
+
+/// `path` absolute, with `..` and symbolic links resolved: through its longest existing
+/// ancestor, so a path still to be created (the work root) resolves too.
+fn real_path(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut existing = absolute.as_path();
+    let mut rest: Vec<&std::ffi::OsStr> = Vec::new();
+    loop {
+        if let Ok(real) = existing.canonicalize() {
+            return rest.iter().rev().fold(real, |path, part| path.join(part));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name);
+                existing = parent;
+            }
+            _ => return absolute,
         }
     }
 }
@@ -254,7 +275,7 @@ impl RunPlan {
             if !path.is_file() {
                 return Err(PlanError::AgentNotFound(program.clone()));
             }
-            *program = path.display().to_string();
+            *program = real_path(&path).display().to_string();
         }
         // Path arguments too (`python3 pods/agent/triage.py`, resolved by the spec against its
         // directory): the agent starts elsewhere, so a relative path would name nothing.
@@ -266,8 +287,7 @@ impl RunPlan {
                     && !argument.starts_with('-')
                     && path.exists()
                 {
-                    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-                    *argument = path.display().to_string();
+                    *argument = real_path(path).display().to_string();
                 }
             }
         }
@@ -306,5 +326,27 @@ impl RunPlan {
             seed_cache: !options.no_seed_cache,
             host_sandbox,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::real_path;
+
+    #[test]
+    fn parents_and_links_resolve_even_for_paths_still_to_be_made() {
+        let root = tempfile::tempdir().unwrap();
+        let real = root.path().canonicalize().unwrap();
+        std::fs::create_dir(real.join("p")).unwrap();
+        std::os::unix::fs::symlink(real.join("p"), real.join("link")).unwrap();
+        assert_eq!(
+            real_path(&real.join("p/../p/x.yaml")),
+            real.join("p/x.yaml")
+        );
+        assert_eq!(real_path(&real.join("link/x.yaml")), real.join("p/x.yaml"));
+        assert_eq!(
+            real_path(&real.join("link/new/deeper")),
+            real.join("p/new/deeper")
+        );
     }
 }

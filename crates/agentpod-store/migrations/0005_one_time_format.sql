@@ -31,6 +31,8 @@ CREATE TEMP TABLE new_times AS
             || 'Z',
         old) AS new
     FROM time_parts;
+-- Each row's lookup below must not scan the table: a store of a million steps would take hours.
+CREATE INDEX new_times_old ON new_times(old);
 
 UPDATE runs SET started_at = (SELECT new FROM new_times WHERE old = runs.started_at);
 UPDATE runs SET finished_at = (SELECT new FROM new_times WHERE old = runs.finished_at)

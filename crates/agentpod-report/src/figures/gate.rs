@@ -5,7 +5,8 @@
 //! The gate's limits read point estimates: the report prints the intervals beside them, and a
 //! team that wants a margin sets the threshold with one. The production budgets (`production.
 //! budgets`) are held against the whole interval: a budget fails the gate only when the interval
-//! lies entirely above it, and an undecided one says how many issues would decide it. A
+//! lies entirely above it and rests on at least ten issues, and an undecided one says how many
+//! issues would decide it. A
 //! threshold that cannot be measured fails (a monthly cost limit without a production profile),
 //! except regressions without a baseline run: the first run of a new pod has nothing to regress
 //! from. A baseline given without `max_regressions` allows none. A run where no issue finished
@@ -49,6 +50,9 @@ impl GateResult {
         self.checks.iter().filter(|check| !check.passed)
     }
 }
+
+/// Finished issues a projection needs before a budget it exceeds fails the gate.
+pub const MIN_ISSUES_FOR_A_BUDGET: usize = 10;
 
 pub fn evaluate_gate(
     report: &RunReport,
@@ -163,17 +167,25 @@ pub fn evaluate_gate(
                 continue;
             };
             let estimate = figure.estimate;
-            let passed = budget.standing != Standing::Over;
+            // A bootstrap over a handful of issues is too narrow to call a budget exceeded
+            // (a p95 of three issues is nearly their maximum every time).
+            let enough = projection.sample_issues >= MIN_ISSUES_FOR_A_BUDGET;
+            let passed = budget.standing != Standing::Over || !enough;
             checks.push(GateCheck {
                 name,
                 bound: "max",
                 limit: budget.reference,
                 actual: Some(estimate.value),
                 passed,
-                // By how much the interval's low end is under (or over) the budget.
-                margin: Some(budget.reference - estimate.low),
+                // Headroom of the point estimate, as every other check gives it.
+                margin: Some(budget.reference - estimate.value),
                 skipped: false,
                 note: match budget.standing {
+                    Standing::Over if !enough => Some(format!(
+                        "its whole 95% interval is over, but on {} issues; at least \
+                         {MIN_ISSUES_FOR_A_BUDGET} decide a budget",
+                        projection.sample_issues
+                    )),
                     Standing::Over => Some("its whole 95% interval is over".to_string()),
                     Standing::Undecided => Some(format!(
                         "undecided, its 95% interval reaches over{}",

@@ -12,6 +12,7 @@ use crate::figures::bootstrap::{Measure, MeasureStatistics, Strata, bootstrap};
 use crate::figures::estimate::Estimate;
 use crate::figures::issue_measures::{IssueMeasures, TrialFigures};
 use crate::figures::production_profile::ProductionProfile;
+use crate::figures::wilson::wilson_score;
 
 /// The average month (365.25 / 12 days), for arrival rates.
 pub(crate) const SECONDS_PER_MONTH: f64 = 365.25 / 12.0 * 24.0 * 3600.0;
@@ -30,8 +31,8 @@ pub struct Projection {
     /// Sampled issues whose category is not in the production mix: left out of the projection.
     pub issues_outside_mix: usize,
     /// With a category mix: each category's pass rate (passed over finished trials) weighted by
-    /// its production share, with a stratified cluster-bootstrap interval. `None` without a mix,
-    /// where it would be the measured pass rate itself.
+    /// its production share, with Wilson's interval on Kish's effective number of issues for the
+    /// mix's weights. `None` without a mix, where it would be the measured pass rate itself.
     pub pass_rate: Option<Estimate>,
     pub monthly_cost_usd: Option<ProjectedFigure>,
     pub monthly_model_calls: Option<ProjectedFigure>,
@@ -113,6 +114,15 @@ pub(crate) fn project(
             .try_into()
             .unwrap_or([None; 5]);
     let weighted = mix.field.is_some();
+    // The mix's pass rate takes Wilson's interval on Kish's effective number of issues for the
+    // mix's weights (1 / Σ share² / issues): a bootstrap is too narrow here, with no spread at
+    // all when every trial passed or a category has one issue.
+    let effective_issues = 1.0
+        / mix
+            .categories
+            .iter()
+            .map(|category| category.share * category.share / category.sampled as f64)
+            .sum::<f64>();
     let volume = profile.issues_per_month;
     let arrivals_per_second = volume / SECONDS_PER_MONTH;
     let budgets = &profile.budgets;
@@ -148,7 +158,7 @@ pub(crate) fn project(
         unsampled_categories: mix.unsampled,
         issues_outside_mix: mix.outside,
         pass_rate: weighted
-            .then(|| passed.map(|statistics| statistics.mean))
+            .then(|| passed.map(|statistics| wilson_score(statistics.mean.value, effective_issues)))
             .flatten(),
         monthly_cost_usd: figure(cost, mean, volume, budgets.monthly_cost_usd, current_cost),
         monthly_model_calls: figure(llm_calls, mean, volume, None, None),

@@ -114,11 +114,11 @@ impl Quality {
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct MeasureSummary {
-    /// Median, p95, max, mean: nearest rank, over issues.
+    /// Median, p95, max, mean: nearest rank, over finished trials (with one trial, issues).
     pub distribution: Distribution,
     pub mean: Estimate,
     pub p95: Estimate,
-    /// Over the measured issues: count × mean.
+    /// Over the measured trials: count × mean.
     pub total: Estimate,
 }
 

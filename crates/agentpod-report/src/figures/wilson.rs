@@ -47,19 +47,23 @@ pub fn clustered_wilson_interval(issues: &[(usize, usize)]) -> Option<Estimate> 
         .iter()
         .map(|(passed, finished)| (passed - rate * finished).powi(2))
         .sum();
-    let effective = if spread > 0.0 {
-        // n_eff = p(1−p)·M² / Σ(yᵢ − p·mᵢ)², never more than the trials themselves.
-        (rate * (1.0 - rate) * trials * trials / spread).min(trials)
-    } else {
+    let effective = if rate <= 0.0 || rate >= 1.0 {
         // Every trial agrees (all passed or none did): nothing to estimate the clustering from,
         // so each issue counts once.
         issues.len() as f64
+    } else if spread <= f64::EPSILON * trials * trials {
+        // Every issue at exactly the overall rate: its trials vary as much as they can, so
+        // they are worth as much as independent ones (and no more).
+        trials
+    } else {
+        // n_eff = p(1−p)·M² / Σ(yᵢ − p·mᵢ)², never more than the trials themselves.
+        (rate * (1.0 - rate) * trials * trials / spread).min(trials)
     };
     Some(wilson_score(rate, effective))
 }
 
 /// The Wilson interval of `rate` observed over `n` (possibly effective, so fractional) trials.
-fn wilson_score(rate: f64, n: f64) -> Estimate {
+pub(crate) fn wilson_score(rate: f64, n: f64) -> Estimate {
     let z_squared = Z_95 * Z_95;
     let denominator = 1.0 + z_squared / n;
     let center = (rate + z_squared / (2.0 * n)) / denominator;
@@ -130,5 +134,18 @@ mod tests {
                 <= wilson_interval(13, 20).unwrap().high - wilson_interval(13, 20).unwrap().low
         );
         assert!(clustered_wilson_interval(&[(0, 0)]).is_none());
+        // Every issue passing 1 of 2: no spread between issues; the trials count in full, so
+        // one issue passing 2 of 2 instead moves the interval a little, not by a jump.
+        let even: Vec<(usize, usize)> = vec![(1, 2); 10];
+        let one_more: Vec<(usize, usize)> = (0..10).map(|i| (1 + usize::from(i == 0), 2)).collect();
+        let (even, one_more) = (
+            clustered_wilson_interval(&even).unwrap(),
+            clustered_wilson_interval(&one_more).unwrap(),
+        );
+        let (width, other) = (even.high - even.low, one_more.high - one_more.low);
+        assert!(
+            (width - other).abs() < 0.05 * width,
+            "{even:?} {one_more:?}"
+        );
     }
 }

@@ -172,7 +172,9 @@ fn the_production_mix_weights_the_pass_rate() {
     let expected = 0.9 * (3.0 / 6.0) + 0.1 * (2.0 / 6.0);
     let projected = report.projection.as_ref().unwrap().pass_rate.unwrap();
     assert!(close(projected.value, expected, 1e-12), "{projected:?}");
-    assert!(projected.low <= expected && expected <= projected.high);
+    // Wilson's interval on Kish's effective number of issues: 1 / (0.9² / 6 + 0.1² / 6).
+    let (low, high) = wilson(expected, 1.0 / (0.81 / 6.0 + 0.01 / 6.0));
+    assert!(close(projected.low, low, 1e-12) && close(projected.high, high, 1e-12));
     let measured = report.quality.pass_rate.unwrap().value;
     assert!(close(measured, 5.0 / 12.0, 1e-12));
 
@@ -201,6 +203,25 @@ fn the_production_mix_weights_the_pass_rate() {
     };
     let report = RunReport::build(&input, Some(&plain), 5);
     assert!(report.projection.unwrap().pass_rate.is_none());
+
+    // Every trial passed: the interval still says how sure 12 issues can make anyone.
+    let all_passed = repeated_run(12, 12, 1);
+    let rate = RunReport::build(&all_passed, Some(&profile), 5)
+        .projection
+        .unwrap()
+        .pass_rate
+        .unwrap();
+    assert_eq!((rate.value, rate.high), (1.0, 1.0));
+    assert!(rate.low < 0.8, "{rate:?}");
+}
+
+/// Wilson's 95% interval for `rate` over `n` (possibly effective) trials, from its formula.
+fn wilson(rate: f64, n: f64) -> (f64, f64) {
+    let z = 1.959_963_984_540_054_f64;
+    let denominator = 1.0 + z * z / n;
+    let center = (rate + z * z / (2.0 * n)) / denominator;
+    let half = z / denominator * (rate * (1.0 - rate) / n + z * z / (4.0 * n * n)).sqrt();
+    (center - half, center + half)
 }
 
 #[test]
@@ -285,6 +306,20 @@ fn the_report_verdict_is_the_gate() {
         .unwrap();
     assert!(!budget.passed);
     assert!(!report.verdict.ok);
+    // On fewer than ten issues a bootstrap is too narrow to call a budget exceeded.
+    let few = repeated_run(5, 3, 1);
+    let report = RunReport::build(&few, Some(&profile), 5);
+    let budget = report
+        .gate
+        .checks
+        .iter()
+        .find(|check| check.name == "budget_monthly_cost_usd")
+        .unwrap();
+    assert!(budget.passed, "{budget:?}");
+    assert!(
+        budget.note.as_deref().unwrap().contains("on 5 issues"),
+        "{budget:?}"
+    );
     // A run where nothing finished passes no gate.
     let mut nothing = input.clone();
     for outcome in &mut nothing.outcomes {
