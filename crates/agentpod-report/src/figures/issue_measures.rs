@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use agentpod_store::{BoundaryEventKind, OutcomeStatus};
 
+use crate::figures::bootstrap::Measure;
 use crate::figures::run_input::RunInput;
 
 #[derive(Debug, Clone)]
@@ -59,6 +60,24 @@ impl TrialFigures {
             seconds: outcome.duration_ms as f64 / 1000.0,
         }
     }
+}
+
+/// One value per finished trial of `issues`, tagged with the issue's index there: the shape the
+/// cluster bootstrap resamples. Trials without a value (an unpriced cost) are left out.
+pub(crate) fn trial_measure(
+    issues: &[&IssueMeasures],
+    value: fn(&TrialFigures) -> Option<f64>,
+) -> Measure {
+    issues
+        .iter()
+        .enumerate()
+        .flat_map(|(index, issue)| {
+            issue
+                .trial_figures
+                .iter()
+                .filter_map(move |trial| Some((index, value(trial)?)))
+        })
+        .collect()
 }
 
 impl IssueMeasures {

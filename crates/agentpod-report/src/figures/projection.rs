@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::figures::assessment::Assessment;
-use crate::figures::bootstrap::{Measure, MeasureStatistics, Strata, bootstrap};
+use crate::figures::bootstrap::{MeasureStatistics, Strata, bootstrap};
 use crate::figures::estimate::Estimate;
-use crate::figures::issue_measures::{IssueMeasures, TrialFigures};
+use crate::figures::issue_measures::{IssueMeasures, trial_measure};
 use crate::figures::production_profile::ProductionProfile;
 use crate::figures::wilson::wilson_score;
 
@@ -90,18 +90,7 @@ pub(crate) fn project(
     if mix.included.is_empty() {
         return None;
     }
-    let measure = |value: fn(&TrialFigures) -> Option<f64>| -> Measure {
-        mix.included
-            .iter()
-            .enumerate()
-            .flat_map(|(index, issue)| {
-                issue
-                    .trial_figures
-                    .iter()
-                    .filter_map(move |trial| Some((index, value(trial)?)))
-            })
-            .collect()
-    };
+    let measure = |value| trial_measure(&mix.included, value);
     let measures = vec![
         measure(|trial| trial.cost_usd),
         measure(|trial| Some(trial.llm_calls)),

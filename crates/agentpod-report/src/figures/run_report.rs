@@ -15,7 +15,7 @@ use crate::figures::estimate::Estimate;
 use crate::figures::gate::{GateResult, evaluate_gate};
 use crate::figures::gate_thresholds::GateThresholds;
 use crate::figures::issue_measures::{
-    IssueMeasures, TrialFigures, default_category_field, issue_measures,
+    IssueMeasures, default_category_field, issue_measures, trial_measure,
 };
 use crate::figures::production_profile::ProductionProfile;
 use crate::figures::projection::{ProjectedFigure, Projection, project};
@@ -311,20 +311,6 @@ impl RunReport {
         failed.sort_by_key(|issue| rank(issue.status));
         failed.into_iter()
     }
-}
-
-/// One value per finished trial of the finished issues, tagged with the issue's index.
-fn trial_measure(finished: &[&IssueMeasures], value: fn(&TrialFigures) -> Option<f64>) -> Measure {
-    finished
-        .iter()
-        .enumerate()
-        .flat_map(|(index, issue)| {
-            issue
-                .trial_figures
-                .iter()
-                .filter_map(move |trial| Some((index, value(trial)?)))
-        })
-        .collect()
 }
 
 fn quality(input: &RunInput, issues: &[IssueMeasures]) -> Quality {
