@@ -198,12 +198,57 @@ fn hostile_host_agents_are_refused_or_recorded_and_honest_verdicts_hold() {
         reason(&flood)
     );
 
-    // Nothing of the canary anywhere agentpod wrote: the store, every issue's files, the
-    // bundle, the reports.
     let run_id = scratch.show("latest")["run"]["id"]
         .as_str()
         .unwrap()
         .to_string();
+
+    // Flooding the gateways with requests that never become calls: each is a step of its
+    // issue (the tool gateway lists a bounded number and counts the rest), none is a call, and
+    // the work done beside them still passes.
+    let flooder = by_attack("flood-gateways");
+    assert_eq!(status(&flooder), "passed", "{}", hostile[&flooder]);
+    assert_eq!(hostile[&flooder]["usage"]["tool_calls"], 0);
+    let trace = scratch.run(&["trace", &run_id, &flooder, "--json"]);
+    assert!(
+        trace.status.success(),
+        "{}",
+        String::from_utf8_lossy(&trace.stderr)
+    );
+    let trace: Value = serde_json::from_slice(&trace.stdout).unwrap();
+    let refused: Vec<&Value> = trace["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| {
+            entry["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("request refused")
+        })
+        .collect();
+    let by_gateway = |gateway: &str| {
+        refused
+            .iter()
+            .filter(|entry| entry["detail"]["gateway"] == gateway)
+            .count()
+    };
+    assert_eq!(by_gateway("tools"), 100, "the listed ones: {refused:?}");
+    assert_eq!(by_gateway("traces"), 1, "{refused:?}");
+    let not_listed: u64 = refused
+        .iter()
+        .filter_map(|entry| entry["detail"]["not_listed_after"].as_u64())
+        .sum();
+    assert_eq!(not_listed, 30, "130 sent, 100 listed");
+    assert!(
+        refused
+            .iter()
+            .all(|entry| entry["detail"]["status"].as_u64().unwrap() >= 400),
+        "{refused:?}"
+    );
+
+    // Nothing of the canary anywhere agentpod wrote: the store, every issue's files, the
+    // bundle, the reports.
     let bundle = scratch.path().join("run.bundle");
     let exported = scratch.run(&["export", &run_id, "--bundle", bundle.to_str().unwrap()]);
     assert!(

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use agentpod_error_chain::ErrorChain;
 use bollard::Docker;
 use bollard::errors::Error as DockerError;
 use bollard::query_parameters::RemoveContainerOptionsBuilder;
@@ -9,15 +10,34 @@ use bollard::query_parameters::RemoveContainerOptionsBuilder;
 /// A missing engine must be reported at once, not after bollard's two-minute request timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// Why the drop fallback could not remove an agent container.
+#[derive(Debug, thiserror::Error)]
+enum CleanupError {
+    #[error("cannot start the cleanup thread")]
+    Thread(#[source] std::io::Error),
+    #[error("the cleanup thread panicked")]
+    Panicked,
+    #[error("cannot reach the Docker engine")]
+    Engine(#[source] DockerError),
+    #[error("the Docker engine did not answer within {} s", CONNECT_TIMEOUT.as_secs())]
+    EngineTimeout,
+    #[error("cannot remove container {name}")]
+    Remove {
+        name: String,
+        #[source]
+        source: DockerError,
+    },
+}
+
 /// Connects (DOCKER_HOST or the local socket) and agrees on an API version, for the drop
 /// fallback only: it runs on a runtime of its own, where the pod's client cannot be used. The
 /// normal path uses the client of the pod that launched the agent.
-async fn connect_docker() -> Result<Docker, String> {
-    let docker = Docker::connect_with_local_defaults().map_err(|error| error.to_string())?;
+async fn connect_docker() -> Result<Docker, CleanupError> {
+    let docker = Docker::connect_with_local_defaults().map_err(CleanupError::Engine)?;
     tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version())
         .await
-        .map_err(|_| format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))?
-        .map_err(|error| error.to_string())
+        .map_err(|_| CleanupError::EngineTimeout)?
+        .map_err(CleanupError::Engine)
 }
 
 pub(crate) fn is_not_found(error: &DockerError) -> bool {
@@ -72,22 +92,20 @@ impl Drop for AgentContainer {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
-                    .map_err(|error| error.to_string())?;
+                    .map_err(CleanupError::Thread)?;
                 runtime.block_on(async {
                     let docker = connect_docker().await?;
                     remove(&docker, &name)
                         .await
-                        .map_err(|error| format!("{name}: {error}"))
+                        .map_err(|source| CleanupError::Remove { name, source })
                 })
             });
         let outcome = match cleanup {
-            Ok(handle) => handle
-                .join()
-                .unwrap_or_else(|_| Err("cleanup thread panicked".to_string())),
-            Err(error) => Err(error.to_string()),
+            Ok(handle) => handle.join().unwrap_or(Err(CleanupError::Panicked)),
+            Err(error) => Err(CleanupError::Thread(error)),
         };
         if let Err(error) = outcome {
-            tracing::warn!(%error, "cannot remove agent container; `agentpod gc` will retry");
+            tracing::warn!(error = %ErrorChain(&error), "cannot remove agent container; `agentpod gc` will retry");
         }
     }
 }

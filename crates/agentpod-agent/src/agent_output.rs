@@ -21,7 +21,7 @@ pub enum AgentOutput {
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum OutputError {
-    #[error("cannot read output file {path}: {source}")]
+    #[error("cannot read output file {path}")]
     Read {
         path: String,
         source: std::io::Error,
@@ -47,7 +47,7 @@ impl AgentOutput {
             Ok(Some(value)) => AgentOutput::Valid(value),
             Ok(None) => AgentOutput::Missing,
             Err(error) => AgentOutput::Malformed {
-                message: error.to_string(),
+                message: agentpod_error_chain::error_chain(&error),
             },
         }
     }

@@ -34,17 +34,17 @@ enum StartError {
     EmptyCommand,
     #[error("working directory {path} is not a directory")]
     WorkingDirectory { path: PathBuf },
-    #[error("cannot remove stale output file {path}: {source}")]
+    #[error("cannot remove stale output file {path}")]
     StaleOutput {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot start agent program `{program}`: {source}")]
+    #[error("cannot start agent program `{program}`")]
     Spawn {
         program: String,
         source: std::io::Error,
     },
-    #[error("cannot give the sandbox's user the directory {path}: {source}")]
+    #[error("cannot give the sandbox's user the directory {path}")]
     Ownership { path: PathBuf, source: nix::Error },
     #[error(transparent)]
     SandboxUnavailable(#[from] crate::SandboxUnavailable),
@@ -69,7 +69,7 @@ pub async fn run_agent(invocation: &AgentInvocation, cancel: CancellationToken) 
         Err(error) => {
             return AgentRun {
                 duration: started.elapsed(),
-                ..AgentRun::not_started(error.to_string())
+                ..AgentRun::not_started(agentpod_error_chain::error_chain(&error))
             };
         }
     };

@@ -56,13 +56,13 @@ enum StartError {
         "agent image {image} is not present locally; build the example agent with scripts/build-agent-image, or build or load your agent's image"
     )]
     ImageMissing { image: String },
-    #[error("{action}: {source}")]
+    #[error("{action}")]
     Engine { action: String, source: DockerError },
     #[error("issue file {path} is not a readable file")]
     IssueFile { path: PathBuf },
     #[error("output directory {path} is not a directory")]
     OutputDirectory { path: PathBuf },
-    #[error("cannot {action} {path}: {source}")]
+    #[error("cannot {action} {path}")]
     Prepare {
         action: &'static str,
         path: PathBuf,
@@ -102,7 +102,7 @@ pub async fn run_agent_container(
     let output_path = invocation.output_dir.join(OUTPUT_FILE_NAME);
     let not_started = |error: StartError| AgentRun {
         duration: started.elapsed(),
-        ..AgentRun::not_started(error.to_string())
+        ..AgentRun::not_started(agentpod_error_chain::error_chain(&error))
     };
     let user = match prepare_files(invocation, &output_path) {
         Ok(user) => user,

@@ -29,7 +29,7 @@ pub enum BoundaryError {
         line: usize,
         column: usize,
     },
-    #[error("cannot {action}: {source}")]
+    #[error("cannot {action}")]
     Setup {
         action: &'static str,
         #[source]

@@ -4,19 +4,19 @@
 /// A failure managing per-issue databases on a seeded pod.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("cannot create issue database `{name}`: {source}")]
+    #[error("cannot create issue database `{name}`")]
     Create {
         name: String,
         #[source]
         source: sqlx::Error,
     },
-    #[error("cannot drop issue database `{name}`: {source}")]
+    #[error("cannot drop issue database `{name}`")]
     Drop {
         name: String,
         #[source]
         source: sqlx::Error,
     },
-    #[error("cannot {action} of issue database `{name}`: {source}")]
+    #[error("cannot {action} of issue database `{name}`")]
     Events {
         name: String,
         action: &'static str,
@@ -39,7 +39,7 @@ pub enum DbError {
         "the server's log did not catch up for issue database `{name}`; its violations cannot be read completely"
     )]
     LogIncomplete { name: String },
-    #[error("cannot {action} for a state snapshot: {source}")]
+    #[error("cannot {action} for a state snapshot")]
     Snapshot {
         action: &'static str,
         #[source]

@@ -14,7 +14,7 @@ pub enum FixtureError {
         detail: Option<String>,
         hint: Option<String>,
     },
-    #[error("cannot read fixture file {}: {source}", file.display())]
+    #[error("cannot read fixture file {}", file.display())]
     Read {
         file: PathBuf,
         #[source]
@@ -22,7 +22,7 @@ pub enum FixtureError {
     },
     /// The server refused a step that is not about any one fixture (connecting, the agent role,
     /// the template itself, the grants).
-    #[error("cannot {action}: {source}")]
+    #[error("cannot {action}")]
     Setup {
         action: &'static str,
         #[source]

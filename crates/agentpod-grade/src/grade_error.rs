@@ -2,7 +2,7 @@
 
 #[derive(Debug, thiserror::Error)]
 pub enum GradeError {
-    #[error("cannot connect to the issue database to run the sql assertions: {source}")]
+    #[error("cannot connect to the issue database to run the sql assertions")]
     Connect {
         #[source]
         source: sqlx::Error,

@@ -3,16 +3,44 @@
 //! of the issue's value, never SQL text, so an issue field holding `'; DROP TABLE x; --` stays a
 //! string.
 
-use agentpod_spec::{SqlAssertion, TemplatePart};
+use agentpod_spec::{SqlAssertion, TemplateError, TemplatePart};
 use serde_json::{Map, Value};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, PgConnection};
 
+use agentpod_error_chain::error_chain;
+
 use crate::{Check, GradeError};
 
 /// An assertion is a check, not a workload; one that runs longer is most likely a mistake.
 const STATEMENT_TIMEOUT: &str = "30s";
+
+/// Why one assertion has no value: its check fails with this as the actual value, written
+/// `error: …`.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AssertionError {
+    #[error("invalid template")]
+    Template(#[source] TemplateError),
+    #[error("the issue has no field `{0}`")]
+    MissingField(String),
+    #[error("cannot open the assertion's read-only transaction")]
+    Transaction(#[source] sqlx::Error),
+    /// The server refused the query: its own message, without the driver's prefix.
+    #[error("{0}")]
+    Query(String),
+    #[error("the query returned {0} rows, not 1")]
+    Rows(usize),
+    #[error("the query returned {0} columns, not 1")]
+    Columns(usize),
+}
+
+impl AssertionError {
+    /// The check's actual value.
+    fn reason(&self) -> String {
+        format!("error: {}", error_chain(self))
+    }
+}
 
 /// Runs each assertion on the database at `admin_url` and returns one check per assertion, in
 /// order. `issue` holds the values placeholders name: pass the issue as the agent sees it (`id`
@@ -49,7 +77,7 @@ pub async fn grade_sql_assertions(
         };
         let (passed, actual) = match outcome {
             Ok(value) => (is_true(&value), value),
-            Err(problem) => (false, Value::String(problem)),
+            Err(problem) => (false, Value::String(problem.reason())),
         };
         checks.push(Check {
             name: format!("sql: {}", assertion.name),
@@ -68,17 +96,17 @@ pub async fn grade_sql_assertions(
 pub(crate) fn render(
     assertion: &SqlAssertion,
     issue: &Map<String, Value>,
-) -> Result<String, String> {
+) -> Result<String, AssertionError> {
     let parts = assertion
         .template_parts()
-        .map_err(|error| format!("error: invalid template: {error}"))?;
+        .map_err(AssertionError::Template)?;
     let mut query = String::with_capacity(assertion.query.len());
     for part in parts {
         match part {
             TemplatePart::Text(text) => query.push_str(text),
             TemplatePart::Field(path) => {
                 let value = lookup(issue, path)
-                    .ok_or_else(|| format!("error: the issue has no field `{path}`"))?;
+                    .ok_or_else(|| AssertionError::MissingField(path.to_string()))?;
                 query.push_str(&sql_literal(value));
             }
         }
@@ -118,11 +146,14 @@ fn quote(text: &str) -> String {
 }
 
 /// Runs `query` read-only and returns its single value, or why there is none.
-async fn run_assertion(connection: &mut PgConnection, query: &str) -> Result<Value, String> {
+async fn run_assertion(
+    connection: &mut PgConnection,
+    query: &str,
+) -> Result<Value, AssertionError> {
     let mut transaction = connection
         .begin()
         .await
-        .map_err(|error| format!("error: {error}"))?;
+        .map_err(AssertionError::Transaction)?;
     let setup = format!(
         "SET TRANSACTION READ ONLY; SET LOCAL standard_conforming_strings = on; \
          SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'"
@@ -130,7 +161,7 @@ async fn run_assertion(connection: &mut PgConnection, query: &str) -> Result<Val
     sqlx::raw_sql(AssertSqlSafe(setup))
         .execute(&mut *transaction)
         .await
-        .map_err(|error| format!("error: {error}"))?;
+        .map_err(AssertionError::Transaction)?;
     // `ROW(result.*)` names the columns f1, f2, … whatever the query calls them, so two
     // columns with one name still count as two. The line break ends a trailing `--` comment.
     let body = query.trim_end().trim_end_matches(';');
@@ -142,20 +173,14 @@ async fn run_assertion(connection: &mut PgConnection, query: &str) -> Result<Val
     if let Err(error) = transaction.rollback().await {
         tracing::debug!(%error, "rolling back an assertion failed");
     }
-    let rows = rows.map_err(|error| format!("error: {}", server_message(&error)))?;
+    let rows = rows.map_err(|error| AssertionError::Query(server_message(&error)))?;
     let [Json(row)] = rows.as_slice() else {
-        return Err(format!(
-            "error: the query returned {} rows, not 1",
-            rows.len()
-        ));
+        return Err(AssertionError::Rows(rows.len()));
     };
     let mut values = row.values();
     match (values.next(), values.next()) {
         (Some(value), None) => Ok(value.clone()),
-        _ => Err(format!(
-            "error: the query returned {} columns, not 1",
-            row.len()
-        )),
+        _ => Err(AssertionError::Columns(row.len())),
     }
 }
 
@@ -163,7 +188,7 @@ async fn run_assertion(connection: &mut PgConnection, query: &str) -> Result<Val
 fn server_message(error: &sqlx::Error) -> String {
     match error.as_database_error() {
         Some(database_error) => database_error.message().to_owned(),
-        None => error.to_string(),
+        None => error_chain(error),
     }
 }
 
@@ -193,6 +218,10 @@ mod tests {
         value.as_object().cloned().unwrap_or_default()
     }
 
+    fn reason(rendered: Result<String, AssertionError>) -> String {
+        rendered.expect_err("a missing field").reason()
+    }
+
     #[test]
     fn placeholders_become_literals() {
         let fields = issue(json!({
@@ -211,8 +240,8 @@ mod tests {
             &fields,
         );
         assert_eq!(
-            rendered.as_deref(),
-            Ok(
+            rendered.as_deref().ok(),
+            Some(
                 "SELECT '7', 'it''s ''; DROP TABLE t; --', 1 -(-5), TRUE, '[\"a\"]', 'closed', NULL"
             )
         );
@@ -222,16 +251,16 @@ mod tests {
     fn a_missing_field_is_a_reason_not_sql() {
         let fields = issue(json!({"id": "7", "expected": {"status": "closed"}}));
         assert_eq!(
-            render(&assertion("SELECT {{ticket_id}}"), &fields),
-            Err("error: the issue has no field `ticket_id`".to_owned())
+            reason(render(&assertion("SELECT {{ticket_id}}"), &fields)),
+            "error: the issue has no field `ticket_id`"
         );
         assert_eq!(
-            render(&assertion("SELECT {{expected.priority}}"), &fields),
-            Err("error: the issue has no field `expected.priority`".to_owned())
+            reason(render(&assertion("SELECT {{expected.priority}}"), &fields)),
+            "error: the issue has no field `expected.priority`"
         );
         assert_eq!(
-            render(&assertion("SELECT {{id.x}}"), &fields),
-            Err("error: the issue has no field `id.x`".to_owned())
+            reason(render(&assertion("SELECT {{id.x}}"), &fields)),
+            "error: the issue has no field `id.x`"
         );
     }
 

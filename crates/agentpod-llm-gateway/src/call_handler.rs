@@ -7,6 +7,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use agentpod_error_chain::error_chain;
 use agentpod_gateway_http::{CappedText, IssueRegistry};
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
@@ -536,7 +537,9 @@ async fn collect_with_deadline(
                 ));
             }
             Ok(None) => return Ok(collected.freeze()),
-            Ok(Some(Err(error))) => return Err((CallOutcome::UpstreamUnreachable, error)),
+            Ok(Some(Err(error))) => {
+                return Err((CallOutcome::UpstreamUnreachable, error_chain(&error)));
+            }
             Ok(Some(Ok(chunk))) => {
                 if collected.len() + chunk.len() > UPSTREAM_BODY_LIMIT_BYTES {
                     return Err((
@@ -600,7 +603,7 @@ async fn pump(
             }
             Ok(None) => break,
             Ok(Some(Err(error))) => {
-                failure = Some((CallOutcome::StreamInterrupted, error));
+                failure = Some((CallOutcome::StreamInterrupted, error_chain(&error)));
                 break;
             }
             Ok(Some(Ok(chunk))) => chunk,

@@ -44,30 +44,60 @@ impl CassetteStore {
         self.directory.join(format!("{key}.json"))
     }
 
-    /// The cassette for `key`; `Err` names why none could be read.
-    pub(crate) async fn load(&self, key: &str) -> Result<Cassette, String> {
+    /// The cassette for `key`.
+    pub(crate) async fn load(&self, key: &str) -> Result<Cassette, CassetteError> {
         let path = self.path(key);
-        let text = tokio::fs::read_to_string(&path)
-            .await
-            .map_err(|error| format!("no cassette {} ({error})", path.display()))?;
-        serde_json::from_str(&text)
-            .map_err(|error| format!("cannot parse cassette {}: {error}", path.display()))
+        let text =
+            tokio::fs::read_to_string(&path)
+                .await
+                .map_err(|source| CassetteError::Missing {
+                    path: path.clone(),
+                    source,
+                })?;
+        serde_json::from_str(&text).map_err(|source| CassetteError::Unreadable { path, source })
     }
 
     /// Writes through a temporary file so a reader never sees half a cassette.
-    pub(crate) async fn save(&self, cassette: &Cassette) -> Result<(), String> {
+    pub(crate) async fn save(&self, cassette: &Cassette) -> Result<(), CassetteError> {
         let path = self.path(&cassette.key);
         let temporary =
             self.directory
                 .join(format!(".{}.{}.tmp", cassette.key, std::process::id()));
-        let text = serde_json::to_string_pretty(cassette).map_err(|error| error.to_string())?;
+        // A struct of strings and numbers always serializes.
+        let text = serde_json::to_string_pretty(cassette).unwrap_or_default();
         tokio::fs::write(&temporary, text)
             .await
-            .map_err(|error| format!("cannot write cassette {}: {error}", temporary.display()))?;
+            .map_err(|source| CassetteError::Write {
+                path: temporary.clone(),
+                source,
+            })?;
         tokio::fs::rename(&temporary, &path)
             .await
-            .map_err(|error| format!("cannot write cassette {}: {error}", path.display()))
+            .map_err(|source| CassetteError::Write { path, source })
     }
+}
+
+/// Why a cassette could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CassetteError {
+    #[error("no cassette {}", path.display())]
+    Missing {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot parse cassette {}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("cannot write cassette {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// JSON with object keys sorted at every level and no whitespace.
@@ -143,12 +173,16 @@ mod tests {
         };
         store.save(&cassette).await.unwrap();
         assert_eq!(store.load("k").await.unwrap(), cassette);
+        let missing = store.load("missing").await.unwrap_err();
         assert!(
-            store
-                .load("missing")
-                .await
-                .unwrap_err()
-                .contains("missing.json")
+            matches!(&missing, CassetteError::Missing { path, .. } if path.ends_with("missing.json"))
         );
+        // The message names the file; the cause (no such file) is the source, said once.
+        let text = agentpod_error_chain::error_chain(&missing);
+        assert!(
+            text.starts_with("no cassette ") && text.matches("missing.json").count() == 1,
+            "{text}"
+        );
+        assert!(std::error::Error::source(&missing).is_some());
     }
 }

@@ -1,10 +1,12 @@
 //! Forwarding to a real provider or an OpenAI-compatible server over HTTP, with the agent's token
 //! replaced by the orchestrator's key.
 
+use agentpod_error_chain::ErrorChain;
 use axum::http::HeaderMap;
 use futures_util::StreamExt;
 
 use crate::error::LlmGatewayError;
+use crate::upstream_backend::StreamBroken;
 use crate::upstream_backend::{UpstreamFailure, UpstreamReply, UpstreamRequest};
 
 /// Request headers that carry meaning for the provider; everything else (notably the agent's
@@ -95,7 +97,10 @@ impl HttpUpstream {
             UpstreamAuth::None => builder,
         };
         let response = builder.send().await.map_err(|error| {
-            UpstreamFailure::Unreachable(format!("cannot reach the upstream at {url}: {error}"))
+            UpstreamFailure::Unreachable(format!(
+                "cannot reach the upstream at {url}: {}",
+                ErrorChain(&error)
+            ))
         })?;
         let status = response.status().as_u16();
         let content_type = response
@@ -106,7 +111,7 @@ impl HttpUpstream {
             .to_owned();
         let body = response
             .bytes_stream()
-            .map(|chunk| chunk.map_err(|error| format!("the upstream connection failed: {error}")))
+            .map(|chunk| chunk.map_err(StreamBroken))
             .boxed();
         Ok(UpstreamReply {
             status,

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use agentpod_error_chain::{ErrorChain, error_chain};
 use axum::http::HeaderMap;
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -17,7 +18,12 @@ use crate::llm_config::Upstream;
 use crate::price_table::STAND_IN_MODEL;
 use crate::stand_in::StandIn;
 
-pub(crate) type ByteStream = BoxStream<'static, Result<Bytes, String>>;
+pub(crate) type ByteStream = BoxStream<'static, Result<Bytes, StreamBroken>>;
+
+/// The upstream's answer broke off while it was being read.
+#[derive(Debug, thiserror::Error)]
+#[error("the upstream connection failed")]
+pub(crate) struct StreamBroken(#[source] pub(crate) reqwest::Error);
 
 /// A request as the backend needs it.
 pub(crate) struct UpstreamRequest<'a> {
@@ -125,9 +131,9 @@ impl UpstreamBackend {
                     cassettes
                         .load(&key)
                         .await
-                        .map_err(|reason| UpstreamFailure::ReplayMiss {
+                        .map_err(|error| UpstreamFailure::ReplayMiss {
                             key: key.clone(),
-                            reason,
+                            reason: error_chain(&error),
                         })?;
                 let chunks = cassette.chunks.into_iter().map(Bytes::from).collect();
                 Ok(UpstreamReply::from_chunks(
@@ -211,7 +217,7 @@ fn record(
                 if let Some(mut cassette) = state.cassette.take() {
                     cassette.chunks = std::mem::take(&mut state.chunks);
                     if let Err(error) = state.cassettes.save(&cassette).await {
-                        tracing::warn!(%error, "cannot save a cassette");
+                        tracing::warn!(error = %ErrorChain(&error), "cannot save a cassette");
                     }
                 }
                 None

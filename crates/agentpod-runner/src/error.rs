@@ -31,7 +31,8 @@ pub enum PlanError {
     #[error(
         "{0}\n  host agents run sandboxed (DESIGN: the agent is untrusted); install bubblewrap, run the agent as an `agent.image`, or set `agent.isolation: none` to run it unprotected (every report then says the verdict is not protected)"
     )]
-    Sandbox(#[from] agentpod_agent::SandboxUnavailable),
+    // The text says why, so the cause is not a `source` too (it would be printed twice).
+    Sandbox(agentpod_agent::SandboxUnavailable),
     #[error(
         "the sandboxed agent cannot read {path} (mode {mode:03o}): it runs as an unprivileged user of its own; make it readable to others (chmod o+rX), or list another path in `agent.read_only`"
     )]
@@ -90,4 +91,43 @@ pub enum GatewayStartError {
     ReplayWithoutCassettes,
     #[error("`model.upstream: openai-compatible` needs `base_url`")]
     CompatibleWithoutBaseUrl,
+}
+
+/// An issue could not be made ready for its agent; the issue's outcome says so, the run goes on.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum IssuePrepareError {
+    #[error("cannot prepare the issue directory {path}")]
+    Directory {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the pod could not create the issue's database")]
+    Database(#[source] agentpod_db::DbError),
+}
+
+/// The gold state could not be made: the issue's gold actions could not be replayed on their
+/// clone, or a state could not be read. The gold-state check fails with this as its reason.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum GoldStateError {
+    #[error("cannot make a clone for the gold actions")]
+    Clone(#[source] agentpod_db::DbError),
+    #[error("`gold_actions` must be a list of tool calls")]
+    NotAList,
+    #[error("cannot connect to the gold clone as the agent role")]
+    Connect(#[source] sqlx::Error),
+    #[error("gold action {number} failed")]
+    Action {
+        number: usize,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("gold action {number}: cannot replay tool `{tool}`")]
+    UnknownTool { number: usize, tool: String },
+    #[error("cannot read the {which} state")]
+    Snapshot {
+        which: &'static str,
+        #[source]
+        source: agentpod_db::DbError,
+    },
 }

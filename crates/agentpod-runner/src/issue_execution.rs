@@ -10,16 +10,20 @@ use agentpod_agent::{
     AgentExit, AgentInvocation, AgentLaunch, AgentOutput, AgentRun, ContainerInvocation,
     HostSandbox, OUTPUT_FILE_NAME, SandboxUser,
 };
-use agentpod_db::{BoundaryEvents, PodDatabase};
+use agentpod_db::PodDatabase;
+use agentpod_error_chain::error_chain;
 use agentpod_grade::{Check, Grade, grade_fields};
 use agentpod_issues::Issue;
 use agentpod_runtime::{LaunchedAgent, OutputArea, Pod};
 use agentpod_spec::GradingSpec;
 use agentpod_store::{
-    BoundaryEventKind, BoundaryEventRecord, OutcomeRecord, OutcomeStatus, StepRecord,
+    BoundaryDetail, BoundaryEventKind, BoundaryEventRecord, OutcomeRecord, OutcomeStatus,
+    StepRecord,
 };
 use serde_json::json;
 
+use crate::boundary_records::{boundary_event_records, network_violation};
+use crate::error::IssuePrepareError;
 use crate::issue_grading;
 use crate::issue_lease::{IssueLease, PodHolder};
 use crate::pod_gateways::PodGateways;
@@ -55,8 +59,8 @@ pub(crate) async fn run_issue(
     let holder = PodHolder { gateways, database };
     let mut prepared = match prepare(context, holder, issue, trial, &clock).await {
         Ok(prepared) => prepared,
-        Err(reason) => {
-            outcome.reason = reason;
+        Err(error) => {
+            outcome.reason = error_chain(&error);
             return (outcome, Vec::new(), Vec::new());
         }
     };
@@ -133,24 +137,22 @@ async fn prepare<'pod>(
     issue: &Issue,
     trial: u32,
     clock: &Instant,
-) -> Result<PreparedIssue<'pod>, String> {
+) -> Result<PreparedIssue<'pod>, IssuePrepareError> {
     let directory = context
         .plan
         .run_directory
         .join("issues")
         .join(issue_directory_name(&issue.id, trial, context.plan.trials));
-    prepare_issue_directory(&directory, issue).map_err(|error| {
-        format!(
-            "cannot prepare the issue directory {}: {error}",
-            directory.display()
-        )
+    prepare_issue_directory(&directory, issue).map_err(|source| IssuePrepareError::Directory {
+        path: directory.clone(),
+        source,
     })?;
     let output_area = OutputArea::mount(&directory.join("output"), OUTPUT_AREA_BYTES);
     let issue_database = holder
         .database
         .create_issue_database(&issue.id)
         .await
-        .map_err(|error| format!("the pod could not create the issue's database: {error}"))?;
+        .map_err(IssuePrepareError::Database)?;
     let ready_at = clock.elapsed();
     let access = holder
         .gateways
@@ -256,8 +258,9 @@ async fn observe(
     let (mut boundary_events, unobserved) = match collected {
         Ok(Ok(events)) => (boundary_event_records(&issue.id, trial, events), None),
         Ok(Err(error)) => {
+            let error = error_chain(&error);
             tracing::warn!(issue = %issue.id, %error, "cannot collect the issue's boundary events");
-            (Vec::new(), Some(error.to_string()))
+            (Vec::new(), Some(error))
         }
         Err(_) => (
             Vec::new(),
@@ -269,21 +272,7 @@ async fn observe(
     };
     if refused_connections > 0 {
         // The pod's firewall refused the agent container's attempts to leave its pod.
-        boundary_events.push(BoundaryEventRecord {
-            issue_id: issue.id.clone(),
-            trial,
-            kind: BoundaryEventKind::Violation,
-            table: None,
-            detail: json!({
-                "error": format!(
-                    "{refused_connections} network packet(s) refused: the agent tried to reach the host, \
-                     the internet or another pod"
-                ),
-                "sqlstate": null,
-                "statement": null,
-                "network": true,
-            }),
-        });
+        boundary_events.push(network_violation(&issue.id, trial, refused_connections));
     }
     (boundary_events, unobserved)
 }
@@ -319,7 +308,7 @@ async fn grade(
             issue_grading::database_checks(grading, database, issue_database, issue).await;
         let violations = boundary_events
             .iter()
-            .filter(|event| event.kind == BoundaryEventKind::Violation)
+            .filter(|event| event.kind() == BoundaryEventKind::Violation)
             .count();
         checks.extend(issue_grading::limit_checks(
             grading,
@@ -363,45 +352,6 @@ fn record(
     );
 }
 
-fn boundary_event_records(
-    issue_id: &str,
-    trial: u32,
-    events: BoundaryEvents,
-) -> Vec<BoundaryEventRecord> {
-    let record = |kind, table: Option<String>, detail: serde_json::Result<serde_json::Value>| {
-        BoundaryEventRecord {
-            issue_id: issue_id.to_string(),
-            trial,
-            kind,
-            table,
-            detail: detail.unwrap_or_default(),
-        }
-    };
-    let mut records = Vec::new();
-    for change in events.changes {
-        records.push(record(
-            BoundaryEventKind::Change,
-            Some(change.table.clone()),
-            serde_json::to_value(&change),
-        ));
-    }
-    for proposal in events.proposals {
-        records.push(record(
-            BoundaryEventKind::Proposal,
-            Some(proposal.table.clone()),
-            serde_json::to_value(&proposal),
-        ));
-    }
-    for violation in events.violations {
-        records.push(record(
-            BoundaryEventKind::Violation,
-            violation.table.clone(),
-            serde_json::to_value(&violation),
-        ));
-    }
-    records
-}
-
 /// Adds the further graders' checks to the answer's grade: the issue passes only if all pass.
 /// Crossing the boundary fails it whatever the answer was — an agent that tried to write where
 /// it may not is not ready, even when the attempt was refused — and the reason says so first.
@@ -416,7 +366,7 @@ fn add_checks(outcome: &mut OutcomeRecord, checks: Vec<Check>, events: &[Boundar
     outcome.grade = grade_json(&grade);
     let violations: Vec<&BoundaryEventRecord> = events
         .iter()
-        .filter(|event| event.kind == BoundaryEventKind::Violation)
+        .filter(|event| event.kind() == BoundaryEventKind::Violation)
         .collect();
     let violation_failed = grade
         .checks
@@ -427,11 +377,10 @@ fn add_checks(outcome: &mut OutcomeRecord, checks: Vec<Check>, events: &[Boundar
         outcome.reason = grade.explain();
     } else if violation_failed && let Some(first) = violations.first() {
         outcome.status = OutcomeStatus::Failed;
-        let error = first
-            .detail
-            .get("error")
-            .and_then(|error| error.as_str())
-            .unwrap_or("refused");
+        let error = match &first.detail {
+            BoundaryDetail::Violation(violation) if !violation.error.is_empty() => &violation.error,
+            _ => "refused",
+        };
         outcome.reason = format!(
             "boundary violation{}: {error}",
             if violations.len() > 1 {

@@ -4,6 +4,7 @@
 //! checks to the issue's grade; an agent that errored is not graded.
 
 use agentpod_db::{IssueDatabase, PodDatabase, snapshot_state};
+use agentpod_error_chain::error_chain;
 use agentpod_grade::{
     Check, grade_budgets, grade_gold_state, grade_no_violations, grade_sql_assertions,
 };
@@ -11,6 +12,8 @@ use agentpod_issues::Issue;
 use agentpod_spec::GradingSpec;
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
+
+use crate::error::GoldStateError;
 
 /// Checks on the issue's database: SQL assertions, then the gold state. Run after the agent
 /// ended and its boundary events were read, before the database is dropped.
@@ -34,7 +37,7 @@ pub(crate) async fn database_checks(
             Err(error) => checks.push(failed(
                 "sql assertions",
                 json!("run"),
-                json!(error.to_string()),
+                json!(error_chain(&error)),
             )),
         }
     }
@@ -64,26 +67,30 @@ async fn gold_state_check(
             return failed(
                 "gold state",
                 json!("a gold clone"),
-                json!(error.to_string()),
+                json!(error_chain(&GoldStateError::Clone(error))),
             );
         }
     };
     let check = async {
         replay(&gold.agent_url, actions).await?;
-        let expected = snapshot_state(&gold.admin_url, &[], &grading.ignore_columns)
-            .await
-            .map_err(|error| error.to_string())?;
-        let actual = snapshot_state(&issue_database.admin_url, &[], &grading.ignore_columns)
-            .await
-            .map_err(|error| error.to_string())?;
-        Ok::<Check, String>(grade_gold_state(&expected, &actual))
+        let snapshot = |url: &str, which| {
+            let url = url.to_string();
+            async move {
+                snapshot_state(&url, &[], &grading.ignore_columns)
+                    .await
+                    .map_err(|source| GoldStateError::Snapshot { which, source })
+            }
+        };
+        let expected = snapshot(&gold.admin_url, "gold").await?;
+        let actual = snapshot(&issue_database.admin_url, "agent's").await?;
+        Ok::<Check, GoldStateError>(grade_gold_state(&expected, &actual))
     }
     .await
     .unwrap_or_else(|error| {
         failed(
             "gold state",
             json!("the gold actions replayed"),
-            json!(error),
+            json!(error_chain(&error)),
         )
     });
     database.retire_issue_database(gold);
@@ -92,14 +99,13 @@ async fn gold_state_check(
 
 /// Gold actions are tool calls: `{"tool": "execute", "arguments": {"sql": "..."}}` (and `query`,
 /// which changes nothing and is skipped).
-async fn replay(agent_url: &str, actions: &Value) -> Result<(), String> {
-    let actions = actions
-        .as_array()
-        .ok_or("`gold_actions` must be a list of tool calls")?;
+async fn replay(agent_url: &str, actions: &Value) -> Result<(), GoldStateError> {
+    let actions = actions.as_array().ok_or(GoldStateError::NotAList)?;
     let mut connection = PgConnection::connect(agent_url)
         .await
-        .map_err(|error| format!("connect: {error}"))?;
+        .map_err(GoldStateError::Connect)?;
     for (index, action) in actions.iter().enumerate() {
+        let number = index + 1;
         let tool = action["tool"].as_str().unwrap_or_default();
         let sql = action["arguments"]["sql"].as_str().unwrap_or_default();
         match tool {
@@ -107,14 +113,14 @@ async fn replay(agent_url: &str, actions: &Value) -> Result<(), String> {
                 sqlx::query(AssertSqlSafe(sql.to_string()))
                     .execute(&mut connection)
                     .await
-                    .map_err(|error| format!("gold action {}: {error}", index + 1))?;
+                    .map_err(|source| GoldStateError::Action { number, source })?;
             }
             "query" | "list_tables" => {}
             other => {
-                return Err(format!(
-                    "gold action {}: cannot replay tool `{other}`",
-                    index + 1
-                ));
+                return Err(GoldStateError::UnknownTool {
+                    number,
+                    tool: other.to_string(),
+                });
             }
         }
     }

@@ -6,6 +6,7 @@
 //! the host, on the pod bridge's host-side address for agents in containers (whose firewall then
 //! opens exactly these ports).
 
+use agentpod_error_chain::ErrorChain;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use agentpod_gateway_http::IssueToken;
@@ -20,7 +21,9 @@ use agentpod_trace::{TraceIntake, TraceIntakeConfig};
 
 use crate::error::GatewayStartError;
 use crate::run_plan::RunPlan;
-use crate::step_details::{model_call_detail, tool_call_detail};
+use crate::step_details::{
+    model_call_detail, rejected_tool_request, rejected_trace_export, tool_call_detail,
+};
 
 pub(crate) struct PodGateways {
     tools: ToolGateway,
@@ -104,7 +107,7 @@ impl PodGateways {
         let mut ports = vec![tools.local_addr().port(), traces.local_addr().port()];
         ports.extend(models.as_ref().map(|gateway| gateway.local_addr().port()));
         if let Err(error) = pod.allow_host_ports(&ports).await {
-            tracing::warn!(%error, "cannot open the gateways' ports to the pod");
+            tracing::warn!(error = %ErrorChain(&error), "cannot open the gateways' ports to the pod");
         }
         Ok(PodGateways {
             tools,
@@ -132,7 +135,7 @@ impl PodGateways {
                 Some(access.token)
             }
             Err(error) => {
-                tracing::warn!(issue = issue_id, %error, "cannot register the issue with the tool gateway");
+                tracing::warn!(issue = issue_id, error = %ErrorChain(&error), "cannot register the issue with the tool gateway");
                 None
             }
         };
@@ -169,6 +172,22 @@ impl PodGateways {
         if let Some(token) = access.tool_token {
             let record = self.tools.finish_issue(&token);
             usage.budget_stops += record.limit_stops;
+            let listed = record.rejected_requests.len();
+            for (index, request) in record.rejected_requests.into_iter().enumerate() {
+                let started_at = parse_time(&request.started_at);
+                let latency_ms = Some(request.latency_ms);
+                let mut detail = rejected_tool_request(request);
+                if index + 1 == listed {
+                    detail.not_listed_after = record.unlisted_rejections;
+                }
+                steps.push(StepRecord {
+                    issue_id: issue_id.to_string(),
+                    trial,
+                    started_at,
+                    latency_ms,
+                    detail: StepDetail::RejectedRequest(detail),
+                });
+            }
             for call in record.calls {
                 if matches!(call.outcome, ToolCallOutcome::Ok | ToolCallOutcome::Error) {
                     usage.tool_calls += 1;
@@ -203,7 +222,19 @@ impl PodGateways {
                 });
             }
         }
-        for span in self.traces.finish_issue(&access.trace_token).spans {
+        let traces = self.traces.finish_issue(&access.trace_token);
+        for export in &traces.exports {
+            if let Some(detail) = rejected_trace_export(export) {
+                steps.push(StepRecord {
+                    issue_id: issue_id.to_string(),
+                    trial,
+                    started_at: parse_time(&export.started_at),
+                    latency_ms: Some(export.latency_ms),
+                    detail: StepDetail::RejectedRequest(detail),
+                });
+            }
+        }
+        for span in traces.spans {
             steps.push(StepRecord {
                 issue_id: issue_id.to_string(),
                 trial,

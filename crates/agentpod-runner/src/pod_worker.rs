@@ -2,6 +2,7 @@
 //! serve issues from the shared queue until the queue is empty or the run drains, then shut it
 //! down — on every path out.
 
+use agentpod_error_chain::{ErrorChain, error_chain};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -74,7 +75,7 @@ pub(crate) async fn run_pod_worker(context: PodContext) -> PodWorkerEnd {
             Err(error) => {
                 context.reporter.report(&RunEvent::PodFailed {
                     pod: context.pod,
-                    error: &error.to_string(),
+                    error: &error_chain(&error),
                 });
                 return PodWorkerEnd::StartFailed(error);
             }
@@ -82,7 +83,7 @@ pub(crate) async fn run_pod_worker(context: PodContext) -> PodWorkerEnd {
         let end = serve(&context, pod.as_ref(), started, seeded).await;
         let pod_id = pod.id().to_string();
         if let Err(error) = pod.shutdown().await {
-            tracing::warn!(pod = %pod_id, %error, "pod shutdown failed; `agentpod gc` will remove what is left");
+            tracing::warn!(pod = %pod_id, error = %ErrorChain(&error), "pod shutdown failed; `agentpod gc` will remove what is left");
         }
         context
             .reporter
@@ -101,10 +102,10 @@ pub(crate) async fn run_pod_worker(context: PodContext) -> PodWorkerEnd {
 }
 
 fn template_failed(context: &PodContext, error: TemplateError) -> PodWorkerEnd {
-    let report_failure = |error: &dyn std::fmt::Display| {
+    let report_failure = |error: &(dyn std::error::Error + 'static)| {
         context.reporter.report(&RunEvent::PodFailed {
             pod: context.pod,
-            error: &error.to_string(),
+            error: &error_chain(error),
         });
     };
     match error {
@@ -130,21 +131,10 @@ async fn serve(
     if context.interrupt.is_draining() {
         return PodWorkerEnd::Drained;
     }
-    let report_failure = |error: &dyn std::error::Error| {
-        // The whole chain: an error names its own layer and keeps its cause as its source.
-        let mut text = error.to_string();
-        let mut source = error.source();
-        while let Some(cause) = source {
-            let cause_text = cause.to_string();
-            if !text.ends_with(&cause_text) {
-                text.push_str(": ");
-                text.push_str(&cause_text);
-            }
-            source = cause.source();
-        }
+    let report_failure = |error: &(dyn std::error::Error + 'static)| {
         context.reporter.report(&RunEvent::PodFailed {
             pod: context.pod,
-            error: &text,
+            error: &error_chain(error),
         });
     };
     let fixtures = &context.plan.spec.database.fixtures;
@@ -176,7 +166,7 @@ async fn serve(
                 .set_run_boundary(&context.plan.run_id, &boundary)
                 .await
             {
-                tracing::error!(%error, "cannot record the run's boundary in the run store");
+                tracing::error!(error = %ErrorChain(&error), "cannot record the run's boundary in the run store");
             }
         }
         Err(error) => {
@@ -269,7 +259,7 @@ async fn serve(
             .record_issue_result(&outcome, &boundary_events, &steps)
             .await
         {
-            tracing::error!(issue = %issue.id, trial, %error, "cannot record the issue in the run store; stopping the run");
+            tracing::error!(issue = %issue.id, trial, error = %ErrorChain(&error), "cannot record the issue in the run store; stopping the run");
             context.interrupt.drain();
             gateways.shutdown().await;
             database.close().await;

@@ -303,7 +303,8 @@ impl RunPlan {
                     )
                 })
             })
-            .transpose()?;
+            .transpose()
+            .map_err(PlanError::Sandbox)?;
         if let Some(view) = &host_sandbox {
             view.check_readable()?;
         }

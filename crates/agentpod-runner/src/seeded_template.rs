@@ -6,6 +6,7 @@
 //! is turned off, or caching fails, each pod seeds its own template as without a cache. Fixture
 //! and boundary errors found while seeding for the cache are the run's errors, as in a pod.
 
+use agentpod_error_chain::ErrorChain;
 use std::time::Instant;
 
 use agentpod_db::{BoundaryError, FixtureError, PodDatabase, seed_key};
@@ -99,7 +100,7 @@ pub(crate) async fn start_pod(
         match context.runtime.start_pod(&request(&seed.id)).await {
             Ok(pod) => return Ok((pod, true)),
             Err(error) => {
-                tracing::warn!(%error, image = %seed.name, "cannot start a pod from the seed image; seeding this pod's template instead");
+                tracing::warn!(error = %ErrorChain(&error), image = %seed.name, "cannot start a pod from the seed image; seeding this pod's template instead");
             }
         }
     }
@@ -120,7 +121,7 @@ async fn prepare(
         Ok(identity) => identity,
         Err(error) => {
             // The pods' own start reports a missing image with what to do about it.
-            tracing::debug!(%error, "cannot identify the database image; not using the seed cache");
+            tracing::debug!(error = %ErrorChain(&error), "cannot identify the database image; not using the seed cache");
             return Ok(None);
         }
     };
@@ -135,7 +136,7 @@ async fn prepare(
         }
         Ok(None) => {}
         Err(error) => {
-            tracing::warn!(%error, "cannot look up the seed cache; every pod seeds its own template");
+            tracing::warn!(error = %ErrorChain(&error), "cannot look up the seed cache; every pod seeds its own template");
             return Ok(None);
         }
     }
@@ -153,7 +154,7 @@ async fn prepare(
     let server = match cache.start_seeding(&request).await {
         Ok(server) => server,
         Err(error) => {
-            tracing::warn!(%error, "cannot start a server to seed for the cache; every pod seeds its own template");
+            tracing::warn!(error = %ErrorChain(&error), "cannot start a server to seed for the cache; every pod seeds its own template");
             return Ok(None);
         }
     };
@@ -182,7 +183,7 @@ async fn prepare(
             Ok(Some(seed))
         }
         Err(error) => {
-            tracing::warn!(%error, "cannot cache the seeded template; every pod seeds its own");
+            tracing::warn!(error = %ErrorChain(&error), "cannot cache the seeded template; every pod seeds its own");
             Ok(None)
         }
     }

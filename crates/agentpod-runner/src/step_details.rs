@@ -1,13 +1,16 @@
-//! What the gateways recorded, as the run store's typed step details: the gateways keep their
+//! What the gateways recorded, as the run store's typed step details (model calls, tool calls,
+//! requests a gateway refused): the gateways keep their
 //! own record types, the store owns what is written out, and this is the one place that maps
 //! the first onto the second (a new field or outcome in a gateway fails to compile here until the
 //! store has a place for it).
 
 use agentpod_llm_gateway::{BudgetKind, CallOutcome, CappedText, LlmCall, TokenUsage};
 use agentpod_store::{
-    ModelCallDetail, ModelCallOutcome, RecordedText, TokenCounts, ToolCallDetail, ToolCallOutcome,
+    ModelCallDetail, ModelCallOutcome, RecordedText, RejectedRequestDetail, TokenCounts,
+    ToolCallDetail, ToolCallOutcome,
 };
-use agentpod_tool_gateway::ToolCall;
+use agentpod_tool_gateway::{RejectedRequest, ToolCall};
+use agentpod_trace::{ExportOutcome, ExportRecord};
 
 pub(crate) fn model_call_detail(call: LlmCall) -> ModelCallDetail {
     let LlmCall {
@@ -118,4 +121,39 @@ pub(crate) fn tool_call_detail(call: ToolCall) -> ToolCallDetail {
         },
         error,
     }
+}
+
+/// A request the tool gateway refused before it reached a tool.
+pub(crate) fn rejected_tool_request(request: RejectedRequest) -> RejectedRequestDetail {
+    let RejectedRequest {
+        started_at: _,
+        latency_ms: _,
+        status,
+        error,
+        body,
+        body_bytes,
+    } = request;
+    RejectedRequestDetail {
+        gateway: "tools".to_string(),
+        status,
+        error,
+        body,
+        body_bytes,
+        not_listed_after: 0,
+    }
+}
+
+/// An export the trace intake refused whole; `None` for one it took (its spans are steps).
+pub(crate) fn rejected_trace_export(export: &ExportRecord) -> Option<RejectedRequestDetail> {
+    if export.outcome != ExportOutcome::Rejected {
+        return None;
+    }
+    Some(RejectedRequestDetail {
+        gateway: "traces".to_string(),
+        status: export.status,
+        error: export.error.clone().unwrap_or_default(),
+        body: String::new(),
+        body_bytes: export.body_bytes,
+        not_listed_after: 0,
+    })
 }

@@ -67,12 +67,14 @@ pub enum RuntimeError {
     )]
     PostgresExited { data_dir: PathBuf, log_tail: String },
 
-    #[error("reach postgres at {host}:{port} within {seconds} s (last error: {last_error})")]
+    #[error("reach postgres at {host}:{port} within {seconds} s")]
     NotReady {
         host: String,
         port: u16,
         seconds: u64,
-        last_error: String,
+        /// The last attempt's failure.
+        #[source]
+        last_error: crate::readiness::NotReadyYet,
     },
 
     #[error("read pod marker {path}")]
@@ -103,7 +105,7 @@ pub enum RuntimeError {
     #[error("keep the seeded cluster of {container}: {reason}")]
     SeedNotKept { container: String, reason: String },
 
-    #[error("give the restored cluster's superuser the pod's own password: {source}")]
+    #[error("give the restored cluster's superuser the pod's own password")]
     SuperuserPassword {
         #[source]
         source: sqlx::Error,

@@ -26,6 +26,7 @@ pub use local::LocalRuntime;
 pub use output_area::OutputArea;
 pub use pod::{LaunchedAgent, Pod};
 pub use pod_request::PodRequest;
+pub use readiness::NotReadyYet;
 pub use runtime::Runtime;
 pub use runtime_kind::RuntimeKind;
 pub use seed_cache::{SEED_REPOSITORY, SeedCache, SeedImage, SeedingServer, seed_image_name};

@@ -56,20 +56,33 @@ where
     }
 }
 
-async fn try_query(options: &PgConnectOptions) -> Result<(), String> {
+/// Why one readiness attempt did not get its answer.
+#[derive(Debug, thiserror::Error)]
+pub enum NotReadyYet {
+    #[error("the connection attempt timed out after {} s", ATTEMPT_TIMEOUT.as_secs())]
+    TimedOut,
+    #[error("cannot log in")]
+    Login(#[source] sqlx::Error),
+    #[error("cannot run SELECT 1")]
+    Query(#[source] sqlx::Error),
+    #[error("SELECT 1 returned {0}")]
+    WrongAnswer(i32),
+}
+
+async fn try_query(options: &PgConnectOptions) -> Result<(), NotReadyYet> {
     let mut connection = tokio::time::timeout(ATTEMPT_TIMEOUT, PgConnection::connect_with(options))
         .await
-        .map_err(|_| "connection attempt timed out".to_string())?
-        .map_err(|error| error.to_string())?;
+        .map_err(|_| NotReadyYet::TimedOut)?
+        .map_err(NotReadyYet::Login)?;
     let one: i32 = sqlx::query_scalar("SELECT 1")
         .fetch_one(&mut connection)
         .await
-        .map_err(|error| error.to_string())?;
+        .map_err(NotReadyYet::Query)?;
     let _ = connection.close().await;
     if one == 1 {
         Ok(())
     } else {
-        Err(format!("SELECT 1 returned {one}"))
+        Err(NotReadyYet::WrongAnswer(one))
     }
 }
 
@@ -93,10 +106,13 @@ mod tests {
         let started = Instant::now();
         let result =
             wait_until_ready(&endpoint, Duration::from_millis(300), || async { Ok(()) }).await;
-        assert!(
-            matches!(result, Err(RuntimeError::NotReady { .. })),
-            "{result:?}"
-        );
+        let Err(error) = result else {
+            panic!("{result:?}")
+        };
+        assert!(matches!(error, RuntimeError::NotReady { .. }), "{error:?}");
+        // The last attempt's failure is the cause, down to the refused connection.
+        let text = agentpod_error_chain::error_chain(&error);
+        assert!(text.contains("cannot log in: "), "{text}");
         assert!(started.elapsed() < Duration::from_secs(5));
     }
 

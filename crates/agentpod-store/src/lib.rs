@@ -5,13 +5,14 @@
 //! carry their trial, from 1.
 //!
 //! This crate owns the types of what it writes out, so writers (the runner) and readers (traces,
-//! reports) share one shape: a step's detail is a typed [`StepDetail`], and every time column
-//! holds one format (see `stored_time`).
+//! reports) share one shape: a step's detail is a typed [`StepDetail`], a boundary event's a
+//! typed [`BoundaryDetail`], and every time column holds one format (see `stored_time`).
 
 mod boundary_event;
 mod error;
 mod model_call_detail;
 mod records;
+mod rejected_request_detail;
 mod run_bundle;
 mod run_store;
 mod span;
@@ -20,10 +21,14 @@ mod step_detail;
 mod stored_time;
 mod tool_call_detail;
 
-pub use boundary_event::{BoundaryEventKind, BoundaryEventRecord};
+pub use boundary_event::{
+    BoundaryDetail, BoundaryEventKind, BoundaryEventRecord, ProposalDetail, RowChangeDetail,
+    ViolationDetail,
+};
 pub use error::StoreError;
 pub use model_call_detail::{ModelCallDetail, ModelCallOutcome, RecordedText, TokenCounts};
 pub use records::{NewRun, OutcomeRecord, OutcomeStatus, PendingTrial, RunRecord, RunStatus};
+pub use rejected_request_detail::RejectedRequestDetail;
 pub use run_bundle::{RUN_BUNDLE_FORMAT, RunBundle};
 pub use run_store::{DEFAULT_STORE_PATH, RunStore};
 pub use span::{Span, SpanEvent, SpanKind, SpanStatus, SpanStatusCode};

@@ -11,7 +11,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::boundary_event::{BoundaryEventKind, BoundaryEventRecord};
+use crate::boundary_event::{BoundaryDetail, BoundaryEventKind, BoundaryEventRecord};
 use crate::error::StoreError;
 use crate::records::{NewRun, OutcomeRecord, OutcomeStatus, PendingTrial, RunRecord, RunStatus};
 use crate::run_bundle::{READABLE_BUNDLE_FORMATS, RUN_BUNDLE_FORMAT, RunBundle};
@@ -382,14 +382,16 @@ impl RunStore {
         rows.iter()
             .map(|row| {
                 let kind: String = row.try_get("kind")?;
+                let kind = BoundaryEventKind::parse(&kind)
+                    .ok_or_else(|| StoreError::Corrupt(format!("boundary event kind `{kind}`")))?;
                 Ok(BoundaryEventRecord {
                     issue_id: row.try_get("issue_id")?,
                     trial: row.try_get::<i64, _>("trial")? as u32,
-                    kind: BoundaryEventKind::parse(&kind).ok_or_else(|| {
-                        StoreError::Corrupt(format!("boundary event kind `{kind}`"))
-                    })?,
-                    table: row.try_get("table_name")?,
-                    detail: parse_json(&row.try_get::<String, _>("detail_json")?)?,
+                    detail: BoundaryDetail::from_json(
+                        kind,
+                        row.try_get("table_name")?,
+                        &row.try_get::<String, _>("detail_json")?,
+                    )?,
                 })
             })
             .collect()
@@ -693,7 +695,7 @@ async fn insert_boundary_events(
         Default::default();
     for event in events {
         let position = positions
-            .entry((event.issue_id.as_str(), event.trial, event.kind))
+            .entry((event.issue_id.as_str(), event.trial, event.kind()))
             .or_insert(0);
         sqlx::query(
             "INSERT OR REPLACE INTO boundary_events (run_id, issue_id, trial, kind, position, table_name, detail_json)
@@ -702,10 +704,10 @@ async fn insert_boundary_events(
         .bind(run_id)
         .bind(&event.issue_id)
         .bind(i64::from(event.trial))
-        .bind(event.kind.as_str())
+        .bind(event.kind().as_str())
         .bind(*position)
-        .bind(&event.table)
-        .bind(event.detail.to_string())
+        .bind(event.table())
+        .bind(event.detail.to_json().to_string())
         .execute(&mut *connection)
         .await?;
         *position += 1;

@@ -1,5 +1,6 @@
-//! Steps as stored: what the gateways saw an issue's agent do — a model call, a tool call, or one
-//! of the agent's own trace spans — in order, with its timing and its typed detail.
+//! Steps as stored: what the gateways saw an issue's agent do — a model call, a tool call, one of
+//! the agent's own trace spans, or a request a gateway refused — in order, with its timing and its
+//! typed detail.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -14,6 +15,7 @@ pub enum StepKind {
     LlmCall,
     ToolCall,
     Span,
+    RejectedRequest,
 }
 
 impl StepKind {
@@ -22,6 +24,7 @@ impl StepKind {
             StepKind::LlmCall => "llm_call",
             StepKind::ToolCall => "tool_call",
             StepKind::Span => "span",
+            StepKind::RejectedRequest => "rejected_request",
         }
     }
 
@@ -30,6 +33,7 @@ impl StepKind {
             "llm_call" => StepKind::LlmCall,
             "tool_call" => StepKind::ToolCall,
             "span" => StepKind::Span,
+            "rejected_request" => StepKind::RejectedRequest,
             _ => return None,
         })
     }

@@ -1,5 +1,5 @@
-//! `StepDetail`: what one step was, typed — a model call, a tool call, or one of the agent's own
-//! spans — tagged by its [`StepKind`].
+//! `StepDetail`: what one step was, typed — a model call, a tool call, one of the agent's own
+//! spans, or a request a gateway refused — tagged by its [`StepKind`].
 //!
 //! Stored as two columns, the kind and the detail's own JSON (`detail_json`), as before the
 //! detail was typed; in a bundle, as `"kind"` and `"detail"` beside the step's other fields.
@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
 use crate::model_call_detail::ModelCallDetail;
+use crate::rejected_request_detail::RejectedRequestDetail;
 use crate::span::Span;
 use crate::step::StepKind;
 use crate::tool_call_detail::ToolCallDetail;
@@ -20,6 +21,7 @@ pub enum StepDetail {
     LlmCall(ModelCallDetail),
     ToolCall(ToolCallDetail),
     Span(Span),
+    RejectedRequest(RejectedRequestDetail),
 }
 
 impl StepDetail {
@@ -28,6 +30,7 @@ impl StepDetail {
             StepDetail::LlmCall(_) => StepKind::LlmCall,
             StepDetail::ToolCall(_) => StepKind::ToolCall,
             StepDetail::Span(_) => StepKind::Span,
+            StepDetail::RejectedRequest(_) => StepKind::RejectedRequest,
         }
     }
 
@@ -37,6 +40,7 @@ impl StepDetail {
             StepDetail::LlmCall(call) => serde_json::to_value(call),
             StepDetail::ToolCall(call) => serde_json::to_value(call),
             StepDetail::Span(span) => serde_json::to_value(span),
+            StepDetail::RejectedRequest(request) => serde_json::to_value(request),
         };
         // Plain structs of strings, numbers and JSON values always serialize.
         value.unwrap_or_default()
@@ -53,6 +57,9 @@ impl StepDetail {
                 StepDetail::ToolCall(serde_json::from_str(text).map_err(corrupt)?)
             }
             StepKind::Span => StepDetail::Span(serde_json::from_str(text).map_err(corrupt)?),
+            StepKind::RejectedRequest => {
+                StepDetail::RejectedRequest(serde_json::from_str(text).map_err(corrupt)?)
+            }
         })
     }
 }

@@ -190,7 +190,10 @@ async fn runs_are_found_by_prefix_and_listed_newest_first() {
 
 #[tokio::test]
 async fn boundary_events_and_the_effective_boundary_round_trip() {
-    use agentpod_store::{BoundaryEventKind, BoundaryEventRecord};
+    use agentpod_store::{
+        BoundaryDetail, BoundaryEventKind, BoundaryEventRecord, ProposalDetail, RowChangeDetail,
+        ViolationDetail,
+    };
     let directory = tempfile::tempdir().unwrap();
     let store = RunStore::open(&directory.path().join("runs.db"))
         .await
@@ -202,9 +205,24 @@ async fn boundary_events_and_the_effective_boundary_round_trip() {
     let event = |issue: &str, kind, table: &str| BoundaryEventRecord {
         issue_id: issue.into(),
         trial: 1,
-        kind,
-        table: Some(table.into()),
-        detail: json!({"table": table}),
+        detail: match kind {
+            BoundaryEventKind::Change => BoundaryDetail::Change(RowChangeDetail {
+                table: table.into(),
+                operation: "update".into(),
+                after: Some(json!({"id": 1})),
+                ..Default::default()
+            }),
+            BoundaryEventKind::Proposal => BoundaryDetail::Proposal(ProposalDetail {
+                table: table.into(),
+                ..Default::default()
+            }),
+            BoundaryEventKind::Violation => BoundaryDetail::Violation(ViolationDetail {
+                table: Some(table.into()),
+                error: format!("permission denied for table {table}"),
+                sqlstate: Some("42501".into()),
+                ..Default::default()
+            }),
+        },
     };
     store
         .record_boundary_events(
@@ -231,8 +249,8 @@ async fn boundary_events_and_the_effective_boundary_round_trip() {
         .map(|event| {
             (
                 event.issue_id.as_str(),
-                event.kind,
-                event.table.as_deref().unwrap(),
+                event.kind(),
+                event.table().unwrap(),
             )
         })
         .collect();
@@ -245,6 +263,15 @@ async fn boundary_events_and_the_effective_boundary_round_trip() {
             ("a", BoundaryEventKind::Violation, "staff_permissions"),
         ],
         "sample order (b before a), then kind, then the order written"
+    );
+    // Each detail comes back whole and typed.
+    assert_eq!(
+        events[3].detail,
+        event("a", BoundaryEventKind::Violation, "staff_permissions").detail
+    );
+    assert_eq!(
+        events[1].detail,
+        event("a", BoundaryEventKind::Change, "ticket_notes").detail
     );
 
     assert_eq!(
@@ -268,7 +295,7 @@ async fn boundary_events_and_the_effective_boundary_round_trip() {
 
 #[tokio::test]
 async fn steps_and_usage_round_trip_in_order() {
-    use agentpod_store::{IssueUsage, StepDetail, StepKind, StepRecord};
+    use agentpod_store::{IssueUsage, RejectedRequestDetail, StepDetail, StepKind, StepRecord};
     let directory = tempfile::tempdir().unwrap();
     let store = RunStore::open(&directory.path().join("runs.db"))
         .await
@@ -286,6 +313,13 @@ async fn steps_and_usage_round_trip_in_order() {
             StepKind::LlmCall => StepDetail::LlmCall(Default::default()),
             StepKind::ToolCall => StepDetail::ToolCall(Default::default()),
             StepKind::Span => StepDetail::Span(Default::default()),
+            StepKind::RejectedRequest => StepDetail::RejectedRequest(RejectedRequestDetail {
+                gateway: "tools".into(),
+                status: 413,
+                error: "request body over the limit".into(),
+                not_listed_after: 5,
+                ..Default::default()
+            }),
         },
     };
     store
@@ -295,6 +329,7 @@ async fn steps_and_usage_round_trip_in_order() {
                 step("a", StepKind::ToolCall, "2026-11-25T12:00:02Z"),
                 step("a", StepKind::LlmCall, "2026-11-25T12:00:01Z"),
                 step("b", StepKind::LlmCall, "2026-11-25T12:00:00Z"),
+                step("a", StepKind::RejectedRequest, "2026-11-25T12:00:03Z"),
             ],
         )
         .await
@@ -309,8 +344,14 @@ async fn steps_and_usage_round_trip_in_order() {
         [
             ("b", StepKind::LlmCall),
             ("a", StepKind::LlmCall),
-            ("a", StepKind::ToolCall)
+            ("a", StepKind::ToolCall),
+            ("a", StepKind::RejectedRequest)
         ]
+    );
+    // A rejected request reads back whole, with the count of those not listed.
+    assert_eq!(
+        all[3],
+        step("a", StepKind::RejectedRequest, "2026-11-25T12:00:03Z")
     );
     assert_eq!(
         store
@@ -318,7 +359,7 @@ async fn steps_and_usage_round_trip_in_order() {
             .await
             .unwrap()
             .len(),
-        2
+        3
     );
 
     let mut with_usage = outcome("20261125-120000-aaaa", "a", OutcomeStatus::Passed);
@@ -339,7 +380,8 @@ async fn steps_and_usage_round_trip_in_order() {
 #[tokio::test]
 async fn a_bundled_run_moves_to_another_store_whole() {
     use agentpod_store::{
-        BoundaryEventKind, BoundaryEventRecord, StepDetail, StepRecord, ToolCallDetail,
+        BoundaryDetail, BoundaryEventRecord, RowChangeDetail, StepDetail, StepRecord,
+        ToolCallDetail,
     };
     let directory = tempfile::tempdir().unwrap();
     let here = RunStore::open(&directory.path().join("here.db"))
@@ -353,9 +395,10 @@ async fn a_bundled_run_moves_to_another_store_whole() {
         &[BoundaryEventRecord {
             issue_id: "a".into(),
             trial: 1,
-            kind: BoundaryEventKind::Change,
-            table: Some("t".into()),
-            detail: json!({}),
+            detail: BoundaryDetail::Change(RowChangeDetail {
+                table: "t".into(),
+                ..Default::default()
+            }),
         }],
         &[StepRecord {
             issue_id: "a".into(),

@@ -3,8 +3,8 @@
 //! before trials existed migrating with their rows intact.
 
 use agentpod_store::{
-    BoundaryEventKind, BoundaryEventRecord, NewRun, OutcomeRecord, OutcomeStatus, RunStatus,
-    RunStore, StepDetail, StepRecord, ToolCallDetail,
+    BoundaryDetail, BoundaryEventRecord, NewRun, OutcomeRecord, OutcomeStatus, RowChangeDetail,
+    RunStatus, RunStore, StepDetail, StepRecord, ToolCallDetail,
 };
 use chrono::{TimeZone, Utc};
 use serde_json::json;
@@ -71,9 +71,11 @@ fn event(issue_id: &str, trial: u32) -> BoundaryEventRecord {
     BoundaryEventRecord {
         issue_id: issue_id.into(),
         trial,
-        kind: BoundaryEventKind::Change,
-        table: Some("tickets".into()),
-        detail: json!({"trial": trial}),
+        detail: BoundaryDetail::Change(RowChangeDetail {
+            table: "tickets".into(),
+            statement: format!("trial {trial}"),
+            ..Default::default()
+        }),
     }
 }
 
@@ -128,11 +130,10 @@ async fn three_trials_of_one_issue_are_kept_apart_and_come_back_in_order() {
         events.iter().map(|event| event.trial).collect::<Vec<_>>(),
         [1, 2, 3]
     );
-    assert!(
-        events
-            .iter()
-            .all(|event| event.detail["trial"] == event.trial)
-    );
+    assert!(events.iter().all(
+        |event| matches!(&event.detail, BoundaryDetail::Change(change)
+                if change.statement == format!("trial {}", event.trial))
+    ));
 
     // A bundle carries the trials to another store.
     store
@@ -372,10 +373,7 @@ async fn a_store_from_before_trials_migrates_with_its_rows_as_trial_one() {
     assert_eq!((steps[0].trial, steps[0].latency_ms), (1, Some(2.5)));
     let events = store.boundary_events(&run.id).await.unwrap();
     assert_eq!(events.len(), 1);
-    assert_eq!(
-        (events[0].trial, events[0].table.as_deref()),
-        (1, Some("tickets"))
-    );
+    assert_eq!((events[0].trial, events[0].table()), (1, Some("tickets")));
     assert_eq!(
         store.run_boundary(&run.id).await.unwrap(),
         Some(json!({"tables": []}))

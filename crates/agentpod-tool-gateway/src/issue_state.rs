@@ -18,6 +18,9 @@ use crate::tool_gateway_error::ToolGatewayError;
 /// An issue's agent runs its calls one after another, but may overlap a few.
 const MAX_CONNECTIONS_PER_ISSUE: u32 = 4;
 
+/// The most rejected requests an issue's record lists; later ones are only counted.
+pub const MAX_LISTED_REJECTIONS: usize = 100;
+
 /// A pooled connection idle for longer than this is pinged before a call uses it. sqlx pings
 /// every connection as it returns to the pool, so one used more recently is known to be alive,
 /// and a burst of calls does not pay a round trip each for the check.
@@ -39,6 +42,7 @@ struct Journal {
     limit_stops: u32,
     calls: Vec<ToolCall>,
     rejected_requests: Vec<RejectedRequest>,
+    unlisted_rejections: u64,
 }
 
 /// Whether a call may reach its tool.
@@ -123,8 +127,15 @@ impl IssueState {
         self.journal().calls.push(call);
     }
 
+    /// Lists the first [`MAX_LISTED_REJECTIONS`] rejected requests and counts the rest, so an
+    /// agent that floods the gateway with bad requests cannot grow what agentpod keeps.
     pub(crate) fn record_rejection(&self, rejected: RejectedRequest) {
-        self.journal().rejected_requests.push(rejected);
+        let mut journal = self.journal();
+        if journal.rejected_requests.len() < MAX_LISTED_REJECTIONS {
+            journal.rejected_requests.push(rejected);
+        } else {
+            journal.unlisted_rejections += 1;
+        }
     }
 
     /// Takes the record out; calls still running when the issue is finished are not in it.
@@ -136,6 +147,7 @@ impl IssueState {
             calls,
             limit_stops: journal.limit_stops,
             rejected_requests: std::mem::take(&mut journal.rejected_requests),
+            unlisted_rejections: std::mem::take(&mut journal.unlisted_rejections),
         }
     }
 }
@@ -168,6 +180,25 @@ mod tests {
             ]
         );
         assert_eq!(issue.take_record().limit_stops, 2);
+    }
+
+    #[tokio::test]
+    async fn rejected_requests_past_the_listed_ones_are_counted_not_kept() {
+        let issue = state(None);
+        for index in 0..MAX_LISTED_REJECTIONS + 7 {
+            issue.record_rejection(RejectedRequest {
+                started_at: String::new(),
+                latency_ms: 0.0,
+                status: 400,
+                error: format!("parse error {index}"),
+                body: "x".repeat(1000),
+                body_bytes: 1000,
+            });
+        }
+        let record = issue.take_record();
+        assert_eq!(record.rejected_requests.len(), MAX_LISTED_REJECTIONS);
+        assert_eq!(record.rejected_requests[0].error, "parse error 0");
+        assert_eq!(record.unlisted_rejections, 7);
     }
 
     #[tokio::test]

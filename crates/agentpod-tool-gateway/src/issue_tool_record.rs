@@ -9,8 +9,10 @@ pub struct IssueToolRecord {
     /// Calls refused because `max_tool_calls` was spent.
     pub limit_stops: u32,
     /// HTTP requests with the issue's token that never became a tool call: malformed JSON-RPC,
-    /// oversized bodies.
+    /// oversized bodies; the first `MAX_LISTED_REJECTIONS`.
     pub rejected_requests: Vec<RejectedRequest>,
+    /// Rejected requests past those listed: counted, not kept.
+    pub unlisted_rejections: u64,
 }
 
 /// One `tools/call`.

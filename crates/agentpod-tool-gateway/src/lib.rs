@@ -4,6 +4,10 @@
 //! metered, limited and recorded ([`IssueToolRecord`]). The agent on the other end may be
 //! hostile, so what it can make the gateway hold is bounded: results are read no further than a
 //! 1 MiB cap, and connections by a header-read timeout and a cap on how many are open.
+//!
+//! A tool's `Err(String)` (a bad argument, a refused statement, a proxied server gone) is not an
+//! error of agentpod's: it is the text of the error result the agent gets, and is recorded as the
+//! call's `error`. agentpod's own failures (a gateway that cannot start) are [`ToolGatewayError`].
 
 mod capped_http_client;
 mod capped_lines;
@@ -25,6 +29,7 @@ mod tool_gateway_error;
 
 /// The kit's shape of an issue's access: `url` is `http://<addr>/i/<token>/mcp`.
 pub use agentpod_gateway_http::IssueAccess;
+pub use issue_state::MAX_LISTED_REJECTIONS;
 pub use issue_tool_record::{IssueToolRecord, RejectedRequest, ToolCall, ToolCallOutcome};
 pub use tool_config::{ProxiedServer, ToolConfig, ToolLimits};
 pub use tool_gateway::ToolGateway;

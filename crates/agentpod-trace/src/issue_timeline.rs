@@ -3,9 +3,7 @@
 //! in the database, how it ended, and its totals. `agentpod trace` shows it; the text of each
 //! entry comes partly from the agent, and showing it safely is the reader's job.
 
-use agentpod_store::{
-    BoundaryEventKind, BoundaryEventRecord, OutcomeRecord, StepDetail, StepRecord,
-};
+use agentpod_store::{BoundaryDetail, BoundaryEventRecord, OutcomeRecord, StepDetail, StepRecord};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -84,7 +82,7 @@ pub fn issue_timeline(
         offset_ms: None,
         layer: TimelineLayer::Execution,
         text: event_line(event),
-        detail: event.detail.clone(),
+        detail: event.detail.to_json(),
     }));
     timeline.extend(untimed);
     timeline.push(TimelineEntry {
@@ -144,25 +142,41 @@ fn step_line(step: &StepRecord) -> (TimelineLayer, String) {
                 span.duration_ms
             ),
         ),
+        StepDetail::RejectedRequest(request) => (
+            TimelineLayer::Execution,
+            format!(
+                "request refused by the {} gateway: {} {}{}",
+                or_unknown(&request.gateway),
+                request.status,
+                clip(&request.error, 120),
+                match request.not_listed_after {
+                    0 => String::new(),
+                    more => format!(" (and {more} more, not listed)"),
+                }
+            ),
+        ),
     }
 }
 
 fn event_line(event: &BoundaryEventRecord) -> String {
-    let text = |key: &str| event.detail.get(key).and_then(Value::as_str);
-    let table = event.table.as_deref().unwrap_or("?");
-    match event.kind {
-        BoundaryEventKind::Change => format!(
-            "database change: {} {table}",
-            text("operation").unwrap_or("?")
-        ),
-        BoundaryEventKind::Proposal => format!(
-            "proposal for approval: {} {table} ({})",
-            text("operation").unwrap_or("?"),
-            text("status").unwrap_or("pending")
-        ),
-        BoundaryEventKind::Violation => {
-            format!("boundary violation: {}", text("error").unwrap_or("refused"))
+    let table = event.table().unwrap_or("?");
+    match &event.detail {
+        BoundaryDetail::Change(change) => {
+            format!("database change: {} {table}", or_unknown(&change.operation))
         }
+        BoundaryDetail::Proposal(proposal) => format!(
+            "proposal for approval: {} {table} ({})",
+            or_unknown(&proposal.operation),
+            proposal.status
+        ),
+        BoundaryDetail::Violation(violation) => format!(
+            "boundary violation: {}",
+            if violation.error.is_empty() {
+                "refused"
+            } else {
+                &violation.error
+            }
+        ),
     }
 }
 
@@ -219,8 +233,8 @@ fn clip(text: &str, limit: usize) -> String {
 #[cfg(test)]
 mod tests {
     use agentpod_store::{
-        IssueUsage, ModelCallDetail, OutcomeStatus, Span, TokenCounts, ToolCallDetail,
-        ToolCallOutcome,
+        IssueUsage, ModelCallDetail, OutcomeStatus, ProposalDetail, RejectedRequestDetail,
+        RowChangeDetail, Span, TokenCounts, ToolCallDetail, ToolCallOutcome,
     };
     use chrono::TimeZone;
     use serde_json::json;
@@ -313,9 +327,12 @@ mod tests {
         let events = [BoundaryEventRecord {
             issue_id: "T-1".into(),
             trial: 1,
-            kind: BoundaryEventKind::Change,
-            table: Some("tickets".into()),
-            detail: json!({ "operation": "UPDATE" }),
+            detail: BoundaryDetail::Change(RowChangeDetail {
+                table: "tickets".into(),
+                operation: "UPDATE".into(),
+                after: Some(json!({ "id": 7 })),
+                ..RowChangeDetail::default()
+            }),
         }];
         let timeline = issue_timeline(&outcome(), &steps, &events);
         let lines: Vec<(Option<f64>, &str, &str)> = timeline
@@ -355,7 +372,9 @@ mod tests {
         assert_eq!(timeline[2].detail["tool"], "query");
         assert_eq!(timeline[2].detail["error"], "permission denied");
         assert!(timeline[2].detail.get("kind").is_none());
-        assert_eq!(timeline[4].detail, json!({ "operation": "UPDATE" }));
+        assert_eq!(timeline[4].detail["operation"], "UPDATE");
+        assert_eq!(timeline[4].detail["after"], json!({ "id": 7 }));
+        assert!(timeline[4].detail.get("kind").is_none());
         assert_eq!(timeline[5].detail, json!({ "kind": "exited", "code": 0 }));
         assert_eq!(timeline[6].detail["input_tokens"], 900);
     }
@@ -373,6 +392,17 @@ mod tests {
                 1.0,
                 StepDetail::ToolCall(ToolCallDetail::default()),
             ),
+            step(
+                Some(at(3)),
+                0.2,
+                StepDetail::RejectedRequest(RejectedRequestDetail {
+                    gateway: "tools".into(),
+                    status: 400,
+                    error: "parse error: expected value".into(),
+                    not_listed_after: 3,
+                    ..RejectedRequestDetail::default()
+                }),
+            ),
         ];
         let mut ended = outcome();
         ended.exit = json!({ "kind": "timed_out" });
@@ -380,9 +410,7 @@ mod tests {
         let events = [BoundaryEventRecord {
             issue_id: "T-1".into(),
             trial: 1,
-            kind: BoundaryEventKind::Proposal,
-            table: None,
-            detail: json!({}),
+            detail: BoundaryDetail::Proposal(ProposalDetail::default()),
         }];
         let texts: Vec<String> = issue_timeline(&ended, &steps, &events)
             .into_iter()
@@ -393,12 +421,17 @@ mod tests {
             "model ? (?) · 0 in / 0 out tokens · cost unknown · 1.0 ms"
         );
         assert_eq!(texts[2], "tool ?(null) → ok · 1.0 ms");
-        assert_eq!(texts[3], "proposal for approval: ? ? (pending)");
-        assert_eq!(texts[4], "agent ended: timed out → passed");
+        assert_eq!(
+            texts[3],
+            "request refused by the tools gateway: 400 parse error: expected value \
+             (and 3 more, not listed)"
+        );
+        assert_eq!(texts[4], "proposal for approval: ? ? (pending)");
+        assert_eq!(texts[5], "agent ended: timed out → passed");
         assert!(
-            texts[5].ends_with("no priced calls · 4.20s"),
+            texts[6].ends_with("no priced calls · 4.20s"),
             "{}",
-            texts[5]
+            texts[6]
         );
     }
 }

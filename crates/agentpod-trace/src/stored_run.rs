@@ -50,6 +50,8 @@ fn issue_trace(outcome: &OutcomeRecord, steps: &[StepRecord]) -> IssueTrace {
             StepDetail::LlmCall(call) => trace.llm_calls.push(llm_call_trace(step, call)),
             StepDetail::ToolCall(call) => trace.tool_calls.push(tool_call_trace(step, call)),
             StepDetail::Span(span) => trace.agent_spans.push(span.clone()),
+            // Never a call: the GenAI conventions have no name for it; `trace` shows it.
+            StepDetail::RejectedRequest(_) => {}
         }
     }
     trace

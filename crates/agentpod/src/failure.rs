@@ -5,6 +5,7 @@
 use std::error::Error;
 
 use agentpod_db::{BoundaryError, FixtureError};
+use agentpod_error_chain::ErrorChain;
 use agentpod_issues::IssuesError;
 use agentpod_report::inert_text::terminal_block;
 use agentpod_spec::Diagnostic;
@@ -26,21 +27,13 @@ impl Failure {
     }
 
     /// `context: error: cause: cause`, the whole chain on one line.
-    pub(crate) fn from_error(exit: Exit, context: &str, error: &dyn Error) -> Self {
-        let mut message = if context.is_empty() {
-            error.to_string()
+    pub(crate) fn from_error(exit: Exit, context: &str, error: &(dyn Error + 'static)) -> Self {
+        let chain = ErrorChain(error);
+        let message = if context.is_empty() {
+            chain.to_string()
         } else {
-            format!("{context}: {error}")
+            format!("{context}: {chain}")
         };
-        let mut source = error.source();
-        while let Some(cause) = source {
-            let text = cause.to_string();
-            if !message.contains(&text) {
-                message.push_str(": ");
-                message.push_str(&text);
-            }
-            source = cause.source();
-        }
         Self { exit, message }
     }
 

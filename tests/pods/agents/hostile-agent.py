@@ -114,6 +114,24 @@ elif attack == "memory":
     # More memory than the pod gives it, touched page by page.
     hoard = bytearray(1 << 30)
     honest()
+elif attack == "flood-gateways":
+    # Requests that never become a call: malformed JSON-RPC to the tool gateway, past what an
+    # issue's record lists, and a malformed OTLP export to the trace intake; then the work.
+    import urllib.error
+    import urllib.request
+
+    def post(url, body, content_type):
+        request = urllib.request.Request(url, data=body, headers={"content-type": content_type})
+        try:
+            urllib.request.urlopen(request, timeout=5).read()
+        except (urllib.error.URLError, OSError):
+            pass
+
+    for index in range(130):
+        post(os.environ["AGENTPOD_MCP_URL"], b"{not json %d" % index, "application/json")
+    post(os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"].rstrip("/") + "/v1/traces", b"{not otlp",
+         "application/json")
+    honest()
 elif attack == "late-write":
     # A session that keeps writing after the agent has answered and exited.
     subprocess.Popen(

@@ -113,7 +113,7 @@ pub(crate) fn issue_measures(input: &RunInput, category_field: Option<&str>) -> 
     let mut boundary: HashMap<&str, [usize; 3]> = HashMap::new();
     for event in &input.boundary_events {
         let counts = boundary.entry(event.issue_id.as_str()).or_default();
-        match event.kind {
+        match event.kind() {
             BoundaryEventKind::Change => counts[0] += 1,
             BoundaryEventKind::Proposal => counts[1] += 1,
             BoundaryEventKind::Violation => counts[2] += 1,

@@ -6,7 +6,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::{BoundarySummary, Distribution, Outlier, pass_all_trials, summarize};
-use agentpod_store::{BoundaryEventKind, OutcomeStatus, StepDetail, ToolCallOutcome};
+use agentpod_store::{
+    BoundaryDetail, BoundaryEventKind, OutcomeStatus, ProposalDetail, RowChangeDetail, StepDetail,
+    ToolCallOutcome,
+};
 use serde::Serialize;
 
 use crate::figures::assessment::Standing;
@@ -433,6 +436,14 @@ fn timelines(input: &RunInput) -> HashMap<String, Vec<TimelineEntry>> {
                 call.outcome != ToolCallOutcome::Ok,
             ),
             StepDetail::Span(span) => (named(&span.name, "span"), false),
+            StepDetail::RejectedRequest(request) => (
+                format!(
+                    "{} gateway refused · {}",
+                    named(&request.gateway, "a"),
+                    request.status
+                ),
+                true,
+            ),
         };
         timelines
             .entry(step.issue_id.clone())
@@ -448,27 +459,23 @@ fn timelines(input: &RunInput) -> HashMap<String, Vec<TimelineEntry>> {
             });
     }
     for event in &input.boundary_events {
-        let text = |key: &str| {
-            event
-                .detail
-                .get(key)
-                .and_then(|value| value.as_str())
-                .unwrap_or_default()
-        };
-        let table = event.table.as_deref().unwrap_or("?");
-        let label = match event.kind {
-            BoundaryEventKind::Violation => format!("{table}: {}", text("error")),
-            _ => format!("{} {table}", text("operation")).trim().to_string(),
+        let table = event.table().unwrap_or("?");
+        let label = match &event.detail {
+            BoundaryDetail::Violation(violation) => format!("{table}: {}", violation.error),
+            BoundaryDetail::Change(RowChangeDetail { operation, .. })
+            | BoundaryDetail::Proposal(ProposalDetail { operation, .. }) => {
+                format!("{operation} {table}").trim().to_string()
+            }
         };
         timelines
             .entry(event.issue_id.clone())
             .or_default()
             .push(TimelineEntry {
-                kind: event.kind.as_str(),
+                kind: event.kind().as_str(),
                 started_at: None,
                 latency_ms: None,
                 label,
-                failed: event.kind == BoundaryEventKind::Violation,
+                failed: event.kind() == BoundaryEventKind::Violation,
             });
     }
     timelines

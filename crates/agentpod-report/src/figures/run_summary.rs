@@ -4,7 +4,7 @@
 //! are of issue trials, and pass^k says how many issues passed every trial.
 
 use agentpod_store::{
-    BoundaryEventKind, BoundaryEventRecord, OutcomeRecord, OutcomeStatus, RunRecord,
+    BoundaryDetail, BoundaryEventRecord, OutcomeRecord, OutcomeStatus, RunRecord,
 };
 use serde::Serialize;
 
@@ -223,38 +223,26 @@ fn summarize_boundary(events: &[BoundaryEventRecord]) -> BoundarySummary {
     let mut summary = BoundarySummary::default();
     let mut issues_with_violations = std::collections::BTreeSet::new();
     for event in events {
-        let text = |key: &str| {
-            event
-                .detail
-                .get(key)
-                .and_then(|value| value.as_str())
-                .unwrap_or_default()
-                .to_string()
-        };
-        match event.kind {
-            BoundaryEventKind::Change => summary.changes += 1,
-            BoundaryEventKind::Proposal => {
+        match &event.detail {
+            BoundaryDetail::Change(_) => summary.changes += 1,
+            BoundaryDetail::Proposal(proposal) => {
                 summary.proposals += 1;
                 summary.proposal_notes.push(BoundaryNote {
                     issue_id: event.issue_id.clone(),
                     text: format!(
                         "{} {} ({})",
-                        text("operation"),
-                        event.table.as_deref().unwrap_or("?"),
-                        event
-                            .detail
-                            .get("status")
-                            .and_then(|value| value.as_str())
-                            .unwrap_or("pending")
+                        proposal.operation,
+                        event.table().unwrap_or("?"),
+                        proposal.status
                     ),
                 });
             }
-            BoundaryEventKind::Violation => {
+            BoundaryDetail::Violation(violation) => {
                 summary.violations += 1;
                 issues_with_violations.insert(event.issue_id.clone());
                 summary.violation_notes.push(BoundaryNote {
                     issue_id: event.issue_id.clone(),
-                    text: text("error"),
+                    text: violation.error.clone(),
                 });
             }
         }

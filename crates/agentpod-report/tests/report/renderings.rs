@@ -8,7 +8,7 @@ use agentpod_report::{
     ReportFormat, RunInput, RunReport, evaluate_gate, render_comparison, render_gate,
     render_report,
 };
-use agentpod_store::{OutcomeStatus, StepDetail};
+use agentpod_store::{BoundaryDetail, OutcomeStatus, StepDetail};
 use quick_xml::events::Event;
 
 use crate::support::small_run;
@@ -286,7 +286,9 @@ fn run_with(text: &str) -> RunInput {
         }
     }
     for event in &mut input.boundary_events {
-        event.detail["error"] = text.into();
+        if let BoundaryDetail::Violation(violation) = &mut event.detail {
+            violation.error = text.into();
+        }
     }
     if let Some(issue) = input.issues.get_mut("T-9") {
         issue["category"] = text.into();

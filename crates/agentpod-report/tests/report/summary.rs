@@ -268,9 +268,11 @@ fn text_from_the_agent_cannot_act_on_the_terminal() {
     let violation = agentpod_store::BoundaryEventRecord {
         issue_id: "T-1".into(),
         trial: 1,
-        kind: agentpod_store::BoundaryEventKind::Violation,
-        table: Some("customers".into()),
-        detail: json!({ "error": HOSTILE }),
+        detail: agentpod_store::BoundaryDetail::Violation(agentpod_store::ViolationDetail {
+            table: Some("customers".into()),
+            error: HOSTILE.into(),
+            ..Default::default()
+        }),
     };
     let text = render_summary(&summarize(&run(2), &outcomes, &[violation]));
     assert_eq!(acts_on_terminal(&text), None, "{text}");

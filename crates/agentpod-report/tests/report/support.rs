@@ -2,9 +2,9 @@
 
 use agentpod_report::RunInput;
 use agentpod_store::{
-    BoundaryEventKind, BoundaryEventRecord, IssueUsage, ModelCallDetail, OutcomeRecord,
-    OutcomeStatus, RunRecord, RunStatus, StepDetail, StepRecord, TokenCounts, ToolCallDetail,
-    ToolCallOutcome,
+    BoundaryDetail, BoundaryEventRecord, IssueUsage, ModelCallDetail, OutcomeRecord, OutcomeStatus,
+    ProposalDetail, RowChangeDetail, RunRecord, RunStatus, StepDetail, StepRecord, TokenCounts,
+    ToolCallDetail, ToolCallOutcome, ViolationDetail,
 };
 use chrono::{Duration, TimeZone, Utc};
 use serde_json::json;
@@ -177,23 +177,29 @@ pub fn small_run() -> RunInput {
         BoundaryEventRecord {
             issue_id: "T-1".into(),
             trial: 1,
-            kind: BoundaryEventKind::Change,
-            table: Some("tickets".into()),
-            detail: json!({"operation": "UPDATE"}),
+            detail: BoundaryDetail::Change(RowChangeDetail {
+                table: "tickets".into(),
+                operation: "UPDATE".into(),
+                ..Default::default()
+            }),
         },
         BoundaryEventRecord {
             issue_id: "T-3".into(),
             trial: 1,
-            kind: BoundaryEventKind::Proposal,
-            table: Some("refunds".into()),
-            detail: json!({"operation": "INSERT", "status": "pending"}),
+            detail: BoundaryDetail::Proposal(ProposalDetail {
+                table: "refunds".into(),
+                operation: "INSERT".into(),
+                ..Default::default()
+            }),
         },
         BoundaryEventRecord {
             issue_id: "T-6".into(),
             trial: 1,
-            kind: BoundaryEventKind::Violation,
-            table: Some("roles".into()),
-            detail: json!({"error": "permission denied for table roles"}),
+            detail: BoundaryDetail::Violation(ViolationDetail {
+                table: Some("roles".into()),
+                error: "permission denied for table roles".into(),
+                ..Default::default()
+            }),
         },
     ];
     input

@@ -26,7 +26,7 @@ const CHAIN: &str = "INPUT";
 /// iptables (or without the right to use it) still runs pods, only less isolated.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum FirewallError {
-    #[error("run iptables {arguments}: {source}")]
+    #[error("run iptables {arguments}")]
     Spawn {
         arguments: String,
         source: std::io::Error,

@@ -121,7 +121,8 @@ fn entry_line(entry: &TimelineEntry) -> String {
 #[cfg(test)]
 mod tests {
     use agentpod_store::{
-        BoundaryEventKind, ModelCallDetail, OutcomeStatus, Span, StepDetail, ToolCallDetail,
+        BoundaryDetail, ModelCallDetail, OutcomeStatus, RejectedRequestDetail, Span, StepDetail,
+        ToolCallDetail, ViolationDetail,
     };
     use chrono::{TimeZone, Utc};
 
@@ -209,22 +210,40 @@ mod tests {
                     ..Default::default()
                 }),
             },
+            StepRecord {
+                issue_id: "T-7".into(),
+                trial: 1,
+                started_at: Some(Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 5).unwrap()),
+                latency_ms: Some(0.3),
+                detail: StepDetail::RejectedRequest(RejectedRequestDetail {
+                    gateway: HOSTILE.into(),
+                    status: 400,
+                    error: HOSTILE.into(),
+                    body: HOSTILE.into(),
+                    ..Default::default()
+                }),
+            },
         ];
         let events = [BoundaryEventRecord {
             issue_id: "T-7".into(),
             trial: 1,
-            kind: BoundaryEventKind::Violation,
-            table: Some("roles".into()),
-            detail: json!({ "error": HOSTILE }),
+            detail: BoundaryDetail::Violation(ViolationDetail {
+                error: HOSTILE.into(),
+                table: Some(HOSTILE.into()),
+                statement: Some(HOSTILE.into()),
+                ..Default::default()
+            }),
         }];
         let entries = issue_timeline(&outcome(), &steps, &events);
-        // Start, three steps, the violation, the end and the totals.
-        assert_eq!(entries.len(), 7);
+        // Start, four steps, the violation, the end and the totals.
+        assert_eq!(entries.len(), 8);
         for entry in &entries {
             let line = entry_line(entry);
             assert!(!acts_on_terminal(&line), "{line:?}");
         }
-        let violation = entry_line(&entries[4]);
+        let refused = entry_line(&entries[4]);
+        assert!(refused.contains("request refused by the \\x1b[2J"), "{refused}");
+        let violation = entry_line(&entries[5]);
         assert!(
             violation.ends_with(
                 "boundary violation: \\x1b[2J\\x1b]8;;http://evil/\\x07click\\x1b]8;;\\x07 \
