@@ -72,25 +72,9 @@ fn classify_columns(
     header: &csv::StringRecord,
     mapping: &IssueMapping,
 ) -> Result<Vec<Role>, IssuesError> {
-    let mut seen = HashSet::new();
-    let mut columns = Vec::with_capacity(header.len());
-    for name in header {
-        if !seen.insert(name) {
-            return Err(IssuesError::DuplicateColumn {
-                file: path.to_path_buf(),
-                column: name.to_owned(),
-            });
-        }
-        let role = match name.strip_prefix(EXPECTED_PREFIX) {
-            // An `expected.` column is the answer whatever the mapping says: never the agent's.
-            Some(field) => Role::Expected(field.to_owned()),
-            None => mapping.role_of(name),
-        };
-        columns.push(role);
-    }
     let available: Vec<&str> = header.iter().collect();
     for (name, key) in mapping.named() {
-        if !seen.contains(name) {
+        if !available.contains(&name) {
             return Err(IssuesError::UnknownColumn {
                 file: path.to_path_buf(),
                 line: 1,
@@ -100,6 +84,23 @@ fn classify_columns(
                 available: available.iter().map(|name| (*name).to_owned()).collect(),
             });
         }
+    }
+    let mut seen = HashSet::new();
+    let mut columns = Vec::with_capacity(header.len());
+    for name in header {
+        let role = match name.strip_prefix(EXPECTED_PREFIX) {
+            // An `expected.` column is the answer whatever the mapping says: never the agent's.
+            Some(field) => Role::Expected(field.to_owned()),
+            None => mapping.role_of(name),
+        };
+        // A repeated column (Jira's `Labels`, `Component/s`) is ambiguous only if it is read.
+        if role != Role::Dropped && !seen.insert(name) {
+            return Err(IssuesError::DuplicateColumn {
+                file: path.to_path_buf(),
+                column: name.to_owned(),
+            });
+        }
+        columns.push(role);
     }
     if !columns.contains(&Role::Id) && mapping.id != IdSource::Row {
         return Err(IssuesError::MissingIdColumn {
@@ -201,6 +202,24 @@ mod tests {
         assert!(!issues[0].agent_view().to_string().contains("High"));
         assert_eq!(issues[1].expected, None);
         Ok(())
+    }
+
+    #[test]
+    fn repeated_columns_are_an_error_only_when_read() {
+        let text = "id,Labels,Labels,title\n1,a,b,x\n";
+        assert!(matches!(
+            parse_default(text),
+            Err(IssuesError::DuplicateColumn { .. })
+        ));
+        let mapping = IssueMapping {
+            fields: Some(vec!["title".to_owned()]),
+            ..IssueMapping::default()
+        };
+        let issues = parse(Path::new("issues.csv"), text, &mapping);
+        assert_eq!(
+            issues.ok().map(|issues| issues[0].agent_view()),
+            Some(json!({"id": "1", "title": "x"}))
+        );
     }
 
     #[test]

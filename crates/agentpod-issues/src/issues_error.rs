@@ -157,6 +157,9 @@ impl IssuesError {
                     None => format!("the file has {listed}"),
                 })
             }
+            Self::DuplicateColumn { column, .. } => Some(format!(
+                "list the columns the agent gets with `issues.fields`, leaving `{column}` out"
+            )),
             Self::NotUtf8 { file, .. } => Some(format!(
                 "issues files are read as UTF-8; if it is Latin-1 (or Windows-1252), convert it: \
                  `iconv -f latin1 -t utf-8 {} > issues.utf8.{}`",
