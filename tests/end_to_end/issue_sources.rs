@@ -309,6 +309,20 @@ fn mapping_slips_and_latin1_files_are_located_with_a_hint() {
     );
     assert!(stderr.contains("did you mean `Priority`?"), "{stderr}");
 
+    let output = scratch.run(&[
+        "import-issues",
+        "jira",
+        "tests/exports/jira-issues.csv",
+        "--expected",
+        "priorty",
+        "-o",
+        &scratch.path().join("never.jsonl").display().to_string(),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("did you mean `priority`?"), "{stderr}");
+    assert!(!scratch.path().join("never.jsonl").exists());
+
     let latin1 = scratch.path().join("latin1.csv");
     std::fs::write(
         &latin1,

@@ -373,3 +373,17 @@ pub(crate) struct GcArgs {
     #[arg(long)]
     pub(crate) seeds: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sample_is_a_positive_count_or_all() {
+        assert_eq!(parse_sample("all"), Ok(SampleSize::All));
+        assert_eq!(parse_sample("ALL"), Ok(SampleSize::All));
+        assert_eq!(parse_sample("12"), Ok(SampleSize::Count(12)));
+        assert!(parse_sample("0").is_err());
+        assert!(parse_sample("some").is_err());
+    }
+}
