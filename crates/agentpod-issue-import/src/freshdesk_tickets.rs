@@ -20,7 +20,6 @@ use serde_json::{Map, Value};
 
 use crate::tracker::TrackerExport;
 use crate::tracker_issue::{id_text, string_list, text_or_empty};
-use crate::zendesk_tickets::ticket_object;
 use crate::{ImportError, Provenance, TrackerIssue};
 
 pub(crate) const FIELDS: &[&str] = &[
@@ -54,7 +53,7 @@ pub(crate) fn read(file: &Path, text: &str) -> Result<TrackerExport, ImportError
     )?;
     let mut export = TrackerExport::default();
     for (index, record) in records.iter().enumerate() {
-        let ticket = ticket_object(file, index, record)?;
+        let ticket = crate::json_export::record_object(file, index, record)?;
         let id = id_text(ticket.get("id")).ok_or(ImportError::MissingField {
             file: file.to_path_buf(),
             record: index + 1,

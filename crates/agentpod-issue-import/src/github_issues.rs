@@ -41,12 +41,7 @@ pub(crate) fn read(file: &Path, text: &str) -> Result<TrackerExport, ImportError
     )?;
     let mut export = TrackerExport::default();
     for (index, record) in records.iter().enumerate() {
-        let Value::Object(issue) = record else {
-            return Err(ImportError::UnexpectedShape {
-                file: file.to_path_buf(),
-                message: format!("record {} of the export is not an issue object", index + 1),
-            });
-        };
+        let issue = crate::json_export::record_object(file, index, record)?;
         if issue.contains_key("pull_request") {
             export.skipped_pull_requests += 1;
             continue;

@@ -70,6 +70,20 @@ pub(crate) fn records(
     Ok(records)
 }
 
+/// Record `index` (0-based) of an export as an object, or which record is not one.
+pub(crate) fn record_object<'a>(
+    file: &Path,
+    index: usize,
+    record: &'a Value,
+) -> Result<&'a serde_json::Map<String, Value>, ImportError> {
+    record
+        .as_object()
+        .ok_or_else(|| ImportError::UnexpectedShape {
+            file: file.to_path_buf(),
+            message: format!("record {} of the export is not an object", index + 1),
+        })
+}
+
 fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",

@@ -27,13 +27,6 @@ pub(crate) struct TrackerExport {
 }
 
 impl Tracker {
-    pub const ALL: [Tracker; 4] = [
-        Tracker::Github,
-        Tracker::Jira,
-        Tracker::Zendesk,
-        Tracker::Freshdesk,
-    ];
-
     /// The name written in provenance and on the command line.
     pub fn name(self) -> &'static str {
         match self {

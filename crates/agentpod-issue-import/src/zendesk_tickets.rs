@@ -42,7 +42,7 @@ pub(crate) fn read(file: &Path, text: &str) -> Result<TrackerExport, ImportError
     )?;
     let mut export = TrackerExport::default();
     for (index, record) in records.iter().enumerate() {
-        let ticket = ticket_object(file, index, record)?;
+        let ticket = crate::json_export::record_object(file, index, record)?;
         let id = id_text(ticket.get("id")).ok_or(ImportError::MissingField {
             file: file.to_path_buf(),
             record: index + 1,
@@ -78,19 +78,6 @@ pub(crate) fn read(file: &Path, text: &str) -> Result<TrackerExport, ImportError
         });
     }
     Ok(export)
-}
-
-pub(crate) fn ticket_object<'a>(
-    file: &Path,
-    index: usize,
-    record: &'a Value,
-) -> Result<&'a Map<String, Value>, ImportError> {
-    record
-        .as_object()
-        .ok_or_else(|| ImportError::UnexpectedShape {
-            file: file.to_path_buf(),
-            message: format!("record {} of the export is not a ticket object", index + 1),
-        })
 }
 
 #[cfg(test)]
