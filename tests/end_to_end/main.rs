@@ -11,6 +11,7 @@ mod faults;
 mod gateways;
 mod interrupt;
 mod invalid_input;
+mod issue_sources;
 mod misbehaving_agents;
 mod reports;
 mod resume;

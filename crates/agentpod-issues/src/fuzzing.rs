@@ -3,11 +3,16 @@
 
 use std::path::Path;
 
-use crate::{Issue, IssuesError};
+use crate::{Issue, IssueMapping, IssuesError};
 
 /// Loads `text` as the CSV issues file `fuzz/issues.csv`, with every check `load` makes.
 pub fn parse_csv(text: &str) -> Result<Vec<Issue>, IssuesError> {
-    crate::load::load_text(Path::new("fuzz/issues.csv"), text, crate::csv_issues::parse)
+    crate::load::load_text(
+        Path::new("fuzz/issues.csv"),
+        text,
+        crate::csv_issues::parse,
+        &IssueMapping::default(),
+    )
 }
 
 /// Loads `text` as the JSON lines issues file `fuzz/issues.jsonl`, with every check `load` makes.
@@ -16,5 +21,6 @@ pub fn parse_jsonl(text: &str) -> Result<Vec<Issue>, IssuesError> {
         Path::new("fuzz/issues.jsonl"),
         text,
         crate::jsonl_issues::parse,
+        &IssueMapping::default(),
     )
 }

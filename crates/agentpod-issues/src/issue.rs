@@ -18,16 +18,25 @@ pub struct Issue {
 /// gold-actions grader only.
 pub const GOLD_ACTIONS_FIELD: &str = "gold_actions";
 
+/// The field telling where an issue came from (`import-issues` writes it: the tracker, the
+/// original key, its URL, when and from which export). Kept with the issue and the run, never
+/// given to the agent: the tracker's page can show the resolution, that is, the answer.
+pub const PROVENANCE_FIELD: &str = "provenance";
+
+/// Fields kept whatever `issues.fields` selects: graders and people read them, agents never do.
+pub(crate) const ALWAYS_KEPT_FIELDS: &[&str] = &[GOLD_ACTIONS_FIELD, PROVENANCE_FIELD];
+
 impl Issue {
     /// The issue as handed to the agent: `{"id": ..., ...fields}`.
     ///
     /// The expected outcome and the gold actions are left out on purpose: an agent that could
-    /// read them would pass every grader without doing the work.
+    /// read them would pass every grader without doing the work. So is the provenance: its
+    /// tracker URL leads to the resolved issue.
     pub fn agent_view(&self) -> Value {
         let mut view = Map::with_capacity(self.fields.len() + 1);
         view.insert("id".to_owned(), Value::String(self.id.clone()));
         for (key, value) in &self.fields {
-            if key != GOLD_ACTIONS_FIELD {
+            if !ALWAYS_KEPT_FIELDS.contains(&key.as_str()) {
                 view.insert(key.clone(), value.clone());
             }
         }
@@ -62,6 +71,20 @@ mod tests {
             json!({"id": "42", "subject": "refund", "priority": 2})
         );
         assert!(!view.to_string().contains("refunded"));
+    }
+
+    #[test]
+    fn agent_view_leaves_out_the_provenance() {
+        let issue = Issue {
+            id: "9".to_owned(),
+            fields: json!({"title": "crash", "provenance": {"url": "https://example.test/9"}})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            expected: None,
+            line: 1,
+        };
+        assert_eq!(issue.agent_view(), json!({"id": "9", "title": "crash"}));
     }
 
     #[test]

@@ -64,6 +64,25 @@ pub enum IssuesError {
         line: usize,
         message: String,
     },
+    /// The spec's mapping names a column (CSV header) or key (JSON lines: in no record) the file
+    /// does not have.
+    UnknownColumn {
+        file: PathBuf,
+        line: usize,
+        name: String,
+        /// The spec key that names it: `issues.id`, `issues.expected` or `issues.fields`.
+        key: &'static str,
+        suggestion: Option<String>,
+        available: Vec<String>,
+    },
+    /// Bytes that are not UTF-8: most often a Latin-1 or Windows-1252 export.
+    NotUtf8 {
+        file: PathBuf,
+        line: usize,
+        /// 1-based column (in characters) of the first bad byte on its line.
+        column: usize,
+        byte: u8,
+    },
 }
 
 impl IssuesError {
@@ -96,7 +115,68 @@ impl IssuesError {
             Self::RaggedRow {
                 expected, found, ..
             } => format!("row has {found} values but the header has {expected} columns"),
+            Self::UnknownColumn { name, key, .. } => match self.is_csv() {
+                true => {
+                    format!("`{key}` names column `{name}`, which the CSV header does not have")
+                }
+                false => format!("`{key}` names field `{name}`, which no issue has"),
+            },
+            Self::NotUtf8 { byte, .. } => {
+                format!("the issues file is not UTF-8 (byte 0x{byte:02X} here)")
+            }
         }
+    }
+
+    /// What to do about it, when there is something to say.
+    pub fn help(&self) -> Option<String> {
+        match self {
+            Self::MissingIdColumn { .. } => Some(
+                "name the id column in the spec (`issues.id: COLUMN`), or number the rows \
+                 (`issues.id: row`)"
+                    .to_owned(),
+            ),
+            Self::MissingId { .. } => Some(
+                "every issue needs an id; name another column or key with `issues.id`, or number \
+                 the rows with `issues.id: row`"
+                    .to_owned(),
+            ),
+            Self::UnknownColumn {
+                suggestion,
+                available,
+                ..
+            } => {
+                let listed = available
+                    .iter()
+                    .map(|name| format!("`{name}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                Some(match suggestion {
+                    Some(suggestion) => {
+                        format!("did you mean `{suggestion}`? the file has {listed}")
+                    }
+                    None => format!("the file has {listed}"),
+                })
+            }
+            Self::DuplicateColumn { column, .. } => Some(format!(
+                "list the columns the agent gets with `issues.fields`, leaving `{column}` out"
+            )),
+            Self::NotUtf8 { file, .. } => Some(format!(
+                "issues files are read as UTF-8; if it is Latin-1 (or Windows-1252), convert it: \
+                 `iconv -f latin1 -t utf-8 {} > issues.utf8.{}`",
+                file.display(),
+                file.extension()
+                    .and_then(|extension| extension.to_str())
+                    .unwrap_or("csv")
+            )),
+            _ => None,
+        }
+    }
+
+    fn is_csv(&self) -> bool {
+        self.file()
+            .extension()
+            .and_then(|extension| extension.to_str())
+            .is_some_and(|extension| extension.eq_ignore_ascii_case("csv"))
     }
 
     /// The issues file the problem is in.
@@ -114,7 +194,9 @@ impl IssuesError {
             | Self::MissingIdColumn { file }
             | Self::DuplicateColumn { file, .. }
             | Self::RaggedRow { file, .. }
-            | Self::Csv { file, .. } => file,
+            | Self::Csv { file, .. }
+            | Self::UnknownColumn { file, .. }
+            | Self::NotUtf8 { file, .. } => file,
         }
     }
 
@@ -130,14 +212,16 @@ impl IssuesError {
             | Self::DuplicateId { line, .. }
             | Self::InvalidExpected { line, .. }
             | Self::RaggedRow { line, .. }
-            | Self::Csv { line, .. } => Some(*line),
+            | Self::Csv { line, .. }
+            | Self::UnknownColumn { line, .. }
+            | Self::NotUtf8 { line, .. } => Some(*line),
         }
     }
 
     /// The 1-based column, when the parser gave one.
     pub fn column(&self) -> Option<usize> {
         match self {
-            Self::MalformedJson { column, .. } => Some(*column),
+            Self::MalformedJson { column, .. } | Self::NotUtf8 { column, .. } => Some(*column),
             _ => None,
         }
     }

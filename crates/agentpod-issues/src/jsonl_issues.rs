@@ -1,13 +1,21 @@
-//! The JSON lines issues format: one object per line, `id` required, `expected` optional.
+//! The JSON lines issues format: one object per line; by default `id` required and `expected`
+//! optional, or the keys the spec's mapping names (top-level keys only).
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::{Issue, IssuesError};
+use crate::issue_mapping::{Role, closest};
+use crate::{IdSource, Issue, IssueMapping, IssuesError};
 
-pub(crate) fn parse(path: &Path, text: &str) -> Result<Vec<Issue>, IssuesError> {
+pub(crate) fn parse(
+    path: &Path,
+    text: &str,
+    mapping: &IssueMapping,
+) -> Result<Vec<Issue>, IssuesError> {
     let mut issues = Vec::new();
+    let mut keys_seen = BTreeSet::new();
     for (index, raw_line) in text.lines().enumerate() {
         let line = index + 1;
         if raw_line.trim().is_empty() {
@@ -20,14 +28,31 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Vec<Issue>, IssuesError> 
                 column: error.column(),
                 message: message_without_position(&error),
             })?;
-        let Value::Object(mut object) = value else {
+        let Value::Object(object) = value else {
             return Err(IssuesError::NotAnObject {
                 file: path.to_path_buf(),
                 line,
                 found: kind_of(&value),
             });
         };
-        let id = match object.remove("id") {
+        keys_seen.extend(object.keys().cloned());
+        let row = issues.len() + 1;
+        issues.push(issue_from(path, line, row, object, mapping)?);
+    }
+    check_named_keys(path, mapping, &keys_seen)?;
+    Ok(issues)
+}
+
+fn issue_from(
+    path: &Path,
+    line: usize,
+    row: usize,
+    mut object: Map<String, Value>,
+    mapping: &IssueMapping,
+) -> Result<Issue, IssuesError> {
+    let id = match &mapping.id {
+        IdSource::Row => row.to_string(),
+        IdSource::Field(key) => match object.remove(key) {
             None | Some(Value::Null) => {
                 return Err(IssuesError::MissingId {
                     file: path.to_path_buf(),
@@ -43,26 +68,60 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Vec<Issue>, IssuesError> 
                     found: other.to_string(),
                 });
             }
-        };
-        let expected = match object.remove("expected") {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(expected)) => Some(expected),
-            Some(other) => {
-                return Err(IssuesError::InvalidExpected {
-                    file: path.to_path_buf(),
-                    line,
-                    found: kind_of(&other),
-                });
+        },
+    };
+    let mut expected = match object.remove("expected") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(expected)) => Some(expected),
+        Some(other) => {
+            return Err(IssuesError::InvalidExpected {
+                file: path.to_path_buf(),
+                line,
+                found: kind_of(&other),
+            });
+        }
+    };
+    let mut fields = Map::new();
+    for (key, value) in object {
+        match mapping.role_of(&key) {
+            // A null answer is no answer, as an empty CSV cell is.
+            Role::Expected(name) if !value.is_null() => {
+                expected.get_or_insert_with(Map::new).insert(name, value);
             }
-        };
-        issues.push(Issue {
-            id,
-            fields: object,
-            expected,
-            line,
-        });
+            Role::Field(name) => {
+                fields.insert(name, value);
+            }
+            Role::Id | Role::Expected(_) | Role::Dropped => {}
+        }
     }
-    Ok(issues)
+    Ok(Issue {
+        id,
+        fields,
+        expected,
+        line,
+    })
+}
+
+/// A key the mapping names must be in some record, or it is a slip of the pen.
+fn check_named_keys(
+    path: &Path,
+    mapping: &IssueMapping,
+    keys_seen: &BTreeSet<String>,
+) -> Result<(), IssuesError> {
+    for (name, key) in mapping.named() {
+        if !keys_seen.contains(name) {
+            let available: Vec<&str> = keys_seen.iter().map(String::as_str).collect();
+            return Err(IssuesError::UnknownColumn {
+                file: path.to_path_buf(),
+                line: 1,
+                name: name.to_owned(),
+                key,
+                suggestion: closest(name, &available).map(str::to_owned),
+                available: available.iter().map(|name| (*name).to_owned()).collect(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// serde_json appends " at line L column C" to its messages; the line is always 1 here because
@@ -92,7 +151,7 @@ mod tests {
     use serde_json::json;
 
     fn parse_text(text: &str) -> Result<Vec<Issue>, IssuesError> {
-        parse(Path::new("issues.jsonl"), text)
+        parse(Path::new("issues.jsonl"), text, &IssueMapping::default())
     }
 
     #[test]
@@ -145,5 +204,50 @@ mod tests {
             parse_text("{\"id\": \" \"}"),
             Err(IssuesError::InvalidId { line: 1, .. })
         ));
+    }
+
+    #[test]
+    fn a_mapping_moves_answer_keys_out_of_the_agents_view() -> Result<(), IssuesError> {
+        let mapping = IssueMapping {
+            id: IdSource::Field("number".to_owned()),
+            expected: vec!["labels".to_owned()],
+            fields: Some(vec!["title".to_owned(), "body".to_owned()]),
+        };
+        let issues = parse(
+            Path::new("issues.jsonl"),
+            "{\"number\": 12, \"id\": 998, \"title\": \"Crash\", \"body\": \"x\", \"labels\": [\"bug\"], \"state\": \"open\", \"provenance\": {\"source\": \"github\"}}\n\
+             {\"number\": 13, \"title\": \"Ask\", \"body\": null, \"labels\": null}\n",
+            &mapping,
+        )?;
+        assert_eq!(issues[0].id, "12");
+        assert_eq!(
+            issues[0].agent_view(),
+            json!({"id": "12", "title": "Crash", "body": "x"})
+        );
+        assert_eq!(
+            issues[0].expected.clone().map(Value::Object),
+            Some(json!({"labels": ["bug"]}))
+        );
+        assert_eq!(issues[0].fields["provenance"], json!({"source": "github"}));
+        assert_eq!(issues[1].expected, None);
+        Ok(())
+    }
+
+    #[test]
+    fn a_mapped_key_no_record_has_is_an_error_with_a_suggestion() {
+        let mapping = IssueMapping {
+            expected: vec!["categroy".to_owned()],
+            ..IssueMapping::default()
+        };
+        match parse(
+            Path::new("issues.jsonl"),
+            "{\"id\": 1, \"category\": \"bug\"}\n",
+            &mapping,
+        ) {
+            Err(IssuesError::UnknownColumn { suggestion, .. }) => {
+                assert_eq!(suggestion.as_deref(), Some("category"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
     }
 }

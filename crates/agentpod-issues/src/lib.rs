@@ -4,14 +4,16 @@ mod csv_issues;
 #[doc(hidden)]
 pub mod fuzzing;
 mod issue;
+mod issue_mapping;
 mod issues_error;
 mod jsonl_issues;
 mod load;
 mod sample;
 mod sample_error;
 
-pub use issue::{GOLD_ACTIONS_FIELD, Issue};
+pub use issue::{GOLD_ACTIONS_FIELD, Issue, PROVENANCE_FIELD};
+pub use issue_mapping::{DEFAULT_ID_FIELD, IdSource, IssueMapping};
 pub use issues_error::IssuesError;
-pub use load::load;
+pub use load::{load, load_mapped};
 pub use sample::sample;
 pub use sample_error::SampleError;

@@ -9,6 +9,7 @@ mod interrupt;
 mod issue_execution;
 mod issue_grading;
 mod issue_lease;
+mod issue_source;
 mod issue_trial;
 mod pod_gateways;
 mod pod_worker;
@@ -21,8 +22,9 @@ mod step_details;
 
 pub use error::{PlanError, RunError};
 pub use interrupt::Interrupt;
+pub use issue_source::{issue_mapping, load_issues};
 pub use issue_trial::IssueTrial;
 pub use run::{RunResult, close_run, execute};
 pub use run_event::{RunEvent, RunReporter};
 pub use run_id::new_run_id;
-pub use run_plan::{RunOptions, RunPlan, SandboxView};
+pub use run_plan::{RunOptions, RunPlan, SampleSize, SandboxView};

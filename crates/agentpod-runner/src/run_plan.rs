@@ -15,7 +15,8 @@ use crate::issue_trial::IssueTrial;
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     pub pods: Option<usize>,
-    pub sample: Option<usize>,
+    /// How many issues to sample (overrides `issues.sample`).
+    pub sample: Option<SampleSize>,
     pub seed: Option<u64>,
     /// How many times each issue runs (overrides `issues.trials`).
     pub trials: Option<u32>,
@@ -29,6 +30,13 @@ pub struct RunOptions {
     /// Files a sandboxed agent must never see besides the spec, the issues source and the work
     /// root: the run store and the files beside it (its journal, its lock).
     pub protected_paths: Vec<PathBuf>,
+}
+
+/// A sample size asked for on the command line: `--sample N` or `--sample all`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SampleSize {
+    All,
+    Count(usize),
 }
 
 #[derive(Debug, Clone)]
@@ -149,14 +157,18 @@ fn real_path(path: &Path) -> PathBuf {
 impl RunPlan {
     /// Loads and samples the issues and applies the overrides.
     pub fn prepare(run_id: String, spec: PodSpec, options: RunOptions) -> Result<Self, PlanError> {
-        let all_issues = agentpod_issues::load(&spec.issues.source)?;
+        let all_issues = crate::load_issues(&spec.issues)?;
         if all_issues.is_empty() {
             return Err(PlanError::NoIssues(
                 spec.issues.source.display().to_string(),
             ));
         }
         let seed = options.seed.unwrap_or(spec.issues.seed);
-        let sample_size = options.sample.or(spec.issues.sample);
+        let sample_size = match options.sample {
+            Some(SampleSize::All) => None,
+            Some(SampleSize::Count(count)) => Some(count),
+            None => spec.issues.sample,
+        };
         let issues = agentpod_issues::sample(
             &all_issues,
             sample_size,

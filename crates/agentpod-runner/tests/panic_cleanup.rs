@@ -7,7 +7,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use agentpod_runner::{Interrupt, RunEvent, RunOptions, RunPlan, RunReporter, execute, new_run_id};
+use agentpod_runner::{
+    Interrupt, RunEvent, RunOptions, RunPlan, RunReporter, SampleSize, execute, new_run_id,
+};
 use agentpod_runtime::DockerRuntime;
 use agentpod_store::{RunStatus, RunStore};
 
@@ -49,7 +51,7 @@ async fn a_panicking_pod_task_removes_its_pod_and_the_run_carries_on() {
     let run_id = new_run_id();
     let options = RunOptions {
         pods: Some(2),
-        sample: Some(6),
+        sample: Some(SampleSize::Count(6)),
         // The agent does not matter here; `true` writes no answer, so issues end as errored.
         agent_command: Some(vec!["true".to_string()]),
         work_root: scratch.path().join("work"),

@@ -30,7 +30,16 @@ pub(crate) const AGENT: &[&str] = &[
     "read_only",
 ];
 pub(crate) const AGENT_LIMITS: &[&str] = &["memory", "cpus", "pids"];
-pub(crate) const ISSUES: &[&str] = &["source", "sample", "seed", "stratify_by", "trials"];
+pub(crate) const ISSUES: &[&str] = &[
+    "source",
+    "id",
+    "expected",
+    "fields",
+    "sample",
+    "seed",
+    "stratify_by",
+    "trials",
+];
 pub(crate) const BOUNDARY: &[&str] = &["default", "on_proposal", "tables", "columns"];
 pub(crate) const MODEL: &[&str] = &[
     "upstream",

@@ -53,7 +53,7 @@ pub use field_matcher::FieldMatcher;
 pub use fixture::{Fixture, FixtureKind};
 pub use gate_spec::GateSpec;
 pub use grading_spec::GradingSpec;
-pub use issues_spec::{IssuesSpec, MAX_TRIALS};
+pub use issues_spec::{IssueIdSource, IssuesSpec, MAX_TRIALS};
 pub use load::load;
 pub use model_spec::{ModelSpec, PROVIDER_FEATURES, StandInRuleSpec, StandInSpec};
 pub use model_upstream::ModelUpstream;

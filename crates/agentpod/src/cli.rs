@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use agentpod_runner::SampleSize;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
@@ -87,6 +88,26 @@ pub(crate) enum Command {
     Export(ExportArgs),
     /// Add a run from a bundle file (`agentpod export RUN --bundle FILE`) to this run store.
     Import(ImportArgs),
+    /// Turn a tracker's export (GitHub, Jira, Zendesk, Freshdesk) into an issues file.
+    #[command(
+        name = "import-issues",
+        long_about = "Turn a tracker's export (GitHub, Jira, Zendesk, Freshdesk) into an issues file.\n\n\
+            Reads what the tracker exports — GitHub: the REST API's issues JSON as \
+            `gh api repos/OWNER/REPO/issues --paginate -X GET -f state=all` saves it (pull requests \
+            are skipped); Jira: the CSV export (all fields); Zendesk: `{\"tickets\": [...]}` or one \
+            ticket per line; Freshdesk: the `/api/v2/tickets` JSON — and writes a JSON lines issues \
+            file, each issue with its `provenance` (tracker, original id and key, URL, export file, \
+            import time), which the agent is never given.\n\n\
+            Name the answer with --expected FIELD (e.g. priority) or --expected-label-prefix PREFIX \
+            (labels or tags such as `kind/bug` become `expected.kind = bug`): it becomes the issue's \
+            `expected` part, taken out of what the agent sees, and issues without it are skipped, so \
+            the file is ready for `agentpod run`.",
+        after_help = "Examples:\n  \
+            gh api repos/acme/app/issues --paginate -X GET -f state=all > issues.json\n  \
+            agentpod import-issues github issues.json --expected-label-prefix kind/ -o evals/issues.jsonl\n  \
+            agentpod import-issues jira jira.csv --expected priority -o evals/jira.jsonl"
+    )]
+    ImportIssues(ImportIssuesArgs),
     /// Print the effective AI-writable boundary of a spec, resolved against its fixtures.
     #[command(
         long_about = "Print the effective AI-writable boundary of a spec, resolved against its fixtures.\n\n\
@@ -119,9 +140,9 @@ pub(crate) struct RunArgs {
     /// Number of pods in parallel (overrides the spec's `pods`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub(crate) pods: Option<u16>,
-    /// Sample this many issues (overrides the spec's `issues.sample`).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub(crate) sample: Option<u64>,
+    /// Sample this many issues, or `all` to run every issue (overrides the spec's `issues.sample`).
+    #[arg(long, value_name = "N|all", value_parser = parse_sample)]
+    pub(crate) sample: Option<SampleSize>,
     /// Seed of the sample; the same seed draws the same issues (overrides `issues.seed`).
     #[arg(long, value_name = "SEED")]
     pub(crate) seed: Option<u64>,
@@ -163,9 +184,24 @@ pub(crate) struct RunArgs {
     /// (`gate.max_regressions`, none allowed when the spec sets no limit).
     #[arg(long, value_name = "RUN", requires = "gate")]
     pub(crate) baseline: Option<String>,
-    /// Where per-issue files go (issue.json, output.json, the agent's working directory).
-    #[arg(long, value_name = "DIR", default_value = ".agentpod/runs")]
-    pub(crate) work_dir: PathBuf,
+    /// Where per-issue files go (issue.json, output.json, the agent's working directory);
+    /// default: `runs/` beside the run store (`.agentpod/runs` with the default store).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) work_dir: Option<PathBuf>,
+}
+
+/// `--sample N` (at least 1) or `--sample all`.
+fn parse_sample(text: &str) -> Result<SampleSize, String> {
+    if text.eq_ignore_ascii_case("all") {
+        return Ok(SampleSize::All);
+    }
+    match text.parse::<usize>() {
+        Ok(0) => Err("the sample size must be at least 1 (or `all`)".to_owned()),
+        Ok(count) => Ok(SampleSize::Count(count)),
+        Err(_) => Err(format!(
+            "expected a number of issues or `all`, found `{text}`"
+        )),
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -286,6 +322,33 @@ pub(crate) struct ImportArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct ImportIssuesArgs {
+    /// The tracker that wrote the export.
+    #[arg(value_enum)]
+    pub(crate) tracker: TrackerChoice,
+    /// The export file.
+    pub(crate) export: PathBuf,
+    /// The issues file to write (JSON lines); `-` for stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub(crate) output: PathBuf,
+    /// An issue field that is the answer (repeat for several), e.g. `priority`, `type`, `labels`.
+    #[arg(long, value_name = "FIELD")]
+    pub(crate) expected: Vec<String>,
+    /// Labels (GitHub, Jira) or tags (Zendesk, Freshdesk) with this prefix are the answer, under
+    /// the prefix's name: with `kind/`, the label `kind/bug` becomes `expected.kind = "bug"`.
+    #[arg(long, value_name = "PREFIX")]
+    pub(crate) expected_label_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum TrackerChoice {
+    Github,
+    Jira,
+    Zendesk,
+    Freshdesk,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct BoundaryArgs {
     /// The pod spec.
     pub(crate) spec: PathBuf,
@@ -309,4 +372,18 @@ pub(crate) struct GcArgs {
     /// no pod is running from). Without it they stay; they are a cache, not garbage.
     #[arg(long)]
     pub(crate) seeds: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sample_is_a_positive_count_or_all() {
+        assert_eq!(parse_sample("all"), Ok(SampleSize::All));
+        assert_eq!(parse_sample("ALL"), Ok(SampleSize::All));
+        assert_eq!(parse_sample("12"), Ok(SampleSize::Count(12)));
+        assert!(parse_sample("0").is_err());
+        assert!(parse_sample("some").is_err());
+    }
 }

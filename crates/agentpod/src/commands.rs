@@ -4,6 +4,7 @@ mod analysis_input;
 mod boundary;
 mod export;
 mod gc;
+mod import_issues;
 pub(crate) mod report;
 mod run;
 mod runs;
@@ -25,6 +26,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Exit {
         Command::Trace(args) => trace::trace(&cli.global, args).await,
         Command::Export(args) => export::export(&cli.global, args).await,
         Command::Import(args) => export::import(&cli.global, args).await,
+        Command::ImportIssues(args) => import_issues::import_issues(args),
         Command::Report(args) => report::report(&cli.global, args).await,
         Command::Compare(args) => report::compare(&cli.global, args).await,
         Command::Gate(args) => report::gate(&cli.global, args).await,

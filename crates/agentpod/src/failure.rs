@@ -84,9 +84,13 @@ pub(crate) fn issues_failure(error: &IssuesError) -> Failure {
     let file = error.file();
     let column = error.column().unwrap_or(1);
     let message = error.problem();
-    let source = std::fs::read_to_string(file).unwrap_or_default();
-    let diagnostic = Diagnostic::new(file, line, column, format!("bad issues file: {message}"))
+    // Lossy: the line of a file that is not UTF-8 is shown too, its bad bytes as U+FFFD.
+    let source = std::fs::read(file)
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default();
+    let mut diagnostic = Diagnostic::new(file, line, column, format!("bad issues file: {message}"))
         .with_source_from(&source);
+    diagnostic.help = error.help();
     Failure::new(Exit::InvalidInput, diagnostic.render())
 }
 

@@ -33,7 +33,11 @@ fn every_bad_issues_file_fails_with_a_located_message() -> std::io::Result<()> {
             filters => vec![(regex_escape(&prefix).as_str(), "[bad-issues]/")],
             prepend_module_to_snapshot => false,
         }, {
-            insta::assert_snapshot!(name, error.to_string());
+            let message = match error.help() {
+                Some(help) => format!("{error}\nhelp: {help}"),
+                None => error.to_string(),
+            };
+            insta::assert_snapshot!(name, message);
         });
     }
     Ok(())

@@ -67,6 +67,9 @@ fn full_spec_decodes_every_key() {
         },
         issues: IssuesSpec {
             source: PathBuf::from("tests/fixtures/issues.jsonl"),
+            id: None,
+            expected: Vec::new(),
+            fields: None,
             sample: Some(50),
             seed: 7,
             stratify_by: Some("category".to_owned()),
@@ -512,4 +515,17 @@ fn image_agent_without_command_keeps_the_image_command_and_default_limits() {
         }
     );
     assert_eq!(spec.boundary, None);
+}
+
+#[test]
+fn issue_mappings_name_the_id_the_answer_and_the_agent_fields() {
+    let spec =
+        agentpod_spec::load(Path::new("tests/valid/issue_mapping.yaml")).expect("a valid spec");
+    assert_eq!(spec.issues.id, Some(agentpod_spec::IssueIdSource::Row));
+    assert_eq!(spec.issues.expected, ["Priority"]);
+    assert_eq!(
+        spec.issues.fields,
+        Some(vec!["Summary".to_owned(), "Description".to_owned()])
+    );
+    assert_eq!(spec.issues.sample, None, "`sample: all` runs every issue");
 }

@@ -27,12 +27,15 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
     };
     let options = RunOptions {
         pods: args.pods.map(usize::from),
-        sample: args.sample.map(|sample| sample as usize),
+        sample: args.sample,
         seed: args.seed,
         trials: args.trials,
         agent_version: args.agent_version.clone(),
         agent_command,
-        work_root: args.work_dir.clone(),
+        work_root: args
+            .work_dir
+            .clone()
+            .unwrap_or_else(|| work_root_beside(&global.store)),
         no_seed_cache: args.no_seed_cache,
         protected_paths: store_files(&global.store),
     };
@@ -228,4 +231,35 @@ fn store_files(store: &std::path::Path) -> Vec<std::path::PathBuf> {
     // The store's opening lock (see `RunStore::open`).
     files.push(store.with_extension("db.lock"));
     files
+}
+
+/// Per-issue files go beside the run store (`runs/` in its directory), not under the working
+/// directory: a run told to keep its store elsewhere keeps its files there too.
+fn work_root_beside(store: &std::path::Path) -> std::path::PathBuf {
+    match store.parent() {
+        Some(directory) if !directory.as_os_str().is_empty() => directory.join("runs"),
+        _ => std::path::PathBuf::from("runs"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn per_issue_files_go_beside_the_store() {
+        assert_eq!(
+            work_root_beside(Path::new(".agentpod/runs.db")),
+            PathBuf::from(".agentpod/runs")
+        );
+        assert_eq!(
+            work_root_beside(Path::new("/data/eval/store.db")),
+            PathBuf::from("/data/eval/runs")
+        );
+        assert_eq!(
+            work_root_beside(Path::new("runs.db")),
+            PathBuf::from("runs")
+        );
+    }
 }

@@ -17,7 +17,7 @@ pub(crate) fn validate(args: ValidateArgs) -> Result<Exit, Failure> {
                 continue;
             }
         };
-        let issues = match agentpod_issues::load(&spec.issues.source) {
+        let issues = match agentpod_runner::load_issues(&spec.issues) {
             Ok(issues) => issues,
             Err(error) => {
                 issues_failure(&error).print();
