@@ -1,9 +1,12 @@
-//! Issues: load an issues file (JSON lines or CSV) and draw a seeded, optionally stratified sample.
+//! Issues: load an issues file (JSON lines or CSV) and draw a seeded, optionally stratified sample;
+//! an evaluation set's digest, and the differences between two versions of one.
 
 mod csv_issues;
 #[doc(hidden)]
 pub mod fuzzing;
 mod issue;
+mod issues_diff;
+mod issues_digest;
 mod issues_error;
 mod jsonl_issues;
 mod load;
@@ -11,6 +14,8 @@ mod sample;
 mod sample_error;
 
 pub use issue::{GOLD_ACTIONS_FIELD, Issue};
+pub use issues_diff::{ChangedIssue, IssuesDiff, diff_issues};
+pub use issues_digest::issues_digest;
 pub use issues_error::IssuesError;
 pub use load::load;
 pub use sample::sample;

@@ -23,7 +23,9 @@ mod tool_call_detail;
 pub use boundary_event::{BoundaryEventKind, BoundaryEventRecord};
 pub use error::StoreError;
 pub use model_call_detail::{ModelCallDetail, ModelCallOutcome, RecordedText, TokenCounts};
-pub use records::{NewRun, OutcomeRecord, OutcomeStatus, PendingTrial, RunRecord, RunStatus};
+pub use records::{
+    EvaluationSet, NewRun, OutcomeRecord, OutcomeStatus, PendingTrial, RunRecord, RunStatus,
+};
 pub use run_bundle::{RUN_BUNDLE_FORMAT, RunBundle};
 pub use run_store::{DEFAULT_STORE_PATH, RunStore};
 pub use span::{Span, SpanEvent, SpanKind, SpanStatus, SpanStatusCode};

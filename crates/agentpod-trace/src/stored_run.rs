@@ -142,6 +142,7 @@ mod tests {
             finished_at: Some(at(30)),
             summary: None,
             unprotected: false,
+            evaluation_set: None,
         }
     }
 

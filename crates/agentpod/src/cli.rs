@@ -22,6 +22,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
         agentpod boundary pods/support-triage.yaml\n  \
         agentpod report latest --format markdown >> \"$GITHUB_STEP_SUMMARY\"\n  \
         agentpod gate latest --baseline <previous-run>\n  \
+        agentpod dataset diff old-issues.jsonl issues.jsonl\n  \
         agentpod gc\n\n\
         Exit codes: 0 success · 1 internal error · 2 invalid input · 3 setup error · 4 gate failed · 130 interrupted"
 )]
@@ -87,6 +88,8 @@ pub(crate) enum Command {
     Export(ExportArgs),
     /// Add a run from a bundle file (`agentpod export RUN --bundle FILE`) to this run store.
     Import(ImportArgs),
+    /// Evaluation sets: `dataset diff A B` says which issues were added, removed or changed.
+    Dataset(DatasetArgs),
     /// Print the effective AI-writable boundary of a spec, resolved against its fixtures.
     #[command(
         long_about = "Print the effective AI-writable boundary of a spec, resolved against its fixtures.\n\n\
@@ -283,6 +286,39 @@ pub(crate) struct ExportArgs {
 pub(crate) struct ImportArgs {
     /// A bundle written by `agentpod export RUN --bundle FILE`.
     pub(crate) bundle: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DatasetArgs {
+    #[command(subcommand)]
+    pub(crate) command: DatasetCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DatasetCommand {
+    /// Which issues were added, removed or changed from set A to set B.
+    #[command(
+        long_about = "Which issues were added, removed or changed from set A to set B.\n\n\
+            A and B are issues files (`.jsonl`, `.csv`) or pod specs (`.yaml`), whose issues are \
+            read as a run reads them. Issues are matched by id; a changed issue has the same id \
+            and other fields or another expected answer, and the keys that differ are named \
+            (`expected.<field>` for the answer's). Each set's SHA-256 and size are printed as \
+            `runs`, `report` and `compare` show them.\n\n\
+            Exit codes: 0 whether or not the sets differ (read --json to decide) · 2 a set cannot \
+            be read."
+    )]
+    Diff(DatasetDiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DatasetDiffArgs {
+    /// The earlier set: an issues file or a pod spec.
+    pub(crate) before: PathBuf,
+    /// The later set: an issues file or a pod spec.
+    pub(crate) after: PathBuf,
+    /// Print the differences as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
