@@ -213,9 +213,9 @@ fn set_warnings(runs: &[RunInput], shared: &[&str]) -> Vec<String> {
                 ));
             }
             warnings.push(format!(
-                "{} shared issue{} differ between run {} and run {} (same id, other fields or expected answer): {listed}",
+                "{} shared {} between run {} and run {} (same id, other fields or expected answer): {listed}",
                 changed.len(),
-                if changed.len() == 1 { "" } else { "s" },
+                if changed.len() == 1 { "issue differs" } else { "issues differ" },
                 baseline.run.id,
                 run.run.id
             ));

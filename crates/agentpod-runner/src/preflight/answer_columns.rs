@@ -126,7 +126,7 @@ mod tests {
                     json!({
                         "title": format!("issue number {index}"),
                         "body": "x".repeat(50),
-                        "kind_of_thing": ["bug", "feature", "question"][index % 3],
+                        "kind_of_thing": (["bug", "feature", "question"][index % 3]),
                     }),
                 )
             })
@@ -145,7 +145,7 @@ mod tests {
                 issue(
                     index,
                     json!({
-                        "team": ["a", "b"][index % 2],
+                        "team": (["a", "b"][index % 2]),
                         "Category": format!("c{index}"),
                         "status": "y".repeat(60),
                     }),
