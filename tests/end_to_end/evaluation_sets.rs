@@ -79,13 +79,18 @@ fn an_answer_shown_to_the_agent_is_a_warning_not_a_refusal() {
     let validate = scratch.run(&["validate", &spec]);
     assert!(validate.status.success(), "{}", stderr(&validate));
     assert!(
-        stderr(&validate).starts_with("warning: `category` is shown to the agent and is also an expected answer")
-            && stderr(&validate)
-                .contains("(in 1 of 2 issues the value shown equals the expected one)"),
+        stderr(&validate).starts_with(
+            "warning: `category` is shown to the agent and is also an expected answer"
+        ) && stderr(&validate)
+            .contains("(in 1 of 2 issues the value shown equals the expected one)"),
         "{}",
         stderr(&validate)
     );
-    assert!(stdout(&validate).contains(": ok (1 warning) — "), "{}", stdout(&validate));
+    assert!(
+        stdout(&validate).contains(": ok (1 warning) — "),
+        "{}",
+        stdout(&validate)
+    );
 }
 
 fn sha256_of(path: &Path) -> String {
@@ -147,7 +152,10 @@ fn runs_record_their_set_and_compare_warns_when_sets_differ() {
     );
     let markdown = stdout(&scratch.run(&["report", &second, "--format", "markdown"]));
     assert!(
-        markdown.contains(&format!("Evaluation set: `sha256:{}` (3 issues)", &second_digest[..12])),
+        markdown.contains(&format!(
+            "Evaluation set: `sha256:{}` (3 issues)",
+            &second_digest[..12]
+        )),
         "{markdown}"
     );
     let runs = stdout(&scratch.run(&["runs"]));

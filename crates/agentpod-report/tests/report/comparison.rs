@@ -167,12 +167,14 @@ fn runs_on_different_evaluation_sets_are_warned_about() {
 
     candidate.run.evaluation_set = set('b', 302);
     // S-1 is the same id with another question.
-    baseline
-        .issues
-        .insert("S-1".into(), serde_json::json!({"fields": {"subject": "old"}}));
-    candidate
-        .issues
-        .insert("S-1".into(), serde_json::json!({"fields": {"subject": "new"}}));
+    baseline.issues.insert(
+        "S-1".into(),
+        serde_json::json!({"fields": {"subject": "old"}}),
+    );
+    candidate.issues.insert(
+        "S-1".into(),
+        serde_json::json!({"fields": {"subject": "new"}}),
+    );
     let different = Comparison::build(&[baseline, candidate], 4).unwrap();
     assert_eq!(different.warnings.len(), 2, "{:?}", different.warnings);
     assert!(
