@@ -88,3 +88,126 @@ pub(crate) fn quoted_list(names: &[&str], limit: usize) -> String {
         None => String::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Loads a spec written beside `issues` (JSON lines) with `extra` spec text, and checks it.
+    fn check(issues: &str, extra: &str) -> Vec<(bool, String, usize)> {
+        let directory = tempfile::tempdir().unwrap();
+        std::fs::write(
+            directory.path().join("schema.sql"),
+            "CREATE TABLE tickets (id int);\nCREATE TABLE notes (id int);\n",
+        )
+        .unwrap();
+        std::fs::write(directory.path().join("issues.jsonl"), issues).unwrap();
+        let spec_path = directory.path().join("pod.yaml");
+        std::fs::write(
+            &spec_path,
+            format!(
+                "name: checks\n\
+                 database:\n  image: postgres:15\n  fixtures:\n    - sql: schema.sql\n\
+                 agent:\n  command: [\"/bin/true\"]\n  version: v1\n\
+                 issues:\n  source: issues.jsonl\n{extra}"
+            ),
+        )
+        .unwrap();
+        let spec = agentpod_spec::load(&spec_path).unwrap();
+        let issues = agentpod_issues::load(&spec.issues.source).unwrap();
+        preflight(&spec, &issues, None)
+            .diagnostics
+            .into_iter()
+            .map(|diagnostic| (diagnostic.is_error(), diagnostic.message, diagnostic.line))
+            .collect()
+    }
+
+    #[test]
+    fn a_judged_set_passes_every_check() {
+        let found = check(
+            "{\"id\": 1, \"subject\": \"a\", \"kind\": \"x\", \"expected\": {\"status\": \"closed\"}}\n",
+            "  stratify_by: kind\nboundary:\n  default: read_only\n  tables:\n    notes: writable\n",
+        );
+        assert_eq!(found, []);
+    }
+
+    #[test]
+    fn unjudged_issues_among_judged_ones_are_a_warning() {
+        let found = check(
+            "{\"id\": 1, \"expected\": {\"status\": \"closed\"}}\n{\"id\": 2}\n{\"id\": 3}\n",
+            "",
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(!found[0].0, "a warning");
+        assert!(found[0].1.starts_with("2 of the 3 issues in "), "{found:?}");
+        assert!(
+            found[0]
+                .1
+                .ends_with("nothing else judges them: `2` and `3`"),
+            "{found:?}"
+        );
+        assert_eq!(found[0].2, 10, "at `issues.source`");
+    }
+
+    #[test]
+    fn sql_assertions_and_gold_actions_judge_issues_without_expected_answers() {
+        let sql = "grading:\n  sql:\n    - name: one\n      query: SELECT {{id}} = 1\n";
+        assert_eq!(check("{\"id\": 1}\n", sql), []);
+        let gold = "grading:\n  gold_actions: true\n";
+        assert_eq!(
+            check("{\"id\": 1, \"gold_actions\": []}\n", gold),
+            [],
+            "gold actions judge the issues that carry them"
+        );
+        let refused = check("{\"id\": 1}\n", gold);
+        assert!(
+            refused.len() == 1 && refused[0].0 && refused[0].1.starts_with("nothing judges"),
+            "gold actions on, but no issue has any: {refused:?}"
+        );
+    }
+
+    #[test]
+    fn each_misconfiguration_is_an_error_at_its_spec_line() {
+        let found = check(
+            "{\"id\": 1, \"subject\": \"a\", \"expected\": {\"status\": \"closed\"}}\n",
+            "  stratify_by: subjcet\nboundary:\n  default: read_only\n  tables:\n    note: writable\n",
+        );
+        let errors: Vec<(String, usize)> = found
+            .into_iter()
+            .filter(|(error, ..)| *error)
+            .map(|(_, message, line)| (message, line))
+            .collect();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].0.contains("names `subjcet`"), "{errors:?}");
+        assert_eq!(errors[0].1, 11);
+        assert!(errors[1].0.contains("table `note`"), "{errors:?}");
+        assert_eq!(errors[1].1, 15);
+    }
+
+    #[test]
+    fn a_command_line_agent_is_checked_too() {
+        let directory = tempfile::tempdir().unwrap();
+        std::fs::write(
+            directory.path().join("issues.jsonl"),
+            "{\"id\": 1, \"expected\": {\"a\": 1}}\n",
+        )
+        .unwrap();
+        let spec_path = directory.path().join("pod.yaml");
+        std::fs::write(
+            &spec_path,
+            "name: x\ndatabase:\n  image: postgres:15\nagent:\n  command: [\"/bin/true\"]\n  version: v1\nissues:\n  source: issues.jsonl\n",
+        )
+        .unwrap();
+        let spec = agentpod_spec::load(&spec_path).unwrap();
+        let issues = agentpod_issues::load(&spec.issues.source).unwrap();
+        let missing = ["no-such-program-anywhere".to_owned()];
+        let checks = preflight(&spec, &issues, Some(&missing));
+        let errors: Vec<&Diagnostic> = checks.errors().collect();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(
+            errors[0].message,
+            "the agent program `no-such-program-anywhere` is not on PATH"
+        );
+        assert_eq!(errors[0].file, std::path::PathBuf::from("--agent-command"));
+    }
+}
