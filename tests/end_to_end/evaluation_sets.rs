@@ -43,6 +43,40 @@ fn validate_and_run_refuse_a_spec_that_nothing_judges() {
     assert_eq!(runs, Value::Array(Vec::new()), "no run was recorded");
 }
 
+#[test]
+fn validate_and_run_refuse_each_misconfiguration_with_the_same_message() {
+    for case in [
+        "quoted_placeholder",
+        "stratify_by_missing_field",
+        "missing_agent_program",
+        "boundary_unknown_table",
+    ] {
+        let scratch = Scratch::new();
+        let spec = format!("tests/cases/invalid/{case}.yaml");
+        let validate = scratch.run(&["validate", &spec]);
+        assert_eq!(
+            validate.status.code(),
+            Some(2),
+            "{case}: {}",
+            stderr(&validate)
+        );
+        assert!(stdout(&validate).is_empty(), "{case}: no `ok`");
+        let run = scratch.run(&["run", &spec, "--runtime", "local", "--no-progress"]);
+        assert_eq!(run.status.code(), Some(2), "{case}: {}", stderr(&run));
+        assert_eq!(
+            stderr(&run).trim_end(),
+            stderr(&validate).trim_end(),
+            "{case}: run refuses with validate's message"
+        );
+        let runs = scratch.run(&["runs", "--json"]);
+        let runs: Value = serde_json::from_slice(&runs.stdout).unwrap_or(Value::Null);
+        assert!(
+            runs == Value::Array(Vec::new()) || runs.is_null(),
+            "{case}: no run recorded: {runs}"
+        );
+    }
+}
+
 /// A spec beside its issues in the scratch directory; `/bin/true` as the agent: it answers
 /// nothing, so every issue errors, which is all a comparison of sets needs.
 fn write_spec(directory: &Path, issues: &str, extra: &str) -> String {
