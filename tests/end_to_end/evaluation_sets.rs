@@ -127,6 +127,19 @@ fn an_answer_shown_to_the_agent_is_a_warning_not_a_refusal() {
     );
 }
 
+#[test]
+fn the_warnings_read_like_the_spec_diagnostics() {
+    let scratch = Scratch::new();
+    let validate = scratch.run(&["validate", "tests/cases/warnings/answer_shown.yaml"]);
+    assert!(validate.status.success(), "{}", stderr(&validate));
+    assert!(
+        stdout(&validate).starts_with("tests/cases/warnings/answer_shown.yaml: ok (2 warnings) — "),
+        "{}",
+        stdout(&validate)
+    );
+    insta::assert_snapshot!(stderr(&validate));
+}
+
 fn sha256_of(path: &Path) -> String {
     let output = std::process::Command::new("sha256sum")
         .arg(path)
@@ -191,6 +204,14 @@ fn runs_record_their_set_and_compare_warns_when_sets_differ() {
             &second_digest[..12]
         )),
         "{markdown}"
+    );
+    let html = stdout(&scratch.run(&["report", &second, "--format", "html"]));
+    assert!(
+        html.contains(&format!(
+            " · set sha256:{} (3 issues)</p>",
+            &second_digest[..12]
+        )),
+        "the HTML report names the set"
     );
     let runs = stdout(&scratch.run(&["runs"]));
     assert!(runs.lines().next().unwrap().contains("SET"), "{runs}");

@@ -51,14 +51,15 @@ pub(super) fn check(
                 .at_value(
                     "issues.source",
                     format!(
-                        "{} of the {} issues in {source} have no expected answer and nothing else judges them: {}",
+                        "{} of the {} issues in {source} {} no expected answer and nothing else judges them: {}",
                         unjudged.len(),
                         issues.len(),
+                        if unjudged.len() == 1 { "has" } else { "have" },
                         quoted_list(&ids, 5)
                     ),
                 )
                 .with_help(
-                    "they pass whenever the agent stays within its limits; give them an expected answer, or leave them out of the issues file",
+                    "an issue nothing judges passes whenever the agent stays within its limits; give each an expected answer, or leave them out of the issues file",
                 )
                 .as_warning(),
         );
