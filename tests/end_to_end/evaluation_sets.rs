@@ -213,6 +213,13 @@ fn runs_record_their_set_and_compare_warns_when_sets_differ() {
         )),
         "the HTML report names the set"
     );
+    let junit = stdout(&scratch.run(&["report", &second, "--format", "junit"]));
+    assert!(
+        junit.contains(&format!(
+            "<property name=\"evaluation_set_sha256\" value=\"{second_digest}\"/>"
+        )),
+        "{junit}"
+    );
     let runs = stdout(&scratch.run(&["runs"]));
     assert!(runs.lines().next().unwrap().contains("SET"), "{runs}");
     assert!(
