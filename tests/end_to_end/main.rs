@@ -7,6 +7,7 @@ mod boundary;
 mod container_agent;
 mod demo;
 mod escape_suite;
+mod evaluation_sets;
 mod faults;
 mod gateways;
 mod interrupt;

@@ -8,7 +8,8 @@
 //! [`seed_key`] names a seeded template for a runtime's seed cache, and [`PodDatabase::attach`]
 //! takes over a template restored from it instead of seeding again.
 //! [`snapshot_state`] captures a database's rows canonically and [`diff_states`] compares two
-//! captures, for the gold-actions grader.
+//! captures, for the gold-actions grader. [`FixtureTables`] reads the tables the fixtures will
+//! create from the files alone, for checks before any pod starts.
 
 mod agent_role;
 mod audit_schema;
@@ -22,6 +23,7 @@ mod database_name;
 mod db_error;
 mod effective_boundary;
 mod fixture_error;
+mod fixture_tables;
 #[doc(hidden)]
 pub mod fuzzing;
 mod issue_database;
@@ -40,6 +42,7 @@ pub use boundary_events::{BoundaryEvents, Proposal, RowChange, Violation};
 pub use db_error::DbError;
 pub use effective_boundary::{EffectiveBoundary, EffectiveTable};
 pub use fixture_error::FixtureError;
+pub use fixture_tables::FixtureTables;
 pub use issue_database::IssueDatabase;
 pub use pod_database::PodDatabase;
 pub use seed_key::seed_key;

@@ -1,10 +1,13 @@
-//! Issues: load an issues file (JSON lines or CSV) and draw a seeded, optionally stratified sample.
+//! Issues: load an issues file (JSON lines or CSV) and draw a seeded, optionally stratified sample;
+//! an evaluation set's digest, and the differences between two versions of one.
 
 mod csv_issues;
 #[doc(hidden)]
 pub mod fuzzing;
 mod issue;
 mod issue_mapping;
+mod issues_diff;
+mod issues_digest;
 mod issues_error;
 mod jsonl_issues;
 mod load;
@@ -13,6 +16,8 @@ mod sample_error;
 
 pub use issue::{GOLD_ACTIONS_FIELD, Issue, PROVENANCE_FIELD};
 pub use issue_mapping::{DEFAULT_ID_FIELD, IdSource, IssueMapping};
+pub use issues_diff::{ChangedIssue, IssuesDiff, diff_issues};
+pub use issues_digest::issues_digest;
 pub use issues_error::IssuesError;
 pub use load::{load, load_mapped};
 pub use sample::sample;

@@ -40,6 +40,7 @@ fn synthetic_run() -> RunInput {
         finished_at: Some(started_at),
         summary: None,
         unprotected: false,
+        evaluation_set: None,
     };
     let categories = ["billing", "shipping", "account", "returns"];
     let mut input = RunInput::new(run, Vec::with_capacity(ISSUES));

@@ -14,6 +14,10 @@ pub enum PlanError {
     Sample(#[from] SampleError),
     #[error("the issues file {0} holds no issues")]
     NoIssues(String),
+    /// The spec and its inputs would give a run with a meaningless verdict (see `preflight`):
+    /// the errors, rendered as diagnostics.
+    #[error("{}", render_diagnostics(.0))]
+    Preflight(Vec<agentpod_spec::Diagnostic>),
     #[error(
         "agent command not found: {0} (is it built? the path is relative to the pod spec's directory)"
     )]
@@ -43,6 +47,14 @@ pub enum PlanError {
         #[source]
         source: std::io::Error,
     },
+}
+
+fn render_diagnostics(diagnostics: &[agentpod_spec::Diagnostic]) -> String {
+    diagnostics
+        .iter()
+        .map(agentpod_spec::Diagnostic::render)
+        .collect::<Vec<_>>()
+        .join("\n\n")
 }
 
 /// The run as a whole failed (single issues failing is normal and not an error).

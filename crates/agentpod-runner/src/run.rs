@@ -186,6 +186,7 @@ fn new_run_record(plan: &RunPlan, runtime: String) -> NewRun {
             .iter()
             .map(|issue| (issue.id.clone(), issue_json(issue)))
             .collect(),
+        evaluation_set: plan.evaluation_set.clone(),
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use agentpod_issues::Issue;
 use agentpod_spec::{AgentIsolation, PodSpec};
-use agentpod_store::{PendingTrial, RunRecord};
+use agentpod_store::{EvaluationSet, PendingTrial, RunRecord};
 
 use crate::error::PlanError;
 use crate::issue_trial::IssueTrial;
@@ -61,6 +61,12 @@ pub struct RunPlan {
     /// What a sandboxed host agent may read and what it must never see; `None` for an image
     /// agent and for `agent.isolation: none`.
     pub host_sandbox: Option<SandboxView>,
+    /// What the checks before the run found worth saying without stopping it (see
+    /// [`crate::preflight`]); empty for a resumed run, whose inputs were checked when it started.
+    pub warnings: Vec<agentpod_spec::Diagnostic>,
+    /// The evaluation set the sample is drawn from (its file's digest and size), recorded with
+    /// the run; `None` for a resumed run, which keeps the one it started with.
+    pub evaluation_set: Option<EvaluationSet>,
 }
 
 /// The parts of a host agent's sandbox that are the same for every issue of a run.
@@ -163,6 +169,13 @@ impl RunPlan {
                 spec.issues.source.display().to_string(),
             ));
         }
+        // Checked on every issue, before sampling: a spec whose verdict means nothing is refused
+        // whatever the sample draws.
+        let checks = crate::preflight(&spec, &all_issues, options.agent_command.as_deref());
+        if checks.has_errors() {
+            return Err(PlanError::Preflight(checks.errors().cloned().collect()));
+        }
+        let warnings: Vec<agentpod_spec::Diagnostic> = checks.warnings().cloned().collect();
         let seed = options.seed.unwrap_or(spec.issues.seed);
         let sample_size = match options.sample {
             Some(SampleSize::All) => None,
@@ -182,7 +195,7 @@ impl RunPlan {
             .unwrap_or_else(|| spec.agent.version.clone());
         let trials = options.trials.unwrap_or(spec.issues.trials).max(1);
         let work = IssueTrial::all(&issues, trials);
-        Self::assemble(
+        let mut plan = Self::assemble(
             run_id,
             spec,
             (issues, trials, work),
@@ -191,7 +204,17 @@ impl RunPlan {
             agent_version,
             options,
             false,
-        )
+        )?;
+        plan.warnings = warnings;
+        // Read again for its digest: the issues crate reads the file as text; a file that
+        // cannot be read a second time leaves the run without a recorded set, not without a run.
+        plan.evaluation_set = agentpod_issues::issues_digest(&plan.spec.issues.source)
+            .ok()
+            .map(|sha256| EvaluationSet {
+                sha256,
+                issues: all_issues.len(),
+            });
+        Ok(plan)
     }
 
     /// The rest of an unfinished run: its (issue, trial) pairs without a finished outcome (the
@@ -338,6 +361,8 @@ impl RunPlan {
             resumed,
             seed_cache: !options.no_seed_cache,
             host_sandbox,
+            warnings: Vec::new(),
+            evaluation_set: None,
         })
     }
 }

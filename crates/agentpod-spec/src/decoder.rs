@@ -114,6 +114,46 @@ impl<'a> Decoder<'a> {
         self.diagnostics
     }
 
+    /// Where the `skip`-th next `needle` after `from` is written in the source (`skip` 0 is the
+    /// first), for a problem inside a scalar: a placeholder in a query, say. Plain, literal and
+    /// quoted scalars keep such text as written unless it holds quotes or escapes.
+    pub(crate) fn locate_text(
+        &self,
+        from: Position,
+        needle: &str,
+        skip: usize,
+    ) -> Option<Position> {
+        let line_start: usize = self
+            .source
+            .split_inclusive('\n')
+            .take(from.line.saturating_sub(1))
+            .map(str::len)
+            .sum();
+        let start = line_start
+            + self.source[line_start..]
+                .chars()
+                .take(from.column.saturating_sub(1))
+                .map(char::len_utf8)
+                .sum::<usize>();
+        let found = self
+            .source
+            .get(start..)?
+            .match_indices(needle)
+            .nth(skip)
+            .map(|(offset, _)| start + offset)?;
+        let before = &self.source[..found];
+        let line = before.matches('\n').count() + 1;
+        let column = before[before.rfind('\n').map_or(0, |newline| newline + 1)..]
+            .chars()
+            .count()
+            + 1;
+        let mut position = Position::at(line, column);
+        if !needle.contains('\n') {
+            position.end_column = Some(column + needle.chars().count());
+        }
+        Some(position)
+    }
+
     pub(crate) fn has_problems(&self) -> bool {
         !self.diagnostics.is_empty()
     }

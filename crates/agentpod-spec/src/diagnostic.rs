@@ -12,6 +12,9 @@ use serde::Serialize;
 /// the whole file (it could not be read, for example) and has no position.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
+    /// An error stops what was asked for; a warning is said and the work goes on.
+    #[serde(skip_serializing_if = "Severity::is_error")]
+    pub severity: Severity,
     pub file: PathBuf,
     pub line: usize,
     pub column: usize,
@@ -24,6 +27,21 @@ pub struct Diagnostic {
     pub end_column: Option<usize>,
 }
 
+/// How much a [`Diagnostic`] weighs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    #[default]
+    Error,
+    Warning,
+}
+
+impl Severity {
+    pub fn is_error(&self) -> bool {
+        *self == Severity::Error
+    }
+}
+
 impl Diagnostic {
     /// A diagnostic without source line or help; add them with [`Diagnostic::with_source_from`]
     /// and [`Diagnostic::with_help`].
@@ -34,6 +52,7 @@ impl Diagnostic {
         message: impl Into<String>,
     ) -> Diagnostic {
         Diagnostic {
+            severity: Severity::Error,
             file: file.into(),
             line,
             column,
@@ -53,6 +72,17 @@ impl Diagnostic {
             .and_then(|index| text.lines().nth(index))
             .map(str::to_owned);
         self
+    }
+
+    /// The same diagnostic as a warning: rendered `warning:`, and it stops nothing.
+    #[must_use]
+    pub fn as_warning(mut self) -> Diagnostic {
+        self.severity = Severity::Warning;
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity.is_error()
     }
 
     #[must_use]
@@ -77,7 +107,11 @@ impl Diagnostic {
     pub fn render(&self) -> String {
         use annotate_snippets::{AnnotationKind, Level, Origin, Renderer, Snippet};
         let file = self.file.display().to_string();
-        let title = Level::ERROR.primary_title(self.message.as_str());
+        let level = match self.severity {
+            Severity::Error => Level::ERROR,
+            Severity::Warning => Level::WARNING,
+        };
+        let title = level.primary_title(self.message.as_str());
         let source_line = self
             .source_line
             .as_deref()
@@ -229,6 +263,15 @@ mod tests {
             .render();
         assert!(rendered.contains("\n   --> a.yaml:120:1\n"), "{rendered}");
         assert!(rendered.contains("\n120 | x: 1\n"), "{rendered}");
+    }
+
+    #[test]
+    fn warnings_render_as_warnings() {
+        let rendered = Diagnostic::new("a.yaml", 1, 1, "careful")
+            .with_source_from("x: 1\n")
+            .as_warning()
+            .render();
+        assert!(rendered.starts_with("warning: careful\n"), "{rendered}");
     }
 
     #[test]

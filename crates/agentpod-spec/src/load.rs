@@ -128,7 +128,7 @@ fn on_the_line(source: &str, position: Position) -> usize {
 }
 
 /// `source` with every line break (`\r\n`, `\r`) written as `\n`.
-fn newlines_only(source: &str) -> Cow<'_, str> {
+pub(crate) fn newlines_only(source: &str) -> Cow<'_, str> {
     if source.contains('\r') {
         Cow::Owned(source.replace("\r\n", "\n").replace('\r', "\n"))
     } else {

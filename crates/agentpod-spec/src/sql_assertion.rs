@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::decoder::Decoder;
 use crate::keys;
 use crate::node::Node;
+use crate::quoted_placeholder::{QuotedPlaceholder, quoted_placeholders};
 use crate::{TemplateError, TemplatePart, parse_template};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -56,7 +57,11 @@ impl SqlAssertion {
                 );
                 return None;
             }
-            Some(query)
+            let quoted = quoted_placeholders(&query);
+            for placeholder in &quoted {
+                report_quoted_placeholder(decoder, field.value, &name, placeholder);
+            }
+            quoted.is_empty().then_some(query)
         });
         Some(SqlAssertion {
             name: name?,
@@ -64,4 +69,44 @@ impl SqlAssertion {
             line: node.position.line,
         })
     }
+}
+
+/// A placeholder inside quotes, reported where it is written in the query (at the query when
+/// the spec's text spells it otherwise, with escapes).
+fn report_quoted_placeholder(
+    decoder: &mut Decoder<'_>,
+    query: &Node,
+    name: &str,
+    placeholder: &QuotedPlaceholder<'_>,
+) {
+    let position = decoder
+        .locate_text(query.position, placeholder.written, placeholder.occurrence)
+        .unwrap_or(query.position);
+    let written = placeholder.written;
+    let field = placeholder.field;
+    let (message, help) = match (placeholder.quote, placeholder.alone) {
+        ('"', _) => (
+            format!("placeholder `{written}` is inside double quotes in `{name}`"),
+            format!(
+                "a placeholder is filled in as a quoted SQL literal (`'T-1'`), never as a name; \
+                 compare a column with it instead, e.g. `WHERE id = {{{{{field}}}}}`"
+            ),
+        ),
+        (_, true) => (
+            format!("placeholder `{written}` is inside quotes in `{name}`"),
+            format!(
+                "a placeholder is filled in as a quoted SQL literal already: `{written}` becomes \
+                 `'T-1'`, so `'{written}'` becomes `''T-1''`; write `{written}` without the \
+                 quotes around it"
+            ),
+        ),
+        (_, false) => (
+            format!("placeholder `{written}` is inside a quoted string in `{name}`"),
+            format!(
+                "a placeholder is filled in as a quoted SQL literal of its own (`'T-1'`), not \
+                 as text inside a string; join it with `||`, e.g. `'%' || {{{{{field}}}}} || '%'`"
+            ),
+        ),
+    };
+    decoder.report_with_help(position, message, Some(help));
 }

@@ -27,7 +27,9 @@ pub use boundary_event::{
 };
 pub use error::StoreError;
 pub use model_call_detail::{ModelCallDetail, ModelCallOutcome, RecordedText, TokenCounts};
-pub use records::{NewRun, OutcomeRecord, OutcomeStatus, PendingTrial, RunRecord, RunStatus};
+pub use records::{
+    EvaluationSet, NewRun, OutcomeRecord, OutcomeStatus, PendingTrial, RunRecord, RunStatus,
+};
 pub use rejected_request_detail::RejectedRequestDetail;
 pub use run_bundle::{RUN_BUNDLE_FORMAT, RunBundle};
 pub use run_store::{DEFAULT_STORE_PATH, RunStore};

@@ -19,6 +19,35 @@ pub struct NewRun {
     pub spec_json: serde_json::Value,
     /// The sampled issues in order: (issue id, issue as JSON).
     pub issues: Vec<(String, serde_json::Value)>,
+    /// The evaluation set the sample was drawn from; `None` when its file could not be read
+    /// again to take its digest.
+    pub evaluation_set: Option<EvaluationSet>,
+}
+
+/// The version of an evaluation set: the SHA-256 of its issues file's bytes, and how many issues
+/// the file holds. Runs with the same digest drew from the same issues.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct EvaluationSet {
+    /// Lowercase hex.
+    pub sha256: String,
+    pub issues: usize,
+}
+
+impl EvaluationSet {
+    /// The digest's first 12 hex digits, as reports show it (like a short git commit).
+    pub fn short_digest(&self) -> &str {
+        self.sha256.get(..12).unwrap_or(&self.sha256)
+    }
+
+    /// `sha256:ab12cd34ef56 (300 issues)`.
+    pub fn label(&self) -> String {
+        format!(
+            "sha256:{} ({} issue{})",
+            self.short_digest(),
+            self.issues,
+            if self.issues == 1 { "" } else { "s" }
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -73,6 +102,10 @@ pub struct RunRecord {
     /// and processes, so its verdict is not protected. Every report says so.
     #[serde(default)]
     pub unprotected: bool,
+    /// The evaluation set the run sampled from; `None` for runs recorded before sets were
+    /// versioned.
+    #[serde(default)]
+    pub evaluation_set: Option<EvaluationSet>,
 }
 
 #[derive(

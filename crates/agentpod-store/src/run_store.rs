@@ -13,7 +13,9 @@ use sqlx::{AssertSqlSafe, Row};
 
 use crate::boundary_event::{BoundaryDetail, BoundaryEventKind, BoundaryEventRecord};
 use crate::error::StoreError;
-use crate::records::{NewRun, OutcomeRecord, OutcomeStatus, PendingTrial, RunRecord, RunStatus};
+use crate::records::{
+    EvaluationSet, NewRun, OutcomeRecord, OutcomeStatus, PendingTrial, RunRecord, RunStatus,
+};
 use crate::run_bundle::{READABLE_BUNDLE_FORMATS, RUN_BUNDLE_FORMAT, RunBundle};
 use crate::step::{IssueUsage, StepKind, StepRecord};
 use crate::step_detail::StepDetail;
@@ -23,7 +25,7 @@ use crate::stored_time::{parse_stored_time, stored_time};
 macro_rules! run_columns {
     () => {
         "SELECT id, spec_name, spec_path, agent_version, runtime, pods, seed, issue_count, trials,
-                status, started_at, finished_at, summary_json,
+                status, started_at, finished_at, summary_json, issues_sha256, issues_total,
                 coalesce(json_extract(spec_json, '$.agent.isolation'), 'sandbox') = 'none'
                     AND json_extract(spec_json, '$.agent.image') IS NULL AS unprotected
          FROM runs"
@@ -148,8 +150,8 @@ impl RunStore {
         let mut transaction = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO runs (id, spec_name, spec_path, agent_version, runtime, pods, seed, issue_count,
-                               trials, status, started_at, spec_json)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+                               trials, status, started_at, spec_json, issues_sha256, issues_total)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
         )
         .bind(&run.id)
         .bind(&run.spec_name)
@@ -163,6 +165,8 @@ impl RunStore {
         .bind(i64::from(run.trials.max(1)))
         .bind(stored_time(&run.started_at))
         .bind(run.spec_json.to_string())
+        .bind(run.evaluation_set.as_ref().map(|set| set.sha256.clone()))
+        .bind(run.evaluation_set.as_ref().map(|set| set.issues as i64))
         .execute(&mut *transaction)
         .await?;
         insert_run_issues(&mut transaction, &run.id, &run.issues).await?;
@@ -520,8 +524,8 @@ impl RunStore {
         sqlx::query(
             "INSERT INTO runs (id, spec_name, spec_path, agent_version, runtime, pods, seed, issue_count,
                                trials, status, started_at, finished_at, spec_json, summary_json,
-                               boundary_json)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               boundary_json, issues_sha256, issues_total)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&run.id)
         .bind(&run.spec_name)
@@ -538,6 +542,8 @@ impl RunStore {
         .bind(bundle.spec.to_string())
         .bind(run.summary.as_ref().map(|summary| summary.to_string()))
         .bind(bundle.boundary.as_ref().map(|boundary| boundary.to_string()))
+        .bind(run.evaluation_set.as_ref().map(|set| set.sha256.clone()))
+        .bind(run.evaluation_set.as_ref().map(|set| set.issues as i64))
         .execute(&mut *transaction)
         .await?;
         insert_run_issues(&mut transaction, &run.id, &bundle.issues).await?;
@@ -575,7 +581,18 @@ fn run_from_row(row: &SqliteRow) -> Result<RunRecord, StoreError> {
         finished_at: finished_at.as_deref().map(parse_stored_time).transpose()?,
         summary: summary.as_deref().map(parse_json).transpose()?,
         unprotected: row.try_get("unprotected")?,
+        evaluation_set: evaluation_set_from_row(row)?,
     })
+}
+
+/// The run's evaluation set, when both its digest and its size were recorded.
+fn evaluation_set_from_row(row: &SqliteRow) -> Result<Option<EvaluationSet>, StoreError> {
+    let sha256: Option<String> = row.try_get("issues_sha256")?;
+    let issues: Option<i64> = row.try_get("issues_total")?;
+    Ok(sha256.zip(issues).map(|(sha256, issues)| EvaluationSet {
+        sha256,
+        issues: usize::try_from(issues).unwrap_or(0),
+    }))
 }
 
 /// A sampled issue as stored: its id and its JSON.

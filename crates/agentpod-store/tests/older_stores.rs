@@ -96,6 +96,10 @@ async fn mixed_time_texts_migrate_to_one_format_and_sort_as_times() {
         Some(Utc.with_ymd_and_hms(2026, 11, 25, 12, 5, 0).unwrap())
     );
     assert_eq!(runs[1].finished_at, None);
+    assert_eq!(
+        runs[0].evaluation_set, None,
+        "a run from before evaluation sets were versioned reads without one"
+    );
     let outcomes = store.outcomes("late").await.unwrap();
     assert_eq!(
         outcomes[0].started_at,

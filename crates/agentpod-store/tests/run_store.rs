@@ -1,6 +1,8 @@
 //! The run store against a real SQLite file: write a run as a runner does, read it back, reopen it.
 
-use agentpod_store::{NewRun, OutcomeRecord, OutcomeStatus, RunStatus, RunStore, StoreError};
+use agentpod_store::{
+    EvaluationSet, NewRun, OutcomeRecord, OutcomeStatus, RunStatus, RunStore, StoreError,
+};
 use chrono::{TimeZone, Utc};
 use serde_json::json;
 
@@ -21,6 +23,10 @@ fn new_run(id: &str, minute: u32) -> NewRun {
             ("a".into(), json!({"id": "a"})),
             ("c".into(), json!({"id": "c"})),
         ],
+        evaluation_set: Some(EvaluationSet {
+            sha256: format!("{minute:02}{}", "ab".repeat(31)),
+            issues: 40,
+        }),
     }
 }
 
@@ -76,6 +82,13 @@ async fn a_run_round_trips_and_survives_reopening() {
     assert_eq!(run.status, RunStatus::Running);
     assert_eq!(run.seed, u64::MAX - 3);
     assert_eq!(run.issue_count, 3);
+    let set = run
+        .evaluation_set
+        .clone()
+        .expect("the evaluation set is recorded");
+    assert_eq!(set.issues, 40, "the set's size, not the sample's");
+    assert_eq!(set.sha256, format!("00{}", "ab".repeat(31)));
+    assert_eq!(set.label(), "sha256:00ababababab (40 issues)");
     let outcomes = store.outcomes(&run.id).await.unwrap();
     let ids: Vec<_> = outcomes
         .iter()
@@ -435,6 +448,11 @@ async fn a_bundled_run_moves_to_another_store_whole() {
         serde_json::to_value(&moved).unwrap(),
         serde_json::to_value(&bundle).unwrap(),
         "nothing lost on the way"
+    );
+    assert_eq!(
+        moved.run.evaluation_set,
+        new_run("x", 0).evaluation_set,
+        "the evaluation set moves with the run"
     );
     assert!(
         matches!(

@@ -28,6 +28,7 @@ fn new_run(trials: u32) -> NewRun {
             ("b".into(), json!({"id": "b"})),
             ("a".into(), json!({"id": "a"})),
         ],
+        evaluation_set: None,
     }
 }
 

@@ -144,6 +144,7 @@ mod tests {
             finished_at: Some(at(30)),
             summary: None,
             unprotected: false,
+            evaluation_set: None,
         }
     }
 

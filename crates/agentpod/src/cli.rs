@@ -23,6 +23,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
         agentpod boundary pods/support-triage.yaml\n  \
         agentpod report latest --format markdown >> \"$GITHUB_STEP_SUMMARY\"\n  \
         agentpod gate latest --baseline <previous-run>\n  \
+        agentpod dataset diff old-issues.jsonl issues.jsonl\n  \
         agentpod gc\n\n\
         Exit codes: 0 success · 1 internal error · 2 invalid input · 3 setup error · 4 gate failed · 130 interrupted"
 )]
@@ -108,6 +109,8 @@ pub(crate) enum Command {
             agentpod import-issues jira jira.csv --expected priority -o evals/jira.jsonl"
     )]
     ImportIssues(ImportIssuesArgs),
+    /// Evaluation sets: `dataset diff A B` says which issues were added, removed or changed.
+    Dataset(DatasetArgs),
     /// Print the effective AI-writable boundary of a spec, resolved against its fixtures.
     #[command(
         long_about = "Print the effective AI-writable boundary of a spec, resolved against its fixtures.\n\n\
@@ -346,6 +349,39 @@ pub(crate) enum TrackerChoice {
     Jira,
     Zendesk,
     Freshdesk,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DatasetArgs {
+    #[command(subcommand)]
+    pub(crate) command: DatasetCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DatasetCommand {
+    /// Which issues were added, removed or changed from set A to set B.
+    #[command(
+        long_about = "Which issues were added, removed or changed from set A to set B.\n\n\
+            A and B are issues files (`.jsonl`, `.csv`) or pod specs (`.yaml`), whose issues are \
+            read as a run reads them. Issues are matched by id; a changed issue has the same id \
+            and other fields or another expected answer, and the keys that differ are named \
+            (`expected.<field>` for the answer's). Each set's SHA-256 and size are printed as \
+            `runs`, `report` and `compare` show them.\n\n\
+            Exit codes: 0 whether or not the sets differ (read --json to decide) · 2 a set cannot \
+            be read."
+    )]
+    Diff(DatasetDiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DatasetDiffArgs {
+    /// The earlier set: an issues file or a pod spec.
+    pub(crate) before: PathBuf,
+    /// The later set: an issues file or a pod spec.
+    pub(crate) after: PathBuf,
+    /// Print the differences as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 
 mod analysis_input;
 mod boundary;
+mod dataset;
 mod export;
 mod gc;
 mod import_issues;
@@ -22,6 +23,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Exit {
         Command::Runs(args) => runs::runs(&cli.global, args).await,
         Command::Show(args) => show::show(&cli.global, args).await,
         Command::Gc(args) => gc::gc(args).await,
+        Command::Dataset(args) => dataset::dataset(args),
         Command::Boundary(args) => boundary::boundary(args).await,
         Command::Trace(args) => trace::trace(&cli.global, args).await,
         Command::Export(args) => export::export(&cli.global, args).await,

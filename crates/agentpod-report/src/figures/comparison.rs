@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::Distribution;
-use agentpod_store::OutcomeStatus;
+use agentpod_store::{EvaluationSet, OutcomeStatus};
 use serde::Serialize;
 
 use crate::figures::bootstrap::{DEFAULT_RESAMPLES, bootstrap_mean};
@@ -25,6 +25,9 @@ pub struct Comparison {
     pub resamples: usize,
     /// The first run is the baseline.
     pub runs: Vec<ComparedRun>,
+    /// What makes the runs less comparable than they look: different evaluation sets, and
+    /// shared issue ids that hold different issues.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -32,6 +35,9 @@ pub struct ComparedRun {
     pub run_id: String,
     pub spec: String,
     pub agent_version: String,
+    /// The evaluation set the run sampled from; `None` for a run recorded before sets were
+    /// versioned.
+    pub evaluation_set: Option<EvaluationSet>,
     /// Issues that passed every trial, over the shared issues, with the Wilson interval.
     pub passed: usize,
     pub pass_rate: Option<Estimate>,
@@ -124,6 +130,7 @@ impl Comparison {
                     run_id: input.run.id.clone(),
                     spec: input.run.spec_name.clone(),
                     agent_version: input.run.agent_version.clone(),
+                    evaluation_set: input.run.evaluation_set.clone(),
                     passed,
                     pass_rate: wilson_interval(passed, rows.len()),
                     cost_usd: Distribution::of(
@@ -144,6 +151,7 @@ impl Comparison {
             shared_issues: shared.len(),
             seed,
             resamples,
+            warnings: set_warnings(runs, &shared),
             runs: compared,
         })
     }
@@ -158,6 +166,62 @@ impl Comparison {
             .as_ref()
             .map(|difference| difference.regressions)
     }
+}
+
+/// Issues changed under the same id are named by at most this many ids.
+const LISTED_CHANGED_ISSUES: usize = 5;
+
+/// A warning for each later run whose evaluation set differs from the baseline's, and one for the
+/// shared issues whose stored content (fields, expected answer) differs: their pass/fail compare
+/// answers to different questions.
+fn set_warnings(runs: &[RunInput], shared: &[&str]) -> Vec<String> {
+    let baseline = &runs[0];
+    let mut warnings = Vec::new();
+    for run in &runs[1..] {
+        if let (Some(first), Some(other)) = (&baseline.run.evaluation_set, &run.run.evaluation_set)
+            && first.sha256 != other.sha256
+        {
+            warnings.push(format!(
+                "different evaluation sets: run {} sampled from {}, run {} from {}; only the issues both finished are compared (`agentpod dataset diff` says what changed)",
+                baseline.run.id,
+                first.label(),
+                run.run.id,
+                other.label()
+            ));
+        }
+        let changed: Vec<&str> = shared
+            .iter()
+            .filter(
+                |id| match (baseline.issues.get(**id), run.issues.get(**id)) {
+                    (Some(before), Some(after)) => before != after,
+                    _ => false,
+                },
+            )
+            .copied()
+            .collect();
+        if !changed.is_empty() {
+            let mut listed = changed
+                .iter()
+                .take(LISTED_CHANGED_ISSUES)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ");
+            if changed.len() > LISTED_CHANGED_ISSUES {
+                listed.push_str(&format!(
+                    " and {} more",
+                    changed.len() - LISTED_CHANGED_ISSUES
+                ));
+            }
+            warnings.push(format!(
+                "{} shared {} between run {} and run {} (same id, other fields or expected answer): {listed}",
+                changed.len(),
+                if changed.len() == 1 { "issue differs" } else { "issues differ" },
+                baseline.run.id,
+                run.run.id
+            ));
+        }
+    }
+    warnings
 }
 
 fn difference(

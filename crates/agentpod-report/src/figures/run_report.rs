@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::{BoundarySummary, Distribution, Outlier, pass_all_trials, summarize};
 use agentpod_store::{
-    BoundaryDetail, BoundaryEventKind, OutcomeStatus, ProposalDetail, RowChangeDetail, StepDetail,
-    ToolCallOutcome,
+    BoundaryDetail, BoundaryEventKind, EvaluationSet, OutcomeStatus, ProposalDetail,
+    RowChangeDetail, StepDetail, ToolCallOutcome,
 };
 use serde::Serialize;
 
@@ -45,6 +45,9 @@ pub struct RunReport {
     pub runtime: String,
     pub pods: usize,
     pub status: String,
+    /// The evaluation set the run sampled from; `None` for a run recorded before sets were
+    /// versioned.
+    pub evaluation_set: Option<EvaluationSet>,
     /// The seed of the bootstrap, so the intervals can be reproduced.
     pub seed: u64,
     pub resamples: usize,
@@ -249,6 +252,7 @@ impl RunReport {
             runtime: run.runtime.clone(),
             pods: run.pods,
             status: run.status.as_str().to_string(),
+            evaluation_set: run.evaluation_set.clone(),
             seed,
             resamples,
             quality,

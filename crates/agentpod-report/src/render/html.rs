@@ -78,7 +78,7 @@ pub(crate) fn report(report: &RunReport) -> String {
     );
     let _ = write!(
         out,
-        "<header><h1>{} · agent <code>{}</code></h1><p class=\"meta\">run <code>{}</code> · {} · {} pod{} · {}</p><p class=\"verdict{}\">{}</p>",
+        "<header><h1>{} · agent <code>{}</code></h1><p class=\"meta\">run <code>{}</code> · {} · {} pod{} · {}{}</p><p class=\"verdict{}\">{}</p>",
         xml_text(&report.spec),
         xml_text(&report.agent_version),
         xml_text(&report.run_id),
@@ -86,6 +86,7 @@ pub(crate) fn report(report: &RunReport) -> String {
         report.pods,
         if report.pods == 1 { "" } else { "s" },
         xml_text(&report.status),
+        xml_text(&super::terminal::set_note(report.evaluation_set.as_ref())),
         if report.verdict.ok { "" } else { " bad" },
         xml_text(&report.verdict.headline)
     );
@@ -386,6 +387,13 @@ pub(crate) fn comparison(comparison: &Comparison) -> String {
         regressions,
         if regressions == 1 { "" } else { "s" }
     );
+    if !comparison.warnings.is_empty() {
+        out.push_str("<ul class=\"concerns\">");
+        for warning in &comparison.warnings {
+            let _ = write!(out, "<li>{}</li>", xml_text(warning));
+        }
+        out.push_str("</ul>");
+    }
     let rows: Vec<ShareRow> = comparison
         .runs
         .iter()
@@ -419,8 +427,16 @@ pub(crate) fn comparison(comparison: &Comparison) -> String {
         };
         let _ = write!(
             out,
-            "<tr><td><code>{}</code></td><td>{}</td><td class=\"number\">{}</td><td class=\"number\">{}</td><td class=\"number\">{}</td><td class=\"number\">{}</td><td class=\"number\">{}</td><td class=\"number\">{}</td><td class=\"number\">{}</td></tr>",
+            "<tr><td><code>{}</code>{}</td><td>{}</td><td class=\"number\">{}</td><td class=\"number\">{}</td><td class=\"number\">{}</td><td class=\"number\">{}</td><td class=\"number\">{}</td><td class=\"number\">{}</td><td class=\"number\">{}</td></tr>",
             xml_text(&run.run_id),
+            run.evaluation_set
+                .as_ref()
+                .map(|set| format!(
+                    "<br><span class=\"muted\">set sha256:{} ({} issues)</span>",
+                    xml_text(set.short_digest()),
+                    set.issues
+                ))
+                .unwrap_or_default(),
             xml_text(&run.agent_version),
             run.pass_rate
                 .map(|rate| percent(rate.value))

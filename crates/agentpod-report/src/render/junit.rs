@@ -21,6 +21,13 @@ pub(crate) fn report(report: &RunReport) -> Result<String, ReportError> {
     suite.add_property(Property::new("run_id", text(&report.run_id)));
     suite.add_property(Property::new("agent_version", text(&report.agent_version)));
     suite.add_property(Property::new("runtime", text(&report.runtime)));
+    if let Some(set) = &report.evaluation_set {
+        suite.add_property(Property::new("evaluation_set_sha256", text(&set.sha256)));
+        suite.add_property(Property::new(
+            "evaluation_set_issues",
+            set.issues.to_string(),
+        ));
+    }
     if let Some(rate) = &report.quality.pass_rate {
         suite.add_property(Property::new("pass_rate", format!("{:.6}", rate.value)));
     }

@@ -29,6 +29,14 @@ pub(crate) fn report(report: &RunReport) -> String {
         markdown_text(&report.spec),
         markdown_code(&report.agent_version)
     );
+    if let Some(set) = &report.evaluation_set {
+        let _ = writeln!(
+            out,
+            "Evaluation set: `sha256:{}` ({} issues)\n",
+            set.short_digest(),
+            set.issues
+        );
+    }
     let _ = writeln!(out, "**{}**\n", markdown_text(&report.verdict.headline));
     for concern in &report.verdict.concerns {
         let _ = writeln!(out, "- ⚠️ {}", markdown_text(concern));
@@ -186,6 +194,9 @@ pub(crate) fn comparison(comparison: &Comparison) -> String {
         regressions,
         if regressions == 1 { "" } else { "s" }
     );
+    for warning in &comparison.warnings {
+        let _ = writeln!(out, "> ⚠️ {}\n", markdown_text(warning));
+    }
     let _ = writeln!(
         out,
         "| run | agent | pass rate | Δ pass rate | McNemar p | median cost | Δ cost/issue | median tool calls | Δ tool calls | median time | Δ time | violations |"
@@ -232,6 +243,22 @@ pub(crate) fn comparison(comparison: &Comparison) -> String {
         );
     }
     out.push('\n');
+    let sets: Vec<String> = comparison
+        .runs
+        .iter()
+        .filter_map(|run| {
+            let set = run.evaluation_set.as_ref()?;
+            Some(format!(
+                "{} `sha256:{}` ({} issues)",
+                markdown_code(&run.run_id),
+                set.short_digest(),
+                set.issues
+            ))
+        })
+        .collect();
+    if !sets.is_empty() {
+        let _ = writeln!(out, "Evaluation sets: {}\n", sets.join(" · "));
+    }
     for run in &comparison.runs {
         let Some(difference) = &run.against_baseline else {
             continue;

@@ -21,7 +21,7 @@ pub(crate) fn report(report: &RunReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} · agent {} · run {} · {}, {} pod{}{}",
+        "{} · agent {} · run {} · {}, {} pod{}{}{}",
         terminal_line(&report.spec),
         terminal_line(&report.agent_version),
         terminal_line(&report.run_id),
@@ -32,7 +32,8 @@ pub(crate) fn report(report: &RunReport) -> String {
             String::new()
         } else {
             format!(" · {}", terminal_line(&report.status))
-        }
+        },
+        set_note(report.evaluation_set.as_ref())
     );
     let _ = writeln!(
         out,
@@ -267,6 +268,13 @@ fn measure_line(summary: &MeasureSummary, show: Show) -> String {
     )
 }
 
+/// ` · set sha256:ab12cd34ef56 (300 issues)`, or nothing for a run recorded before sets were
+/// versioned.
+pub(crate) fn set_note(set: Option<&agentpod_store::EvaluationSet>) -> String {
+    set.map(|set| format!(" · set {}", set.label()))
+        .unwrap_or_default()
+}
+
 pub(crate) fn comparison(comparison: &Comparison) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -277,12 +285,16 @@ pub(crate) fn comparison(comparison: &Comparison) -> String {
         terminal_line(&comparison.runs[0].run_id),
         terminal_line(&comparison.runs[0].agent_version)
     );
+    for warning in &comparison.warnings {
+        let _ = writeln!(out, "warning: {}", terminal_line(warning));
+    }
     for run in &comparison.runs {
         let _ = writeln!(
             out,
-            "run {} · agent {}",
+            "run {} · agent {}{}",
             terminal_line(&run.run_id),
-            terminal_line(&run.agent_version)
+            terminal_line(&run.agent_version),
+            set_note(run.evaluation_set.as_ref())
         );
         if let Some(rate) = &run.pass_rate {
             let _ = writeln!(

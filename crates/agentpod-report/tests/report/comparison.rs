@@ -146,3 +146,48 @@ fn fewer_than_two_runs_is_an_error() {
         "cannot compare fewer than two runs (got 1)"
     );
 }
+
+#[test]
+fn runs_on_different_evaluation_sets_are_warned_about() {
+    use agentpod_store::EvaluationSet;
+    let set = |digit: char, issues: usize| {
+        Some(EvaluationSet {
+            sha256: digit.to_string().repeat(64),
+            issues,
+        })
+    };
+    let rows = statuses("S-", &[Passed, Failed, Passed], 0.01, 1, 1.0);
+    let mut baseline = input("run-a", &rows);
+    let mut candidate = input("run-b", &rows);
+    baseline.run.evaluation_set = set('a', 300);
+    candidate.run.evaluation_set = set('a', 300);
+    let same = Comparison::build(&[baseline.clone(), candidate.clone()], 4).unwrap();
+    assert!(same.warnings.is_empty(), "{:?}", same.warnings);
+    assert_eq!(same.runs[1].evaluation_set, set('a', 300));
+
+    candidate.run.evaluation_set = set('b', 302);
+    // S-1 is the same id with another question.
+    baseline.issues.insert(
+        "S-1".into(),
+        serde_json::json!({"fields": {"subject": "old"}}),
+    );
+    candidate.issues.insert(
+        "S-1".into(),
+        serde_json::json!({"fields": {"subject": "new"}}),
+    );
+    let different = Comparison::build(&[baseline, candidate], 4).unwrap();
+    assert_eq!(different.warnings.len(), 2, "{:?}", different.warnings);
+    assert!(
+        different.warnings[0].contains("different evaluation sets")
+            && different.warnings[0].contains("sha256:aaaaaaaaaaaa (300 issues)")
+            && different.warnings[0].contains("sha256:bbbbbbbbbbbb (302 issues)"),
+        "{}",
+        different.warnings[0]
+    );
+    assert!(
+        different.warnings[1].starts_with("1 shared issue differs")
+            && different.warnings[1].ends_with(": S-1"),
+        "{}",
+        different.warnings[1]
+    );
+}

@@ -353,6 +353,9 @@ fn comparison_with(text: &str) -> Comparison {
             outcome.reason = text.to_string();
         }
     }
+    // The same issues in both runs: only the agent's text differs (changed issues would add a
+    // warning line to one rendering and not the other).
+    baseline.issues = candidate.issues.clone();
     Comparison::build(&[baseline, candidate], 7).unwrap()
 }
 

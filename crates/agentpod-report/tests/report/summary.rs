@@ -22,6 +22,7 @@ fn run(issue_count: usize) -> RunRecord {
         finished_at: Some(started_at + Duration::milliseconds(12_340)),
         summary: None,
         unprotected: false,
+        evaluation_set: None,
     }
 }
 

@@ -26,6 +26,7 @@ pub fn run_record(id: &str, agent_version: &str, issue_count: usize) -> RunRecor
         finished_at: Some(started_at + Duration::seconds(90)),
         summary: None,
         unprotected: false,
+        evaluation_set: None,
     }
 }
 

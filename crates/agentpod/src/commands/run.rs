@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
+use agentpod_report::inert_text::terminal_block;
 use agentpod_runner::{Interrupt, PlanError, RunError, RunOptions, RunPlan, execute, new_run_id};
 use agentpod_runtime::{RuntimeKind, detect_runtime};
 use agentpod_store::{RunStatus, RunStore};
@@ -47,6 +48,7 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
             Failure::from_error(Exit::Setup, "", &error)
         }
         PlanError::Issues(issues_error) => issues_failure(&issues_error),
+        PlanError::Preflight(_) => Failure::new(Exit::InvalidInput, error.to_string()),
         other => Failure::new(Exit::InvalidInput, format!("error: {other}")),
     };
     let (plan, stored_runtime) = match &args.resume {
@@ -103,6 +105,9 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
         }
     };
 
+    for warning in &plan.warnings {
+        eprintln!("{}\n", terminal_block(&warning.render()));
+    }
     // A resumed run keeps its runtime unless told otherwise.
     let choice = args.runtime.or(match stored_runtime.as_deref() {
         Some("docker") => Some(RuntimeChoice::Docker),

@@ -1,4 +1,5 @@
-//! `agentpod runs`: recent runs, newest first, as a table or JSON.
+//! `agentpod runs`: recent runs, newest first, as a table or JSON; each with the evaluation set
+//! it sampled from (short digest / issues in the set).
 
 use agentpod_store::{RunRecord, RunStore};
 
@@ -26,7 +27,7 @@ pub(crate) async fn runs(global: &GlobalOptions, args: RunsArgs) -> Result<Exit,
         );
         return Ok(Exit::Success);
     }
-    let rows: Vec<[String; 8]> = runs.iter().map(row).collect();
+    let rows: Vec<[String; 9]> = runs.iter().map(row).collect();
     let header = [
         "RUN",
         "STARTED (UTC)",
@@ -34,6 +35,7 @@ pub(crate) async fn runs(global: &GlobalOptions, args: RunsArgs) -> Result<Exit,
         "AGENT",
         "STATUS",
         "ISSUES",
+        "SET",
         "PASS RATE",
         "WALL",
     ]
@@ -55,7 +57,7 @@ pub(crate) async fn runs(global: &GlobalOptions, args: RunsArgs) -> Result<Exit,
     Ok(Exit::Success)
 }
 
-fn row(run: &RunRecord) -> [String; 8] {
+fn row(run: &RunRecord) -> [String; 9] {
     let summary = run.summary.as_ref();
     let number = |pointer: &str| {
         summary
@@ -75,6 +77,11 @@ fn row(run: &RunRecord) -> [String; 8] {
         run.agent_version.clone(),
         run.status.as_str().to_string(),
         run.issue_count.to_string(),
+        // The evaluation set: its digest, short, and how many issues it held.
+        run.evaluation_set
+            .as_ref()
+            .map(|set| format!("{}/{}", set.short_digest(), set.issues))
+            .unwrap_or_else(|| "-".into()),
         pass_rate,
         wall,
     ]

@@ -242,7 +242,10 @@ mod tests {
             assert!(!acts_on_terminal(&line), "{line:?}");
         }
         let refused = entry_line(&entries[4]);
-        assert!(refused.contains("request refused by the \\x1b[2J"), "{refused}");
+        assert!(
+            refused.contains("request refused by the \\x1b[2J"),
+            "{refused}"
+        );
         let violation = entry_line(&entries[5]);
         assert!(
             violation.ends_with(

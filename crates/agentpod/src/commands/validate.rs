@@ -1,5 +1,7 @@
-//! `agentpod validate`: load each spec and its issues file, report every problem, start nothing.
+//! `agentpod validate`: load each spec and its issues file, run the checks `run` makes before it
+//! starts (`agentpod_runner::preflight`), report every problem, start nothing.
 
+use agentpod_report::inert_text::terminal_block;
 use agentpod_spec::FixtureKind;
 
 use crate::cli::ValidateArgs;
@@ -25,6 +27,15 @@ pub(crate) fn validate(args: ValidateArgs) -> Result<Exit, Failure> {
                 continue;
             }
         };
+        let checks = agentpod_runner::preflight(&spec, &issues, None);
+        for diagnostic in &checks.diagnostics {
+            eprintln!("{}\n", terminal_block(&diagnostic.render()));
+        }
+        if checks.has_errors() {
+            exit = Exit::InvalidInput;
+            continue;
+        }
+        let warnings = checks.warnings().count();
         let data_files = spec
             .database
             .fixtures
@@ -32,8 +43,13 @@ pub(crate) fn validate(args: ValidateArgs) -> Result<Exit, Failure> {
             .filter(|fixture| fixture.kind != FixtureKind::Sql)
             .count();
         println!(
-            "{}: ok — `{}`, {} fixture{} ({} SQL, {} data), {} issues, agent {} {}{}",
+            "{}: ok{} — `{}`, {} fixture{} ({} SQL, {} data), {} issues, agent {} {}{}",
             path.display(),
+            match warnings {
+                0 => String::new(),
+                1 => " (1 warning)".to_string(),
+                many => format!(" ({many} warnings)"),
+            },
             spec.name,
             spec.database.fixtures.len(),
             if spec.database.fixtures.len() == 1 {
