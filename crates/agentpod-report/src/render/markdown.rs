@@ -70,6 +70,34 @@ pub(crate) fn report(report: &RunReport) -> String {
         count_of(boundary.proposals, "proposal"),
         count_of(boundary.violations, "violation")
     );
+    if !report.categories.is_empty() {
+        let _ = writeln!(
+            out,
+            "| by {} | passed | pass rate (95% CI) |",
+            markdown_code(report.category_field.as_deref().unwrap_or("category"))
+        );
+        let _ = writeln!(out, "| --- | ---: | ---: |");
+        for category in report.categories.iter().take(FOLDED_ROWS) {
+            let _ = writeln!(
+                out,
+                "| {} | {} of {} | {} ({}–{}) |",
+                markdown_code(&category.value),
+                category.passed_trials,
+                category.finished_trials,
+                percent(category.pass_rate.value),
+                percent(category.pass_rate.low),
+                percent(category.pass_rate.high)
+            );
+        }
+        if report.categories.len() > FOLDED_ROWS {
+            let _ = writeln!(
+                out,
+                "| and {} more | | |",
+                report.categories.len() - FOLDED_ROWS
+            );
+        }
+        out.push('\n');
+    }
     if let Some(projection) = &report.projection {
         let _ = write!(
             out,
