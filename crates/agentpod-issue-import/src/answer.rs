@@ -57,6 +57,9 @@ impl AnswerSelection {
             {
                 expected.insert(field.clone(), value);
             }
+            for revealing in tracker.reveals(field) {
+                issue.fields.remove(*revealing);
+            }
         }
         if let Some(prefix) = &self.label_prefix {
             let labels_field = tracker.labels_field();
@@ -155,6 +158,29 @@ mod tests {
             Value::Object(issue.fields),
             json!({"labels": ["p1"], "title": "x"})
         );
+    }
+
+    #[test]
+    fn fields_that_give_the_answer_away_leave_with_it() {
+        let selection = AnswerSelection {
+            fields: vec!["state".into()],
+            label_prefix: None,
+        };
+        let mut github =
+            issue(json!({"state": "closed", "state_reason": "completed", "title": "x"}));
+        selection.split(Tracker::Github, &mut github);
+        assert_eq!(Value::Object(github.fields), json!({"title": "x"}));
+        let selection = AnswerSelection {
+            fields: vec!["resolution".into()],
+            label_prefix: None,
+        };
+        let mut jira = issue(json!({"resolution": "Fixed", "status": "Done", "summary": "x"}));
+        let expected = selection.split(Tracker::Jira, &mut jira);
+        assert_eq!(
+            expected.map(Value::Object),
+            Some(json!({"resolution": "Fixed"}))
+        );
+        assert_eq!(Value::Object(jira.fields), json!({"summary": "x"}));
     }
 
     #[test]

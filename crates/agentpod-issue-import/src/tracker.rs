@@ -48,6 +48,19 @@ impl Tracker {
     }
 
     /// The field holding the list of labels (GitHub, Jira) or tags (Zendesk, Freshdesk).
+    /// Fields that give `answer` away when it is the answer, so they leave with it: a closed
+    /// GitHub issue's `state_reason` says its `state`, a resolved Jira issue's `status` its
+    /// `resolution` (and the other way round).
+    pub(crate) fn reveals(self, answer: &str) -> &'static [&'static str] {
+        match (self, answer) {
+            (Tracker::Github, "state") => &["state_reason"],
+            (Tracker::Github, "state_reason") => &["state"],
+            (Tracker::Jira, "resolution") => &["status"],
+            (Tracker::Jira, "status") => &["resolution"],
+            _ => &[],
+        }
+    }
+
     pub fn labels_field(self) -> &'static str {
         match self {
             Tracker::Github | Tracker::Jira => "labels",

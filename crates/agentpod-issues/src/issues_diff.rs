@@ -79,6 +79,8 @@ fn differing_keys(
 ) -> Vec<String> {
     let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     keys.into_iter()
+        // Where an issue came from is not what it asks: a re-import stamps a new time.
+        .filter(|key| !(prefix.is_empty() && key.as_str() == crate::PROVENANCE_FIELD))
         .filter(|key| before.get(*key) != after.get(*key))
         .map(|key| format!("{prefix}{key}"))
         .collect()
@@ -164,5 +166,22 @@ mod tests {
             diff_issues(&before, &after).changed[0].keys,
             ["expected.label"]
         );
+    }
+
+    #[test]
+    fn a_new_provenance_alone_is_no_change() {
+        let before = [issue(
+            "1",
+            json!({"title": "x", "provenance": {"imported_at": "2026-12-01T00:00:00Z"}}),
+            Some(json!({"kind": "bug"})),
+        )];
+        let after = [issue(
+            "1",
+            json!({"title": "x", "provenance": {"imported_at": "2026-12-03T00:00:00Z"}}),
+            Some(json!({"kind": "bug"})),
+        )];
+        let diff = diff_issues(&before, &after);
+        assert!(diff.changed.is_empty(), "{diff:?}");
+        assert_eq!(diff.unchanged, 1);
     }
 }

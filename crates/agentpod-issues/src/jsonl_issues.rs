@@ -72,7 +72,12 @@ fn issue_from(
     };
     let mut expected = match object.remove("expected") {
         None | Some(Value::Null) => None,
-        Some(Value::Object(expected)) => Some(expected),
+        // A null answer is no answer, as an empty CSV cell is: a grader comparing it would pass
+        // an agent that wrote nothing.
+        Some(Value::Object(mut expected)) => {
+            expected.retain(|_, value| !value.is_null());
+            (!expected.is_empty()).then_some(expected)
+        }
         Some(other) => {
             return Err(IssuesError::InvalidExpected {
                 file: path.to_path_buf(),
@@ -249,5 +254,17 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_null_answer_inside_expected_is_no_answer() {
+        let text = "{\"id\": \"1\", \"expected\": {\"category\": null, \"priority\": \"high\"}}\n\
+                    {\"id\": \"2\", \"expected\": {\"category\": null}}\n";
+        let issues = parse(Path::new("i.jsonl"), text, &IssueMapping::default()).unwrap();
+        assert_eq!(
+            issues[0].expected.clone().map(Value::Object),
+            Some(json!({"priority": "high"}))
+        );
+        assert_eq!(issues[1].expected, None, "nothing left to judge");
     }
 }

@@ -38,7 +38,9 @@ impl BoundaryEventKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Written with its table beside the kind and the detail (`show --json`, bundles), as it was
+/// before the detail was typed; read back without it (the detail holds it).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct BoundaryEventRecord {
     pub issue_id: String,
     /// The issue's trial the event belongs to, from 1; older bundles read as 1.
@@ -47,6 +49,26 @@ pub struct BoundaryEventRecord {
     /// What happened; written beside the other fields as `"kind"` and `"detail"`.
     #[serde(flatten)]
     pub detail: BoundaryDetail,
+}
+
+impl Serialize for BoundaryEventRecord {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Written<'a> {
+            issue_id: &'a str,
+            trial: u32,
+            table: Option<&'a str>,
+            #[serde(flatten)]
+            detail: &'a BoundaryDetail,
+        }
+        Written {
+            issue_id: &self.issue_id,
+            trial: self.trial,
+            table: self.table(),
+            detail: &self.detail,
+        }
+        .serialize(serializer)
+    }
 }
 
 impl BoundaryEventRecord {
@@ -216,6 +238,7 @@ mod tests {
         };
         let value = serde_json::to_value(&record).unwrap();
         assert_eq!(value["kind"], "violation");
+        assert_eq!(value["table"], "orders");
         assert_eq!(value["detail"]["sqlstate"], "42501");
         assert!(value["detail"].get("network").is_none());
         let back: BoundaryEventRecord = serde_json::from_value(value).unwrap();

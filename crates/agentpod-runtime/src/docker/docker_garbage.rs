@@ -1,6 +1,7 @@
 //! Sweeping Docker resources by label: containers, then networks, then volumes, then the host
 //! firewall rules of bridges that no longer exist.
 
+use agentpod_error_chain::ErrorChain;
 use std::collections::{HashMap, HashSet};
 
 use bollard::Docker;
@@ -37,7 +38,7 @@ pub(crate) async fn collect_docker_resources(
     let rules = match listed_rules().await {
         Ok(rules) => rules,
         Err(error) => {
-            tracing::debug!(%error, "cannot list host firewall rules; not sweeping them");
+            tracing::debug!(error = %ErrorChain(&error), "cannot list host firewall rules; not sweeping them");
             Vec::new()
         }
     };
@@ -122,7 +123,7 @@ pub(crate) async fn collect_docker_resources(
             continue;
         }
         if !dry_run && let Err(error) = rule.remove().await {
-            tracing::warn!(%error, rule = %rule.text, "cannot remove stale host firewall rule");
+            tracing::warn!(error = %ErrorChain(&error), rule = %rule.text, "cannot remove stale host firewall rule");
             continue;
         }
         garbage.firewall_rules.push(rule.text);

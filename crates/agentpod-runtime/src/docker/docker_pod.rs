@@ -1,6 +1,7 @@
 //! `DockerPod`: a Postgres container on the pod's own internal network, closed off from the
 //! host by [`HostFirewall`] rules on its bridge.
 
+use agentpod_error_chain::{ErrorChain, error_chain};
 use std::collections::HashMap;
 
 use agentpod_agent::{AgentLaunch, ContainerPlacement, run_agent, run_agent_container};
@@ -41,7 +42,7 @@ impl DockerPod {
         {
             Ok(refused) => Some(refused),
             Err(error) => {
-                tracing::debug!(%error, "cannot read the pod's firewall counters");
+                tracing::debug!(error = %ErrorChain(&error), "cannot read the pod's firewall counters");
                 None
             }
         }
@@ -109,7 +110,7 @@ impl Pod for DockerPod {
                     .map(u16::to_string)
                     .collect::<Vec<_>>()
                     .join(", "),
-                reason: error.to_string(),
+                reason: error_chain(&error),
             })
     }
 
@@ -193,7 +194,7 @@ impl Drop for DockerPodResources {
             Err(error) => Err(error),
         };
         if let Err(error) = outcome {
-            tracing::warn!(%error, "cannot remove docker pod resources; `agentpod gc` will retry");
+            tracing::warn!(error = %ErrorChain(&error), "cannot remove docker pod resources; `agentpod gc` will retry");
         }
     }
 }
@@ -202,7 +203,7 @@ impl Drop for DockerPodResources {
 /// remove them is a warning, not a failed shutdown.
 async fn open_host(bridge: &str) {
     if let Err(error) = HostFirewall::for_bridge(bridge).open().await {
-        tracing::warn!(%error, bridge, "cannot remove host firewall rules; `agentpod gc` will retry");
+        tracing::warn!(error = %ErrorChain(&error), bridge, "cannot remove host firewall rules; `agentpod gc` will retry");
     }
 }
 

@@ -1,6 +1,7 @@
 //! `DockerRuntime`: starts pods as containers on internal networks, each network's bridge closed
 //! to the host.
 
+use agentpod_error_chain::ErrorChain;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -242,7 +243,7 @@ impl DockerRuntime {
         let host_closed = match HostFirewall::for_bridge(&bridge).close().await {
             Ok(()) => true,
             Err(error) => {
-                tracing::warn!(%error, pod = %id, "cannot close the host to the pod network; containers in the pod can reach host services");
+                tracing::warn!(error = %ErrorChain(&error), pod = %id, "cannot close the host to the pod network; containers in the pod can reach host services");
                 false
             }
         };
