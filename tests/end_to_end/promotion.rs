@@ -282,3 +282,134 @@ fn replace_gives_the_runs_own_set_the_corrected_answer_in_place() {
         stderr(&unknown)
     );
 }
+
+/// An agent that answers `7` whatever the issue, and reports which keys its issue file had.
+const CONSTANT_AGENT: &str = "#!/usr/bin/python3\n\
+import json, os\n\
+issue = json.load(open(os.environ['AGENTPOD_ISSUE']))\n\
+json.dump({'answer': '7', 'saw': sorted(issue)}, open(os.environ['AGENTPOD_OUTPUT'], 'w'))\n";
+
+/// A spec over `evals.jsonl` whose SQL assertion holds only when the traced rows are in the
+/// issue's database; `fixtures` are listed after the schema.
+fn write_replay_spec(directory: &Path, name: &str, fixtures: &str) -> String {
+    let spec = directory.join(format!("{name}.yaml"));
+    std::fs::write(
+        &spec,
+        format!(
+            "name: {name}\n\
+             database:\n  image: postgres:15\n  fixtures:\n    - sql: schema.sql\n{fixtures}\
+             agent:\n  command: [\"./agent.py\"]\n  version: v1\n  timeout: 20s\n\
+             issues:\n  source: evals.jsonl\n\
+             grading:\n  sql:\n    - name: the traced rows are there\n      query: \"SELECT count(*) = 2 FROM items \
+             WHERE (id = 7 AND name = 'O''Brien; widget') OR (id = 8 AND name = 'gadget')\"\n"
+        ),
+    )
+    .unwrap();
+    spec.display().to_string()
+}
+
+#[test]
+fn a_trace_exported_by_the_opentelemetry_sdk_becomes_an_issue_whose_fixture_delta_recreates_its_rows()
+ {
+    let scratch = Scratch::new();
+    let pod = scratch.path().join("pod");
+    std::fs::create_dir_all(&pod).unwrap();
+    std::fs::copy(
+        repo_root().join("tests/pods/tiny/schema.sql"),
+        pod.join("schema.sql"),
+    )
+    .unwrap();
+    write_executable(&pod.join("agent.py"), CONSTANT_AGENT);
+    // The trace, written by the official OpenTelemetry Python SDK (scripts/setup's .venv).
+    let trace = scratch.path().join("session.json");
+    let exported = std::process::Command::new(repo_root().join(".venv/bin/python"))
+        .arg(repo_root().join("tests/support/otel_session_export.py"))
+        .arg(&trace)
+        .output()
+        .expect("the .venv's python (scripts/setup) runs");
+    assert!(exported.status.success(), "{}", stderr(&exported));
+
+    let evals = pod.join("evals.jsonl").display().to_string();
+    let trace_arg = trace.display().to_string();
+    let promote = scratch.run(&[
+        "promote",
+        "trace",
+        &trace_arg,
+        "--expected",
+        "answer=7",
+        "--to",
+        &evals,
+    ]);
+    assert!(promote.status.success(), "{}", stderr(&promote));
+    assert!(
+        stdout(&promote).contains("added issue `conv-7`"),
+        "{}",
+        stdout(&promote)
+    );
+    let issue: Value =
+        serde_json::from_str(std::fs::read_to_string(&evals).unwrap().trim_end()).unwrap();
+    assert_eq!(
+        issue["input"], "Item 7 shows the wrong name; item 8 too?",
+        "the first user message"
+    );
+    assert_eq!(issue["expected"], serde_json::json!({"answer": "7"}));
+    let provenance = &issue["provenance"];
+    assert_eq!(provenance["source"], "otlp-trace");
+    assert_eq!(provenance["conversation_id"], "conv-7");
+    assert_eq!(
+        provenance["db_statements"].as_array().map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(
+        provenance["fixture_delta"],
+        serde_json::json!({"sql": "evals.fixtures/conv-7.sql", "rows": 2})
+    );
+    assert!(pod.join("evals.fixtures/conv-7.sql").is_file());
+
+    let again = scratch.run(&[
+        "promote",
+        "trace",
+        &trace_arg,
+        "--expected",
+        "answer=7",
+        "--to",
+        &evals,
+    ]);
+    assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("issue `conv-7`"),
+        "{}",
+        stderr(&again)
+    );
+
+    // Replayed with the delta after the spec's fixtures, the pod meets the rows the session met;
+    // without it, the same assertion fails: the delta is what recreates them.
+    let replay = write_replay_spec(&pod, "replay", "    - sql: evals.fixtures/conv-7.sql\n");
+    let (_, outcomes) = run_all(&scratch, &replay);
+    assert_eq!(
+        status(&outcomes, "conv-7"),
+        "passed",
+        "{:?}",
+        outcomes["conv-7"]["reason"]
+    );
+    assert_eq!(
+        outcomes["conv-7"]["output"]["saw"],
+        serde_json::json!(["id", "input"]),
+        "neither the answer nor the provenance reaches the agent"
+    );
+    let without = write_replay_spec(&pod, "without", "");
+    let (_, outcomes) = run_all(&scratch, &without);
+    assert_eq!(
+        status(&outcomes, "conv-7"),
+        "failed",
+        "{:?}",
+        outcomes["conv-7"]["reason"]
+    );
+    assert!(
+        outcomes["conv-7"]["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("the traced rows are there")),
+        "failed on the SQL assertion: {:?}",
+        outcomes["conv-7"]["reason"]
+    );
+}

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use agentpod_issues::{IdSource, Issue, IssueMapping};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::candidate::{Candidate, agent_fields};
 use crate::promote_error::PromoteError;
@@ -37,6 +37,19 @@ pub fn add_to_set(
     candidate: &Candidate,
     replace: bool,
 ) -> Result<Added, PromoteError> {
+    add_to_set_with(target, candidate, replace, |_, _| Ok(()))
+}
+
+/// [`add_to_set`], calling `before_write` with the issue's id in the set and its provenance
+/// once the issue is accepted and before the issues file is written: files the issue refers to
+/// (a fixture delta) are written there, and named in the provenance. A refusal calls nothing.
+pub fn add_to_set_with(
+    target: &SetTarget,
+    candidate: &Candidate,
+    replace: bool,
+    before_write: impl FnOnce(&str, &mut Map<String, Value>) -> Result<(), PromoteError>,
+) -> Result<Added, PromoteError> {
+    let mut candidate = candidate.clone();
     let file = &target.file;
     check_format(file)?;
     let id_key = match &target.mapping.id {
@@ -65,6 +78,7 @@ pub fn add_to_set(
                     file: file.clone(),
                 });
             }
+            before_write(&issue.id, &mut candidate.provenance)?;
             let record = candidate.record(&id_key, &issue.id);
             let added = Added {
                 id: issue.id.clone(),
@@ -75,6 +89,7 @@ pub fn add_to_set(
         }
         None => {
             let id = free_id(&candidate.preferred_id, &existing);
+            before_write(&id, &mut candidate.provenance)?;
             let record = candidate.record(&id_key, &id);
             let added = Added {
                 id,
@@ -176,7 +191,7 @@ fn replace_line(text: &str, line: usize, record: &Value) -> String {
 
 /// Writes `text` to a temporary file beside `file` (same permissions), then renames it over
 /// `file`: readers see the old file or the new one, never half of one.
-fn write_atomically(file: &Path, text: &str) -> Result<(), PromoteError> {
+pub(crate) fn write_atomically(file: &Path, text: &str) -> Result<(), PromoteError> {
     let failure = |source: std::io::Error| PromoteError::Write {
         file: file.to_path_buf(),
         source,

@@ -42,4 +42,7 @@ pub enum PromoteError {
         #[source]
         source: std::io::Error,
     },
+    /// The trace file cannot be read as an OTLP/JSON export of one agent session.
+    #[error("bad trace: {problem}")]
+    Trace { problem: String },
 }

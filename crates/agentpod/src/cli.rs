@@ -110,9 +110,9 @@ pub(crate) enum Command {
             agentpod import-issues jira jira.csv --expected priority -o evals/jira.jsonl"
     )]
     ImportIssues(ImportIssuesArgs),
-    /// Production failures into the evaluation set: an issue of a run, with the corrected answer.
+    /// Production failures into the evaluation set: an issue of a run, or a production trace.
     #[command(
-        long_about = "Production failures into the evaluation set: an issue of a run, with the corrected answer.\n\n\
+        long_about = "Production failures into the evaluation set: an issue of a run, or a production trace.\n\n\
             `promote run RUN ISSUE --expected FIELD=VALUE` takes the issue as the run stored it (the \
             fields its agent was given), gives it the answer you name, and adds it to an evaluation \
             set's JSON lines issues file with `provenance` (source agentpod-run, the run, the issue, \
@@ -124,12 +124,15 @@ pub(crate) enum Command {
             answer is refused, another answer too unless --replace, which gives that issue (same \
             id, same line) the new answer and provenance. The file is rewritten through a \
             temporary file renamed over it; a CSV set is refused (convert it to JSON lines).\n\n\
+            `promote trace FILE --expected FIELD=VALUE --to SET` does the same from an OTLP/JSON \
+            export of one agent session (see `agentpod promote trace --help`).\n\n\
             Exit codes: 0 added · 2 refused (duplicate, unknown run or issue, unreadable set) · 3 \
             the file cannot be written.",
         after_help = "Examples:\n  \
             agentpod promote run latest T-1042 --expected category=billing\n  \
             agentpod promote run 3f2a T-7 --expected 'labels:=[\"bug\",\"ui\"]' --to evals/regressions.jsonl\n  \
-            agentpod promote run latest T-1042 --expected category=refunds --replace"
+            agentpod promote run latest T-1042 --expected category=refunds --replace\n  \
+            agentpod promote trace session.json --expected category=billing --to evals/issues.jsonl"
     )]
     Promote(PromoteArgs),
     /// Evaluation sets: `dataset diff A B` says which issues were added, removed or changed.
@@ -417,6 +420,41 @@ pub(crate) struct PromoteArgs {
 pub(crate) enum PromoteCommand {
     /// An issue of a stored run, with the corrected answer, into an evaluation set.
     Run(PromoteRunArgs),
+    /// A production trace (OTLP/JSON export of one agent session) into an evaluation set, with
+    /// the rows its database spans recorded as a fixture delta.
+    #[command(
+        long_about = "A production trace (OTLP/JSON export of one agent session) into an evaluation set, \
+            with the rows its database spans recorded as a fixture delta.\n\n\
+            FILE is an ExportTraceServiceRequest in the OTLP JSON encoding (resourceSpans[]\
+            .scopeSpans[].spans[], as collectors, Langfuse or Phoenix export it) holding one trace. \
+            Read: the issue's fields from `agentpod.issue.<field>` attributes, else the first user \
+            message (`gen_ai.input.messages`, else `gen_ai.prompt.<n>.role/content`, else \
+            `gen_ai.prompt`) as the field `input`; the id from `agentpod.issue.id`, else \
+            `gen_ai.conversation.id`, else `trace-<trace id>`; database spans' `db.query.text` \
+            (or `db.statement`), their table from `db.collection.name` (or `db.sql.table`) and \
+            their rows from `agentpod.db.rows` (a JSON list of objects). The rows are written as \
+            INSERTs to `<set>.fixtures/<id>.sql` beside the issues file, named in the issue's \
+            provenance: list it after the spec's fixtures to replay the failure against the state \
+            it met. Ids, duplicates, --replace and the write are as for `promote run`.",
+        after_help = "Examples:\n  \
+            agentpod promote trace session.json --expected category=billing --to pods/support-triage.yaml"
+    )]
+    Trace(PromoteTraceArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PromoteTraceArgs {
+    /// The OTLP/JSON trace export of one agent session.
+    pub(crate) trace: PathBuf,
+    /// The answer, one field at a time: `FIELD=TEXT`, or `FIELD:=JSON`.
+    #[arg(long, value_name = "FIELD=VALUE", required = true, value_parser = parse_expected)]
+    pub(crate) expected: Vec<(String, serde_json::Value)>,
+    /// The evaluation set: a JSON lines issues file (created if missing), or a pod spec.
+    #[arg(long, value_name = "ISSUES_FILE|SPEC")]
+    pub(crate) to: PathBuf,
+    /// When an issue with the same fields and another answer is in the set, give it this answer.
+    #[arg(long)]
+    pub(crate) replace: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ mod export;
 mod gc;
 mod import_issues;
 mod promote;
+mod promote_trace;
 pub(crate) mod report;
 mod run;
 mod runs;

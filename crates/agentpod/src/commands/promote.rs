@@ -1,5 +1,6 @@
 //! `agentpod promote run RUN ISSUE --expected FIELD=VALUE [--to SET] [--replace]`: an issue of a
-//! stored run, with the answer a person corrected, into an evaluation set's issues file.
+//! stored run, with the answer a person corrected, into an evaluation set's issues file
+//! (`promote trace` is in `promote_trace`).
 
 use std::path::{Path, PathBuf};
 
@@ -11,6 +12,7 @@ use chrono::SecondsFormat;
 use serde_json::{Map, Value, json};
 
 use crate::cli::{GlobalOptions, PromoteArgs, PromoteCommand, PromoteRunArgs};
+use crate::commands::promote_trace;
 use crate::commands::runs::open_existing_store;
 use crate::exit_code::Exit;
 use crate::failure::{Failure, issues_failure};
@@ -18,6 +20,7 @@ use crate::failure::{Failure, issues_failure};
 pub(crate) async fn promote(global: &GlobalOptions, args: PromoteArgs) -> Result<Exit, Failure> {
     match args.command {
         PromoteCommand::Run(args) => promote_run(global, args).await,
+        PromoteCommand::Trace(args) => promote_trace::promote_trace(args),
     }
 }
 
@@ -38,10 +41,11 @@ async fn promote_run(global: &GlobalOptions, args: PromoteRunArgs) -> Result<Exi
         "added"
     };
     println!(
-        "{verb} issue `{}` in {} ({} issues), from issue `{}` of run {}",
+        "{verb} issue `{}` in {} ({} issue{}), from issue `{}` of run {}",
         terminal_line(&added.id),
         target.file.display(),
         added.issues,
+        if added.issues == 1 { "" } else { "s" },
         terminal_line(&args.issue),
         run.id
     );
