@@ -84,8 +84,11 @@ pub fn read_session(spans: &[TraceSpan]) -> Result<TraceSession, PromoteError> {
         .filter(char::is_ascii_hexdigit)
         .take(16)
         .collect();
+    // An empty or blank id would be no id: the next source is used instead.
+    let usable = |id: &String| !id.trim().is_empty();
     let preferred_id = text("agentpod.issue.id")
-        .or_else(|| conversation_id.clone())
+        .filter(usable)
+        .or_else(|| conversation_id.clone().filter(usable))
         .unwrap_or_else(|| format!("trace-{hex}"));
     let (statements, rows) = database_rows(spans)?;
     Ok(TraceSession {
@@ -270,6 +273,14 @@ mod tests {
         let session = read_session(&spans).unwrap();
         assert_eq!(session.fields["input"], "hi");
         assert_eq!(session.preferred_id, "trace-0af7651916cd43dd");
+        let spans = [span(
+            1,
+            json!({"gen_ai.conversation.id": " ", "gen_ai.prompt": "hi"}),
+        )];
+        assert_eq!(
+            read_session(&spans).unwrap().preferred_id,
+            "trace-0af7651916cd43dd"
+        );
     }
 
     #[test]
