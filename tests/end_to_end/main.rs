@@ -14,6 +14,7 @@ mod interrupt;
 mod invalid_input;
 mod issue_sources;
 mod misbehaving_agents;
+mod promotion;
 mod reports;
 mod resume;
 mod seed_cache;

@@ -24,6 +24,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
         agentpod report latest --format markdown >> \"$GITHUB_STEP_SUMMARY\"\n  \
         agentpod gate latest --baseline <previous-run>\n  \
         agentpod dataset diff old-issues.jsonl issues.jsonl\n  \
+        agentpod promote run latest T-1042 --expected category=billing --to pods/support-triage.yaml\n  \
         agentpod gc\n\n\
         Exit codes: 0 success · 1 internal error · 2 invalid input · 3 setup error · 4 gate failed · 130 interrupted"
 )]
@@ -109,6 +110,31 @@ pub(crate) enum Command {
             agentpod import-issues jira jira.csv --expected priority -o evals/jira.jsonl"
     )]
     ImportIssues(ImportIssuesArgs),
+    /// Production failures into the evaluation set: an issue of a run, or a production trace.
+    #[command(
+        long_about = "Production failures into the evaluation set: an issue of a run, or a production trace.\n\n\
+            `promote run RUN ISSUE --expected FIELD=VALUE` takes the issue as the run stored it (the \
+            fields its agent was given), gives it the answer you name, and adds it to an evaluation \
+            set's JSON lines issues file with `provenance` (source agentpod-run, the run, the issue, \
+            each trial's status and reason, the answer it had, when it was promoted), which the \
+            agent is never given. The set is --to's issues file, or a spec's `issues.source`; \
+            without --to, the spec the run was started with.\n\n\
+            The issue keeps its id when the set has none like it, else becomes `<id>-p1`, `-p2`…. \
+            An issue with the same agent-visible fields already in the set is a duplicate: the same \
+            answer is refused, another answer too unless --replace, which gives that issue (same \
+            id, same line) the new answer and provenance. The file is rewritten through a \
+            temporary file renamed over it; a CSV set is refused (convert it to JSON lines).\n\n\
+            `promote trace FILE --expected FIELD=VALUE --to SET` does the same from an OTLP/JSON \
+            export of one agent session (see `agentpod promote trace --help`).\n\n\
+            Exit codes: 0 added · 2 refused (duplicate, unknown run or issue, unreadable set) · 3 \
+            the file cannot be written.",
+        after_help = "Examples:\n  \
+            agentpod promote run latest T-1042 --expected category=billing\n  \
+            agentpod promote run 3f2a T-7 --expected 'labels:=[\"bug\",\"ui\"]' --to evals/regressions.jsonl\n  \
+            agentpod promote run latest T-1042 --expected category=refunds --replace\n  \
+            agentpod promote trace session.json --expected category=billing --to evals/issues.jsonl"
+    )]
+    Promote(PromoteArgs),
     /// Evaluation sets: `dataset diff A B` says which issues were added, removed or changed.
     Dataset(DatasetArgs),
     /// Print the effective AI-writable boundary of a spec, resolved against its fixtures.
@@ -385,6 +411,94 @@ pub(crate) struct DatasetDiffArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct PromoteArgs {
+    #[command(subcommand)]
+    pub(crate) command: PromoteCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PromoteCommand {
+    /// An issue of a stored run, with the corrected answer, into an evaluation set.
+    Run(PromoteRunArgs),
+    /// A production trace (OTLP/JSON export of one agent session) into an evaluation set, with
+    /// the rows its database spans recorded as a fixture delta.
+    #[command(
+        long_about = "A production trace (OTLP/JSON export of one agent session) into an evaluation set, \
+            with the rows its database spans recorded as a fixture delta.\n\n\
+            FILE is an ExportTraceServiceRequest in the OTLP JSON encoding (resourceSpans[]\
+            .scopeSpans[].spans[], as collectors, Langfuse or Phoenix export it) holding one trace. \
+            Read: the issue's fields from `agentpod.issue.<field>` attributes, else the first user \
+            message (`gen_ai.input.messages`, else `gen_ai.prompt.<n>.role/content`, else \
+            `gen_ai.prompt`) as the field `input`; the id from `agentpod.issue.id`, else \
+            `gen_ai.conversation.id`, else `trace-<trace id>`; database spans' `db.query.text` \
+            (or `db.statement`), their table from `db.collection.name` (or `db.sql.table`) and \
+            their rows from `agentpod.db.rows` (a JSON list of objects). The rows are written as \
+            INSERTs to `<set>.fixtures/<id>.sql` beside the issues file, named in the issue's \
+            provenance: list it after the spec's fixtures to replay the failure against the state \
+            it met. Ids, duplicates, --replace and the write are as for `promote run`.",
+        after_help = "Examples:\n  \
+            agentpod promote trace session.json --expected category=billing --to pods/support-triage.yaml"
+    )]
+    Trace(PromoteTraceArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PromoteTraceArgs {
+    /// The OTLP/JSON trace export of one agent session.
+    pub(crate) trace: PathBuf,
+    /// The answer, one field at a time: `FIELD=TEXT`, or `FIELD:=JSON`.
+    #[arg(long, value_name = "FIELD=VALUE", required = true, value_parser = parse_expected)]
+    pub(crate) expected: Vec<(String, serde_json::Value)>,
+    /// The evaluation set: a JSON lines issues file (created if missing), or a pod spec.
+    #[arg(long, value_name = "ISSUES_FILE|SPEC")]
+    pub(crate) to: PathBuf,
+    /// When an issue with the same fields and another answer is in the set, give it this answer.
+    #[arg(long)]
+    pub(crate) replace: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PromoteRunArgs {
+    /// A run id, an unambiguous prefix of one, or `latest`.
+    pub(crate) run: String,
+    /// The issue's id in that run.
+    pub(crate) issue: String,
+    /// The corrected answer, one field at a time: `FIELD=TEXT` (a string), or `FIELD:=JSON`
+    /// (a number, list, object, true/false/null).
+    #[arg(long, value_name = "FIELD=VALUE", required = true, value_parser = parse_expected)]
+    pub(crate) expected: Vec<(String, serde_json::Value)>,
+    /// The evaluation set: a JSON lines issues file (created if missing), or a pod spec (its
+    /// `issues.source`, read with its mapping). Default: the spec the run was started with.
+    #[arg(long, value_name = "ISSUES_FILE|SPEC")]
+    pub(crate) to: Option<PathBuf>,
+    /// When an issue with the same fields and another answer is in the set, give it this answer.
+    #[arg(long)]
+    pub(crate) replace: bool,
+}
+
+/// `FIELD=TEXT` or `FIELD:=JSON`.
+fn parse_expected(text: &str) -> Result<(String, serde_json::Value), String> {
+    let Some((field, value)) = text.split_once('=') else {
+        return Err(format!(
+            "expected FIELD=VALUE (or FIELD:=JSON), found `{text}`"
+        ));
+    };
+    let (field, value) = match field.strip_suffix(':') {
+        Some(field) => (
+            field,
+            serde_json::from_str(value).map_err(|error| {
+                format!("`{value}` is not JSON ({error}); use FIELD=TEXT for text")
+            })?,
+        ),
+        None => (field, serde_json::Value::String(value.to_owned())),
+    };
+    if field.is_empty() {
+        return Err(format!("no field name in `{text}`"));
+    }
+    Ok((field.to_owned(), value))
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct BoundaryArgs {
     /// The pod spec.
     pub(crate) spec: PathBuf,
@@ -421,5 +535,33 @@ mod tests {
         assert_eq!(parse_sample("12"), Ok(SampleSize::Count(12)));
         assert!(parse_sample("0").is_err());
         assert!(parse_sample("some").is_err());
+    }
+
+    #[test]
+    fn an_expected_value_is_text_or_json() {
+        use serde_json::json;
+        assert_eq!(
+            parse_expected("category=billing"),
+            Ok(("category".into(), json!("billing")))
+        );
+        assert_eq!(
+            parse_expected("answer=42"),
+            Ok(("answer".into(), json!("42")))
+        );
+        assert_eq!(
+            parse_expected("answer:=42"),
+            Ok(("answer".into(), json!(42)))
+        );
+        assert_eq!(
+            parse_expected("note=a=b"),
+            Ok(("note".into(), json!("a=b")))
+        );
+        assert_eq!(
+            parse_expected("labels:=[\"bug\"]"),
+            Ok(("labels".into(), json!(["bug"])))
+        );
+        assert!(parse_expected("answer:=forty").is_err());
+        assert!(parse_expected("=x").is_err());
+        assert!(parse_expected("category").is_err());
     }
 }

@@ -6,6 +6,8 @@ mod dataset;
 mod export;
 mod gc;
 mod import_issues;
+mod promote;
+mod promote_trace;
 pub(crate) mod report;
 mod run;
 mod runs;
@@ -29,6 +31,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Exit {
         Command::Export(args) => export::export(&cli.global, args).await,
         Command::Import(args) => export::import(&cli.global, args).await,
         Command::ImportIssues(args) => import_issues::import_issues(args),
+        Command::Promote(args) => promote::promote(&cli.global, args).await,
         Command::Report(args) => report::report(&cli.global, args).await,
         Command::Compare(args) => report::compare(&cli.global, args).await,
         Command::Gate(args) => report::gate(&cli.global, args).await,
