@@ -556,7 +556,9 @@ fn issue_directory_name(id: &str, trial: u32, trials: u32) -> PathBuf {
     }
 }
 
-/// Issue ids come from users' files; only some characters are safe in a directory name.
+/// Issue ids come from users' files; only some characters are safe in a directory name. An id
+/// that had to change gets a digest of itself appended, so two ids that read the same once made
+/// safe (`T 1`, `T/1`, `T_1`) never share a directory, an issue file or an answer.
 fn file_safe(id: &str) -> PathBuf {
     let safe: String = id
         .chars()
@@ -568,10 +570,23 @@ fn file_safe(id: &str) -> PathBuf {
             }
         })
         .collect();
-    PathBuf::from(if safe.starts_with('.') {
+    let safe = if safe.starts_with('.') {
         format!("_{safe}")
     } else {
         safe
+    };
+    PathBuf::from(if safe == id {
+        safe
+    } else {
+        format!("{safe}-{:016x}", fnv1a(id.as_bytes()))
+    })
+}
+
+/// FNV-1a, 64 bits: stable across builds and machines, which a directory name must be for a
+/// resumed run.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
     })
 }
 
@@ -582,8 +597,22 @@ mod tests {
     #[test]
     fn issue_ids_become_safe_directory_names() {
         assert_eq!(file_safe("T-1042"), PathBuf::from("T-1042"));
-        assert_eq!(file_safe("../etc/passwd"), PathBuf::from("_.._etc_passwd"));
-        assert_eq!(file_safe("a b/c"), PathBuf::from("a_b_c"));
+        let escaping = file_safe("../etc/passwd").display().to_string();
+        assert!(escaping.starts_with("_.._etc_passwd-"), "{escaping}");
+        assert!(!escaping.contains('/'));
+        assert!(
+            file_safe("a b/c")
+                .display()
+                .to_string()
+                .starts_with("a_b_c-")
+        );
+        // Ids that read the same once made safe keep directories of their own.
+        let names: std::collections::BTreeSet<PathBuf> = ["T 1", "T/1", "T_1", "T:1"]
+            .into_iter()
+            .map(file_safe)
+            .collect();
+        assert_eq!(names.len(), 4, "{names:?}");
+        assert_eq!(file_safe("T_1"), PathBuf::from("T_1"));
     }
 
     #[test]
@@ -593,9 +622,10 @@ mod tests {
             issue_directory_name("T-1", 1, 3),
             PathBuf::from("T-1.trial-1")
         );
-        assert_eq!(
-            issue_directory_name("a/b", 3, 3),
-            PathBuf::from("a_b.trial-3")
+        let other = issue_directory_name("a/b", 3, 3).display().to_string();
+        assert!(
+            other.starts_with("a_b-") && other.ends_with(".trial-3"),
+            "{other}"
         );
     }
 }

@@ -129,7 +129,7 @@ fn decode_source(decoder: &mut Decoder<'_>, node: &Node) -> Option<PathBuf> {
 /// `sample: N` (at least 1), or `sample: all` for every issue (`Some(None)`).
 fn decode_sample(decoder: &mut Decoder<'_>, node: &Node) -> Option<Option<usize>> {
     match node.scalar() {
-        Some(ScalarValue::String("all")) => return Some(None),
+        Some(ScalarValue::String(text)) if text.eq_ignore_ascii_case("all") => return Some(None),
         Some(ScalarValue::Integer(_)) => {}
         _ => {
             decoder.report_with_help(
@@ -219,6 +219,16 @@ fn check_roles(
                 *position,
                 format!("`issues.fields` names `{name}`, which is the issues' id"),
                 Some("the agent always gets the issue's id, as `id`; leave it out of `fields`"),
+            );
+            valid = false;
+        } else if name == "id" && id_name != Some("id") {
+            // The agent's `id` is the issue's id (the row number, or the mapped column): a
+            // column of the file named `id` would be silently replaced.
+            decoder.report_with_help(
+                *position,
+                "`issues.fields` names `id`, but the agent's `id` is the issue's id (`issues.id`)"
+                    .to_string(),
+                Some("rename the column, or make it the id with `issues.id: id`"),
             );
             valid = false;
         }
