@@ -4,18 +4,11 @@
 //! warns when two runs used different sets; `dataset diff` says what changed between two sets.
 
 use std::path::Path;
-use std::process::Output;
 
-use agentpod_end_to_end::{Scratch, repo_root, run_id_from_stderr};
+use agentpod_end_to_end::{
+    Scratch, repo_root, run_id_from_stderr, stderr_text as stderr, stdout_text as stdout,
+};
 use serde_json::Value;
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 #[test]
 fn validate_and_run_refuse_a_spec_that_nothing_judges() {

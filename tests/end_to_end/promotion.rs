@@ -5,17 +5,24 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Output;
 
-use agentpod_end_to_end::{Scratch, repo_root, run_id_from_stderr, write_executable};
+use agentpod_end_to_end::{
+    Scratch, repo_root, run_id_from_stderr, stderr_text as stderr, stdout_text as stdout,
+    write_executable,
+};
 use serde_json::Value;
 
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
+/// A pod directory in the scratch: the tiny schema and `agent` as `agent.py`.
+fn pod_with_agent(scratch: &Scratch, agent: &str) -> std::path::PathBuf {
+    let pod = scratch.path().join("pod");
+    std::fs::create_dir_all(&pod).unwrap();
+    std::fs::copy(
+        repo_root().join("tests/pods/tiny/schema.sql"),
+        pod.join("schema.sql"),
+    )
+    .unwrap();
+    write_executable(&pod.join("agent.py"), agent);
+    pod
 }
 
 /// An agent that answers the issue's `want` and reports which keys its issue file had.
@@ -83,14 +90,7 @@ fn status(outcomes: &BTreeMap<String, Value>, id: &str) -> String {
 #[test]
 fn a_failed_issue_promoted_with_its_corrected_answer_is_graded_against_it_in_the_next_run() {
     let scratch = Scratch::new();
-    let pod = scratch.path().join("pod");
-    std::fs::create_dir_all(&pod).unwrap();
-    std::fs::copy(
-        repo_root().join("tests/pods/tiny/schema.sql"),
-        pod.join("schema.sql"),
-    )
-    .unwrap();
-    write_executable(&pod.join("agent.py"), AGENT);
+    let pod = pod_with_agent(&scratch, AGENT);
     std::fs::write(
         pod.join("staging.jsonl"),
         "{\"id\": \"T-1\", \"want\": \"42\", \"expected\": {\"answer\": \"43\"}}\n\
@@ -222,14 +222,7 @@ fn a_failed_issue_promoted_with_its_corrected_answer_is_graded_against_it_in_the
 #[test]
 fn replace_gives_the_runs_own_set_the_corrected_answer_in_place() {
     let scratch = Scratch::new();
-    let pod = scratch.path().join("pod");
-    std::fs::create_dir_all(&pod).unwrap();
-    std::fs::copy(
-        repo_root().join("tests/pods/tiny/schema.sql"),
-        pod.join("schema.sql"),
-    )
-    .unwrap();
-    write_executable(&pod.join("agent.py"), AGENT);
+    let pod = pod_with_agent(&scratch, AGENT);
     let first = "{\"id\": \"T-1\", \"want\": \"42\", \"expected\": {\"answer\": \"43\"}}";
     let second = "{\"id\": \"T-2\", \"want\": \"7\", \"expected\": {\"answer\": \"7\"}}\n";
     std::fs::write(pod.join("issues.jsonl"), format!("{first}\n{second}")).unwrap();
@@ -312,14 +305,7 @@ fn write_replay_spec(directory: &Path, name: &str, fixtures: &str) -> String {
 fn a_trace_exported_by_the_opentelemetry_sdk_becomes_an_issue_whose_fixture_delta_recreates_its_rows()
  {
     let scratch = Scratch::new();
-    let pod = scratch.path().join("pod");
-    std::fs::create_dir_all(&pod).unwrap();
-    std::fs::copy(
-        repo_root().join("tests/pods/tiny/schema.sql"),
-        pod.join("schema.sql"),
-    )
-    .unwrap();
-    write_executable(&pod.join("agent.py"), CONSTANT_AGENT);
+    let pod = pod_with_agent(&scratch, CONSTANT_AGENT);
     // The trace, written by the official OpenTelemetry Python SDK (scripts/setup's .venv).
     let trace = scratch.path().join("session.json");
     let exported = std::process::Command::new(repo_root().join(".venv/bin/python"))

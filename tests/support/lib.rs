@@ -152,6 +152,16 @@ pub fn run_id_from_stderr(stderr: &str) -> Option<String> {
     })
 }
 
+/// What a finished command wrote to stdout, as text.
+pub fn stdout_text(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// What a finished command wrote to stderr, as text.
+pub fn stderr_text(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 /// Writes `text` to `path` and makes it executable.
 pub fn write_executable(path: &Path, text: &str) {
     use std::os::unix::fs::PermissionsExt;
