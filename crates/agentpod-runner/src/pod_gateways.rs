@@ -169,36 +169,39 @@ impl PodGateways {
     ) -> (Vec<StepRecord>, IssueUsage) {
         let mut steps = Vec::new();
         let mut usage = IssueUsage::default();
+        let step = |started_at, latency_ms, detail| StepRecord {
+            issue_id: issue_id.to_string(),
+            trial,
+            started_at,
+            latency_ms: Some(latency_ms),
+            detail,
+        };
         if let Some(token) = access.tool_token {
             let record = self.tools.finish_issue(&token);
             usage.budget_stops += record.limit_stops;
             let listed = record.rejected_requests.len();
             for (index, request) in record.rejected_requests.into_iter().enumerate() {
-                let started_at = parse_time(&request.started_at);
-                let latency_ms = Some(request.latency_ms);
+                let (started_at, latency_ms) =
+                    (parse_time(&request.started_at), request.latency_ms);
                 let mut detail = rejected_tool_request(request);
                 if index + 1 == listed {
                     detail.not_listed_after = record.unlisted_rejections;
                 }
-                steps.push(StepRecord {
-                    issue_id: issue_id.to_string(),
-                    trial,
+                steps.push(step(
                     started_at,
                     latency_ms,
-                    detail: StepDetail::RejectedRequest(detail),
-                });
+                    StepDetail::RejectedRequest(detail),
+                ));
             }
             for call in record.calls {
                 if matches!(call.outcome, ToolCallOutcome::Ok | ToolCallOutcome::Error) {
                     usage.tool_calls += 1;
                 }
-                steps.push(StepRecord {
-                    issue_id: issue_id.to_string(),
-                    trial,
-                    started_at: parse_time(&call.started_at),
-                    latency_ms: Some(call.latency_ms),
-                    detail: StepDetail::ToolCall(tool_call_detail(call)),
-                });
+                steps.push(step(
+                    parse_time(&call.started_at),
+                    call.latency_ms,
+                    StepDetail::ToolCall(tool_call_detail(call)),
+                ));
             }
         }
         if let (Some(gateway), Some(token)) = (&self.models, &access.model_token) {
@@ -213,35 +216,29 @@ impl PodGateways {
             let priced = totals.calls > totals.unpriced_calls + record.budget_stops;
             usage.cost_usd = priced.then_some(totals.cost_usd);
             for call in record.calls {
-                steps.push(StepRecord {
-                    issue_id: issue_id.to_string(),
-                    trial,
-                    started_at: Some(call.started_at),
-                    latency_ms: Some(call.latency_ms),
-                    detail: StepDetail::LlmCall(model_call_detail(call)),
-                });
+                steps.push(step(
+                    Some(call.started_at),
+                    call.latency_ms,
+                    StepDetail::LlmCall(model_call_detail(call)),
+                ));
             }
         }
         let traces = self.traces.finish_issue(&access.trace_token);
         for export in &traces.exports {
             if let Some(detail) = rejected_trace_export(export) {
-                steps.push(StepRecord {
-                    issue_id: issue_id.to_string(),
-                    trial,
-                    started_at: parse_time(&export.started_at),
-                    latency_ms: Some(export.latency_ms),
-                    detail: StepDetail::RejectedRequest(detail),
-                });
+                steps.push(step(
+                    parse_time(&export.started_at),
+                    export.latency_ms,
+                    StepDetail::RejectedRequest(detail),
+                ));
             }
         }
         for span in traces.spans {
-            steps.push(StepRecord {
-                issue_id: issue_id.to_string(),
-                trial,
-                started_at: parse_time(&span.start),
-                latency_ms: Some(span.duration_ms),
-                detail: StepDetail::Span(span),
-            });
+            steps.push(step(
+                parse_time(&span.start),
+                span.duration_ms,
+                StepDetail::Span(span),
+            ));
         }
         (steps, usage)
     }
