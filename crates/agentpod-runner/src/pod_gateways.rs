@@ -6,9 +6,9 @@
 //! the host, on the pod bridge's host-side address for agents in containers (whose firewall then
 //! opens exactly these ports).
 
-use agentpod_error_chain::ErrorChain;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+use agentpod_error_chain::ErrorChain;
 use agentpod_gateway_http::IssueToken;
 use agentpod_llm_gateway::{
     LlmBudget, LlmConfig, LlmGateway, ModelPrice, PriceTable, StandInRule, StandInRules, Upstream,

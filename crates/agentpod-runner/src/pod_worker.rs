@@ -2,12 +2,12 @@
 //! serve issues from the shared queue until the queue is empty or the run drains, then shut it
 //! down — on every path out.
 
-use agentpod_error_chain::{ErrorChain, error_chain};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use agentpod_db::{BoundaryError, FixtureError, PodDatabase};
+use agentpod_error_chain::{ErrorChain, error_chain};
 use agentpod_runtime::{Pod, Runtime, RuntimeError};
 use agentpod_store::{OutcomeStatus, RunStore};
 

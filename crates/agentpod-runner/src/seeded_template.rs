@@ -6,10 +6,10 @@
 //! is turned off, or caching fails, each pod seeds its own template as without a cache. Fixture
 //! and boundary errors found while seeding for the cache are the run's errors, as in a pod.
 
-use agentpod_error_chain::ErrorChain;
 use std::time::Instant;
 
 use agentpod_db::{BoundaryError, FixtureError, PodDatabase, seed_key};
+use agentpod_error_chain::ErrorChain;
 use agentpod_runtime::{Pod, PodRequest, RuntimeError, SeedCache, SeedImage, seed_image_name};
 use tokio::sync::OnceCell;
 

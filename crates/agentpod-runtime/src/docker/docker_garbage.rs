@@ -1,9 +1,9 @@
 //! Sweeping Docker resources by label: containers, then networks, then volumes, then the host
 //! firewall rules of bridges that no longer exist.
 
-use agentpod_error_chain::ErrorChain;
 use std::collections::{HashMap, HashSet};
 
+use agentpod_error_chain::ErrorChain;
 use bollard::Docker;
 use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,

@@ -1,10 +1,10 @@
 //! `DockerPod`: a Postgres container on the pod's own internal network, closed off from the
 //! host by [`HostFirewall`] rules on its bridge.
 
-use agentpod_error_chain::{ErrorChain, error_chain};
 use std::collections::HashMap;
 
 use agentpod_agent::{AgentLaunch, ContainerPlacement, run_agent, run_agent_container};
+use agentpod_error_chain::{ErrorChain, error_chain};
 use async_trait::async_trait;
 use bollard::Docker;
 use bollard::query_parameters::RemoveContainerOptionsBuilder;

@@ -1,10 +1,10 @@
 //! `DockerRuntime`: starts pods as containers on internal networks, each network's bridge closed
 //! to the host.
 
-use agentpod_error_chain::ErrorChain;
 use std::collections::HashMap;
 use std::time::Duration;
 
+use agentpod_error_chain::ErrorChain;
 use async_trait::async_trait;
 use bollard::Docker;
 use bollard::models::{ContainerCreateBody, HostConfig, NetworkCreateRequest};
