@@ -10,6 +10,7 @@ mod escape_suite;
 mod evaluation_sets;
 mod faults;
 mod gateways;
+mod gold_grading;
 mod interrupt;
 mod invalid_input;
 mod issue_sources;

@@ -8,7 +8,8 @@
 //! [`seed_key`] names a seeded template for a runtime's seed cache, and [`PodDatabase::attach`]
 //! takes over a template restored from it instead of seeding again.
 //! [`snapshot_state`] captures a database's rows canonically and [`diff_states`] compares two
-//! captures, for the gold-actions grader. [`FixtureTables`] reads the tables the fixtures will
+//! captures, for the gold-actions grader; [`snapshot_differences`] snapshots only the tables whose
+//! server-side fingerprints differ. [`FixtureTables`] reads the tables the fixtures will
 //! create from the files alone, for checks before any pod starts.
 
 mod agent_role;
@@ -34,6 +35,7 @@ mod seed_key;
 mod sql_fixture;
 mod sql_script;
 mod state_diff;
+mod state_fingerprint;
 mod state_snapshot;
 mod violation_log;
 
@@ -44,7 +46,8 @@ pub use effective_boundary::{EffectiveBoundary, EffectiveTable};
 pub use fixture_error::FixtureError;
 pub use fixture_tables::FixtureTables;
 pub use issue_database::IssueDatabase;
-pub use pod_database::PodDatabase;
+pub use pod_database::{PodDatabase, Spares};
 pub use seed_key::seed_key;
 pub use state_diff::{ChangedRow, StateDiff, TableDiff, diff_states};
+pub use state_fingerprint::snapshot_differences;
 pub use state_snapshot::{RowValues, SnapshotRow, StateSnapshot, TableSnapshot, snapshot_state};

@@ -30,6 +30,11 @@ pub struct PodDatabase {
     endpoint: PostgresEndpoint,
     /// One connection, reused: opening a new one costs a SCRAM handshake per issue.
     admin: Mutex<PgConnection>,
+    /// A second superuser connection for `prepare_next`'s slow work (dropping databases,
+    /// cloning spares), opened on first use: an issue's own steps on `admin` (its hand-out, its
+    /// events) never wait behind a clone. Roles are changed on `admin` alone, so an issue's
+    /// grants and the drop of a retired role never race.
+    maintenance: Mutex<Option<PgConnection>>,
     /// Live issue databases, by name.
     issue_databases: std::sync::Mutex<HashMap<String, LiveIssueDatabase>>,
     /// Counts issue databases created, to tell the newest.
@@ -37,6 +42,8 @@ pub struct PodDatabase {
     /// A clone of the template made ahead by `prepare_next`, which no role may connect to yet:
     /// the next issue renames it instead of waiting for a clone.
     spare: std::sync::Mutex<Option<String>>,
+    /// The same for the grader's clone (the gold actions' replay), when the run grades by them.
+    grading_spare: std::sync::Mutex<Option<String>>,
     /// Issue databases the run is done with, dropped by the next `prepare_next`.
     retired: std::sync::Mutex<Vec<String>>,
     /// Their roles, dropped after them (a role cannot go while a database grants it anything).
@@ -62,9 +69,11 @@ impl PodDatabase {
         PodDatabase {
             endpoint: endpoint.clone(),
             admin: Mutex::new(admin),
+            maintenance: Mutex::new(None),
             issue_databases: std::sync::Mutex::new(HashMap::new()),
             created: std::sync::atomic::AtomicU64::new(0),
             spare: std::sync::Mutex::new(None),
+            grading_spare: std::sync::Mutex::new(None),
             retired: std::sync::Mutex::new(Vec::new()),
             retired_roles: std::sync::Mutex::new(Vec::new()),
             event_connections: std::sync::Mutex::new(HashMap::new()),
@@ -160,18 +169,19 @@ impl PodDatabase {
 
     /// Clones the template into a new database only this issue uses.
     pub async fn create_issue_database(&self, issue_id: &str) -> Result<IssueDatabase, DbError> {
-        self.create_database(issue_id, true).await
+        self.create_database(issue_id, &self.spare).await
     }
 
-    /// Clones the template for a grader (the gold clone), leaving the spare for the next issue.
+    /// Clones the template for a grader (the gold clone): the grading spare when
+    /// [`PodDatabase::prepare_next`] made one, never the next issue's.
     pub async fn create_grading_database(&self, label: &str) -> Result<IssueDatabase, DbError> {
-        self.create_database(label, false).await
+        self.create_database(label, &self.grading_spare).await
     }
 
     async fn create_database(
         &self,
         issue_id: &str,
-        use_spare: bool,
+        spare: &std::sync::Mutex<Option<String>>,
     ) -> Result<IssueDatabase, DbError> {
         let name = issue_database_name(issue_id);
         let quoted = quote_identifier(&name);
@@ -180,9 +190,7 @@ impl PodDatabase {
             source,
         };
         let mut admin = self.admin.lock().await;
-        let spare = use_spare
-            .then(|| self.spare.lock().ok().and_then(|mut spare| spare.take()))
-            .flatten();
+        let spare = spare.lock().ok().and_then(|mut spare| spare.take());
         let renamed = match spare {
             Some(spare) => {
                 let rename = format!(
@@ -260,17 +268,36 @@ impl PodDatabase {
         })
     }
 
-    /// Work for between issues, done while an agent runs so the next issue need not wait for
-    /// it: drops the retired issue databases and clones the template into a spare that no role
-    /// may connect to until `create_issue_database` hands it to an issue. Failures are only
-    /// logged: the next issue then clones as usual, and a lost server is noticed elsewhere.
-    pub async fn prepare_next(&self) {
-        self.drop_retired_and_clone_a_spare().await;
+    /// Work for between issues, done while an agent runs so neither the next issue nor this
+    /// one's grader need wait for it: drops the retired issue databases and clones the template
+    /// into the spares `wanted` (one for the next issue, one for this issue's grader), which no
+    /// role may connect to until `create_issue_database` or `create_grading_database` hands one
+    /// out. Failures are only logged: the database is then cloned when it is needed, as usual,
+    /// and a lost server is noticed elsewhere.
+    pub async fn prepare_next(&self, wanted: Spares) {
+        // An issue handed out at the same moment (the runner starts both together, the issue
+        // first) takes the admin connection first: its database is then the newest, and its
+        // spare is gone before the check that makes the next one.
+        drop(self.admin.lock().await);
+        // First, so a quick agent finds it open.
         self.open_event_connection().await;
+        self.drop_retired_and_clone_spares(wanted).await;
     }
 
-    async fn drop_retired_and_clone_a_spare(&self) {
-        let mut admin = self.admin.lock().await;
+    async fn drop_retired_and_clone_spares(&self, wanted: Spares) {
+        let mut maintenance = self.maintenance.lock().await;
+        if maintenance.is_none() {
+            match connect(&self.endpoint, "postgres").await {
+                Ok(connection) => *maintenance = Some(connection),
+                Err(error) => {
+                    tracing::debug!(%error, "cannot open the maintenance connection");
+                    return;
+                }
+            }
+        }
+        let Some(connection) = maintenance.as_mut() else {
+            return;
+        };
         let retired = self
             .retired
             .lock()
@@ -282,7 +309,7 @@ impl PodDatabase {
                 quote_identifier(&name)
             );
             if let Err(error) = sqlx::raw_sql(AssertSqlSafe(drop))
-                .execute(&mut *admin)
+                .execute(&mut *connection)
                 .await
             {
                 tracing::debug!(database = %name, %error, "cannot drop a retired issue database; trying again later");
@@ -294,10 +321,11 @@ impl PodDatabase {
             .lock()
             .map(|mut roles| std::mem::take(&mut *roles))
             .unwrap_or_default();
+        // On `admin`, like every change to roles (see `maintenance`); a quick statement.
         for role in roles {
             let drop = format!("DROP ROLE IF EXISTS {}", quote_identifier(&role));
             if let Err(error) = sqlx::raw_sql(AssertSqlSafe(drop))
-                .execute(&mut *admin)
+                .execute(&mut *self.admin.lock().await)
                 .await
             {
                 tracing::debug!(%role, %error, "cannot drop a retired issue role; trying again later");
@@ -306,20 +334,27 @@ impl PodDatabase {
                 }
             }
         }
-        if self.spare.lock().is_ok_and(|spare| spare.is_some()) {
-            return;
-        }
-        let name = issue_database_name("spare");
-        match sqlx::raw_sql(AssertSqlSafe(create_closed_clone(&name)))
-            .execute(&mut *admin)
-            .await
-        {
-            Ok(_) => {
-                if let Ok(mut spare) = self.spare.lock() {
-                    *spare = Some(name);
+        for (wanted, spare, label) in [
+            (wanted.next_issue, &self.spare, "spare"),
+            (wanted.grading, &self.grading_spare, "grading-spare"),
+        ] {
+            if !wanted || spare.lock().is_ok_and(|spare| spare.is_some()) {
+                continue;
+            }
+            let name = issue_database_name(label);
+            match sqlx::raw_sql(AssertSqlSafe(create_closed_clone(&name)))
+                .execute(&mut *connection)
+                .await
+            {
+                Ok(_) => {
+                    if let Ok(mut spare) = spare.lock() {
+                        *spare = Some(name);
+                    }
+                }
+                Err(error) => {
+                    tracing::debug!(%error, label, "cannot prepare a spare clone of the template");
                 }
             }
-            Err(error) => tracing::debug!(%error, "cannot prepare a spare clone of the template"),
         }
     }
 
@@ -440,6 +475,7 @@ impl PodDatabase {
                     .and_then(|live| live.log_offset)
             })
             .ok_or_else(|| DbError::NoViolationLog { name: name.clone() })?;
+        let started = Instant::now();
         {
             let mut admin = self.admin.lock().await;
             end_sessions(&mut admin, &database.role)
@@ -449,12 +485,14 @@ impl PodDatabase {
                 .ok_or_else(|| DbError::SessionsOutlived { name: name.clone() })?;
         }
 
+        let sessions_ended = started.elapsed();
         let opened_ahead = self
             .event_connections
             .lock()
             .ok()
             .and_then(|mut connections| connections.remove(&database.name));
         let mut collected = None;
+        let opened_ahead_at_hand = opened_ahead.is_some();
         if let Some(mut connection) = opened_ahead {
             // A connection that broke during a long agent run is replaced, not trusted.
             if let Ok(events) = audit_schema::read_events(&mut connection).await {
@@ -475,6 +513,7 @@ impl PodDatabase {
             tracing::debug!(%error, "closing the event connection failed");
         }
         let (changes, proposals) = collected.map_err(events_error("read changes and proposals"))?;
+        let audit_read = started.elapsed();
 
         let mut admin = self.admin.lock().await;
         let entries = violation_log::entries_since(&mut admin, log_offset, &database.role)
@@ -494,6 +533,15 @@ impl PodDatabase {
                 }
             })?;
         drop(admin);
+        // Where reading the events goes, for `scripts/bench-throughput`'s profile.
+        tracing::debug!(
+            database = %name,
+            sessions_ms = sessions_ended.as_secs_f64() * 1e3,
+            audit_ms = (audit_read - sessions_ended).as_secs_f64() * 1e3,
+            log_ms = (started.elapsed() - audit_read).as_secs_f64() * 1e3,
+            opened_ahead = opened_ahead_at_hand,
+            "boundary events read"
+        );
         // Every entry names the role of the session that wrote it, and the role is this
         // issue's alone: a refused connection, a statement left running, an attempt against
         // another database are all this issue's, whatever the time.
@@ -570,12 +618,25 @@ impl PodDatabase {
         )
     }
 
-    /// Closes the admin connection. Issue databases still present stay; they go with the pod.
+    /// Closes the superuser connections. Issue databases still present stay; they go with the pod.
     pub async fn close(self) {
-        if let Err(error) = self.admin.into_inner().close().await {
-            tracing::debug!(%error, "closing the admin connection failed");
+        let connections =
+            std::iter::once(self.admin.into_inner()).chain(self.maintenance.into_inner());
+        for connection in connections {
+            if let Err(error) = connection.close().await {
+                tracing::debug!(%error, "closing a superuser connection failed");
+            }
         }
     }
+}
+
+/// Which spare clones [`PodDatabase::prepare_next`] makes ahead.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Spares {
+    /// One for the next issue.
+    pub next_issue: bool,
+    /// One for this issue's grader (the gold actions' replay).
+    pub grading: bool,
 }
 
 /// Drops a database and then its role: two statements, since `DROP DATABASE` cannot run in

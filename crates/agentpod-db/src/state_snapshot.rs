@@ -147,7 +147,7 @@ fn select_tables<'c>(
 }
 
 /// Ignored columns by `(schema, table)`.
-fn resolve_ignored<'c>(
+pub(crate) fn resolve_ignored<'c>(
     catalog: &'c Catalog,
     ignored_columns: &[String],
 ) -> Result<BTreeMap<(&'c str, &'c str), BTreeSet<String>>, DbError> {

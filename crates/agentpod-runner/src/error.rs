@@ -136,10 +136,6 @@ pub(crate) enum GoldStateError {
     },
     #[error("gold action {number}: cannot replay tool `{tool}`")]
     UnknownTool { number: usize, tool: String },
-    #[error("cannot read the {which} state")]
-    Snapshot {
-        which: &'static str,
-        #[source]
-        source: agentpod_db::DbError,
-    },
+    #[error("cannot compare the gold state with the agent's")]
+    Snapshot(#[source] agentpod_db::DbError),
 }

@@ -3,7 +3,7 @@
 //! issue's gold actions on a second clone, no boundary violations, no budget stops. Each adds
 //! checks to the issue's grade; an agent that errored is not graded.
 
-use agentpod_db::{IssueDatabase, PodDatabase, snapshot_state};
+use agentpod_db::{IssueDatabase, PodDatabase, snapshot_differences};
 use agentpod_error_chain::error_chain;
 use agentpod_grade::{
     Check, grade_budgets, grade_gold_state, grade_no_violations, grade_sql_assertions,
@@ -73,16 +73,14 @@ async fn gold_state_check(
     };
     let check = async {
         replay(&gold.agent_url, actions).await?;
-        let snapshot = |url: &str, which| {
-            let url = url.to_string();
-            async move {
-                snapshot_state(&url, &[], &grading.ignore_columns)
-                    .await
-                    .map_err(|source| GoldStateError::Snapshot { which, source })
-            }
-        };
-        let expected = snapshot(&gold.admin_url, "gold").await?;
-        let actual = snapshot(&issue_database.admin_url, "agent's").await?;
+        // Only the tables whose contents differ are read out and diffed.
+        let (expected, actual) = snapshot_differences(
+            &gold.admin_url,
+            &issue_database.admin_url,
+            &grading.ignore_columns,
+        )
+        .await
+        .map_err(GoldStateError::Snapshot)?;
         Ok::<Check, GoldStateError>(grade_gold_state(&expected, &actual))
     }
     .await

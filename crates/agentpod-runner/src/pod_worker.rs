@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use agentpod_db::{BoundaryError, FixtureError, PodDatabase};
+use agentpod_db::{BoundaryError, FixtureError, PodDatabase, Spares};
 use agentpod_error_chain::{ErrorChain, error_chain};
 use agentpod_runtime::{Pod, Runtime, RuntimeError};
 use agentpod_store::{OutcomeStatus, RunStore};
@@ -211,12 +211,18 @@ async fn serve(
             trial,
         });
         // While the agent works, the pod drops the last issue's databases and clones the next
-        // one's, off the issue's path: `run_issue` takes the admin connection first. Bounded,
-        // so a frozen server cannot hold the pod past the issue's own timeouts.
-        let more_to_do = context.queue.lock().is_ok_and(|queue| !queue.is_empty());
+        // one's (and this one's gold clone), off the issue's path: on a connection of its own,
+        // so the issue's hand-out and events never wait behind a clone. Bounded, so a frozen
+        // server cannot hold the pod past the issue's own timeouts.
+        let spares = Spares {
+            next_issue: context.queue.lock().is_ok_and(|queue| !queue.is_empty()),
+            // The gold replay's clone, made while the agent works like the next issue's.
+            grading: context.plan.spec.grading.gold_actions && issue.gold_actions().is_some(),
+        };
         let prepare_next = async {
-            if more_to_do {
-                let _ = tokio::time::timeout(PREPARE_NEXT_TIMEOUT, database.prepare_next()).await;
+            if spares != Spares::default() {
+                let _ =
+                    tokio::time::timeout(PREPARE_NEXT_TIMEOUT, database.prepare_next(spares)).await;
             }
         };
         let ((mut outcome, boundary_events, steps), ()) = tokio::join!(

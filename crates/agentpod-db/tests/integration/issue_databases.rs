@@ -1,6 +1,6 @@
 //! Per-issue databases: isolated from each other, dropped even with connections open.
 
-use agentpod_db::PodDatabase;
+use agentpod_db::{PodDatabase, Spares};
 
 use crate::support::{LocalPostgres, TestResult, connect, shop_fixtures};
 
@@ -101,7 +101,11 @@ async fn retired_databases_go_and_a_closed_spare_becomes_the_next_issue() -> Tes
         "retiring drops nothing yet"
     );
 
-    pod.prepare_next().await;
+    pod.prepare_next(Spares {
+        next_issue: true,
+        grading: false,
+    })
+    .await;
     let after_prepare = issue_databases(&mut admin).await?;
     assert_eq!(after_prepare.len(), 1, "{after_prepare:?}");
     let spare = after_prepare[0].clone();
@@ -138,7 +142,13 @@ async fn retired_databases_go_and_a_closed_spare_becomes_the_next_issue() -> Tes
 
     // An issue and the preparation at once, as the runner does: both complete, and the next
     // spare is ready for the issue after.
-    let (third, ()) = tokio::join!(pod.create_issue_database("third"), pod.prepare_next());
+    let (third, ()) = tokio::join!(
+        pod.create_issue_database("third"),
+        pod.prepare_next(Spares {
+            next_issue: true,
+            grading: false
+        })
+    );
     let third = third?;
     let names = issue_databases(&mut admin).await?;
     assert_eq!(names.len(), 3, "second, third and a new spare: {names:?}");
@@ -157,10 +167,66 @@ async fn retired_databases_go_and_a_closed_spare_becomes_the_next_issue() -> Tes
     );
     pod.retire_issue_database(second);
     pod.retire_issue_database(fourth);
-    pod.prepare_next().await;
+    pod.prepare_next(Spares {
+        next_issue: true,
+        grading: false,
+    })
+    .await;
     let names = issue_databases(&mut admin).await?;
     assert_eq!(names.len(), 1, "only the spare is left: {names:?}");
 
+    sqlx::Connection::close(admin).await?;
+    pod.close().await;
+    Ok(())
+}
+
+/// With a grading spare wanted, `prepare_next` also clones one for the grader: the gold clone
+/// takes it by renaming (no clone is made after the agent), and the next issue still gets its
+/// own spare, never the grader's.
+#[tokio::test]
+async fn the_grader_takes_its_own_spare() -> TestResult {
+    let server = LocalPostgres::start().await?;
+    let pod = PodDatabase::seed(&server.endpoint, &shop_fixtures()).await?;
+    let mut admin = server.admin("postgres").await?;
+    pod.prepare_next(Spares {
+        next_issue: true,
+        grading: true,
+    })
+    .await;
+    let spares = issue_databases(&mut admin).await?;
+    assert_eq!(spares.len(), 2, "{spares:?}");
+    let grading_spare = spares
+        .iter()
+        .find(|name| name.starts_with("issue_grading_spare_"))
+        .ok_or_else(|| format!("no grading spare among {spares:?}"))?
+        .clone();
+
+    let gold = pod.create_grading_database("T-1-gold").await?;
+    let names = issue_databases(&mut admin).await?;
+    assert_eq!(
+        names.len(),
+        2,
+        "the gold clone was renamed, not cloned: {names:?}"
+    );
+    assert!(!names.contains(&grading_spare));
+    assert!(names.contains(&gold.name));
+    let mut gold_agent = connect(&gold.agent_url).await?;
+    let orders: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
+        .fetch_one(&mut gold_agent)
+        .await?;
+    assert_eq!(orders, 3, "a clone of the template, open to the gold role");
+    sqlx::Connection::close(gold_agent).await?;
+
+    let issue = pod.create_issue_database("T-2").await?;
+    let names = issue_databases(&mut admin).await?;
+    assert_eq!(names.len(), 2, "the issue took the issue spare: {names:?}");
+    assert!(names.contains(&issue.name) && names.contains(&gold.name));
+    // Without a grading spare, the gold clone is made when it is asked for.
+    let second_gold = pod.create_grading_database("T-2-gold").await?;
+    assert_eq!(issue_databases(&mut admin).await?.len(), 3);
+    pod.drop_issue_database(second_gold).await?;
+    pod.drop_issue_database(gold).await?;
+    pod.drop_issue_database(issue).await?;
     sqlx::Connection::close(admin).await?;
     pod.close().await;
     Ok(())

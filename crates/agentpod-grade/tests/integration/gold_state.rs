@@ -1,7 +1,7 @@
 //! The gold-actions grader on real clones: the same writes in another order reach the gold
 //! state; one differing field fails with a row diff.
 
-use agentpod_db::{PodDatabase, StateSnapshot, diff_states, snapshot_state};
+use agentpod_db::{PodDatabase, StateSnapshot, diff_states, snapshot_differences, snapshot_state};
 use agentpod_grade::grade_gold_state;
 
 use crate::support::{LocalPostgres, TestResult, run_as_agent, support_desk_pod};
@@ -177,6 +177,90 @@ async fn timestamps_differ_unless_ignored_and_names_are_checked() -> TestResult 
     assert_eq!(
         unknown_column.map(|_| ()).map_err(|error| error.to_string()),
         Err("cannot ignore column `tickets.created_at` in a state snapshot: table `tickets` has no column `created_at`".to_owned())
+    );
+    pod.drop_issue_database(database).await?;
+    pod.close().await;
+    Ok(())
+}
+
+/// The grader's shortcut: `snapshot_differences` reads out only the tables whose server-side
+/// fingerprints differ, and its diff is the diff of the whole databases, for equal states,
+/// reordered writes, one changed field, a row only one side has, a column only `now()` sets
+/// (ignored or not), and a table the agent emptied.
+#[tokio::test]
+async fn only_differing_tables_are_read_and_the_diff_is_the_whole_one() -> TestResult {
+    let server = LocalPostgres::start().await?;
+    let pod = support_desk_pod(&server).await?;
+    let variants: Vec<(Vec<&str>, Vec<String>)> = vec![
+        (GOLD_ACTIONS.to_vec(), ignored()),
+        (GOLD_ACTIONS.iter().rev().copied().collect(), ignored()),
+        (GOLD_ACTIONS.to_vec(), Vec::new()),
+        (
+            vec![
+                GOLD_ACTIONS[0],
+                GOLD_ACTIONS[1],
+                "UPDATE tickets SET status = 'closed' WHERE id = 1",
+                GOLD_ACTIONS[3],
+            ],
+            ignored(),
+        ),
+        (GOLD_ACTIONS[..3].to_vec(), ignored()),
+        (
+            [
+                GOLD_ACTIONS,
+                &["INSERT INTO ticket_tags VALUES (2, 'refund')"],
+            ]
+            .concat(),
+            ignored(),
+        ),
+        (
+            [GOLD_ACTIONS, &["DELETE FROM ticket_tags"]].concat(),
+            ignored(),
+        ),
+    ];
+    for (agent, ignored_columns) in variants {
+        // Each new database closes the ones before it to their roles: one after the other.
+        let gold = pod.create_issue_database("gold").await?;
+        run_as_agent(&gold.agent_url, GOLD_ACTIONS).await?;
+        let actual = pod.create_issue_database("agent").await?;
+        run_as_agent(&actual.agent_url, &agent).await?;
+        let whole = diff_states(
+            &snapshot_state(&gold.admin_url, &[], &ignored_columns).await?,
+            &snapshot_state(&actual.admin_url, &[], &ignored_columns).await?,
+        );
+        let (expected_part, actual_part) =
+            snapshot_differences(&gold.admin_url, &actual.admin_url, &ignored_columns).await?;
+        assert_eq!(
+            diff_states(&expected_part, &actual_part),
+            whole,
+            "agent {agent:?}, ignoring {ignored_columns:?}"
+        );
+        let read: Vec<&str> = actual_part
+            .tables
+            .iter()
+            .map(|table| table.table.as_str())
+            .collect();
+        let differing: Vec<&str> = whole
+            .tables
+            .iter()
+            .map(|table| table.table.as_str())
+            .collect();
+        assert_eq!(read, differing, "only the differing tables are read out");
+        pod.drop_issue_database(gold).await?;
+        pod.drop_issue_database(actual).await?;
+    }
+
+    let database = pod.create_issue_database("names").await?;
+    let unknown_column = snapshot_differences(
+        &database.admin_url,
+        &database.admin_url,
+        &["tickets.created_at".to_owned()],
+    )
+    .await;
+    assert_eq!(
+        unknown_column.map(|_| ()).map_err(|error| error.to_string()),
+        Err("cannot ignore column `tickets.created_at` in a state snapshot: table `tickets` has no column `created_at`".to_owned()),
+        "an ignored column is checked even when no table differs"
     );
     pod.drop_issue_database(database).await?;
     pod.close().await;
