@@ -13,6 +13,7 @@ mod gateways;
 mod interrupt;
 mod invalid_input;
 mod issue_sources;
+mod local_seed_cache;
 mod misbehaving_agents;
 mod promotion;
 mod reports;
