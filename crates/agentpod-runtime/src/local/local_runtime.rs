@@ -240,32 +240,7 @@ impl LocalRuntime {
         spawn_tied_to_process(command, SHUTDOWN_SIGNAL)
             .map_err(|source| RuntimeError::io("start postgres for", data_dir, source))
     }
-}
 
-#[async_trait]
-impl Runtime for LocalRuntime {
-    fn kind(&self) -> RuntimeKind {
-        RuntimeKind::Local
-    }
-
-    /// A seed entry of this runtime's cache as `request.image` (see [`SeedCache`]) starts the pod
-    /// with a copy of its seeded cluster; anything else starts it empty.
-    async fn start_pod(&self, request: &PodRequest) -> Result<Box<dyn Pod>, RuntimeError> {
-        let id = naming::pod_id(&request.run_id, request.pod_index);
-        let seed = self
-            .seeds
-            .as_ref()
-            .and_then(|seeds| seeds.entry_of_image(&request.image));
-        let pod = self.start(request, id, seed.as_deref()).await?;
-        Ok(Box::new(pod))
-    }
-
-    fn seed_cache(&self) -> Option<&dyn SeedCache> {
-        self.seeds.as_ref().map(|_| self as &dyn SeedCache)
-    }
-}
-
-impl LocalRuntime {
     /// A pod directory, a cluster (fresh, or a copy of `seed`), and a server accepting the host.
     async fn start(
         &self,
@@ -356,6 +331,29 @@ impl LocalRuntime {
                 Err(error) => return Err(error),
             }
         }
+    }
+}
+
+#[async_trait]
+impl Runtime for LocalRuntime {
+    fn kind(&self) -> RuntimeKind {
+        RuntimeKind::Local
+    }
+
+    /// A seed entry of this runtime's cache as `request.image` (see [`SeedCache`]) starts the pod
+    /// with a copy of its seeded cluster; anything else starts it empty.
+    async fn start_pod(&self, request: &PodRequest) -> Result<Box<dyn Pod>, RuntimeError> {
+        let id = naming::pod_id(&request.run_id, request.pod_index);
+        let seed = self
+            .seeds
+            .as_ref()
+            .and_then(|seeds| seeds.entry_of_image(&request.image));
+        let pod = self.start(request, id, seed.as_deref()).await?;
+        Ok(Box::new(pod))
+    }
+
+    fn seed_cache(&self) -> Option<&dyn SeedCache> {
+        self.seeds.as_ref().map(|_| self as &dyn SeedCache)
     }
 }
 
