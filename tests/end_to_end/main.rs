@@ -14,6 +14,7 @@ mod gold_grading;
 mod interrupt;
 mod invalid_input;
 mod issue_sources;
+mod local_seed_cache;
 mod misbehaving_agents;
 mod promotion;
 mod reports;

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use agentpod_db::{BoundaryError, FixtureError, PodDatabase, seed_key};
 use agentpod_error_chain::ErrorChain;
-use agentpod_runtime::{Pod, PodRequest, RuntimeError, SeedCache, SeedImage, seed_image_name};
+use agentpod_runtime::{Pod, PodRequest, RuntimeError, SeedCache, SeedImage};
 use tokio::sync::OnceCell;
 
 use crate::pod_worker::PodContext;
@@ -141,7 +141,7 @@ async fn prepare(
         }
     }
 
-    let name = seed_image_name(&key);
+    let name = cache.seed_name(&key);
     context
         .reporter
         .report(&RunEvent::SeedingTemplate { image: &name });

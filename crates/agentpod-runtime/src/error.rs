@@ -102,10 +102,17 @@ pub enum RuntimeError {
     #[error("run a blocking cleanup task: {0}")]
     Task(String),
 
-    #[error("keep the seeded cluster of {container}: {reason}")]
-    SeedNotKept { container: String, reason: String },
+    /// `server`: the seeding container (Docker) or pod directory (local).
+    #[error("keep the seeded cluster of {server}: {reason}")]
+    SeedNotKept { server: String, reason: String },
 
-    #[error("give the restored cluster's superuser the pod's own password")]
+    #[error("use the seed cache entry {entry}: {reason}")]
+    SeedEntry { entry: PathBuf, reason: String },
+
+    #[error("give the restored cluster in {data_dir} the pod's own superuser password: {output}")]
+    LocalSuperuserPassword { data_dir: PathBuf, output: String },
+
+    #[error("replace the seeded cluster's superuser password")]
     SuperuserPassword {
         #[source]
         source: sqlx::Error,

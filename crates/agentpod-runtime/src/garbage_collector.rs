@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use crate::docker::{collect_docker_resources, connect_docker, remove_seed_images};
 use crate::error::RuntimeError;
-use crate::local::collect_local_pods;
+use crate::local::{collect_local_pods, collect_local_seeds};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GcOptions {
@@ -12,8 +12,8 @@ pub struct GcOptions {
     pub all: bool,
     /// Report what would be removed, remove nothing.
     pub dry_run: bool,
-    /// Also remove the seed cache's images (those no pod is running from). They are a cache,
-    /// not garbage: without this they stay.
+    /// Also remove the seed cache: Docker's seed images (those no pod is running from) and the
+    /// local runtime's seeded clusters. They are a cache, not garbage: without this they stay.
     pub seeds: bool,
 }
 
@@ -34,6 +34,9 @@ pub struct GcReport {
     pub seed_images: Vec<String>,
     /// Seed images kept because a container still runs from them.
     pub seed_images_in_use: Vec<String>,
+    /// The local runtime's seeded clusters, with `seeds`; without, only those that runs which
+    /// died left half-built.
+    pub local_seeds: Vec<PathBuf>,
 }
 
 impl GcReport {
@@ -46,6 +49,7 @@ impl GcReport {
             && self.output_areas.is_empty()
             && self.agent_cgroups.is_empty()
             && self.seed_images.is_empty()
+            && self.local_seeds.is_empty()
     }
 }
 
@@ -71,6 +75,10 @@ pub async fn collect_garbage(options: GcOptions) -> Result<GcReport, RuntimeErro
     }
     report.local_pods =
         tokio::task::spawn_blocking(move || collect_local_pods(options.all, options.dry_run))
+            .await
+            .map_err(|error| RuntimeError::Task(error.to_string()))??;
+    report.local_seeds =
+        tokio::task::spawn_blocking(move || collect_local_seeds(options.seeds, options.dry_run))
             .await
             .map_err(|error| RuntimeError::Task(error.to_string()))??;
     report.output_areas = crate::output_area::collect_output_areas(options.all, options.dry_run);

@@ -16,6 +16,7 @@ mod readiness;
 mod runtime;
 mod runtime_kind;
 mod seed_cache;
+mod superuser_password;
 
 pub use agentpod_postgres_server::{POSTGRES_SETTINGS, PostgresEndpoint};
 pub use detect::detect_runtime;

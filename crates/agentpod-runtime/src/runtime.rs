@@ -16,8 +16,9 @@ pub trait Runtime: Send + Sync {
     /// On failure nothing the call created is left behind.
     async fn start_pod(&self, request: &PodRequest) -> Result<Box<dyn Pod>, RuntimeError>;
 
-    /// Where this runtime keeps seeded templates between runs; `None` where it keeps none (the
-    /// local runtime, for now), and every pod is seeded.
+    /// Where this runtime keeps seeded templates between runs (Docker: seed images; local:
+    /// stopped clusters in the user's cache directory); `None` where it keeps none, and every
+    /// pod is seeded.
     fn seed_cache(&self) -> Option<&dyn SeedCache> {
         None
     }

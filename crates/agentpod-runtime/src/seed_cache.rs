@@ -16,8 +16,9 @@ pub const SEED_REPOSITORY: &str = "agentpod-seed";
 /// in the image's labels, and lookups go by the label, never by the tag.
 const TAG_LENGTH: usize = 16;
 
-/// A cached seed: a Postgres image that starts with the seeded cluster. Start pods from it by
-/// putting [`SeedImage::id`] into [`PodRequest::image`].
+/// A cached seed: a Postgres image that starts with the seeded cluster (Docker), or the cache
+/// entry of a stopped seeded cluster (local: `id` and `name` are the entry's path). Start pods
+/// from it by putting [`SeedImage::id`] into [`PodRequest::image`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeedImage {
     /// The image id: stays valid when another run moves the tag to its own commit of the same key.
@@ -38,6 +39,12 @@ pub trait SeedCache: Send + Sync {
     /// What identifies the content of the database image (its id), for the key: a rebuilt image
     /// must not restore a cluster another build made.
     async fn image_identity(&self, image: &str) -> Result<String, RuntimeError>;
+
+    /// What people see as the name of the seed of `key` (progress lines), before it exists:
+    /// the image name by default.
+    fn seed_name(&self, key: &str) -> String {
+        seed_image_name(key)
+    }
 
     /// A seed cached under `key`, if there is one.
     async fn find_seed(&self, key: &str) -> Result<Option<SeedImage>, RuntimeError>;

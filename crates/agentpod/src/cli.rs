@@ -151,8 +151,9 @@ pub(crate) enum Command {
         long_about = "Remove containers, networks, volumes and local pods that killed runs left behind.\n\n\
             Everything agentpod creates is labelled with its run and its owner process; gc removes \
             what belongs to owners that are no longer alive on this host. --all also removes pods \
-            of runs still going. The seed cache (agentpod-seed:<key> images of seeded templates) \
-            is kept unless --seeds is given."
+            of runs still going. The seed cache (agentpod-seed:<key> images of seeded templates, and \
+            the local runtime's seeded clusters in $XDG_CACHE_HOME/agentpod/seeds) is kept unless \
+            --seeds is given."
     )]
     Gc(GcArgs),
 }
@@ -519,7 +520,8 @@ pub(crate) struct GcArgs {
     #[arg(long)]
     pub(crate) dry_run: bool,
     /// Also remove the seed cache: the `agentpod-seed:<key>` images of seeded templates (those
-    /// no pod is running from). Without it they stay; they are a cache, not garbage.
+    /// no pod is running from) and the local runtime's seeded clusters
+    /// (`$XDG_CACHE_HOME/agentpod/seeds`). Without it they stay; they are a cache, not garbage.
     #[arg(long)]
     pub(crate) seeds: bool,
 }

@@ -26,6 +26,7 @@ use crate::readiness::wait_until_ready;
 use crate::runtime::Runtime;
 use crate::runtime_kind::RuntimeKind;
 use crate::seed_cache::{SeedCache, SeedImage, SeedingServer};
+use crate::superuser_password::replace_superuser_password;
 use agentpod_postgres_server::PostgresEndpoint;
 
 const SUPERUSER: &str = "postgres";
@@ -276,7 +277,7 @@ impl DockerRuntime {
         if matches!(data, PodData::Restored { .. }) {
             // A restored cluster's superuser has the seeding server's password, kept in the seed
             // image for this. Each pod gets its own before anything but the host can connect.
-            seed_image::replace_superuser_password(&endpoint, &password).await?;
+            replace_superuser_password(&endpoint, Some(&password)).await?;
             endpoint.password = password;
         }
         tracing::debug!(pod = %id, host = %endpoint.host, "docker pod ready");

@@ -14,8 +14,6 @@ use bollard::query_parameters::{
     LogsOptionsBuilder, RemoveImageOptionsBuilder, TagImageOptionsBuilder,
 };
 use futures_util::{StreamExt, TryStreamExt};
-use sqlx::postgres::{PgConnectOptions, PgSslMode};
-use sqlx::{AssertSqlSafe, ConnectOptions, Connection};
 
 use super::docker_client::is_not_found;
 use super::docker_pod::DockerPod;
@@ -55,7 +53,7 @@ impl DockerSeedingServer {
             .await
             .map_err(|error| RuntimeError::docker(format!("stop container {container}"), error))?;
         let not_kept = |reason: String| RuntimeError::SeedNotKept {
-            container: container.to_string(),
+            server: container.to_string(),
             reason,
         };
         let waited = tokio::time::timeout(
@@ -304,35 +302,6 @@ pub(crate) async fn remove_seed_images(
     garbage.removed.sort();
     garbage.in_use.sort();
     Ok(garbage)
-}
-
-/// Sets the superuser's password on a freshly restored server.
-pub(crate) async fn replace_superuser_password(
-    endpoint: &PostgresEndpoint,
-    password: &str,
-) -> Result<(), RuntimeError> {
-    let failed = |source| RuntimeError::SuperuserPassword { source };
-    let mut connection = PgConnectOptions::new()
-        .host(&endpoint.host)
-        .port(endpoint.port)
-        .username(&endpoint.user)
-        .password(&endpoint.password)
-        .database("postgres")
-        .ssl_mode(PgSslMode::Disable)
-        .disable_statement_logging()
-        .connect()
-        .await
-        .map_err(failed)?;
-    let statement = format!(
-        "ALTER ROLE \"{}\" PASSWORD '{}'",
-        endpoint.user.replace('"', "\"\""),
-        password.replace('\'', "''")
-    );
-    sqlx::raw_sql(AssertSqlSafe(statement))
-        .execute(&mut connection)
-        .await
-        .map_err(failed)?;
-    connection.close().await.map_err(failed)
 }
 
 fn seed_name(repo_tags: &[String]) -> Option<String> {

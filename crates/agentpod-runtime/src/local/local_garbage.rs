@@ -1,9 +1,10 @@
-//! Sweeping local pods whose owner process is gone.
+//! Sweeping local pods whose owner process is gone, and the local seed cache.
 
 use std::path::{Path, PathBuf};
 
 use super::pod_marker::{PodMarker, pods_root};
 use super::postmaster;
+use super::seed_directory::SeedDirectory;
 use crate::error::RuntimeError;
 use crate::owner::{current_host, process_is_alive};
 
@@ -11,6 +12,18 @@ use crate::owner::{current_host, process_is_alive};
 /// `all`). Returns the directories removed, or that would be with `dry_run`.
 pub(crate) fn collect_local_pods(all: bool, dry_run: bool) -> Result<Vec<PathBuf>, RuntimeError> {
     collect_in(&pods_root(), all, dry_run)
+}
+
+/// Removes seeds that runs which died left half-built, and with `seeds` every entry of the
+/// user's local seed cache. Returns what was removed, or would be with `dry_run`.
+pub(crate) fn collect_local_seeds(
+    seeds: bool,
+    dry_run: bool,
+) -> Result<Vec<PathBuf>, RuntimeError> {
+    match SeedDirectory::for_user() {
+        Some(directory) => directory.collect(seeds, dry_run),
+        None => Ok(Vec::new()),
+    }
 }
 
 pub(crate) fn collect_in(

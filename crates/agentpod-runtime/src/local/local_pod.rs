@@ -11,7 +11,7 @@ use crate::error::RuntimeError;
 use crate::pod::Pod;
 use agentpod_postgres_server::PostgresEndpoint;
 
-const INITDB_POLL_INTERVAL: Duration = Duration::from_millis(20);
+const SETUP_POLL_INTERVAL: Duration = Duration::from_millis(20);
 
 pub(crate) struct LocalPod {
     pub(crate) id: String,
@@ -48,7 +48,9 @@ pub(crate) struct LocalPodResources {
     /// The pod directory as a sized tmpfs, where agentpod can mount one.
     storage: Option<crate::output_area::OutputArea>,
     data_dir: PathBuf,
-    initdb: Option<Child>,
+    /// What prepares the cluster before the server: `initdb`, or the single-user server that
+    /// gives a restored seed this pod's password.
+    setup: Option<Child>,
     postmaster: Option<Child>,
     released: bool,
 }
@@ -63,7 +65,7 @@ impl LocalPodResources {
             )),
             directory,
             data_dir,
-            initdb: None,
+            setup: None,
             postmaster: None,
             released: false,
         }
@@ -77,22 +79,22 @@ impl LocalPodResources {
         &self.data_dir
     }
 
-    pub(crate) fn set_initdb(&mut self, child: Child) {
-        self.initdb = Some(child);
+    pub(crate) fn set_setup(&mut self, child: Child) {
+        self.setup = Some(child);
     }
 
-    /// Waits for initdb without blocking a runtime thread; the child stays owned here until it
-    /// has exited, so a cancelled wait still leaves it to `release`.
-    pub(crate) async fn wait_for_initdb(&mut self) -> std::io::Result<ExitStatus> {
+    /// Waits for the setup process without blocking a runtime thread; the child stays owned
+    /// here until it has exited, so a cancelled wait still leaves it to `release`.
+    pub(crate) async fn wait_for_setup(&mut self) -> std::io::Result<ExitStatus> {
         loop {
-            let Some(child) = self.initdb.as_mut() else {
-                return Err(std::io::Error::other("initdb was not started"));
+            let Some(child) = self.setup.as_mut() else {
+                return Err(std::io::Error::other("no setup process was started"));
             };
             if let Some(status) = child.try_wait()? {
-                self.initdb = None;
+                self.setup = None;
                 return Ok(status);
             }
-            tokio::time::sleep(INITDB_POLL_INTERVAL).await;
+            tokio::time::sleep(SETUP_POLL_INTERVAL).await;
         }
     }
 
@@ -113,12 +115,20 @@ impl LocalPodResources {
         Ok(())
     }
 
+    /// Stops the postmaster with a fast shutdown, leaving a consistent cluster to keep.
+    pub(crate) fn stop_postmaster_cleanly(&mut self) -> Result<(), String> {
+        let Some(mut child) = self.postmaster.take() else {
+            return Err("the server is not running".to_string());
+        };
+        postmaster::stop_child_cleanly(&mut child, &self.data_dir)
+    }
+
     pub(crate) fn release(&mut self) -> Result<(), RuntimeError> {
         if self.released {
             return Ok(());
         }
-        if let Some(mut initdb) = self.initdb.take() {
-            postmaster::kill_process_group(&mut initdb);
+        if let Some(mut setup) = self.setup.take() {
+            postmaster::kill_process_group(&mut setup);
         }
         self.stop_postmaster()?;
         // The cluster goes with its tmpfs; the directory underneath is then empty.

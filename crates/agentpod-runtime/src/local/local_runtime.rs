@@ -1,11 +1,12 @@
-//! `LocalRuntime`: starts pods from the host's Postgres binaries.
+//! `LocalRuntime`: starts pods from the host's Postgres binaries, with a fresh cluster (initdb)
+//! or a copy of a seeded one from its seed cache (see `seed_directory`).
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
@@ -17,6 +18,7 @@ use super::pod_marker::{PodMarker, pods_root};
 use super::postgres_binaries::PostgresBinaries;
 use super::postmaster::SHUTDOWN_SIGNAL;
 use super::process_spawner::spawn_tied_to_process;
+use super::seed_directory::SeedDirectory;
 use super::server_user::ServerUser;
 use crate::error::RuntimeError;
 use crate::naming;
@@ -26,6 +28,8 @@ use crate::pod_request::PodRequest;
 use crate::readiness::wait_until_ready;
 use crate::runtime::Runtime;
 use crate::runtime_kind::RuntimeKind;
+use crate::seed_cache::{SeedCache, SeedImage, SeedingServer};
+use crate::superuser_password::{password_literal, replace_superuser_password};
 use agentpod_postgres_server::PostgresEndpoint;
 
 const SUPERUSER: &str = "postgres";
@@ -34,19 +38,108 @@ const READY_TIMEOUT: Duration = Duration::from_secs(60);
 const PORT_ATTEMPTS: usize = 3;
 const LOG_FILE: &str = "postgres.log";
 const INITDB_LOG_FILE: &str = "initdb.log";
+const RESTORE_LOG_FILE: &str = "restore.log";
+/// Bump when `initialise` makes clusters differently (its arguments): part of every local seed's
+/// key, with the binaries' content.
+const LOCAL_CLUSTER_FORMAT: u32 = 1;
 
 /// Pods made of host Postgres binaries in temporary data directories.
 #[derive(Debug, Clone)]
 pub struct LocalRuntime {
     binaries: PostgresBinaries,
+    /// Where seeded clusters are kept between runs; `None`: no seed cache (no cache directory).
+    seeds: Option<SeedDirectory>,
 }
 
 impl LocalRuntime {
-    /// Finds `initdb` and `postgres` on PATH or in `/usr/lib/postgresql/*/bin`.
+    /// Finds `initdb` and `postgres` on PATH or in `/usr/lib/postgresql/*/bin`; seeds are kept
+    /// in `$XDG_CACHE_HOME/agentpod/seeds` (else `~/.cache/agentpod/seeds`).
     pub fn detect() -> Result<Self, RuntimeError> {
         PostgresBinaries::find()
-            .map(|binaries| Self { binaries })
+            .map(|binaries| Self {
+                binaries,
+                seeds: SeedDirectory::for_user(),
+            })
             .ok_or(RuntimeError::PostgresBinariesNotFound)
+    }
+
+    /// The same runtime keeping its seeds in `root` instead.
+    #[must_use]
+    pub fn with_seed_directory(mut self, root: PathBuf) -> Self {
+        self.seeds = Some(SeedDirectory::at(root));
+        self
+    }
+
+    /// Where this runtime keeps seeds, if anywhere.
+    pub fn seed_directory(&self) -> Option<&Path> {
+        self.seeds.as_ref().map(SeedDirectory::root)
+    }
+
+    /// The pod's cluster as a copy of the seed `entry`, whose superuser has no password: a
+    /// single-user server gives it this pod's `password` before any server listens, so no
+    /// moment exists in which a shared or empty password logs in.
+    async fn restore(
+        &self,
+        resources: &mut LocalPodResources,
+        entry: &Path,
+        password: &str,
+        server_user: Option<ServerUser>,
+    ) -> Result<(), RuntimeError> {
+        let data_dir = resources.data_dir().to_path_buf();
+        {
+            let (entry, data_dir) = (entry.to_path_buf(), data_dir.clone());
+            tokio::task::spawn_blocking(move || {
+                SeedDirectory::restore(&entry, &data_dir, server_user)
+            })
+            .await
+            .map_err(|error| RuntimeError::Task(error.to_string()))??;
+        }
+        let log_path = resources.directory().join(RESTORE_LOG_FILE);
+        let (_, stderr) = log_files(&log_path)?;
+        let mut command = Command::new(&self.binaries.postgres);
+        command
+            .arg("--single")
+            .arg("-D")
+            .arg(&data_dir)
+            // Never print the statement (it holds the password), even when it fails.
+            .args(["-c", "log_min_error_statement=panic", "-c", "fsync=off"])
+            .arg("postgres")
+            .current_dir(resources.directory())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .process_group(0);
+        if let Some(user) = server_user {
+            user.apply(&mut command);
+        }
+        let mut child = command
+            .spawn()
+            .map_err(|source| RuntimeError::io("run a single-user server in", &data_dir, source))?;
+        let statement = format!(
+            "ALTER ROLE \"{SUPERUSER}\" PASSWORD {}\n",
+            password_literal(Some(password))
+        );
+        let written = child
+            .stdin
+            .take()
+            .map(|mut stdin| stdin.write_all(statement.as_bytes()));
+        resources.set_setup(child);
+        if let Some(Err(source)) = written {
+            return Err(RuntimeError::io(
+                "run a single-user server in",
+                &data_dir,
+                source,
+            ));
+        }
+        let status = resources.wait_for_setup().await.map_err(|source| {
+            RuntimeError::io("wait for the single-user server in", &data_dir, source)
+        })?;
+        let output = log_tail(&log_path);
+        // The single-user server exits 0 after a failed statement too; its log says.
+        if !status.success() || output.contains("ERROR:") || output.contains("FATAL:") {
+            return Err(RuntimeError::LocalSuperuserPassword { data_dir, output });
+        }
+        Ok(())
     }
 
     async fn initialise(
@@ -98,9 +191,9 @@ impl LocalRuntime {
         let child = command
             .spawn()
             .map_err(|source| RuntimeError::io("run initdb for", data_dir, source))?;
-        resources.set_initdb(child);
+        resources.set_setup(child);
         let status = resources
-            .wait_for_initdb()
+            .wait_for_setup()
             .await
             .map_err(|source| RuntimeError::io("wait for initdb in", data_dir, source));
         let _ = std::fs::remove_file(&password_file);
@@ -147,16 +240,14 @@ impl LocalRuntime {
         spawn_tied_to_process(command, SHUTDOWN_SIGNAL)
             .map_err(|source| RuntimeError::io("start postgres for", data_dir, source))
     }
-}
 
-#[async_trait]
-impl Runtime for LocalRuntime {
-    fn kind(&self) -> RuntimeKind {
-        RuntimeKind::Local
-    }
-
-    async fn start_pod(&self, request: &PodRequest) -> Result<Box<dyn Pod>, RuntimeError> {
-        let id = naming::pod_id(&request.run_id, request.pod_index);
+    /// A pod directory, a cluster (fresh, or a copy of `seed`), and a server accepting the host.
+    async fn start(
+        &self,
+        request: &PodRequest,
+        id: String,
+        seed: Option<&Path>,
+    ) -> Result<LocalPod, RuntimeError> {
         let root = pods_root();
         ensure_pods_root(&root)?;
         let directory = root.join(&id);
@@ -176,8 +267,16 @@ impl Runtime for LocalRuntime {
 
         let password = naming::password();
         let server_user = ServerUser::for_current_process();
-        self.initialise(&mut resources, &password, server_user)
-            .await?;
+        match seed {
+            Some(entry) => {
+                self.restore(&mut resources, entry, &password, server_user)
+                    .await?;
+            }
+            None => {
+                self.initialise(&mut resources, &password, server_user)
+                    .await?;
+            }
+        }
 
         let mut attempt = 0;
         loop {
@@ -216,12 +315,12 @@ impl Runtime for LocalRuntime {
             };
             match outcome {
                 Ok(()) => {
-                    tracing::debug!(pod = %id, port, "local pod ready");
-                    return Ok(Box::new(LocalPod {
+                    tracing::debug!(pod = %id, port, restored = seed.is_some(), "local pod ready");
+                    return Ok(LocalPod {
                         id,
                         endpoint,
                         resources,
-                    }));
+                    });
                 }
                 Err(RuntimeError::PostgresExited { log_tail, .. })
                     if attempt < PORT_ATTEMPTS && is_port_conflict(&log_tail) =>
@@ -232,6 +331,128 @@ impl Runtime for LocalRuntime {
                 Err(error) => return Err(error),
             }
         }
+    }
+}
+
+#[async_trait]
+impl Runtime for LocalRuntime {
+    fn kind(&self) -> RuntimeKind {
+        RuntimeKind::Local
+    }
+
+    /// A seed entry of this runtime's cache as `request.image` (see [`SeedCache`]) starts the pod
+    /// with a copy of its seeded cluster; anything else starts it empty.
+    async fn start_pod(&self, request: &PodRequest) -> Result<Box<dyn Pod>, RuntimeError> {
+        let id = naming::pod_id(&request.run_id, request.pod_index);
+        let seed = self
+            .seeds
+            .as_ref()
+            .and_then(|seeds| seeds.entry_of_image(&request.image));
+        let pod = self.start(request, id, seed.as_deref()).await?;
+        Ok(Box::new(pod))
+    }
+
+    fn seed_cache(&self) -> Option<&dyn SeedCache> {
+        self.seeds.as_ref().map(|_| self as &dyn SeedCache)
+    }
+}
+
+#[async_trait]
+impl SeedCache for LocalRuntime {
+    /// The binaries' content (a new Postgres build may initialise clusters differently, and
+    /// one major version does not start another's cluster) and how `initialise` runs them;
+    /// the spec's `image` plays no part in a local pod.
+    async fn image_identity(&self, _image: &str) -> Result<String, RuntimeError> {
+        let binaries = self.binaries.clone();
+        tokio::task::spawn_blocking(move || binaries.identity())
+            .await
+            .map_err(|error| RuntimeError::Task(error.to_string()))?
+            .map(|identity| format!("local-cluster-{LOCAL_CLUSTER_FORMAT}:{identity}"))
+    }
+
+    /// The entry's path.
+    fn seed_name(&self, key: &str) -> String {
+        self.seeds
+            .as_ref()
+            .and_then(|seeds| seeds.entry_path(key))
+            .map_or_else(|| key.to_string(), |entry| entry.display().to_string())
+    }
+
+    async fn find_seed(&self, key: &str) -> Result<Option<SeedImage>, RuntimeError> {
+        let Some(seeds) = self.seeds.clone() else {
+            return Ok(None);
+        };
+        let key = key.to_string();
+        let entry = tokio::task::spawn_blocking(move || seeds.find(&key))
+            .await
+            .map_err(|error| RuntimeError::Task(error.to_string()))??;
+        Ok(entry.map(|entry| seed_of_entry(&entry)))
+    }
+
+    async fn start_seeding(
+        &self,
+        request: &PodRequest,
+    ) -> Result<Box<dyn SeedingServer>, RuntimeError> {
+        let Some(seeds) = self.seeds.clone() else {
+            return Err(RuntimeError::SeedNotKept {
+                server: "the local runtime".to_string(),
+                reason: "no cache directory (neither XDG_CACHE_HOME nor HOME is set)".to_string(),
+            });
+        };
+        let id = naming::seeding_id(&request.run_id);
+        let pod = self.start(request, id, None).await?;
+        Ok(Box::new(LocalSeedingServer { pod, seeds }))
+    }
+}
+
+/// The entry's path is both the id `start_pod` takes back and the name people see.
+fn seed_of_entry(entry: &Path) -> SeedImage {
+    let path = entry.display().to_string();
+    SeedImage {
+        id: path.clone(),
+        name: path,
+    }
+}
+
+/// A local pod seeded for the cache; removed when committed, discarded or dropped.
+struct LocalSeedingServer {
+    pod: LocalPod,
+    seeds: SeedDirectory,
+}
+
+#[async_trait]
+impl SeedingServer for LocalSeedingServer {
+    fn postgres(&self) -> &PostgresEndpoint {
+        &self.pod.endpoint
+    }
+
+    /// Removes the superuser's password (a cached cluster carries none), stops the server with
+    /// a fast shutdown, and publishes the stopped cluster under `key`.
+    async fn commit(self: Box<Self>, key: &str) -> Result<SeedImage, RuntimeError> {
+        let LocalSeedingServer { pod, seeds } = *self;
+        let LocalPod {
+            id,
+            endpoint,
+            mut resources,
+        } = pod;
+        replace_superuser_password(&endpoint, None).await?;
+        let key = key.to_string();
+        let published = tokio::task::spawn_blocking(move || {
+            let published = resources
+                .stop_postmaster_cleanly()
+                .map_err(|reason| RuntimeError::SeedNotKept { server: id, reason })
+                .and_then(|()| seeds.publish(&key, resources.data_dir()));
+            let released = resources.release();
+            published.and_then(|entry| released.map(|()| entry))
+        })
+        .await
+        .map_err(|error| RuntimeError::Task(error.to_string()))??;
+        tracing::debug!(entry = %published.display(), "published local seed");
+        Ok(seed_of_entry(&published))
+    }
+
+    async fn discard(self: Box<Self>) -> Result<(), RuntimeError> {
+        Box::new(self.pod).shutdown().await
     }
 }
 

@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::error::RuntimeError;
+
 /// The directory holding `initdb` and `postgres` of one installation. Both must come from the
 /// same installation: a cluster made by one major version does not start on another.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +22,25 @@ impl PostgresBinaries {
             .into_iter()
             .chain(debian_directories(Path::new("/usr/lib/postgresql")))
             .find_map(|directory| Self::in_directory(&directory))
+    }
+
+    /// Hex SHA-256 of both binaries' content: what a cluster made and served by them depends on
+    /// (their version, their build), whatever directory they sit in.
+    pub(crate) fn identity(&self) -> Result<String, RuntimeError> {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        for binary in [&self.initdb, &self.postgres] {
+            let mut file = std::fs::File::open(binary)
+                .map_err(|source| RuntimeError::io("read postgres binary", binary, source))?;
+            let length = std::io::copy(&mut file, &mut hasher)
+                .map_err(|source| RuntimeError::io("read postgres binary", binary, source))?;
+            hasher.update(length.to_le_bytes());
+        }
+        Ok(hasher
+            .finalize()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect())
     }
 
     pub(crate) fn in_directory(directory: &Path) -> Option<Self> {
@@ -92,5 +113,17 @@ mod tests {
         assert_eq!(PostgresBinaries::in_directory(directory.path()), None);
         touch_executable(&directory.path().join("postgres"));
         assert!(PostgresBinaries::in_directory(directory.path()).is_some());
+    }
+
+    #[test]
+    fn the_identity_follows_the_binaries_content() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        touch_executable(&directory.path().join("initdb"));
+        touch_executable(&directory.path().join("postgres"));
+        let binaries = PostgresBinaries::in_directory(directory.path()).expect("binaries");
+        let before = binaries.identity().expect("identity");
+        assert_eq!(before, binaries.identity().expect("identity"));
+        std::fs::write(directory.path().join("postgres"), "#!/bin/sh\n# 16\n").expect("write");
+        assert_ne!(before, binaries.identity().expect("identity"));
     }
 }

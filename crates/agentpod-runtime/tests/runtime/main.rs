@@ -5,4 +5,5 @@
 mod docker;
 mod garbage;
 mod local;
+mod local_seeds;
 mod support;

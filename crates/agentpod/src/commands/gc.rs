@@ -25,7 +25,8 @@ pub(crate) async fn gc(args: GcArgs) -> Result<Exit, Failure> {
         + report.local_pods.len()
         + report.output_areas.len()
         + report.agent_cgroups.len()
-        + report.seed_images.len();
+        + report.seed_images.len()
+        + report.local_seeds.len();
     for container in &report.containers {
         println!("{verb} container {container}");
     }
@@ -49,6 +50,9 @@ pub(crate) async fn gc(args: GcArgs) -> Result<Exit, Failure> {
     }
     for image in &report.seed_images {
         println!("{verb} seed image {image}");
+    }
+    for seed in &report.local_seeds {
+        println!("{verb} local seed {}", seed.display());
     }
     for image in &report.seed_images_in_use {
         println!("kept seed image {image}: a pod still runs from it");
