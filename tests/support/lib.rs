@@ -51,7 +51,10 @@ impl Scratch {
             .arg(self.path().join("runs.db"))
             .args(args)
             .env_remove("RUST_LOG")
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            // The local runtime's seed cache: the tests' own, kept between test runs beside the
+            // build, never the user's.
+            .env("XDG_CACHE_HOME", repo_root().join("target/test-cache"));
         if args.first() == Some(&"run") {
             command.arg("--work-dir").arg(self.path().join("work"));
         }

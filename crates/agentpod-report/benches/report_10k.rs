@@ -55,6 +55,7 @@ fn synthetic_run() -> RunInput {
             _ => OutcomeStatus::Passed,
         };
         input.outcomes.push(OutcomeRecord {
+            own_time: Default::default(),
             run_id: "bench".into(),
             issue_id: issue_id.clone(),
             trial: 1,

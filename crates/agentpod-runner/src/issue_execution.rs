@@ -17,7 +17,7 @@ use agentpod_issues::Issue;
 use agentpod_runtime::{LaunchedAgent, OutputArea, Pod};
 use agentpod_spec::GradingSpec;
 use agentpod_store::{
-    BoundaryDetail, BoundaryEventKind, BoundaryEventRecord, OutcomeRecord, OutcomeStatus,
+    BoundaryDetail, BoundaryEventKind, BoundaryEventRecord, OutcomeRecord, OutcomeStatus, OwnTime,
     StepRecord,
 };
 use serde_json::json;
@@ -90,13 +90,20 @@ pub(crate) async fn run_issue(
         &mut outcome,
     )
     .await;
-    record(prepared, issue, agent_ended, events_read, &clock);
+    let milliseconds = |duration: Duration| duration.as_secs_f64() * 1e3;
+    outcome.own_time = OwnTime {
+        prepare_ms: milliseconds(prepared.ready_at),
+        events_ms: milliseconds(events_read - agent_ended),
+        grade_ms: milliseconds(clock.elapsed() - events_read),
+    };
+    record(prepared, issue, &outcome);
     (outcome, boundary_events, steps)
 }
 
 /// An outcome that says the issue errored, until the issue's steps say otherwise.
 fn new_outcome(context: &PodContext, issue: &Issue, trial: u32) -> OutcomeRecord {
     OutcomeRecord {
+        own_time: Default::default(),
         run_id: context.plan.run_id.clone(),
         issue_id: issue.id.clone(),
         trial,
@@ -326,28 +333,23 @@ async fn grade(
 }
 
 /// The issue's end: its lease given back, and where its time went.
-fn record(
-    prepared: PreparedIssue<'_>,
-    issue: &Issue,
-    agent_ended: Duration,
-    events_read: Duration,
-    clock: &Instant,
-) {
+fn record(prepared: PreparedIssue<'_>, issue: &Issue, outcome: &OutcomeRecord) {
     let PreparedIssue {
         lease,
-        ready_at,
         _output_area,
         ..
     } = prepared;
     lease.release();
     // Where an issue's time goes, for profiling agentpod's own share
-    // (`RUST_LOG=agentpod_runner=debug`; `scripts/bench-throughput` sums these).
+    // (`RUST_LOG=agentpod_runner=debug`; `scripts/bench-throughput` sums these). The agent's
+    // time here is the process's, start to reaped, as the runner saw it.
+    let own = &outcome.own_time;
     tracing::debug!(
         issue = %issue.id,
-        prepare_ms = ready_at.as_secs_f64() * 1e3,
-        agent_ms = (agent_ended - ready_at).as_secs_f64() * 1e3,
-        events_ms = (events_read - agent_ended).as_secs_f64() * 1e3,
-        grade_ms = (clock.elapsed() - events_read).as_secs_f64() * 1e3,
+        prepare_ms = own.prepare_ms,
+        agent_ms = outcome.duration_ms as f64,
+        events_ms = own.events_ms,
+        grade_ms = own.grade_ms,
         "issue phases"
     );
 }

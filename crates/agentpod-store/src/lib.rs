@@ -28,7 +28,8 @@ pub use boundary_event::{
 pub use error::StoreError;
 pub use model_call_detail::{ModelCallDetail, ModelCallOutcome, RecordedText, TokenCounts};
 pub use records::{
-    EvaluationSet, NewRun, OutcomeRecord, OutcomeStatus, PendingTrial, RunRecord, RunStatus,
+    EvaluationSet, NewRun, OutcomeRecord, OutcomeStatus, OwnTime, PendingTrial, RunRecord,
+    RunStatus,
 };
 pub use rejected_request_detail::RejectedRequestDetail;
 pub use run_bundle::{RUN_BUNDLE_FORMAT, RunBundle};

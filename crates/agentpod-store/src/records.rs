@@ -189,4 +189,34 @@ pub struct OutcomeRecord {
     pub stderr_truncated: bool,
     /// Model calls, tool calls, tokens and cost, as the gateways counted them.
     pub usage: crate::step::IssueUsage,
+    /// agentpod's own time around the agent; zero in runs recorded before it was measured.
+    #[serde(default, skip_serializing_if = "OwnTime::is_zero")]
+    pub own_time: OwnTime,
+}
+
+/// agentpod's own time around one trial's agent, in milliseconds: not the agent's time
+/// (`duration_ms` is) and not what production will see, but what a run spends per issue beyond
+/// the agents, shown so a slow grader or hand-out is seen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct OwnTime {
+    /// The issue's directory, database and gateway tokens, before the agent starts.
+    pub prepare_ms: f64,
+    /// Reading what the agent did at the boundary, after it ended.
+    pub events_ms: f64,
+    /// Grading: the answer's fields, SQL assertions, the gold actions' replay and comparison.
+    pub grade_ms: f64,
+}
+
+impl OwnTime {
+    /// All three phases.
+    #[must_use]
+    pub fn total_ms(&self) -> f64 {
+        self.prepare_ms + self.events_ms + self.grade_ms
+    }
+
+    /// Not measured (a run recorded before agentpod measured it).
+    #[must_use]
+    pub fn is_zero(&self) -> bool {
+        self.total_ms() == 0.0
+    }
 }

@@ -14,7 +14,8 @@ use sqlx::{AssertSqlSafe, Row};
 use crate::boundary_event::{BoundaryDetail, BoundaryEventKind, BoundaryEventRecord};
 use crate::error::StoreError;
 use crate::records::{
-    EvaluationSet, NewRun, OutcomeRecord, OutcomeStatus, PendingTrial, RunRecord, RunStatus,
+    EvaluationSet, NewRun, OutcomeRecord, OutcomeStatus, OwnTime, PendingTrial, RunRecord,
+    RunStatus,
 };
 use crate::run_bundle::{READABLE_BUNDLE_FORMATS, RUN_BUNDLE_FORMAT, RunBundle};
 use crate::step::{IssueUsage, StepKind, StepRecord};
@@ -634,6 +635,11 @@ fn outcome_from_row(row: &SqliteRow) -> Result<OutcomeRecord, StoreError> {
             unpriced_calls: row.try_get::<i64, _>("unpriced_calls")? as u32,
             budget_stops: row.try_get::<i64, _>("budget_stops")? as u32,
         },
+        own_time: OwnTime {
+            prepare_ms: row.try_get("prepare_ms")?,
+            events_ms: row.try_get("events_ms")?,
+            grade_ms: row.try_get("grade_ms")?,
+        },
     })
 }
 
@@ -670,8 +676,9 @@ async fn insert_outcome(
         "INSERT OR REPLACE INTO outcomes (run_id, issue_id, trial, pod_index, status, reason, exit,
              started_at, duration_ms, output_json, grade_json, stdout, stdout_bytes,
              stdout_truncated, stderr, stderr_bytes, stderr_truncated, llm_calls, tool_calls,
-             input_tokens, output_tokens, cost_usd, unpriced_calls, budget_stops)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             input_tokens, output_tokens, cost_usd, unpriced_calls, budget_stops, prepare_ms,
+             events_ms, grade_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&outcome.run_id)
     .bind(&outcome.issue_id)
@@ -697,6 +704,9 @@ async fn insert_outcome(
     .bind(outcome.usage.cost_usd)
     .bind(outcome.usage.unpriced_calls as i64)
     .bind(outcome.usage.budget_stops as i64)
+    .bind(outcome.own_time.prepare_ms)
+    .bind(outcome.own_time.events_ms)
+    .bind(outcome.own_time.grade_ms)
     .execute(&mut *connection)
     .await?;
     Ok(())

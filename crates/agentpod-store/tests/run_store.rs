@@ -32,6 +32,7 @@ fn new_run(id: &str, minute: u32) -> NewRun {
 
 fn outcome(run_id: &str, issue_id: &str, status: OutcomeStatus) -> OutcomeRecord {
     OutcomeRecord {
+        own_time: Default::default(),
         run_id: run_id.into(),
         issue_id: issue_id.into(),
         trial: 1,

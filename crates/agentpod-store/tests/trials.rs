@@ -34,6 +34,7 @@ fn new_run(trials: u32) -> NewRun {
 
 fn outcome(issue_id: &str, trial: u32, status: OutcomeStatus) -> OutcomeRecord {
     OutcomeRecord {
+        own_time: Default::default(),
         run_id: RUN.into(),
         issue_id: issue_id.into(),
         trial,

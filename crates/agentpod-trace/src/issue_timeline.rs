@@ -247,6 +247,7 @@ mod tests {
 
     fn outcome() -> OutcomeRecord {
         OutcomeRecord {
+            own_time: Default::default(),
             run_id: "run".into(),
             issue_id: "T-1".into(),
             trial: 1,

@@ -150,6 +150,7 @@ mod tests {
 
     fn outcome(issue_id: &str, trial: u32, status: OutcomeStatus) -> OutcomeRecord {
         OutcomeRecord {
+            own_time: Default::default(),
             run_id: run().id,
             issue_id: issue_id.into(),
             trial,

@@ -326,6 +326,7 @@ mod tests {
 
     fn outcome(issue_id: &str, status: OutcomeStatus, reason: &str) -> OutcomeRecord {
         OutcomeRecord {
+            own_time: Default::default(),
             run_id: "20261125-120000-abcd".into(),
             issue_id: issue_id.into(),
             trial: 2,

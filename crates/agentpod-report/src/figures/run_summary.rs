@@ -4,7 +4,7 @@
 //! are of issue trials, and pass^k says how many issues passed every trial.
 
 use agentpod_store::{
-    BoundaryDetail, BoundaryEventRecord, OutcomeRecord, OutcomeStatus, RunRecord,
+    BoundaryDetail, BoundaryEventRecord, OutcomeRecord, OutcomeStatus, OwnTime, RunRecord,
 };
 use serde::Serialize;
 
@@ -85,6 +85,10 @@ pub struct RunSummary {
     pub pass_all_trials: Option<PassAllTrials>,
     /// Seconds per finished issue, from agent start to agent end.
     pub seconds_per_issue: Option<Distribution>,
+    /// agentpod's own milliseconds per issue trial around the agent; `None` when no outcome
+    /// measured it (runs recorded before it was).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub own_time: Option<OwnTimeSummary>,
     /// Seconds from the run's start to its end (or to the last outcome, for a run that died).
     pub wall_seconds: f64,
     pub boundary: BoundarySummary,
@@ -95,6 +99,37 @@ pub struct RunSummary {
     /// `false` when the agent ran unsandboxed (`agent.isolation: none`): it could have read
     /// the answers, so the pass rate is not evidence.
     pub verdict_protected: bool,
+}
+
+/// agentpod's own time per issue trial, in milliseconds: the whole, and the median of each phase.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OwnTimeSummary {
+    pub total_ms: Distribution,
+    pub prepare_ms_median: f64,
+    pub events_ms_median: f64,
+    pub grade_ms_median: f64,
+}
+
+impl OwnTimeSummary {
+    /// Over the outcomes that measured it.
+    fn of(outcomes: &[OutcomeRecord]) -> Option<Self> {
+        let measured: Vec<&OwnTime> = outcomes
+            .iter()
+            .map(|outcome| &outcome.own_time)
+            .filter(|own| !own.is_zero())
+            .collect();
+        let phase = |pick: fn(&OwnTime) -> f64| {
+            let values: Vec<f64> = measured.iter().map(|own| pick(own)).collect();
+            Distribution::of(&values).map_or(0.0, |distribution| distribution.median)
+        };
+        let totals: Vec<f64> = measured.iter().map(|own| own.total_ms()).collect();
+        Some(OwnTimeSummary {
+            total_ms: Distribution::of(&totals)?,
+            prepare_ms_median: phase(|own| own.prepare_ms),
+            events_ms_median: phase(|own| own.events_ms),
+            grade_ms_median: phase(|own| own.grade_ms),
+        })
+    }
 }
 
 /// Builds the summary of `run` from its outcomes and boundary events.
@@ -171,6 +206,7 @@ pub fn summarize(
             .then(|| pass_all_trials(outcomes, trials))
             .flatten(),
         seconds_per_issue: Distribution::of(&seconds),
+        own_time: OwnTimeSummary::of(outcomes),
         boundary: summarize_boundary(boundary_events),
         usage: crate::figures::usage_summary::summarize_usage(outcomes),
         wall_seconds: (end - run.started_at).num_milliseconds().max(0) as f64 / 1000.0,

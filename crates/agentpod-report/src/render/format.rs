@@ -94,6 +94,20 @@ pub(crate) fn points(share: f64) -> String {
     format!("{:.1} pp", share * 100.0)
 }
 
+/// Milliseconds as a person reads them: `0.4 ms`, `12 ms`, `1.25s` from a second up.
+pub(crate) fn milliseconds(value: f64) -> String {
+    if !value.is_finite() {
+        return "—".to_string();
+    }
+    if value.abs() >= 1000.0 {
+        seconds(value / 1000.0)
+    } else if value.abs() >= 10.0 {
+        format!("{value:.0} ms")
+    } else {
+        format!("{value:.1} ms")
+    }
+}
+
 pub(crate) fn seconds(value: f64) -> String {
     if !value.is_finite() {
         return "—".to_string();

@@ -5,7 +5,9 @@
 use std::fmt::Write;
 
 use crate::figures::run_summary::{IssueNote, RunSummary};
-use crate::render::format::{dollars, plural, seconds as format_seconds};
+use crate::render::format::{
+    dollars, milliseconds as format_milliseconds, plural, seconds as format_seconds,
+};
 use crate::render::inert_text::terminal_line;
 
 /// How many failed or errored issues are listed by name before "and N more".
@@ -94,6 +96,17 @@ pub fn render_summary(summary: &RunSummary) -> String {
             format_seconds(seconds.median),
             format_seconds(seconds.p95),
             format_seconds(seconds.max)
+        );
+    }
+    if let Some(own) = &summary.own_time {
+        let _ = writeln!(
+            out,
+            "  agentpod    median {} · p95 {} per issue of its own (hand-out {} · boundary events {} · grading {}, medians)",
+            format_milliseconds(own.total_ms.median),
+            format_milliseconds(own.total_ms.p95),
+            format_milliseconds(own.prepare_ms_median),
+            format_milliseconds(own.events_ms_median),
+            format_milliseconds(own.grade_ms_median)
         );
     }
     let _ = writeln!(

@@ -1,7 +1,7 @@
 //! The run summary from stored records, and how it reads on a terminal.
 
 use agentpod_report::{render_summary, summarize};
-use agentpod_store::{OutcomeRecord, OutcomeStatus, RunRecord, RunStatus};
+use agentpod_store::{OutcomeRecord, OutcomeStatus, OwnTime, RunRecord, RunStatus};
 use chrono::{Duration, TimeZone, Utc};
 use serde_json::json;
 
@@ -28,6 +28,7 @@ fn run(issue_count: usize) -> RunRecord {
 
 fn outcome(issue_id: &str, status: OutcomeStatus, duration_ms: u64, reason: &str) -> OutcomeRecord {
     OutcomeRecord {
+        own_time: Default::default(),
         run_id: "20261125-120000-abcd".into(),
         issue_id: issue_id.into(),
         trial: 1,
@@ -192,6 +193,7 @@ fn a_run_of_several_trials_counts_trials_and_gives_pass_k() {
     let mut run = run(3);
     run.trials = 3;
     let trial = |issue: &str, trial: u32, status| OutcomeRecord {
+        own_time: Default::default(),
         trial,
         ..outcome(issue, status, 1000, &format!("{issue} trial {trial}"))
     };
@@ -294,4 +296,40 @@ fn text_from_the_agent_cannot_act_on_the_terminal() {
     // Header, issues, pass rate, time, wall time, boundary; then errored, failed and violations,
     // each a title and one line.
     assert_eq!(text.lines().count(), 6 + 3 * 2, "{text}");
+}
+
+/// agentpod's own time per issue (hand-out, boundary events, grading): the total's median and
+/// p95 and each phase's median, over the outcomes that measured it; none, no line.
+#[test]
+fn agentpods_own_time_per_issue_is_shown_beside_the_agents() {
+    let mut outcomes: Vec<OutcomeRecord> = (1..=4u32)
+        .map(|i| {
+            let mut measured = outcome(&format!("T-{i}"), OutcomeStatus::Passed, 1000, "ok");
+            measured.own_time = OwnTime {
+                prepare_ms: 4.0 * f64::from(i),
+                events_ms: 2.0,
+                grade_ms: 0.5 * f64::from(i),
+            };
+            measured
+        })
+        .collect();
+    // Recorded before agentpod measured it: left out, not counted as zero.
+    outcomes.push(outcome("T-old", OutcomeStatus::Passed, 1000, "ok"));
+    let summary = summarize(&run(5), &outcomes, &[]);
+    let own = summary.own_time.as_ref().expect("measured");
+    assert_eq!(own.total_ms.count, 4);
+    assert_eq!(own.total_ms.max, 16.0 + 2.0 + 2.0);
+    assert_eq!(own.events_ms_median, 2.0);
+    let text = render_summary(&summary);
+    let line = text
+        .lines()
+        .find(|line| line.trim_start().starts_with("agentpod "))
+        .unwrap_or_else(|| panic!("no own-time line in {text}"));
+    assert!(line.contains("per issue of its own"), "{line}");
+    assert!(line.contains("boundary events 2.0 ms"), "{line}");
+    assert!(line.contains("p95 20 ms"), "{line}");
+
+    let unmeasured = summarize(&run(1), &outcomes[4..], &[]);
+    assert!(unmeasured.own_time.is_none());
+    assert!(!render_summary(&unmeasured).contains("of its own"));
 }

@@ -57,6 +57,7 @@ pub fn issue(
 
 pub fn outcome(run_id: &str, issue: &Issue<'_>) -> OutcomeRecord {
     OutcomeRecord {
+        own_time: Default::default(),
         run_id: run_id.into(),
         issue_id: issue.id.into(),
         trial: 1,

@@ -135,6 +135,7 @@ mod tests {
 
     fn outcome() -> OutcomeRecord {
         OutcomeRecord {
+            own_time: Default::default(),
             run_id: "20261125-120000-abcd".into(),
             issue_id: "T-7".into(),
             trial: 1,
