@@ -15,6 +15,7 @@ mod invalid_input;
 mod issue_sources;
 mod misbehaving_agents;
 mod promotion;
+mod provider_throttling;
 mod reports;
 mod resume;
 mod seed_cache;
