@@ -17,6 +17,7 @@ mod issue_sources;
 mod local_seed_cache;
 mod misbehaving_agents;
 mod promotion;
+mod provider_throttling;
 mod reports;
 mod resume;
 mod seed_cache;

@@ -25,10 +25,13 @@ use crate::llm_budget::BudgetKind;
 use crate::llm_call::{CallOutcome, LlmCall};
 use crate::price_table::PriceTable;
 use crate::provider_policy::{self, ProviderFeature, ProviderFeatureRefused};
+use crate::retry_policy::RetryPolicy;
 use crate::sse_parser::SseParser;
 use crate::stream_meter::{StreamMeter, error_message};
+use crate::throttled_send::{SendFailure, Throttling};
 use crate::token_usage::TokenUsage;
 use crate::upstream_backend::{ByteStream, UpstreamBackend, UpstreamFailure, UpstreamRequest};
+use crate::upstream_limits::{Admission, UpstreamLimiter, estimate_tokens};
 
 /// Requests above this are refused with 413.
 pub const BODY_LIMIT_BYTES: usize = 8 * 1024 * 1024;
@@ -74,6 +77,8 @@ pub(crate) struct GatewayState {
     /// The longest wait for a request body once its head arrived.
     pub(crate) body_read_timeout: Duration,
     pub(crate) allowed_provider_features: BTreeSet<ProviderFeature>,
+    pub(crate) upstream_limits: Option<UpstreamLimiter>,
+    pub(crate) retry: RetryPolicy,
 }
 
 /// The agent's token: `Authorization: Bearer` (OpenAI SDKs) or `x-api-key` (Anthropic SDKs).
@@ -137,6 +142,9 @@ struct CallContext {
     started: Instant,
     started_at: DateTime<Utc>,
     request: CappedText,
+    throttling: Throttling,
+    /// The call's place under the run's upstream limits, held until it ends.
+    admission: Option<Admission>,
 }
 
 struct CallEnd {
@@ -174,6 +182,9 @@ impl CallContext {
         let usage = end.usage.unwrap_or_default();
         let total_tokens = usage.total_tokens(self.api);
         let priced_model = end.response_model.as_deref().or(self.model.as_deref());
+        if let Some(admission) = &self.admission {
+            admission.settle(total_tokens);
+        }
         let (cost_usd, unknown_model) = match priced_model {
             Some(model) => match self.state.prices.lookup(model) {
                 Some(price) => (Some(price.cost_usd(self.api, &usage)), false),
@@ -201,6 +212,7 @@ impl CallContext {
             response: end.response,
             error: end.error,
             budget: end.budget,
+            throttling: self.throttling,
         });
     }
 
@@ -274,6 +286,8 @@ pub(crate) async fn handle_call(
         started,
         started_at,
         request: CappedText::default(),
+        throttling: Throttling::default(),
+        admission: None,
     };
     // A body trickled in slowly would hold a connection slot for as long as the agent likes.
     let collected = tokio::time::timeout(state.body_read_timeout, collect_capped(body)).await;
@@ -371,9 +385,30 @@ pub(crate) async fn handle_call(
         parsed_body: reparsed.as_ref().unwrap_or(&parsed),
     };
     let deadline = tokio::time::Instant::from_std(started) + state.timeout;
-    let reply = match tokio::time::timeout_at(deadline, state.backend.send(&request)).await {
-        Err(_) => {
-            let message = format!("the upstream did not answer within {:?}", state.timeout);
+    let estimated_tokens = match &state.upstream_limits {
+        Some(_) => estimate_tokens(request.upstream_body.len(), request.parsed_body),
+        None => 0,
+    };
+    let sent = crate::throttled_send::send(
+        &state.backend,
+        state.upstream_limits.as_ref(),
+        &state.retry,
+        &request,
+        estimated_tokens,
+        deadline,
+        &mut context.throttling,
+    )
+    .await;
+    let reply = match sent {
+        Err(SendFailure::Timeout { waiting_in_line }) => {
+            let message = if waiting_in_line {
+                format!(
+                    "the call waited for the run's upstream limits for longer than the request timeout ({:?})",
+                    state.timeout
+                )
+            } else {
+                format!("the upstream did not answer within {:?}", state.timeout)
+            };
             return context.refuse(
                 StatusCode::GATEWAY_TIMEOUT,
                 CallOutcome::UpstreamTimeout,
@@ -381,7 +416,15 @@ pub(crate) async fn handle_call(
                 message,
             );
         }
-        Ok(Err(UpstreamFailure::Unreachable(message))) => {
+        Err(SendFailure::QueueFull(full)) => {
+            return context.refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                CallOutcome::QueueFull,
+                "upstream_queue_full",
+                full.to_string(),
+            );
+        }
+        Err(SendFailure::Upstream(UpstreamFailure::Unreachable(message))) => {
             return context.refuse(
                 StatusCode::BAD_GATEWAY,
                 CallOutcome::UpstreamUnreachable,
@@ -389,7 +432,7 @@ pub(crate) async fn handle_call(
                 message,
             );
         }
-        Ok(Err(UpstreamFailure::ReplayMiss { key, reason })) => {
+        Err(SendFailure::Upstream(UpstreamFailure::ReplayMiss { key, reason })) => {
             let message = format!("replay has no cassette for this request (key {key}): {reason}");
             let error_type = if api.is_anthropic() {
                 "not_found_error"
@@ -403,7 +446,10 @@ pub(crate) async fn handle_call(
                 message,
             );
         }
-        Ok(Ok(reply)) => reply,
+        Ok((reply, admission)) => {
+            context.admission = admission;
+            reply
+        }
     };
     let success = (200..300).contains(&reply.status);
     if success && reply.content_type.starts_with("text/event-stream") {
@@ -738,6 +784,8 @@ pub(crate) async fn handle_unknown(
             started: Instant::now(),
             started_at: Utc::now(),
             request: CappedText::new(&format!("{method} {uri}")),
+            throttling: Throttling::default(),
+            admission: None,
         };
         context.record(CallEnd::failed(
             404,

@@ -109,6 +109,7 @@ impl HttpUpstream {
             .and_then(|value| value.to_str().ok())
             .unwrap_or("application/json")
             .to_owned();
+        let retry_after = crate::throttled_send::retry_after_of(status, response.headers());
         let body = response
             .bytes_stream()
             .map(|chunk| chunk.map_err(StreamBroken))
@@ -117,6 +118,7 @@ impl HttpUpstream {
             status,
             content_type,
             body,
+            retry_after,
         })
     }
 }

@@ -22,13 +22,16 @@ mod llm_config;
 mod llm_gateway;
 mod price_table;
 mod provider_policy;
+mod retry_policy;
 mod sse_parser;
 mod stand_in;
 mod stand_in_rules;
 mod stand_in_wire;
 mod stream_meter;
+mod throttled_send;
 mod token_usage;
 mod upstream_backend;
+mod upstream_limits;
 
 /// The kit's shapes, as this gateway's records and accesses carry them.
 pub use agentpod_gateway_http::{CappedText, IssueAccess, RECORD_CAP_BYTES};
@@ -43,5 +46,8 @@ pub use llm_config::{LlmConfig, Upstream};
 pub use llm_gateway::LlmGateway;
 pub use price_table::{ModelPrice, PriceTable, STAND_IN_MODEL};
 pub use provider_policy::ProviderFeature;
+pub use retry_policy::RetryPolicy;
 pub use stand_in_rules::{StandInRule, StandInRules};
+pub use throttled_send::Throttling;
 pub use token_usage::TokenUsage;
+pub use upstream_limits::{DEFAULT_MAX_QUEUED_CALLS, UpstreamLimiter, UpstreamLimits};

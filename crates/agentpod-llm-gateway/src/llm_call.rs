@@ -34,6 +34,8 @@ pub enum CallOutcome {
     ReplayMiss,
     /// A route or method the gateway does not serve.
     UnknownRoute,
+    /// The line for the run's upstream limits was full; the call was refused, not sent.
+    QueueFull,
 }
 
 /// One model call, attributed to its issue.
@@ -64,4 +66,7 @@ pub struct LlmCall {
     pub error: Option<String>,
     /// Set on budget stops: which budget refused the call.
     pub budget: Option<crate::llm_budget::BudgetKind>,
+    /// Time waiting for the run's upstream limits and retries of throttled answers; part of
+    /// `latency_ms`, and the provider's time, not the agent's.
+    pub throttling: crate::throttled_send::Throttling,
 }

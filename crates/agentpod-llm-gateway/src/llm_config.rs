@@ -8,7 +8,9 @@ use std::time::Duration;
 use crate::connection_limits::ConnectionLimits;
 use crate::price_table::PriceTable;
 use crate::provider_policy::ProviderFeature;
+use crate::retry_policy::RetryPolicy;
 use crate::stand_in_rules::StandInRules;
+use crate::upstream_limits::UpstreamLimiter;
 
 /// Where the gateway sends model calls.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,11 +47,16 @@ pub struct LlmConfig {
     /// [`ProviderFeature`]). Empty by default.
     pub allowed_provider_features: BTreeSet<ProviderFeature>,
     pub connection_limits: ConnectionLimits,
+    /// The run's upstream limits, shared with the other pods' gateways (clones of one
+    /// [`UpstreamLimiter`]); `None` sends every call at once.
+    pub upstream_limits: Option<UpstreamLimiter>,
+    /// Retries of 429 and 5xx answers; none by default.
+    pub retry: RetryPolicy,
 }
 
 impl LlmConfig {
-    /// `upstream` with the built-in prices, a 300 s timeout, no provider feature allowed and
-    /// the default connection limits.
+    /// `upstream` with the built-in prices, a 300 s timeout, no provider feature allowed, the
+    /// default connection limits, no upstream limits and no retries.
     pub fn new(upstream: Upstream) -> LlmConfig {
         LlmConfig {
             upstream,
@@ -57,6 +64,8 @@ impl LlmConfig {
             request_timeout: Duration::from_secs(300),
             allowed_provider_features: BTreeSet::new(),
             connection_limits: ConnectionLimits::default(),
+            upstream_limits: None,
+            retry: RetryPolicy::NONE,
         }
     }
 }

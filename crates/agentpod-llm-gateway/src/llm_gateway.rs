@@ -42,6 +42,8 @@ impl LlmGateway {
             timeout: config.request_timeout,
             body_read_timeout: config.connection_limits.body_read_timeout,
             allowed_provider_features: config.allowed_provider_features,
+            upstream_limits: config.upstream_limits,
+            retry: config.retry,
         });
         let listener =
             GatewayListener::bind(bind)

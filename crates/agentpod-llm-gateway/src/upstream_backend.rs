@@ -43,6 +43,8 @@ pub(crate) struct UpstreamReply {
     pub(crate) status: u16,
     pub(crate) content_type: String,
     pub(crate) body: ByteStream,
+    /// The provider's `retry-after`, on answers worth retrying (see `retry_policy`).
+    pub(crate) retry_after: Option<std::time::Duration>,
 }
 
 impl UpstreamReply {
@@ -51,6 +53,7 @@ impl UpstreamReply {
             status,
             content_type,
             body: stream::iter(chunks.into_iter().map(Ok)).boxed(),
+            retry_after: None,
         }
     }
 }
@@ -229,5 +232,6 @@ fn record(
         status: reply.status,
         content_type: reply.content_type,
         body,
+        retry_after: reply.retry_after,
     }
 }

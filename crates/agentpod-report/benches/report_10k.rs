@@ -85,6 +85,8 @@ fn synthetic_run() -> RunInput {
                 cost_usd: Some(0.004 + spread * spread * 0.2),
                 unpriced_calls: 0,
                 budget_stops: 0,
+                model_retries: 0,
+                throttled_ms: 0.0,
             },
         });
         input.issues.insert(

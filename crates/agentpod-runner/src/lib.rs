@@ -15,6 +15,7 @@ mod pod_gateways;
 mod pod_worker;
 mod preflight;
 mod run;
+mod run_budget;
 mod run_event;
 mod run_id;
 mod run_plan;

@@ -11,7 +11,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use agentpod_error_chain::ErrorChain;
 use agentpod_gateway_http::IssueToken;
 use agentpod_llm_gateway::{
-    LlmBudget, LlmConfig, LlmGateway, ModelPrice, PriceTable, StandInRule, StandInRules, Upstream,
+    DEFAULT_MAX_QUEUED_CALLS, LlmBudget, LlmConfig, LlmGateway, ModelPrice, PriceTable,
+    RetryPolicy, StandInRule, StandInRules, Upstream, UpstreamLimiter, UpstreamLimits,
 };
 use agentpod_runtime::Pod;
 use agentpod_spec::{ModelSpec, ModelUpstream};
@@ -41,9 +42,11 @@ pub(crate) struct IssueGateways {
 }
 
 impl PodGateways {
+    /// `upstream_limiter`: the run's, shared by every pod's LLM gateway.
     pub(crate) async fn start(
         plan: &RunPlan,
         pod: &dyn Pod,
+        upstream_limiter: Option<&UpstreamLimiter>,
     ) -> Result<PodGateways, GatewayStartError> {
         let address: IpAddr = if plan.spec.agent.image.is_some() {
             let host = pod.host_address().ok_or(GatewayStartError::NoPodNetwork)?;
@@ -88,7 +91,7 @@ impl PodGateways {
         let models = match &plan.spec.model {
             None => None,
             Some(model) => {
-                let started = match llm_config(model) {
+                let started = match llm_config(model, upstream_limiter) {
                     Ok(config) => LlmGateway::start(bind, config)
                         .await
                         .map_err(GatewayStartError::LlmGateway),
@@ -215,6 +218,10 @@ impl PodGateways {
             // Nothing priced (only unknown models, or no calls) is an unknown cost, not zero.
             let priced = totals.calls > totals.unpriced_calls + record.budget_stops;
             usage.cost_usd = priced.then_some(totals.cost_usd);
+            for call in &record.calls {
+                usage.model_retries += call.throttling.retries;
+                usage.throttled_ms += call.throttling.throttled_ms();
+            }
             for call in record.calls {
                 steps.push(step(
                     Some(call.started_at),
@@ -264,9 +271,29 @@ impl PodGateways {
     }
 }
 
+/// The run's upstream limits from the spec's `model.limits`, made once per run and shared by
+/// every pod's gateway; `None` when the spec sets none or the upstream calls no server.
+pub(crate) fn upstream_limiter(model: Option<&ModelSpec>) -> Option<UpstreamLimiter> {
+    let model = model.filter(|model| model.upstream.is_real())?;
+    let limits = &model.limits;
+    limits.any().then(|| {
+        UpstreamLimiter::new(UpstreamLimits {
+            requests_per_minute: limits.requests_per_minute,
+            tokens_per_minute: limits.tokens_per_minute,
+            concurrent_calls: limits.concurrent_calls,
+            max_queued_calls: limits
+                .max_queued_calls
+                .map_or(DEFAULT_MAX_QUEUED_CALLS, |calls| calls as usize),
+        })
+    })
+}
+
 /// The LLM gateway's configuration from the spec's `model` section. The real provider's key is
 /// read from agentpod's own environment here; it never reaches the agent.
-fn llm_config(model: &ModelSpec) -> Result<LlmConfig, GatewayStartError> {
+fn llm_config(
+    model: &ModelSpec,
+    upstream_limiter: Option<&UpstreamLimiter>,
+) -> Result<LlmConfig, GatewayStartError> {
     let api_key = || -> Result<String, GatewayStartError> {
         let variable = model.api_key_env().unwrap_or("OPENAI_API_KEY");
         std::env::var(variable).map_err(|_| GatewayStartError::MissingKey {
@@ -346,7 +373,25 @@ fn llm_config(model: &ModelSpec) -> Result<LlmConfig, GatewayStartError> {
         .iter()
         .filter_map(|name| serde_json::from_value(serde_json::Value::from(name.as_str())).ok())
         .collect();
+    // Recorded and replayed answers are the same every time: only a server is worth asking again.
+    if model.upstream.is_real() {
+        config.upstream_limits = upstream_limiter.cloned();
+        config.retry = RetryPolicy {
+            max_retries: model.retries.max_retries,
+            initial_backoff: model.retries.initial_backoff,
+            max_backoff: model.retries.max_backoff,
+            jitter_seed: rand_seed(),
+        };
+    }
     Ok(config)
+}
+
+/// A seed for the retries' jitter, different per gateway so pods do not retry in step.
+fn rand_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(0);
+    hasher.finish()
 }
 
 /// A gateway's RFC 3339 time; the gateways write nothing else, so `None` is never expected.
@@ -375,13 +420,19 @@ mod tests {
             timeout: Duration::from_secs(5),
             stand_in: StandInSpec::default(),
             allow_provider_features: Vec::new(),
+            limits: Default::default(),
+            retries: Default::default(),
         }
+    }
+
+    fn llm_config_alone(model: &ModelSpec) -> Result<LlmConfig, GatewayStartError> {
+        llm_config(model, None)
     }
 
     #[test]
     fn what_the_spec_asks_for_and_this_machine_lacks_is_a_typed_error() {
         let Err(GatewayStartError::MissingKey { upstream, variable }) =
-            llm_config(&model(ModelUpstream::OpenAi))
+            llm_config_alone(&model(ModelUpstream::OpenAi))
         else {
             panic!("a real upstream without its key must not start");
         };
@@ -390,13 +441,13 @@ mod tests {
             ("openai", "AGENTPOD_TEST_KEY_THAT_IS_NOT_SET")
         );
         assert!(matches!(
-            llm_config(&model(ModelUpstream::Replay)),
+            llm_config_alone(&model(ModelUpstream::Replay)),
             Err(GatewayStartError::ReplayWithoutCassettes)
         ));
         assert!(matches!(
-            llm_config(&model(ModelUpstream::OpenAiCompatible)),
+            llm_config_alone(&model(ModelUpstream::OpenAiCompatible)),
             Err(GatewayStartError::CompatibleWithoutBaseUrl)
         ));
-        assert!(llm_config(&model(ModelUpstream::StandIn)).is_ok());
+        assert!(llm_config_alone(&model(ModelUpstream::StandIn)).is_ok());
     }
 }

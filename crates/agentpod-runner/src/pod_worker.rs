@@ -15,6 +15,7 @@ use crate::interrupt::Interrupt;
 use crate::issue_execution::run_issue;
 use crate::issue_trial::IssueTrial;
 use crate::pod_gateways::PodGateways;
+use crate::run_budget::RunBudget;
 use crate::run_event::{RunEvent, RunReporter};
 use crate::run_plan::RunPlan;
 use crate::seeded_template::{SeededTemplate, TemplateError, start_pod};
@@ -28,6 +29,9 @@ pub(crate) struct PodContext {
     pub(crate) interrupt: Interrupt,
     pub(crate) queue: Arc<Mutex<VecDeque<IssueTrial>>>,
     pub(crate) template: Arc<SeededTemplate>,
+    /// The run's upstream limits, one for all pods; `None` without limits.
+    pub(crate) upstream_limiter: Option<agentpod_llm_gateway::UpstreamLimiter>,
+    pub(crate) run_budget: Arc<RunBudget>,
 }
 
 #[derive(Debug)]
@@ -59,6 +63,9 @@ pub(crate) async fn run_pod_worker(context: PodContext) -> PodWorkerEnd {
     loop {
         if context.interrupt.is_draining() {
             return PodWorkerEnd::Drained;
+        }
+        if context.run_budget.reached() {
+            return PodWorkerEnd::Served;
         }
         context
             .reporter
@@ -175,21 +182,23 @@ async fn serve(
             return PodWorkerEnd::BoundaryFailed(error);
         }
     }
-    let gateways = match PodGateways::start(&context.plan, pod).await {
-        Ok(gateways) => gateways,
-        Err(error) => {
-            report_failure(&error);
-            database.close().await;
-            return PodWorkerEnd::GatewayFailed(error);
-        }
-    };
+    let gateways =
+        match PodGateways::start(&context.plan, pod, context.upstream_limiter.as_ref()).await {
+            Ok(gateways) => gateways,
+            Err(error) => {
+                report_failure(&error);
+                database.close().await;
+                return PodWorkerEnd::GatewayFailed(error);
+            }
+        };
     context.reporter.report(&RunEvent::PodReady {
         pod: context.pod,
         pod_id: pod.id(),
         ready_in: started.elapsed(),
     });
     loop {
-        if context.interrupt.is_draining() {
+        // The run's cost budget stops new issues; those running finish.
+        if context.interrupt.is_draining() || context.run_budget.reached() {
             break;
         }
         let next = context
@@ -271,6 +280,7 @@ async fn serve(
             database.close().await;
             return PodWorkerEnd::StoreFailed(error);
         }
+        context.run_budget.spend(outcome.usage.cost_usd);
         tracing::debug!(
             issue = %issue.id,
             trial,

@@ -13,7 +13,9 @@ use tokio::task::JoinSet;
 use crate::error::RunError;
 use crate::interrupt::Interrupt;
 use crate::issue_trial::IssueTrial;
+use crate::pod_gateways::upstream_limiter;
 use crate::pod_worker::{PodContext, PodWorkerEnd, run_pod_worker};
+use crate::run_budget::RunBudget;
 use crate::run_event::{RunEvent, RunReporter};
 use crate::run_plan::RunPlan;
 use crate::seeded_template::SeededTemplate;
@@ -36,8 +38,18 @@ pub async fn execute(
     interrupt: Interrupt,
 ) -> Result<RunResult, RunError> {
     let plan = Arc::new(plan);
+    // What a resumed run spent before counts against its budget.
+    let mut spent_before = 0.0;
     if plan.resumed {
         store.reopen_run(&plan.run_id).await?;
+        if plan.spec.budgets.max_run_cost_usd.is_some() {
+            spent_before = store
+                .outcomes(&plan.run_id)
+                .await?
+                .iter()
+                .filter_map(|outcome| outcome.usage.cost_usd)
+                .sum();
+        }
     } else {
         store
             .create_run(&new_run_record(&plan, runtime.kind().to_string()))
@@ -57,6 +69,11 @@ pub async fn execute(
         Arc::new(Mutex::new(plan.work.iter().cloned().collect()));
     // Seeded (or found in the cache) once, by the first pod to ask; the others wait for it.
     let template = Arc::new(SeededTemplate::new(plan.seed_cache));
+    let limiter = upstream_limiter(plan.spec.model.as_ref());
+    let run_budget = Arc::new(RunBudget::new(
+        plan.spec.budgets.max_run_cost_usd,
+        spent_before,
+    ));
     let mut workers = JoinSet::new();
     for pod in 1..=plan.pods {
         let context = PodContext {
@@ -68,6 +85,8 @@ pub async fn execute(
             interrupt: interrupt.clone(),
             queue: queue.clone(),
             template: template.clone(),
+            upstream_limiter: limiter.clone(),
+            run_budget: run_budget.clone(),
         };
         workers.spawn(run_pod_worker(context));
     }
@@ -134,7 +153,11 @@ pub async fn execute(
     let left_in_queue = queue.lock().map(|queue| queue.len()).unwrap_or(0);
     let status = if error.is_some() {
         RunStatus::Failed
-    } else if interrupt.is_draining() || left_in_queue > 0 {
+    } else if interrupt.is_draining() {
+        RunStatus::Interrupted
+    } else if run_budget.reached() && left_in_queue > 0 {
+        RunStatus::BudgetReached
+    } else if left_in_queue > 0 {
         RunStatus::Interrupted
     } else {
         RunStatus::Finished

@@ -32,6 +32,7 @@ pub(crate) fn model_call_detail(call: LlmCall) -> ModelCallDetail {
         response,
         error,
         budget,
+        throttling,
     } = call;
     ModelCallDetail {
         api: api.name().to_string(),
@@ -49,6 +50,9 @@ pub(crate) fn model_call_detail(call: LlmCall) -> ModelCallDetail {
         response: recorded_text(response),
         error,
         budget: budget.map(|kind: BudgetKind| kind.name().to_string()),
+        queue_wait_ms: throttling.queue_wait_ms,
+        retries: throttling.retries,
+        retry_backoff_ms: throttling.retry_backoff_ms,
     }
 }
 
@@ -65,6 +69,7 @@ fn model_call_outcome(outcome: CallOutcome) -> ModelCallOutcome {
         CallOutcome::ProviderFeatureRefused => ModelCallOutcome::ProviderFeatureRefused,
         CallOutcome::ReplayMiss => ModelCallOutcome::ReplayMiss,
         CallOutcome::UnknownRoute => ModelCallOutcome::UnknownRoute,
+        CallOutcome::QueueFull => ModelCallOutcome::QueueFull,
     }
 }
 

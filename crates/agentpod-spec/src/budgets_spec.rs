@@ -1,5 +1,6 @@
-//! The `budgets` section: per-issue limits the gateways enforce; an issue that reaches one is
-//! refused further calls and recorded as a budget stop.
+//! The `budgets` section: per-issue limits the gateways enforce (an issue that reaches one is
+//! refused further calls and recorded as a budget stop), and the run's cost budget, which the
+//! runner enforces between issues.
 
 use serde::Serialize;
 
@@ -15,6 +16,9 @@ pub struct BudgetsSpec {
     /// Input plus output tokens, over all of the issue's model calls.
     pub max_tokens: Option<u64>,
     pub max_tool_calls: Option<u32>,
+    /// For the whole run, not per issue: once the issues' metered cost reaches it, no further
+    /// issue starts (issues already running finish), and the rest is left for `--resume`.
+    pub max_run_cost_usd: Option<f64>,
 }
 
 impl BudgetsSpec {
@@ -24,7 +28,12 @@ impl BudgetsSpec {
         owner: Position,
     ) -> Option<BudgetsSpec> {
         let fields = decoder.mapping(node, owner, "`budgets`", keys::BUDGETS)?;
-        let max_cost_usd = decoder.optional(&fields, "max_cost_usd", decode_cost);
+        let max_cost_usd = decoder.optional(&fields, "max_cost_usd", |decoder, node| {
+            decode_cost(decoder, node, "budgets.max_cost_usd")
+        });
+        let max_run_cost_usd = decoder.optional(&fields, "max_run_cost_usd", |decoder, node| {
+            decode_cost(decoder, node, "budgets.max_run_cost_usd")
+        });
         let max_llm_calls = decoder.optional(&fields, "max_llm_calls", |decoder, node| {
             decode_count(decoder, node, "budgets.max_llm_calls", i64::from(u32::MAX))
                 .and_then(|count| u32::try_from(count).ok())
@@ -42,6 +51,7 @@ impl BudgetsSpec {
             max_llm_calls: max_llm_calls?,
             max_tokens: max_tokens?,
             max_tool_calls: max_tool_calls?,
+            max_run_cost_usd: max_run_cost_usd?,
         })
     }
 }
@@ -59,10 +69,10 @@ fn decode_count(decoder: &mut Decoder<'_>, node: &Node, name: &str, maximum: i64
     Some(count)
 }
 
-fn decode_cost(decoder: &mut Decoder<'_>, node: &Node) -> Option<f64> {
+fn decode_cost(decoder: &mut Decoder<'_>, node: &Node, name: &str) -> Option<f64> {
     decoder.positive_number(
         node,
-        "budgets.max_cost_usd",
+        name,
         "write dollars as a number, e.g. `0.50`",
         Some("leave the budget out for no limit"),
     )

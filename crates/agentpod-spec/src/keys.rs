@@ -50,7 +50,16 @@ pub(crate) const MODEL: &[&str] = &[
     "timeout",
     "stand_in",
     "allow_provider_features",
+    "limits",
+    "retries",
 ];
+pub(crate) const MODEL_LIMITS: &[&str] = &[
+    "requests_per_minute",
+    "tokens_per_minute",
+    "concurrent_calls",
+    "max_queued_calls",
+];
+pub(crate) const MODEL_RETRIES: &[&str] = &["max_retries", "initial_backoff", "max_backoff"];
 pub(crate) const STAND_IN: &[&str] = &["rules"];
 pub(crate) const STAND_IN_RULE: &[&str] = &["when", "tool", "arguments", "reply"];
 pub(crate) const BUDGETS: &[&str] = &[
@@ -58,6 +67,7 @@ pub(crate) const BUDGETS: &[&str] = &[
     "max_llm_calls",
     "max_tokens",
     "max_tool_calls",
+    "max_run_cost_usd",
 ];
 pub(crate) const TOOLS: &[&str] = &["sql_functions_schema", "servers"];
 pub(crate) const TOOL_SERVER: &[&str] = &["name", "command", "url"];

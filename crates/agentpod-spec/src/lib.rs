@@ -41,6 +41,7 @@ mod spec_locations;
 mod sql_assertion;
 mod template_part;
 mod tools_spec;
+mod upstream_limits_spec;
 mod yaml_tree;
 
 pub use access_class::{AccessClass, UnknownAccessClass};
@@ -68,3 +69,4 @@ pub use spec_locations::SpecLocations;
 pub use sql_assertion::SqlAssertion;
 pub use template_part::{TemplateError, TemplatePart, parse_template};
 pub use tools_spec::{ToolServerKind, ToolServerSpec, ToolsSpec};
+pub use upstream_limits_spec::{RetriesSpec, UpstreamLimitsSpec};

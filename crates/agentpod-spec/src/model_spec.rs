@@ -13,6 +13,7 @@ use crate::json_value::decode_json;
 use crate::keys;
 use crate::node::{Node, NodeValue, Position};
 use crate::paths;
+use crate::upstream_limits_spec::{RetriesSpec, UpstreamLimitsSpec};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -39,6 +40,10 @@ pub struct ModelSpec {
     /// makes the provider fetch, act or keep state on the agent's behalf): `remote_inputs`,
     /// `provider_tools`, `service_tier`, `server_state`.
     pub allow_provider_features: Vec<String>,
+    /// What the provider allows the whole run (all pods together); calls over a limit wait.
+    pub limits: UpstreamLimitsSpec,
+    /// Retries of the provider's 429 and 5xx answers (real upstreams only).
+    pub retries: RetriesSpec,
 }
 
 /// The names `model.allow_provider_features` accepts (the LLM gateway's `ProviderFeature`s).
@@ -116,6 +121,18 @@ impl ModelSpec {
                 .map_or(node.position, |field| field.key_position);
             decode_stand_in(decoder, node, owner)
         });
+        let limits = decoder.optional(&fields, "limits", |decoder, node| {
+            let owner = fields
+                .get("limits")
+                .map_or(node.position, |field| field.key_position);
+            UpstreamLimitsSpec::decode(decoder, node, owner)
+        });
+        let retries = decoder.optional(&fields, "retries", |decoder, node| {
+            let owner = fields
+                .get("retries")
+                .map_or(node.position, |field| field.key_position);
+            RetriesSpec::decode(decoder, node, owner)
+        });
         let consistent = match upstream {
             Some(upstream) => check_upstream_needs(decoder, &fields, upstream),
             // The upstream is already reported; what it would need cannot be told.
@@ -144,6 +161,8 @@ impl ModelSpec {
             timeout: timeout?.unwrap_or(DEFAULT_TIMEOUT),
             stand_in: stand_in?.unwrap_or_default(),
             allow_provider_features: allow_provider_features?.unwrap_or_default(),
+            limits: limits?.unwrap_or_default(),
+            retries: retries?.unwrap_or_default(),
         })
     }
 }
@@ -196,7 +215,7 @@ fn check_upstream_needs(
         consistent = false;
     }
     if !upstream.is_real() {
-        for key in ["base_url", "api_key_env"] {
+        for key in ["base_url", "api_key_env", "limits", "retries"] {
             if let Some(field) = fields.get(key) {
                 decoder.report_with_help(
                     field.key_position,

@@ -35,6 +35,20 @@ pub struct ModelCallDetail {
     /// Set on budget stops: which budget refused the call (`max_cost_usd`, `max_calls`,
     /// `max_tokens`).
     pub budget: Option<String>,
+    /// Time the call waited in line for the run's upstream limits (`model.limits`).
+    pub queue_wait_ms: f64,
+    /// How many times the gateway sent the call again after a 429 or 5xx (`model.retries`).
+    pub retries: u32,
+    /// Time spent backing off between those retries.
+    pub retry_backoff_ms: f64,
+}
+
+impl ModelCallDetail {
+    /// The call's time that was the provider's throttling, not the agent's: its wait in line
+    /// and its backoff.
+    pub fn throttled_ms(&self) -> f64 {
+        self.queue_wait_ms + self.retry_backoff_ms
+    }
 }
 
 /// How a model call ended.
@@ -64,6 +78,8 @@ pub enum ModelCallOutcome {
     ReplayMiss,
     /// A route or method the gateway does not serve.
     UnknownRoute,
+    /// The line for the run's upstream limits was full; the call was refused, not sent.
+    QueueFull,
 }
 
 impl ModelCallOutcome {
@@ -81,6 +97,7 @@ impl ModelCallOutcome {
             ModelCallOutcome::ProviderFeatureRefused => "provider_feature_refused",
             ModelCallOutcome::ReplayMiss => "replay_miss",
             ModelCallOutcome::UnknownRoute => "unknown_route",
+            ModelCallOutcome::QueueFull => "queue_full",
         }
     }
 }

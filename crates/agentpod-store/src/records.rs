@@ -57,6 +57,9 @@ pub enum RunStatus {
     Finished,
     Interrupted,
     Failed,
+    /// The run's cost budget (`budgets.max_run_cost_usd`) was reached: issues not started were
+    /// left for `--resume`.
+    BudgetReached,
 }
 
 impl RunStatus {
@@ -66,6 +69,7 @@ impl RunStatus {
             RunStatus::Finished => "finished",
             RunStatus::Interrupted => "interrupted",
             RunStatus::Failed => "failed",
+            RunStatus::BudgetReached => "budget_reached",
         }
     }
 
@@ -75,6 +79,7 @@ impl RunStatus {
             "finished" => RunStatus::Finished,
             "interrupted" => RunStatus::Interrupted,
             "failed" => RunStatus::Failed,
+            "budget_reached" => RunStatus::BudgetReached,
             _ => return None,
         })
     }
@@ -218,5 +223,15 @@ impl OwnTime {
     #[must_use]
     pub fn is_zero(&self) -> bool {
         self.total_ms() == 0.0
+    }
+}
+
+impl OutcomeRecord {
+    /// The agent's own time: `duration_ms` less the time its model calls were throttled by the
+    /// provider (queued for the run's limits, backing off between retries). Throttled calls in
+    /// parallel each count their own wait, so the result is floored at zero.
+    pub fn agent_ms(&self) -> u64 {
+        let throttled = self.usage.throttled_ms.max(0.0).round() as u64;
+        self.duration_ms.saturating_sub(throttled)
     }
 }

@@ -634,6 +634,8 @@ fn outcome_from_row(row: &SqliteRow) -> Result<OutcomeRecord, StoreError> {
             cost_usd: row.try_get("cost_usd")?,
             unpriced_calls: row.try_get::<i64, _>("unpriced_calls")? as u32,
             budget_stops: row.try_get::<i64, _>("budget_stops")? as u32,
+            model_retries: row.try_get::<i64, _>("model_retries")? as u32,
+            throttled_ms: row.try_get("throttled_ms")?,
         },
         own_time: OwnTime {
             prepare_ms: row.try_get("prepare_ms")?,
@@ -676,9 +678,9 @@ async fn insert_outcome(
         "INSERT OR REPLACE INTO outcomes (run_id, issue_id, trial, pod_index, status, reason, exit,
              started_at, duration_ms, output_json, grade_json, stdout, stdout_bytes,
              stdout_truncated, stderr, stderr_bytes, stderr_truncated, llm_calls, tool_calls,
-             input_tokens, output_tokens, cost_usd, unpriced_calls, budget_stops, prepare_ms,
-             events_ms, grade_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             input_tokens, output_tokens, cost_usd, unpriced_calls, budget_stops,
+             model_retries, throttled_ms, prepare_ms, events_ms, grade_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&outcome.run_id)
     .bind(&outcome.issue_id)
@@ -704,6 +706,8 @@ async fn insert_outcome(
     .bind(outcome.usage.cost_usd)
     .bind(outcome.usage.unpriced_calls as i64)
     .bind(outcome.usage.budget_stops as i64)
+    .bind(i64::from(outcome.usage.model_retries))
+    .bind(outcome.usage.throttled_ms)
     .bind(outcome.own_time.prepare_ms)
     .bind(outcome.own_time.events_ms)
     .bind(outcome.own_time.grade_ms)

@@ -71,4 +71,13 @@ pub struct IssueUsage {
     pub unpriced_calls: u32,
     /// Calls refused because a per-issue budget was spent.
     pub budget_stops: u32,
+    /// Retries the LLM gateway made after the provider's 429 or 5xx answers (the agent saw
+    /// none of those answers).
+    #[serde(default)]
+    pub model_retries: u32,
+    /// Time the issue's model calls spent throttled — waiting in line for the run's upstream
+    /// limits and backing off between retries — summed over its calls. Part of the issue's
+    /// duration, but the provider's time, not the agent's (see `OutcomeRecord::agent_ms`).
+    #[serde(default)]
+    pub throttled_ms: f64,
 }

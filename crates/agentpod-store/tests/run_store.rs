@@ -385,6 +385,8 @@ async fn steps_and_usage_round_trip_in_order() {
         cost_usd: Some(0.0125),
         unpriced_calls: 1,
         budget_stops: 0,
+        model_retries: 4,
+        throttled_ms: 2500.5,
     };
     store.record_outcome(&with_usage).await.unwrap();
     let read = store.outcomes("20261125-120000-aaaa").await.unwrap();

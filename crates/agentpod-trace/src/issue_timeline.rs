@@ -110,10 +110,21 @@ fn step_line(step: &StepRecord) -> (TimelineLayer, String) {
                 Some(cost) => format!("${cost:.6}"),
                 None => "cost unknown".to_string(),
             };
+            // The provider's part of the latency: waiting for the run's limits, and retries.
+            let throttled = if call.retries > 0 || call.throttled_ms() > 0.0 {
+                format!(
+                    " · throttled {:.1} ms, {} retr{}",
+                    call.throttled_ms(),
+                    call.retries,
+                    if call.retries == 1 { "y" } else { "ies" }
+                )
+            } else {
+                String::new()
+            };
             (
                 TimelineLayer::Reasoning,
                 format!(
-                    "model {} ({}) · {} in / {} out tokens · {cost}{latency}{}",
+                    "model {} ({}) · {} in / {} out tokens · {cost}{latency}{throttled}{}",
                     call.model.as_deref().unwrap_or("?"),
                     or_unknown(&call.api),
                     call.usage.input_tokens,

@@ -26,7 +26,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
         agentpod dataset diff old-issues.jsonl issues.jsonl\n  \
         agentpod promote run latest T-1042 --expected category=billing --to pods/support-triage.yaml\n  \
         agentpod gc\n\n\
-        Exit codes: 0 success · 1 internal error · 2 invalid input · 3 setup error · 4 gate failed · 130 interrupted"
+        Exit codes: 0 success · 1 internal error · 2 invalid input · 3 setup error · 4 gate failed · 5 run budget reached · 130 interrupted"
 )]
 pub(crate) struct Cli {
     #[command(flatten)]

@@ -14,6 +14,9 @@ pub enum Exit {
     Setup = 3,
     /// The CI gate failed: a threshold of the spec or the command line was not met.
     GateFailed = 4,
+    /// The run's cost budget (`budgets.max_run_cost_usd`) was reached and issues were left
+    /// unstarted; results so far are kept, and `--resume` runs the rest.
+    BudgetReached = 5,
     /// The run was interrupted (Ctrl-C, SIGTERM); results so far are kept.
     Interrupted = 130,
 }

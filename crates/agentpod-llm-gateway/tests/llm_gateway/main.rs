@@ -10,3 +10,4 @@ mod parallel_issues;
 mod provider_features;
 mod record_replay;
 mod stand_in_clients;
+mod throttling;

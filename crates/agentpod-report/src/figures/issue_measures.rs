@@ -56,8 +56,9 @@ impl TrialFigures {
                 .usage
                 .input_tokens
                 .saturating_add(outcome.usage.output_tokens) as f64,
-            // Time per issue: the agent's start to its end (`duration_ms`), one definition.
-            seconds: outcome.duration_ms as f64 / 1000.0,
+            // Time per issue: the agent's start to its end, less the provider's throttling of its
+            // model calls (`agent_ms`), one definition.
+            seconds: outcome.agent_ms() as f64 / 1000.0,
         }
     }
 }

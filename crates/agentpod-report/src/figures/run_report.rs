@@ -62,6 +62,8 @@ pub struct RunReport {
     /// Calls to models with no price: left out of the cost figures.
     pub unpriced_calls: u32,
     pub budget_stops: u32,
+    /// The provider's throttling: retries and waits, left out of `seconds`.
+    pub throttling: crate::figures::usage_summary::ThrottlingSummary,
     /// Beyond Tukey's fence (the rule of `agentpod-report`).
     pub outliers: Vec<Outlier>,
     pub boundary: BoundarySummary,
@@ -263,6 +265,7 @@ impl RunReport {
             seconds,
             unpriced_calls: summary.usage.unpriced_calls,
             budget_stops: summary.usage.budget_stops,
+            throttling: summary.usage.throttling,
             outliers: summary.usage.outliers,
             boundary: summary.boundary,
             category_field: if categories.is_empty() {
@@ -422,7 +425,7 @@ fn timelines(input: &RunInput) -> HashMap<String, Vec<TimelineEntry>> {
         let (label, failed) = match &step.detail {
             StepDetail::LlmCall(call) => (
                 format!(
-                    "{} · {} in / {} out tokens{}",
+                    "{} · {} in / {} out tokens{}{}",
                     call.response_model
                         .as_deref()
                         .or(call.model.as_deref())
@@ -431,7 +434,8 @@ fn timelines(input: &RunInput) -> HashMap<String, Vec<TimelineEntry>> {
                     call.usage.output_tokens,
                     call.cost_usd
                         .map(|cost| format!(" · {}", dollars(cost)))
-                        .unwrap_or_default()
+                        .unwrap_or_default(),
+                    throttled_note(call)
                 ),
                 call.status >= 400,
             ),
@@ -643,4 +647,17 @@ pub(crate) fn figures(
     .into_iter()
     .filter_map(|(name, figure, show)| Some((name, figure?, show)))
     .collect()
+}
+
+/// " · throttled 1.2 s, 2 retries" for a model call the provider held up; empty otherwise.
+fn throttled_note(call: &agentpod_store::ModelCallDetail) -> String {
+    if call.retries == 0 && call.throttled_ms() <= 0.0 {
+        return String::new();
+    }
+    format!(
+        " · throttled {}, {} retr{}",
+        seconds(call.throttled_ms() / 1000.0),
+        call.retries,
+        if call.retries == 1 { "y" } else { "ies" }
+    )
 }

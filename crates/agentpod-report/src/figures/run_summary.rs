@@ -83,7 +83,9 @@ pub struct RunSummary {
     pub pass_rate: Option<f64>,
     /// pass^k, for a run of several trials per issue with a finished trial.
     pub pass_all_trials: Option<PassAllTrials>,
-    /// Seconds per finished issue, from agent start to agent end.
+    /// Seconds per finished issue, from agent start to agent end, less the time its model calls
+    /// were throttled by the provider (`OutcomeRecord::agent_ms`; the throttling is in
+    /// `usage.throttling`).
     pub seconds_per_issue: Option<Distribution>,
     /// agentpod's own milliseconds per issue trial around the agent; `None` when no outcome
     /// measured it (runs recorded before it was).
@@ -148,7 +150,7 @@ pub fn summarize(
     let mut errored = Vec::new();
     let mut failed = Vec::new();
     for outcome in outcomes {
-        let issue_seconds = outcome.duration_ms as f64 / 1000.0;
+        let issue_seconds = outcome.agent_ms() as f64 / 1000.0;
         let note = || IssueNote {
             issue_id: outcome.issue_id.clone(),
             trial: outcome.trial,

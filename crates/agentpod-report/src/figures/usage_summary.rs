@@ -1,5 +1,6 @@
 //! `UsageSummary`: what a run's issues cost and did, as the gateways counted it — cost, tokens,
-//! model calls and tool calls per issue (distributions, not averages), and the outliers.
+//! model calls and tool calls per issue (distributions, not averages), the outliers, and what
+//! the provider's throttling cost (`ThrottlingSummary`).
 
 use agentpod_store::{OutcomeRecord, OutcomeStatus};
 use serde::Serialize;
@@ -20,6 +21,25 @@ pub struct UsageSummary {
     pub budget_stops: u32,
     /// Issues far above the rest (beyond Tukey's fence, Q3 + 1.5 × IQR) in cost, tool calls or time.
     pub outliers: Vec<Outlier>,
+    pub throttling: ThrottlingSummary,
+}
+
+/// The provider's throttling over the run's finished issues: the LLM gateway's retries after
+/// 429 and 5xx answers and the time model calls waited (for the run's upstream limits, or
+/// backing off between retries). That time is left out of every time figure, which measures
+/// the agent (see `OutcomeRecord::agent_ms`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ThrottlingSummary {
+    pub model_retries: u32,
+    pub throttled_seconds: f64,
+    /// Issue trials with any retry or wait.
+    pub issues_throttled: usize,
+}
+
+impl ThrottlingSummary {
+    pub fn any(&self) -> bool {
+        self.model_retries > 0 || self.throttled_seconds > 0.0
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -63,7 +83,7 @@ pub(crate) fn summarize_usage(outcomes: &[OutcomeRecord]) -> UsageSummary {
             .collect()
     };
     let tool_calls = measure(|outcome| f64::from(outcome.usage.tool_calls));
-    let seconds = measure(|outcome| outcome.duration_ms as f64 / 1000.0);
+    let seconds = measure(|outcome| outcome.agent_ms() as f64 / 1000.0);
     let mut outliers = Vec::new();
     for (name, values) in [
         ("cost_usd", &costs),
@@ -96,6 +116,22 @@ pub(crate) fn summarize_usage(outcomes: &[OutcomeRecord]) -> UsageSummary {
             .map(|outcome| outcome.usage.budget_stops)
             .sum(),
         outliers,
+        throttling: ThrottlingSummary {
+            model_retries: finished
+                .iter()
+                .map(|outcome| outcome.usage.model_retries)
+                .sum(),
+            throttled_seconds: finished
+                .iter()
+                .map(|outcome| outcome.usage.throttled_ms / 1000.0)
+                .sum(),
+            issues_throttled: finished
+                .iter()
+                .filter(|outcome| {
+                    outcome.usage.model_retries > 0 || outcome.usage.throttled_ms > 0.0
+                })
+                .count(),
+        },
     }
 }
 

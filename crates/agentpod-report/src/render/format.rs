@@ -143,6 +143,25 @@ fn thousands(whole: f64) -> String {
     out
 }
 
+/// "12 retries, 3.40s waiting in 9 issues, not counted as the agent's time": the provider's
+/// throttling, as every view says it.
+pub(crate) fn throttling_sentence(
+    throttling: &crate::figures::usage_summary::ThrottlingSummary,
+) -> String {
+    format!(
+        "{} retr{}, {} waiting in {} issue{}, not counted as the agent's time",
+        throttling.model_retries,
+        if throttling.model_retries == 1 {
+            "y"
+        } else {
+            "ies"
+        },
+        seconds(throttling.throttled_seconds),
+        throttling.issues_throttled,
+        plural(throttling.issues_throttled)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -143,6 +143,16 @@ pub(crate) fn report(report: &RunReport) -> String {
             report.boundary.changes, report.boundary.proposals
         ),
     );
+    if report.throttling.any() {
+        card(
+            &mut out,
+            &report.throttling.model_retries.to_string(),
+            &format!(
+                "provider throttling: {}",
+                super::format::throttling_sentence(&report.throttling)
+            ),
+        );
+    }
     out.push_str("</section>\n<h2>Distributions per issue</h2><div class=\"charts\">");
     let samples = &report.trial_samples;
     out.push_str(&histogram("Cost per issue", &samples.cost_usd, dollars));

@@ -62,6 +62,13 @@ pub(crate) fn report(report: &RunReport) -> String {
         }
         out.push('\n');
     }
+    if report.throttling.any() {
+        let _ = writeln!(
+            out,
+            "Provider throttling: {}\n",
+            super::format::throttling_sentence(&report.throttling)
+        );
+    }
     let boundary = &report.boundary;
     let _ = writeln!(
         out,

@@ -7,6 +7,7 @@ use std::fmt::Write;
 use crate::figures::run_summary::{IssueNote, RunSummary};
 use crate::render::format::{
     dollars, milliseconds as format_milliseconds, plural, seconds as format_seconds,
+    throttling_sentence,
 };
 use crate::render::inert_text::terminal_line;
 
@@ -68,6 +69,14 @@ pub fn render_summary(summary: &RunSummary) -> String {
         let _ = write!(issue_line, ", {} not run", counts.not_run);
     }
     let _ = writeln!(out, "  issues      {issue_line}");
+    if summary.status == "budget_reached" {
+        let _ = writeln!(
+            out,
+            "  run budget  reached (budgets.max_run_cost_usd): {} issue trial{} not started because of it",
+            counts.not_run,
+            plural(counts.not_run)
+        );
+    }
     if let Some(rate) = summary.pass_rate {
         let finished = counts.passed + counts.failed + counts.errored;
         let _ = writeln!(
@@ -92,10 +101,15 @@ pub fn render_summary(summary: &RunSummary) -> String {
     if let Some(seconds) = &summary.seconds_per_issue {
         let _ = writeln!(
             out,
-            "  time        median {} · p95 {} · max {} per issue (agent start to end)",
+            "  time        median {} · p95 {} · max {} per issue (agent start to end{})",
             format_seconds(seconds.median),
             format_seconds(seconds.p95),
-            format_seconds(seconds.max)
+            format_seconds(seconds.max),
+            if summary.usage.throttling.throttled_seconds > 0.0 {
+                ", less provider throttling"
+            } else {
+                ""
+            }
         );
     }
     if let Some(own) = &summary.own_time {
@@ -208,6 +222,13 @@ fn render_usage(out: &mut String, usage: &crate::figures::usage_summary::UsageSu
             out,
             "  budgets     {} calls refused after a per-issue budget was spent",
             usage.budget_stops
+        );
+    }
+    if usage.throttling.any() {
+        let _ = writeln!(
+            out,
+            "  throttling  provider throttling: {}",
+            throttling_sentence(&usage.throttling)
         );
     }
 }

@@ -90,6 +90,13 @@ pub(crate) fn report(report: &RunReport) -> String {
             report.unpriced_calls
         );
     }
+    if report.throttling.any() {
+        let _ = writeln!(
+            out,
+            "throttling   provider throttling: {}",
+            super::format::throttling_sentence(&report.throttling)
+        );
+    }
     let boundary = &report.boundary;
     let _ = writeln!(
         out,

@@ -152,6 +152,8 @@ fn cost_tokens_and_calls_are_distributions_with_outliers() {
             cost_usd: cost,
             unpriced_calls: u32::from(cost.is_none()) * llm_calls,
             budget_stops: 0,
+            model_retries: 0,
+            throttled_ms: 0.0,
         };
         outcomes.push(outcome);
     }
@@ -186,6 +188,43 @@ fn cost_tokens_and_calls_are_distributions_with_outliers() {
         "{text}"
     );
     assert!(text.contains("T-4  40 tool calls (fence 6.5)"), "{text}");
+    assert!(
+        !text.contains("throttling"),
+        "no throttling, no line: {text}"
+    );
+}
+
+#[test]
+fn the_providers_throttling_is_reported_and_not_counted_as_the_agents_time() {
+    let mut outcomes: Vec<_> = (0..4)
+        .map(|i| outcome(&format!("T-{i}"), OutcomeStatus::Passed, 1000, "ok"))
+        .collect();
+    for outcome in &mut outcomes {
+        outcome.usage.llm_calls = 2;
+    }
+    // T-0 spent 400 ms of its second waiting on the provider, over 2 retries; T-1 waited
+    // 1.5 s in line over two calls at once, more than its whole duration.
+    outcomes[0].usage.model_retries = 2;
+    outcomes[0].usage.throttled_ms = 400.0;
+    outcomes[1].usage.throttled_ms = 1500.0;
+    let summary = summarize(&run(4), &outcomes, &[]);
+    let throttling = &summary.usage.throttling;
+    assert_eq!(throttling.model_retries, 2);
+    assert_eq!(throttling.throttled_seconds, 1.9);
+    assert_eq!(throttling.issues_throttled, 2);
+    let seconds = summary.seconds_per_issue.unwrap();
+    assert_eq!(
+        (seconds.mean, seconds.max),
+        ((0.6 + 0.0 + 1.0 + 1.0) / 4.0, 1.0),
+        "each issue's time is net of its throttling, floored at zero"
+    );
+    assert_eq!(outcomes[0].agent_ms(), 600);
+    let text = render_summary(&summary);
+    assert!(
+        text.contains("throttling  provider throttling: 2 retries, 1.90s waiting in 2 issues, not counted as the agent's time"),
+        "{text}"
+    );
+    assert!(text.contains("less provider throttling"), "{text}");
 }
 
 #[test]

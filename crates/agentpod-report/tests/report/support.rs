@@ -91,6 +91,8 @@ pub fn outcome(run_id: &str, issue: &Issue<'_>) -> OutcomeRecord {
             cost_usd: issue.cost,
             unpriced_calls: 0,
             budget_stops: 0,
+            model_retries: 0,
+            throttled_ms: 0.0,
         },
     }
 }

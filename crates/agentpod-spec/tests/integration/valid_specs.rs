@@ -8,8 +8,8 @@ use agentpod_spec::{
     AccessClass, AgentIsolation, AgentLimits, AgentSpec, BoundarySpec, BudgetsSpec, CategoryMix,
     ColumnRule, CurrentHandling, DatabaseSpec, FieldMatcher, Fixture, FixtureKind, GateSpec,
     GradingSpec, IssuesSpec, ModelSpec, ModelUpstream, PodSpec, ProductionBudgets, ProductionSpec,
-    ProposalResponse, SqlAssertion, StandInRuleSpec, StandInSpec, TableRule, TemplatePart,
-    ToolServerKind, ToolServerSpec, ToolsSpec,
+    ProposalResponse, RetriesSpec, SqlAssertion, StandInRuleSpec, StandInSpec, TableRule,
+    TemplatePart, ToolServerKind, ToolServerSpec, ToolsSpec, UpstreamLimitsSpec,
 };
 
 #[test]
@@ -377,6 +377,7 @@ fn gateway_sections_decode_every_key() {
             max_llm_calls: Some(20),
             max_tokens: Some(200_000),
             max_tool_calls: Some(30),
+            max_run_cost_usd: None,
         }
     );
     assert_eq!(
@@ -423,6 +424,24 @@ fn real_upstreams_take_their_key_variable() {
     assert_eq!(model.stand_in, StandInSpec::default());
     assert_eq!(spec.budgets.max_cost_usd, Some(2.0));
     assert_eq!(spec.budgets.max_llm_calls, None);
+    assert_eq!(spec.budgets.max_run_cost_usd, Some(25.0));
+    assert_eq!(
+        model.limits,
+        UpstreamLimitsSpec {
+            requests_per_minute: Some(500),
+            tokens_per_minute: Some(200_000),
+            concurrent_calls: Some(16),
+            max_queued_calls: None,
+        }
+    );
+    assert_eq!(
+        model.retries,
+        RetriesSpec {
+            max_retries: 5,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(60),
+        }
+    );
 
     let defaults = |upstream| ModelSpec {
         upstream,
@@ -434,6 +453,8 @@ fn real_upstreams_take_their_key_variable() {
         timeout: Duration::from_secs(60),
         stand_in: StandInSpec::default(),
         allow_provider_features: Vec::new(),
+        limits: UpstreamLimitsSpec::default(),
+        retries: RetriesSpec::default(),
     };
     assert_eq!(
         defaults(ModelUpstream::OpenAi).api_key_env(),

@@ -130,6 +130,7 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
     }
     let run_id = plan.run_id.clone();
     let spec_path = plan.spec.path.clone();
+    let run_budget = plan.spec.budgets.max_run_cost_usd;
     let interrupt = Interrupt::new();
     signals::listen(interrupt.clone());
     let reporter = progress_reporter(args.no_progress, plan.work.len(), plan.trials, plan.pods);
@@ -187,6 +188,15 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
         RunStatus::Interrupted => {
             eprintln!("finish it later with: agentpod run --resume {run_id}");
             Exit::Interrupted
+        }
+        RunStatus::BudgetReached => {
+            eprintln!(
+                "the run's cost budget of ${:.2} (budgets.max_run_cost_usd) was reached: {} issue trials were not started; raise the budget in {} and finish with: agentpod run --resume {run_id}",
+                run_budget.unwrap_or_default(),
+                result.summary.issues.not_run,
+                spec_path.display()
+            );
+            Exit::BudgetReached
         }
         _ => Exit::Success,
     })

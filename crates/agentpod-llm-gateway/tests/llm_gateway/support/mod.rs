@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fake_upstream;
+pub mod throttling_upstream;
 
 use std::path::PathBuf;
 use std::time::Duration;
