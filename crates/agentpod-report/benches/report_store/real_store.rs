@@ -52,7 +52,7 @@ pub(crate) async fn bench_store() -> Result<BenchStore, String> {
             binary.display()
         ));
     }
-    let directory = target.join(format!("bench-report/{REAL_ISSUES}x{TRIALS}x{COPIES}-v1"));
+    let directory = target.join(format!("bench-report/{REAL_ISSUES}x{TRIALS}x{COPIES}-v2"));
     let path = directory.join("runs.db");
     let ready = directory.join("run-id");
     if let Ok(run_id) = std::fs::read_to_string(&ready) {
