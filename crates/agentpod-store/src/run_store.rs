@@ -285,7 +285,7 @@ impl RunStore {
         &self,
         run_id: &str,
     ) -> Result<Vec<OutcomeRecord>, StoreError> {
-        let rows = sqlx::query(
+        let mut rows = sqlx::query(
             "SELECT o.run_id, o.issue_id, o.trial, o.pod_index, o.status, o.reason, 'null' AS exit,
                     o.started_at, o.duration_ms, NULL AS output_json, 'null' AS grade_json,
                     '' AS stdout, o.stdout_bytes, o.stdout_truncated, '' AS stderr,
@@ -297,9 +297,13 @@ impl RunStore {
              WHERE o.run_id = ? ORDER BY i.position, o.issue_id, o.trial",
         )
         .bind(run_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(outcome_from_row).collect()
+        .fetch(&self.pool);
+        // Row by row: the rows are not held beside the records made from them.
+        let mut outcomes = Vec::new();
+        while let Some(row) = rows.try_next().await? {
+            outcomes.push(outcome_from_row(&row)?);
+        }
+        Ok(outcomes)
     }
 
     /// The ids of a run's sampled issues with at least one trial that has no finished outcome
