@@ -51,6 +51,7 @@ fn three_trials_per_issue_give_the_pass_rate_over_trials_and_pass_k_over_issues(
 
     // One outcome per (issue, trial), trials 1 to 3 of each of the 4 issues.
     let shown = scratch.show(&run_id);
+    assert_eq!(shown, whole_show_document(&scratch, &run_id));
     assert_eq!(shown["run"]["trials"], 3);
     let outcomes = outcomes_by_trial(&shown);
     assert_eq!(outcomes.len(), 12, "{outcomes:?}");
@@ -382,4 +383,30 @@ fn run_gate_with_a_baseline_checks_regressions_even_without_a_limit() {
         "{stdout}"
     );
     assert!(stdout.contains("a baseline allows none"), "{stdout}");
+}
+
+/// The document `show --json` printed before it was written as it is read: built whole from the
+/// store's records with `json!` (every object's keys sorted).
+fn whole_show_document(scratch: &Scratch, run_id: &str) -> Value {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = agentpod_store::RunStore::open_to_read(&scratch.path().join("runs.db"))
+            .await
+            .unwrap();
+        let run = store.find_run(run_id).await.unwrap();
+        let outcomes = store.outcomes(&run.id).await.unwrap();
+        let boundary_events = store.boundary_events(&run.id).await.unwrap();
+        let summary = agentpod_report::summarize(&run, &outcomes, &boundary_events);
+        let boundary = store.run_boundary(&run.id).await.unwrap();
+        serde_json::json!({
+            "run": run,
+            "summary": summary,
+            "boundary": boundary,
+            "outcomes": outcomes,
+            "boundary_events": boundary_events,
+        })
+    })
 }

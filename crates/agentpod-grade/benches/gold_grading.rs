@@ -60,7 +60,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let started = Instant::now();
         let gold = pod.create_grading_database("gold").await?;
         replay(&gold).await?;
-        let (expected, actual) = snapshot_differences(&gold.admin_url, &agent.admin_url, &[]).await?;
+        let (expected, actual) =
+            snapshot_differences(&gold.admin_url, &agent.admin_url, &[]).await?;
         let part = diff_states(&expected, &actual);
         now.push(started.elapsed());
         assert_eq!(part, whole, "both paths see the same difference");

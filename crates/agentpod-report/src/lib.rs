@@ -25,4 +25,6 @@ pub use figures::{
     wilson_interval,
 };
 pub use render::inert_text;
-pub use render::{ReportFormat, render_comparison, render_gate, render_report, render_summary};
+pub use render::{
+    ReportFormat, ShowJson, render_comparison, render_gate, render_report, render_summary,
+};

@@ -5,6 +5,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteRow, SqliteSynchronous,
@@ -32,6 +33,15 @@ macro_rules! run_columns {
          FROM runs"
     };
 }
+
+/// A run's outcome rows in the order of its sample, each issue's trials in order (outcomes of
+/// issues outside the sample, which only a damaged store has, first). The primary keys serve
+/// it (`outcomes` by run, `run_issues` by run and issue); the sort into sample order is a small
+/// part of reading 30,000 rows, and SQLite's planner does not trade it for an index on the
+/// sample's positions (measured), so there is none.
+const OUTCOMES_IN_SAMPLE_ORDER: &str = "SELECT o.* FROM outcomes o
+     LEFT JOIN run_issues i ON i.run_id = o.run_id AND i.issue_id = o.issue_id
+     WHERE o.run_id = ? ORDER BY i.position, o.issue_id, o.trial";
 
 /// Where the store lives, relative to the working directory, unless told otherwise.
 pub const DEFAULT_STORE_PATH: &str = ".agentpod/runs.db";
@@ -244,15 +254,58 @@ impl RunStore {
 
     /// A run's outcomes, in the order of its sample, each issue's trials in order.
     pub async fn outcomes(&self, run_id: &str) -> Result<Vec<OutcomeRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT o.* FROM outcomes o
+        let rows = sqlx::query(OUTCOMES_IN_SAMPLE_ORDER)
+            .bind(run_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(outcome_from_row).collect()
+    }
+
+    /// A run's outcomes as [`RunStore::outcomes`] gives them, handed to `each` one at a time as
+    /// they are read, so a run can be written out without being held in memory whole.
+    pub async fn for_each_outcome<E: From<StoreError>>(
+        &self,
+        run_id: &str,
+        mut each: impl FnMut(OutcomeRecord) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut rows = sqlx::query(OUTCOMES_IN_SAMPLE_ORDER)
+            .bind(run_id)
+            .fetch(&self.pool);
+        while let Some(row) = rows.try_next().await.map_err(StoreError::from)? {
+            each(outcome_from_row(&row)?)?;
+        }
+        Ok(())
+    }
+
+    /// A run's outcomes as [`RunStore::outcomes`] gives them, in the same order, without what
+    /// the agent wrote and how it was judged in detail: `output` is `None`, `exit` and `grade`
+    /// are JSON null, `stdout` and `stderr` are empty (their sizes and truncation flags are
+    /// kept). What figures read (status, reason, times, usage) is all there; it is a fraction of
+    /// the bytes of a run, which reports of tens of thousands of trials are slowed by.
+    pub async fn outcomes_without_texts(
+        &self,
+        run_id: &str,
+    ) -> Result<Vec<OutcomeRecord>, StoreError> {
+        let mut rows = sqlx::query(
+            "SELECT o.run_id, o.issue_id, o.trial, o.pod_index, o.status, o.reason, 'null' AS exit,
+                    o.started_at, o.duration_ms, NULL AS output_json, 'null' AS grade_json,
+                    '' AS stdout, o.stdout_bytes, o.stdout_truncated, '' AS stderr,
+                    o.stderr_bytes, o.stderr_truncated, o.llm_calls, o.tool_calls,
+                    o.input_tokens, o.output_tokens, o.cost_usd, o.unpriced_calls,
+                    o.budget_stops, o.model_retries, o.throttled_ms, o.prepare_ms, o.events_ms,
+                    o.grade_ms
+             FROM outcomes o
              LEFT JOIN run_issues i ON i.run_id = o.run_id AND i.issue_id = o.issue_id
              WHERE o.run_id = ? ORDER BY i.position, o.issue_id, o.trial",
         )
         .bind(run_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(outcome_from_row).collect()
+        .fetch(&self.pool);
+        // Row by row: the rows are not held beside the records made from them.
+        let mut outcomes = Vec::new();
+        while let Some(row) = rows.try_next().await? {
+            outcomes.push(outcome_from_row(&row)?);
+        }
+        Ok(outcomes)
     }
 
     /// The ids of a run's sampled issues with at least one trial that has no finished outcome

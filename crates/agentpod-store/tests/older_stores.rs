@@ -302,3 +302,107 @@ fn a_bundled_step_of_an_earlier_version_reads_and_writes_back_in_the_same_shape(
     let again: StepRecord = serde_json::from_value(written).unwrap();
     assert_eq!(again, step);
 }
+
+/// A store migrated up to 0006 only, as the version before the reads for reports wrote it.
+async fn store_at_0006(directory: &std::path::Path) -> SqlitePool {
+    let old_migrations = directory.join("migrations-0006");
+    std::fs::create_dir(&old_migrations).unwrap();
+    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    for entry in std::fs::read_dir(&migrations).unwrap() {
+        let name = entry.unwrap().file_name();
+        if name.to_string_lossy().as_ref() < "0007" {
+            std::fs::copy(migrations.join(&name), old_migrations.join(&name)).unwrap();
+        }
+    }
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(
+            SqliteConnectOptions::new()
+                .filename(directory.join("runs.db"))
+                .create_if_missing(true)
+                .foreign_keys(true),
+        )
+        .await
+        .unwrap();
+    sqlx::migrate::Migrator::new(old_migrations.as_path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    pool
+}
+
+#[tokio::test]
+async fn an_existing_store_reads_its_outcomes_one_at_a_time_and_without_texts_in_sample_order() {
+    let directory = tempfile::tempdir().unwrap();
+    let pool = store_at_0006(directory.path()).await;
+    // The sample's order is not the ids' order: c, a, b.
+    sqlx::raw_sql(
+        "INSERT INTO runs (id, spec_name, spec_path, agent_version, runtime, pods, seed,
+                           issue_count, trials, status, started_at, spec_json)
+         VALUES ('r', 'demo', 'pods/demo.yaml', 'v1', 'docker', 1, 3, 3, 2, 'finished',
+                 '2026-11-25T12:00:00.000000Z', '{}');
+         INSERT INTO run_issues (run_id, position, issue_id, issue_json)
+         VALUES ('r', 0, 'c', '{}'), ('r', 1, 'a', '{}'), ('r', 2, 'b', '{}');
+         INSERT INTO outcomes (run_id, issue_id, trial, pod_index, status, reason, exit, started_at,
+                               duration_ms, output_json, grade_json, stdout, stdout_bytes,
+                               stdout_truncated, stderr, stderr_bytes, stderr_truncated, llm_calls)
+         SELECT 'r', issue.id, trial.n, 0, 'passed', 'ok ' || issue.id, '{\"code\":0}',
+                '2026-11-25T12:00:01.000000Z', 1000 * trial.n, '{\"answer\":1}',
+                '{\"checks\":[]}', 'out', 3, 0, 'err', 3, 0, trial.n
+         FROM (SELECT 'a' AS id UNION ALL SELECT 'b' UNION ALL SELECT 'c') AS issue,
+              (SELECT 2 AS n UNION ALL SELECT 1) AS trial;",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+
+    let store = RunStore::open(&directory.path().join("runs.db"))
+        .await
+        .unwrap();
+
+    let outcomes = store.outcomes("r").await.unwrap();
+    let order: Vec<(&str, u32)> = outcomes
+        .iter()
+        .map(|outcome| (outcome.issue_id.as_str(), outcome.trial))
+        .collect();
+    assert_eq!(
+        order,
+        [("c", 1), ("c", 2), ("a", 1), ("a", 2), ("b", 1), ("b", 2)]
+    );
+    let mut streamed = Vec::new();
+    store
+        .for_each_outcome("r", |outcome| {
+            streamed.push(outcome);
+            Ok::<_, agentpod_store::StoreError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&streamed).unwrap(),
+        serde_json::to_value(&outcomes).unwrap(),
+        "one at a time, the same outcomes in the same order"
+    );
+    // Without texts: the figures' fields as stored, the texts and details empty.
+    let light = store.outcomes_without_texts("r").await.unwrap();
+    assert_eq!(light.len(), outcomes.len());
+    for (light, whole) in light.iter().zip(&outcomes) {
+        assert_eq!(
+            (&light.issue_id, light.trial, light.status, &light.reason),
+            (&whole.issue_id, whole.trial, whole.status, &whole.reason)
+        );
+        assert_eq!(
+            (light.started_at, light.duration_ms, light.usage.llm_calls),
+            (whole.started_at, whole.duration_ms, whole.usage.llm_calls)
+        );
+        assert_eq!((light.stdout_bytes, light.stderr_bytes), (3, 3));
+        assert_eq!(
+            (whole.stdout.as_str(), whole.stderr.as_str()),
+            ("out", "err")
+        );
+        assert!(light.stdout.is_empty() && light.stderr.is_empty() && light.output.is_none());
+        assert!(light.grade.is_null() && light.exit.is_null());
+    }
+}

@@ -8,9 +8,11 @@ pub mod inert_text;
 mod junit;
 mod markdown;
 mod report_format;
+mod show_json;
 mod summary_terminal;
 mod svg;
 pub(crate) mod terminal;
 
 pub use report_format::{ReportFormat, render_comparison, render_gate, render_report};
+pub use show_json::ShowJson;
 pub use summary_terminal::render_summary;

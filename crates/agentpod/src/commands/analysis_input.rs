@@ -19,7 +19,20 @@ pub(crate) struct StoredRun {
     pub(crate) spec: Value,
 }
 
-pub(crate) async fn load_run(store: &RunStore, id_or_prefix: &str) -> Result<StoredRun, Failure> {
+/// Which of a run's records a command reads: a run's steps (every model and tool call, with
+/// what was sent and received) are most of its store and only the HTML report's timelines show
+/// them, so the other views leave them unread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Steps {
+    Read,
+    Skip,
+}
+
+pub(crate) async fn load_run(
+    store: &RunStore,
+    id_or_prefix: &str,
+    steps: Steps,
+) -> Result<StoredRun, Failure> {
     let read_error = |error: StoreError| {
         let exit = match error {
             StoreError::RunNotFound(_) | StoreError::AmbiguousRun { .. } => Exit::InvalidInput,
@@ -28,9 +41,16 @@ pub(crate) async fn load_run(store: &RunStore, id_or_prefix: &str) -> Result<Sto
         Failure::from_error(exit, "", &error)
     };
     let run = store.find_run(id_or_prefix).await.map_err(read_error)?;
-    let outcomes = store.outcomes(&run.id).await.map_err(read_error)?;
+    // Figures never read what the agent wrote or the grader's detail.
+    let outcomes = store
+        .outcomes_without_texts(&run.id)
+        .await
+        .map_err(read_error)?;
     let events = store.boundary_events(&run.id).await.map_err(read_error)?;
-    let steps = store.steps(&run.id, None).await.map_err(read_error)?;
+    let steps = match steps {
+        Steps::Read => store.steps(&run.id, None).await.map_err(read_error)?,
+        Steps::Skip => Vec::new(),
+    };
     // Stored as {id, fields, expected}; the analysis reads fields at the top, as in the issues file.
     let issues: BTreeMap<String, Value> = store
         .run_issues(&run.id)

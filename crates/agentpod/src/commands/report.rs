@@ -9,7 +9,7 @@ use agentpod_report::{
 };
 
 use crate::cli::{CompareArgs, GateArgs, GlobalOptions, ReportArgs};
-use crate::commands::analysis_input::{load_run, report_context};
+use crate::commands::analysis_input::{Steps, load_run, report_context};
 use crate::commands::runs::open_existing_store;
 use crate::exit_code::Exit;
 use crate::failure::Failure;
@@ -19,10 +19,17 @@ const REPORT_SEED: u64 = 7;
 
 pub(crate) async fn report(global: &GlobalOptions, args: ReportArgs) -> Result<Exit, Failure> {
     let store = open_existing_store(global).await?;
-    let stored = load_run(&store, &args.run).await?;
+    let format = format(&args.format)?;
+    // Only the HTML page shows each issue's timeline of steps.
+    let steps = if format == ReportFormat::Html {
+        Steps::Read
+    } else {
+        Steps::Skip
+    };
+    let stored = load_run(&store, &args.run, steps).await?;
     let context = report_context(&stored.spec);
     let report = RunReport::build_in(&stored.input, &context, REPORT_SEED, DEFAULT_RESAMPLES);
-    let text = render_report(&report, format(&args.format)?)
+    let text = render_report(&report, format)
         .map_err(|error| Failure::from_error(Exit::Internal, "", &error))?;
     emit(&text, args.output.as_deref())?;
     Ok(Exit::Success)
@@ -32,7 +39,7 @@ pub(crate) async fn compare(global: &GlobalOptions, args: CompareArgs) -> Result
     let store = open_existing_store(global).await?;
     let mut inputs = Vec::new();
     for run in &args.runs {
-        inputs.push(load_run(&store, run).await?.input);
+        inputs.push(load_run(&store, run, Steps::Skip).await?.input);
     }
     let comparison = Comparison::build(&inputs, REPORT_SEED)
         .map_err(|error| Failure::from_error(Exit::InvalidInput, "", &error))?;
@@ -44,14 +51,14 @@ pub(crate) async fn compare(global: &GlobalOptions, args: CompareArgs) -> Result
 
 pub(crate) async fn gate(global: &GlobalOptions, args: GateArgs) -> Result<Exit, Failure> {
     let store = open_existing_store(global).await?;
-    let stored = load_run(&store, &args.run).await?;
+    let stored = load_run(&store, &args.run, Steps::Skip).await?;
     let mut context = report_context(&stored.spec);
     context.gate = thresholds(context.gate, &args)?;
     // The report's verdict is this same gate without the baseline: one judgement.
     let report = RunReport::build_in(&stored.input, &context, REPORT_SEED, DEFAULT_RESAMPLES);
     let comparison = match &args.baseline {
         Some(baseline) => {
-            let baseline = load_run(&store, baseline).await?;
+            let baseline = load_run(&store, baseline, Steps::Skip).await?;
             let runs = [baseline.input, stored.input];
             Some(
                 Comparison::build(&runs, REPORT_SEED)

@@ -2,7 +2,7 @@
 //! carry the agent's or an issue's text, so they are shown through `terminal_line`.
 
 use agentpod_report::inert_text::terminal_line;
-use agentpod_report::{render_summary, summarize};
+use agentpod_report::{ShowJson, render_summary, summarize};
 
 use crate::cli::{GlobalOptions, ShowArgs};
 use crate::commands::runs::open_existing_store;
@@ -20,25 +20,41 @@ pub(crate) async fn show(global: &GlobalOptions, args: ShowArgs) -> Result<Exit,
         Failure::from_error(exit, "", &error)
     };
     let run = store.find_run(&args.run).await.map_err(read_error)?;
-    let outcomes = store.outcomes(&run.id).await.map_err(read_error)?;
     // Rebuilt from the outcomes rather than read back, so a run that died still gets a summary.
     let boundary_events = store.boundary_events(&run.id).await.map_err(read_error)?;
-    let summary = summarize(&run, &outcomes, &boundary_events);
     if args.json {
+        // Written as the outcomes are read: the summary from their figures alone, then each
+        // outcome whole, one at a time.
+        let outcomes = store
+            .outcomes_without_texts(&run.id)
+            .await
+            .map_err(read_error)?;
+        let summary = summarize(&run, &outcomes, &boundary_events);
+        drop(outcomes);
         let boundary = store.run_boundary(&run.id).await.map_err(read_error)?;
-        let document = serde_json::json!({
-            "run": run,
-            "summary": summary,
-            "boundary": boundary,
-            "outcomes": outcomes,
-            "boundary_events": boundary_events,
-        });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&document).unwrap_or_default()
-        );
+        let write_error = |error: std::io::Error| {
+            Failure::from_error(Exit::Setup, "cannot write the run", &error)
+        };
+        let mut show = ShowJson::begin(
+            std::io::stdout().lock(),
+            boundary.as_ref(),
+            &boundary_events,
+        )
+        .map_err(write_error)?;
+        store
+            .for_each_outcome(&run.id, |outcome| {
+                show.outcome(&outcome).map_err(ShowError::Write)
+            })
+            .await
+            .map_err(|error| match error {
+                ShowError::Read(error) => read_error(error),
+                ShowError::Write(error) => write_error(error),
+            })?;
+        show.end(&run, &summary).map_err(write_error)?;
         return Ok(Exit::Success);
     }
+    let outcomes = store.outcomes(&run.id).await.map_err(read_error)?;
+    let summary = summarize(&run, &outcomes, &boundary_events);
     print!("{}", render_summary(&summary));
     println!();
     let issue_ids: Vec<String> = outcomes
@@ -79,4 +95,16 @@ pub(crate) async fn show(global: &GlobalOptions, args: ShowArgs) -> Result<Exit,
         );
     }
     Ok(Exit::Success)
+}
+
+/// What stops `show --json` half-way: reading the store, or writing stdout.
+enum ShowError {
+    Read(agentpod_store::StoreError),
+    Write(std::io::Error),
+}
+
+impl From<agentpod_store::StoreError> for ShowError {
+    fn from(error: agentpod_store::StoreError) -> Self {
+        ShowError::Read(error)
+    }
 }
