@@ -1,157 +1,344 @@
-//! Added latency of the LLM gateway: the same local fake upstream called directly and through the
-//! gateway in the same run, at a fixed 500 calls/s for 5 s each (p50/p99), then the most calls/s
-//! each path sustains with 32 concurrent callers. Prints figures; asserts nothing.
+//! Added latency of the LLM gateway, measured in one run against two baselines on the same local
+//! fake upstream and the same load:
+//! - direct: the fake upstream called straight, the floor;
+//! - LiteLLM's proxy (when `scripts/bench` could install it), the tool users would otherwise pick.
 //!
-//! Run with `cargo bench --profile dev -p agentpod-llm-gateway`.
+//! The load is open loop at a fixed 2,000 calls/s (a pacing thread starts calls on schedule
+//! whatever the answers do, at most 16 in flight), in interleaved one-second slices per path so
+//! that other work on a shared machine falls on every path alike. The request is a non-streamed
+//! chat of about 1.3 KB (a system prompt, a few turns, one tool). The gateway meters and records
+//! every call as in a run; the bench checks at the end that every answered call is in the
+//! issue's record. Then each path's most calls/s with 16 callers in a closed loop.
+//!
+//! Sides run on runtimes of their own: the callers (1 thread), the fake upstream (1 thread) and
+//! the gateway (2 threads, as on a 2-core machine). Prints figures; asserts nothing.
+//! Run with `cargo bench -p agentpod-llm-gateway --bench gateway_latency` (the bench profile,
+//! optimised like the release build users install).
 
 #[path = "../tests/llm_gateway/support/fake_upstream.rs"]
 mod fake_upstream;
+#[path = "support/litellm_proxy.rs"]
+mod litellm_proxy;
+#[path = "support/open_loop.rs"]
+mod open_loop;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use agentpod_llm_gateway::{LlmBudget, LlmConfig, LlmGateway, Upstream};
+use bytes::Bytes;
 use fake_upstream::{FakeUpstream, UPSTREAM_KEY};
+use open_loop::Measured;
+use tokio::sync::Semaphore;
 
-const RATE_PER_SECOND: u64 = 500;
-const PACED_DURATION: Duration = Duration::from_secs(5);
-const SATURATION_DURATION: Duration = Duration::from_secs(3);
-const CONCURRENCY: usize = 32;
-const BODY: &str = r#"{"model":"gpt-4o","messages":[{"role":"user","content":"benchmark call"}]}"#;
+const RATE_PER_SECOND: u32 = 2_000;
+const SLICE: Duration = Duration::from_secs(1);
+const ROUNDS: usize = 5;
+/// The callers' connections: a load generator's fixed set, under the gateway's cap of 32 open
+/// connections (past it a connection waits in the backlog until another closes).
+const MAX_IN_FLIGHT: usize = 16;
+const WARM_UP_CALLS: u64 = 300;
+/// LiteLLM beside the gateway at a rate it sustains: fewer calls a second, so longer slices.
+const LITELLM_ROUNDS: usize = 3;
+const LITELLM_SLICE: Duration = Duration::from_secs(2);
+const CLOSED_LOOP: Duration = Duration::from_secs(2);
+const CLOSED_LOOP_WORKERS: usize = 16;
+/// Every caller waits at most this for an answer; a call past it counts as failed.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+const MODEL: &str = "gpt-4o";
 
-struct Target {
+/// A chat as an agent sends it mid-task: about 1.3 KB.
+fn request_body() -> Bytes {
+    let system = "You are a support agent for an online shop. Read the ticket, look up the order \
+                  with the tools you have, decide the category (refund, shipping, account, other) \
+                  and write a one-line note for the human who reviews it. Never promise refunds \
+                  above the order total, never share another customer's data.";
+    let ticket = "Hello, I ordered a blue kettle (order 1042) two weeks ago and the tracking page \
+                  has said 'label created' since then. I paid for express shipping. Can you tell \
+                  me where it is, and refund the shipping part if it is lost? Thanks, Ada";
+    let body = serde_json::json!({
+        "model": MODEL,
+        "temperature": 0,
+        "max_tokens": 256,
+        "messages": [
+            {"role": "system", "content": system},
+            {"role": "user", "content": ticket},
+            {"role": "assistant", "content": "Let me look up order 1042 first."},
+            {"role": "user", "content": format!("Order 1042: status label_created, carrier \
+                DHL, shipping express 9.90 EUR, total 49.90 EUR, placed 14 days ago. {ticket}")},
+        ],
+        "tools": [{"type": "function", "function": {
+            "name": "lookup_order", "description": "Look up one order by its id.",
+            "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}},
+                           "required": ["order_id"]}}}],
+    });
+    Bytes::from(body.to_string())
+}
+
+/// One way to the fake upstream.
+struct Path {
+    name: String,
     url: String,
     key: String,
 }
 
-async fn call(client: &reqwest::Client, target: &Target) -> Option<Duration> {
-    let started = Instant::now();
-    let response = client
-        .post(&target.url)
-        .bearer_auth(&target.key)
+async fn call(client: reqwest::Client, url: Arc<str>, key: Arc<str>, body: Bytes) -> bool {
+    let sent = client
+        .post(&*url)
+        .bearer_auth(&*key)
         .header("content-type", "application/json")
-        .body(BODY)
+        .body(body)
+        .timeout(CALL_TIMEOUT)
         .send()
-        .await
-        .ok()?;
+        .await;
+    let Ok(response) = sent else {
+        return false;
+    };
     let ok = response.status().is_success();
-    response.bytes().await.ok()?;
-    ok.then(|| started.elapsed())
+    // The answer read whole: the time runs until the last byte, as an SDK waits for it.
+    response
+        .bytes()
+        .await
+        .is_ok_and(|answer| ok && answer.len() > 100)
 }
 
-/// Calls at a fixed rate (open loop) and returns every latency, in milliseconds, sorted.
-async fn paced(client: &reqwest::Client, target: Arc<Target>) -> (Vec<f64>, usize) {
-    let mut interval = tokio::time::interval(Duration::from_micros(1_000_000 / RATE_PER_SECOND));
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let total = (RATE_PER_SECOND * PACED_DURATION.as_secs()) as usize;
-    let mut tasks = Vec::with_capacity(total);
-    for _ in 0..total {
-        interval.tick().await;
-        let client = client.clone();
-        let target = Arc::clone(&target);
-        tasks.push(tokio::spawn(async move { call(&client, &target).await }));
+type Caller =
+    Arc<dyn Fn(u64) -> std::pin::Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
+
+fn caller(client: &reqwest::Client, path: &Path, body: &Bytes) -> Caller {
+    let client = client.clone();
+    let url: Arc<str> = Arc::from(path.url.as_str());
+    let key: Arc<str> = Arc::from(path.key.as_str());
+    let body = body.clone();
+    Arc::new(move |_sequence| {
+        Box::pin(call(
+            client.clone(),
+            Arc::clone(&url),
+            Arc::clone(&key),
+            body.clone(),
+        ))
+    })
+}
+
+fn print_path(name: &str, measured: &Measured) {
+    println!(
+        "  {:<24} p50 {:>7.3} ms  p99 {:>7.3} ms  max {:>8.3} ms  ({} ok, {} failed, {:.0} calls/s offered)",
+        name,
+        measured.percentile(0.50),
+        measured.percentile(0.99),
+        measured.percentile(1.0),
+        measured.latencies_ms.len(),
+        measured.failures,
+        measured.offered_rate(),
+    );
+}
+
+/// `through` minus `direct` at `fraction`, in milliseconds.
+fn added(through: &Measured, direct: &Measured, fraction: f64) -> f64 {
+    through.percentile(fraction) - direct.percentile(fraction)
+}
+
+fn ratio(numerator: f64, denominator: f64) -> String {
+    if denominator > 0.0 && numerator.is_finite() {
+        format!("{:.0}x", numerator / denominator)
+    } else {
+        "n/a (agentpod's added latency is within the noise)".to_owned()
     }
-    let mut latencies = Vec::with_capacity(total);
-    let mut failures = 0;
-    for task in tasks {
-        match task.await.ok().flatten() {
-            Some(latency) => latencies.push(latency.as_secs_f64() * 1000.0),
-            None => failures += 1,
+}
+
+/// Open loop at `rate` over the paths `chosen`, in interleaved slices; prints each path, what
+/// the gateway and LiteLLM add to the direct path and their ratio. Returns the paths' figures.
+fn open_loop_table(
+    callers: &tokio::runtime::Runtime,
+    paths: &[Path],
+    callers_of: &[Caller],
+    chosen: &[usize],
+    rate: u32,
+    rounds: usize,
+    slice: Duration,
+) -> Vec<Measured> {
+    let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let mut measured: Vec<Measured> = chosen.iter().map(|_| Measured::default()).collect();
+    for round in 0..rounds {
+        for (&index, into) in chosen.iter().zip(measured.iter_mut()) {
+            open_loop::run_slice(
+                callers.handle(),
+                rate,
+                slice,
+                &slots,
+                round as u64 * 1_000_000,
+                &*callers_of[index],
+                into,
+            );
         }
     }
-    latencies.sort_by(f64::total_cmp);
-    (latencies, failures)
-}
-
-async fn saturated(client: &reqwest::Client, target: Arc<Target>) -> f64 {
-    let deadline = Instant::now() + SATURATION_DURATION;
-    let workers: Vec<_> = (0..CONCURRENCY)
-        .map(|_| {
-            let client = client.clone();
-            let target = Arc::clone(&target);
-            tokio::spawn(async move {
-                let mut done = 0u64;
-                while Instant::now() < deadline {
-                    if call(&client, &target).await.is_some() {
-                        done += 1;
-                    }
-                }
-                done
-            })
-        })
-        .collect();
-    let mut total = 0;
-    for worker in workers {
-        total += worker.await.unwrap_or(0);
+    for into in &mut measured {
+        into.finish();
     }
-    total as f64 / SATURATION_DURATION.as_secs_f64()
-}
-
-fn percentile(sorted: &[f64], fraction: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
+    println!(
+        "added latency at {rate} calls/s, open loop ({rounds} interleaved slices of {slice:?} per path, at most {MAX_IN_FLIGHT} in flight)"
+    );
+    for (&index, into) in chosen.iter().zip(&measured) {
+        print_path(&paths[index].name, into);
     }
-    sorted[((sorted.len() - 1) as f64 * fraction).round() as usize]
+    let direct = &measured[0];
+    let agentpod = (
+        added(&measured[1], direct, 0.5),
+        added(&measured[1], direct, 0.99),
+    );
+    println!(
+        "  added by agentpod        p50 {:>7.3} ms  p99 {:>7.3} ms",
+        agentpod.0, agentpod.1
+    );
+    if let Some(litellm) = measured.get(2) {
+        let (p50, p99) = (added(litellm, direct, 0.5), added(litellm, direct, 0.99));
+        println!("  added by LiteLLM         p50 {p50:>7.3} ms  p99 {p99:>7.3} ms");
+        println!(
+            "  LiteLLM's added latency / agentpod's: p50 {}, p99 {}",
+            ratio(p50, agentpod.0),
+            ratio(p99, agentpod.1)
+        );
+    }
+    measured
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    runtime.block_on(async {
-        let fake = FakeUpstream::start().await;
-        let mut config = LlmConfig::new(Upstream::OpenAi {
-            base_url: fake.openai_base_url(),
-            api_key: UPSTREAM_KEY.to_owned(),
-        });
-        config.request_timeout = Duration::from_secs(10);
-        let gateway = LlmGateway::start("127.0.0.1:0".parse().expect("address"), config)
-            .await
-            .expect("start the gateway");
-        let access = gateway.register_issue("bench", LlmBudget::default());
-        let direct = Arc::new(Target {
+    let callers = open_loop::runtime("callers", 1);
+    let upstream_runtime = open_loop::runtime("fake-upstream", 1);
+    let gateway_runtime = open_loop::runtime("gateway", 2);
+
+    let fake = upstream_runtime.block_on(FakeUpstream::start());
+    let mut config = LlmConfig::new(Upstream::OpenAi {
+        base_url: fake.openai_base_url(),
+        api_key: UPSTREAM_KEY.to_owned(),
+    });
+    config.request_timeout = CALL_TIMEOUT;
+    let gateway = gateway_runtime
+        .block_on(LlmGateway::start(
+            "127.0.0.1:0".parse().expect("address"),
+            config,
+        ))
+        .expect("start the gateway");
+    let access = gateway.register_issue("bench", LlmBudget::default());
+
+    let mut paths = vec![
+        Path {
+            name: "direct to upstream".to_owned(),
             url: format!("{}/chat/completions", fake.openai_base_url()),
             key: UPSTREAM_KEY.to_owned(),
-        });
-        let through = Arc::new(Target {
+        },
+        Path {
+            name: "agentpod gateway".to_owned(),
             url: format!("{}/v1/chat/completions", access.url),
             key: access.token.to_string(),
-        });
-        let client = reqwest::Client::new();
-        // Warm both paths' connection pools.
-        for _ in 0..200 {
-            call(&client, &direct).await;
-            call(&client, &through).await;
+        },
+    ];
+    // One worker, LiteLLM's default: on a loaded 2-core machine uvicorn's supervisor kills
+    // workers that are still importing LiteLLM when its health check times out.
+    let litellm = match litellm_proxy::start(&fake.openai_base_url(), UPSTREAM_KEY, MODEL, 1) {
+        Ok(litellm) => {
+            paths.push(Path {
+                name: format!("LiteLLM proxy {}", litellm.version),
+                url: format!("{}/v1/chat/completions", litellm.base_url),
+                key: litellm_proxy::MASTER_KEY.to_owned(),
+            });
+            Some(litellm)
         }
-        let (direct_latencies, direct_failures) = paced(&client, Arc::clone(&direct)).await;
-        let (gateway_latencies, gateway_failures) = paced(&client, Arc::clone(&through)).await;
-        println!("llm gateway latency at {RATE_PER_SECOND} calls/s for {PACED_DURATION:?} (non-streamed chat, loopback fake upstream)");
-        for (name, latencies, failures) in [
-            ("direct", &direct_latencies, direct_failures),
-            ("via gateway", &gateway_latencies, gateway_failures),
-        ] {
-            println!(
-                "  {name:<12} calls {:>5}  failed {failures}  p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
-                latencies.len(),
-                percentile(latencies, 0.50),
-                percentile(latencies, 0.99),
-                percentile(latencies, 1.0),
-            );
+        Err(reason) => {
+            println!("LiteLLM baseline skipped: {reason}");
+            None
         }
-        println!(
-            "  added        p50 {:.3} ms  p99 {:.3} ms",
-            percentile(&gateway_latencies, 0.50) - percentile(&direct_latencies, 0.50),
-            percentile(&gateway_latencies, 0.99) - percentile(&direct_latencies, 0.99),
+    };
+
+    let body = request_body();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(MAX_IN_FLIGHT)
+        .build()
+        .expect("an HTTP client");
+    let callers_of: Vec<Caller> = paths
+        .iter()
+        .map(|path| caller(&client, path, &body))
+        .collect();
+    // Warms every path's connections; the gateway's warm-up calls are metered too.
+    let warmed: Vec<u64> = callers_of
+        .iter()
+        .map(|call| {
+            callers.block_on(async {
+                let mut succeeded = 0;
+                for sequence in 0..WARM_UP_CALLS {
+                    succeeded += u64::from(call(sequence).await);
+                }
+                succeeded
+            })
+        })
+        .collect();
+
+    // Each path's most calls/s first, LiteLLM's included, while nothing is queued anywhere.
+    println!(
+        "llm gateway: most calls/s with {CLOSED_LOOP_WORKERS} callers in a closed loop for {CLOSED_LOOP:?} \
+         (non-streamed chat of {} bytes; loopback fake upstream)",
+        body.len()
+    );
+    let mut answered_through_gateway = warmed[1];
+    let mut most = Vec::new();
+    for (index, (path, call)) in paths.iter().zip(&callers_of).enumerate() {
+        let call = Arc::clone(call);
+        let closed = open_loop::closed_loop(
+            callers.handle(),
+            CLOSED_LOOP_WORKERS,
+            CLOSED_LOOP,
+            move |sequence| call(sequence),
         );
-        let direct_rate = saturated(&client, Arc::clone(&direct)).await;
-        let gateway_rate = saturated(&client, Arc::clone(&through)).await;
-        println!("max sustained with {CONCURRENCY} concurrent callers for {SATURATION_DURATION:?}");
-        println!("  direct       {direct_rate:.0} calls/s");
-        println!("  via gateway  {gateway_rate:.0} calls/s");
-        let record = gateway.finish_issue(&access.token);
-        println!("  (gateway recorded {} calls)", record.calls.len());
-        gateway.shutdown().await;
-    });
+        println!("  {:<24} {:>7.0} calls/s", path.name, closed.rate);
+        if index == 1 {
+            answered_through_gateway += closed.succeeded;
+        }
+        most.push(closed.rate);
+    }
+
+    // The target rate, on every path that sustains it (a path that does not would only queue).
+    let at_rate: Vec<usize> = (0..paths.len())
+        .filter(|&index| index < 2 || most[index] > f64::from(RATE_PER_SECOND) * 1.1)
+        .collect();
+    let measured = open_loop_table(
+        &callers,
+        &paths,
+        &callers_of,
+        &at_rate,
+        RATE_PER_SECOND,
+        ROUNDS,
+        SLICE,
+    );
+    answered_through_gateway += measured[1].latencies_ms.len() as u64;
+    if let Some(litellm_path) = paths.get(2)
+        && !at_rate.contains(&2)
+    {
+        println!(
+            "  {:<24} not run at {RATE_PER_SECOND} calls/s: it completes at most {:.0} calls/s here, so calls would only queue",
+            litellm_path.name, most[2]
+        );
+    }
+
+    // Beside LiteLLM at a rate it sustains (half its most), when it did not sustain the target.
+    if paths.len() == 3 && !at_rate.contains(&2) {
+        let rate =
+            ((most[2] * 0.5 / 10.0).floor() * 10.0).clamp(10.0, f64::from(RATE_PER_SECOND)) as u32;
+        let measured = open_loop_table(
+            &callers,
+            &paths,
+            &callers_of,
+            &[0, 1, 2],
+            rate,
+            LITELLM_ROUNDS,
+            LITELLM_SLICE,
+        );
+        answered_through_gateway += measured[1].latencies_ms.len() as u64;
+    }
+    let record = gateway.finish_issue(&access.token);
+    println!(
+        "metering: the gateway recorded {} calls for the {answered_through_gateway} answered through it",
+        record.calls.len(),
+    );
+    drop(litellm);
+    gateway_runtime.block_on(gateway.shutdown());
 }

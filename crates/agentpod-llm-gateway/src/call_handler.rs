@@ -466,36 +466,10 @@ pub(crate) async fn handle_call(
             return context.refuse(status, outcome, "upstream_error", message);
         }
     };
-    let parsed_reply = serde_json::from_slice::<Value>(&body).ok();
     let mut end = CallEnd::failed(reply.status, CallOutcome::UpstreamError, String::new());
     end.response = CappedText::from_bytes(&body);
     end.error = None;
-    match &parsed_reply {
-        Some(value) if success => {
-            end.outcome = CallOutcome::Ok;
-            end.usage = value
-                .get("usage")
-                .and_then(|usage| TokenUsage::from_usage_object(api, usage));
-            end.response_model = value
-                .get("model")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-        }
-        Some(value) => {
-            end.error = Some(format!(
-                "upstream answered {}: {}",
-                reply.status,
-                value
-                    .get("error")
-                    .map(error_message)
-                    .unwrap_or_else(|| value.to_string())
-            ));
-        }
-        None if success => {
-            end.error = Some("upstream answered with a body that is not json".to_owned())
-        }
-        None => end.error = Some(format!("upstream answered {}", reply.status)),
-    }
+    meter_reply(api, reply.status, &body, &mut end);
     context.record(end);
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::BAD_GATEWAY);
@@ -503,6 +477,67 @@ pub(crate) async fn handle_call(
         response.headers_mut().insert("content-type", value);
     }
     response
+}
+
+/// What metering reads of a successful non-streamed answer; every other field is skipped.
+#[derive(Default, serde::Deserialize)]
+struct MeteredReply {
+    #[serde(default)]
+    model: Option<Value>,
+    #[serde(default)]
+    usage: Option<Value>,
+}
+
+/// Reads a non-streamed answer into `end`: a success for its model and usage only (the rest of
+/// the answer, the text and tool calls, is skipped by the parser rather than built into a tree
+/// the gateway never reads); anything else for its error.
+fn meter_reply(api: LlmApi, status: u16, body: &[u8], end: &mut CallEnd) {
+    let success = (200..300).contains(&status);
+    // Json that is not an object carries neither a model nor a usage.
+    let metered = success
+        .then(|| {
+            serde_json::from_slice::<MeteredReply>(body)
+                .ok()
+                .or_else(|| {
+                    serde_json::from_slice::<serde::de::IgnoredAny>(body)
+                        .ok()
+                        .map(|_| MeteredReply::default())
+                })
+        })
+        .flatten();
+    match metered {
+        Some(reply) => {
+            end.outcome = CallOutcome::Ok;
+            end.usage = reply
+                .usage
+                .as_ref()
+                .and_then(|usage| TokenUsage::from_usage_object(api, usage));
+            end.response_model = reply
+                .model
+                .as_ref()
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+        }
+        None => end.error = Some(reply_error(status, success, body)),
+    }
+}
+
+/// Why a non-streamed answer is recorded as an upstream error: its status and error message, or
+/// a success whose body is not json.
+fn reply_error(status: u16, success: bool, body: &[u8]) -> String {
+    if success {
+        return "upstream answered with a body that is not json".to_owned();
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(value) => format!(
+            "upstream answered {status}: {}",
+            value
+                .get("error")
+                .map(error_message)
+                .unwrap_or_else(|| value.to_string())
+        ),
+        Err(_) => format!("upstream answered {status}"),
+    }
 }
 
 /// What the gateway reads of the agent's request body.
@@ -812,6 +847,53 @@ mod tests {
         headers.insert("x-api-key", HeaderValue::from_static("xyz"));
         assert_eq!(token(&headers), Some("xyz"));
         assert_eq!(token(&HeaderMap::new()), None);
+    }
+
+    fn metered(status: u16, body: &str) -> CallEnd {
+        let mut end = CallEnd::failed(status, CallOutcome::UpstreamError, String::new());
+        end.error = None;
+        meter_reply(LlmApi::OpenAiChat, status, body.as_bytes(), &mut end);
+        end
+    }
+
+    #[test]
+    fn a_success_is_read_for_its_model_and_usage_only() {
+        let end = metered(
+            200,
+            r#"{"id":"x","choices":[{"message":{"content":"hi"}}],"model":"gpt-4o-2024",
+                "usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10}}"#,
+        );
+        assert_eq!(end.outcome, CallOutcome::Ok);
+        assert_eq!(end.response_model.as_deref(), Some("gpt-4o-2024"));
+        let usage = end.usage.expect("usage read");
+        assert_eq!((usage.input_tokens, usage.output_tokens), (7, 3));
+        assert_eq!(end.error, None);
+        // Json that is not an object is a success without usage, as before.
+        let end = metered(200, "[1, 2]");
+        assert_eq!(
+            (end.outcome, end.usage, end.error),
+            (CallOutcome::Ok, None, None)
+        );
+    }
+
+    #[test]
+    fn failures_and_bodies_that_are_not_json_keep_their_error() {
+        let end = metered(200, "not json");
+        assert_eq!(end.outcome, CallOutcome::UpstreamError);
+        assert_eq!(
+            end.error.as_deref(),
+            Some("upstream answered with a body that is not json")
+        );
+        let end = metered(500, r#"{"error":{"message":"exploded"}}"#);
+        assert_eq!(end.outcome, CallOutcome::UpstreamError);
+        assert!(
+            end.error
+                .is_some_and(|error| error.starts_with("upstream answered 500"))
+        );
+        assert_eq!(
+            metered(502, "<html>").error.as_deref(),
+            Some("upstream answered 502")
+        );
     }
 
     #[test]

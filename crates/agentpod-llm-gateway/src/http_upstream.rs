@@ -26,9 +26,19 @@ pub(crate) enum UpstreamAuth {
     None,
 }
 
+/// The routes the gateway forwards, whose upstream URLs are parsed once when it starts.
+const ROUTES: &[&str] = &[
+    "/v1/chat/completions",
+    "/v1/responses",
+    "/v1/messages",
+    "/v1/models",
+];
+
 pub(crate) struct HttpUpstream {
     client: reqwest::Client,
     base_url: String,
+    /// Each of [`ROUTES`] as its upstream URL, parsed once rather than on every call.
+    route_urls: Vec<(&'static str, reqwest::Url)>,
     /// OpenAI-style base URLs already end in `/v1`.
     base_includes_version: bool,
     auth: UpstreamAuth,
@@ -56,13 +66,22 @@ impl HttpUpstream {
             .connect_timeout(connect_timeout)
             .build()
             .map_err(|source| LlmGatewayError::HttpClient { source })?;
-        Ok(HttpUpstream {
+        let mut upstream = HttpUpstream {
             client,
             base_url: base_url.trim_end_matches('/').to_owned(),
+            route_urls: Vec::new(),
             base_includes_version,
             auth,
             anthropic,
-        })
+        };
+        upstream.route_urls = ROUTES
+            .iter()
+            .filter_map(|route| {
+                let url = reqwest::Url::parse(&upstream.url(route)).ok()?;
+                Some((*route, url))
+            })
+            .collect();
+        Ok(upstream)
     }
 
     fn url(&self, route: &str) -> String {
@@ -74,16 +93,28 @@ impl HttpUpstream {
         format!("{}{}", self.base_url, path)
     }
 
+    /// The upstream URL of `route`: parsed when the gateway started for the routes it serves.
+    fn parsed_url(&self, route: &str) -> Result<reqwest::Url, String> {
+        if let Some((_, url)) = self.route_urls.iter().find(|(known, _)| *known == route) {
+            return Ok(url.clone());
+        }
+        let url = self.url(route);
+        reqwest::Url::parse(&url)
+            .map_err(|error| format!("cannot reach the upstream at {url}: {error}"))
+    }
+
     pub(crate) async fn send(
         &self,
         request: &UpstreamRequest<'_>,
     ) -> Result<UpstreamReply, UpstreamFailure> {
-        let url = self.url(request.route);
+        let url = self
+            .parsed_url(request.route)
+            .map_err(UpstreamFailure::Unreachable)?;
         let mut builder = if request.method == "GET" {
-            self.client.get(&url)
+            self.client.get(url.clone())
         } else {
             self.client
-                .post(&url)
+                .post(url.clone())
                 .header("content-type", "application/json")
                 .body(request.upstream_body.clone())
         };

@@ -4,13 +4,23 @@
 //! - query (the main path): the built-in `query` tool through the gateway, and the same SQL sent
 //!   straight to the same Postgres with sqlx, as the same role with the same pool size.
 //!
-//! Open loop at ~500 calls/s for ~5 s each (p50/p99), then a closed loop for the most calls/s.
-//! Postgres is started from the host's binaries, as the integration tests do.
-//! Run with `cargo bench --profile dev -p agentpod-tool-gateway`. Prints figures, asserts nothing.
+//! Open loop at a fixed 2,000 calls/s (the LLM bench's load generator: a pacing thread, at most
+//! 16 calls in flight), in interleaved one-second slices per path, then a closed loop for the
+//! most calls/s. Then the start of an issue as a run sees it: a new issue registered (its own
+//! pool, as every issue has its own role and database), a pause for the agent's start-up, and
+//! the baseline agent's burst of calls back to back, beside a new direct connection and the same
+//! calls; with the connections each issue opened.
+//!
+//! Postgres is started from the host's binaries (SCRAM, as pods use), as the integration tests do.
+//! Run with `cargo bench -p agentpod-tool-gateway --bench tool_call_latency` (the bench profile,
+//! optimised like the release build users install). Prints figures, asserts nothing.
 
 // The integration tests' Postgres helper, so the bench starts the server the same way.
 #[path = "../tests/gateway/support.rs"]
 mod support;
+// The LLM gateway bench's load generator, so both gateways are driven the same way.
+#[path = "../../agentpod-llm-gateway/benches/support/open_loop.rs"]
+mod open_loop;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,20 +38,32 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::json;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
+use tokio::runtime::Runtime;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
+
+use open_loop::Measured;
 
 use support::LocalPostgres;
 
-const RATE_PER_SECOND: u64 = 500;
-const OPEN_LOOP: Duration = Duration::from_secs(5);
-const CLOSED_LOOP: Duration = Duration::from_secs(3);
+const RATE_PER_SECOND: u32 = 2_000;
+const SLICE: Duration = Duration::from_secs(1);
+const ROUNDS: usize = 5;
+/// The callers' connections, under the gateway's cap of 32 open connections.
+const MAX_IN_FLIGHT: usize = 16;
+const CLOSED_LOOP: Duration = Duration::from_secs(2);
 const CLOSED_LOOP_WORKERS: usize = 16;
-const WARM_UP_CALLS: usize = 200;
+const WARM_UP_CALLS: u64 = 300;
 /// The gateway's own pool size per issue, so both sides of the query path can overlap as much.
 const POOL_CONNECTIONS: u32 = 4;
 /// What the query path runs: one indexed row, so the database's own work stays small and the
 /// figures show the overhead around it.
 const QUERY_SQL: &str = "SELECT id, name, tier FROM customers WHERE id = 1";
+/// Issues started for the issue-start figures, the pause standing for the agent's start-up, and
+/// the calls each makes back to back (the baseline agent makes three queries, then writes).
+const ISSUES: usize = 20;
+const AGENT_START_UP: Duration = Duration::from_millis(50);
+const CALLS_PER_ISSUE: usize = 3;
 
 /// The upstream: one `echo` tool, no metering.
 #[derive(Clone)]
@@ -165,122 +187,198 @@ impl Caller {
     }
 }
 
-struct OpenLoop {
-    latencies: Vec<Duration>,
-    failures: usize,
-    achieved_rate: f64,
+fn print_measured(name: &str, measured: &Measured) {
+    println!(
+        "  {name:<20} p50 {:>7.3} ms  p99 {:>7.3} ms  max {:>8.3} ms  ({} ok, {} failed, {:.0} calls/s offered)",
+        measured.percentile(0.50),
+        measured.percentile(0.99),
+        measured.percentile(1.0),
+        measured.latencies_ms.len(),
+        measured.failures,
+        measured.offered_rate(),
+    );
 }
 
-async fn open_loop(caller: &Caller) -> OpenLoop {
-    let total = RATE_PER_SECOND * OPEN_LOOP.as_secs();
-    let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / RATE_PER_SECOND));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let started = Instant::now();
-    let mut tasks = Vec::with_capacity(total as usize);
-    for sequence in 0..total {
-        ticker.tick().await;
-        let caller = caller.clone();
-        tasks.push(tokio::spawn(async move { caller.call(sequence).await }));
+/// One path measured both ways: open loop in interleaved slices, then the closed loops.
+fn compare(callers: &Runtime, path: &str, direct_name: &str, direct: &Caller, through: &Caller) {
+    for caller in [direct, through] {
+        callers.block_on(async {
+            for sequence in 0..WARM_UP_CALLS {
+                let _ = caller.call(sequence).await;
+            }
+        });
     }
-    let mut latencies = Vec::new();
-    let mut failures = 0;
-    for task in tasks {
-        match task.await {
-            Ok(Some(latency)) => latencies.push(latency),
-            _ => failures += 1,
+    println!("{path}");
+    let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let mut measured = [Measured::default(), Measured::default()];
+    for round in 0..ROUNDS {
+        for (caller, into) in [direct, through].into_iter().zip(measured.iter_mut()) {
+            open_loop::run_slice(
+                callers.handle(),
+                RATE_PER_SECOND,
+                SLICE,
+                &slots,
+                round as u64 * 1_000_000,
+                |sequence| {
+                    let caller = caller.clone();
+                    async move { caller.call(sequence).await.is_some() }
+                },
+                into,
+            );
         }
     }
-    let achieved_rate = total as f64 / started.elapsed().as_secs_f64();
-    latencies.sort();
-    OpenLoop {
-        latencies,
-        failures,
-        achieved_rate,
-    }
-}
-
-async fn closed_loop(caller: &Caller) -> f64 {
-    let deadline = Instant::now() + CLOSED_LOOP;
-    let started = Instant::now();
-    let workers: Vec<_> = (0..CLOSED_LOOP_WORKERS)
-        .map(|worker| {
-            let caller = caller.clone();
-            tokio::spawn(async move {
-                let mut done = 0u64;
-                let mut sequence = worker as u64 * 1_000_000;
-                while Instant::now() < deadline {
-                    if caller.call(sequence).await.is_some() {
-                        done += 1;
-                    }
-                    sequence += 1;
-                }
-                done
-            })
-        })
-        .collect();
-    let mut done = 0;
-    for worker in workers {
-        done += worker.await.unwrap_or(0);
-    }
-    done as f64 / started.elapsed().as_secs_f64()
-}
-
-fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
-    sorted[index].as_secs_f64() * 1000.0
-}
-
-async fn warm_up(caller: &Caller) {
-    for sequence in 0..WARM_UP_CALLS as u64 {
-        let _ = caller.call(sequence).await;
-    }
-}
-
-/// One path measured both ways: open loop first, each side in turn, then the closed loops.
-async fn compare(path: &str, direct_name: &str, direct: &Caller, through: &Caller) {
-    warm_up(direct).await;
-    warm_up(through).await;
-    println!("{path}");
-    let direct_open = open_loop(direct).await;
-    let through_open = open_loop(through).await;
-    for (name, run) in [
-        (direct_name, &direct_open),
-        ("through gateway", &through_open),
-    ] {
-        println!(
-            "  {name:<20} p50 {:>7.3} ms  p99 {:>7.3} ms  max {:>7.3} ms  ({} ok, {} failed, {:.0} calls/s offered)",
-            percentile(&run.latencies, 0.50),
-            percentile(&run.latencies, 0.99),
-            percentile(&run.latencies, 1.0),
-            run.latencies.len(),
-            run.failures,
-            run.achieved_rate,
-        );
-    }
+    let [mut direct_measured, mut through_measured] = measured;
+    direct_measured.finish();
+    through_measured.finish();
+    print_measured(direct_name, &direct_measured);
+    print_measured("through gateway", &through_measured);
     println!(
         "  added latency        p50 {:>7.3} ms  p99 {:>7.3} ms",
-        percentile(&through_open.latencies, 0.50) - percentile(&direct_open.latencies, 0.50),
-        percentile(&through_open.latencies, 0.99) - percentile(&direct_open.latencies, 0.99),
+        through_measured.percentile(0.50) - direct_measured.percentile(0.50),
+        through_measured.percentile(0.99) - direct_measured.percentile(0.99),
     );
-    let direct_max = closed_loop(direct).await;
-    let through_max = closed_loop(through).await;
+    let mut rates = Vec::new();
+    for caller in [direct, through] {
+        let caller = caller.clone();
+        let closed = open_loop::closed_loop(
+            callers.handle(),
+            CLOSED_LOOP_WORKERS,
+            CLOSED_LOOP,
+            move |sequence| {
+                let caller = caller.clone();
+                async move { caller.call(sequence).await.is_some() }
+            },
+        );
+        rates.push(closed.rate);
+    }
     println!(
-        "  max calls/s ({CLOSED_LOOP_WORKERS} concurrent callers, {} s): direct {direct_max:.0}, through gateway {through_max:.0}",
-        CLOSED_LOOP.as_secs()
+        "  max calls/s ({CLOSED_LOOP_WORKERS} concurrent callers, {} s): direct {:.0}, through gateway {:.0}",
+        CLOSED_LOOP.as_secs(),
+        rates[0],
+        rates[1]
     );
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// The connections the gateway holds open to `database` now.
+async fn gateway_connections(admin: &PgPool, database: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity \
+         WHERE datname = $1 AND application_name = 'agentpod-tool-gateway'",
+    )
+    .bind(database)
+    .fetch_one(admin)
+    .await
+    .unwrap_or(-1)
+}
+
+/// The start of an issue: through the gateway (a new issue registered, the agent's start-up, its
+/// calls back to back) and directly (a new connection as the agent role, the same calls).
+async fn issue_start(
+    gateway: &ToolGateway,
+    client: &reqwest::Client,
+    database_url: &str,
+    admin: &PgPool,
+    database: &str,
+) {
+    let mut through: Vec<Vec<f64>> = vec![Vec::new(); CALLS_PER_ISSUE];
+    let mut direct: Vec<Vec<f64>> = vec![Vec::new(); CALLS_PER_ISSUE + 1];
+    let mut connections = Vec::new();
+    for issue in 0..ISSUES {
+        let access = match gateway.register_issue(
+            &format!("bench-start-{issue}"),
+            database_url,
+            ToolLimits::default(),
+        ) {
+            Ok(access) => access,
+            Err(error) => {
+                println!("  cannot register an issue: {error}");
+                return;
+            }
+        };
+        tokio::time::sleep(AGENT_START_UP).await;
+        let caller = Caller::Mcp {
+            client: client.clone(),
+            url: access.url.clone(),
+            tool: "query",
+        };
+        for (position, latencies) in through.iter_mut().enumerate() {
+            if let Some(latency) = caller.call(position as u64).await {
+                latencies.push(latency.as_secs_f64() * 1000.0);
+            }
+        }
+        connections.push(gateway_connections(admin, database).await);
+        gateway.finish_issue(&access.token);
+
+        let started = Instant::now();
+        let Ok(pool) = PgPoolOptions::new()
+            .max_connections(POOL_CONNECTIONS)
+            .connect(database_url)
+            .await
+        else {
+            continue;
+        };
+        direct[0].push(started.elapsed().as_secs_f64() * 1000.0);
+        let caller = Caller::Sql { pool: pool.clone() };
+        for (position, latencies) in direct.iter_mut().skip(1).enumerate() {
+            if let Some(latency) = caller.call(position as u64).await {
+                latencies.push(latency.as_secs_f64() * 1000.0);
+            }
+        }
+        pool.close().await;
+        // Both sides' connections gone before the next issue.
+        while gateway_connections(admin, database).await > 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    let median = |values: &mut Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    println!(
+        "issue start: {ISSUES} issues, each registered, {} ms for the agent's start-up, then {CALLS_PER_ISSUE} `query` calls back to back (medians)",
+        AGENT_START_UP.as_millis()
+    );
+    let through_text: Vec<String> = through
+        .iter_mut()
+        .enumerate()
+        .map(|(position, latencies)| format!("call {} {:.3} ms", position + 1, median(latencies)))
+        .collect();
+    println!("  through gateway      {}", through_text.join("  "));
+    let mut direct_text = vec![format!("connect {:.3} ms", median(&mut direct[0]))];
+    direct_text.extend(
+        direct
+            .iter_mut()
+            .skip(1)
+            .enumerate()
+            .map(|(position, latencies)| {
+                format!("call {} {:.3} ms", position + 1, median(latencies))
+            }),
+    );
+    println!("  direct (new pool)    {}", direct_text.join("  "));
+    connections.sort();
+    println!(
+        "  connections the gateway opened per issue: median {}, max {}",
+        connections
+            .get(connections.len() / 2)
+            .copied()
+            .unwrap_or(-1),
+        connections.last().copied().unwrap_or(-1)
+    );
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let callers = open_loop::runtime("callers", 1);
+    let upstream_runtime = open_loop::runtime("upstream", 1);
+    let gateway_runtime = open_loop::runtime("gateway", 2);
+    // The gateway's own work (its server, the issues' pools) runs on its runtime.
+    let _in_gateway_runtime = gateway_runtime.enter();
+    let setup = gateway_runtime.handle().clone();
     // Declared first so it is dropped (stopped, its directory removed) last, also on an error.
-    let postgres = LocalPostgres::start().await?;
-    let database_url = postgres.create_issue_database("bench_query").await?;
+    let postgres = setup.block_on(LocalPostgres::start())?;
+    let database_url = setup.block_on(postgres.create_issue_database("bench_query"))?;
     let stop = CancellationToken::new();
     let _stop_upstream = stop.clone().drop_guard();
-    let upstream = start_upstream(stop.clone()).await?;
+    let upstream = upstream_runtime.block_on(start_upstream(stop.clone()))?;
     let config = ToolConfig {
         servers: vec![ProxiedServer::Url {
             name: "upstream".to_owned(),
@@ -288,24 +386,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }],
         ..ToolConfig::default()
     };
-    let gateway = ToolGateway::start("127.0.0.1:0".parse()?, config).await?;
+    let gateway = setup.block_on(ToolGateway::start("127.0.0.1:0".parse()?, config))?;
     let proxied_access =
         gateway.register_issue("bench-proxied", &database_url, ToolLimits::default())?;
     let query_access =
         gateway.register_issue("bench-query", &database_url, ToolLimits::default())?;
     let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(64)
+        .pool_max_idle_per_host(MAX_IN_FLIGHT)
         .build()?;
-    let direct_pool = PgPoolOptions::new()
-        .max_connections(POOL_CONNECTIONS)
-        .connect(&database_url)
-        .await?;
+    let direct_pool = callers.block_on(
+        PgPoolOptions::new()
+            .max_connections(POOL_CONNECTIONS)
+            .connect(&database_url),
+    )?;
 
     println!(
-        "tool gateway: tools/call at {RATE_PER_SECOND} calls/s for {} s each",
-        OPEN_LOOP.as_secs()
+        "tool gateway: tools/call at {RATE_PER_SECOND} calls/s, open loop ({ROUNDS} interleaved slices of {SLICE:?} per path)"
     );
     compare(
+        &callers,
         "proxied MCP server (upstream.echo)",
         "direct to upstream",
         &Caller::Mcp {
@@ -318,21 +417,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             url: proxied_access.url.clone(),
             tool: "upstream.echo",
         },
-    )
-    .await;
+    );
     compare(
+        &callers,
         &format!("built-in query tool ({QUERY_SQL})"),
         "direct to Postgres",
         &Caller::Sql {
             pool: direct_pool.clone(),
         },
         &Caller::Mcp {
-            client,
+            client: client.clone(),
             url: query_access.url.clone(),
             tool: "query",
         },
-    )
-    .await;
+    );
 
     let proxied_record = gateway.finish_issue(&proxied_access.token);
     let query_record = gateway.finish_issue(&query_access.token);
@@ -341,7 +439,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         proxied_record.calls.len(),
         query_record.calls.len()
     );
-    direct_pool.close().await;
-    gateway.shutdown().await;
+    callers.block_on(async {
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&postgres.admin_url("bench_query"))
+            .await;
+        match admin {
+            Ok(admin) => {
+                issue_start(&gateway, &client, &database_url, &admin, "bench_query").await;
+                admin.close().await;
+            }
+            Err(error) => println!("issue start: no admin connection: {error}"),
+        }
+        direct_pool.close().await;
+    });
+    setup.block_on(gateway.shutdown());
     Ok(())
 }

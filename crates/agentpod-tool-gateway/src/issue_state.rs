@@ -32,6 +32,9 @@ pub(crate) struct IssueState {
     limits: ToolLimits,
     /// Discovered on the first `tools/list` or call, from the issue's own database.
     pub(crate) sql_functions: OnceCell<Arc<Vec<SqlFunction>>>,
+    /// Set once the issue's first connection was opened (or failed to open), see
+    /// [`IssueState::open_first_connection`].
+    first_connection: OnceCell<()>,
     journal: Mutex<Journal>,
 }
 
@@ -92,8 +95,25 @@ impl IssueState {
             pool,
             limits,
             sql_functions: OnceCell::new(),
+            first_connection: OnceCell::new(),
             journal: Mutex::new(Journal::default()),
         })
+    }
+
+    /// Opens the issue's first database connection, once: started when the issue is registered
+    /// so that the agent's first call finds it open. A new connection is a backend started for
+    /// the issue's role and a SCRAM handshake on both sides: milliseconds on a quiet machine and
+    /// tens of them on a loaded one, which the first call paid before. A call made while it is
+    /// still opening waits for it rather than opening a second one. A failure is left to the
+    /// calls, which open their own and report the error.
+    pub(crate) async fn open_first_connection(&self) {
+        self.first_connection
+            .get_or_init(|| async {
+                if let Err(error) = self.pool.acquire().await {
+                    tracing::debug!(issue = %self.issue_id, %error, "cannot open the issue's first connection ahead of its calls");
+                }
+            })
+            .await;
     }
 
     fn journal(&self) -> MutexGuard<'_, Journal> {

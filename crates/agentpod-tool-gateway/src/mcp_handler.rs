@@ -64,6 +64,7 @@ impl McpHandler {
         let Some(schema) = self.shared.config.sql_functions_schema.as_deref() else {
             return Ok(Arc::new(Vec::new()));
         };
+        issue.open_first_connection().await;
         issue
             .sql_functions
             .get_or_try_init(|| async { discover(&issue.pool, schema).await.map(Arc::new) })
@@ -96,6 +97,9 @@ impl McpHandler {
 
     async fn run(&self, issue: &IssueState, target: Target, arguments: JsonObject) -> Ran {
         let max_rows = self.shared.config.max_rows;
+        if !matches!(target, Target::Proxied { .. }) {
+            issue.open_first_connection().await;
+        }
         let outcome = match target {
             Target::Query => match sql_argument(&arguments) {
                 Ok(sql) => query(&issue.pool, sql, max_rows)

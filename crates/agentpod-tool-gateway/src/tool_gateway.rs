@@ -101,7 +101,8 @@ impl ToolGateway {
     }
 
     /// A fresh random token scoped to this issue; its tools run as whoever `database_url` names
-    /// (the agent role) on the issue's own database. Fails only on a malformed `database_url`.
+    /// (the agent role) on the issue's own database. The issue's first connection starts opening
+    /// now, while the agent starts. Fails only on a malformed `database_url`.
     pub fn register_issue(
         &self,
         issue_id: &str,
@@ -115,6 +116,12 @@ impl ToolGateway {
             self.shared.config.call_timeout,
         )?;
         let token = self.shared.issues.register(state);
+        if let (Some(state), Ok(runtime)) = (
+            self.shared.issues.get(&token),
+            tokio::runtime::Handle::try_current(),
+        ) {
+            runtime.spawn(async move { state.open_first_connection().await });
+        }
         let url = format!("http://{}/i/{token}/mcp", self.local_addr());
         let environment = vec![("AGENTPOD_MCP_URL".to_owned(), url.clone())];
         Ok(IssueAccess::new(issue_id, token, url, environment))

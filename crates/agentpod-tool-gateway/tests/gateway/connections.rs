@@ -1,14 +1,18 @@
 //! Connections a hostile agent holds open for nothing: one that never finishes its request head
 //! and one left idle after an answer are both closed by the gateway within its timeout (5 s),
 //! so idle sockets cannot pile up. Raw TCP, waiting for the end of the stream, never sleeping.
+//! And the gateway's own connections to an issue's database: opened when the issue is
+//! registered, closed when it ends.
 
 use std::time::Duration;
 
-use agentpod_tool_gateway::{ToolConfig, ToolGateway};
+use agentpod_tool_gateway::{ToolConfig, ToolGateway, ToolLimits};
+use serde_json::json;
+use sqlx::Connection;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::TestResult;
+use crate::support::{LocalPostgres, TestResult, call, run_client};
 
 /// Far longer than the gateway's 5 s timeout, so a slow machine cannot fail a test that is right.
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -58,6 +62,88 @@ async fn half_sent_heads_and_idle_connections_are_closed() -> TestResult {
 
         wait_for_close(&mut half_sent).await?;
         wait_for_close(&mut idle).await?;
+        Ok(())
+    }
+    .await;
+    gateway.shutdown().await;
+    result
+}
+
+/// The gateway's connections to `database` as the agent role, counted by the server.
+async fn agent_connections(postgres: &LocalPostgres, database: &str) -> Result<i64, sqlx::Error> {
+    let mut admin = postgres.admin("postgres").await?;
+    let count = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity \
+         WHERE datname = $1 AND application_name = 'agentpod-tool-gateway'",
+    )
+    .bind(database)
+    .fetch_one(&mut admin)
+    .await;
+    admin.close().await?;
+    count
+}
+
+/// Waits until `wanted(count)` holds for the agent's connections to `database`.
+async fn wait_for_connections(
+    postgres: &LocalPostgres,
+    database: &str,
+    wanted: impl Fn(i64) -> bool,
+) -> TestResult {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let count = agent_connections(postgres, database).await?;
+        if wanted(count) {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(
+                format!("{count} gateway connections to {database} after {DEADLINE:?}").into(),
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The issue's first database connection (a backend and a SCRAM handshake, tens of milliseconds
+/// on a loaded machine) is opened when the issue is registered, before the agent's first call,
+/// and closed when the issue is finished; the calls then run on it.
+#[tokio::test]
+async fn an_issue_connection_opens_at_registration_and_closes_at_its_end() -> TestResult {
+    let postgres = LocalPostgres::start().await?;
+    let database_url = postgres.create_issue_database("issue_warm").await?;
+    let gateway = ToolGateway::start("127.0.0.1:0".parse()?, ToolConfig::default()).await?;
+    let result: TestResult = async {
+        let access = gateway.register_issue("issue-warm", &database_url, ToolLimits::default())?;
+        // No call made yet: the connection is there all the same.
+        wait_for_connections(&postgres, "issue_warm", |count| count == 1).await?;
+        let calls = json!([
+            call(
+                "query",
+                json!({ "sql": "SELECT name FROM customers WHERE id = 1" })
+            ),
+            call(
+                "query",
+                json!({ "sql": "SELECT name FROM customers WHERE id = 2" })
+            ),
+        ]);
+        let seen = run_client(&access.url, &calls).await?;
+        let texts: Vec<&str> = seen["calls"]
+            .as_array()
+            .map(|calls| {
+                calls
+                    .iter()
+                    .filter_map(|call| call["text"].as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(texts.len(), 2, "{seen:#}");
+        assert!(
+            texts[0].contains("Ada") && texts[1].contains("Grace"),
+            "{seen:#}"
+        );
+        let record = gateway.finish_issue(&access.token);
+        assert_eq!(record.calls.len(), 2);
+        wait_for_connections(&postgres, "issue_warm", |count| count == 0).await?;
         Ok(())
     }
     .await;
