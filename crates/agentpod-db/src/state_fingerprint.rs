@@ -6,13 +6,12 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{AssertSqlSafe, ConnectOptions, Connection, PgConnection};
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
 use crate::DbError;
 use crate::catalog::Catalog;
 use crate::database_name::quote_identifier;
-use crate::state_snapshot::{StateSnapshot, resolve_ignored, snapshot_state};
+use crate::state_snapshot::{StateSnapshot, connect_to_read, resolve_ignored, snapshot_state};
 
 /// A table's compared columns and the fingerprint of its rows over them.
 type Fingerprints = BTreeMap<String, (Vec<String>, String)>;
@@ -69,15 +68,7 @@ async fn fingerprint_tables(
     admin_url: &str,
     ignored_columns: &[String],
 ) -> Result<Fingerprints, DbError> {
-    let failed = |action: &'static str| move |source| DbError::Snapshot { action, source };
-    let mut connection = admin_url
-        .parse::<PgConnectOptions>()
-        .map_err(failed("read the database URL"))?
-        .application_name("agentpod")
-        .disable_statement_logging()
-        .connect()
-        .await
-        .map_err(failed("connect to the database"))?;
+    let mut connection = connect_to_read(admin_url).await?;
     let fingerprints = read_fingerprints(&mut connection, ignored_columns).await;
     if let Err(error) = connection.close().await {
         tracing::debug!(%error, "closing the fingerprint connection failed");

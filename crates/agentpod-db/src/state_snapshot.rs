@@ -71,20 +71,25 @@ pub async fn snapshot_state(
     tables: &[String],
     ignored_columns: &[String],
 ) -> Result<StateSnapshot, DbError> {
+    let mut connection = connect_to_read(admin_url).await?;
+    let snapshot = read_snapshot(&mut connection, tables, ignored_columns).await;
+    if let Err(error) = connection.close().await {
+        tracing::debug!(%error, "closing the snapshot connection failed");
+    }
+    snapshot
+}
+
+/// A superuser connection to read a database's state (`admin_url`), its statements not logged.
+pub(crate) async fn connect_to_read(admin_url: &str) -> Result<PgConnection, DbError> {
     let failed = |action: &'static str| move |source| DbError::Snapshot { action, source };
-    let mut connection = admin_url
+    admin_url
         .parse::<PgConnectOptions>()
         .map_err(failed("read the database URL"))?
         .application_name("agentpod")
         .disable_statement_logging()
         .connect()
         .await
-        .map_err(failed("connect to the database"))?;
-    let snapshot = read_snapshot(&mut connection, tables, ignored_columns).await;
-    if let Err(error) = connection.close().await {
-        tracing::debug!(%error, "closing the snapshot connection failed");
-    }
-    snapshot
+        .map_err(failed("connect to the database"))
 }
 
 async fn read_snapshot(

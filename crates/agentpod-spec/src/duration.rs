@@ -1,4 +1,5 @@
-//! Durations as written in a spec: a whole number and a unit, `500ms`, `30s`, `2m`, `1h`.
+//! Durations as written in a spec: a whole number and a unit, `500ms`, `30s`, `2m`, `1h`; and
+//! the decoding of a positive one at a spec key.
 
 use std::time::Duration;
 
@@ -64,6 +65,36 @@ pub(crate) fn serialize_duration<S: serde::Serializer>(
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&format_duration(*duration))
+}
+
+/// A duration greater than zero at `node`, for the key `name`; a zero gets `zero_help` under
+/// it, anything unreadable the format's help.
+pub(crate) fn decode_positive_duration(
+    decoder: &mut crate::decoder::Decoder<'_>,
+    node: &crate::node::Node,
+    name: &str,
+    zero_help: Option<&str>,
+) -> Option<Duration> {
+    let text = decoder.string(node, name)?;
+    match parse_duration(&text) {
+        Ok(Duration::ZERO) => {
+            decoder.report_with_help(
+                node.position,
+                format!("`{name}` must be greater than zero"),
+                zero_help,
+            );
+            None
+        }
+        Ok(duration) => Some(duration),
+        Err(error) => {
+            decoder.report_with_help(
+                node.position,
+                format!("invalid duration `{text}` for `{name}`: {error}"),
+                Some(DURATION_HELP),
+            );
+            None
+        }
+    }
 }
 
 #[cfg(test)]

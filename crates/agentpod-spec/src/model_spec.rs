@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::ModelUpstream;
 use crate::decoder::{Decoder, Fields};
-use crate::duration::{DURATION_HELP, parse_duration};
+use crate::duration::decode_positive_duration;
 use crate::json_value::decode_json;
 use crate::keys;
 use crate::node::{Node, NodeValue, Position};
@@ -111,7 +111,7 @@ impl ModelSpec {
             }
         });
         let timeout = decoder.optional(&fields, "timeout", |decoder, node| {
-            decode_positive_duration(decoder, node, "model.timeout")
+            decode_positive_duration(decoder, node, "model.timeout", None)
         });
         let allow_provider_features =
             decoder.optional(&fields, "allow_provider_features", decode_provider_features);
@@ -298,29 +298,6 @@ fn decode_variable_name(decoder: &mut Decoder<'_>, node: &Node) -> Option<String
         return None;
     }
     Some(name)
-}
-
-fn decode_positive_duration(
-    decoder: &mut Decoder<'_>,
-    node: &Node,
-    name: &str,
-) -> Option<Duration> {
-    let text = decoder.string(node, name)?;
-    match parse_duration(&text) {
-        Ok(Duration::ZERO) => {
-            decoder.report(node.position, format!("`{name}` must be greater than zero"));
-            None
-        }
-        Ok(duration) => Some(duration),
-        Err(error) => {
-            decoder.report_with_help(
-                node.position,
-                format!("invalid duration `{text}` for `{name}`: {error}"),
-                Some(DURATION_HELP),
-            );
-            None
-        }
-    }
 }
 
 fn decode_stand_in(decoder: &mut Decoder<'_>, node: &Node, owner: Position) -> Option<StandInSpec> {

@@ -7,9 +7,13 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::decoder::Decoder;
-use crate::duration::{DURATION_HELP, parse_duration};
+use crate::duration::decode_positive_duration;
 use crate::keys;
 use crate::node::{Node, Position};
+
+/// The help under a zero backoff: the way to turn retries off.
+const RETRIES_OFF: Option<&str> =
+    Some("write a duration such as `500ms`; `model.retries.max_retries: 0` turns retries off");
 
 /// Limits for the whole run, over all its pods; `None` is no limit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -104,10 +108,10 @@ impl RetriesSpec {
                 .and_then(|count| u32::try_from(count).ok())
         });
         let initial_backoff = decoder.optional(&fields, "initial_backoff", |decoder, node| {
-            decode_positive_duration(decoder, node, "model.retries.initial_backoff")
+            decode_positive_duration(decoder, node, "model.retries.initial_backoff", RETRIES_OFF)
         });
         let max_backoff = decoder.optional(&fields, "max_backoff", |decoder, node| {
-            decode_positive_duration(decoder, node, "model.retries.max_backoff")
+            decode_positive_duration(decoder, node, "model.retries.max_backoff", RETRIES_OFF)
         });
         let initial = initial_backoff
             .flatten()
@@ -163,31 +167,4 @@ fn decode_count(
         return None;
     }
     Some(count)
-}
-
-fn decode_positive_duration(
-    decoder: &mut Decoder<'_>,
-    node: &Node,
-    name: &str,
-) -> Option<Duration> {
-    let text = decoder.string(node, name)?;
-    match parse_duration(&text) {
-        Ok(Duration::ZERO) => {
-            decoder.report_with_help(
-                node.position,
-                format!("`{name}` must be greater than zero"),
-                Some("write a duration such as `500ms`; `model.retries.max_retries: 0` turns retries off"),
-            );
-            None
-        }
-        Ok(duration) => Some(duration),
-        Err(error) => {
-            decoder.report_with_help(
-                node.position,
-                format!("invalid duration `{text}` for `{name}`: {error}"),
-                Some(DURATION_HELP),
-            );
-            None
-        }
-    }
 }

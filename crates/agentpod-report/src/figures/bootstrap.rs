@@ -246,6 +246,27 @@ fn statistics(
                 .sum()
         };
     }
+    let total_share = set_weights(strata, scratch)?;
+    let tail = if strata.members.len() == 1 {
+        single_stratum_tail(measure, counts, scratch.counted[0])
+    } else {
+        mixture_tail(measure, counts, scratch)
+    };
+    let mean = strata
+        .shares
+        .iter()
+        .zip(scratch.counted.iter().zip(&scratch.sums))
+        .filter(|(_, (counted, _))| **counted > 0)
+        .map(|(share, (counted, sum))| share * sum / *counted as f64)
+        .sum::<f64>()
+        / total_share;
+    Some((mean, tail))
+}
+
+/// Each stratum's weight per counted value in `scratch.weights` (its share of the strata
+/// drawn, spread over its values), from `scratch.counted`; the total share of the strata drawn,
+/// or `None` when none was.
+fn set_weights(strata: &Strata, scratch: &mut Scratch) -> Option<f64> {
     let total_share: f64 = strata
         .shares
         .iter()
@@ -268,20 +289,7 @@ fn statistics(
             0.0
         };
     }
-    let tail = if strata.members.len() == 1 {
-        single_stratum_tail(measure, counts, scratch.counted[0])
-    } else {
-        mixture_tail(measure, counts, scratch)
-    };
-    let mean = strata
-        .shares
-        .iter()
-        .zip(scratch.counted.iter().zip(&scratch.sums))
-        .filter(|(_, (counted, _))| **counted > 0)
-        .map(|(share, (counted, sum))| share * sum / *counted as f64)
-        .sum::<f64>()
-        / total_share;
-    Some((mean, tail))
+    Some(total_share)
 }
 
 /// The point estimates: mean and p95 of the sample itself (every issue drawn once), summed in
@@ -300,28 +308,7 @@ fn point_statistics(
     for stratum in &measure.strata {
         scratch.counted[*stratum as usize] += 1;
     }
-    let total_share: f64 = strata
-        .shares
-        .iter()
-        .zip(&scratch.counted)
-        .filter(|(_, counted)| **counted > 0)
-        .map(|(share, _)| share)
-        .sum();
-    if total_share <= 0.0 {
-        return None;
-    }
-    for ((weight, share), counted) in scratch
-        .weights
-        .iter_mut()
-        .zip(&strata.shares)
-        .zip(&scratch.counted)
-    {
-        *weight = if *counted > 0 {
-            share / total_share / *counted as f64
-        } else {
-            0.0
-        };
-    }
+    let total_share = set_weights(strata, scratch)?;
     // Nearest rank on the weighted mixture, in the same pass as the sums; the tolerance absorbs
     // rounding in the running sum so that equal weights give exactly the plain nearest-rank p95.
     let length = measure.values.len();
