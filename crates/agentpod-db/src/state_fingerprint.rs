@@ -9,9 +9,10 @@ use std::collections::BTreeMap;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
 use crate::DbError;
-use crate::catalog::Catalog;
 use crate::database_name::quote_identifier;
-use crate::state_snapshot::{StateSnapshot, connect_to_read, resolve_ignored, snapshot_state};
+use crate::state_snapshot::{
+    StateSnapshot, begin_consistent_read, connect_to_read, resolve_ignored, snapshot_state,
+};
 
 /// A table's compared columns and the fingerprint of its rows over them.
 type Fingerprints = BTreeMap<String, (Vec<String>, String)>;
@@ -81,16 +82,7 @@ async fn read_fingerprints(
     ignored_columns: &[String],
 ) -> Result<Fingerprints, DbError> {
     let failed = |action: &'static str| move |source| DbError::Snapshot { action, source };
-    // Only the system's functions: names an agent created elsewhere never stand in for them.
-    sqlx::raw_sql(
-        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL search_path = pg_catalog",
-    )
-    .execute(&mut *connection)
-    .await
-    .map_err(failed("start a read-only transaction"))?;
-    let catalog = Catalog::read(connection)
-        .await
-        .map_err(failed("read the tables"))?;
+    let catalog = begin_consistent_read(connection).await?;
     let ignored = resolve_ignored(&catalog, ignored_columns)?;
     let mut fingerprints = Fingerprints::new();
     if !catalog.tables.is_empty() {

@@ -79,6 +79,24 @@ pub async fn snapshot_state(
     snapshot
 }
 
+/// Starts the read-only, repeatable-read transaction a state is read in, with only the
+/// system's functions on the search path (names an agent created elsewhere never stand in for
+/// them), and reads the database's tables in it.
+pub(crate) async fn begin_consistent_read(
+    connection: &mut PgConnection,
+) -> Result<Catalog, DbError> {
+    let failed = |action: &'static str| move |source| DbError::Snapshot { action, source };
+    sqlx::raw_sql(
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL search_path = pg_catalog",
+    )
+    .execute(&mut *connection)
+    .await
+    .map_err(failed("start a read-only transaction"))?;
+    Catalog::read(connection)
+        .await
+        .map_err(failed("read the tables"))
+}
+
 /// A superuser connection to read a database's state (`admin_url`), its statements not logged.
 pub(crate) async fn connect_to_read(admin_url: &str) -> Result<PgConnection, DbError> {
     let failed = |action: &'static str| move |source| DbError::Snapshot { action, source };
@@ -98,13 +116,7 @@ async fn read_snapshot(
     ignored_columns: &[String],
 ) -> Result<StateSnapshot, DbError> {
     let failed = |action: &'static str| move |source| DbError::Snapshot { action, source };
-    sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .execute(&mut *connection)
-        .await
-        .map_err(failed("start a read-only transaction"))?;
-    let catalog = Catalog::read(connection)
-        .await
-        .map_err(failed("read the tables"))?;
+    let catalog = begin_consistent_read(connection).await?;
     let selected = select_tables(&catalog, tables)?;
     let ignored = resolve_ignored(&catalog, ignored_columns)?;
     let mut snapshots = Vec::with_capacity(selected.len());

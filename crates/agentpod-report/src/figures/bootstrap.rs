@@ -252,14 +252,7 @@ fn statistics(
     } else {
         mixture_tail(measure, counts, scratch)
     };
-    let mean = strata
-        .shares
-        .iter()
-        .zip(scratch.counted.iter().zip(&scratch.sums))
-        .filter(|(_, (counted, _))| **counted > 0)
-        .map(|(share, (counted, sum))| share * sum / *counted as f64)
-        .sum::<f64>()
-        / total_share;
+    let mean = weighted_mean(strata, scratch, total_share);
     Some((mean, tail))
 }
 
@@ -290,6 +283,19 @@ fn set_weights(strata: &Strata, scratch: &mut Scratch) -> Option<f64> {
         };
     }
     Some(total_share)
+}
+
+/// The mean over the strata drawn, each weighted by its share: from `scratch.sums` and
+/// `scratch.counted`, and the total share `set_weights` returned.
+fn weighted_mean(strata: &Strata, scratch: &Scratch, total_share: f64) -> f64 {
+    strata
+        .shares
+        .iter()
+        .zip(scratch.counted.iter().zip(&scratch.sums))
+        .filter(|(_, (counted, _))| **counted > 0)
+        .map(|(share, (counted, sum))| share * sum / *counted as f64)
+        .sum::<f64>()
+        / total_share
 }
 
 /// The point estimates: mean and p95 of the sample itself (every issue drawn once), summed in
@@ -338,14 +344,7 @@ fn point_statistics(
         scratch.sums[measure.strata[position] as usize] += measure.values[position];
         position += 1;
     }
-    let mean = strata
-        .shares
-        .iter()
-        .zip(scratch.counted.iter().zip(&scratch.sums))
-        .filter(|(_, (counted, _))| **counted > 0)
-        .map(|(share, (counted, sum))| share * sum / *counted as f64)
-        .sum::<f64>()
-        / total_share;
+    let mean = weighted_mean(strata, scratch, total_share);
     Some((mean, tail))
 }
 
