@@ -455,9 +455,11 @@ fn agent_beside_agentpods_files(form: &str) {
         "#!/bin/sh\n\
          here=$(dirname \"$0\")\n\
          issues=$(ls \"$here\"/work/*/issues | tr '\\n' ' ')\n\
+         agents=$(ls \"$here\"/work/*/agents | tr '\\n' ' ')\n\
+         own=$(basename \"$(dirname \"$(dirname \"$AGENTPOD_OUTPUT\")\")\")\n\
          spec=$(cat \"$here/spec.yaml\" | wc -c)\n\
          store=$(cat \"$here/runs.db\" \"$here/runs.db-wal\" | wc -c)\n\
-         printf '{\"answer\": \"4\", \"issues\": \"%s\", \"spec_bytes\": %s, \"store_bytes\": %s}' \"$issues\" \"$spec\" \"$store\" > \"$AGENTPOD_OUTPUT\"\n",
+         printf '{\"answer\": \"4\", \"issues\": \"%s\", \"agents\": \"%s\", \"own\": \"%s\", \"spec_bytes\": %s, \"store_bytes\": %s}' \"$issues\" \"$agents\" \"$own\" \"$spec\" \"$store\" > \"$AGENTPOD_OUTPUT\"\n",
     );
     let directory = scratch.path().file_name().unwrap().to_str().unwrap();
     std::os::unix::fs::symlink(scratch.path(), scratch.path().join("link")).unwrap();
@@ -498,10 +500,21 @@ fn agent_beside_agentpods_files(form: &str) {
             answer["store_bytes"], 0,
             "{form}: the store is masked: {outcome}"
         );
+        // The agent works in a directory of its own (its sandbox was started there ahead of
+        // the issue): it sees that one and no other, and none of the issues' records.
         assert_eq!(
             answer["issues"].as_str().unwrap().trim(),
-            id,
-            "{form}: only its own issue's directory: {outcome}"
+            "",
+            "{form}: no issue's record ({id}): {outcome}"
+        );
+        assert!(
+            answer["own"].as_str().unwrap().starts_with("pod"),
+            "{form}: {outcome}"
+        );
+        assert_eq!(
+            answer["agents"].as_str().unwrap().trim(),
+            answer["own"].as_str().unwrap(),
+            "{form}: only its own directory: {outcome}"
         );
     }
 }

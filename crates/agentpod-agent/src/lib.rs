@@ -16,6 +16,7 @@ mod agent_run;
 mod captured_output;
 mod container_invocation;
 mod host_sandbox;
+mod prestarted_agent;
 mod process_group;
 mod run_agent;
 mod run_agent_container;
@@ -32,5 +33,6 @@ pub use container_invocation::{
     OUTPUT_FILE_NAME,
 };
 pub use host_sandbox::{HostSandbox, SandboxUnavailable, SandboxUser, sandbox_support};
+pub use prestarted_agent::{PrestartError, PrestartedAgent};
 pub use run_agent::run_agent;
 pub use run_agent_container::run_agent_container;

@@ -43,6 +43,13 @@ impl ProcessGroup {
     }
 }
 
+impl ProcessGroup {
+    /// Lets go of the group id without signalling it: another holder watches the group now.
+    pub(crate) fn forget(mut self) {
+        self.id = None;
+    }
+}
+
 impl Drop for ProcessGroup {
     fn drop(&mut self) {
         self.signal(Signal::SIGKILL);

@@ -26,10 +26,10 @@ const TERMINATION_GRACE: Duration = Duration::from_secs(2);
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
 
 /// Used when the host itself has no PATH, so the agent can still find its interpreter.
-const FALLBACK_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+pub(crate) const FALLBACK_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
 #[derive(Debug, thiserror::Error)]
-enum StartError {
+pub(crate) enum StartError {
     #[error("agent command is empty")]
     EmptyCommand,
     #[error("working directory {path} is not a directory")]
@@ -64,15 +64,24 @@ enum Ending {
 /// nothing it started outlives the run.
 pub async fn run_agent(invocation: &AgentInvocation, cancel: CancellationToken) -> AgentRun {
     let started = Instant::now();
-    let (mut child, cgroup) = match start(invocation) {
-        Ok(started) => started,
-        Err(error) => {
-            return AgentRun {
-                duration: started.elapsed(),
-                ..AgentRun::not_started(agentpod_error_chain::error_chain(&error))
-            };
-        }
-    };
+    match start(invocation) {
+        Ok((child, cgroup)) => supervise(child, cgroup, invocation, cancel, started).await,
+        Err(error) => AgentRun {
+            duration: started.elapsed(),
+            ..AgentRun::not_started(agentpod_error_chain::error_chain(&error))
+        },
+    }
+}
+
+/// Watches a started agent to its end (its own, its timeout's or the cancel token's), then
+/// captures its output and reads its answer; `started` is when its time began.
+pub(crate) async fn supervise(
+    mut child: Child,
+    cgroup: Option<AgentCgroup>,
+    invocation: &AgentInvocation,
+    cancel: CancellationToken,
+    started: Instant,
+) -> AgentRun {
     let group = ProcessGroup::led_by(child.id());
     tracing::debug!(command = ?invocation.command, process = child.id(), "agent started");
 
@@ -166,7 +175,8 @@ fn start(invocation: &AgentInvocation) -> Result<(Child, Option<AgentCgroup>), S
             (command, None)
         }
         Some(sandbox) => {
-            let (command, parts) = sandboxed_command(sandbox, invocation)?;
+            let (command, parts) =
+                sandboxed_command(sandbox, &invocation.command, &invocation.working_dir)?;
             (command, Some(parts))
         }
     };
@@ -191,18 +201,19 @@ fn start(invocation: &AgentInvocation) -> Result<(Child, Option<AgentCgroup>), S
 
 /// What a sandboxed start needs kept until the agent is spawned (the pipe holding bwrap's
 /// arguments) or until it has ended (its control group).
-struct SandboxParts {
-    _arguments: std::os::fd::OwnedFd,
-    cgroup: Option<AgentCgroup>,
+pub(crate) struct SandboxParts {
+    pub(crate) _arguments: std::os::fd::OwnedFd,
+    pub(crate) cgroup: Option<AgentCgroup>,
 }
 
 /// bubblewrap around the agent: the writable directories are handed to the sandbox's
 /// user first, and that user's process count is capped (the limit is inherited through
 /// `setpriv` and counts per user id). The pipe holding bwrap's arguments must stay open until
 /// the command is spawned.
-fn sandboxed_command(
+pub(crate) fn sandboxed_command(
     sandbox: &HostSandbox,
-    invocation: &AgentInvocation,
+    agent_command: &[String],
+    working_dir: &std::path::Path,
 ) -> Result<(Command, SandboxParts), StartError> {
     crate::sandbox_support()?;
     let bwrap = crate::host_sandbox::bwrap_program().ok_or_else(|| crate::SandboxUnavailable {
@@ -227,7 +238,7 @@ fn sandboxed_command(
     // bwrap stays the sandbox's PID 1, whose command line every process inside can read: its
     // arguments (which name agentpod's masked files) go through a pipe, not the command line.
     // bwrap takes options from the pipe and the command from its own command line.
-    let arguments = sandbox.arguments(&invocation.command, &invocation.working_dir);
+    let arguments = sandbox.arguments(agent_command, working_dir);
     let split = arguments
         .iter()
         .position(|argument| argument == "--")

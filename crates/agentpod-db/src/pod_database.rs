@@ -275,9 +275,9 @@ impl PodDatabase {
     /// out. Failures are only logged: the database is then cloned when it is needed, as usual,
     /// and a lost server is noticed elsewhere.
     pub async fn prepare_next(&self, wanted: Spares) {
-        // An issue handed out at the same moment (the runner starts both together, the issue
-        // first) takes the admin connection first: its database is then the newest, and its
-        // spare is gone before the check that makes the next one.
+        // The runner starts this once its issue was handed out; an issue handed out at the same
+        // moment by another caller takes the admin connection first: its database is then the
+        // newest, and its spare is gone before the check that makes the next one.
         drop(self.admin.lock().await);
         // First, so a quick agent finds it open.
         self.open_event_connection().await;

@@ -22,6 +22,7 @@ use agentpod_store::{
 };
 use serde_json::json;
 
+use crate::agent_slot::AgentSlot;
 use crate::boundary_records::{boundary_event_records, network_violation};
 use crate::error::IssuePrepareError;
 use crate::issue_grading;
@@ -34,7 +35,7 @@ const EVENTS_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The size of an issue's output directory (a tmpfs where agentpod can mount one): the
 /// largest answer agentpod reads (16 MiB) and a little room.
-const OUTPUT_AREA_BYTES: u64 = 17 << 20;
+pub(crate) const OUTPUT_AREA_BYTES: u64 = 17 << 20;
 
 /// The size of a sandboxed host agent's working directory (its HOME; memory-backed, and gone
 /// with the issue).
@@ -53,11 +54,15 @@ pub(crate) async fn run_issue(
     gateways: &PodGateways,
     issue: &Issue,
     trial: u32,
+    start: IssueStart<'_>,
 ) -> (OutcomeRecord, Vec<BoundaryEventRecord>, Vec<StepRecord>) {
     let mut outcome = new_outcome(context, issue, trial);
     let clock = Instant::now();
     let holder = PodHolder { gateways, database };
-    let mut prepared = match prepare(context, holder, issue, trial, &clock).await {
+    let prepared = prepare(context, holder, issue, trial, &clock, start.slot).await;
+    // The pod's work between issues may begin: the hand-out no longer competes with it.
+    start.handed_out.notify_one();
+    let mut prepared = match prepared {
         Ok(prepared) => prepared,
         Err(error) => {
             outcome.reason = error_chain(&error);
@@ -70,7 +75,7 @@ pub(crate) async fn run_issue(
     let LaunchedAgent {
         run: agent_run,
         refused_connections,
-    } = run_agent(context, pod, &prepared, issue).await;
+    } = run_agent(context, pod, &mut prepared, issue).await;
     let agent_ended = clock.elapsed();
     // Time per issue is the agent's: its start to its end. The database hand-out before it and
     // the grading after it are agentpod's cost, not what production will see.
@@ -100,6 +105,13 @@ pub(crate) async fn run_issue(
     (outcome, boundary_events, steps)
 }
 
+/// How an issue's agent starts — in its slot (a sandbox started ahead), or cold — and whom to
+/// tell once the issue's database was handed out (the pod's work between issues waits for it).
+pub(crate) struct IssueStart<'a> {
+    pub(crate) slot: Option<AgentSlot>,
+    pub(crate) handed_out: &'a tokio::sync::Notify,
+}
+
 /// An outcome that says the issue errored, until the issue's steps say otherwise.
 fn new_outcome(context: &PodContext, issue: &Issue, trial: u32) -> OutcomeRecord {
     OutcomeRecord {
@@ -127,13 +139,26 @@ fn new_outcome(context: &PodContext, issue: &Issue, trial: u32) -> OutcomeRecord
 
 /// An issue ready for its agent.
 struct PreparedIssue<'pod> {
+    /// The issue's record in the run directory; also where its agent works unless it has a
+    /// slot.
     directory: PathBuf,
+    /// Where a sandboxed host agent works, its sandbox started (ahead, or here).
+    slot: Option<AgentSlot>,
     /// The issue's database and gateway tokens.
     lease: IssueLease<PodHolder<'pod>>,
     /// When the database was handed out, from the issue's start: the agent's time starts here.
     ready_at: Duration,
-    /// Unmounted when the issue ends, after its lease is given back.
-    _output_area: OutputArea,
+    /// Unmounted when the issue ends, after its lease is given back (a slot has its own).
+    _output_area: Option<OutputArea>,
+}
+
+impl PreparedIssue<'_> {
+    /// Where the agent's paths are: its slot, or the issue's directory.
+    fn agent_directory(&self) -> &Path {
+        self.slot
+            .as_ref()
+            .map_or(self.directory.as_path(), AgentSlot::directory)
+    }
 }
 
 /// The issue's directory, its output area, its database and its gateway tokens; or why the issue
@@ -144,17 +169,38 @@ async fn prepare<'pod>(
     issue: &Issue,
     trial: u32,
     clock: &Instant,
+    slot: Option<AgentSlot>,
 ) -> Result<PreparedIssue<'pod>, IssuePrepareError> {
     let directory = context
         .plan
         .run_directory
         .join("issues")
         .join(issue_directory_name(&issue.id, trial, context.plan.trials));
-    prepare_issue_directory(&directory, issue).map_err(|source| IssuePrepareError::Directory {
-        path: directory.clone(),
-        source,
-    })?;
-    let output_area = OutputArea::mount(&directory.join("output"), OUTPUT_AREA_BYTES);
+    let directory_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| IssuePrepareError::Directory { path, source }
+    };
+    let issue_json = serde_json::to_vec_pretty(&issue.agent_view())
+        .map_err(std::io::Error::other)
+        .map_err(directory_error(&directory))?;
+    let output_area = match &slot {
+        Some(slot) => {
+            std::fs::create_dir_all(&directory)
+                .and_then(|()| std::fs::write(directory.join("issue.json"), &issue_json))
+                .map_err(directory_error(&directory))?;
+            slot.fill(&issue_json)
+                .map_err(directory_error(slot.directory()))?;
+            None
+        }
+        None => {
+            prepare_issue_directory(&directory, &issue_json)
+                .map_err(directory_error(&directory))?;
+            Some(OutputArea::mount(
+                &directory.join("output"),
+                OUTPUT_AREA_BYTES,
+            ))
+        }
+    };
     let issue_database = holder
         .database
         .create_issue_database(&issue.id)
@@ -166,65 +212,53 @@ async fn prepare<'pod>(
         .register(&context.plan, &issue.id, &issue_database.agent_url);
     Ok(PreparedIssue {
         directory,
+        slot,
         lease: IssueLease::new(holder, access, issue_database),
         ready_at,
         _output_area: output_area,
     })
 }
 
-/// Launches the agent on the pod with the agent contract's environment and waits for its end: a
-/// host command as a sandboxed process, an image as a container on the pod's network.
+/// Launches the agent with the agent contract's environment and waits for its end: a
+/// sandboxed host command in its slot (its sandbox started already), any other host command
+/// or an image through the pod (an image as a container on the pod's network).
 async fn run_agent(
     context: &PodContext,
     pod: &dyn Pod,
-    prepared: &PreparedIssue<'_>,
+    prepared: &mut PreparedIssue<'_>,
     issue: &Issue,
 ) -> LaunchedAgent {
-    let issue_directory = &prepared.directory;
+    let agent_directory = prepared.agent_directory().to_path_buf();
     let mut environment = contract_environment(
         context,
         issue,
-        issue_directory,
+        &agent_directory,
         &prepared.lease.database().agent_url,
     );
     environment.extend(prepared.lease.gateway_environment().iter().cloned());
     let agent = &context.plan.spec.agent;
     let launch = match &agent.image {
         None => {
-            let output_path = issue_directory.join("output").join(OUTPUT_FILE_NAME);
+            let output_path = agent_directory.join("output").join(OUTPUT_FILE_NAME);
             environment.push((
                 "AGENTPOD_OUTPUT".to_string(),
                 output_path.display().to_string(),
             ));
-            let working_dir = issue_directory.join("work");
-            let sandbox = context.plan.host_sandbox.as_ref().map(|view| HostSandbox {
-                read_only: view.read_only.clone(),
-                hidden: view.hidden.clone(),
-                writable: vec![issue_directory.join("output")],
-                scratch: vec![working_dir.clone()],
-                scratch_bytes: SANDBOX_SCRATCH_BYTES,
-                issue_file: issue_directory.join("issue.json"),
-                user: SandboxUser::for_issue(),
-                tmp_bytes: SANDBOX_TMP_BYTES,
-                max_processes: u64::try_from(agent.limits.pids).unwrap_or(u64::MAX),
-                memory_bytes: agent.limits.memory_bytes,
-                cpus: agent.limits.cpus,
-            });
             AgentLaunch::Host(AgentInvocation {
                 command: context.plan.agent_command.clone(),
-                working_dir,
+                working_dir: agent_directory.join("work"),
                 env: environment,
                 timeout: agent.timeout,
                 output_limit: agent.output_limit,
                 output_path,
-                sandbox,
+                sandbox: host_sandbox(context, &agent_directory),
             })
         }
         Some(image) => AgentLaunch::Image(ContainerInvocation {
             image: image.clone(),
             command: context.plan.agent_command.clone(),
-            issue_path: issue_directory.join("issue.json"),
-            output_dir: issue_directory.join("output"),
+            issue_path: agent_directory.join("issue.json"),
+            output_dir: agent_directory.join("output"),
             // The container path sets AGENTPOD_ISSUE and AGENTPOD_OUTPUT to where it mounts them.
             env: environment
                 .into_iter()
@@ -237,8 +271,36 @@ async fn run_agent(
             pids: agent.limits.pids,
         }),
     };
-    pod.launch_agent(&launch, context.interrupt.drain_token())
-        .await
+    match (&mut prepared.slot, &launch) {
+        (Some(slot), AgentLaunch::Host(invocation)) => LaunchedAgent {
+            run: slot.run(invocation, context.interrupt.drain_token()).await,
+            refused_connections: 0,
+        },
+        _ => {
+            pod.launch_agent(&launch, context.interrupt.drain_token())
+                .await
+        }
+    }
+}
+
+/// The sandbox of a host agent whose paths are in `agent_directory` (its output directory
+/// writable, its working directory a private scratch, its issue file read-only); `None` for
+/// `isolation: none`.
+pub(crate) fn host_sandbox(context: &PodContext, agent_directory: &Path) -> Option<HostSandbox> {
+    let agent = &context.plan.spec.agent;
+    context.plan.host_sandbox.as_ref().map(|view| HostSandbox {
+        read_only: view.read_only.clone(),
+        hidden: view.hidden.clone(),
+        writable: vec![agent_directory.join("output")],
+        scratch: vec![agent_directory.join("work")],
+        scratch_bytes: SANDBOX_SCRATCH_BYTES,
+        issue_file: agent_directory.join("issue.json"),
+        user: SandboxUser::for_issue(),
+        tmp_bytes: SANDBOX_TMP_BYTES,
+        max_processes: u64::try_from(agent.limits.pids).unwrap_or(u64::MAX),
+        memory_bytes: agent.limits.memory_bytes,
+        cpus: agent.limits.cpus,
+    })
 }
 
 /// What the agent did at the boundary: its changes, proposals and violations, and the network
@@ -423,11 +485,9 @@ fn contract_environment(
     environment
 }
 
-fn prepare_issue_directory(directory: &Path, issue: &Issue) -> std::io::Result<()> {
+fn prepare_issue_directory(directory: &Path, issue_json: &[u8]) -> std::io::Result<()> {
     std::fs::create_dir_all(directory.join("work"))?;
     std::fs::create_dir_all(directory.join("output"))?;
-    let issue_json =
-        serde_json::to_vec_pretty(&issue.agent_view()).map_err(std::io::Error::other)?;
     std::fs::write(directory.join("issue.json"), issue_json)?;
     // An attempt starts from nothing an earlier attempt (on a pod that was lost) left: a stale
     // answer must never be graded as this attempt's, and its files belong to another user.

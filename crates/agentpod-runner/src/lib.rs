@@ -3,6 +3,7 @@
 //!
 //! The runner knows nothing of terminals: the CLI listens through [`RunReporter`].
 
+mod agent_slot;
 mod boundary_records;
 mod error;
 mod interrupt;

@@ -11,8 +11,9 @@ use agentpod_error_chain::{ErrorChain, error_chain};
 use agentpod_runtime::{Pod, Runtime, RuntimeError};
 use agentpod_store::{OutcomeStatus, RunStore};
 
+use crate::agent_slot::AgentSlot;
 use crate::interrupt::Interrupt;
-use crate::issue_execution::run_issue;
+use crate::issue_execution::{IssueStart, run_issue};
 use crate::issue_trial::IssueTrial;
 use crate::pod_gateways::PodGateways;
 use crate::run_budget::RunBudget;
@@ -108,6 +109,19 @@ pub(crate) async fn run_pod_worker(context: PodContext) -> PodWorkerEnd {
     }
 }
 
+/// A started sandbox for the pod's next sandboxed host agent; `None` where the agent is not
+/// one, or where it cannot be started ahead (logged; the issue then starts its agent cold,
+/// which says why it cannot start, if it cannot).
+fn open_slot(context: &PodContext) -> Option<AgentSlot> {
+    match AgentSlot::open(context)? {
+        Ok(slot) => Some(slot),
+        Err(error) => {
+            tracing::warn!(error = %ErrorChain(&error), "cannot start the next agent's sandbox ahead; it starts with its issue");
+            None
+        }
+    }
+}
+
 fn template_failed(context: &PodContext, error: TemplateError) -> PodWorkerEnd {
     let report_failure = |error: &(dyn std::error::Error + 'static)| {
         context.reporter.report(&RunEvent::PodFailed {
@@ -196,6 +210,8 @@ async fn serve(
         pod_id: pod.id(),
         ready_in: started.elapsed(),
     });
+    // The sandbox of the next issue's agent, started while the current one works.
+    let mut next_slot: Option<AgentSlot> = None;
     loop {
         // The run's cost budget stops new issues; those running finish.
         if context.interrupt.is_draining() || context.run_budget.reached() {
@@ -220,7 +236,8 @@ async fn serve(
             trial,
         });
         // While the agent works, the pod drops the last issue's databases and clones the next
-        // one's (and this one's gold clone), off the issue's path: on a connection of its own,
+        // one's (and this one's gold clone) and starts the next agent's sandbox, off the issue's
+        // path: on a connection of its own,
         // so the issue's hand-out and events never wait behind a clone. Bounded, so a frozen
         // server cannot hold the pod past the issue's own timeouts.
         let spares = Spares {
@@ -228,16 +245,38 @@ async fn serve(
             // The gold replay's clone, made while the agent works like the next issue's.
             grading: context.plan.spec.grading.gold_actions && issue.gold_actions().is_some(),
         };
+        let handed_out = tokio::sync::Notify::new();
         let prepare_next = async {
+            // After this issue's hand-out, which would otherwise wait behind the clones.
+            handed_out.notified().await;
             if spares != Spares::default() {
                 let _ =
                     tokio::time::timeout(PREPARE_NEXT_TIMEOUT, database.prepare_next(spares)).await;
             }
+            // The next agent's sandbox too, once the clones are under way.
+            if spares.next_issue {
+                open_slot(context)
+            } else {
+                None
+            }
         };
-        let ((mut outcome, boundary_events, steps), ()) = tokio::join!(
-            run_issue(context, pod, &database, &gateways, &issue, trial),
+        let slot = next_slot.take().or_else(|| open_slot(context));
+        let ((mut outcome, boundary_events, steps), prepared_slot) = tokio::join!(
+            run_issue(
+                context,
+                pod,
+                &database,
+                &gateways,
+                &issue,
+                trial,
+                IssueStart {
+                    slot,
+                    handed_out: &handed_out,
+                },
+            ),
             prepare_next
         );
+        next_slot = prepared_slot;
         let recording = Instant::now();
         // Whatever the agent did, the issue only counts if its pod held up to the end (its
         // database events were read from the server): ask the server, under a ms per issue.

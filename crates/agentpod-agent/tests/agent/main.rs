@@ -8,5 +8,6 @@ mod environment;
 mod exits;
 mod limits;
 mod outputs;
+mod prestarted;
 mod support;
 mod termination;

@@ -1,0 +1,270 @@
+//! `PrestartedAgent`: a sandboxed host agent started before its issue is known, so that setting
+//! up the sandbox (bubblewrap's namespaces and mounts, its control group: most of a sandboxed
+//! start) happens while the pod's previous agent still works, not between two agents.
+//!
+//! The sandbox is made as for a cold start, but what runs in it first is a shell of the host's
+//! that waits on a pipe only agentpod holds. The issue's start writes one line to that pipe:
+//! `exec env -i` with the issue's environment and the agent's command, every word
+//! single-quoted, and closes it; the shell closes its end and runs that line, so the agent
+//! replaces it (same process, same sandbox, same limits) with exactly the environment a cold
+//! start gives. Nothing of the issue exists in the sandbox before then: its view holds the
+//! paths the runner chose for it, which the runner fills just before the start.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncWriteExt;
+use tokio::process::Child;
+use tokio_util::sync::CancellationToken;
+
+use crate::agent_cgroup::AgentCgroup;
+use crate::process_group::ProcessGroup;
+use crate::run_agent::{StartError, sandboxed_command, supervise};
+use crate::{AgentInvocation, AgentRun, HostSandbox};
+
+/// The descriptor the waiting shell reads its start line from.
+const START_FD: i32 = 4;
+
+/// Where the start line's descriptor sits in agentpod until the fork: above the descriptors
+/// the child is given (0–2, bwrap's arguments on 3, this one on 4), so no `dup2` clobbers it.
+const START_FD_FLOOR: i32 = 10;
+
+/// The shell that waits: it reads the start line (every line up to the pipe's end), closes the
+/// pipe and runs it; an empty line (agentpod went away) ends it.
+const WAITING_SHELL: &str = "script=
+while IFS= read -r line <&4; do script=\"$script$line
+\"; done
+exec 4<&-
+[ -n \"$script\" ] || exit 125
+eval \"$script\"";
+
+/// The host's `env`, which starts the agent with nothing but its environment; the sandbox shows
+/// the same path (system directories are bound read-only at their own paths).
+const ENV_PROGRAMS: &[&str] = &["/usr/bin/env", "/bin/env"];
+
+/// The shell that waits; in the sandbox like `env`.
+const SHELL: &str = "/bin/sh";
+
+/// How long the waiting shell may take to read its start line.
+const START_LINE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A sandbox set up ahead of its issue, its shell waiting for the start line. Dropped unused,
+/// everything in it is killed and its control group removed.
+#[derive(Debug)]
+pub struct PrestartedAgent {
+    /// `None` once handed to `supervise`.
+    child: Option<Child>,
+    group: Option<ProcessGroup>,
+    cgroup: Option<AgentCgroup>,
+    start_line: Option<OwnedFd>,
+    env_program: PathBuf,
+    /// The agent's argv, as `AgentInvocation::command`.
+    command: Vec<String>,
+    /// When the sandbox was started, for the log.
+    prestarted: Instant,
+}
+
+impl PrestartedAgent {
+    /// Starts `sandbox` for the agent `command` with its working directory `working_dir`,
+    /// waiting for an issue. The sandbox's paths (`writable`, `scratch`, `issue_file`) must
+    /// exist already; the issue file is filled in place before [`PrestartedAgent::run`].
+    pub fn start(
+        sandbox: &HostSandbox,
+        command: &[String],
+        working_dir: &Path,
+    ) -> Result<PrestartedAgent, PrestartError> {
+        // `env` takes words with `=` for variables up to the first without one.
+        match command.first() {
+            None => return Err(PrestartError::Start(Box::new(StartError::EmptyCommand))),
+            Some(program) if program.contains('=') => {
+                return Err(PrestartError::ProgramName(program.clone()));
+            }
+            Some(_) => {}
+        }
+        let env_program = ENV_PROGRAMS
+            .iter()
+            .map(PathBuf::from)
+            .find(|path| path.is_file())
+            .ok_or(PrestartError::NoEnvProgram)?;
+        let shell_command = [
+            SHELL.to_string(),
+            "-c".to_string(),
+            WAITING_SHELL.to_string(),
+            "agentpod-waiting-agent".to_string(),
+        ];
+        let (mut sandboxed, parts) = sandboxed_command(sandbox, &shell_command, working_dir)
+            .map_err(|error| PrestartError::Start(Box::new(error)))?;
+        let (reader, writer) = start_line_pipe().map_err(PrestartError::Pipe)?;
+        let reader_fd = reader.as_raw_fd();
+        // SAFETY: dup2 is async-signal-safe and allocates nothing; it also clears
+        // close-on-exec on the copy, which is what the shell inherits.
+        unsafe {
+            sandboxed.pre_exec(move || {
+                if nix::libc::dup2(reader_fd, START_FD) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let host_path =
+            std::env::var_os("PATH").unwrap_or_else(|| crate::run_agent::FALLBACK_PATH.into());
+        let child = sandboxed
+            .env_clear()
+            .env("PATH", host_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| {
+                PrestartError::Start(Box::new(StartError::Spawn {
+                    program: "bwrap".to_string(),
+                    source,
+                }))
+            })?;
+        drop(reader);
+        let group = Some(ProcessGroup::led_by(child.id()));
+        Ok(PrestartedAgent {
+            child: Some(child),
+            group,
+            cgroup: parts.cgroup,
+            start_line: Some(writer),
+            env_program,
+            command: command.to_vec(),
+            prestarted: Instant::now(),
+        })
+    }
+
+    /// The process id of the sandbox (bubblewrap's outer process) while it waits.
+    #[must_use]
+    pub fn process_id(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
+    }
+
+    /// Starts the agent in this sandbox with `invocation`'s environment and waits for its end,
+    /// as a cold start ([`crate::run_agent`]) does; the agent's time starts now. The
+    /// invocation's paths and command must be the ones the sandbox was started with.
+    pub async fn run(
+        mut self,
+        invocation: &AgentInvocation,
+        cancel: CancellationToken,
+    ) -> AgentRun {
+        let started = Instant::now();
+        tracing::debug!(
+            waited_ms = self.prestarted.elapsed().as_secs_f64() * 1e3,
+            "prestarted agent starting"
+        );
+        if let Err(error) = std::fs::remove_file(&invocation.output_path)
+            && error.kind() != std::io::ErrorKind::NotFound
+        {
+            return AgentRun {
+                duration: started.elapsed(),
+                ..AgentRun::not_started(format!(
+                    "cannot remove stale output file {}: {error}",
+                    invocation.output_path.display()
+                ))
+            };
+        }
+        let line = start_line(&self.env_program, &self.command, invocation);
+        if let Some(writer) = self.start_line.take()
+            && let Err(error) = write_start_line(writer, line.as_bytes()).await
+        {
+            // The shell is gone or stuck: what it left is the outcome (an error, no answer).
+            tracing::warn!(%error, "cannot hand the prestarted agent its start line");
+        }
+        // From here on the agent's process group and control group belong to `supervise`.
+        if let Some(group) = self.group.take() {
+            group.forget();
+        }
+        let (Some(child), cgroup) = (self.child.take(), self.cgroup.take()) else {
+            return AgentRun::not_started("the prestarted agent was already started");
+        };
+        supervise(child, cgroup, invocation, cancel, started).await
+    }
+}
+
+impl Drop for PrestartedAgent {
+    fn drop(&mut self) {
+        // Unused: the group dies (ProcessGroup's drop), the child is killed (kill_on_drop), and
+        // the control group goes once empty, off the async threads.
+        drop(self.group.take());
+        if let Some(cgroup) = self.cgroup.take() {
+            match tokio::runtime::Handle::try_current() {
+                Ok(handle) => {
+                    handle.spawn_blocking(move || drop(cgroup));
+                }
+                Err(_) => drop(cgroup),
+            }
+        }
+    }
+}
+
+/// Why a sandbox could not be started ahead.
+#[derive(Debug, thiserror::Error)]
+pub enum PrestartError {
+    #[error("no `env` program at {}", ENV_PROGRAMS.join(" or "))]
+    NoEnvProgram,
+    #[error("the agent's program `{0}` has `=` in its path")]
+    ProgramName(String),
+    #[error("cannot make the start line's pipe")]
+    Pipe(#[source] std::io::Error),
+    #[error("cannot start the sandbox")]
+    Start(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+}
+
+/// The pipe the start line goes through: the reader at `START_FD_FLOOR` or above, both ends
+/// close-on-exec (the child gets its copy through `dup2`).
+fn start_line_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let (reader, writer) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    let raised = nix::fcntl::fcntl(
+        &reader,
+        nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(START_FD_FLOOR),
+    )?;
+    drop(reader);
+    // SAFETY: `raised` is a descriptor fcntl just made for us and nothing else owns.
+    let reader = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raised) };
+    Ok((reader, writer))
+}
+
+/// `exec env -i NAME=VALUE… COMMAND…` with the environment a cold start gives (the host's
+/// PATH, HOME and PWD the working directory, the invocation's variables), each word quoted for
+/// the shell, ended by a newline.
+fn start_line(env_program: &Path, command: &[String], invocation: &AgentInvocation) -> String {
+    let host_path =
+        std::env::var_os("PATH").unwrap_or_else(|| crate::run_agent::FALLBACK_PATH.into());
+    let working_dir = invocation.working_dir.display().to_string();
+    let mut words = vec![
+        "exec".to_string(),
+        quoted(&env_program.display().to_string()),
+        "-i".to_string(),
+        quoted(&format!("PATH={}", host_path.to_string_lossy())),
+        quoted(&format!("HOME={working_dir}")),
+        quoted(&format!("PWD={working_dir}")),
+    ];
+    words.extend(
+        invocation
+            .env
+            .iter()
+            .map(|(name, value)| quoted(&format!("{name}={value}"))),
+    );
+    // The program has no `=` (checked at the start): `env` takes it for the command.
+    words.extend(command.iter().map(|word| quoted(word)));
+    let mut line = words.join(" ");
+    line.push('\n');
+    line
+}
+
+/// `text` as one word for a POSIX shell: single-quoted, each `'` written as `'\''`.
+fn quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+async fn write_start_line(writer: OwnedFd, line: &[u8]) -> std::io::Result<()> {
+    let mut pipe = tokio::net::unix::pipe::Sender::from_owned_fd(writer)?;
+    tokio::time::timeout(START_LINE_TIMEOUT, pipe.write_all(line))
+        .await
+        .map_err(|_| std::io::Error::other("the waiting shell did not read its start line"))?
+}
