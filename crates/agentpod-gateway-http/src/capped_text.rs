@@ -28,7 +28,11 @@ impl CappedText {
 
     /// Bytes as text (invalid UTF-8 replaced), capped.
     pub fn from_bytes(bytes: &[u8]) -> CappedText {
-        CappedText::new(&String::from_utf8_lossy(bytes))
+        // Valid UTF-8, the usual case, is checked in one pass and copied once.
+        match std::str::from_utf8(bytes) {
+            Ok(text) => CappedText::new(text),
+            Err(_) => CappedText::new(&String::from_utf8_lossy(bytes)),
+        }
     }
 
     /// Takes the text by value, so text under the cap is kept without a copy.
@@ -97,6 +101,14 @@ mod tests {
             assert_eq!(capped.text.len(), RECORD_CAP_BYTES - 1);
             assert!(text.starts_with(&capped.text));
         }
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_kept_with_replacement_characters() {
+        let kept = CappedText::from_bytes(b"ok \xff end");
+        assert_eq!(kept.text, "ok \u{fffd} end");
+        assert_eq!(kept.original_bytes, kept.text.len());
+        assert!(!kept.truncated);
     }
 
     #[test]

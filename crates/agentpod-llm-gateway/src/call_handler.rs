@@ -45,9 +45,10 @@ enum BodyError {
 }
 
 /// The request body up to [`BODY_LIMIT_BYTES`]; past it, the rest is read and dropped (up to
-/// [`OVERSIZED_DRAIN_BYTES`] in all) so that the refusal reaches the client.
-async fn collect_capped(mut body: Body) -> Result<bytes::Bytes, BodyError> {
-    let mut kept = bytes::BytesMut::new();
+/// [`OVERSIZED_DRAIN_BYTES`] in all) so that the refusal reaches the client. A body that arrives
+/// in one frame (the usual case on loopback and the pod bridge) is kept without a copy.
+async fn collect_capped(mut body: Body) -> Result<Bytes, BodyError> {
+    let mut pieces = Pieces::default();
     let mut total = 0usize;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(BodyError::Read)?;
@@ -56,7 +57,7 @@ async fn collect_capped(mut body: Body) -> Result<bytes::Bytes, BodyError> {
         };
         total = total.saturating_add(data.len());
         if total <= BODY_LIMIT_BYTES {
-            kept.extend_from_slice(&data);
+            pieces.push(data);
         } else if total > OVERSIZED_DRAIN_BYTES {
             break;
         }
@@ -64,8 +65,48 @@ async fn collect_capped(mut body: Body) -> Result<bytes::Bytes, BodyError> {
     if total > BODY_LIMIT_BYTES {
         return Err(BodyError::TooLarge);
     }
-    Ok(kept.freeze())
+    Ok(pieces.into_bytes())
 }
+
+/// A body read in chunks: the first chunk as it came, copied into one buffer only once a
+/// second one arrives.
+#[derive(Default)]
+struct Pieces {
+    first: Option<Bytes>,
+    joined: Option<BytesMut>,
+}
+
+impl Pieces {
+    fn len(&self) -> usize {
+        match (&self.joined, &self.first) {
+            (Some(joined), _) => joined.len(),
+            (None, Some(first)) => first.len(),
+            (None, None) => 0,
+        }
+    }
+
+    fn push(&mut self, chunk: Bytes) {
+        if let Some(joined) = &mut self.joined {
+            joined.extend_from_slice(&chunk);
+        } else if let Some(first) = self.first.take() {
+            let mut joined = BytesMut::with_capacity(first.len() + chunk.len());
+            joined.extend_from_slice(&first);
+            joined.extend_from_slice(&chunk);
+            self.joined = Some(joined);
+        } else if !chunk.is_empty() {
+            self.first = Some(chunk);
+        }
+    }
+
+    fn into_bytes(self) -> Bytes {
+        match (self.joined, self.first) {
+            (Some(joined), _) => joined.freeze(),
+            (None, Some(first)) => first,
+            (None, None) => Bytes::new(),
+        }
+    }
+}
+
 /// Non-streamed upstream answers above this are treated as a failed upstream.
 const UPSTREAM_BODY_LIMIT_BYTES: usize = 64 * 1024 * 1024;
 
@@ -608,7 +649,7 @@ async fn collect_with_deadline(
     mut body: ByteStream,
     deadline: tokio::time::Instant,
 ) -> Result<Bytes, (CallOutcome, String)> {
-    let mut collected = BytesMut::new();
+    let mut collected = Pieces::default();
     loop {
         match tokio::time::timeout_at(deadline, body.next()).await {
             Err(_) => {
@@ -617,7 +658,7 @@ async fn collect_with_deadline(
                     "the upstream stalled while sending its answer".to_owned(),
                 ));
             }
-            Ok(None) => return Ok(collected.freeze()),
+            Ok(None) => return Ok(collected.into_bytes()),
             Ok(Some(Err(error))) => {
                 return Err((CallOutcome::UpstreamUnreachable, error_chain(&error)));
             }
@@ -628,7 +669,7 @@ async fn collect_with_deadline(
                         "the upstream's answer is too large".to_owned(),
                     ));
                 }
-                collected.extend_from_slice(&chunk);
+                collected.push(chunk);
             }
         }
     }
@@ -894,6 +935,27 @@ mod tests {
             metered(502, "<html>").error.as_deref(),
             Some("upstream answered 502")
         );
+    }
+
+    #[test]
+    fn a_body_in_one_chunk_is_kept_without_a_copy_and_chunks_are_joined_in_order() {
+        let single = Bytes::from_static(b"{\"model\":\"m\"}");
+        let mut pieces = Pieces::default();
+        pieces.push(Bytes::new());
+        pieces.push(single.clone());
+        let kept = pieces.into_bytes();
+        assert_eq!(
+            kept.as_ptr(),
+            single.as_ptr(),
+            "the chunk itself, not a copy"
+        );
+        let mut pieces = Pieces::default();
+        for chunk in ["{\"a\"", ":", "1}"] {
+            pieces.push(Bytes::from(chunk));
+        }
+        assert_eq!(pieces.len(), 7);
+        assert_eq!(&pieces.into_bytes()[..], b"{\"a\":1}");
+        assert!(Pieces::default().into_bytes().is_empty());
     }
 
     #[test]
