@@ -131,5 +131,9 @@ impl Drop for AgentSlot {
         {
             tracing::debug!(directory = %self.directory.display(), %error, "cannot remove an agent's directory");
         }
+        // `agents/` itself, once no pod has a slot in it (else it stays: not an error).
+        if let Some(agents) = self.directory.parent() {
+            let _ = std::fs::remove_dir(agents);
+        }
     }
 }
