@@ -23,6 +23,7 @@ use agentpod_store::{
 use serde_json::json;
 
 use crate::boundary_records::{boundary_event_records, network_violation};
+use crate::crash_line::crash_line;
 use crate::error::IssuePrepareError;
 use crate::issue_grading;
 use crate::issue_lease::{IssueLease, PodHolder};
@@ -479,7 +480,7 @@ fn fill_from_agent_run(
         ),
         (AgentExit::Exited { code }, _) if *code != 0 => (
             OutcomeStatus::Errored,
-            format!("agent exited with code {code}{}", last_stderr_line(run)),
+            format!("agent exited with code {code}{}", crash_reason_suffix(run)),
         ),
         (AgentExit::Exited { .. }, AgentOutput::Missing) => (
             OutcomeStatus::Errored,
@@ -510,21 +511,11 @@ fn grade_json(grade: &Grade) -> serde_json::Value {
     json!({ "passed": grade.passed(), "checks": grade.checks })
 }
 
-fn last_stderr_line(run: &AgentRun) -> String {
-    run.stderr
-        .text
-        .lines()
-        .rev()
-        .find(|line| !line.trim().is_empty())
-        .map(|line| format!(": {}", truncate(line.trim(), 160)))
+/// `: ` and the line of the agent's stderr that says why it crashed, or nothing.
+fn crash_reason_suffix(run: &AgentRun) -> String {
+    crash_line(&run.stderr.text)
+        .map(|line| format!(": {line}"))
         .unwrap_or_default()
-}
-
-fn truncate(text: &str, limit: usize) -> String {
-    match text.char_indices().nth(limit) {
-        Some((index, _)) => format!("{}…", &text[..index]),
-        None => text.to_string(),
-    }
 }
 
 fn signal_name(signal: i32) -> &'static str {

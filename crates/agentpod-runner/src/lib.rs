@@ -4,6 +4,7 @@
 //! The runner knows nothing of terminals: the CLI listens through [`RunReporter`].
 
 mod boundary_records;
+mod crash_line;
 mod error;
 mod interrupt;
 mod issue_execution;
