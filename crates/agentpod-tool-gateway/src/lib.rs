@@ -13,6 +13,7 @@ mod capped_http_client;
 mod capped_lines;
 mod capped_rows;
 mod database_tools;
+mod function_comment;
 #[doc(hidden)]
 pub mod fuzzing;
 mod issue_state;
