@@ -372,8 +372,10 @@ pub(crate) fn quote_identifier(identifier: &str) -> String {
     format!("\"{}\"", identifier.replace('"', "\"\""))
 }
 
-/// A database error as the agent should read it: the server's message, not the driver's framing.
-pub(crate) fn describe_database_error(error: &sqlx::Error) -> String {
+/// A database error as the agent (and whoever reads a gold action's failure) should read it: the
+/// server's message and SQLSTATE, not the driver's framing nor the server's C source position
+/// (sqlx's `Display` appends the server's `at line 3891`).
+pub fn describe_database_error(error: &sqlx::Error) -> String {
     match error {
         sqlx::Error::Database(database) => match database.code() {
             Some(code) => format!("{} (SQLSTATE {code})", database.message()),
