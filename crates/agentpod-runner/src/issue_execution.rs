@@ -12,7 +12,7 @@ use agentpod_agent::{
 };
 use agentpod_db::PodDatabase;
 use agentpod_error_chain::error_chain;
-use agentpod_grade::{Check, Grade, grade_fields};
+use agentpod_grade::{Check, Grade, grade_expected_outputs, grade_fields};
 use agentpod_issues::Issue;
 use agentpod_runtime::{LaunchedAgent, OutputArea, Pod};
 use agentpod_spec::GradingSpec;
@@ -491,9 +491,9 @@ fn fill_from_agent_run(
             format!("agent output is malformed: {message}"),
         ),
         (AgentExit::Exited { .. }, AgentOutput::Valid(answer)) => {
-            let grade = Grade {
-                checks: grade_fields(issue.expected.as_ref(), answer, &grading.fields),
-            };
+            let mut checks = grade_fields(issue.expected.as_ref(), answer, &grading.fields);
+            checks.extend(grade_expected_outputs(issue.expected_outputs(), answer));
+            let grade = Grade { checks };
             outcome.grade = grade_json(&grade);
             let status = if grade.passed() {
                 OutcomeStatus::Passed
