@@ -30,7 +30,7 @@ fn the_gold_state_passes_the_same_writes_and_names_every_difference() {
         .collect();
     let status = |issue: &str| outcomes[issue].0.as_str();
     let reason = |issue: &str| outcomes[issue].1.as_str();
-    assert_eq!(outcomes.len(), 6, "{outcomes:?}");
+    assert_eq!(outcomes.len(), 7, "{outcomes:?}");
     for passing in ["same", "reordered", "nothing-to-do"] {
         assert_eq!(status(passing), "passed", "{passing}: {}", reason(passing));
     }
@@ -57,6 +57,22 @@ fn the_gold_state_passes_the_same_writes_and_names_every_difference() {
         reason("one-too-many").contains("extra") && reason("one-too-many").contains("four"),
         "{}",
         reason("one-too-many")
+    );
+    // A gold action the server refuses reads as the tool layer shows errors: the server's
+    // message and SQLSTATE, never the server's C source position (sqlx's `at line 3891`).
+    assert_eq!(status("gold-fails"), "failed", "{}", reason("gold-fails"));
+    assert!(
+        reason("gold-fails").contains(
+            r#"gold action 1 failed: duplicate key value violates unique constraint \"items_pkey\" (SQLSTATE 23505)"#
+        ),
+        "{}",
+        reason("gold-fails")
+    );
+    assert!(
+        !reason("gold-fails").contains(" at line ")
+            && !reason("gold-fails").contains("error returned from database"),
+        "{}",
+        reason("gold-fails")
     );
     assert_eq!(
         output.status.code(),

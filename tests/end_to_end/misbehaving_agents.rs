@@ -1,5 +1,6 @@
-//! An agent that crashes, exits non-zero, hangs past its timeout, floods stdout, writes nothing
-//! or writes garbage: each is recorded as that issue's outcome and the run carries on.
+//! An agent that crashes, raises an exception, exits non-zero, hangs past its timeout, floods
+//! stdout, writes nothing or writes garbage: each is recorded as that issue's outcome and the
+//! run carries on. Issues with expected outputs are judged by the answer's text.
 
 use std::collections::BTreeMap;
 
@@ -45,7 +46,7 @@ fn every_misbehaviour_is_an_outcome_and_the_run_carries_on() {
         .collect();
     assert_eq!(
         outcomes.len(),
-        10,
+        13,
         "all issues have an outcome: {:?}",
         outcomes.keys()
     );
@@ -67,6 +68,42 @@ fn every_misbehaviour_is_an_outcome_and_the_run_carries_on() {
     assert_eq!(
         reason("exit"),
         "agent exited with code 3: giving up on this one"
+    );
+
+    // Expected outputs: each a case-insensitive substring of the answer, commas removed.
+    assert_eq!(status("outputs"), "passed", "{}", reason("outputs"));
+    assert_eq!(status("outputs-missed"), "failed");
+    assert_eq!(
+        reason("outputs-missed"),
+        r#"expected_outputs[1]: expected "the answer says \"gift card\"", got "it does not""#
+    );
+    let checks = &outcomes["outputs"]["grade"]["checks"];
+    let output_checks: Vec<(&str, bool)> = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|check| (check["name"].as_str().unwrap(), check["passed"] == true))
+        .filter(|(name, _)| name.starts_with("expected_outputs"))
+        .collect();
+    assert_eq!(
+        output_checks,
+        [("expected_outputs[0]", true), ("expected_outputs[1]", true)],
+        "one check per output: {checks}"
+    );
+
+    assert_eq!(status("traceback"), "errored");
+    assert_eq!(
+        reason("traceback"),
+        "agent exited with code 1: ValueError: order #W1234 has no item 42",
+        "the exception, not the banner printed after the traceback"
+    );
+    assert!(
+        outcomes["traceback"]["stderr"]
+            .as_str()
+            .unwrap()
+            .trim_end()
+            .ends_with(&"-".repeat(40)),
+        "the banner really is stderr's last line"
     );
 
     assert_eq!(status("hang"), "errored");
@@ -158,7 +195,7 @@ fn every_misbehaviour_is_an_outcome_and_the_run_carries_on() {
             issues["failed"].as_u64(),
             issues["errored"].as_u64()
         ),
-        (Some(4), Some(1), Some(5))
+        (Some(5), Some(2), Some(6))
     );
     assert_eq!(
         local_pod_directories(&run_id),

@@ -29,6 +29,7 @@ mod fixture_tables;
 pub mod fuzzing;
 mod issue_database;
 mod json_lines_fixture;
+mod json_path_diff;
 mod pod_database;
 mod postgres_error;
 mod seed_key;

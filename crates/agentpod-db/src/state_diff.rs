@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::json_path_diff::json_path_changes;
 use crate::state_snapshot::compare_keys;
 use crate::{RowValues, SnapshotRow, StateSnapshot, TableSnapshot};
 
@@ -228,13 +229,7 @@ impl TableDiff {
             let changes: Vec<String> = row
                 .differing_columns
                 .iter()
-                .map(|column| {
-                    format!(
-                        "{column} {} → {}",
-                        show_value(row.expected.get(column)),
-                        show_value(row.actual.get(column))
-                    )
-                })
+                .flat_map(|column| show_column_change(column, row))
                 .collect();
             format!(
                 "changed {}: {}",
@@ -275,6 +270,23 @@ impl TableDiff {
             format!("{}: {values}", self.show_key(&row.key))
         }
     }
+}
+
+/// One column's change: `column old → new`, or, for JSON documents on both sides (a `json` or
+/// `jsonb` column), one `column.path old → new` per changed path.
+fn show_column_change(column: &str, row: &ChangedRow) -> Vec<String> {
+    let expected = row.expected.get(column);
+    let actual = row.actual.get(column);
+    if let (Some(Some(expected)), Some(Some(actual))) = (expected, actual)
+        && let Some(changes) = json_path_changes(column, expected, actual)
+    {
+        return changes;
+    }
+    vec![format!(
+        "{column} {} → {}",
+        show_value(expected),
+        show_value(actual)
+    )]
 }
 
 /// Text quoted as JSON so spaces and empty strings show; numbers bare; SQL NULL as `NULL`; a
@@ -355,6 +367,46 @@ mod tests {
              changed id=2: body \"b\" → \"B\"\n  \
              missing id=1: body \"a\", id 1\n  \
              extra id=3: body \"c\", id 3"
+        );
+    }
+
+    #[test]
+    fn a_changed_json_document_shows_its_changed_paths() {
+        let order = |data: &str| {
+            row(
+                &["id"],
+                &[
+                    ("id", Some("7")),
+                    ("data", Some(data)),
+                    ("note", Some("{x")),
+                ],
+            )
+        };
+        let expected = StateSnapshot {
+            tables: vec![table(
+                "orders",
+                &["id"],
+                vec![order(
+                    r#"{"exchange_price_difference": -16.63, "items": [1, 2]}"#,
+                )],
+                "x",
+            )],
+        };
+        let actual = StateSnapshot {
+            tables: vec![table(
+                "orders",
+                &["id"],
+                vec![order(
+                    r#"{"exchange_price_difference": -17.02, "items": [1]}"#,
+                )],
+                "y",
+            )],
+        };
+        assert_eq!(
+            diff_states(&expected, &actual).to_string(),
+            "orders: 1 changed\n  \
+             changed id=7: data.exchange_price_difference -16.63 → -17.02, \
+             data.items[1] 2 → (absent)"
         );
     }
 

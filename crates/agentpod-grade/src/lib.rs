@@ -1,10 +1,11 @@
 //! Graders: decide per issue whether the agent's answer passes, and why.
 //!
 //! Each grader returns [`Check`]s, which add up to a [`Grade`]: the expected output fields with
-//! the spec's matchers, SQL assertions on the issue's final database, the final state against
+//! the spec's matchers, the expected outputs found in the answer, SQL assertions on the issue's final database, the final state against
 //! the gold actions' state, boundary violations and budget stops.
 
 mod expected_fields;
+mod expected_outputs;
 mod gold_state;
 mod grade;
 mod grade_error;
@@ -12,6 +13,7 @@ mod limit_checks;
 mod sql_assertions;
 
 pub use expected_fields::{grade_expected_fields, grade_fields};
+pub use expected_outputs::grade_expected_outputs;
 pub use gold_state::grade_gold_state;
 pub use grade::{Check, Grade};
 pub use grade_error::GradeError;

@@ -18,25 +18,38 @@ pub struct Issue {
 /// gold-actions grader only.
 pub const GOLD_ACTIONS_FIELD: &str = "gold_actions";
 
+/// The field holding what the agent's answer must say, `["10.00", "Black"]`: each a
+/// case-insensitive substring of the answer, commas removed from both (tau-bench's rule); for the
+/// expected-outputs grader only.
+pub const EXPECTED_OUTPUTS_FIELD: &str = "expected_outputs";
+
 /// The field telling where an issue came from (`import-issues` writes it: the tracker, the
 /// original key, its URL, when and from which export). Kept with the issue and the run, never
 /// given to the agent: the tracker's page can show the resolution, that is, the answer.
 pub const PROVENANCE_FIELD: &str = "provenance";
 
 /// Fields kept whatever `issues.fields` selects: graders and people read them, agents never do.
-pub(crate) const ALWAYS_KEPT_FIELDS: &[&str] = &[GOLD_ACTIONS_FIELD, PROVENANCE_FIELD];
+pub(crate) const ALWAYS_KEPT_FIELDS: &[&str] =
+    &[GOLD_ACTIONS_FIELD, EXPECTED_OUTPUTS_FIELD, PROVENANCE_FIELD];
+
+/// Whether `field` is one graders and people read and the agent is never given.
+#[must_use]
+pub fn is_kept_from_agent(field: &str) -> bool {
+    ALWAYS_KEPT_FIELDS.contains(&field)
+}
 
 impl Issue {
     /// The issue as handed to the agent: `{"id": ..., ...fields}`.
     ///
-    /// The expected outcome and the gold actions are left out on purpose: an agent that could
+    /// The expected outcome, the gold actions and the expected outputs are left out on purpose:
+    /// an agent that could
     /// read them would pass every grader without doing the work. So is the provenance: its
     /// tracker URL leads to the resolved issue.
     pub fn agent_view(&self) -> Value {
         let mut view = Map::with_capacity(self.fields.len() + 1);
         view.insert("id".to_owned(), Value::String(self.id.clone()));
         for (key, value) in &self.fields {
-            if !ALWAYS_KEPT_FIELDS.contains(&key.as_str()) {
+            if !is_kept_from_agent(key) {
                 view.insert(key.clone(), value.clone());
             }
         }
@@ -46,6 +59,11 @@ impl Issue {
     /// The issue's gold actions as written: a list in JSON lines, the cell's text in CSV.
     pub fn gold_actions(&self) -> Option<&Value> {
         self.fields.get(GOLD_ACTIONS_FIELD)
+    }
+
+    /// The issue's expected outputs as written: a list in JSON lines, the cell's text in CSV.
+    pub fn expected_outputs(&self) -> Option<&Value> {
+        self.fields.get(EXPECTED_OUTPUTS_FIELD)
     }
 }
 
@@ -71,6 +89,22 @@ mod tests {
             json!({"id": "42", "subject": "refund", "priority": 2})
         );
         assert!(!view.to_string().contains("refunded"));
+    }
+
+    #[test]
+    fn agent_view_leaves_out_the_expected_outputs() {
+        let issue = Issue {
+            id: "5".to_owned(),
+            fields: json!({"ask": "total?", "expected_outputs": ["1,234.50"]})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            expected: None,
+            line: 1,
+        };
+        assert_eq!(issue.agent_view(), json!({"id": "5", "ask": "total?"}));
+        assert_eq!(issue.expected_outputs(), Some(&json!(["1,234.50"])));
+        assert!(is_kept_from_agent("expected_outputs") && !is_kept_from_agent("ask"));
     }
 
     #[test]

@@ -14,7 +14,9 @@ mod load;
 mod sample;
 mod sample_error;
 
-pub use issue::{GOLD_ACTIONS_FIELD, Issue, PROVENANCE_FIELD};
+pub use issue::{
+    EXPECTED_OUTPUTS_FIELD, GOLD_ACTIONS_FIELD, Issue, PROVENANCE_FIELD, is_kept_from_agent,
+};
 pub use issue_mapping::{DEFAULT_ID_FIELD, IdSource, IssueMapping};
 pub use issues_diff::{ChangedIssue, IssuesDiff, diff_issues};
 pub use issues_digest::issues_digest;

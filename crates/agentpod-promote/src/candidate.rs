@@ -1,7 +1,7 @@
 //! `Candidate`: an issue about to join an evaluation set — the agent's fields, the answer, and
 //! where it came from — and the JSON lines record it becomes.
 
-use agentpod_issues::{GOLD_ACTIONS_FIELD, PROVENANCE_FIELD};
+use agentpod_issues::{PROVENANCE_FIELD, is_kept_from_agent};
 use serde_json::{Map, Value};
 
 /// An issue to promote into an evaluation set.
@@ -41,11 +41,12 @@ impl Candidate {
     }
 }
 
-/// `fields` without the ones never given to the agent (gold actions, provenance).
+/// `fields` without the ones never given to the agent (gold actions, expected outputs,
+/// provenance).
 pub(crate) fn agent_fields(fields: &Map<String, Value>) -> Map<String, Value> {
     fields
         .iter()
-        .filter(|(key, _)| key.as_str() != GOLD_ACTIONS_FIELD && key.as_str() != PROVENANCE_FIELD)
+        .filter(|(key, _)| !is_kept_from_agent(key))
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect()
 }

@@ -128,12 +128,10 @@ pub(crate) enum GoldStateError {
     NotAList,
     #[error("cannot connect to the gold clone as the agent role")]
     Connect(#[source] sqlx::Error),
-    #[error("gold action {number} failed")]
-    Action {
-        number: usize,
-        #[source]
-        source: sqlx::Error,
-    },
+    /// The server's message and SQLSTATE, as the tool layer shows them to the agent (never the
+    /// driver's framing, nor the server's own source position).
+    #[error("gold action {number} failed: {message}")]
+    Action { number: usize, message: String },
     #[error("gold action {number}: cannot replay tool `{tool}`")]
     UnknownTool { number: usize, tool: String },
     #[error("cannot compare the gold state with the agent's")]

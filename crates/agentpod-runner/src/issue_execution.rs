@@ -12,7 +12,7 @@ use agentpod_agent::{
 };
 use agentpod_db::PodDatabase;
 use agentpod_error_chain::error_chain;
-use agentpod_grade::{Check, Grade, grade_fields};
+use agentpod_grade::{Check, Grade, grade_expected_outputs, grade_fields};
 use agentpod_issues::Issue;
 use agentpod_runtime::{LaunchedAgent, OutputArea, Pod};
 use agentpod_spec::GradingSpec;
@@ -24,6 +24,7 @@ use serde_json::json;
 
 use crate::agent_slot::AgentSlot;
 use crate::boundary_records::{boundary_event_records, network_violation};
+use crate::crash_line::crash_line;
 use crate::error::IssuePrepareError;
 use crate::issue_grading;
 use crate::issue_lease::{IssueLease, PodHolder};
@@ -539,7 +540,7 @@ fn fill_from_agent_run(
         ),
         (AgentExit::Exited { code }, _) if *code != 0 => (
             OutcomeStatus::Errored,
-            format!("agent exited with code {code}{}", last_stderr_line(run)),
+            format!("agent exited with code {code}{}", crash_reason_suffix(run)),
         ),
         (AgentExit::Exited { .. }, AgentOutput::Missing) => (
             OutcomeStatus::Errored,
@@ -550,9 +551,9 @@ fn fill_from_agent_run(
             format!("agent output is malformed: {message}"),
         ),
         (AgentExit::Exited { .. }, AgentOutput::Valid(answer)) => {
-            let grade = Grade {
-                checks: grade_fields(issue.expected.as_ref(), answer, &grading.fields),
-            };
+            let mut checks = grade_fields(issue.expected.as_ref(), answer, &grading.fields);
+            checks.extend(grade_expected_outputs(issue.expected_outputs(), answer));
+            let grade = Grade { checks };
             outcome.grade = grade_json(&grade);
             let status = if grade.passed() {
                 OutcomeStatus::Passed
@@ -570,21 +571,11 @@ fn grade_json(grade: &Grade) -> serde_json::Value {
     json!({ "passed": grade.passed(), "checks": grade.checks })
 }
 
-fn last_stderr_line(run: &AgentRun) -> String {
-    run.stderr
-        .text
-        .lines()
-        .rev()
-        .find(|line| !line.trim().is_empty())
-        .map(|line| format!(": {}", truncate(line.trim(), 160)))
+/// `: ` and the line of the agent's stderr that says why it crashed, or nothing.
+fn crash_reason_suffix(run: &AgentRun) -> String {
+    crash_line(&run.stderr.text)
+        .map(|line| format!(": {line}"))
         .unwrap_or_default()
-}
-
-fn truncate(text: &str, limit: usize) -> String {
-    match text.char_indices().nth(limit) {
-        Some((index, _)) => format!("{}…", &text[..index]),
-        None => text.to_string(),
-    }
 }
 
 fn signal_name(signal: i32) -> &'static str {

@@ -10,6 +10,7 @@ use agentpod_grade::{
 };
 use agentpod_issues::Issue;
 use agentpod_spec::GradingSpec;
+use agentpod_tool_gateway::describe_database_error;
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
@@ -111,7 +112,10 @@ async fn replay(agent_url: &str, actions: &Value) -> Result<(), GoldStateError> 
                 sqlx::query(AssertSqlSafe(sql.to_string()))
                     .execute(&mut connection)
                     .await
-                    .map_err(|source| GoldStateError::Action { number, source })?;
+                    .map_err(|error| GoldStateError::Action {
+                        number,
+                        message: describe_database_error(&error),
+                    })?;
             }
             "query" | "list_tables" => {}
             other => {

@@ -5,6 +5,7 @@
 
 mod agent_slot;
 mod boundary_records;
+mod crash_line;
 mod error;
 mod interrupt;
 mod issue_execution;

@@ -13,6 +13,7 @@ mod capped_http_client;
 mod capped_lines;
 mod capped_rows;
 mod database_tools;
+mod function_comment;
 #[doc(hidden)]
 pub mod fuzzing;
 mod issue_state;
@@ -31,6 +32,7 @@ mod tool_gateway_error;
 pub use agentpod_gateway_http::IssueAccess;
 pub use issue_state::MAX_LISTED_REJECTIONS;
 pub use issue_tool_record::{IssueToolRecord, RejectedRequest, ToolCall, ToolCallOutcome};
+pub use sql_function_tools::describe_database_error;
 pub use tool_config::{ProxiedServer, ToolConfig, ToolLimits};
 pub use tool_gateway::ToolGateway;
 pub use tool_gateway_error::ToolGatewayError;

@@ -1,11 +1,13 @@
 //! Tools declared as SQL functions: every function in the configured schema that the agent's
 //! role may execute becomes a tool named after it, its arguments mapped to JSON Schema and its
-//! comment used as the description. A call runs the function as the agent's role.
+//! comment used as the description, with each argument's meaning when the comment follows the
+//! JSON convention of [`FunctionComment`]. A call runs the function as the agent's role.
 
 use serde_json::{Map, Value, json};
 use sqlx::{AssertSqlSafe, PgPool};
 
 use crate::capped_rows::{CappedRow, capped_json_rows, read_capped_rows};
+use crate::function_comment::FunctionComment;
 use crate::result_cap::{CappedValue, NOTE_RESERVE_BYTES, RESULT_CAP_BYTES, cut_at_boundary};
 
 /// One function found in the schema.
@@ -26,6 +28,8 @@ pub(crate) struct SqlArgument {
     /// As `format_type` prints it: `integer`, `text`, `numeric(10,2)`, `integer[]`...
     pub(crate) type_name: String,
     pub(crate) required: bool,
+    /// What the argument means, from the function's comment; empty when it does not say.
+    pub(crate) meaning: String,
 }
 
 type FunctionRow = (
@@ -61,13 +65,13 @@ pub(crate) async fn discover(pool: &PgPool, schema: &str) -> Result<Vec<SqlFunct
     .fetch_all(pool)
     .await?;
     let mut functions: Vec<SqlFunction> = Vec::new();
-    for (name, description, names, modes, types, default_count, returns_set, return_type) in rows {
+    for (name, comment, names, modes, types, default_count, returns_set, return_type) in rows {
         if functions.iter().any(|function| function.name == name) {
             continue;
         }
         functions.push(function_from_catalog(
             name,
-            description,
+            &comment,
             &names,
             &modes,
             &types,
@@ -82,7 +86,7 @@ pub(crate) async fn discover(pool: &PgPool, schema: &str) -> Result<Vec<SqlFunct
 #[allow(clippy::too_many_arguments)]
 fn function_from_catalog(
     name: String,
-    description: String,
+    comment: &str,
     names: &[String],
     modes: &[String],
     types: &[String],
@@ -90,6 +94,10 @@ fn function_from_catalog(
     returns_set: bool,
     return_type: &str,
 ) -> SqlFunction {
+    let FunctionComment {
+        description,
+        parameters,
+    } = FunctionComment::parse(comment);
     let mut arguments = Vec::new();
     let mut positional = false;
     for (position, type_name) in types.iter().enumerate() {
@@ -106,6 +114,7 @@ fn function_from_catalog(
             }
         };
         arguments.push(SqlArgument {
+            meaning: parameters.get(&argument_name).cloned().unwrap_or_default(),
             name: argument_name,
             type_name: type_name.clone(),
             required: true,
@@ -128,6 +137,18 @@ fn function_from_catalog(
         positional,
         returns_set,
         returns_void: return_type == "void",
+    }
+}
+
+impl SqlArgument {
+    /// `the order's id, like #W1234 (Postgres type text)`, or only the type when the comment
+    /// does not say what the argument means.
+    fn schema_description(&self) -> String {
+        if self.meaning.is_empty() {
+            format!("Postgres type {}", self.type_name)
+        } else {
+            format!("{} (Postgres type {})", self.meaning, self.type_name)
+        }
     }
 }
 
@@ -157,7 +178,7 @@ impl SqlFunction {
         let mut required = Vec::new();
         for argument in &self.arguments {
             let mut property = json_schema_of(&argument.type_name);
-            property["description"] = json!(format!("Postgres type {}", argument.type_name));
+            property["description"] = json!(argument.schema_description());
             properties.insert(argument.name.clone(), property);
             if argument.required {
                 required.push(json!(argument.name));
@@ -351,8 +372,10 @@ pub(crate) fn quote_identifier(identifier: &str) -> String {
     format!("\"{}\"", identifier.replace('"', "\"\""))
 }
 
-/// A database error as the agent should read it: the server's message, not the driver's framing.
-pub(crate) fn describe_database_error(error: &sqlx::Error) -> String {
+/// A database error as the agent (and whoever reads a gold action's failure) should read it: the
+/// server's message and SQLSTATE, not the driver's framing nor the server's C source position
+/// (sqlx's `Display` appends the server's `at line 3891`).
+pub fn describe_database_error(error: &sqlx::Error) -> String {
     match error {
         sqlx::Error::Database(database) => match database.code() {
             Some(code) => format!("{} (SQLSTATE {code})", database.message()),
@@ -383,7 +406,7 @@ mod tests {
     fn output_arguments_are_not_parameters_and_defaults_are_optional() {
         let function = function_from_catalog(
             "f".to_owned(),
-            String::new(),
+            r#"{"parameters": {"b": "how many", "out_c": "not a parameter"}}"#,
             &["a".to_owned(), "b".to_owned(), "out_c".to_owned()],
             &["i".to_owned(), "i".to_owned(), "o".to_owned()],
             &[
@@ -405,13 +428,21 @@ mod tests {
             vec![("a", true), ("b", false)]
         );
         assert_eq!(function.input_schema()["required"], json!(["a"]));
+        assert_eq!(
+            function.input_schema()["properties"]["b"]["description"],
+            json!("how many (Postgres type text)")
+        );
+        assert_eq!(
+            function.input_schema()["properties"]["a"]["description"],
+            json!("Postgres type integer")
+        );
     }
 
     #[test]
     fn unnamed_arguments_make_a_positional_call() {
         let function = function_from_catalog(
             "g".to_owned(),
-            String::new(),
+            "",
             &[],
             &[],
             &["integer".to_owned()],

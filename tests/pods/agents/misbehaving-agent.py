@@ -2,7 +2,8 @@
 """A deliberately misbehaving agent for the end-to-end tests.
 
 The issue's `behaviour` field says how to behave: answer right or wrong, crash, exit non-zero,
-hang (with a grandchild), flood stdout, write nothing, write garbage, read the database, or
+raise an exception
+(its traceback under a banner), hang (with a grandchild), flood stdout, write nothing, write garbage, read the database, or
 report its environment. Nothing here is a real agent.
 """
 import json
@@ -31,6 +32,11 @@ elif behaviour == "crash":
 elif behaviour == "exit":
     print("giving up on this one", file=sys.stderr)
     sys.exit(3)
+elif behaviour == "traceback":
+    # An uncaught exception: Python prints its traceback, then the banner runs at exit.
+    import atexit
+    atexit.register(lambda: print("-" * 40 + "\n", file=sys.stderr))
+    raise ValueError("order #W1234 has no item 42")
 elif behaviour == "hang":
     # A grandchild the test can find on the host by its command line (process ids differ
     # inside the sandbox's PID namespace): `sleep 600.<digits of this run>`.

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use agentpod_issues::{GOLD_ACTIONS_FIELD, Issue};
+use agentpod_issues::{Issue, is_kept_from_agent};
 use serde_json::Value;
 
 /// Field names that usually hold the answer of a labelled issue.
@@ -34,12 +34,12 @@ pub(super) struct AnswerColumn {
     pub(super) examples: Vec<String>,
 }
 
-/// The fields the agent is shown (the gold actions never are).
+/// The fields the agent is shown (the gold actions, expected outputs and provenance never are).
 pub(super) fn visible_fields(issues: &[Issue]) -> BTreeSet<&str> {
     issues
         .iter()
         .flat_map(|issue| issue.fields.keys().map(String::as_str))
-        .filter(|field| *field != GOLD_ACTIONS_FIELD)
+        .filter(|field| !is_kept_from_agent(field))
         .collect()
 }
 

@@ -76,6 +76,7 @@ fn is_judged(spec: &PodSpec, issue: &Issue) -> bool {
         .is_some_and(|expected| !expected.is_empty())
         || !spec.grading.sql.is_empty()
         || (spec.grading.gold_actions && issue.gold_actions().is_some())
+        || issue.expected_outputs().is_some()
 }
 
 fn no_grader_help(spec: &PodSpec, issues: &[Issue]) -> String {

@@ -88,6 +88,25 @@ async fn client_sees_every_tool_kind_and_the_record_matches_it() -> TestResult {
         tools["customers_in_tier"]["input_schema"]["required"],
         json!(["tier"])
     );
+    // The comment's JSON convention: the description, and each parameter's meaning.
+    assert_eq!(
+        tools["customers_in_tier"]["description"],
+        json!("Customers of one tier.")
+    );
+    let tier_properties = &tools["customers_in_tier"]["input_schema"]["properties"];
+    assert_eq!(
+        tier_properties["tier"]["description"],
+        json!("the tier's name, like gold (Postgres type text)")
+    );
+    assert_eq!(
+        tier_properties["minimum_id"]["description"],
+        json!("the lowest id listed (Postgres type integer)")
+    );
+    assert_eq!(
+        tools["customer_name"]["input_schema"]["properties"]["customer_id"]["description"],
+        json!("Postgres type integer"),
+        "a plain comment describes no parameter"
+    );
     assert_eq!(
         tools["slow"]["input_schema"]["properties"]["seconds"]["type"],
         json!("number")

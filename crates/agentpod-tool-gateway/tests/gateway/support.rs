@@ -92,7 +92,9 @@ CREATE FUNCTION agent_tools.customers_in_tier(tier text, minimum_id integer DEFA
         SELECT c.id, c.name FROM public.customers c
         WHERE c.tier = customers_in_tier.tier AND c.id >= minimum_id ORDER BY c.id
     $$;
-COMMENT ON FUNCTION agent_tools.customers_in_tier(text, integer) IS 'Customers of one tier.';
+COMMENT ON FUNCTION agent_tools.customers_in_tier(text, integer) IS
+    '{"description": "Customers of one tier.",
+      "parameters": {"tier": "the tier''s name, like gold", "minimum_id": "the lowest id listed"}}';
 CREATE FUNCTION agent_tools.slow(seconds double precision) RETURNS integer
     LANGUAGE sql AS $$ SELECT 1 FROM pg_sleep(seconds) $$;
 CREATE FUNCTION agent_tools.wide_rows(count integer, width integer)
