@@ -18,6 +18,7 @@ mod local_seed_cache;
 mod misbehaving_agents;
 mod promotion;
 mod provider_throttling;
+mod report_models;
 mod reports;
 mod resume;
 mod seed_cache;

@@ -19,8 +19,8 @@ pub use figures::{
     CategoryShare, ComparedRun, Comparison, CurrentHandling, DEFAULT_RESAMPLES, Distribution,
     Estimate, Flip, GateCheck, GateResult, GateThresholds, IssueCounts, IssueNote, IssueRow,
     MeasureSummary, Outlier, PairedDelta, PassAllTrials, ProductionBudgets, ProductionProfile,
-    ProjectedFigure, Projection, Quality, ReportContext, ReportError, RunInput, RunReport,
-    RunSummary, Standing, TimelineEntry, TrialSamples, UsageSummary, Verdict,
+    ProjectedFigure, Projection, Quality, REPORT_MODEL_VERSION, ReportContext, ReportError,
+    RunInput, RunReport, RunSummary, Standing, TimelineEntry, TrialSamples, UsageSummary, Verdict,
     clustered_wilson_interval, evaluate_gate, mcnemar_exact_p_value, pass_all_trials, summarize,
     wilson_interval,
 };

@@ -13,6 +13,7 @@ mod error;
 mod model_call_detail;
 mod records;
 mod rejected_request_detail;
+mod report_model;
 mod run_bundle;
 mod run_store;
 mod span;
@@ -32,6 +33,7 @@ pub use records::{
     RunStatus,
 };
 pub use rejected_request_detail::RejectedRequestDetail;
+pub use report_model::ReportModelLookup;
 pub use run_bundle::{RUN_BUNDLE_FORMAT, RunBundle};
 pub use run_store::{DEFAULT_STORE_PATH, RunStore};
 pub use span::{Span, SpanEvent, SpanKind, SpanStatus, SpanStatusCode};

@@ -49,7 +49,7 @@ pub const DEFAULT_STORE_PATH: &str = ".agentpod/runs.db";
 /// The run store. Cheap to clone; all clones share one pool.
 #[derive(Debug, Clone)]
 pub struct RunStore {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
     path: PathBuf,
 }
 

@@ -9,6 +9,7 @@ mod import_issues;
 mod promote;
 mod promote_trace;
 pub(crate) mod report;
+mod report_model;
 mod run;
 mod runs;
 mod show;

@@ -1,11 +1,11 @@
 //! `Assessment`: a projected figure against a reference (a budget, or today's handling) —
 //! within, over, or undecided at this sample size, and roughly how many issues would decide it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::figures::estimate::Estimate;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Standing {
     /// The whole interval is at or below the reference.
@@ -26,7 +26,7 @@ impl Standing {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Assessment {
     pub reference: f64,
     pub standing: Standing,

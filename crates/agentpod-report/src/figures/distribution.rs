@@ -3,9 +3,9 @@
 //! Nearest rank always reports a value that was really measured, which is what a person
 //! checking an outlier wants to find in the run.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Distribution {
     pub count: usize,
     pub median: f64,

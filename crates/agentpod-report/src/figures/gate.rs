@@ -12,28 +12,30 @@
 //! from. A baseline given without `max_regressions` allows none. A run where no issue finished
 //! fails: there is nothing to judge.
 
-use serde::Serialize;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
 
 use crate::figures::assessment::Standing;
 use crate::figures::comparison::Comparison;
 use crate::figures::gate_thresholds::GateThresholds;
 use crate::figures::run_report::RunReport;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GateResult {
     pub run_id: String,
     pub passed: bool,
     pub checks: Vec<GateCheck>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GateCheck {
     /// `pass_rate`, `regressions`, `monthly_cost_usd`, `p95_cost_usd`, `p95_seconds`,
     /// `violations`, `finished_issues`, or a budget: `budget_monthly_cost_usd`,
     /// `budget_p95_cost_usd`, `budget_p95_seconds`.
-    pub name: &'static str,
+    pub name: Cow<'static, str>,
     /// `min` or `max`.
-    pub bound: &'static str,
+    pub bound: Cow<'static, str>,
     pub limit: f64,
     /// `None` when it could not be measured.
     pub actual: Option<f64>,
@@ -80,8 +82,8 @@ pub fn evaluate_gate(
     if let Some(limit) = regressions_limit {
         match comparison {
             None => checks.push(GateCheck {
-                name: "regressions",
-                bound: "max",
+                name: "regressions".into(),
+                bound: "max".into(),
                 limit: limit as f64,
                 actual: None,
                 passed: true,
@@ -172,8 +174,8 @@ pub fn evaluate_gate(
             let enough = projection.sample_issues >= MIN_ISSUES_FOR_A_BUDGET;
             let passed = budget.standing != Standing::Over || !enough;
             checks.push(GateCheck {
-                name,
-                bound: "max",
+                name: name.into(),
+                bound: "max".into(),
                 limit: budget.reference,
                 actual: Some(estimate.value),
                 passed,
@@ -221,8 +223,8 @@ fn check(
         }
     });
     GateCheck {
-        name,
-        bound,
+        name: name.into(),
+        bound: bound.into(),
         limit,
         actual,
         passed: margin.is_some_and(|margin| margin >= 0.0),

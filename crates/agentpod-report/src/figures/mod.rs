@@ -15,6 +15,7 @@ pub(crate) mod issue_measures;
 pub(crate) mod mcnemar;
 pub(crate) mod production_profile;
 pub(crate) mod projection;
+pub(crate) mod report_model;
 pub(crate) mod run_input;
 pub(crate) mod run_report;
 pub(crate) mod run_summary;
@@ -32,6 +33,7 @@ pub use gate_thresholds::GateThresholds;
 pub use mcnemar::mcnemar_exact_p_value;
 pub use production_profile::{CategoryMix, CurrentHandling, ProductionBudgets, ProductionProfile};
 pub use projection::{CategoryShare, ProjectedFigure, Projection};
+pub use report_model::REPORT_MODEL_VERSION;
 pub use run_input::RunInput;
 pub use run_report::{
     CategoryQuality, IssueRow, MeasureSummary, Quality, ReportContext, RunReport, TimelineEntry,

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::figures::assessment::Assessment;
 use crate::figures::bootstrap::{MeasureStatistics, Strata, bootstrap};
@@ -17,7 +17,7 @@ use crate::figures::wilson::wilson_score;
 /// The average month (365.25 / 12 days), for arrival rates.
 pub(crate) const SECONDS_PER_MONTH: f64 = 365.25 / 12.0 * 24.0 * 3600.0;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Projection {
     pub issues_per_month: f64,
     /// Finished issues the projection rests on.
@@ -49,7 +49,7 @@ pub struct Projection {
     pub current_monthly_hours: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CategoryShare {
     pub value: String,
     /// Share of production volume this category's sampled issues stand for, after spreading the
@@ -58,7 +58,7 @@ pub struct CategoryShare {
     pub sampled: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ProjectedFigure {
     pub estimate: Estimate,
     pub against_budget: Option<Assessment>,

@@ -10,7 +10,7 @@ use agentpod_store::{
     BoundaryDetail, BoundaryEventKind, EvaluationSet, OutcomeStatus, ProposalDetail,
     RowChangeDetail, StepDetail, ToolCallOutcome,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::figures::assessment::Standing;
 use crate::figures::bootstrap::{DEFAULT_RESAMPLES, Measure, MeasureStatistics, Strata, bootstrap};
@@ -37,7 +37,9 @@ pub struct ReportContext {
     pub stratify_by: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Stored in the run store as the report model (see `report_model`): when the shape of anything
+/// in it changes, bump the format in `REPORT_MODEL_VERSION` there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunReport {
     pub run_id: String,
     pub spec: String,
@@ -85,14 +87,14 @@ pub struct RunReport {
 }
 
 /// One value per finished trial, per measure.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrialSamples {
     pub cost_usd: Vec<f64>,
     pub tool_calls: Vec<f64>,
     pub seconds: Vec<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Quality {
     pub sampled: usize,
     /// Outcomes by status, over all trials.
@@ -120,7 +122,7 @@ impl Quality {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct MeasureSummary {
     /// Median, p95, max, mean: nearest rank, over finished trials (with one trial, issues).
     pub distribution: Distribution,
@@ -130,7 +132,7 @@ pub struct MeasureSummary {
     pub total: Estimate,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CategoryQuality {
     pub value: String,
     /// Finished issues of this category.
@@ -142,7 +144,7 @@ pub struct CategoryQuality {
     pub pass_rate: Estimate,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IssueRow {
     pub issue_id: String,
     pub category: Option<String>,
@@ -173,7 +175,7 @@ pub struct TimelineEntry {
     pub failed: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     /// The gate passed: every threshold of the spec's `gate:` (boundary violations: none
     /// allowed by default) and no production budget certainly exceeded.
@@ -304,6 +306,13 @@ impl RunReport {
             );
         }
         report
+    }
+
+    /// The report with each issue's timeline (its steps and boundary events, for the HTML
+    /// page) from `input`: a report read back from the store has none.
+    pub fn with_timelines(mut self, input: &RunInput) -> Self {
+        self.timelines = timelines(input);
+        self
     }
 
     /// Issues that did not pass, worst first (errored, then failed, then the rest).

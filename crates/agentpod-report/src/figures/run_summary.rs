@@ -6,12 +6,12 @@
 use agentpod_store::{
     BoundaryDetail, BoundaryEventRecord, OutcomeRecord, OutcomeStatus, OwnTime, RunRecord,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::figures::distribution::Distribution;
 
 /// Counts of issue trials by how they ended; with one trial per issue, simply of issues.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct IssueCounts {
     /// Issues in the sample.
     pub sampled: usize,
@@ -28,7 +28,7 @@ pub struct IssueCounts {
 }
 
 /// pass^k: issues that passed every one of their trials, over issues with a finished trial.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PassAllTrials {
     pub passed_issues: usize,
     pub finished_issues: usize,
@@ -36,7 +36,7 @@ pub struct PassAllTrials {
 }
 
 /// An issue worth a line in the summary: why it failed or errored.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IssueNote {
     pub issue_id: String,
     pub trial: u32,
@@ -46,7 +46,7 @@ pub struct IssueNote {
 }
 
 /// What the agent did at the AI-writable boundary over the whole run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BoundarySummary {
     /// Rows changed in writable tables.
     pub changes: usize,
@@ -61,13 +61,13 @@ pub struct BoundarySummary {
     pub violation_notes: Vec<BoundaryNote>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BoundaryNote {
     pub issue_id: String,
     pub text: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSummary {
     pub run_id: String,
     pub spec: String,
@@ -104,7 +104,7 @@ pub struct RunSummary {
 }
 
 /// agentpod's own time per issue trial, in milliseconds: the whole, and the median of each phase.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OwnTimeSummary {
     pub total_ms: Distribution,
     pub prepare_ms_median: f64,

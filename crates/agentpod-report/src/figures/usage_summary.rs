@@ -2,12 +2,14 @@
 //! model calls and tool calls per issue (distributions, not averages), the outliers, and what
 //! the provider's throttling cost (`ThrottlingSummary`).
 
+use std::borrow::Cow;
+
 use agentpod_store::{OutcomeRecord, OutcomeStatus};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::figures::distribution::Distribution;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UsageSummary {
     /// USD per issue, over issues with at least one priced call.
     pub cost_usd_per_issue: Option<Distribution>,
@@ -28,7 +30,7 @@ pub struct UsageSummary {
 /// 429 and 5xx answers and the time model calls waited (for the run's upstream limits, or
 /// backing off between retries). That time is left out of every time figure, which measures
 /// the agent (see `OutcomeRecord::agent_ms`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ThrottlingSummary {
     pub model_retries: u32,
     pub throttled_seconds: f64,
@@ -42,11 +44,11 @@ impl ThrottlingSummary {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Outlier {
     pub issue_id: String,
     /// `cost_usd`, `tool_calls` or `seconds`.
-    pub measure: &'static str,
+    pub measure: Cow<'static, str>,
     pub value: f64,
     pub fence: f64,
 }
@@ -155,7 +157,7 @@ fn beyond_fence(measure: &'static str, values: &[(&str, f64)]) -> Vec<Outlier> {
         .filter(|(_, value)| *value > fence)
         .map(|(issue_id, value)| Outlier {
             issue_id: issue_id.to_string(),
-            measure,
+            measure: measure.into(),
             value: *value,
             fence,
         })

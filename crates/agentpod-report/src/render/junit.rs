@@ -168,7 +168,7 @@ pub(crate) fn gate(gate: &GateResult) -> Result<String, ReportError> {
         } else {
             TestCaseStatus::success()
         };
-        let mut case = TestCase::new(check.name, status);
+        let mut case = TestCase::new(check.name.as_ref(), status);
         case.set_classname("gate");
         suite.add_test_case(case);
     }

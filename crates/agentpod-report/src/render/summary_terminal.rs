@@ -237,7 +237,7 @@ fn list_outliers(out: &mut String, usage: &crate::figures::usage_summary::UsageS
     if !usage.outliers.is_empty() {
         let _ = writeln!(out, "outliers:");
         for outlier in usage.outliers.iter().take(LISTED_ISSUES) {
-            let value = match outlier.measure {
+            let value = match outlier.measure.as_ref() {
                 "cost_usd" => format!(
                     "cost {} (fence {})",
                     dollars(outlier.value),

@@ -228,7 +228,7 @@ pub(crate) fn report(report: &RunReport) -> String {
     if !report.outliers.is_empty() {
         let _ = writeln!(out, "outliers:");
         for outlier in report.outliers.iter().take(LISTED_ISSUES) {
-            let show: fn(f64) -> String = match outlier.measure {
+            let show: fn(f64) -> String = match outlier.measure.as_ref() {
                 "cost_usd" => dollars,
                 "seconds" => seconds,
                 _ => number,
@@ -383,7 +383,10 @@ pub(crate) fn comparison(comparison: &Comparison) -> String {
 
 /// The gate in one line: passed or failed, over how many checks, and which failed.
 pub(crate) fn gate_line(gate: &GateResult) -> String {
-    let failed: Vec<&str> = gate.failed_checks().map(|check| check.name).collect();
+    let failed: Vec<&str> = gate
+        .failed_checks()
+        .map(|check| check.name.as_ref())
+        .collect();
     let checks = gate.checks.len();
     if failed.is_empty() {
         format!(
@@ -429,7 +432,7 @@ pub(crate) fn gate(gate: &GateResult) -> String {
 
 /// One check as a sentence: what was measured, the limit, and by how much.
 pub(crate) fn check_sentence(check: &GateCheck) -> String {
-    let budget: Option<(&str, Show)> = match check.name {
+    let budget: Option<(&str, Show)> = match check.name.as_ref() {
         "budget_monthly_cost_usd" => Some(("projected monthly cost", dollars)),
         "budget_p95_cost_usd" => Some(("projected p95 cost per issue", dollars)),
         "budget_p95_seconds" => Some(("projected p95 time per issue", seconds)),
@@ -451,7 +454,7 @@ pub(crate) fn check_sentence(check: &GateCheck) -> String {
             None => format!("{label} {} within the budget {budget}", show(actual)),
         };
     }
-    let (label, show, margin_show): (&str, Show, Show) = match check.name {
+    let (label, show, margin_show): (&str, Show, Show) = match check.name.as_ref() {
         "pass_rate" => ("pass rate", percent, points),
         "regressions" => ("regressions", number, number),
         "monthly_cost_usd" => ("projected monthly cost", dollars, dollars),

@@ -10,5 +10,6 @@ mod projection;
 mod renderings;
 mod report;
 mod statistics;
+mod stored_model;
 mod summary;
 mod support;

@@ -66,7 +66,7 @@ fn distributions_totals_outliers_and_boundary() {
     let mut outliers: Vec<(String, &str)> = report
         .outliers
         .iter()
-        .map(|outlier| (outlier.issue_id.clone(), outlier.measure))
+        .map(|outlier| (outlier.issue_id.clone(), outlier.measure.as_ref()))
         .collect();
     outliers.sort();
     assert_eq!(

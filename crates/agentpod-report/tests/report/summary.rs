@@ -176,7 +176,7 @@ fn cost_tokens_and_calls_are_distributions_with_outliers() {
     assert_eq!(
         (
             usage.outliers[0].issue_id.as_str(),
-            usage.outliers[0].measure
+            usage.outliers[0].measure.as_ref()
         ),
         ("T-4", "tool_calls")
     );

@@ -8,7 +8,7 @@ use agentpod_report::{
     CategoryMix, CurrentHandling, GateThresholds, ProductionBudgets, ProductionProfile,
     ReportContext, RunInput,
 };
-use agentpod_store::{RunStore, StoreError};
+use agentpod_store::{RunRecord, RunStore, StoreError};
 use serde_json::Value;
 
 use crate::exit_code::Exit;
@@ -33,13 +33,6 @@ pub(crate) async fn load_run(
     id_or_prefix: &str,
     steps: Steps,
 ) -> Result<StoredRun, Failure> {
-    let read_error = |error: StoreError| {
-        let exit = match error {
-            StoreError::RunNotFound(_) | StoreError::AmbiguousRun { .. } => Exit::InvalidInput,
-            _ => Exit::Setup,
-        };
-        Failure::from_error(exit, "", &error)
-    };
     let run = store.find_run(id_or_prefix).await.map_err(read_error)?;
     // Figures never read what the agent wrote or the grader's detail.
     let outcomes = store
@@ -75,6 +68,26 @@ pub(crate) async fn load_run(
         .with_steps(steps)
         .with_issues(issues);
     Ok(StoredRun { input, spec })
+}
+
+/// What the HTML page's timelines are made of, for a report read back from the store: the run's
+/// boundary events and steps (the figures are already in the report).
+pub(crate) async fn timeline_input(store: &RunStore, run: RunRecord) -> Result<RunInput, Failure> {
+    let events = store.boundary_events(&run.id).await.map_err(read_error)?;
+    let steps = store.steps(&run.id, None).await.map_err(read_error)?;
+    Ok(RunInput::new(run, Vec::new())
+        .with_boundary_events(events)
+        .with_steps(steps))
+}
+
+/// A run the command line named that is not there is the user's mistake; anything else the
+/// store's.
+pub(crate) fn read_error(error: StoreError) -> Failure {
+    let exit = match error {
+        StoreError::RunNotFound(_) | StoreError::AmbiguousRun { .. } => Exit::InvalidInput,
+        _ => Exit::Setup,
+    };
+    Failure::from_error(exit, "", &error)
 }
 
 /// What the spec says a run is judged against: production, gate, and the sample's strata.

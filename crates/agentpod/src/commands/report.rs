@@ -10,12 +10,10 @@ use agentpod_report::{
 
 use crate::cli::{CompareArgs, GateArgs, GlobalOptions, ReportArgs};
 use crate::commands::analysis_input::{Steps, load_run, report_context};
+use crate::commands::report_model::{REPORT_SEED, run_report};
 use crate::commands::runs::open_existing_store;
 use crate::exit_code::Exit;
 use crate::failure::Failure;
-
-/// Intervals are bootstraps; a fixed seed makes a report the same every time it is rendered.
-const REPORT_SEED: u64 = 7;
 
 pub(crate) async fn report(global: &GlobalOptions, args: ReportArgs) -> Result<Exit, Failure> {
     let store = open_existing_store(global).await?;
@@ -26,9 +24,7 @@ pub(crate) async fn report(global: &GlobalOptions, args: ReportArgs) -> Result<E
     } else {
         Steps::Skip
     };
-    let stored = load_run(&store, &args.run, steps).await?;
-    let context = report_context(&stored.spec);
-    let report = RunReport::build_in(&stored.input, &context, REPORT_SEED, DEFAULT_RESAMPLES);
+    let report = run_report(&store, &args.run, steps).await?;
     let text = render_report(&report, format)
         .map_err(|error| Failure::from_error(Exit::Internal, "", &error))?;
     emit(&text, args.output.as_deref())?;

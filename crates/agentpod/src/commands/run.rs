@@ -159,6 +159,9 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
         other => Failure::from_error(Exit::Setup, &format!("run {run_id} failed"), other),
     };
     let result = result.map_err(|error| run_failure(&error))?;
+    if result.error.is_none() {
+        crate::commands::report_model::refresh_report_model(&store, &run_id).await;
+    }
     store.close().await;
     if let Some(error) = &result.error {
         // The run is recorded as failed; its (empty) summary would only hide the reason.
