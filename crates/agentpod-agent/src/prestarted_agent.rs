@@ -12,7 +12,6 @@
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
@@ -21,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::agent_cgroup::AgentCgroup;
 use crate::process_group::ProcessGroup;
-use crate::run_agent::{StartError, sandboxed_command, supervise};
+use crate::run_agent::{StartError, as_agent_process, sandboxed_command, supervise};
 use crate::{AgentInvocation, AgentRun, HostSandbox};
 
 /// The descriptor the waiting shell reads its start line from.
@@ -110,21 +109,13 @@ impl PrestartedAgent {
         }
         let host_path =
             std::env::var_os("PATH").unwrap_or_else(|| crate::run_agent::FALLBACK_PATH.into());
-        let child = sandboxed
-            .env_clear()
-            .env("PATH", host_path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|source| {
-                PrestartError::Start(Box::new(StartError::Spawn {
-                    program: "bwrap".to_string(),
-                    source,
-                }))
-            })?;
+        sandboxed.env_clear().env("PATH", host_path);
+        let child = as_agent_process(&mut sandboxed).spawn().map_err(|source| {
+            PrestartError::Start(Box::new(StartError::Spawn {
+                program: "bwrap".to_string(),
+                source,
+            }))
+        })?;
         drop(reader);
         let group = Some(ProcessGroup::led_by(child.id()));
         Ok(PrestartedAgent {

@@ -180,16 +180,12 @@ fn start(invocation: &AgentInvocation) -> Result<(Child, Option<AgentCgroup>), S
             (command, Some(parts))
         }
     };
-    let child = command
+    command
         .env_clear()
         .env("PATH", host_path)
         .env("HOME", &invocation.working_dir)
-        .envs(invocation.env.iter().map(|(name, value)| (name, value)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true)
+        .envs(invocation.env.iter().map(|(name, value)| (name, value)));
+    let child = as_agent_process(&mut command)
         .spawn()
         .map_err(|source| StartError::Spawn {
             program: program.clone(),
@@ -197,6 +193,17 @@ fn start(invocation: &AgentInvocation) -> Result<(Child, Option<AgentCgroup>), S
         })?;
     // The arguments pipe has been read by now or will be from the child's own copy.
     Ok((child, sandbox_parts.and_then(|parts| parts.cgroup)))
+}
+
+/// How every agent process is started: no stdin, its output captured, leading a process group
+/// of its own (signalled as one), killed if agentpod lets go of it.
+pub(crate) fn as_agent_process(command: &mut Command) -> &mut Command {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true)
 }
 
 /// What a sandboxed start needs kept until the agent is spawned (the pipe holding bwrap's

@@ -161,7 +161,9 @@ async fn nothing_is_retried_once_the_stream_has_begun() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_limiter_caps_the_calls_of_two_gateways_together() {
-    let throttling = ThrottlingUpstream::scripted(Vec::new(), Duration::from_millis(100)).await;
+    // Calls long enough that the moments the 8 calls reach the line (a few ms apart on a loaded
+    // machine) do not matter beside them.
+    let throttling = ThrottlingUpstream::scripted(Vec::new(), Duration::from_millis(300)).await;
     let limiter = UpstreamLimiter::new(UpstreamLimits {
         concurrent_calls: Some(2),
         ..UpstreamLimits::default()
@@ -203,8 +205,9 @@ async fn one_limiter_caps_the_calls_of_two_gateways_together() {
         .flat_map(|(gateway, access)| gateway.finish_issue(&access.token).calls)
         .map(|call| call.throttling.queue_wait_ms)
         .sum();
-    // 8 calls of 100 ms, 2 at a time: the calls wait 0, 0, 100, 100, 200, 200, 300, 300 ms.
-    assert!(waited >= 1000.0, "{waited}");
+    // 8 calls of 300 ms, 2 at a time: the calls wait 0, 0, 300, 300, 600, 600, 900, 900 ms
+    // (3,600 ms), less what late arrivals did not have to wait; without the shared line, 0.
+    assert!(waited >= 3000.0, "{waited}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
