@@ -20,7 +20,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::agent_cgroup::AgentCgroup;
 use crate::process_group::ProcessGroup;
-use crate::run_agent::{StartError, as_agent_process, sandboxed_command, supervise};
+use crate::run_agent::{
+    StartError, as_agent_process, host_path, remove_stale_output, sandboxed_command, supervise,
+};
 use crate::{AgentInvocation, AgentRun, HostSandbox};
 
 /// The descriptor the waiting shell reads its start line from.
@@ -107,9 +109,7 @@ impl PrestartedAgent {
                 Ok(())
             });
         }
-        let host_path =
-            std::env::var_os("PATH").unwrap_or_else(|| crate::run_agent::FALLBACK_PATH.into());
-        sandboxed.env_clear().env("PATH", host_path);
+        sandboxed.env_clear().env("PATH", host_path());
         let child = as_agent_process(&mut sandboxed).spawn().map_err(|source| {
             PrestartError::Start(Box::new(StartError::Spawn {
                 program: "bwrap".to_string(),
@@ -148,15 +148,10 @@ impl PrestartedAgent {
             waited_ms = self.prestarted.elapsed().as_secs_f64() * 1e3,
             "prestarted agent starting"
         );
-        if let Err(error) = std::fs::remove_file(&invocation.output_path)
-            && error.kind() != std::io::ErrorKind::NotFound
-        {
+        if let Err(error) = remove_stale_output(invocation) {
             return AgentRun {
                 duration: started.elapsed(),
-                ..AgentRun::not_started(format!(
-                    "cannot remove stale output file {}: {error}",
-                    invocation.output_path.display()
-                ))
+                ..AgentRun::not_started(agentpod_error_chain::error_chain(&error))
             };
         }
         let line = start_line(&self.env_program, &self.command, invocation);
@@ -224,14 +219,12 @@ fn start_line_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
 /// PATH, HOME and PWD the working directory, the invocation's variables), each word quoted for
 /// the shell, ended by a newline.
 fn start_line(env_program: &Path, command: &[String], invocation: &AgentInvocation) -> String {
-    let host_path =
-        std::env::var_os("PATH").unwrap_or_else(|| crate::run_agent::FALLBACK_PATH.into());
     let working_dir = invocation.working_dir.display().to_string();
     let mut words = vec![
         "exec".to_string(),
         quoted(&env_program.display().to_string()),
         "-i".to_string(),
-        quoted(&format!("PATH={}", host_path.to_string_lossy())),
+        quoted(&format!("PATH={}", host_path().to_string_lossy())),
         quoted(&format!("HOME={working_dir}")),
         quoted(&format!("PWD={working_dir}")),
     ];

@@ -35,17 +35,15 @@ impl ProcessGroup {
         }
     }
 
+    /// Lets go of the group id without signalling it: another holder watches the group now.
+    pub(crate) fn forget(mut self) {
+        self.id = None;
+    }
+
     /// Kills whatever the agent left running and lets go of the group id, which the system may
     /// reuse once the group is empty.
     pub(crate) fn kill_and_release(mut self) {
         self.signal(Signal::SIGKILL);
-        self.id = None;
-    }
-}
-
-impl ProcessGroup {
-    /// Lets go of the group id without signalling it: another holder watches the group now.
-    pub(crate) fn forget(mut self) {
         self.id = None;
     }
 }

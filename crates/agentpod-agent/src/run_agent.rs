@@ -26,7 +26,7 @@ const TERMINATION_GRACE: Duration = Duration::from_secs(2);
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
 
 /// Used when the host itself has no PATH, so the agent can still find its interpreter.
-pub(crate) const FALLBACK_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+const FALLBACK_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum StartError {
@@ -156,18 +156,7 @@ fn start(invocation: &AgentInvocation) -> Result<(Child, Option<AgentCgroup>), S
             path: invocation.working_dir.clone(),
         });
     }
-    // An answer left over from an earlier run must not be taken for this run's answer.
-    match std::fs::remove_file(&invocation.output_path) {
-        Ok(()) => {}
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-        Err(source) => {
-            return Err(StartError::StaleOutput {
-                path: invocation.output_path.clone(),
-                source,
-            });
-        }
-    }
-    let host_path = std::env::var_os("PATH").unwrap_or_else(|| FALLBACK_PATH.into());
+    remove_stale_output(invocation)?;
     let (mut command, sandbox_parts) = match &invocation.sandbox {
         None => {
             let mut command = Command::new(program);
@@ -182,7 +171,7 @@ fn start(invocation: &AgentInvocation) -> Result<(Child, Option<AgentCgroup>), S
     };
     command
         .env_clear()
-        .env("PATH", host_path)
+        .env("PATH", host_path())
         .env("HOME", &invocation.working_dir)
         .envs(invocation.env.iter().map(|(name, value)| (name, value)));
     let child = as_agent_process(&mut command)
@@ -193,6 +182,23 @@ fn start(invocation: &AgentInvocation) -> Result<(Child, Option<AgentCgroup>), S
         })?;
     // The arguments pipe has been read by now or will be from the child's own copy.
     Ok((child, sandbox_parts.and_then(|parts| parts.cgroup)))
+}
+
+/// An answer left over from an earlier run must not be taken for this run's answer.
+pub(crate) fn remove_stale_output(invocation: &AgentInvocation) -> Result<(), StartError> {
+    match std::fs::remove_file(&invocation.output_path) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(StartError::StaleOutput {
+            path: invocation.output_path.clone(),
+            source,
+        }),
+    }
+}
+
+/// The PATH every agent gets: agentpod's own, or a usual one where the host has none.
+pub(crate) fn host_path() -> std::ffi::OsString {
+    std::env::var_os("PATH").unwrap_or_else(|| FALLBACK_PATH.into())
 }
 
 /// How every agent process is started: no stdin, its output captured, leading a process group

@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use agentpod_agent::{AgentInvocation, AgentRun, PrestartError, PrestartedAgent};
+use agentpod_agent::{AgentInvocation, AgentRun, HostSandbox, PrestartError, PrestartedAgent};
 use agentpod_runtime::OutputArea;
 use tokio_util::sync::CancellationToken;
 
@@ -27,6 +27,8 @@ static OPENED: AtomicU64 = AtomicU64::new(0);
 #[derive(Debug)]
 pub(crate) struct AgentSlot {
     directory: PathBuf,
+    /// The sandbox it was started with (its user among it), which its agent's invocation names.
+    sandbox: HostSandbox,
     prestarted: Option<PrestartedAgent>,
     output_area: Option<OutputArea>,
 }
@@ -64,8 +66,12 @@ impl AgentSlot {
             // Bound into the sandbox as this file: filled in place when the issue is known.
             std::fs::write(directory.join("issue.json"), b"")
         })();
+        let Some(sandbox) = host_sandbox(context, &directory) else {
+            unreachable!("a slot is opened only for sandboxed host agents");
+        };
         let mut slot = AgentSlot {
             directory,
+            sandbox,
             prestarted: None,
             output_area: None,
         };
@@ -77,11 +83,8 @@ impl AgentSlot {
             &slot.directory.join("output"),
             OUTPUT_AREA_BYTES,
         ));
-        let Some(sandbox) = host_sandbox(context, &slot.directory) else {
-            unreachable!("a slot is opened only for sandboxed host agents");
-        };
         slot.prestarted = Some(PrestartedAgent::start(
-            &sandbox,
+            &slot.sandbox,
             &context.plan.agent_command,
             &slot.working_dir(),
         )?);
@@ -92,6 +95,11 @@ impl AgentSlot {
     /// working directory), as for a cold start's issue directory.
     pub(crate) fn directory(&self) -> &Path {
         &self.directory
+    }
+
+    /// The sandbox its agent runs in, as started.
+    pub(crate) fn sandbox(&self) -> &HostSandbox {
+        &self.sandbox
     }
 
     fn working_dir(&self) -> PathBuf {

@@ -252,7 +252,11 @@ async fn run_agent(
                 timeout: agent.timeout,
                 output_limit: agent.output_limit,
                 output_path,
-                sandbox: host_sandbox(context, &agent_directory),
+                // A slot's agent runs in the sandbox started ahead (its user among it).
+                sandbox: match &prepared.slot {
+                    Some(slot) => Some(slot.sandbox().clone()),
+                    None => host_sandbox(context, &agent_directory),
+                },
             })
         }
         Some(image) => AgentLaunch::Image(ContainerInvocation {

@@ -237,9 +237,8 @@ async fn serve(
         });
         // While the agent works, the pod drops the last issue's databases and clones the next
         // one's (and this one's gold clone) and starts the next agent's sandbox, off the issue's
-        // path: on a connection of its own,
-        // so the issue's hand-out and events never wait behind a clone. Bounded, so a frozen
-        // server cannot hold the pod past the issue's own timeouts.
+        // path: on a connection of its own, so the issue's hand-out and events never wait behind
+        // a clone. Bounded, so a frozen server cannot hold the pod past the issue's own timeouts.
         let spares = Spares {
             next_issue: context.queue.lock().is_ok_and(|queue| !queue.is_empty()),
             // The gold replay's clone, made while the agent works like the next issue's.
