@@ -43,11 +43,13 @@ pub(crate) fn issue_role_name() -> String {
 }
 
 /// The statements that create an issue's role: it can log in (to `database` only, which the
-/// caller grants), inherits the boundary from `agent`, and has server-enforced bounds.
-pub(crate) fn create_issue_role(role: &str, password: &str) -> String {
+/// caller grants) when `login`, or once it is handed out; it inherits the boundary from
+/// `agent`, and has server-enforced bounds.
+pub(crate) fn create_issue_role(role: &str, password: &str, login: bool) -> String {
     let quoted = quote_identifier(role);
+    let login = if login { "LOGIN" } else { "NOLOGIN" };
     format!(
-        "CREATE ROLE {quoted} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION \
+        "CREATE ROLE {quoted} WITH {login} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION \
          NOBYPASSRLS INHERIT CONNECTION LIMIT {ISSUE_CONNECTION_LIMIT} PASSWORD {password} \
          IN ROLE {agent}; \
          ALTER ROLE {quoted} SET temp_file_limit = {temp_file_limit}; \

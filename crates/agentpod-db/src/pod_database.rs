@@ -39,11 +39,12 @@ pub struct PodDatabase {
     issue_databases: std::sync::Mutex<HashMap<String, LiveIssueDatabase>>,
     /// Counts issue databases created, to tell the newest.
     created: std::sync::atomic::AtomicU64,
-    /// A clone of the template made ahead by `prepare_next`, which no role may connect to yet:
-    /// the next issue renames it instead of waiting for a clone.
-    spare: std::sync::Mutex<Option<String>>,
+    /// A clone of the template made ahead by `prepare_next`, with its role (which cannot log in
+    /// yet): the next issue renames it and lets the role log in instead of waiting for a clone
+    /// and a password hash.
+    spare: std::sync::Mutex<Option<Spare>>,
     /// The same for the grader's clone (the gold actions' replay), when the run grades by them.
-    grading_spare: std::sync::Mutex<Option<String>>,
+    grading_spare: std::sync::Mutex<Option<Spare>>,
     /// Issue databases the run is done with, dropped by the next `prepare_next`.
     retired: std::sync::Mutex<Vec<String>>,
     /// Their roles, dropped after them (a role cannot go while a database grants it anything).
@@ -181,7 +182,7 @@ impl PodDatabase {
     async fn create_database(
         &self,
         issue_id: &str,
-        spare: &std::sync::Mutex<Option<String>>,
+        spare: &std::sync::Mutex<Option<Spare>>,
     ) -> Result<IssueDatabase, DbError> {
         let name = issue_database_name(issue_id);
         let quoted = quote_identifier(&name);
@@ -191,57 +192,56 @@ impl PodDatabase {
         };
         let mut admin = self.admin.lock().await;
         let spare = spare.lock().ok().and_then(|mut spare| spare.take());
-        let renamed = match spare {
+        // A spare is renamed and its role, made with it, may log in from now on; otherwise the
+        // template is cloned and the role made here. Either way the database accepts
+        // connections only once its role alone may connect.
+        let (role, password, mut hand_out): (String, String, Vec<String>) = match spare {
             Some(spare) => {
                 let rename = format!(
                     "ALTER DATABASE {} RENAME TO {quoted}",
-                    quote_identifier(&spare)
+                    quote_identifier(&spare.database)
                 );
                 let renamed = sqlx::raw_sql(AssertSqlSafe(rename))
                     .execute(&mut *admin)
                     .await;
-                if let Err(error) = &renamed {
-                    tracing::debug!(%error, "cannot rename the spare clone; cloning the template");
-                    self.retire(spare);
+                match renamed {
+                    Ok(_) => {
+                        let login =
+                            format!("ALTER ROLE {} WITH LOGIN", quote_identifier(&spare.role));
+                        (spare.role, spare.password, vec![login])
+                    }
+                    Err(error) => {
+                        tracing::debug!(%error, "cannot rename the spare clone; cloning the template");
+                        self.retire(spare.database);
+                        self.retire_role(spare.role);
+                        self.clone_with_new_role(&mut admin, &name)
+                            .await
+                            .map_err(create_error)?
+                    }
                 }
-                renamed.is_ok()
             }
-            None => false,
-        };
-        if !renamed {
-            sqlx::raw_sql(AssertSqlSafe(create_closed_clone(&name)))
-                .execute(&mut *admin)
+            None => self
+                .clone_with_new_role(&mut admin, &name)
                 .await
-                .map_err(create_error)?;
-        }
-        // Database privileges are not copied from the template: by default every role may
-        // connect, which would let an agent reach another issue's database. The issue's own
-        // role alone may connect; TEMPORARY stays (temporary tables and functions belong to the
-        // agent and carry no rights of their own). Roles of earlier issues, live or retired
-        // (not dropped yet), may no longer log in anywhere. The clone was made closed to
-        // everyone, so nobody came in before these grants.
-        let role = agent_role::issue_role_name();
-        let password = agent_role::new_password();
-        let mut grants = format!(
-            "{create_role}; \
-             REVOKE ALL ON DATABASE {quoted} FROM PUBLIC; \
-             GRANT CONNECT, TEMPORARY ON DATABASE {quoted} TO {role_quoted}; \
-             ALTER DATABASE {quoted} WITH ALLOW_CONNECTIONS true",
-            create_role = agent_role::create_issue_role(&role, &password),
-            role_quoted = quote_identifier(&role),
-        );
+                .map_err(create_error)?,
+        };
+        // Roles of earlier issues, live or retired (not dropped yet), may no longer log in
+        // anywhere.
         let retired_roles = self
             .retired_roles
             .lock()
             .map(|retired| retired.clone())
             .unwrap_or_default();
         for earlier in self.live_issue_roles().into_iter().chain(retired_roles) {
-            grants.push_str(&format!(
-                "; ALTER ROLE {} WITH NOLOGIN",
+            hand_out.push(format!(
+                "ALTER ROLE {} WITH NOLOGIN",
                 quote_identifier(&earlier)
             ));
         }
-        if let Err(source) = sqlx::raw_sql(AssertSqlSafe(grants))
+        hand_out.push(format!(
+            "ALTER DATABASE {quoted} WITH ALLOW_CONNECTIONS true"
+        ));
+        if let Err(source) = sqlx::raw_sql(AssertSqlSafe(hand_out.join("; ")))
             .execute(&mut *admin)
             .await
         {
@@ -266,6 +266,37 @@ impl PodDatabase {
             name,
             role,
         })
+    }
+
+    /// Clones the template into `name`, closed, and makes the issue's role, which alone may
+    /// connect to it once it opens. Returns the role, its password and nothing left to run.
+    async fn clone_with_new_role(
+        &self,
+        admin: &mut PgConnection,
+        name: &str,
+    ) -> Result<(String, String, Vec<String>), sqlx::Error> {
+        sqlx::raw_sql(AssertSqlSafe(create_closed_clone(name)))
+            .execute(&mut *admin)
+            .await?;
+        let (role, password) = (agent_role::issue_role_name(), agent_role::new_password());
+        let made = sqlx::raw_sql(AssertSqlSafe(role_for_closed_database(
+            name, &role, &password, true,
+        )))
+        .execute(&mut *admin)
+        .await;
+        if let Err(error) = made {
+            if let Err(drop_error) = drop_database_and_role(admin, name, &role).await {
+                tracing::warn!(database = %name, error = %drop_error, "cannot drop half-created issue database");
+            }
+            return Err(error);
+        }
+        Ok((role, password, Vec::new()))
+    }
+
+    fn retire_role(&self, role: String) {
+        if let Ok(mut roles) = self.retired_roles.lock() {
+            roles.push(role);
+        }
     }
 
     /// Work for between issues, done while an agent runs so neither the next issue nor this
@@ -342,17 +373,35 @@ impl PodDatabase {
                 continue;
             }
             let name = issue_database_name(label);
-            match sqlx::raw_sql(AssertSqlSafe(create_closed_clone(&name)))
+            if let Err(error) = sqlx::raw_sql(AssertSqlSafe(create_closed_clone(&name)))
                 .execute(&mut *connection)
                 .await
             {
+                tracing::debug!(%error, label, "cannot prepare a spare clone of the template");
+                continue;
+            }
+            // Its role now too, on `admin` like every change to roles: hashing the password
+            // (SCRAM, thousands of rounds) is the slowest statement of a hand-out.
+            let (role, password) = (agent_role::issue_role_name(), agent_role::new_password());
+            let made = sqlx::raw_sql(AssertSqlSafe(role_for_closed_database(
+                &name, &role, &password, false,
+            )))
+            .execute(&mut *self.admin.lock().await)
+            .await;
+            match made {
                 Ok(_) => {
                     if let Ok(mut spare) = spare.lock() {
-                        *spare = Some(name);
+                        *spare = Some(Spare {
+                            database: name,
+                            role,
+                            password,
+                        });
                     }
                 }
                 Err(error) => {
-                    tracing::debug!(%error, label, "cannot prepare a spare clone of the template");
+                    tracing::debug!(%error, label, "cannot make the spare clone's role");
+                    self.retire(name);
+                    self.retire_role(role);
                 }
             }
         }
@@ -390,9 +439,7 @@ impl PodDatabase {
     pub fn retire_issue_database(&self, database: IssueDatabase) {
         self.forget_issue_database(&database.name);
         self.retire(database.name);
-        if let Ok(mut roles) = self.retired_roles.lock() {
-            roles.push(database.role);
-        }
+        self.retire_role(database.role);
     }
 
     fn retire(&self, name: String) {
@@ -894,6 +941,29 @@ async fn release_template(admin: &mut PgConnection) -> Result<(), sqlx::Error> {
 
 /// `CREATE DATABASE` for a clone of the template that nobody, the superuser included, may
 /// connect to until `create_database` has set its grants and opens it.
+/// A clone of the template made ahead, closed, with the role that will log in to it.
+struct Spare {
+    database: String,
+    role: String,
+    password: String,
+}
+
+/// The statements that make the role of `database` (a closed clone) and let it alone connect
+/// once the database opens. Database privileges are not copied from the template: by default
+/// every role may connect, which would let an agent reach another issue's database. TEMPORARY
+/// stays (temporary tables and functions belong to the agent and carry no rights of their
+/// own). A role made ahead of its issue (`login` false) cannot log in until it is handed out.
+fn role_for_closed_database(database: &str, role: &str, password: &str, login: bool) -> String {
+    let quoted = quote_identifier(database);
+    format!(
+        "{create_role}; \
+         REVOKE ALL ON DATABASE {quoted} FROM PUBLIC; \
+         GRANT CONNECT, TEMPORARY ON DATABASE {quoted} TO {role_quoted}",
+        create_role = agent_role::create_issue_role(role, password, login),
+        role_quoted = quote_identifier(role),
+    )
+}
+
 fn create_closed_clone(name: &str) -> String {
     format!(
         "CREATE DATABASE {} TEMPLATE {} ALLOW_CONNECTIONS false",

@@ -124,11 +124,30 @@ async fn retired_databases_go_and_a_closed_spare_becomes_the_next_issue() -> Tes
         "{refused}"
     );
 
+    // Its role was made with it (the password hashed ahead), and cannot log in yet.
+    let spare_roles = roles_that_may_connect(&mut admin, &spare).await?;
+    assert_eq!(
+        spare_roles.len(),
+        1,
+        "one role may connect to the spare: {spare_roles:?}"
+    );
+    let (spare_role, can_log_in) = spare_roles[0].clone();
+    assert!(!can_log_in, "{spare_role} logs in only once handed out");
+
     let second = pod.create_issue_database("second").await?;
     assert_eq!(
         issue_databases(&mut admin).await?,
         vec![second.name.clone()],
         "the second issue took the spare: no other clone was made"
+    );
+    assert_eq!(
+        second.role, spare_role,
+        "the spare's role was handed out with it"
+    );
+    assert_eq!(
+        roles_that_may_connect(&mut admin, &second.name).await?,
+        vec![(spare_role.clone(), true)],
+        "once handed out, its role alone may connect, and log in"
     );
     let mut second_agent = connect(&second.agent_url).await?;
     let orders: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
@@ -230,6 +249,21 @@ async fn the_grader_takes_its_own_spare() -> TestResult {
     sqlx::Connection::close(admin).await?;
     pod.close().await;
     Ok(())
+}
+
+/// The issue roles (and whether each may log in) that hold CONNECT on `database`.
+async fn roles_that_may_connect(
+    admin: &mut sqlx::PgConnection,
+    database: &str,
+) -> Result<Vec<(String, bool)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT rolname::text, rolcanlogin FROM pg_roles \
+         WHERE rolname LIKE 'agent\\_%' AND has_database_privilege(oid, $1, 'CONNECT') \
+         ORDER BY 1",
+    )
+    .bind(database)
+    .fetch_all(admin)
+    .await
 }
 
 async fn issue_databases(admin: &mut sqlx::PgConnection) -> Result<Vec<String>, sqlx::Error> {
