@@ -6,6 +6,7 @@ mod bad_input_corpus;
 mod boundary;
 mod container_agent;
 mod demo;
+mod deploy_kubernetes;
 mod escape_suite;
 mod evaluation_sets;
 mod faults;

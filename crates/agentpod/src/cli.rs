@@ -156,6 +156,25 @@ pub(crate) enum Command {
             --seeds is given."
     )]
     Gc(GcArgs),
+    /// Manifests that spread one run's shards over an orchestrator (Kubernetes: an Indexed Job).
+    #[command(
+        long_about = "Manifests that spread one run's shards over an orchestrator you operate.\n\n\
+            `deploy kubernetes SPEC --shards N --image IMAGE` writes, as one YAML stream on stdout, \
+            an Indexed Job of N pods, a NetworkPolicy and a ReadWriteMany claim for the results. Pod \
+            K (JOB_COMPLETION_INDEX + 1) runs `agentpod run SPEC --runtime local --shard K/N` (the \
+            pod's Postgres and the sandboxed agent inside it) and writes its part as a bundle to \
+            /results; a pod that failed is tried again and resumes its shard's run; `agentpod merge \
+            /results/*.bundle.json` then makes the one run. The NetworkPolicy closes the pods to \
+            ingress and allows egress only to what --egress names (the model provider, say); with \
+            none named, the pods reach nothing outside themselves.\n\n\
+            IMAGE holds agentpod, Postgres's server binaries, bubblewrap, and the project at its \
+            working directory (SPEC is read relative to it).",
+        after_help = "Examples:\n  \
+            agentpod deploy kubernetes pods/support-triage.yaml --shards 6 --image registry.example/agentpod:1 > shards.yaml\n  \
+            agentpod deploy kubernetes pods/support-triage.yaml --shards 6 --image IMG --egress 203.0.113.0/24:443 -- --sample 600 --trials 3\n  \
+            kubectl apply -f shards.yaml && kubectl wait --for=condition=complete job/support-triage-shards --timeout=6h"
+    )]
+    Deploy(DeployArgs),
 }
 
 #[derive(Debug, Args)]
@@ -509,6 +528,47 @@ pub(crate) struct BoundaryArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DeployArgs {
+    #[command(subcommand)]
+    pub(crate) target: DeployTarget,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DeployTarget {
+    /// An Indexed Job (one pod per shard), its NetworkPolicy and its results claim, as YAML.
+    Kubernetes(KubernetesArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KubernetesArgs {
+    /// The pod spec, relative to the image's working directory (checked here first).
+    pub(crate) spec: PathBuf,
+    /// Into how many shards the run is cut: the Job's completions and parallelism.
+    #[arg(long)]
+    pub(crate) shards: u32,
+    /// The image each pod runs (agentpod, Postgres's binaries, bubblewrap, the project).
+    #[arg(long)]
+    pub(crate) image: String,
+    /// The Job's name (a DNS label); the spec's name with `-shards` by default.
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// The run group every shard records; `agentpod run` derives one when absent.
+    #[arg(long)]
+    pub(crate) group: Option<String>,
+    #[arg(long)]
+    pub(crate) namespace: Option<String>,
+    /// An address range and port the pods may reach, as CIDR:PORT (repeat it); none by default.
+    #[arg(long, value_name = "CIDR:PORT")]
+    pub(crate) egress: Vec<agentpod_deploy::EgressRule>,
+    /// How often a shard whose pod failed is tried again (resuming its run).
+    #[arg(long, default_value_t = 2)]
+    pub(crate) retries_per_shard: u32,
+    /// Further arguments for `agentpod run` in every pod, after `--`.
+    #[arg(last = true)]
+    pub(crate) run_arguments: Vec<String>,
 }
 
 #[derive(Debug, Args)]

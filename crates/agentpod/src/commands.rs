@@ -3,6 +3,7 @@
 mod analysis_input;
 mod boundary;
 mod dataset;
+mod deploy;
 mod export;
 mod gc;
 mod import_issues;
@@ -26,6 +27,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Exit {
         Command::Runs(args) => runs::runs(&cli.global, args).await,
         Command::Show(args) => show::show(&cli.global, args).await,
         Command::Gc(args) => gc::gc(args).await,
+        Command::Deploy(args) => deploy::deploy(args),
         Command::Dataset(args) => dataset::dataset(args),
         Command::Boundary(args) => boundary::boundary(args).await,
         Command::Trace(args) => trace::trace(&cli.global, args).await,

@@ -1,0 +1,12 @@
+//! Manifests that spread one agentpod run over an orchestrator a team already operates: each
+//! task runs one shard (`agentpod run SPEC --shard K/N`) with the local runtime inside it, and
+//! writes its part as a bundle for `agentpod merge`.
+//!
+//! - [`kubernetes`]: an Indexed Job (`JOB_COMPLETION_INDEX` → `--shard`), the NetworkPolicy that
+//!   keeps the pods' agents from leaving them, and the volume the shards' bundles go to.
+//! - [`yaml`]: the one way a manifest is written out.
+
+pub mod kubernetes;
+pub mod yaml;
+
+pub use kubernetes::{EgressRule, KubernetesDeployment, KubernetesError};
