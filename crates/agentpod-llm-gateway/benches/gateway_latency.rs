@@ -283,13 +283,32 @@ fn main() {
     let mut most = Vec::new();
     for (index, (path, call)) in paths.iter().zip(&callers_of).enumerate() {
         let call = Arc::clone(call);
+        let cpu_before = [
+            open_loop::cpu_ns_of_threads("gateway"),
+            open_loop::cpu_ns_of_threads("fake-upstream"),
+        ];
         let closed = open_loop::closed_loop(
             callers.handle(),
             CLOSED_LOOP_WORKERS,
             CLOSED_LOOP,
             move |sequence| call(sequence),
         );
-        println!("  {:<24} {:>7.0} calls/s", path.name, closed.rate);
+        // CPU per call: the sides' own work, which a loaded machine inflates far less than it
+        // does latency.
+        let per_call = |index: usize, name: &str| {
+            let spent = open_loop::cpu_ns_of_threads(name).saturating_sub(cpu_before[index]);
+            spent as f64 / 1_000.0 / closed.succeeded.max(1) as f64
+        };
+        let (gateway_cpu, upstream_cpu) = (per_call(0, "gateway"), per_call(1, "fake-upstream"));
+        let cpu = match index {
+            0 => format!("fake upstream's CPU {upstream_cpu:.1} µs per call"),
+            1 => format!(
+                "gateway's CPU {gateway_cpu:.1} µs per call ({:.1}x the fake upstream's)",
+                gateway_cpu / upstream_cpu.max(0.001)
+            ),
+            _ => String::new(),
+        };
+        println!("  {:<24} {:>7.0} calls/s  {cpu}", path.name, closed.rate);
         if index == 1 {
             answered_through_gateway += closed.succeeded;
         }
