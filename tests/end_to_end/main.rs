@@ -25,3 +25,4 @@ mod seed_cache;
 mod separation;
 mod store_faults;
 mod trials;
+mod viewer;
