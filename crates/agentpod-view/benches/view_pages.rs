@@ -256,7 +256,7 @@ async fn generate(store: &RunStore) -> Result<(), agentpod_store::StoreError> {
             let steps_here = STEPS_PER_TRIAL[serial % STEPS_PER_TRIAL.len()];
             serial += 1;
             let start = started_at + chrono::Duration::milliseconds((serial * 40) as i64);
-            let passed = (at * 7 + trial as usize) % 4 != 0;
+            let passed = !(at * 7 + trial as usize).is_multiple_of(4);
             let steps: Vec<StepRecord> = (0..steps_here)
                 .map(|step| StepRecord {
                     issue_id: issue_id(at),
