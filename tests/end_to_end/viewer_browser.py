@@ -161,6 +161,22 @@ with sync_playwright() as playwright:
     expect("McNemar p" in text, "compare page: McNemar's test")
     page.screenshot(path=str(shots / "compare.png"), full_page=True)
 
+    # A flipped issue opens on its page in the run where it flipped.
+    flips = page.locator("a.flip-link")
+    expect(
+        flips.count() == regressions + improvements,
+        f"compare page: a link per flipped issue ({flips.count()})",
+    )
+    if flips.count() > 0:
+        flipped = flips.first.inner_text()
+        flips.first.click()
+        page.wait_for_selector("section.trial")
+        expect(
+            flipped in page.locator("h1").inner_text(),
+            f"compare page: the flip of {flipped} opens its issue page",
+        )
+        page.go_back()
+
     # The stable address of the same comparison gives the same page.
     page.goto(f"{base}/compare?runs={candidate['run']['id']},{baseline['run']['id']}")
     expect(page.locator("body").inner_text() == text, "compare: /compare?runs=a,b is the same page")

@@ -344,6 +344,10 @@ async fn every_page_shows_the_store_escaped_and_paged() {
             && compare.contains("Flipped in <code>run-b</code>: 0 regressions, 1 improvements"),
         "{compare}"
     );
+    assert!(
+        compare.contains("href=\"/runs/run-b/issues/I-4\""),
+        "the flip links to the issue in the run where it flipped"
+    );
     let (status, _, _) = get("/compare?runs=run-a&runs=run-b").await;
     assert_eq!(status, 200, "the runs page's check boxes");
     let (status, _, _) = get("/compare?runs=run-a").await;

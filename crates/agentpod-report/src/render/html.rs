@@ -70,8 +70,9 @@ pub struct HtmlChrome<'a> {
     pub nav: Option<String>,
     /// CSS for the server's own pages, after the shared style.
     pub style: &'static str,
-    /// An issue's own page, from its id (the result is escaped here, as an attribute).
-    pub issue_href: Option<&'a dyn Fn(&str) -> String>,
+    /// An issue's own page, from the run's id and the issue's (the result is escaped here, as
+    /// an attribute): the report's issue rows and the comparison's flips link to it.
+    pub issue_href: Option<&'a dyn Fn(&str, &str) -> String>,
     /// Reload the page every so many seconds (a run still running).
     pub refresh_seconds: Option<u32>,
 }
@@ -376,7 +377,7 @@ fn issue_row(
     let status = issue.status.as_str();
     let href = chrome
         .issue_href
-        .map(|href| xml_text(&href(&issue.issue_id)));
+        .map(|href| xml_text(&href(&report.run_id, &issue.issue_id)));
     let issue_id = match &href {
         Some(href) => format!(
             "<a class=\"issue-link\" href=\"{href}\">{}</a>",
@@ -554,14 +555,21 @@ pub fn comparison_page(comparison: &Comparison, chrome: &HtmlChrome) -> String {
         for flip in &difference.flips {
             let _ = write!(
                 out,
-                "<tr class=\"flip{}\"><td>{}</td><td><code>{}</code></td><td>{} → {}</td><td>{}</td></tr>",
+                "<tr class=\"flip{}\"><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td></tr>",
                 if flip.regression { " regression" } else { "" },
                 if flip.regression {
                     "regressed"
                 } else {
                     "improved"
                 },
-                xml_text(&flip.issue_id),
+                match chrome.issue_href {
+                    Some(href) => format!(
+                        "<a class=\"flip-link\" href=\"{}\"><code>{}</code></a>",
+                        xml_text(&href(&run.run_id, &flip.issue_id)),
+                        xml_text(&flip.issue_id)
+                    ),
+                    None => format!("<code>{}</code>", xml_text(&flip.issue_id)),
+                },
                 flip.baseline.as_str(),
                 flip.candidate.as_str(),
                 xml_text(&flip.reason)

@@ -1,11 +1,12 @@
 //! `/compare?runs=a,b`: runs side by side, the report crate's comparison (paired deltas,
 //! McNemar's test, the issues that flipped, regressions first) in its own HTML view, with the
-//! viewer's links around it. The first run is the baseline.
+//! viewer's links around it; each flipped issue links to its page in the run where it flipped.
+//! The first run is the baseline.
 
 use agentpod_report::stored_run::REPORT_SEED;
 use agentpod_report::{Comparison, render::HtmlChrome, render::comparison_page};
 
-use super::{VIEW_STYLE, nav_markup, run_href};
+use super::{VIEW_STYLE, issue_href, nav_markup, run_href};
 use crate::error::ViewError;
 use crate::source::RunSource;
 
@@ -29,6 +30,7 @@ pub(crate) async fn page(source: &dyn RunSource, runs: &[String]) -> Result<Stri
     let chrome = HtmlChrome {
         nav: Some(nav_markup(&links)),
         style: VIEW_STYLE,
+        issue_href: Some(&issue_href),
         ..HtmlChrome::default()
     };
     Ok(comparison_page(&comparison, &chrome))

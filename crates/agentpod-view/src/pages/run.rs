@@ -15,7 +15,6 @@ const RUNNING_REFRESH_SECONDS: u32 = 5;
 pub(crate) async fn page(source: &dyn RunSource, run: &str) -> Result<String, ViewError> {
     let run = source.run(run).await?;
     let report = source.report(&run.id).await?;
-    let href = |issue_id: &str| issue_href(&run.id, issue_id);
     let chrome = HtmlChrome {
         nav: Some(nav_markup(&[
             (run_href(&run.id), format!("run {}", run.id)),
@@ -25,7 +24,7 @@ pub(crate) async fn page(source: &dyn RunSource, run: &str) -> Result<String, Vi
             ),
         ])),
         style: VIEW_STYLE,
-        issue_href: Some(&href),
+        issue_href: Some(&issue_href),
         refresh_seconds: (run.status == RunStatus::Running).then_some(RUNNING_REFRESH_SECONDS),
     };
     Ok(report_page(&report, &chrome))
