@@ -62,6 +62,9 @@ td.number, th.number { text-align: right; font-variant-numeric: tabular-nums; }
 .flip.regression td:first-child { color: var(--bad); font-weight: 600; }
 "#;
 
+/// An issue's address, from the run's id and the issue's.
+pub type IssueHref = dyn Fn(&str, &str) -> String;
+
 /// What a page adds when it is served by `agentpod view` rather than written to a file. The
 /// default adds nothing: the page `report --format html` writes.
 #[derive(Default)]
@@ -72,7 +75,7 @@ pub struct HtmlChrome<'a> {
     pub style: &'static str,
     /// An issue's own page, from the run's id and the issue's (the result is escaped here, as
     /// an attribute): the report's issue rows and the comparison's flips link to it.
-    pub issue_href: Option<&'a dyn Fn(&str, &str) -> String>,
+    pub issue_href: Option<&'a IssueHref>,
     /// Reload the page every so many seconds (a run still running).
     pub refresh_seconds: Option<u32>,
 }

@@ -13,7 +13,9 @@ mod summary_terminal;
 mod svg;
 pub(crate) mod terminal;
 
-pub use html::{HtmlChrome, comparison_page, html_page_end, html_page_start, report_page};
+pub use html::{
+    HtmlChrome, IssueHref, comparison_page, html_page_end, html_page_start, report_page,
+};
 pub use report_format::{ReportFormat, render_comparison, render_gate, render_report};
 pub use show_json::ShowJson;
 pub use summary_terminal::render_summary;
