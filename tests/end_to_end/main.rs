@@ -26,3 +26,4 @@ mod seed_cache;
 mod separation;
 mod store_faults;
 mod trials;
+mod viewer;

@@ -8,11 +8,13 @@
 //!   each a thin view over the figures with one set of number formats; and `inert_text`, the
 //!   escapes every view applies to text from the agent or an issue.
 //!
-//! The CLI reads the run store and the spec, maps them to [`RunInput`] and [`ReportContext`],
-//! and calls in.
+//! [`stored_run`] reads a run from the run store and the spec it ran with into [`RunInput`] and
+//! [`ReportContext`], and keeps the report model with the run; the CLI and `agentpod view` both
+//! read runs through it.
 
 pub mod figures;
 pub mod render;
+pub mod stored_run;
 
 pub use figures::{
     Assessment, BaselineDifference, BoundaryNote, BoundarySummary, CategoryMix, CategoryQuality,

@@ -10,6 +10,7 @@
 
 mod boundary_event;
 mod error;
+mod issue_pages;
 mod model_call_detail;
 mod records;
 mod rejected_request_detail;
@@ -27,6 +28,7 @@ pub use boundary_event::{
     ViolationDetail,
 };
 pub use error::StoreError;
+pub use issue_pages::Page;
 pub use model_call_detail::{ModelCallDetail, ModelCallOutcome, RecordedText, TokenCounts};
 pub use records::{
     EvaluationSet, NewRun, OutcomeRecord, OutcomeStatus, OwnTime, PendingTrial, RunRecord,

@@ -437,22 +437,7 @@ impl RunStore {
         .bind(run_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let kind: String = row.try_get("kind")?;
-                let kind = BoundaryEventKind::parse(&kind)
-                    .ok_or_else(|| StoreError::Corrupt(format!("boundary event kind `{kind}`")))?;
-                Ok(BoundaryEventRecord {
-                    issue_id: row.try_get("issue_id")?,
-                    trial: row.try_get::<i64, _>("trial")? as u32,
-                    detail: BoundaryDetail::from_json(
-                        kind,
-                        row.try_get("table_name")?,
-                        &row.try_get::<String, _>("detail_json")?,
-                    )?,
-                })
-            })
-            .collect()
+        rows.iter().map(event_from_row).collect()
     }
 
     /// A run's steps, or one issue's, in sample order, then by trial and start time.
@@ -472,24 +457,7 @@ impl RunStore {
         .bind(issue_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let kind: String = row.try_get("kind")?;
-                let kind = StepKind::parse(&kind)
-                    .ok_or_else(|| StoreError::Corrupt(format!("step kind `{kind}`")))?;
-                Ok(StepRecord {
-                    issue_id: row.try_get("issue_id")?,
-                    trial: row.try_get::<i64, _>("trial")? as u32,
-                    started_at: row
-                        .try_get::<Option<String>, _>("started_at")?
-                        .as_deref()
-                        .map(parse_stored_time)
-                        .transpose()?,
-                    latency_ms: row.try_get("latency_ms")?,
-                    detail: StepDetail::from_json(kind, &row.try_get::<String, _>("detail_json")?)?,
-                })
-            })
-            .collect()
+        rows.iter().map(step_from_row).collect()
     }
 
     /// Writes one issue's outcome; called as soon as the issue ends.
@@ -615,6 +583,40 @@ impl RunStore {
     }
 }
 
+/// A boundary event row (`issue_id, trial, kind, table_name, detail_json`).
+pub(crate) fn event_from_row(row: &SqliteRow) -> Result<BoundaryEventRecord, StoreError> {
+    let kind: String = row.try_get("kind")?;
+    let kind = BoundaryEventKind::parse(&kind)
+        .ok_or_else(|| StoreError::Corrupt(format!("boundary event kind `{kind}`")))?;
+    Ok(BoundaryEventRecord {
+        issue_id: row.try_get("issue_id")?,
+        trial: row.try_get::<i64, _>("trial")? as u32,
+        detail: BoundaryDetail::from_json(
+            kind,
+            row.try_get("table_name")?,
+            &row.try_get::<String, _>("detail_json")?,
+        )?,
+    })
+}
+
+/// A step row (`issue_id, trial, kind, started_at, latency_ms, detail_json`).
+pub(crate) fn step_from_row(row: &SqliteRow) -> Result<StepRecord, StoreError> {
+    let kind: String = row.try_get("kind")?;
+    let kind =
+        StepKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("step kind `{kind}`")))?;
+    Ok(StepRecord {
+        issue_id: row.try_get("issue_id")?,
+        trial: row.try_get::<i64, _>("trial")? as u32,
+        started_at: row
+            .try_get::<Option<String>, _>("started_at")?
+            .as_deref()
+            .map(parse_stored_time)
+            .transpose()?,
+        latency_ms: row.try_get("latency_ms")?,
+        detail: StepDetail::from_json(kind, &row.try_get::<String, _>("detail_json")?)?,
+    })
+}
+
 fn run_from_row(row: &SqliteRow) -> Result<RunRecord, StoreError> {
     let status: String = row.try_get("status")?;
     let summary: Option<String> = row.try_get("summary_json")?;
@@ -657,7 +659,7 @@ fn issue_from_row(row: &SqliteRow) -> Result<(String, serde_json::Value), StoreE
     ))
 }
 
-fn outcome_from_row(row: &SqliteRow) -> Result<OutcomeRecord, StoreError> {
+pub(crate) fn outcome_from_row(row: &SqliteRow) -> Result<OutcomeRecord, StoreError> {
     let status: String = row.try_get("status")?;
     let output: Option<String> = row.try_get("output_json")?;
     Ok(OutcomeRecord {

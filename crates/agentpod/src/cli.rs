@@ -71,6 +71,9 @@ pub(crate) enum Command {
     Runs(RunsArgs),
     /// Show one run: its summary and every issue's outcome.
     Show(ShowArgs),
+    /// The run store in a browser: runs, a run's report, an issue's trials side by side,
+    /// comparisons and proposals, read-only, served on 127.0.0.1.
+    View(ViewArgs),
     /// One issue of a run as a timeline: process, model calls, tool calls, spans, database events.
     Trace(TraceArgs),
     /// A run's report: quality, cost, tool calls, time, boundary events, production projection.
@@ -274,6 +277,16 @@ pub(crate) struct RunsArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ViewArgs {
+    /// The port on 127.0.0.1 to serve on; 0 picks a free one.
+    #[arg(long, default_value_t = 8421)]
+    pub(crate) port: u16,
+    /// Do not open a browser (one is opened only where there is a desktop to show it).
+    #[arg(long)]
+    pub(crate) no_open: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,5 @@
 //! The commands, one file each under `commands/`; this file only dispatches.
 
-mod analysis_input;
 mod boundary;
 mod dataset;
 mod deploy;
@@ -10,12 +9,12 @@ mod import_issues;
 mod promote;
 mod promote_trace;
 pub(crate) mod report;
-mod report_model;
 mod run;
 mod runs;
 mod show;
 mod trace;
 mod validate;
+mod view;
 
 use crate::cli::{Cli, Command};
 use crate::exit_code::Exit;
@@ -26,6 +25,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Exit {
         Command::Validate(args) => validate::validate(args),
         Command::Runs(args) => runs::runs(&cli.global, args).await,
         Command::Show(args) => show::show(&cli.global, args).await,
+        Command::View(args) => view::view(&cli.global, args).await,
         Command::Gc(args) => gc::gc(args).await,
         Command::Deploy(args) => deploy::deploy(args),
         Command::Dataset(args) => dataset::dataset(args),

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::{BoundarySummary, Distribution, Outlier, pass_all_trials, summarize};
 use agentpod_store::{
-    BoundaryDetail, BoundaryEventKind, EvaluationSet, OutcomeStatus, ProposalDetail,
-    RowChangeDetail, StepDetail, ToolCallOutcome,
+    BoundaryDetail, BoundaryEventKind, BoundaryEventRecord, EvaluationSet, OutcomeStatus,
+    ProposalDetail, RowChangeDetail, StepDetail, StepRecord, ToolCallOutcome,
 };
 use serde::{Deserialize, Serialize};
 
@@ -429,6 +429,23 @@ fn issue_row(issue: &IssueMeasures) -> IssueRow {
 fn timelines(input: &RunInput) -> HashMap<String, Vec<TimelineEntry>> {
     let mut timelines: HashMap<String, Vec<TimelineEntry>> = HashMap::new();
     for step in &input.steps {
+        timelines
+            .entry(step.issue_id.clone())
+            .or_default()
+            .push(TimelineEntry::of_step(step));
+    }
+    for event in &input.boundary_events {
+        timelines
+            .entry(event.issue_id.clone())
+            .or_default()
+            .push(TimelineEntry::of_event(event));
+    }
+    timelines
+}
+
+impl TimelineEntry {
+    /// A step the gateways saw, as one line of a timeline.
+    pub fn of_step(step: &StepRecord) -> TimelineEntry {
         let named =
             |name: &str, unnamed: &str| if name.is_empty() { unnamed } else { name }.to_string();
         let (label, failed) = match &step.detail {
@@ -462,20 +479,19 @@ fn timelines(input: &RunInput) -> HashMap<String, Vec<TimelineEntry>> {
                 true,
             ),
         };
-        timelines
-            .entry(step.issue_id.clone())
-            .or_default()
-            .push(TimelineEntry {
-                kind: step.kind().as_str(),
-                started_at: step
-                    .started_at
-                    .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
-                latency_ms: step.latency_ms,
-                label,
-                failed,
-            });
+        TimelineEntry {
+            kind: step.kind().as_str(),
+            started_at: step
+                .started_at
+                .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+            latency_ms: step.latency_ms,
+            label,
+            failed,
+        }
     }
-    for event in &input.boundary_events {
+
+    /// A boundary event (a change, a proposal, a violation), as one line of a timeline.
+    pub fn of_event(event: &BoundaryEventRecord) -> TimelineEntry {
         let table = event.table().unwrap_or("?");
         let label = match &event.detail {
             BoundaryDetail::Violation(violation) => format!("{table}: {}", violation.error),
@@ -484,18 +500,14 @@ fn timelines(input: &RunInput) -> HashMap<String, Vec<TimelineEntry>> {
                 format!("{operation} {table}").trim().to_string()
             }
         };
-        timelines
-            .entry(event.issue_id.clone())
-            .or_default()
-            .push(TimelineEntry {
-                kind: event.kind().as_str(),
-                started_at: None,
-                latency_ms: None,
-                label,
-                failed: event.kind() == BoundaryEventKind::Violation,
-            });
+        TimelineEntry {
+            kind: event.kind().as_str(),
+            started_at: None,
+            latency_ms: None,
+            label,
+            failed: event.kind() == BoundaryEventKind::Violation,
+        }
     }
-    timelines
 }
 
 fn verdict(report: &RunReport) -> Verdict {

@@ -3,7 +3,7 @@
 
 /// Dollars with precision that suits the amount: fractions of a cent per call, whole dollars
 /// with thousands separators per month.
-pub(crate) fn dollars(amount: f64) -> String {
+pub fn dollars(amount: f64) -> String {
     if !amount.is_finite() {
         return "—".to_string();
     }
@@ -31,7 +31,7 @@ pub(crate) fn dollars(amount: f64) -> String {
 }
 
 /// A count or amount: whole with separators when large, a few decimals when small.
-pub(crate) fn number(value: f64) -> String {
+pub fn number(value: f64) -> String {
     if !value.is_finite() {
         return "—".to_string();
     }
@@ -85,7 +85,7 @@ pub(crate) fn count_of(count: usize, noun: &str) -> String {
     format!("{count} {noun}{}", plural(count))
 }
 
-pub(crate) fn percent(share: f64) -> String {
+pub fn percent(share: f64) -> String {
     format!("{:.1}%", share * 100.0)
 }
 
@@ -108,7 +108,7 @@ pub(crate) fn milliseconds(value: f64) -> String {
     }
 }
 
-pub(crate) fn seconds(value: f64) -> String {
+pub fn seconds(value: f64) -> String {
     if !value.is_finite() {
         return "—".to_string();
     }

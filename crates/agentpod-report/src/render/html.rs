@@ -1,6 +1,10 @@
 //! One self-contained HTML page: inline CSS and inline SVG, no script, font or network, so it
 //! opens the same from a CI artifact as from a laptop. Per-issue rows open (`<details>`) to the
 //! issue's timeline.
+//!
+//! `agentpod view` serves these same pages with an [`HtmlChrome`]: its links at the top, each
+//! issue's id linked to the issue's own page, a reload while the run is running. The chrome
+//! adds links; the figures and their markup are this module's alone.
 
 use std::fmt::Write;
 
@@ -58,23 +62,60 @@ td.number, th.number { text-align: right; font-variant-numeric: tabular-nums; }
 .flip.regression td:first-child { color: var(--bad); font-weight: 600; }
 "#;
 
-fn page_start(out: &mut String, title: &str) {
+/// An issue's address, from the run's id and the issue's.
+pub type IssueHref = dyn Fn(&str, &str) -> String;
+
+/// What a page adds when it is served by `agentpod view` rather than written to a file. The
+/// default adds nothing: the page `report --format html` writes.
+#[derive(Default)]
+pub struct HtmlChrome<'a> {
+    /// Markup put first in the body: the server's own links, built and escaped by the server.
+    pub nav: Option<String>,
+    /// CSS for the server's own pages, after the shared style.
+    pub style: &'static str,
+    /// An issue's own page, from the run's id and the issue's (the result is escaped here, as
+    /// an attribute): the report's issue rows and the comparison's flips link to it.
+    pub issue_href: Option<&'a IssueHref>,
+    /// Reload the page every so many seconds (a run still running).
+    pub refresh_seconds: Option<u32>,
+}
+
+/// The start of a page (doctype, head with the shared style, the chrome's links), up to the
+/// body's first content; [`html_page_end`] closes it.
+pub fn html_page_start(out: &mut String, title: &str, chrome: &HtmlChrome) {
     let _ = write!(
         out,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><style>{STYLE}</style></head><body>\n",
-        xml_text(title)
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{}<title>{}</title><style>{STYLE}{}</style></head><body>\n{}",
+        chrome
+            .refresh_seconds
+            .map(|seconds| format!("<meta http-equiv=\"refresh\" content=\"{seconds}\">"))
+            .unwrap_or_default(),
+        xml_text(title),
+        chrome.style,
+        chrome.nav.as_deref().unwrap_or_default()
     );
 }
 
+/// The end of a page [`html_page_start`] began.
+pub fn html_page_end(out: &mut String) {
+    out.push_str("</body></html>\n");
+}
+
 pub(crate) fn report(report: &RunReport) -> String {
+    report_page(report, &HtmlChrome::default())
+}
+
+/// The report page, with `chrome` around it (`agentpod view`'s run page).
+pub fn report_page(report: &RunReport, chrome: &HtmlChrome) -> String {
     // About 300 bytes per issue row plus its timeline.
     let mut out = String::with_capacity(32 * 1024 + report.issues.len() * 1200);
-    page_start(
+    html_page_start(
         &mut out,
         &format!(
             "{} · agent {} · agentpod report",
             report.spec, report.agent_version
         ),
+        chrome,
     );
     let _ = write!(
         out,
@@ -308,6 +349,7 @@ pub(crate) fn report(report: &RunReport) -> String {
             report,
             issue,
             open_first && issue.status != OutcomeStatus::Passed,
+            chrome,
         );
         open_first = false;
     }
@@ -328,13 +370,28 @@ fn card(out: &mut String, value: &str, label: &str) {
     );
 }
 
-fn issue_row(out: &mut String, report: &RunReport, issue: &IssueRow, open: bool) {
+fn issue_row(
+    out: &mut String,
+    report: &RunReport,
+    issue: &IssueRow,
+    open: bool,
+    chrome: &HtmlChrome,
+) {
     let status = issue.status.as_str();
+    let href = chrome
+        .issue_href
+        .map(|href| xml_text(&href(&report.run_id, &issue.issue_id)));
+    let issue_id = match &href {
+        Some(href) => format!(
+            "<a class=\"issue-link\" href=\"{href}\">{}</a>",
+            xml_text(&issue.issue_id)
+        ),
+        None => xml_text(&issue.issue_id),
+    };
     let _ = write!(
         out,
-        "<details class=\"issue\"{}><summary><span>{}</span><span class=\"status {status}\">{status}{}</span><span>{}</span><span>{}</span><span>{}</span><span>{}</span></summary>",
+        "<details class=\"issue\"{}><summary><span>{issue_id}</span><span class=\"status {status}\">{status}{}</span><span>{}</span><span>{}</span><span>{}</span><span>{}</span></summary>",
         if open { " open" } else { "" },
-        xml_text(&issue.issue_id),
         if issue.trials > 1 {
             format!(" {}/{}", issue.passed_trials, issue.trials)
         } else {
@@ -373,14 +430,27 @@ fn issue_row(out: &mut String, report: &RunReport, issue: &IssueRow, open: bool)
                 out.push_str("</li>");
             }
         }
-        _ => out.push_str("<li class=\"muted\">no steps recorded</li>"),
+        _ => match &href {
+            Some(href) => {
+                let _ = write!(
+                    out,
+                    "<li class=\"muted\"><a href=\"{href}\">the issue's timeline and trials</a></li>"
+                );
+            }
+            None => out.push_str("<li class=\"muted\">no steps recorded</li>"),
+        },
     }
     out.push_str("</ol></details>\n");
 }
 
 pub(crate) fn comparison(comparison: &Comparison) -> String {
+    comparison_page(comparison, &HtmlChrome::default())
+}
+
+/// The comparison page, with `chrome` around it (`agentpod view`'s compare page).
+pub fn comparison_page(comparison: &Comparison, chrome: &HtmlChrome) -> String {
     let mut out = String::with_capacity(16 * 1024);
-    page_start(&mut out, "agentpod comparison");
+    html_page_start(&mut out, "agentpod comparison", chrome);
     let regressions: usize = comparison
         .runs
         .iter()
@@ -488,14 +558,21 @@ pub(crate) fn comparison(comparison: &Comparison) -> String {
         for flip in &difference.flips {
             let _ = write!(
                 out,
-                "<tr class=\"flip{}\"><td>{}</td><td><code>{}</code></td><td>{} → {}</td><td>{}</td></tr>",
+                "<tr class=\"flip{}\"><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td></tr>",
                 if flip.regression { " regression" } else { "" },
                 if flip.regression {
                     "regressed"
                 } else {
                     "improved"
                 },
-                xml_text(&flip.issue_id),
+                match chrome.issue_href {
+                    Some(href) => format!(
+                        "<a class=\"flip-link\" href=\"{}\"><code>{}</code></a>",
+                        xml_text(&href(&run.run_id, &flip.issue_id)),
+                        xml_text(&flip.issue_id)
+                    ),
+                    None => format!("<code>{}</code>", xml_text(&flip.issue_id)),
+                },
                 flip.baseline.as_str(),
                 flip.candidate.as_str(),
                 xml_text(&flip.reason)
@@ -503,6 +580,6 @@ pub(crate) fn comparison(comparison: &Comparison) -> String {
         }
         out.push_str("</table>");
     }
-    out.push_str("</body></html>\n");
+    html_page_end(&mut out);
     out
 }

@@ -2,7 +2,7 @@
 //! JSON, Markdown, JUnit XML and HTML, all with the number formats of [`format`]; and
 //! [`inert_text`], what every view does to text from the agent or an issue.
 
-pub(crate) mod format;
+pub mod format;
 mod html;
 pub mod inert_text;
 mod junit;
@@ -13,6 +13,9 @@ mod summary_terminal;
 mod svg;
 pub(crate) mod terminal;
 
+pub use html::{
+    HtmlChrome, IssueHref, comparison_page, html_page_end, html_page_start, report_page,
+};
 pub use report_format::{ReportFormat, render_comparison, render_gate, render_report};
 pub use show_json::ShowJson;
 pub use summary_terminal::render_summary;

@@ -8,9 +8,10 @@ use agentpod_report::{
     render_comparison, render_gate, render_report,
 };
 
+use agentpod_report::stored_run::{REPORT_SEED, Steps, report_context};
+use agentpod_store::{RunStore, StoreError};
+
 use crate::cli::{CompareArgs, GateArgs, GlobalOptions, ReportArgs};
-use crate::commands::analysis_input::{Steps, load_run, report_context};
-use crate::commands::report_model::{REPORT_SEED, run_report};
 use crate::commands::runs::open_existing_store;
 use crate::exit_code::Exit;
 use crate::failure::Failure;
@@ -24,7 +25,9 @@ pub(crate) async fn report(global: &GlobalOptions, args: ReportArgs) -> Result<E
     } else {
         Steps::Skip
     };
-    let report = run_report(&store, &args.run, steps).await?;
+    let report = agentpod_report::stored_run::run_report(&store, &args.run, steps)
+        .await
+        .map_err(read_error)?;
     let text = render_report(&report, format)
         .map_err(|error| Failure::from_error(Exit::Internal, "", &error))?;
     emit(&text, args.output.as_deref())?;
@@ -98,6 +101,27 @@ fn thresholds(mut thresholds: GateThresholds, args: &GateArgs) -> Result<GateThr
     thresholds.max_p95_seconds = args.max_p95_seconds.or(thresholds.max_p95_seconds);
     thresholds.max_violations = args.max_violations.or(thresholds.max_violations);
     Ok(thresholds)
+}
+
+/// The run the command line named, read for its figures.
+async fn load_run(
+    store: &RunStore,
+    id_or_prefix: &str,
+    steps: Steps,
+) -> Result<agentpod_report::stored_run::StoredRun, Failure> {
+    agentpod_report::stored_run::load_run(store, id_or_prefix, steps)
+        .await
+        .map_err(read_error)
+}
+
+/// A run the command line named that is not there is the user's mistake; anything else the
+/// store's.
+fn read_error(error: StoreError) -> Failure {
+    let exit = match error {
+        StoreError::RunNotFound(_) | StoreError::AmbiguousRun { .. } => Exit::InvalidInput,
+        _ => Exit::Setup,
+    };
+    Failure::from_error(exit, "", &error)
 }
 
 fn format(name: &str) -> Result<ReportFormat, Failure> {

@@ -160,7 +160,7 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
     };
     let result = result.map_err(|error| run_failure(&error))?;
     if result.error.is_none() {
-        crate::commands::report_model::refresh_report_model(&store, &run_id).await;
+        agentpod_report::stored_run::refresh_report_model(&store, &run_id).await;
     }
     store.close().await;
     if let Some(error) = &result.error {

@@ -1,0 +1,120 @@
+//! `agentpod view` in a real browser (Debian's chromium, driven by Playwright from the
+//! repository's .venv; scripts/setup installs both): two real runs of the demo on the local
+//! runtime, the viewer started as a user starts it, then `viewer_browser.py` clicks through the
+//! runs list, a run, an issue, the comparison and the proposals, checking every number against
+//! `agentpod show --json` and `agentpod compare --format json`, and that no page logs an error.
+//! Screenshots land in target/viewer-screenshots/ (CI keeps them as artifacts).
+
+use std::io::BufRead;
+use std::process::{Child, Stdio};
+
+use agentpod_end_to_end::{Scratch, repo_root};
+
+fn run_version(scratch: &Scratch, version: &str) -> String {
+    let output = scratch.run(&[
+        "run",
+        "pods/support-triage.yaml",
+        "--runtime",
+        "local",
+        "--pods",
+        "2",
+        "--sample",
+        "8",
+        "--seed",
+        "5",
+        "--trials",
+        "2",
+        "--agent-version",
+        version,
+        "--no-progress",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    scratch.show("latest")["run"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The viewer, stopped when the test ends, also when it fails.
+struct Viewer(Child);
+
+impl Drop for Viewer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_viewer_in_a_browser_shows_the_stores_numbers() {
+    let scratch = Scratch::new();
+    let baseline = run_version(&scratch, "baseline-a");
+    let candidate = run_version(&scratch, "baseline-b");
+
+    let mut child = scratch
+        .agentpod(&["view", "--port", "0", "--no-open"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("agentpod view starts");
+    let stdout = child.stdout.take().unwrap();
+    let viewer = Viewer(child);
+    let mut first = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut first)
+        .unwrap();
+    // "agentpod view: http://127.0.0.1:PORT/runs (Ctrl-C stops it)"
+    let url = first
+        .split_whitespace()
+        .find(|word| word.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("the viewer prints its address: {first:?}"));
+    let base = url.trim_end_matches("/runs").to_string();
+
+    let write = |name: &str, bytes: &[u8]| {
+        let path = scratch.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let show = |run: &str| {
+        let output = scratch.run(&["show", run, "--json"]);
+        assert!(output.status.success());
+        output.stdout
+    };
+    let show_baseline = write("baseline.json", &show(&baseline));
+    let show_candidate = write("candidate.json", &show(&candidate));
+    let compared = scratch.run(&["compare", &candidate, &baseline, "--format", "json"]);
+    assert!(
+        compared.status.success(),
+        "{}",
+        String::from_utf8_lossy(&compared.stderr)
+    );
+    let compare_json = write("compare.json", &compared.stdout);
+
+    let screenshots = repo_root().join("target/viewer-screenshots");
+    let browser = std::process::Command::new(repo_root().join(".venv/bin/python"))
+        .arg(repo_root().join("tests/end_to_end/viewer_browser.py"))
+        .arg(&base)
+        .arg(&show_baseline)
+        .arg(&show_candidate)
+        .arg(&compare_json)
+        .arg(&screenshots)
+        .output()
+        .expect("the .venv's python (scripts/setup) runs");
+    assert!(
+        browser.status.success(),
+        "the browser test failed:\n{}{}",
+        String::from_utf8_lossy(&browser.stdout),
+        String::from_utf8_lossy(&browser.stderr)
+    );
+    for page in ["runs", "run", "issue", "compare", "proposals"] {
+        assert!(
+            screenshots.join(format!("{page}.png")).is_file(),
+            "a screenshot of the {page} page"
+        );
+    }
+    drop(viewer);
+}
