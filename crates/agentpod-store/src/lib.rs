@@ -15,6 +15,8 @@ mod records;
 mod rejected_request_detail;
 mod report_model;
 mod run_bundle;
+mod run_sharding;
+mod shard_merge;
 mod run_store;
 mod span;
 mod step;
@@ -35,6 +37,11 @@ pub use records::{
 pub use rejected_request_detail::RejectedRequestDetail;
 pub use report_model::ReportModelLookup;
 pub use run_bundle::{RUN_BUNDLE_FORMAT, RunBundle};
+pub use run_sharding::{
+    RunSharding, ShardPart, ShardRecord, bytes_sha256, derived_group, sample_fingerprint,
+    work_index,
+};
+pub use shard_merge::{ShardMergeError, merge_shard_bundles};
 pub use run_store::{DEFAULT_STORE_PATH, RunStore};
 pub use span::{Span, SpanEvent, SpanKind, SpanStatus, SpanStatusCode};
 pub use step::{IssueUsage, StepKind, StepRecord};
