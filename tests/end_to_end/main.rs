@@ -23,5 +23,6 @@ mod reports;
 mod resume;
 mod seed_cache;
 mod separation;
+mod shards;
 mod store_faults;
 mod trials;
