@@ -41,19 +41,28 @@ fn main() {
     for round in 0..ROUNDS {
         let directory = tempfile::tempdir().unwrap();
         runtime.block_on(async {
-            let store = RunStore::open(&directory.path().join("import.db")).await.unwrap();
+            let store = RunStore::open(&directory.path().join("import.db"))
+                .await
+                .unwrap();
             let started = Instant::now();
             let bundle: RunBundle = serde_json::from_slice(&whole_bytes).unwrap();
             store.import_bundle(&bundle).await.unwrap();
             import_times.push(started.elapsed());
             assert_eq!(store.outcomes(&bundle.run.id).await.unwrap().len(), 10_000);
 
-            let store = RunStore::open(&directory.path().join("merge.db")).await.unwrap();
+            let store = RunStore::open(&directory.path().join("merge.db"))
+                .await
+                .unwrap();
             let started = Instant::now();
             let bundles: Vec<(String, RunBundle)> = shard_bytes
                 .iter()
                 .enumerate()
-                .map(|(index, bytes)| (format!("shard-{}", index + 1), serde_json::from_slice(bytes).unwrap()))
+                .map(|(index, bytes)| {
+                    (
+                        format!("shard-{}", index + 1),
+                        serde_json::from_slice(bytes).unwrap(),
+                    )
+                })
                 .collect();
             let merged = merge_shard_bundles(&bundles, &format!("merged-{round}")).unwrap();
             store.import_bundle(&merged).await.unwrap();
@@ -90,7 +99,11 @@ fn bundle(
         for (position, (issue_id, _)) in issues.iter().enumerate() {
             let index = work_index(position, trial, issues.len());
             if let Some(part) = part
-                && !(ShardPart { part, parts: SHARDS }).holds(index)
+                && !(ShardPart {
+                    part,
+                    parts: SHARDS,
+                })
+                .holds(index)
             {
                 continue;
             }
@@ -99,7 +112,11 @@ fn bundle(
                 issue_id: issue_id.clone(),
                 trial,
                 pod_index: 1,
-                status: if index % 3 == 0 { OutcomeStatus::Failed } else { OutcomeStatus::Passed },
+                status: if index % 3 == 0 {
+                    OutcomeStatus::Failed
+                } else {
+                    OutcomeStatus::Passed
+                },
                 reason: "the answer's category was billing".to_string(),
                 exit: json!({"exited": {"code": 0}}),
                 started_at,

@@ -16,8 +16,8 @@ mod rejected_request_detail;
 mod report_model;
 mod run_bundle;
 mod run_sharding;
-mod shard_merge;
 mod run_store;
+mod shard_merge;
 mod span;
 mod step;
 mod step_detail;
@@ -41,8 +41,8 @@ pub use run_sharding::{
     RunSharding, ShardPart, ShardRecord, bytes_sha256, derived_group, sample_fingerprint,
     work_index,
 };
-pub use shard_merge::{ShardMergeError, merge_shard_bundles};
 pub use run_store::{DEFAULT_STORE_PATH, RunStore};
+pub use shard_merge::{ShardMergeError, merge_shard_bundles};
 pub use span::{Span, SpanEvent, SpanKind, SpanStatus, SpanStatusCode};
 pub use step::{IssueUsage, StepKind, StepRecord};
 pub use step_detail::StepDetail;

@@ -159,7 +159,10 @@ mod tests {
                         owners[index] += 1;
                     }
                 }
-                assert!(owners.iter().all(|&owners| owners == 1), "{parts} parts of {pairs}");
+                assert!(
+                    owners.iter().all(|&owners| owners == 1),
+                    "{parts} parts of {pairs}"
+                );
             }
         }
     }
@@ -174,7 +177,11 @@ mod tests {
         assert_ne!(group, derived_group("spec", 8, &sample, "v1"));
         assert_ne!(group, derived_group("spec", 7, &sample, "v2"));
         assert_ne!(group, derived_group("other", 7, &sample, "v1"));
-        assert_ne!(sample, sample_fingerprint(&issues, 3), "trials are part of the sample");
+        assert_ne!(
+            sample,
+            sample_fingerprint(&issues, 3),
+            "trials are part of the sample"
+        );
         let changed = vec![("a".to_string(), serde_json::json!({"id": "a", "x": 2}))];
         assert_ne!(sample, sample_fingerprint(&changed, 2));
     }

@@ -115,8 +115,7 @@ pub fn merge_shard_bundles(
     };
     let expected = shared(first, first_sharding);
     for (label, bundle, sharding, _) in &shards[1..] {
-        for ((what, first_value), (_, other_value)) in
-            expected.iter().zip(shared(bundle, sharding))
+        for ((what, first_value), (_, other_value)) in expected.iter().zip(shared(bundle, sharding))
         {
             if *first_value != other_value {
                 return Err(ShardMergeError::Mismatch {
@@ -146,7 +145,11 @@ pub fn merge_shard_bundles(
         .collect();
     if !missing.is_empty() {
         return Err(ShardMergeError::MissingParts {
-            noun: if missing.len() == 1 { "shard" } else { "shards" },
+            noun: if missing.len() == 1 {
+                "shard"
+            } else {
+                "shards"
+            },
             missing: missing.join(", "),
             parts,
             group: first_sharding.group.clone(),
@@ -171,9 +174,11 @@ pub fn merge_shard_bundles(
         for outcome in &bundle.outcomes {
             let holds = outcome.trial >= 1
                 && outcome.trial <= trials
-                && positions.get(outcome.issue_id.as_str()).is_some_and(|&position| {
-                    part.holds(work_index(position, outcome.trial, bundle.issues.len()))
-                });
+                && positions
+                    .get(outcome.issue_id.as_str())
+                    .is_some_and(|&position| {
+                        part.holds(work_index(position, outcome.trial, bundle.issues.len()))
+                    });
             if !holds {
                 return Err(ShardMergeError::ForeignPair {
                     bundle: label.to_string(),

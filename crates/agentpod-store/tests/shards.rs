@@ -96,11 +96,16 @@ async fn finished_shard(store: &RunStore, part: u32, seed: u64) -> RunBundle {
 #[tokio::test]
 async fn a_shard_owes_only_its_part_and_the_parts_merge_into_one_run() {
     let directory = tempfile::tempdir().unwrap();
-    let store = RunStore::open(&directory.path().join("runs.db")).await.unwrap();
+    let store = RunStore::open(&directory.path().join("runs.db"))
+        .await
+        .unwrap();
     let run = shard_run(2, 7);
     store.create_run(&run).await.unwrap();
     let stored = store.find_run(&run.id).await.unwrap();
-    assert_eq!(stored.sharding, run.sharding, "a shard reads back as it was written");
+    assert_eq!(
+        stored.sharding, run.sharding,
+        "a shard reads back as it was written"
+    );
     // Work order: trial 1 of e, b, a, d, c, then trial 2; part 2 of 3 holds indices 1, 4, 7.
     let owed: Vec<(String, u32)> = store
         .pending_trials(&run.id)
@@ -115,7 +120,11 @@ async fn a_shard_owes_only_its_part_and_the_parts_merge_into_one_run() {
     );
     store.set_shard_host(&run.id, "machine-9").await.unwrap();
     let moved = store.find_run(&run.id).await.unwrap();
-    assert_eq!(moved.sharding.unwrap().host, "machine-9", "a resumed shard says where");
+    assert_eq!(
+        moved.sharding.unwrap().host,
+        "machine-9",
+        "a resumed shard says where"
+    );
 
     let bundles: Vec<(String, RunBundle)> = finished_shards(&store, [3, 1]).await;
     let two = {
@@ -130,7 +139,10 @@ async fn a_shard_owes_only_its_part_and_the_parts_merge_into_one_run() {
             .finish_run(&run.id, RunStatus::Finished, end, &json!({}))
             .await
             .unwrap();
-        ("two.json".to_string(), store.export_bundle(&run.id).await.unwrap())
+        (
+            "two.json".to_string(),
+            store.export_bundle(&run.id).await.unwrap(),
+        )
     };
     let mut all = bundles.clone();
     all.push(two);
@@ -144,16 +156,26 @@ async fn a_shard_owes_only_its_part_and_the_parts_merge_into_one_run() {
     pairs.sort();
     pairs.dedup();
     assert_eq!(pairs.len(), 10, "every pair once");
-    assert!(merged.outcomes.iter().all(|outcome| outcome.run_id == "20261201-130000-mrgd"));
+    assert!(
+        merged
+            .outcomes
+            .iter()
+            .all(|outcome| outcome.run_id == "20261201-130000-mrgd")
+    );
     assert_eq!(merged.run.pods, 6);
-    assert_eq!(merged.run.started_at, Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 1).unwrap());
+    assert_eq!(
+        merged.run.started_at,
+        Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 1).unwrap()
+    );
     assert_eq!(
         merged.run.finished_at,
         Some(Utc.with_ymd_and_hms(2026, 12, 1, 12, 20, 0).unwrap()),
         "the last shard's end"
     );
 
-    let other = RunStore::open(&directory.path().join("merged.db")).await.unwrap();
+    let other = RunStore::open(&directory.path().join("merged.db"))
+        .await
+        .unwrap();
     other.import_bundle(&merged).await.unwrap();
     let read = other.find_run("20261201-130000-mrgd").await.unwrap();
     let sharding = read.sharding.unwrap();
@@ -166,7 +188,11 @@ async fn a_shard_owes_only_its_part_and_the_parts_merge_into_one_run() {
         .collect();
     assert_eq!(
         parts,
-        vec![(1, "machine-1", 4), (2, "machine-9", 3), (3, "machine-3", 3)]
+        vec![
+            (1, "machine-1", 4),
+            (2, "machine-9", 3),
+            (3, "machine-3", 3)
+        ]
     );
     assert_eq!(sharding.shards[2].wall_seconds(), Some(777.0));
     assert!(other.pending_trials(&read.id).await.unwrap().is_empty());
@@ -176,7 +202,10 @@ async fn a_shard_owes_only_its_part_and_the_parts_merge_into_one_run() {
 async fn finished_shards(store: &RunStore, parts: [u32; 2]) -> Vec<(String, RunBundle)> {
     let mut bundles = Vec::new();
     for part in parts {
-        bundles.push((format!("part-{part}.json"), finished_shard(store, part, 7).await));
+        bundles.push((
+            format!("part-{part}.json"),
+            finished_shard(store, part, 7).await,
+        ));
     }
     bundles
 }
@@ -184,22 +213,47 @@ async fn finished_shards(store: &RunStore, parts: [u32; 2]) -> Vec<(String, RunB
 #[tokio::test]
 async fn parts_that_do_not_belong_together_are_refused_by_name() {
     let directory = tempfile::tempdir().unwrap();
-    let store = RunStore::open(&directory.path().join("runs.db")).await.unwrap();
+    let store = RunStore::open(&directory.path().join("runs.db"))
+        .await
+        .unwrap();
     let mut bundles = Vec::new();
     for part in 1..=PARTS {
-        bundles.push((format!("part-{part}.json"), finished_shard(&store, part, 7).await));
+        bundles.push((
+            format!("part-{part}.json"),
+            finished_shard(&store, part, 7).await,
+        ));
     }
-    let stranger = ("stranger.json".to_string(), finished_shard(&store, 1, 8).await);
+    let stranger = (
+        "stranger.json".to_string(),
+        finished_shard(&store, 1, 8).await,
+    );
     let merge = |bundles: Vec<(String, RunBundle)>| {
-        merge_shard_bundles(&bundles, "merged").map(|_| ()).unwrap_err()
+        merge_shard_bundles(&bundles, "merged")
+            .map(|_| ())
+            .unwrap_err()
     };
 
-    let error = merge(vec![stranger.clone(), bundles[1].clone(), bundles[2].clone()]);
-    assert!(matches!(error, ShardMergeError::Mismatch { what: "group", .. }), "{error}");
-    assert!(error.to_string().contains("stranger.json has group g-seed8"), "{error}");
+    let error = merge(vec![
+        stranger.clone(),
+        bundles[1].clone(),
+        bundles[2].clone(),
+    ]);
+    assert!(
+        matches!(error, ShardMergeError::Mismatch { what: "group", .. }),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("stranger.json has group g-seed8"),
+        "{error}"
+    );
 
     let error = merge(vec![bundles[0].clone(), bundles[2].clone()]);
-    assert!(error.to_string().contains("shard 2 of 3 missing"), "{error}");
+    assert!(
+        error.to_string().contains("shard 2 of 3 missing"),
+        "{error}"
+    );
 
     let error = merge(vec![
         bundles[0].clone(),
@@ -208,7 +262,9 @@ async fn parts_that_do_not_belong_together_are_refused_by_name() {
         ("again.json".to_string(), bundles[1].1.clone()),
     ]);
     assert!(
-        error.to_string().contains("shard 2/3 is given twice: part-2.json and again.json"),
+        error
+            .to_string()
+            .contains("shard 2/3 is given twice: part-2.json and again.json"),
         "{error}"
     );
 
@@ -217,14 +273,19 @@ async fn parts_that_do_not_belong_together_are_refused_by_name() {
     let foreign = bundles[1].1.outcomes[0].clone();
     tampered.1.outcomes.push(foreign);
     let error = merge(vec![tampered, bundles[1].clone(), bundles[2].clone()]);
-    assert!(matches!(error, ShardMergeError::ForeignPair { .. }), "{error}");
+    assert!(
+        matches!(error, ShardMergeError::ForeignPair { .. }),
+        "{error}"
+    );
 
     // A shard that lost an outcome (died, and was not resumed).
     let mut unfinished = bundles[2].clone();
     unfinished.1.outcomes.pop();
     let error = merge(vec![bundles[0].clone(), bundles[1].clone(), unfinished]);
     assert!(
-        error.to_string().contains("1 of its 3 issue trials have no outcome"),
+        error
+            .to_string()
+            .contains("1 of its 3 issue trials have no outcome"),
         "{error}"
     );
 
@@ -232,7 +293,10 @@ async fn parts_that_do_not_belong_together_are_refused_by_name() {
     let mut altered = bundles[2].clone();
     altered.1.issues[0].1 = json!({"id": "e", "fields": {"n": "changed"}});
     let error = merge(vec![bundles[0].clone(), bundles[1].clone(), altered]);
-    assert!(matches!(error, ShardMergeError::AlteredSample { .. }), "{error}");
+    assert!(
+        matches!(error, ShardMergeError::AlteredSample { .. }),
+        "{error}"
+    );
 
     let mut whole = bundles[0].clone();
     whole.1.run.sharding = None;
