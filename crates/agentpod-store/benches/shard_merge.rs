@@ -112,7 +112,7 @@ fn bundle(
                 issue_id: issue_id.clone(),
                 trial,
                 pod_index: 1,
-                status: if index % 3 == 0 {
+                status: if index.is_multiple_of(3) {
                     OutcomeStatus::Failed
                 } else {
                     OutcomeStatus::Passed
