@@ -24,6 +24,7 @@ mod reports;
 mod resume;
 mod seed_cache;
 mod separation;
+mod shards;
 mod store_faults;
 mod trials;
 mod viewer;

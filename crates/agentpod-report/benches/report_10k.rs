@@ -41,6 +41,7 @@ fn synthetic_run() -> RunInput {
         summary: None,
         unprotected: false,
         evaluation_set: None,
+        sharding: None,
     };
     let categories = ["billing", "shipping", "account", "returns"];
     let mut input = RunInput::new(run, Vec::with_capacity(ISSUES));

@@ -41,6 +41,16 @@ pub enum PlanError {
         "the sandboxed agent cannot read {path} (mode {mode:03o}): it runs as an unprivileged user of its own; make it readable to others (chmod o+rX), or list another path in `agent.read_only`"
     )]
     PrivateAgentPath { path: String, mode: u32 },
+    #[error(
+        "--shard K/{parts}: the run has only {pairs} issue trials, so some shards would have nothing to do; use at most {pairs} shards"
+    )]
+    TooManyShards { parts: u32, pairs: usize },
+    #[error("cannot read the spec {path} to take its digest for --shard")]
+    SpecUnreadable {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot create the work directory {path}")]
     WorkDirectory {
         path: String,

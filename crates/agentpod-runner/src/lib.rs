@@ -21,6 +21,7 @@ mod run_budget;
 mod run_event;
 mod run_id;
 mod run_plan;
+mod run_shard;
 mod seeded_template;
 mod step_details;
 
@@ -33,3 +34,4 @@ pub use run::{RunResult, close_run, execute};
 pub use run_event::{RunEvent, RunReporter};
 pub use run_id::new_run_id;
 pub use run_plan::{RunOptions, RunPlan, SampleSize, SandboxView};
+pub use run_shard::{ShardRequest, this_host};

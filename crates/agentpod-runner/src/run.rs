@@ -42,6 +42,9 @@ pub async fn execute(
     let mut spent_before = 0.0;
     if plan.resumed {
         store.reopen_run(&plan.run_id).await?;
+        if let Some(sharding) = &plan.sharding {
+            store.set_shard_host(&plan.run_id, &sharding.host).await?;
+        }
         if plan.spec.budgets.max_run_cost_usd.is_some() {
             spent_before = store
                 .outcomes(&plan.run_id)
@@ -63,6 +66,10 @@ pub async fn execute(
         work: plan.work.len(),
         pods: plan.pods,
         runtime: &runtime_name,
+        shard: plan
+            .sharding
+            .as_ref()
+            .and_then(|sharding| Some((sharding.shard_part()?, sharding.group.as_str()))),
     });
 
     let queue: Arc<Mutex<VecDeque<IssueTrial>>> =
@@ -210,9 +217,10 @@ fn new_run_record(plan: &RunPlan, runtime: String) -> NewRun {
             .map(|issue| (issue.id.clone(), issue_json(issue)))
             .collect(),
         evaluation_set: plan.evaluation_set.clone(),
+        sharding: plan.sharding.clone(),
     }
 }
 
-fn issue_json(issue: &Issue) -> serde_json::Value {
+pub(crate) fn issue_json(issue: &Issue) -> serde_json::Value {
     serde_json::json!({ "id": issue.id, "fields": issue.fields, "expected": issue.expected })
 }

@@ -18,6 +18,8 @@ pub enum RunEvent<'a> {
         work: usize,
         pods: usize,
         runtime: &'a str,
+        /// For a shard (`--shard K/N`): its part and group.
+        shard: Option<(agentpod_store::ShardPart, &'a str)>,
     },
     PodStarting {
         pod: usize,

@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 
 use agentpod_issues::Issue;
 use agentpod_spec::{AgentIsolation, PodSpec};
-use agentpod_store::{EvaluationSet, PendingTrial, RunRecord};
+use agentpod_store::{EvaluationSet, PendingTrial, RunRecord, RunSharding};
 
 use crate::error::PlanError;
 use crate::issue_trial::IssueTrial;
+use crate::run_shard::ShardRequest;
 
 /// Overrides from the command line; `None` keeps the spec's value.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +31,8 @@ pub struct RunOptions {
     /// Files a sandboxed agent must never see besides the spec, the issues source and the work
     /// root: the run store and the files beside it (its journal, its lock).
     pub protected_paths: Vec<PathBuf>,
+    /// Run only one part of the run's (issue, trial) pairs (`--shard K/N`).
+    pub shard: Option<ShardRequest>,
 }
 
 /// A sample size asked for on the command line: `--sample N` or `--sample all`.
@@ -67,6 +70,9 @@ pub struct RunPlan {
     /// The evaluation set the sample is drawn from (its file's digest and size), recorded with
     /// the run; `None` for a resumed run, which keeps the one it started with.
     pub evaluation_set: Option<EvaluationSet>,
+    /// For a shard (`--shard K/N`, or a resumed shard): its part, group and fingerprints. `work`
+    /// then holds only the part's pairs, `issues` still the whole sample.
+    pub sharding: Option<RunSharding>,
 }
 
 /// The parts of a host agent's sandbox that are the same for every issue of a run.
@@ -194,7 +200,25 @@ impl RunPlan {
             .clone()
             .unwrap_or_else(|| spec.agent.version.clone());
         let trials = options.trials.unwrap_or(spec.issues.trials).max(1);
-        let work = IssueTrial::all(&issues, trials);
+        let mut work = IssueTrial::all(&issues, trials);
+        let mut sharding = None;
+        if let Some(request) = &options.shard {
+            let stored: Vec<(String, serde_json::Value)> = issues
+                .iter()
+                .map(|issue| (issue.id.clone(), crate::run::issue_json(issue)))
+                .collect();
+            let (shard, share) = crate::run_shard::take_share(
+                request,
+                &spec.path,
+                &stored,
+                trials,
+                seed,
+                &agent_version,
+                work,
+            )?;
+            sharding = Some(shard);
+            work = share;
+        }
         let mut plan = Self::assemble(
             run_id,
             spec,
@@ -206,6 +230,7 @@ impl RunPlan {
             false,
         )?;
         plan.warnings = warnings;
+        plan.sharding = sharding;
         // Read again for its digest: the issues crate reads the file as text; a file that
         // cannot be read a second time leaves the run without a recorded set, not without a run.
         plan.evaluation_set = agentpod_issues::issues_digest(&plan.spec.issues.source)
@@ -269,7 +294,7 @@ impl RunPlan {
             .map(|trial| trial.issue.clone())
             .collect();
         let pods = options.pods.unwrap_or(run.pods);
-        Self::assemble(
+        let mut plan = Self::assemble(
             run.id.clone(),
             spec,
             (issues, run.trials.max(1), work),
@@ -278,7 +303,14 @@ impl RunPlan {
             run.agent_version.clone(),
             options,
             true,
-        )
+        )?;
+        // A shard resumed keeps its part and group (the store gave only its part's pairs); it
+        // says where it finishes.
+        plan.sharding = run.sharding.clone().map(|sharding| RunSharding {
+            host: crate::run_shard::this_host(),
+            ..sharding
+        });
+        Ok(plan)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -363,6 +395,7 @@ impl RunPlan {
             host_sandbox,
             warnings: Vec::new(),
             evaluation_set: None,
+            sharding: None,
         })
     }
 }

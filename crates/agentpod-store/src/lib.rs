@@ -16,7 +16,9 @@ mod records;
 mod rejected_request_detail;
 mod report_model;
 mod run_bundle;
+mod run_sharding;
 mod run_store;
+mod shard_merge;
 mod span;
 mod step;
 mod step_detail;
@@ -37,7 +39,12 @@ pub use records::{
 pub use rejected_request_detail::RejectedRequestDetail;
 pub use report_model::ReportModelLookup;
 pub use run_bundle::{RUN_BUNDLE_FORMAT, RunBundle};
+pub use run_sharding::{
+    RunSharding, ShardPart, ShardRecord, bytes_sha256, derived_group, sample_fingerprint,
+    work_index,
+};
 pub use run_store::{DEFAULT_STORE_PATH, RunStore};
+pub use shard_merge::{ShardMergeError, merge_shard_bundles};
 pub use span::{Span, SpanEvent, SpanKind, SpanStatus, SpanStatusCode};
 pub use step::{IssueUsage, StepKind, StepRecord};
 pub use step_detail::StepDetail;

@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::run_sharding::RunSharding;
+
 /// A run as it starts.
 #[derive(Debug, Clone)]
 pub struct NewRun {
@@ -22,6 +24,9 @@ pub struct NewRun {
     /// The evaluation set the sample was drawn from; `None` when its file could not be read
     /// again to take its digest.
     pub evaluation_set: Option<EvaluationSet>,
+    /// The run's part and group when it is one shard of a run spread over machines
+    /// (`--shard K/N`); `None` for a run on one machine.
+    pub sharding: Option<RunSharding>,
 }
 
 /// The version of an evaluation set: the SHA-256 of its issues file's bytes, and how many issues
@@ -111,6 +116,11 @@ pub struct RunRecord {
     /// versioned.
     #[serde(default)]
     pub evaluation_set: Option<EvaluationSet>,
+    /// For a shard (`--shard K/N`): its part, group and fingerprints; for a run merged from
+    /// shards (`agentpod merge`): its group and the shards it was made from; `None` for a run
+    /// on one machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sharding: Option<RunSharding>,
 }
 
 #[derive(

@@ -19,6 +19,7 @@ use crate::records::{
     RunStatus,
 };
 use crate::run_bundle::{READABLE_BUNDLE_FORMATS, RUN_BUNDLE_FORMAT, RunBundle};
+use crate::run_sharding::{RunSharding, ShardRecord, work_index};
 use crate::step::{IssueUsage, StepKind, StepRecord};
 use crate::step_detail::StepDetail;
 use crate::stored_time::{parse_stored_time, stored_time};
@@ -29,7 +30,13 @@ macro_rules! run_columns {
         "SELECT id, spec_name, spec_path, agent_version, runtime, pods, seed, issue_count, trials,
                 status, started_at, finished_at, summary_json, issues_sha256, issues_total,
                 coalesce(json_extract(spec_json, '$.agent.isolation'), 'sandbox') = 'none'
-                    AND json_extract(spec_json, '$.agent.image') IS NULL AS unprotected
+                    AND json_extract(spec_json, '$.agent.image') IS NULL AS unprotected,
+                shard_group, shard_part, shard_parts, sample_sha256, spec_sha256, host,
+                (SELECT json_group_array(json_object('part', s.part,
+                            'source_run_id', s.source_run_id, 'host', s.host,
+                            'started_at', s.started_at, 'finished_at', s.finished_at,
+                            'trials', s.trials))
+                 FROM run_shards s WHERE s.run_id = runs.id) AS shards_json
          FROM runs"
     };
 }
@@ -181,7 +188,20 @@ impl RunStore {
         .execute(&mut *transaction)
         .await?;
         insert_run_issues(&mut transaction, &run.id, &run.issues).await?;
+        if let Some(sharding) = &run.sharding {
+            insert_sharding(&mut transaction, &run.id, sharding).await?;
+        }
         transaction.commit().await?;
+        Ok(())
+    }
+
+    /// The machine a shard runs on now: a dead shard resumed elsewhere says where it finished.
+    pub async fn set_shard_host(&self, run_id: &str, host: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE runs SET host = ? WHERE id = ? AND shard_part IS NOT NULL")
+            .bind(host)
+            .bind(run_id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -328,13 +348,16 @@ impl RunStore {
 
     /// Every (issue, trial) of a run without a finished outcome, trial by trial (trial 1 of
     /// every issue first, in sample order, then trial 2…), each issue as the run stored it.
+    /// A shard's (`--shard K/N`) are only the pairs its part holds.
     pub async fn pending_trials(&self, run_id: &str) -> Result<Vec<PendingTrial>, StoreError> {
+        let run = self.find_run(run_id).await?;
+        let part = run.sharding.as_ref().and_then(RunSharding::shard_part);
         let rows = sqlx::query(
             "WITH RECURSIVE numbers(trial) AS (
                  SELECT 1 UNION ALL SELECT trial + 1 FROM numbers
                  WHERE trial < (SELECT trials FROM runs WHERE id = ?)
              )
-             SELECT i.issue_id, n.trial, i.issue_json FROM run_issues i
+             SELECT i.issue_id, i.position, n.trial, i.issue_json FROM run_issues i
              CROSS JOIN numbers n
              LEFT JOIN outcomes o
                  ON o.run_id = i.run_id AND o.issue_id = i.issue_id AND o.trial = n.trial
@@ -346,16 +369,23 @@ impl RunStore {
         .bind(run_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let (issue_id, issue) = issue_from_row(row)?;
-                Ok(PendingTrial {
-                    issue_id,
-                    trial: row.try_get::<i64, _>("trial")? as u32,
-                    issue,
-                })
-            })
-            .collect()
+        let mut pending = Vec::new();
+        for row in &rows {
+            let trial = row.try_get::<i64, _>("trial")? as u32;
+            let position = row.try_get::<i64, _>("position")? as usize;
+            if let Some(part) = part
+                && !part.holds(work_index(position, trial, run.issue_count))
+            {
+                continue;
+            }
+            let (issue_id, issue) = issue_from_row(row)?;
+            pending.push(PendingTrial {
+                issue_id,
+                trial,
+                issue,
+            });
+        }
+        Ok(pending)
     }
 
     /// A run's sampled issues as it stored them (id, fields, expected), in sample order.
@@ -569,6 +599,9 @@ impl RunStore {
         .execute(&mut *transaction)
         .await?;
         insert_run_issues(&mut transaction, &run.id, &bundle.issues).await?;
+        if let Some(sharding) = &run.sharding {
+            insert_sharding(&mut transaction, &run.id, sharding).await?;
+        }
         for outcome in &bundle.outcomes {
             insert_outcome(&mut transaction, outcome).await?;
         }
@@ -638,7 +671,92 @@ fn run_from_row(row: &SqliteRow) -> Result<RunRecord, StoreError> {
         summary: summary.as_deref().map(parse_json).transpose()?,
         unprotected: row.try_get("unprotected")?,
         evaluation_set: evaluation_set_from_row(row)?,
+        sharding: sharding_from_row(row)?,
     })
+}
+
+/// A run's sharding, when it has a group (see `0010_shards.sql`).
+fn sharding_from_row(row: &SqliteRow) -> Result<Option<RunSharding>, StoreError> {
+    let Some(group) = row.try_get::<Option<String>, _>("shard_group")? else {
+        return Ok(None);
+    };
+    let text = |column: &str| -> Result<String, StoreError> {
+        Ok(row
+            .try_get::<Option<String>, _>(column)?
+            .unwrap_or_default())
+    };
+    let shards_json: Option<String> = row.try_get("shards_json")?;
+    let mut shards = Vec::new();
+    for shard in shards_json
+        .as_deref()
+        .map(parse_json)
+        .transpose()?
+        .and_then(|value| value.as_array().cloned())
+        .unwrap_or_default()
+    {
+        let field = |name: &str| shard[name].as_str().unwrap_or_default().to_string();
+        let finished_at = field("finished_at");
+        shards.push(ShardRecord {
+            part: shard["part"].as_u64().unwrap_or(0) as u32,
+            source_run_id: field("source_run_id"),
+            host: field("host"),
+            started_at: parse_stored_time(&field("started_at"))?,
+            finished_at: (!finished_at.is_empty())
+                .then(|| parse_stored_time(&finished_at))
+                .transpose()?,
+            trials: shard["trials"].as_u64().unwrap_or(0) as usize,
+        });
+    }
+    shards.sort_by_key(|shard| shard.part);
+    Ok(Some(RunSharding {
+        group,
+        part: row
+            .try_get::<Option<i64>, _>("shard_part")?
+            .map(|part| part as u32),
+        parts: row.try_get::<Option<i64>, _>("shard_parts")?.unwrap_or(1) as u32,
+        sample_sha256: text("sample_sha256")?,
+        spec_sha256: text("spec_sha256")?,
+        host: text("host")?,
+        shards,
+    }))
+}
+
+/// A run's sharding columns, and the shards a merged run was made from.
+async fn insert_sharding(
+    connection: &mut SqliteConnection,
+    run_id: &str,
+    sharding: &RunSharding,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE runs SET shard_group = ?, shard_part = ?, shard_parts = ?, sample_sha256 = ?,
+                         spec_sha256 = ?, host = ?
+         WHERE id = ?",
+    )
+    .bind(&sharding.group)
+    .bind(sharding.part.map(i64::from))
+    .bind(i64::from(sharding.parts))
+    .bind(&sharding.sample_sha256)
+    .bind(&sharding.spec_sha256)
+    .bind(&sharding.host)
+    .bind(run_id)
+    .execute(&mut *connection)
+    .await?;
+    for shard in &sharding.shards {
+        sqlx::query(
+            "INSERT INTO run_shards (run_id, part, source_run_id, host, started_at, finished_at, trials)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(run_id)
+        .bind(i64::from(shard.part))
+        .bind(&shard.source_run_id)
+        .bind(&shard.host)
+        .bind(stored_time(&shard.started_at))
+        .bind(shard.finished_at.as_ref().map(stored_time))
+        .bind(shard.trials as i64)
+        .execute(&mut *connection)
+        .await?;
+    }
+    Ok(())
 }
 
 /// The run's evaluation set, when both its digest and its size were recorded.

@@ -29,6 +29,7 @@ fn new_run() -> NewRun {
             ("b".into(), json!({"id": "b"})),
         ],
         evaluation_set: None,
+        sharding: None,
     }
 }
 

@@ -27,6 +27,7 @@ fn new_run(id: &str, minute: u32) -> NewRun {
             sha256: format!("{minute:02}{}", "ab".repeat(31)),
             issues: 40,
         }),
+        sharding: None,
     }
 }
 

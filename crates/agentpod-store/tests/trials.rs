@@ -29,6 +29,7 @@ fn new_run(trials: u32) -> NewRun {
             ("a".into(), json!({"id": "a"})),
         ],
         evaluation_set: None,
+        sharding: None,
     }
 }
 

@@ -145,6 +145,7 @@ mod tests {
             summary: None,
             unprotected: false,
             evaluation_set: None,
+            sharding: None,
         }
     }
 

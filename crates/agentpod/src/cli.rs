@@ -93,6 +93,23 @@ pub(crate) enum Command {
     Export(ExportArgs),
     /// Add a run from a bundle file (`agentpod export RUN --bundle FILE`) to this run store.
     Import(ImportArgs),
+    /// One run from the bundles of its shards (`run --shard K/N`, then `export --bundle`).
+    #[command(
+        long_about = "One run from the bundles of its shards (`run --shard K/N`, then `export --bundle`).\n\n\
+            Checks that the bundles are the parts of one run — one group, spec digest, seed, sample \
+            and agent version; every part from 1 to N exactly once; every shard finished, with \
+            exactly its part's (issue, trial) pairs, none twice — and adds one run made of them to \
+            this run store: its report, compare and gate are those of the same run on one machine, \
+            and its summary says how it was spread (shards, machines, wall time per shard). A shard \
+            that died is finished with `agentpod run --resume RUN` (on any machine with its store), \
+            exported again, and merged.\n\n\
+            Exit codes: 0 merged · 2 the bundles are not the parts of one run (the message names \
+            the problem) · 3 the run store cannot be written.",
+        after_help = "Examples:\n  \
+            agentpod run pods/support-triage.yaml --shard 2/3 --seed 7 && agentpod export latest --bundle shard-2.json\n  \
+            agentpod merge shard-1.json shard-2.json shard-3.json --json run.json"
+    )]
+    Merge(MergeArgs),
     /// Turn a tracker's export (GitHub, Jira, Zendesk, Freshdesk) into an issues file.
     #[command(
         name = "import-issues",
@@ -189,6 +206,20 @@ pub(crate) struct RunArgs {
     /// finished outcome run again, with the same sample, seed and agent version.
     #[arg(long, value_name = "RUN")]
     pub(crate) resume: Option<String>,
+    /// Run only part K of N of the run's (issue, trial) pairs, e.g. `--shard 2/3` (K from 1).
+    ///
+    /// Every shard draws the same sample (same spec, --seed, --sample, --trials) and takes every
+    /// N-th pair of it, so the N parts are disjoint and together the whole run. Each shard is a
+    /// run of its own in its machine's store, recording its group, part and the sample's
+    /// fingerprint; `agentpod export RUN --bundle` each and `agentpod merge` the bundles into one
+    /// run. A shard that dies is finished with --resume.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard, conflicts_with = "resume")]
+    pub(crate) shard: Option<agentpod_store::ShardPart>,
+    /// With --shard: the id all shards of the run share (default: derived from the spec's
+    /// digest, the seed, the sample's fingerprint and the agent version, so shards started
+    /// alike agree without being told). Letters, digits, `.`, `_`, `-`; at most 64.
+    #[arg(long, value_name = "ID", requires = "shard", value_parser = parse_group)]
+    pub(crate) group: Option<String>,
     /// Number of pods in parallel (overrides the spec's `pods`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub(crate) pods: Option<u16>,
@@ -240,6 +271,44 @@ pub(crate) struct RunArgs {
     /// default: `runs/` beside the run store (`.agentpod/runs` with the default store).
     #[arg(long, value_name = "DIR")]
     pub(crate) work_dir: Option<PathBuf>,
+}
+
+/// `--shard K/N`: 1 ≤ K ≤ N, as `nextest --partition count:K/N` and `playwright --shard=K/N`.
+fn parse_shard(text: &str) -> Result<agentpod_store::ShardPart, String> {
+    let shape = || format!("expected K/N with 1 ≤ K ≤ N (e.g. 2/3), found `{text}`");
+    let (part, parts) = text.split_once('/').ok_or_else(shape)?;
+    let part: u32 = part.trim().parse().map_err(|_| shape())?;
+    let parts: u32 = parts.trim().parse().map_err(|_| shape())?;
+    if parts == 0 {
+        return Err(format!(
+            "`{text}`: the number of shards N must be at least 1"
+        ));
+    }
+    if part == 0 {
+        return Err(format!(
+            "`{text}`: shards are numbered from 1 (1/{parts} to {parts}/{parts})"
+        ));
+    }
+    if part > parts {
+        return Err(format!(
+            "`{text}`: shard {part} of {parts} does not exist (1/{parts} to {parts}/{parts})"
+        ));
+    }
+    if parts > 10_000 {
+        return Err(format!("`{text}`: at most 10000 shards"));
+    }
+    Ok(agentpod_store::ShardPart { part, parts })
+}
+
+/// `--group ID`: a name every shard can pass on a command line and every store can keep.
+fn parse_group(text: &str) -> Result<String, String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if text.is_empty() || text.len() > 64 || !text.chars().all(allowed) {
+        return Err(format!(
+            "`{text}`: a group id is 1 to 64 letters, digits, `.`, `_` or `-` (e.g. the CI pipeline's id)"
+        ));
+    }
+    Ok(text.to_string())
 }
 
 /// `--sample N` (at least 1) or `--sample all`.
@@ -381,6 +450,16 @@ pub(crate) struct ExportArgs {
 pub(crate) struct ImportArgs {
     /// A bundle written by `agentpod export RUN --bundle FILE`.
     pub(crate) bundle: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MergeArgs {
+    /// Every shard's bundle (`agentpod export RUN --bundle FILE`), in any order.
+    #[arg(required = true, value_name = "BUNDLE")]
+    pub(crate) bundles: Vec<PathBuf>,
+    /// Also write the merged run's summary as JSON to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) json: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@ mod deploy;
 mod export;
 mod gc;
 mod import_issues;
+mod merge;
 mod promote;
 mod promote_trace;
 pub(crate) mod report;
@@ -33,6 +34,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Exit {
         Command::Trace(args) => trace::trace(&cli.global, args).await,
         Command::Export(args) => export::export(&cli.global, args).await,
         Command::Import(args) => export::import(&cli.global, args).await,
+        Command::Merge(args) => merge::merge(&cli.global, args).await,
         Command::ImportIssues(args) => import_issues::import_issues(args),
         Command::Promote(args) => promote::promote(&cli.global, args).await,
         Command::Report(args) => report::report(&cli.global, args).await,

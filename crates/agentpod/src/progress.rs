@@ -96,11 +96,16 @@ impl RunReporter for Lines {
                 work,
                 pods,
                 runtime,
+                shard,
             } => {
-                let what = if *trials > 1 {
-                    format!("{work} trials of {issues} issues ({trials} per issue)")
-                } else {
-                    format!("{issues} issues")
+                let what = match shard {
+                    Some((part, group)) => {
+                        format!("shard {part} of group {group}, {work} issue trials")
+                    }
+                    None if *trials > 1 => {
+                        format!("{work} trials of {issues} issues ({trials} per issue)")
+                    }
+                    None => format!("{issues} issues"),
                 };
                 eprintln!(
                     "run {run_id}: {what} on {pods} {runtime} pod{}",

@@ -40,8 +40,8 @@ pub use run_report::{
     TrialSamples, Verdict,
 };
 pub use run_summary::{
-    BoundaryNote, BoundarySummary, IssueCounts, IssueNote, PassAllTrials, RunSummary,
-    pass_all_trials, summarize,
+    BoundaryNote, BoundarySummary, IssueCounts, IssueNote, PassAllTrials, RunSpread, RunSummary,
+    ShardTime, pass_all_trials, summarize,
 };
 pub use usage_summary::{Outlier, UsageSummary};
 pub use wilson::{clustered_wilson_interval, wilson_interval};

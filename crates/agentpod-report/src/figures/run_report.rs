@@ -50,6 +50,9 @@ pub struct RunReport {
     /// The evaluation set the run sampled from; `None` for a run recorded before sets were
     /// versioned.
     pub evaluation_set: Option<EvaluationSet>,
+    /// How the run was spread over machines (`run --shard`, `merge`); `None` for one machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spread: Option<crate::figures::run_summary::RunSpread>,
     /// The seed of the bootstrap, so the intervals can be reproduced.
     pub seed: u64,
     pub resamples: usize,
@@ -257,6 +260,7 @@ impl RunReport {
             pods: run.pods,
             status: run.status.as_str().to_string(),
             evaluation_set: run.evaluation_set.clone(),
+            spread: summary.spread.clone(),
             seed,
             resamples,
             quality,

@@ -101,6 +101,87 @@ pub struct RunSummary {
     /// `false` when the agent ran unsandboxed (`agent.isolation: none`): it could have read
     /// the answers, so the pass rate is not evidence.
     pub verdict_protected: bool,
+    /// How the run was spread over machines: a shard's part, or a merged run's shards;
+    /// `None` for a run on one machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spread: Option<RunSpread>,
+}
+
+/// How a run was spread over machines (`run --shard K/N`, `merge`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSpread {
+    pub group: String,
+    /// How many parts the run was split into.
+    pub shards: u32,
+    /// This run's part, for a shard; `None` for a merged run.
+    pub part: Option<u32>,
+    /// The machines (hostnames) the shards ran on, each once, in part order.
+    pub machines: Vec<String>,
+    /// Each shard of a merged run, by part; for a shard, itself.
+    pub per_shard: Vec<ShardTime>,
+    /// The part whose wall time was longest (what the whole run waited for).
+    pub slowest_part: Option<u32>,
+}
+
+/// One shard's machine and wall time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardTime {
+    pub part: u32,
+    pub host: String,
+    pub run_id: String,
+    /// Issue trials it recorded.
+    pub trials: usize,
+    /// From its start to its end; `None` while it runs.
+    pub wall_seconds: Option<f64>,
+}
+
+impl RunSpread {
+    /// From the run's record; `outcomes`: how many a shard has recorded.
+    pub fn of(run: &RunRecord, outcomes: usize) -> Option<Self> {
+        let sharding = run.sharding.as_ref()?;
+        let per_shard: Vec<ShardTime> = if let Some(part) = sharding.part {
+            vec![ShardTime {
+                part,
+                host: sharding.host.clone(),
+                run_id: run.id.clone(),
+                trials: outcomes,
+                wall_seconds: run
+                    .finished_at
+                    .map(|end| (end - run.started_at).num_milliseconds().max(0) as f64 / 1000.0),
+            }]
+        } else {
+            sharding
+                .shards
+                .iter()
+                .map(|shard| ShardTime {
+                    part: shard.part,
+                    host: shard.host.clone(),
+                    run_id: shard.source_run_id.clone(),
+                    trials: shard.trials,
+                    wall_seconds: shard.wall_seconds(),
+                })
+                .collect()
+        };
+        let mut machines: Vec<String> = Vec::new();
+        for shard in &per_shard {
+            if !machines.contains(&shard.host) {
+                machines.push(shard.host.clone());
+            }
+        }
+        let slowest_part = per_shard
+            .iter()
+            .filter_map(|shard| Some((shard.part, shard.wall_seconds?)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(part, _)| part);
+        Some(RunSpread {
+            group: sharding.group.clone(),
+            shards: sharding.parts,
+            part: sharding.part,
+            machines,
+            per_shard,
+            slowest_part,
+        })
+    }
 }
 
 /// agentpod's own time per issue trial, in milliseconds: the whole, and the median of each phase.
@@ -141,9 +222,19 @@ pub fn summarize(
     boundary_events: &[BoundaryEventRecord],
 ) -> RunSummary {
     let trials = run.trials.max(1);
+    // A shard means to do only its part's pairs.
+    let planned = run.issue_count * trials as usize;
+    let planned = match run
+        .sharding
+        .as_ref()
+        .and_then(|sharding| sharding.shard_part())
+    {
+        Some(part) => part.share_of(planned),
+        None => planned,
+    };
     let mut counts = IssueCounts {
         sampled: run.issue_count,
-        trials: run.issue_count * trials as usize,
+        trials: planned,
         ..IssueCounts::default()
     };
     let mut seconds = Vec::new();
@@ -215,6 +306,7 @@ pub fn summarize(
         errored,
         failed,
         verdict_protected: !run.unprotected,
+        spread: RunSpread::of(run, outcomes.len()),
     }
 }
 

@@ -37,6 +37,13 @@ pub(crate) fn report(report: &RunReport) -> String {
             set.issues
         );
     }
+    if let Some(spread) = &report.spread {
+        let _ = writeln!(
+            out,
+            "Spread: {}\n",
+            markdown_text(&crate::render::summary_terminal::spread_sentence(spread))
+        );
+    }
     let _ = writeln!(out, "**{}**\n", markdown_text(&report.verdict.headline));
     for concern in &report.verdict.concerns {
         let _ = writeln!(out, "- ⚠️ {}", markdown_text(concern));

@@ -179,6 +179,7 @@ mod tests {
             summary: Some(json!({"b": 1, "a": [2]})),
             unprotected: false,
             evaluation_set: None,
+            sharding: None,
         };
         let events = [BoundaryEventRecord {
             issue_id: "a".into(),

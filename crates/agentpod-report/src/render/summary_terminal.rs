@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::figures::run_summary::{IssueNote, RunSummary};
+use crate::figures::run_summary::{IssueNote, RunSpread, RunSummary};
 use crate::render::format::{
     dollars, milliseconds as format_milliseconds, plural, seconds as format_seconds,
     throttling_sentence,
@@ -128,6 +128,9 @@ pub fn render_summary(summary: &RunSummary) -> String {
         "  wall time   {}",
         format_seconds(summary.wall_seconds)
     );
+    if let Some(spread) = &summary.spread {
+        render_spread(&mut out, spread);
+    }
     render_usage(&mut out, &summary.usage);
     let boundary = &summary.boundary;
     if boundary.changes + boundary.proposals + boundary.violations > 0 {
@@ -157,6 +160,98 @@ pub fn render_summary(summary: &RunSummary) -> String {
     list_boundary(&mut out, "violations", &boundary.violation_notes);
     list_boundary(&mut out, "proposals", &boundary.proposal_notes);
     out
+}
+
+/// How the run was spread over machines: a shard's part, or a merged run's shards, each with
+/// its machine and wall time, and the slowest.
+fn render_spread(out: &mut String, spread: &RunSpread) {
+    let group = terminal_line(&spread.group);
+    if let Some(part) = spread.part {
+        let host = spread
+            .per_shard
+            .first()
+            .map(|shard| terminal_line(&shard.host))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  shard       {part}/{} of group {group}, on {host} (`agentpod export RUN --bundle FILE` each shard, then `agentpod merge`)",
+            spread.shards
+        );
+        return;
+    }
+    let machines: Vec<String> = spread
+        .machines
+        .iter()
+        .map(|host| terminal_line(host))
+        .collect();
+    let _ = writeln!(
+        out,
+        "  spread      {} shard{} on {} machine{} ({}) · group {group}",
+        spread.shards,
+        plural(spread.shards as usize),
+        machines.len(),
+        plural(machines.len()),
+        machines.join(", ")
+    );
+    for shard in &spread.per_shard {
+        let _ = writeln!(
+            out,
+            "    shard {}/{}  {} · {} trial{} · wall {}{}",
+            shard.part,
+            spread.shards,
+            terminal_line(&shard.host),
+            shard.trials,
+            plural(shard.trials),
+            shard
+                .wall_seconds
+                .map(format_seconds)
+                .unwrap_or_else(|| "unknown".to_string()),
+            if spread.slowest_part == Some(shard.part) && spread.per_shard.len() > 1 {
+                " · slowest"
+            } else {
+                ""
+            }
+        );
+    }
+}
+
+/// The spread in one sentence, for the reports' headers (unescaped: each view escapes it):
+/// `3 shards on 2 machines (a, b), group g-…; wall time 1/3 a 12.0 s, 2/3 b 14.1 s (slowest), …`.
+pub(crate) fn spread_sentence(spread: &RunSpread) -> String {
+    if let Some(part) = spread.part {
+        return format!("shard {part}/{} of group {}", spread.shards, spread.group);
+    }
+    let walls: Vec<String> = spread
+        .per_shard
+        .iter()
+        .map(|shard| {
+            format!(
+                "{}/{} {} {}{}",
+                shard.part,
+                spread.shards,
+                shard.host,
+                shard
+                    .wall_seconds
+                    .map(format_seconds)
+                    .unwrap_or_else(|| "unknown".to_string()),
+                if spread.slowest_part == Some(shard.part) && spread.per_shard.len() > 1 {
+                    " (slowest)"
+                } else {
+                    ""
+                }
+            )
+        })
+        .collect();
+    format!(
+        "{} shard{} on {} machine{} ({}), group {}; wall time {}",
+        spread.shards,
+        plural(spread.shards as usize),
+        spread.machines.len(),
+        plural(spread.machines.len()),
+        spread.machines.join(", "),
+        spread.group,
+        walls.join(", ")
+    )
 }
 
 fn list_issues(out: &mut String, title: &str, notes: &[IssueNote], trials: u32) {

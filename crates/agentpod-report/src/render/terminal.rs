@@ -35,6 +35,13 @@ pub(crate) fn report(report: &RunReport) -> String {
         },
         set_note(report.evaluation_set.as_ref())
     );
+    if let Some(spread) = &report.spread {
+        let _ = writeln!(
+            out,
+            "spread       {}",
+            terminal_line(&crate::render::summary_terminal::spread_sentence(spread))
+        );
+    }
     let _ = writeln!(
         out,
         "verdict      {} {}",

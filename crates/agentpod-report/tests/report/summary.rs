@@ -23,6 +23,7 @@ fn run(issue_count: usize) -> RunRecord {
         summary: None,
         unprotected: false,
         evaluation_set: None,
+        sharding: None,
     }
 }
 

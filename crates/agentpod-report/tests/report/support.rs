@@ -27,6 +27,7 @@ pub fn run_record(id: &str, agent_version: &str, issue_count: usize) -> RunRecor
         summary: None,
         unprotected: false,
         evaluation_set: None,
+        sharding: None,
     }
 }
 

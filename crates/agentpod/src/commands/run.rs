@@ -5,7 +5,9 @@ use std::io::Write;
 use std::sync::Arc;
 
 use agentpod_report::inert_text::terminal_block;
-use agentpod_runner::{Interrupt, PlanError, RunError, RunOptions, RunPlan, execute, new_run_id};
+use agentpod_runner::{
+    Interrupt, PlanError, RunError, RunOptions, RunPlan, ShardRequest, execute, new_run_id,
+};
 use agentpod_runtime::{RuntimeKind, detect_runtime};
 use agentpod_store::{RunStatus, RunStore};
 
@@ -39,6 +41,10 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
             .unwrap_or_else(|| work_root_beside(&global.store)),
         no_seed_cache: args.no_seed_cache,
         protected_paths: store_files(&global.store),
+        shard: args.shard.map(|part| ShardRequest {
+            part,
+            group: args.group.clone(),
+        }),
     };
     let store = RunStore::open(&global.store)
         .await
@@ -205,7 +211,7 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
     })
 }
 
-fn write_json(
+pub(crate) fn write_json(
     path: &std::path::Path,
     summary: &agentpod_report::RunSummary,
 ) -> Result<(), Failure> {

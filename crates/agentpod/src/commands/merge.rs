@@ -1,0 +1,83 @@
+//! `agentpod merge BUNDLE…`: the bundles of a run's shards checked and made one run in this run
+//! store, with its summary and stored report, as if it had run on one machine.
+
+use agentpod_report::{render_summary, summarize};
+use agentpod_store::{RunBundle, RunStatus, RunStore, merge_shard_bundles};
+
+use crate::cli::{GlobalOptions, MergeArgs};
+use crate::exit_code::Exit;
+use crate::failure::Failure;
+
+pub(crate) async fn merge(global: &GlobalOptions, args: MergeArgs) -> Result<Exit, Failure> {
+    let mut bundles: Vec<(String, RunBundle)> = Vec::new();
+    for path in &args.bundles {
+        bundles.push((path.display().to_string(), read_bundle(path)?));
+    }
+    let run_id = agentpod_runner::new_run_id();
+    let merged = merge_shard_bundles(&bundles, &run_id)
+        .map_err(|error| Failure::new(Exit::InvalidInput, format!("error: {error}")))?;
+    drop(bundles);
+    let store = RunStore::open(&global.store)
+        .await
+        .map_err(|error| Failure::from_error(Exit::Setup, "cannot open the run store", &error))?;
+    let summary = store_merged_run(&store, &merged)
+        .await
+        .map_err(|error| Failure::from_error(Exit::Setup, "cannot store the merged run", &error))?;
+    crate::commands::report_model::refresh_report_model(&store, &run_id).await;
+    store.close().await;
+    if let Some(sharding) = &merged.run.sharding {
+        eprintln!(
+            "merged {} shards of group {} into run {run_id} ({} outcomes)",
+            sharding.parts,
+            sharding.group,
+            merged.outcomes.len()
+        );
+    }
+    print!("{}", render_summary(&summary));
+    if let Some(path) = &args.json {
+        crate::commands::run::write_json(path, &summary)?;
+    }
+    Ok(Exit::Success)
+}
+
+/// Adds the merged run and writes its summary, as `execute` does at a run's end.
+async fn store_merged_run(
+    store: &RunStore,
+    merged: &RunBundle,
+) -> Result<agentpod_report::RunSummary, agentpod_store::StoreError> {
+    store.import_bundle(merged).await?;
+    let run = store.find_run(&merged.run.id).await?;
+    let outcomes = store.outcomes(&run.id).await?;
+    let boundary_events = store.boundary_events(&run.id).await?;
+    let summary = summarize(&run, &outcomes, &boundary_events);
+    let finished_at = run.finished_at.unwrap_or_else(chrono::Utc::now);
+    store
+        .finish_run(
+            &run.id,
+            RunStatus::Finished,
+            finished_at,
+            &serde_json::to_value(&summary).unwrap_or_default(),
+        )
+        .await?;
+    Ok(summary)
+}
+
+fn read_bundle(path: &std::path::Path) -> Result<RunBundle, Failure> {
+    let text = std::fs::read(path).map_err(|error| {
+        Failure::from_error(
+            Exit::InvalidInput,
+            &format!("cannot read {}", path.display()),
+            &error,
+        )
+    })?;
+    serde_json::from_slice(&text).map_err(|error| {
+        Failure::from_error(
+            Exit::InvalidInput,
+            &format!(
+                "{} is not a run bundle (write one with `agentpod export RUN --bundle FILE`)",
+                path.display()
+            ),
+            &error,
+        )
+    })
+}
