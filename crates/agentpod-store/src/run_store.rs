@@ -675,7 +675,7 @@ fn run_from_row(row: &SqliteRow) -> Result<RunRecord, StoreError> {
     })
 }
 
-/// A run's sharding, when it has a group (see `0010_shards.sql`).
+/// A run's sharding, when it has a group (see `0011_shards.sql`).
 fn sharding_from_row(row: &SqliteRow) -> Result<Option<RunSharding>, StoreError> {
     let Some(group) = row.try_get::<Option<String>, _>("shard_group")? else {
         return Ok(None);
