@@ -225,6 +225,7 @@ async fn generate(store: &RunStore) -> Result<(), agentpod_store::StoreError> {
     let categories = ["billing", "shipping", "account", "technical"];
     store
         .create_run(&NewRun {
+            sharding: None,
             id: RUN_ID.into(),
             spec_name: "support-triage".into(),
             spec_path: "pods/support-triage.yaml".into(),

@@ -27,6 +27,7 @@ async fn make_run(store: &RunStore, id: &str, version: &str, passing: &[&str], s
     let started_at = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap();
     store
         .create_run(&NewRun {
+            sharding: None,
             id: id.into(),
             spec_name: "support-triage".into(),
             spec_path: "pods/support-triage.yaml".into(),

@@ -23,7 +23,7 @@ pub(crate) async fn merge(global: &GlobalOptions, args: MergeArgs) -> Result<Exi
     let summary = store_merged_run(&store, &merged)
         .await
         .map_err(|error| Failure::from_error(Exit::Setup, "cannot store the merged run", &error))?;
-    crate::commands::report_model::refresh_report_model(&store, &run_id).await;
+    agentpod_report::stored_run::refresh_report_model(&store, &run_id).await;
     store.close().await;
     if let Some(sharding) = &merged.run.sharding {
         eprintln!(
