@@ -24,4 +24,5 @@ mod resume;
 mod seed_cache;
 mod separation;
 mod store_faults;
+mod tool_benchmark;
 mod trials;

@@ -314,6 +314,20 @@ impl ServerHandler for McpHandler {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
         let issue = McpHandler::issue(&context)?;
+        self.call(&issue, request).await
+    }
+}
+
+impl McpHandler {
+    /// One `tools/call` for `issue`, whoever makes it: the agent's MCP client through
+    /// [`ServerHandler::call_tool`], or a grader replaying gold actions through
+    /// [`crate::ToolGateway::call_tool`]. The tool is resolved, admitted against the issue's
+    /// limits, run under the call timeout, capped and recorded the same way for both.
+    pub(crate) async fn call(
+        &self,
+        issue: &IssueState,
+        request: CallToolRequestParams,
+    ) -> Result<CallToolResult, McpError> {
         let started = Instant::now();
         let started_at = chrono::Utc::now();
         let tool = request.name.to_string();
