@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use agentpod_spec::{
     AccessClass, AgentIsolation, AgentLimits, AgentSpec, BoundarySpec, BudgetsSpec, CategoryMix,
-    ColumnRule, CurrentHandling, DatabaseSpec, FieldMatcher, Fixture, FixtureKind, GateSpec,
-    GoldActionErrors, GradingSpec, IssuesSpec, ModelSpec, ModelUpstream, PodSpec,
+    ColumnRule, CurrentHandling, DatabaseSpec, ExtraToolCalls, FieldMatcher, Fixture, FixtureKind,
+    GateSpec, GoldActionErrors, GradingSpec, IssuesSpec, ModelSpec, ModelUpstream, PodSpec,
     ProductionBudgets, ProductionSpec, ProposalResponse, RetriesSpec, SqlAssertion,
-    StandInRuleSpec, StandInSpec, TableRule, TemplatePart, ToolServerKind, ToolServerSpec,
-    ToolsSpec, UpstreamLimitsSpec,
+    StandInRuleSpec, StandInSpec, TableRule, TemplatePart, ToolCallOrder, ToolCallsSpec,
+    ToolServerKind, ToolServerSpec, ToolsSpec, UpstreamLimitsSpec,
 };
 
 #[test]
@@ -202,6 +202,13 @@ fn minimal_spec_takes_the_defaults() {
     assert!(spec.grading.no_violations && spec.grading.budgets);
     assert!(!spec.grading.gold_actions);
     assert_eq!(spec.grading.gold_action_errors, GoldActionErrors::Skip);
+    assert_eq!(
+        spec.grading.tool_calls,
+        ToolCallsSpec {
+            order: ToolCallOrder::InOrder,
+            extra_calls: ExtraToolCalls::Allow,
+        }
+    );
     assert_eq!(spec.production, None);
     assert_eq!(spec.gate, GateSpec::default());
     assert_eq!(spec.gate.min_pass_rate, None);
@@ -256,6 +263,13 @@ fn grading_production_and_gate_decode_every_key() {
     );
     assert!(grading.gold_actions);
     assert_eq!(grading.gold_action_errors, GoldActionErrors::Fail);
+    assert_eq!(
+        grading.tool_calls,
+        ToolCallsSpec {
+            order: ToolCallOrder::AnyOrder,
+            extra_calls: ExtraToolCalls::Forbid,
+        }
+    );
     assert_eq!(
         grading.ignore_columns,
         ["ticket_notes.created_at", "billing.invoices.issued_at"]
