@@ -333,7 +333,7 @@ impl McpHandler {
         let tool = request.name.to_string();
         let arguments = request.arguments.unwrap_or_default();
         let (recorded, arguments_bytes) = recorded_arguments(&arguments);
-        let target = self.resolve(&issue, &tool).await;
+        let target = self.resolve(issue, &tool).await;
         let call = CallStart {
             started,
             started_at,
@@ -348,7 +348,7 @@ impl McpHandler {
                 let message = format!("unknown tool {:?}", call.tool);
                 let (sequence, _) = issue.begin_call(false);
                 call.record(
-                    &issue,
+                    issue,
                     sequence,
                     message.clone(),
                     true,
@@ -361,7 +361,7 @@ impl McpHandler {
             Err(message) => {
                 let (sequence, _) = issue.begin_call(false);
                 call.record(
-                    &issue,
+                    issue,
                     sequence,
                     message.clone(),
                     true,
@@ -379,7 +379,7 @@ impl McpHandler {
                 "tool call budget spent: this issue may make at most {max_tool_calls} tool calls"
             );
             call.record(
-                &issue,
+                issue,
                 sequence,
                 message.clone(),
                 true,
@@ -391,7 +391,7 @@ impl McpHandler {
         }
 
         let timeout = self.shared.config.call_timeout;
-        let ran = match tokio::time::timeout(timeout, self.run(&issue, target, arguments)).await {
+        let ran = match tokio::time::timeout(timeout, self.run(issue, target, arguments)).await {
             Ok(ran) => ran,
             Err(_) => failed(format!(
                 "tool call timed out after {} ms",
@@ -403,7 +403,7 @@ impl McpHandler {
         let (result, cut_here) = cap_call_result(ran.result);
         let is_error = result.is_error == Some(true);
         call.record(
-            &issue,
+            issue,
             sequence,
             result_text(&result.content),
             is_error,

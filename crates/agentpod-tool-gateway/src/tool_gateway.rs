@@ -1,4 +1,5 @@
-//! The gateway's lifecycle: start it on an address, register and finish issues, shut it down.
+//! The gateway's lifecycle: start it on an address, register and finish issues, shut it down;
+//! and tool calls for a registered issue from inside agentpod (a grader's gold actions).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
