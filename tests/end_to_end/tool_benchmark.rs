@@ -11,7 +11,8 @@
 //! replayed in one transaction each, every call under a savepoint (a failing call is rolled back
 //! to it and the replay goes on), and the final tables are compared. The run also shows that
 //! changes made through the tool functions are on record though every table they change is
-//! read-only to the agent.
+//! read-only to the agent, and holds the gold agents (and one reordered agent) to their expected
+//! tool calls.
 
 use std::collections::BTreeMap;
 
@@ -22,6 +23,7 @@ use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
 const MODES: [&str; 4] = ["gold", "perturbed", "reordered", "inserted_failure"];
 const TABLES: [&str; 4] = ["customers", "orders", "refunds", "notes"];
+const WRITES: [&str; 4] = ["cancel_order", "return_order", "update_address", "execute"];
 
 #[test]
 fn every_agent_gets_the_verdict_of_the_benchmarks_rule() {
@@ -34,6 +36,19 @@ fn every_agent_gets_the_verdict_of_the_benchmarks_rule() {
             let mut issue = task.clone();
             issue["id"] = json!(format!("{}-{mode}", task["id"].as_str().unwrap()));
             issue["mode"] = json!(mode);
+            // The tool-call grader beside the state: the gold agents' writes are the expected
+            // calls, in order; one reordered agent is held to them too (its state differs as
+            // well, so the benchmark's verdict stands).
+            if mode == "gold" || issue["id"] == "t09-reordered" {
+                issue["expected_tool_calls"] = json!(
+                    task["steps"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter(|step| WRITES.contains(&step["tool"].as_str().unwrap()))
+                        .collect::<Vec<_>>()
+                );
+            }
             issues.push_str(&format!("{issue}\n"));
         }
     }
@@ -173,6 +188,26 @@ fn every_agent_gets_the_verdict_of_the_benchmarks_rule() {
             "the state the gold actions reach (gold action 1 (return_order) failed and changed \
              nothing: order O7 is over 500: a return needs a human (SQLSTATE P0001))"
         )
+    );
+
+    // The expected tool calls were checked: made by every gold agent, out of order by one.
+    let tool_calls_check = |issue: &str| -> Value {
+        outcomes[issue]["grade"]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|check| check["name"] == "tool calls")
+            .cloned()
+            .unwrap_or_else(|| panic!("{issue} has a tool calls check: {}", outcomes[issue]))
+    };
+    for task in &tasks {
+        let check = tool_calls_check(&format!("{}-gold", task["id"].as_str().unwrap()));
+        assert_eq!(check["passed"], json!(true), "{check}");
+    }
+    let reordered = tool_calls_check("t09-reordered");
+    assert_eq!(
+        reordered["actual"],
+        json!("expected call 2 update_address was made out of order (call 1)")
     );
 
     // Changes made through the tool functions are on record, table by table, though the agent
