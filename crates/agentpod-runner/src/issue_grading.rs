@@ -260,3 +260,63 @@ fn failed(name: &str, expected: Value, actual: Value) -> Check {
         actual,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_error(actions: Value) -> String {
+        match tool_calls(&actions) {
+            Ok(_) => panic!("{actions} was read as tool calls"),
+            Err(error) => error_chain(&error),
+        }
+    }
+
+    #[test]
+    fn gold_actions_are_tool_calls_of_any_tool() {
+        let actions = json!([
+            {"tool": "execute", "arguments": {"sql": "UPDATE t SET x = 1"}},
+            {"tool": "cancel_order", "arguments": {"order_id": "O1", "reason": "no longer needed"}},
+            {"tool": "files.write", "arguments": {"path": "a.txt"}},
+            {"tool": "list_tables"},
+        ]);
+        let calls = tool_calls(&actions).unwrap();
+        let read: Vec<(usize, &str, usize)> = calls
+            .iter()
+            .map(|call| (call.number, call.tool.as_str(), call.arguments.len()))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                (1, "execute", 1),
+                (2, "cancel_order", 2),
+                (3, "files.write", 1),
+                (4, "list_tables", 0)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_gold_action_that_is_not_a_tool_call_is_named() {
+        assert_eq!(
+            parse_error(json!({"tool": "execute"})),
+            "`gold_actions` must be a list of tool calls"
+        );
+        assert_eq!(
+            parse_error(json!([{"tool": "query", "arguments": {}}, "DELETE FROM t"])),
+            "gold action 2 is not a tool call: it is not an object"
+        );
+        assert_eq!(
+            parse_error(json!([{"name": "query"}])),
+            "gold action 1 is not a tool call: `tool` must name a tool"
+        );
+        assert_eq!(
+            parse_error(json!([{"tool": "query", "arguments": "SELECT 1"}])),
+            "gold action 1 is not a tool call: `arguments` must be an object"
+        );
+        assert_eq!(
+            parse_error(json!([{"tool": "query", "arguments": {}, "args": {}}])),
+            "gold action 1 is not a tool call: unknown key `args` (a gold action has `tool` and `arguments`)"
+        );
+    }
+}
