@@ -159,13 +159,14 @@ impl GoldReplay<'_> {
 
 /// One gold action: `{"tool": "<name>", "arguments": {...}}`; `arguments` may be left out when
 /// the tool takes none.
-struct GoldToolCall {
+pub(crate) struct GoldToolCall {
     number: usize,
     tool: String,
     arguments: Map<String, Value>,
 }
 
-fn tool_calls(actions: &Value) -> Result<Vec<GoldToolCall>, GoldStateError> {
+/// The gold actions read as tool calls, or why they are not; also checked before a run.
+pub(crate) fn tool_calls(actions: &Value) -> Result<Vec<GoldToolCall>, GoldStateError> {
     let actions = actions.as_array().ok_or(GoldStateError::NotAList)?;
     actions
         .iter()
