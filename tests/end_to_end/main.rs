@@ -26,5 +26,6 @@ mod seed_cache;
 mod separation;
 mod shards;
 mod store_faults;
+mod tool_benchmark;
 mod trials;
 mod viewer;

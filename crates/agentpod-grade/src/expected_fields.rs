@@ -84,7 +84,7 @@ fn match_field(matcher: &FieldMatcher, expected: &Value, actual: &Value) -> (boo
 
 /// The text a regular expression is matched against: strings as written, numbers and booleans
 /// as JSON writes them; nothing for null, lists and objects.
-fn answer_text(value: &Value) -> Option<String> {
+pub(crate) fn answer_text(value: &Value) -> Option<String> {
     match value {
         Value::String(text) => Some(text.clone()),
         Value::Number(number) => Some(number.to_string()),
@@ -103,7 +103,7 @@ fn number_in(value: &Value) -> Option<f64> {
     number.is_finite().then_some(number)
 }
 
-fn values_agree(expected: &Value, actual: &Value) -> bool {
+pub(crate) fn values_agree(expected: &Value, actual: &Value) -> bool {
     match (expected, actual) {
         (Value::Object(expected), Value::Object(actual)) => {
             expected.len() == actual.len()

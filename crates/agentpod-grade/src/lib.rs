@@ -1,8 +1,9 @@
 //! Graders: decide per issue whether the agent's answer passes, and why.
 //!
 //! Each grader returns [`Check`]s, which add up to a [`Grade`]: the expected output fields with
-//! the spec's matchers, the expected outputs found in the answer, SQL assertions on the issue's final database, the final state against
-//! the gold actions' state, boundary violations and budget stops.
+//! the spec's matchers, the expected outputs found in the answer, the expected tool calls among
+//! the calls the agent made, SQL assertions on the issue's final database, the final state
+//! against the gold actions' state, boundary violations and budget stops.
 
 mod expected_fields;
 mod expected_outputs;
@@ -11,11 +12,13 @@ mod grade;
 mod grade_error;
 mod limit_checks;
 mod sql_assertions;
+mod tool_calls;
 
 pub use expected_fields::{grade_expected_fields, grade_fields};
 pub use expected_outputs::grade_expected_outputs;
-pub use gold_state::grade_gold_state;
+pub use gold_state::{FailedGoldAction, grade_gold_state};
 pub use grade::{Check, Grade};
 pub use grade_error::GradeError;
 pub use limit_checks::{grade_budgets, grade_no_violations};
 pub use sql_assertions::grade_sql_assertions;
+pub use tool_calls::{MadeToolCall, grade_tool_calls};

@@ -23,14 +23,22 @@ pub const GOLD_ACTIONS_FIELD: &str = "gold_actions";
 /// expected-outputs grader only.
 pub const EXPECTED_OUTPUTS_FIELD: &str = "expected_outputs";
 
+/// The field holding the tool calls a correct agent makes, `[{tool, arguments: {name: matcher}}]`;
+/// for the tool-call grader only.
+pub const EXPECTED_TOOL_CALLS_FIELD: &str = "expected_tool_calls";
+
 /// The field telling where an issue came from (`import-issues` writes it: the tracker, the
 /// original key, its URL, when and from which export). Kept with the issue and the run, never
 /// given to the agent: the tracker's page can show the resolution, that is, the answer.
 pub const PROVENANCE_FIELD: &str = "provenance";
 
 /// Fields kept whatever `issues.fields` selects: graders and people read them, agents never do.
-pub(crate) const ALWAYS_KEPT_FIELDS: &[&str] =
-    &[GOLD_ACTIONS_FIELD, EXPECTED_OUTPUTS_FIELD, PROVENANCE_FIELD];
+pub(crate) const ALWAYS_KEPT_FIELDS: &[&str] = &[
+    GOLD_ACTIONS_FIELD,
+    EXPECTED_OUTPUTS_FIELD,
+    EXPECTED_TOOL_CALLS_FIELD,
+    PROVENANCE_FIELD,
+];
 
 /// Whether `field` is one graders and people read and the agent is never given.
 #[must_use]
@@ -41,7 +49,8 @@ pub fn is_kept_from_agent(field: &str) -> bool {
 impl Issue {
     /// The issue as handed to the agent: `{"id": ..., ...fields}`.
     ///
-    /// The expected outcome, the gold actions and the expected outputs are left out on purpose:
+    /// The expected outcome, the gold actions, the expected outputs and the expected tool calls
+    /// are left out on purpose:
     /// an agent that could
     /// read them would pass every grader without doing the work. So is the provenance: its
     /// tracker URL leads to the resolved issue.
@@ -64,6 +73,11 @@ impl Issue {
     /// The issue's expected outputs as written: a list in JSON lines, the cell's text in CSV.
     pub fn expected_outputs(&self) -> Option<&Value> {
         self.fields.get(EXPECTED_OUTPUTS_FIELD)
+    }
+
+    /// The tool calls the issue expects as written: a list in JSON lines, the cell's text in CSV.
+    pub fn expected_tool_calls(&self) -> Option<&Value> {
+        self.fields.get(EXPECTED_TOOL_CALLS_FIELD)
     }
 }
 
@@ -105,6 +119,22 @@ mod tests {
         assert_eq!(issue.agent_view(), json!({"id": "5", "ask": "total?"}));
         assert_eq!(issue.expected_outputs(), Some(&json!(["1,234.50"])));
         assert!(is_kept_from_agent("expected_outputs") && !is_kept_from_agent("ask"));
+    }
+
+    #[test]
+    fn agent_view_leaves_out_the_expected_tool_calls() {
+        let calls = json!([{"tool": "cancel_order", "arguments": {"order_id": "O1"}}]);
+        let issue = Issue {
+            id: "8".to_owned(),
+            fields: json!({"ask": "cancel O1", "expected_tool_calls": calls})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            expected: None,
+            line: 1,
+        };
+        assert_eq!(issue.agent_view(), json!({"id": "8", "ask": "cancel O1"}));
+        assert_eq!(issue.expected_tool_calls(), Some(&calls));
     }
 
     #[test]

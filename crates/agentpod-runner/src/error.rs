@@ -136,14 +136,14 @@ pub(crate) enum GoldStateError {
     Clone(#[source] agentpod_db::DbError),
     #[error("`gold_actions` must be a list of tool calls")]
     NotAList,
-    #[error("cannot connect to the gold clone as the agent role")]
-    Connect(#[source] sqlx::Error),
-    /// The server's message and SQLSTATE, as the tool layer shows them to the agent (never the
-    /// driver's framing, nor the server's own source position).
+    #[error("gold action {number} is not a tool call: {why}")]
+    NotAToolCall { number: usize, why: String },
+    #[error("cannot register the gold clone with the tool gateway")]
+    Register(#[source] agentpod_tool_gateway::ToolGatewayError),
+    /// The error text the tool layer gives the agent: for a database error, the server's
+    /// message and SQLSTATE (never the driver's framing, nor the server's own source position).
     #[error("gold action {number} failed: {message}")]
     Action { number: usize, message: String },
-    #[error("gold action {number}: cannot replay tool `{tool}`")]
-    UnknownTool { number: usize, tool: String },
     #[error("cannot compare the gold state with the agent's")]
     Snapshot(#[source] agentpod_db::DbError),
 }

@@ -88,9 +88,9 @@ pub(crate) async fn run_issue(
     let events_read = clock.elapsed();
     grade(
         context,
-        database,
+        (database, gateways),
         &prepared,
-        issue,
+        (issue, &steps),
         &agent_run,
         (&boundary_events, unobserved),
         &mut outcome,
@@ -354,9 +354,9 @@ async fn observe(
 /// Fills the outcome from the agent's run and the spec's graders.
 async fn grade(
     context: &PodContext,
-    database: &PodDatabase,
+    (database, gateways): (&PodDatabase, &PodGateways),
     prepared: &PreparedIssue<'_>,
-    issue: &Issue,
+    (issue, steps): (&Issue, &[StepRecord]),
     agent_run: &AgentRun,
     (boundary_events, unobserved): (&[BoundaryEventRecord], Option<String>),
     outcome: &mut OutcomeRecord,
@@ -378,8 +378,15 @@ async fn grade(
             OutcomeStatus::Passed | OutcomeStatus::Failed
         )
     {
-        let mut checks =
-            issue_grading::database_checks(grading, database, issue_database, issue).await;
+        let mut checks = issue_grading::database_checks(
+            grading,
+            database,
+            gateways.tools(),
+            issue_database,
+            issue,
+        )
+        .await;
+        checks.extend(issue_grading::tool_call_check(grading, issue, steps));
         let violations = boundary_events
             .iter()
             .filter(|event| event.kind() == BoundaryEventKind::Violation)

@@ -163,6 +163,11 @@ impl PodGateways {
         }
     }
 
+    /// The pod's tool gateway, which graders call tools through (the gold actions' replay).
+    pub(crate) fn tools(&self) -> &ToolGateway {
+        &self.tools
+    }
+
     /// Everything the gateways recorded for the trial, as steps, and its totals.
     pub(crate) fn finish(
         &self,

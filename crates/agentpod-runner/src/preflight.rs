@@ -11,6 +11,7 @@
 mod agent_program;
 mod answer_columns;
 mod boundary_tables;
+mod gold_actions;
 mod grading_coverage;
 mod stratify_field;
 
@@ -48,6 +49,7 @@ pub fn preflight(spec: &PodSpec, issues: &[Issue], agent_command: Option<&[Strin
     let locations = SpecLocations::read(&spec.path);
     let mut diagnostics = Vec::new();
     diagnostics.extend(grading_coverage::check(spec, issues, &locations));
+    diagnostics.extend(gold_actions::check(spec, issues, &locations));
     diagnostics.extend(stratify_field::check(spec, issues, &locations));
     diagnostics.extend(agent_program::check(spec, agent_command, &locations));
     diagnostics.extend(boundary_tables::check(spec, &locations));
@@ -129,6 +131,30 @@ mod tests {
             "  stratify_by: kind\nboundary:\n  default: read_only\n  tables:\n    notes: writable\n",
         );
         assert_eq!(found, []);
+    }
+
+    #[test]
+    fn gold_actions_that_are_not_tool_calls_are_an_error_naming_the_issue() {
+        let issues = "{\"id\": 1, \"gold_actions\": [{\"tool\": \"execute\", \"arguments\": {\"sql\": \"SELECT 1\"}}]}\n\
+                      {\"id\": 2, \"gold_actions\": [{\"tool\": \"query\"}, {\"sql\": \"DELETE FROM notes\"}]}\n";
+        let found = check(issues, "grading:\n  gold_actions: true\n");
+        let [(is_error, message, _)] = found.as_slice() else {
+            panic!("one diagnostic: {found:?}");
+        };
+        assert!(is_error);
+        assert!(
+            message.starts_with("issue 2 (line 2 of ")
+                && message.ends_with("gold action 2 is not a tool call: `tool` must name a tool"),
+            "{message}"
+        );
+        // Without the grader the field is not read.
+        let found = check(issues, "");
+        assert!(
+            found
+                .iter()
+                .all(|(_, message, _)| !message.contains("tool call")),
+            "{found:?}"
+        );
     }
 
     #[test]

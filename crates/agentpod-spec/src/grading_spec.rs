@@ -10,7 +10,7 @@ use crate::decoder::Decoder;
 use crate::identifier::{is_identifier, is_table_name};
 use crate::keys;
 use crate::node::{Node, Position};
-use crate::{FieldMatcher, SqlAssertion};
+use crate::{FieldMatcher, GoldActionErrors, SqlAssertion, ToolCallsSpec};
 
 const IGNORED_COLUMN_HELP: &str =
     "write `table.column` or `schema.table.column`, e.g. `ticket_notes.created_at`";
@@ -24,9 +24,13 @@ pub struct GradingSpec {
     pub sql: Vec<SqlAssertion>,
     /// Compare the final database with the state the issue's `gold_actions` reach.
     pub gold_actions: bool,
+    /// What a failing gold action does: `skip` (default) or `fail`.
+    pub gold_action_errors: GoldActionErrors,
     /// Columns left out of the state comparison, as written: `table.column` or
     /// `schema.table.column`; for values no two runs share, such as `now()` timestamps.
     pub ignore_columns: Vec<String>,
+    /// How an issue's `expected_tool_calls` are held against the calls the agent made.
+    pub tool_calls: ToolCallsSpec,
     /// An issue with a boundary violation fails.
     pub no_violations: bool,
     /// An issue stopped by a per-issue budget fails.
@@ -39,7 +43,9 @@ impl Default for GradingSpec {
             fields: BTreeMap::new(),
             sql: Vec::new(),
             gold_actions: false,
+            gold_action_errors: GoldActionErrors::Skip,
             ignore_columns: Vec::new(),
+            tool_calls: ToolCallsSpec::default(),
             no_violations: true,
             budgets: true,
         }
@@ -58,7 +64,10 @@ impl GradingSpec {
         let gold_actions = decoder.optional(&fields, "gold_actions", |decoder, node| {
             decoder.boolean(node, "grading.gold_actions")
         });
+        let gold_action_errors =
+            decoder.optional(&fields, "gold_action_errors", GoldActionErrors::decode);
         let ignore_columns = decoder.optional(&fields, "ignore_columns", decode_ignored_columns);
+        let tool_calls = decoder.optional(&fields, "tool_calls", ToolCallsSpec::decode);
         let no_violations = decoder.optional(&fields, "no_violations", |decoder, node| {
             decoder.boolean(node, "grading.no_violations")
         });
@@ -74,12 +83,22 @@ impl GradingSpec {
             );
             return None;
         }
+        if let (false, Some(field)) = (gold_actions, fields.get("gold_action_errors")) {
+            decoder.report_with_help(
+                field.key_position,
+                "`grading.gold_action_errors` has no use without `gold_actions: true`",
+                Some("it says what a failing gold action does; set `gold_actions: true` or remove it"),
+            );
+            return None;
+        }
         let defaults = GradingSpec::default();
         Some(GradingSpec {
             fields: matchers?.unwrap_or_default(),
             sql: sql?.unwrap_or_default(),
             gold_actions,
+            gold_action_errors: gold_action_errors?.unwrap_or_default(),
             ignore_columns: ignore_columns?.unwrap_or_default(),
+            tool_calls: tool_calls?.unwrap_or_default(),
             no_violations: no_violations?.unwrap_or(defaults.no_violations),
             budgets: budgets?.unwrap_or(defaults.budgets),
         })

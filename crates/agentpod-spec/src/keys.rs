@@ -75,10 +75,13 @@ pub(crate) const GRADING: &[&str] = &[
     "fields",
     "sql",
     "gold_actions",
+    "gold_action_errors",
     "ignore_columns",
+    "tool_calls",
     "no_violations",
     "budgets",
 ];
+pub(crate) const TOOL_CALLS: &[&str] = &["order", "extra_calls"];
 /// The matchers written as a mapping; `equal` is written as a plain word.
 pub(crate) const FIELD_MATCHER: &[&str] = &["one_of", "regex", "within"];
 pub(crate) const FIELD_MATCHER_WORDS: &[&str] = &["equal"];

@@ -314,12 +314,26 @@ impl ServerHandler for McpHandler {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
         let issue = McpHandler::issue(&context)?;
+        self.call(&issue, request).await
+    }
+}
+
+impl McpHandler {
+    /// One `tools/call` for `issue`, whoever makes it: the agent's MCP client through
+    /// [`ServerHandler::call_tool`], or a grader replaying gold actions through
+    /// [`crate::ToolGateway::call_tool`]. The tool is resolved, admitted against the issue's
+    /// limits, run under the call timeout, capped and recorded the same way for both.
+    pub(crate) async fn call(
+        &self,
+        issue: &IssueState,
+        request: CallToolRequestParams,
+    ) -> Result<CallToolResult, McpError> {
         let started = Instant::now();
         let started_at = chrono::Utc::now();
         let tool = request.name.to_string();
         let arguments = request.arguments.unwrap_or_default();
         let (recorded, arguments_bytes) = recorded_arguments(&arguments);
-        let target = self.resolve(&issue, &tool).await;
+        let target = self.resolve(issue, &tool).await;
         let call = CallStart {
             started,
             started_at,
@@ -334,7 +348,7 @@ impl ServerHandler for McpHandler {
                 let message = format!("unknown tool {:?}", call.tool);
                 let (sequence, _) = issue.begin_call(false);
                 call.record(
-                    &issue,
+                    issue,
                     sequence,
                     message.clone(),
                     true,
@@ -347,7 +361,7 @@ impl ServerHandler for McpHandler {
             Err(message) => {
                 let (sequence, _) = issue.begin_call(false);
                 call.record(
-                    &issue,
+                    issue,
                     sequence,
                     message.clone(),
                     true,
@@ -365,7 +379,7 @@ impl ServerHandler for McpHandler {
                 "tool call budget spent: this issue may make at most {max_tool_calls} tool calls"
             );
             call.record(
-                &issue,
+                issue,
                 sequence,
                 message.clone(),
                 true,
@@ -377,7 +391,7 @@ impl ServerHandler for McpHandler {
         }
 
         let timeout = self.shared.config.call_timeout;
-        let ran = match tokio::time::timeout(timeout, self.run(&issue, target, arguments)).await {
+        let ran = match tokio::time::timeout(timeout, self.run(issue, target, arguments)).await {
             Ok(ran) => ran,
             Err(_) => failed(format!(
                 "tool call timed out after {} ms",
@@ -389,7 +403,7 @@ impl ServerHandler for McpHandler {
         let (result, cut_here) = cap_call_result(ran.result);
         let is_error = result.is_error == Some(true);
         call.record(
-            &issue,
+            issue,
             sequence,
             result_text(&result.content),
             is_error,

@@ -1,4 +1,5 @@
-//! The gateway's lifecycle: start it on an address, register and finish issues, shut it down.
+//! The gateway's lifecycle: start it on an address, register and finish issues, shut it down;
+//! and tool calls for a registered issue from inside agentpod (a grader's gold actions).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -7,13 +8,14 @@ use agentpod_gateway_http::{
     GatewayListener, IssueAccess, IssueRegistry, RunningServer, ServerLimits,
 };
 use axum::Router;
+use rmcp::model::CallToolRequestParams;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
 use crate::issue_state::IssueState;
 use crate::issue_tool_record::IssueToolRecord;
-use crate::mcp_handler::McpHandler;
+use crate::mcp_handler::{McpHandler, result_text};
 use crate::proxied_servers::ProxiedServers;
 use crate::request_guard::{guard, unknown_route};
 use crate::tool_config::{ToolConfig, ToolLimits};
@@ -125,6 +127,39 @@ impl ToolGateway {
         let url = format!("http://{}/i/{token}/mcp", self.local_addr());
         let environment = vec![("AGENTPOD_MCP_URL".to_owned(), url.clone())];
         Ok(IssueAccess::new(issue_id, token, url, environment))
+    }
+
+    /// Calls `tool` for the issue of `token` from inside agentpod, as the issue's MCP client
+    /// would over HTTP: the same resolution (built-in, SQL-function and proxied tools), limits,
+    /// timeout, result cap and record, as the role the issue was registered with. For graders
+    /// that replay an issue's gold actions. `Ok` holds the result's text; `Err` the error text
+    /// the agent would read (an unknown tool, a bad argument, a refused statement, a token that
+    /// is not live).
+    pub async fn call_tool(
+        &self,
+        token: &str,
+        tool: &str,
+        arguments: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<String, String> {
+        let issue = self
+            .shared
+            .issue(token)
+            .ok_or_else(|| "the issue's tool token is not live".to_owned())?;
+        let handler = McpHandler {
+            shared: self.shared.clone(),
+        };
+        let request = CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments);
+        match handler.call(&issue, request).await {
+            Ok(result) => {
+                let text = result_text(&result.content);
+                if result.is_error == Some(true) {
+                    Err(text)
+                } else {
+                    Ok(text)
+                }
+            }
+            Err(error) => Err(error.message.into_owned()),
+        }
     }
 
     /// Revokes the token and returns everything recorded for the issue, in order. The issue's

@@ -77,6 +77,7 @@ fn is_judged(spec: &PodSpec, issue: &Issue) -> bool {
         || !spec.grading.sql.is_empty()
         || (spec.grading.gold_actions && issue.gold_actions().is_some())
         || issue.expected_outputs().is_some()
+        || issue.expected_tool_calls().is_some()
 }
 
 fn no_grader_help(spec: &PodSpec, issues: &[Issue]) -> String {

@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use agentpod_spec::{
     AccessClass, AgentIsolation, AgentLimits, AgentSpec, BoundarySpec, BudgetsSpec, CategoryMix,
-    ColumnRule, CurrentHandling, DatabaseSpec, FieldMatcher, Fixture, FixtureKind, GateSpec,
-    GradingSpec, IssuesSpec, ModelSpec, ModelUpstream, PodSpec, ProductionBudgets, ProductionSpec,
-    ProposalResponse, RetriesSpec, SqlAssertion, StandInRuleSpec, StandInSpec, TableRule,
-    TemplatePart, ToolServerKind, ToolServerSpec, ToolsSpec, UpstreamLimitsSpec,
+    ColumnRule, CurrentHandling, DatabaseSpec, ExtraToolCalls, FieldMatcher, Fixture, FixtureKind,
+    GateSpec, GoldActionErrors, GradingSpec, IssuesSpec, ModelSpec, ModelUpstream, PodSpec,
+    ProductionBudgets, ProductionSpec, ProposalResponse, RetriesSpec, SqlAssertion,
+    StandInRuleSpec, StandInSpec, TableRule, TemplatePart, ToolCallOrder, ToolCallsSpec,
+    ToolServerKind, ToolServerSpec, ToolsSpec, UpstreamLimitsSpec,
 };
 
 #[test]
@@ -200,6 +201,14 @@ fn minimal_spec_takes_the_defaults() {
     assert_eq!(spec.grading, GradingSpec::default());
     assert!(spec.grading.no_violations && spec.grading.budgets);
     assert!(!spec.grading.gold_actions);
+    assert_eq!(spec.grading.gold_action_errors, GoldActionErrors::Skip);
+    assert_eq!(
+        spec.grading.tool_calls,
+        ToolCallsSpec {
+            order: ToolCallOrder::InOrder,
+            extra_calls: ExtraToolCalls::Allow,
+        }
+    );
     assert_eq!(spec.production, None);
     assert_eq!(spec.gate, GateSpec::default());
     assert_eq!(spec.gate.min_pass_rate, None);
@@ -253,6 +262,14 @@ fn grading_production_and_gate_decode_every_key() {
         ])
     );
     assert!(grading.gold_actions);
+    assert_eq!(grading.gold_action_errors, GoldActionErrors::Fail);
+    assert_eq!(
+        grading.tool_calls,
+        ToolCallsSpec {
+            order: ToolCallOrder::AnyOrder,
+            extra_calls: ExtraToolCalls::Forbid,
+        }
+    );
     assert_eq!(
         grading.ignore_columns,
         ["ticket_notes.created_at", "billing.invoices.issued_at"]
@@ -315,6 +332,10 @@ fn grading_sections_serialize_as_written() {
         serde_json::json!(500.0)
     );
     assert_eq!(json["gate"]["max_violations"], serde_json::json!(0));
+    assert_eq!(
+        json["grading"]["gold_action_errors"],
+        serde_json::json!("fail")
+    );
 }
 
 #[test]

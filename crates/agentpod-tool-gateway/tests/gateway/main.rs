@@ -3,6 +3,7 @@
 
 mod caps;
 mod connections;
+mod in_process_calls;
 mod limits;
 mod parallel;
 mod protocol;
