@@ -201,3 +201,91 @@ fn bad_input_is_refused_with_what_is_wrong() {
         stderr(&output)
     );
 }
+
+/// The Job's own shard script, run here as two of its pods would run it (each index in a
+/// process of its own, `/results` a local directory, the same image's `agentpod` on PATH):
+/// each writes its part's bundle, and the bundles merge into one run with every pair once.
+#[test]
+fn the_jobs_script_runs_each_shard_and_its_bundles_merge() {
+    let scratch = Scratch::new();
+    let output = scratch.run(&[
+        "deploy",
+        "kubernetes",
+        "tests/pods/shards.yaml",
+        "--shards",
+        "2",
+        "--image",
+        "agentpod:local",
+        "--",
+        "--sample",
+        "6",
+        "--trials",
+        "1",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let file = scratch.path().join("shards.yaml");
+    std::fs::write(&file, stdout(&output)).expect("write the manifests");
+    let job = &documents(&file)[2];
+    let script = job["spec"]["template"]["spec"]["containers"][0]["command"][2]
+        .as_str()
+        .expect("the shard script");
+    let results = scratch.path().join("results");
+    std::fs::create_dir(&results).expect("the results directory");
+    let script = script.replace("/results", results.to_str().expect("a UTF-8 path"));
+    let binaries = agentpod_end_to_end::binary("agentpod");
+    let path = format!(
+        "{}:{}",
+        binaries
+            .parent()
+            .expect("the binaries' directory")
+            .display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for index in 0..2 {
+        let ran = Command::new("/bin/sh")
+            .args(["-c", &script])
+            .current_dir(repo_root())
+            .env("JOB_COMPLETION_INDEX", index.to_string())
+            .env("PATH", &path)
+            .env("NO_COLOR", "1")
+            .env("XDG_CACHE_HOME", repo_root().join("target/test-cache"))
+            .output()
+            .expect("sh runs");
+        assert!(ran.status.success(), "index {index}: {}", stderr(&ran));
+    }
+    let bundles: Vec<String> = (1..=2)
+        .map(|shard| {
+            let bundle = results.join(format!("shard-{shard}-of-2.bundle.json"));
+            assert!(bundle.is_file(), "{} was written", bundle.display());
+            bundle.to_string_lossy().into_owned()
+        })
+        .collect();
+    let merged_json = scratch.path().join("merged.json");
+    let mut merge = vec!["merge"];
+    merge.extend(bundles.iter().map(String::as_str));
+    merge.extend(["--json", merged_json.to_str().expect("a UTF-8 path")]);
+    let merged = scratch.run(&merge);
+    assert_eq!(merged.status.code(), Some(0), "{}", stderr(&merged));
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(&merged_json).expect("the summary"))
+            .expect("JSON");
+    let run_id = summary["run_id"].as_str().expect("the merged run's id");
+    let shown = scratch.show(run_id);
+    let outcomes = shown["outcomes"].as_array().expect("outcomes");
+    let mut pairs: Vec<(String, u64)> = outcomes
+        .iter()
+        .map(|outcome| {
+            (
+                outcome["issue_id"].as_str().unwrap_or_default().to_owned(),
+                outcome["trial"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    pairs.sort();
+    pairs.dedup();
+    assert_eq!(
+        (outcomes.len(), pairs.len()),
+        (6, 6),
+        "the 6 sampled issues, each once"
+    );
+}
