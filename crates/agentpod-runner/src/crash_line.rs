@@ -2,6 +2,8 @@
 //! decoration around it. Python's traceback ends with `ValueError: …`, Rust's panic message
 //! stands before `note: run with RUST_BACKTRACE=1 …`, Node's `Error: …` stands above its
 //! `    at …` frames and `Node.js v20…`; a banner (`-----`) or blank lines may follow any of them.
+//! Python's exception groups (asyncio's `TaskGroup`, anyio) frame every line with `|` and `+`:
+//! the frame is taken off first, so the innermost exception is the line.
 //!
 //! stderr is the agent's text, so hostile: only the head agentpod kept is read, the line chosen
 //! is cut to [`CRASH_LINE_CHARACTERS`], and it is only ever shown through the views' inert text.
@@ -14,9 +16,25 @@ const CRASH_LINE_CHARACTERS: usize = 160;
 /// decoration, the last line that is not blank.
 pub(crate) fn crash_line(stderr: &str) -> Option<String> {
     let mut lines = stderr.lines().rev();
-    let meaningful = lines.clone().find(|line| !is_decoration(line));
+    let meaningful = lines
+        .clone()
+        .map(without_group_frame)
+        .find(|line| !is_decoration(line));
     let chosen = meaningful.or_else(|| lines.find(|line| !line.trim().is_empty()))?;
     Some(cut(chosen.trim(), CRASH_LINE_CHARACTERS))
+}
+
+/// A line of a Python exception group's traceback without its frame: `  | ` or `  + ` (and the
+/// nested `    | `) before the text. Other lines are left as they are.
+fn without_group_frame(line: &str) -> &str {
+    let trimmed = line.trim_start();
+    match trimmed
+        .strip_prefix('|')
+        .or_else(|| trimmed.strip_prefix("+ "))
+    {
+        Some(rest) if line.len() > trimmed.len() => rest.strip_prefix(' ').unwrap_or(rest),
+        _ => line,
+    }
 }
 
 /// Whether a stderr line only frames a crash: blank, a banner or caret line without a letter
@@ -32,8 +50,9 @@ fn is_decoration(line: &str) -> bool {
 
 /// The fixed lines Python, Rust and Node print around an exception's message.
 fn is_runtime_boilerplate(trimmed: &str) -> bool {
-    const EXACT: [&str; 4] = [
+    const EXACT: [&str; 5] = [
         "Traceback (most recent call last):",
+        "Exception Group Traceback (most recent call last):",
         "During handling of the above exception, another exception occurred:",
         "The above exception was the direct cause of the following exception:",
         "stack backtrace:",
@@ -82,6 +101,29 @@ ValueError: order #W1234 has no item 42
             crash_line(stderr).as_deref(),
             Some("ValueError: order #W1234 has no item 42")
         );
+    }
+
+    #[test]
+    fn a_python_exception_group_gives_its_innermost_exception_not_the_frame() {
+        // What asyncio.run prints when a TaskGroup's task raised (Python 3.11+).
+        let stderr = "\
+  + Exception Group Traceback (most recent call last):
+  |   File \"/agent/main.py\", line 30, in <module>
+  |     asyncio.run(main())
+  | ExceptionGroup: unhandled errors in a TaskGroup (1 sub-exception)
+  +-+---------------- 1 ----------------
+    | Traceback (most recent call last):
+    |   File \"/agent/main.py\", line 21, in main
+    |     await session.call_tool(\"query\", {})
+    | mcp.shared.exceptions.McpError: tool query needs sql
+    +------------------------------------
+";
+        assert_eq!(
+            crash_line(stderr).as_deref(),
+            Some("mcp.shared.exceptions.McpError: tool query needs sql")
+        );
+        // A line of the agent's own that starts with `|` is not a frame.
+        assert_eq!(crash_line("| a | b |\n").as_deref(), Some("| a | b |"));
     }
 
     #[test]
