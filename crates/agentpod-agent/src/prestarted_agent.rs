@@ -158,8 +158,13 @@ impl PrestartedAgent {
         if let Some(writer) = self.start_line.take()
             && let Err(error) = write_start_line(writer, line.as_bytes()).await
         {
-            // The shell is gone or stuck: what it left is the outcome (an error, no answer).
-            tracing::warn!(%error, "cannot hand the prestarted agent its start line");
+            // The waiting shell is gone or stuck (a sandbox that failed to set up: bubblewrap
+            // loses a race with a mount another pod's slot made or removed under a directory it
+            // binds). It never read a whole line, so the agent never ran: this sandbox goes
+            // (its group is killed on drop) and the agent starts cold, once.
+            tracing::warn!(%error, "the prestarted sandbox did not take its start line; starting the agent cold");
+            drop(self);
+            return crate::run_agent::run_agent(invocation, cancel).await;
         }
         // From here on the agent's process group and control group belong to `supervise`.
         if let Some(group) = self.group.take() {

@@ -35,6 +35,25 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
+impl Command {
+    /// Whether the command only reads and prints (no pod, agent, server or store write that a
+    /// sudden end would leave half-done).
+    pub(crate) fn only_prints(&self) -> bool {
+        matches!(
+            self,
+            Command::Validate(_)
+                | Command::Runs(_)
+                | Command::Show(_)
+                | Command::Trace(_)
+                | Command::Report(_)
+                | Command::Compare(_)
+                | Command::Gate(_)
+                | Command::Dataset(_)
+                | Command::Deploy(_)
+        )
+    }
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct GlobalOptions {
     /// The run store (SQLite); created if missing.

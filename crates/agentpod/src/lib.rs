@@ -18,9 +18,13 @@ pub use exit_code::Exit;
 
 /// Parses `args` and runs the command; what `main` calls.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    restore_default_sigpipe();
     let cli = match cli::Cli::try_parse_from(args) {
-        Ok(cli) => cli,
+        Ok(cli) => {
+            if cli.command.only_prints() {
+                restore_default_sigpipe();
+            }
+            cli
+        }
         Err(error) => {
             let _ = error.print();
             return if error.use_stderr() {
@@ -49,7 +53,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 }
 
 /// Rust ignores SIGPIPE, so `agentpod show latest | head` would panic on the closed pipe; the
-/// default action ends the process quietly, as other command-line tools do.
+/// default action ends the process quietly, as other command-line tools do. Only for commands
+/// that read and print: a command that starts pods, agents or servers writes to pipes an agent's
+/// sandbox may close at any moment (its start line), and must see EPIPE there, not die of it
+/// with its pods and mounts left behind.
 fn restore_default_sigpipe() {
     use nix::sys::signal::{SigHandler, Signal, signal};
     // SAFETY: installs the default handler; no Rust code runs in a signal handler.

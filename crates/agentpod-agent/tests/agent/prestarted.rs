@@ -181,6 +181,40 @@ async fn a_prestarted_agent_writes_its_answer_and_its_time_starts_with_its_issue
     );
 }
 
+/// A sandbox that died while it waited (bubblewrap can lose a race with a mount that appears or
+/// goes under a directory it binds) never ran the agent: the agent then starts cold, and the
+/// issue gets its answer instead of the dead sandbox's error.
+#[tokio::test]
+async fn a_sandbox_that_died_waiting_is_replaced_by_a_cold_start() {
+    let agent = SandboxedAgent::new("printf '{\"answer\": 42}' > \"$AGENTPOD_OUTPUT\"", &[]);
+    let prestarted = agent.prestart();
+    let process = prestarted.process_id().expect("a running sandbox");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(process).expect("a pid")),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill the waiting sandbox");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while is_alive(process) {
+        assert!(Instant::now() < deadline, "the sandbox outlived SIGKILL");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let run = prestarted
+        .run(&agent.cold(), CancellationToken::new())
+        .await;
+    assert_eq!(
+        run.exit,
+        AgentExit::Exited { code: 0 },
+        "{}",
+        run.stderr.text
+    );
+    assert!(
+        matches!(&run.output, AgentOutput::Valid(answer) if answer["answer"] == 42),
+        "{:?}",
+        run.output
+    );
+}
+
 #[tokio::test]
 async fn a_prestarted_agent_dropped_unused_leaves_no_process() {
     let agent = SandboxedAgent::new("exit 0", &[]);
