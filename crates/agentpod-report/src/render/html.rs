@@ -12,7 +12,7 @@ use crate::render::inert_text::xml_text;
 use agentpod_store::OutcomeStatus;
 
 use crate::figures::comparison::Comparison;
-use crate::figures::run_report::{IssueRow, RunReport, figures};
+use crate::figures::run_report::{IssueRow, RunReport, TimelineEntry, figures};
 
 use super::format::{dollars, measured_pass_rate, number, percent, points, range, seconds, signed};
 use super::svg::{EstimateRow, ShareRow, estimates, histogram, shares};
@@ -99,6 +99,29 @@ pub fn html_page_start(out: &mut String, title: &str, chrome: &HtmlChrome) {
 /// The end of a page [`html_page_start`] began.
 pub fn html_page_end(out: &mut String) {
     out.push_str("</body></html>\n");
+}
+
+/// The start of one timeline line (`<li>` with its kind, label and times), left open for what a
+/// page adds under it; the report's timelines and the viewer's issue page write it alike.
+pub fn timeline_entry_start(out: &mut String, entry: &TimelineEntry) {
+    let _ = write!(
+        out,
+        "<li class=\"{}{}\"><span class=\"kind\">{}</span>{}",
+        entry.kind,
+        if entry.failed { " failed" } else { "" },
+        entry.kind.replace('_', " "),
+        xml_text(&entry.label)
+    );
+    if let Some(latency) = entry.latency_ms {
+        let _ = write!(
+            out,
+            "<span class=\"when\">{}</span>",
+            seconds(latency / 1000.0)
+        );
+    }
+    if let Some(started) = &entry.started_at {
+        let _ = write!(out, "<span class=\"when\">{}</span>", xml_text(started));
+    }
 }
 
 pub(crate) fn report(report: &RunReport) -> String {
@@ -409,24 +432,7 @@ fn issue_row(
     match report.timelines.get(&issue.issue_id) {
         Some(entries) if !entries.is_empty() => {
             for entry in entries {
-                let _ = write!(
-                    out,
-                    "<li class=\"{}{}\"><span class=\"kind\">{}</span>{}",
-                    entry.kind,
-                    if entry.failed { " failed" } else { "" },
-                    entry.kind.replace('_', " "),
-                    xml_text(&entry.label)
-                );
-                if let Some(latency) = entry.latency_ms {
-                    let _ = write!(
-                        out,
-                        "<span class=\"when\">{}</span>",
-                        seconds(latency / 1000.0)
-                    );
-                }
-                if let Some(started) = &entry.started_at {
-                    let _ = write!(out, "<span class=\"when\">{}</span>", xml_text(started));
-                }
+                timeline_entry_start(out, entry);
                 out.push_str("</li>");
             }
         }

@@ -15,6 +15,7 @@ pub(crate) mod terminal;
 
 pub use html::{
     HtmlChrome, IssueHref, comparison_page, html_page_end, html_page_start, report_page,
+    timeline_entry_start,
 };
 pub use report_format::{ReportFormat, render_comparison, render_gate, render_report};
 pub use show_json::ShowJson;

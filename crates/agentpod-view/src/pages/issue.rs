@@ -12,6 +12,7 @@ use std::fmt::Write;
 use agentpod_report::TimelineEntry;
 use agentpod_report::inert_text::xml_text;
 use agentpod_report::render::format::{dollars, number, seconds};
+use agentpod_report::render::timeline_entry_start;
 use agentpod_store::{BoundaryDetail, BoundaryEventRecord, OutcomeRecord, Page, StepRecord};
 
 use super::{issue_href, json_block, page_end, page_start, pager, run_href};
@@ -132,7 +133,7 @@ fn trial_column(
         );
         for event in events {
             let entry = TimelineEntry::of_event(event);
-            entry_start(out, &entry);
+            timeline_entry_start(out, &entry);
             let _ = write!(
                 out,
                 "<details><summary>detail</summary>{}</details></li>",
@@ -156,7 +157,7 @@ fn trial_column(
     );
     for step in steps {
         let entry = TimelineEntry::of_step(step);
-        entry_start(out, &entry);
+        timeline_entry_start(out, &entry);
         let _ = write!(
             out,
             "<details><summary>detail</summary>{}</details></li>",
@@ -223,28 +224,6 @@ fn outcome_facts(out: &mut String, outcome: &OutcomeRecord) {
                 xml_text(text)
             );
         }
-    }
-}
-
-/// The start of a timeline line, as the report's HTML timeline writes it.
-fn entry_start(out: &mut String, entry: &TimelineEntry) {
-    let _ = write!(
-        out,
-        "<li class=\"{}{}\"><span class=\"kind\">{}</span>{}",
-        entry.kind,
-        if entry.failed { " failed" } else { "" },
-        entry.kind.replace('_', " "),
-        xml_text(&entry.label)
-    );
-    if let Some(latency) = entry.latency_ms {
-        let _ = write!(
-            out,
-            "<span class=\"when\">{}</span>",
-            seconds(latency / 1000.0)
-        );
-    }
-    if let Some(started) = &entry.started_at {
-        let _ = write!(out, "<span class=\"when\">{}</span>", xml_text(started));
     }
 }
 
