@@ -67,12 +67,26 @@ fn the_viewer_in_a_browser_shows_the_stores_numbers() {
     std::io::BufReader::new(stdout)
         .read_line(&mut first)
         .unwrap();
-    // "agentpod view: http://127.0.0.1:PORT/runs (Ctrl-C stops it)"
+    // "agentpod view: http://127.0.0.1:PORT/runs?token=TOKEN (Ctrl-C stops it)"
     let url = first
         .split_whitespace()
         .find(|word| word.starts_with("http://127.0.0.1:"))
         .unwrap_or_else(|| panic!("the viewer prints its address: {first:?}"));
-    let base = url.trim_end_matches("/runs").to_string();
+    let base = url.split("/runs").next().unwrap_or_default().to_string();
+    // Without the printed token the viewer answers nothing of the store (agents on this
+    // machine share its loopback).
+    let bare = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &format!("{base}/runs"),
+        ])
+        .output()
+        .expect("curl runs");
+    assert_eq!(String::from_utf8_lossy(&bare.stdout), "401");
 
     let write = |name: &str, bytes: &[u8]| {
         let path = scratch.path().join(name);
@@ -97,7 +111,7 @@ fn the_viewer_in_a_browser_shows_the_stores_numbers() {
     let screenshots = repo_root().join("target/viewer-screenshots");
     let browser = std::process::Command::new(repo_root().join(".venv/bin/python"))
         .arg(repo_root().join("tests/end_to_end/viewer_browser.py"))
-        .arg(&base)
+        .arg(url)
         .arg(&show_baseline)
         .arg(&show_candidate)
         .arg(&compare_json)

@@ -3,7 +3,7 @@ system browser; Playwright's own browser builds are never downloaded).
 
 Usage: viewer_browser.py BASE_URL SHOW_BASELINE SHOW_CANDIDATE COMPARE_JSON SCREENSHOTS_DIR
 
-BASE_URL is the address `agentpod view` printed; SHOW_* are `agentpod show RUN --json` of the
+BASE_URL is the address `agentpod view` printed (with its access token); SHOW_* are `agentpod show RUN --json` of the
 two runs (the baseline ran first), COMPARE_JSON `agentpod compare CANDIDATE BASELINE --format
 json` (the runs page lists the newest first, so the candidate is the first checked). Opens the
 runs list, a run, an issue, the comparison and the proposals by clicking through, asserts each
@@ -18,7 +18,9 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
-base, show_baseline, show_candidate, compare_json, shots = sys.argv[1:6]
+printed_url, show_baseline, show_candidate, compare_json, shots = sys.argv[1:6]
+# The printed address carries the access token; its first page leaves the cookie the links use.
+base = printed_url.split("/runs")[0]
 baseline = json.loads(pathlib.Path(show_baseline).read_text())
 candidate = json.loads(pathlib.Path(show_candidate).read_text())
 comparison = json.loads(pathlib.Path(compare_json).read_text())
@@ -59,7 +61,7 @@ with sync_playwright() as playwright:
     )
 
     # The runs list: each run's figures are its stored summary's.
-    page.goto(f"{base}/runs")
+    page.goto(printed_url)
     for show in (baseline, candidate):
         run_id = show["run"]["id"]
         summary = show["summary"]

@@ -23,6 +23,7 @@ use agentpod_store::{
     OutcomeStatus, ProposalDetail, RowChangeDetail, RunStatus, RunStore, StepDetail, StepRecord,
     TokenCounts, ToolCallDetail,
 };
+use agentpod_view::ACCESS_COOKIE;
 use agentpod_view::SqliteSource;
 use chrono::{TimeZone, Utc};
 use serde_json::json;
@@ -78,6 +79,7 @@ async fn bench() -> Result<(), String> {
     let server = tokio::spawn(agentpod_view::serve(
         listener,
         Arc::new(SqliteSource::new(store.clone())),
+        TOKEN,
         async {
             let _ = stopped.await;
         },
@@ -159,9 +161,13 @@ async fn bench() -> Result<(), String> {
 }
 
 /// GET over a fresh loopback connection, read to the end: (time, bytes).
+/// The access token the bench's server is started with.
+const TOKEN: &str = "bench-access-token";
+
 async fn get(port: u16, path: &str) -> Result<(Duration, usize), String> {
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {ACCESS_COOKIE}={TOKEN}\r\nConnection: close\r\n\r\n"
+    );
     tokio::task::spawn_blocking(move || {
         let started = Instant::now();
         let mut stream =

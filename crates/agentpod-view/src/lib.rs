@@ -18,5 +18,5 @@ mod server;
 pub mod source;
 
 pub use error::ViewError;
-pub use server::{router, serve};
+pub use server::{ACCESS_COOKIE, new_access_token, router, serve};
 pub use source::{IssueRecords, RunSource, SqliteSource};

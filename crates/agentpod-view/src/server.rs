@@ -5,6 +5,12 @@
 //! rebinding) could otherwise read the store through the reader's browser. Every page is sent
 //! with a content security policy that allows no script, no outside fetch and no framing, so a
 //! text the escapes missed still could not run.
+//!
+//! Loopback is not private on a machine where agents run: an agent in the host sandbox shares
+//! the host's network, and the store holds every issue's expected answer. So every request also
+//! carries the viewer's access token, made when it starts and printed only in the URL it gives
+//! the user (`?token=`, which leaves a `SameSite=Strict`, HttpOnly cookie for the links after
+//! it); without it the answer is 401 and nothing of the store.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -29,15 +35,35 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inl
 /// The icon, embedded (browsers ask for it on every site).
 const ICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#0969da"/><path d="M4 11l3-6 2 4 1-2 2 4" stroke="#fff" stroke-width="1.5" fill="none"/></svg>"##;
 
+/// The cookie that carries the access token after the first page.
+pub const ACCESS_COOKIE: &str = "agentpod_view";
+
 #[derive(Clone)]
 struct Served {
     source: Arc<dyn RunSource>,
     port: u16,
+    token: Arc<str>,
 }
 
-/// The viewer's routes over `source`, answering only requests addressed to loopback `port`.
-pub fn router(source: Arc<dyn RunSource>, port: u16) -> Router {
-    let served = Served { source, port };
+/// A new access token: 32 random letters and digits.
+#[must_use]
+pub fn new_access_token() -> String {
+    use rand::RngExt;
+    rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(32)
+        .map(char::from)
+        .collect()
+}
+
+/// The viewer's routes over `source`, answering only requests addressed to loopback `port`
+/// that carry `token`.
+pub fn router(source: Arc<dyn RunSource>, port: u16, token: &str) -> Router {
+    let served = Served {
+        source,
+        port,
+        token: Arc::from(token),
+    };
     Router::new()
         .route("/", get(|| async { Redirect::to("/runs") }))
         .route("/runs", get(runs))
@@ -55,10 +81,11 @@ pub fn router(source: Arc<dyn RunSource>, port: u16) -> Router {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     source: Arc<dyn RunSource>,
+    token: &str,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let port = listener.local_addr()?.port();
-    axum::serve(listener, router(source, port))
+    axum::serve(listener, router(source, port, token))
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -73,8 +100,33 @@ async fn guard(State(served): State<Served>, request: Request, next: Next) -> Re
     let allowed = ["127.0.0.1", "localhost", "[::1]"]
         .iter()
         .any(|name| host == format!("{name}:{}", served.port));
-    let mut response = if allowed {
-        next.run(request).await
+    let by_query =
+        token_in_query(request.uri().query()).is_some_and(|token| same(token, &served.token));
+    let by_cookie = request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|cookies| cookies.split(';'))
+        .filter_map(|cookie| cookie.trim().split_once('='))
+        .any(|(name, value)| name == ACCESS_COOKIE && same(value, &served.token));
+    let mut response = if allowed && (by_query || by_cookie) {
+        let mut response = next.run(request).await;
+        if by_query
+            && let Ok(cookie) = HeaderValue::from_str(&format!(
+                "{ACCESS_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict",
+                served.token
+            ))
+        {
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+        response
+    } else if allowed {
+        (
+            StatusCode::UNAUTHORIZED,
+            "agentpod view needs its access token: open the address it printed (with ?token=)\n",
+        )
+            .into_response()
     } else {
         (
             StatusCode::FORBIDDEN,
@@ -92,6 +144,25 @@ async fn guard(State(served): State<Served>, request: Request, next: Next) -> Re
         headers.insert(name, HeaderValue::from_static(value));
     }
     response
+}
+
+/// The `token` parameter of a query string, as sent.
+fn token_in_query(query: Option<&str>) -> Option<&str> {
+    query?
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(name, _)| *name == "token")
+        .map(|(_, value)| value)
+}
+
+/// Whether `given` is `expected`, in time that does not depend on where they differ.
+fn same(given: &str, expected: &str) -> bool {
+    given.len() == expected.len()
+        && given
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |differ, (a, b)| differ | (a ^ b))
+            == 0
 }
 
 /// A page that could not be made: its status and an error page saying why.

@@ -13,10 +13,13 @@ use agentpod_store::{
     OutcomeStatus, ProposalDetail, RunStatus, RunStore, StepDetail, StepRecord, TokenCounts,
     ToolCallDetail, ViolationDetail,
 };
+use agentpod_view::ACCESS_COOKIE;
 use agentpod_view::SqliteSource;
 use chrono::{Duration, TimeZone, Utc};
 use serde_json::json;
 
+/// The access token the test servers are started with.
+const TOKEN: &str = "test-access-token";
 const HOSTILE: &str = "<script>alert(1)</script><img src=x onerror=alert(2)>";
 
 /// A run of `issues` × `trials`: issue `passes` passes in every trial, the others fail; the
@@ -180,7 +183,7 @@ impl Served {
         let port = listener.local_addr().unwrap().port();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            agentpod_view::serve(listener, Arc::new(SqliteSource::new(store)), async {
+            agentpod_view::serve(listener, Arc::new(SqliteSource::new(store)), TOKEN, async {
                 let _ = stopped.await;
             })
             .await
@@ -193,10 +196,17 @@ impl Served {
         }
     }
 
-    /// GET `path` with `host` as the Host header: (status, headers, body).
+    /// GET `path` with `host` as the Host header and the access cookie: (status, headers, body).
     async fn get_as(&self, path: &str, host: &str) -> (u16, String, String) {
+        self.get_with(path, host, &format!("Cookie: {ACCESS_COOKIE}={TOKEN}\r\n"))
+            .await
+    }
+
+    /// GET `path` with `host` as the Host header and `extra` header lines.
+    async fn get_with(&self, path: &str, host: &str, extra: &str) -> (u16, String, String) {
         let port = self.port;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n");
         tokio::task::spawn_blocking(move || {
             let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
             stream.write_all(request.as_bytes()).unwrap();
@@ -369,6 +379,31 @@ async fn every_page_shows_the_store_escaped_and_paged() {
         .get_as("/runs", &format!("localhost:{}", served.port))
         .await;
     assert_eq!(status, 200);
+
+    // Loopback is shared with the agents of this machine: without the access token nothing of
+    // the store is answered; the token in the query also leaves the cookie for the links.
+    let host = format!("127.0.0.1:{}", served.port);
+    for (path, extra) in [
+        ("/runs", String::new()),
+        ("/runs?token=wrong", String::new()),
+        ("/runs", format!("Cookie: {ACCESS_COOKIE}=wrong\r\n")),
+        ("/runs", format!("Cookie: other={TOKEN}\r\n")),
+    ] {
+        let (status, _, body) = served.get_with(path, &host, &extra).await;
+        assert_eq!(status, 401, "{path} {extra}");
+        assert!(!body.contains("support-triage"), "{body}");
+    }
+    let (status, head, body) = served
+        .get_with(&format!("/runs?token={TOKEN}"), &host, "")
+        .await;
+    assert_eq!(status, 200);
+    assert!(body.contains("support-triage"));
+    assert!(
+        head.contains(&format!(
+            "{ACCESS_COOKIE}={TOKEN}; Path=/; HttpOnly; SameSite=Strict"
+        )),
+        "{head}"
+    );
     served.stop().await;
 }
 

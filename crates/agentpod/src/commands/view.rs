@@ -30,7 +30,9 @@ pub(crate) async fn view(global: &GlobalOptions, args: ViewArgs) -> Result<Exit,
         .local_addr()
         .map_err(|error| Failure::from_error(Exit::Setup, "cannot read the bound port", &error))?
         .port();
-    let url = format!("http://127.0.0.1:{port}/runs");
+    // Only the user sees it: agents on this machine share its loopback.
+    let token = agentpod_view::new_access_token();
+    let url = format!("http://127.0.0.1:{port}/runs?token={token}");
     println!("agentpod view: {url} (Ctrl-C stops it)");
     if !args.no_open {
         open_browser(&url);
@@ -38,9 +40,14 @@ pub(crate) async fn view(global: &GlobalOptions, args: ViewArgs) -> Result<Exit,
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    agentpod_view::serve(listener, Arc::new(SqliteSource::new(store)), shutdown)
-        .await
-        .map_err(|error| Failure::from_error(Exit::Setup, "the viewer stopped", &error))?;
+    agentpod_view::serve(
+        listener,
+        Arc::new(SqliteSource::new(store)),
+        &token,
+        shutdown,
+    )
+    .await
+    .map_err(|error| Failure::from_error(Exit::Setup, "the viewer stopped", &error))?;
     Ok(Exit::Success)
 }
 
