@@ -154,15 +154,25 @@ impl PrestartedAgent {
                 ..AgentRun::not_started(agentpod_error_chain::error_chain(&error))
             };
         }
+        // A sandbox that ended while it waited (bubblewrap can fail to set up: it loses a race
+        // with a mount another pod's slot made or removed under a directory it binds) never ran
+        // the agent, and neither did one whose shell does not take its start line: it goes (its
+        // group is killed on drop) and the agent starts cold, once.
+        let ended = self
+            .child
+            .as_mut()
+            .is_none_or(|child| !matches!(child.try_wait(), Ok(None)));
         let line = start_line(&self.env_program, &self.command, invocation);
-        if let Some(writer) = self.start_line.take()
-            && let Err(error) = write_start_line(writer, line.as_bytes()).await
-        {
-            // The waiting shell is gone or stuck (a sandbox that failed to set up: bubblewrap
-            // loses a race with a mount another pod's slot made or removed under a directory it
-            // binds). It never read a whole line, so the agent never ran: this sandbox goes
-            // (its group is killed on drop) and the agent starts cold, once.
-            tracing::warn!(%error, "the prestarted sandbox did not take its start line; starting the agent cold");
+        let refused = match self.start_line.take() {
+            _ if ended => Some("the sandbox ended while it waited".to_owned()),
+            Some(writer) => write_start_line(writer, line.as_bytes())
+                .await
+                .err()
+                .map(|error| error.to_string()),
+            None => None,
+        };
+        if let Some(reason) = refused {
+            tracing::warn!(%reason, "the prestarted sandbox cannot start the agent; starting it cold");
             drop(self);
             return crate::run_agent::run_agent(invocation, cancel).await;
         }
