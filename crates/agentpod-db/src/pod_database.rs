@@ -195,7 +195,8 @@ impl PodDatabase {
         // A spare is renamed and its role, made with it, may log in from now on; otherwise the
         // template is cloned and the role made here. Either way the database accepts
         // connections only once its role alone may connect.
-        let (role, password, mut hand_out): (String, String, Vec<String>) = match spare {
+        let mut hand_out: Vec<String> = Vec::new();
+        let (role, password) = match spare {
             Some(spare) => {
                 let rename = format!(
                     "ALTER DATABASE {} RENAME TO {quoted}",
@@ -206,9 +207,11 @@ impl PodDatabase {
                     .await;
                 match renamed {
                     Ok(_) => {
-                        let login =
-                            format!("ALTER ROLE {} WITH LOGIN", quote_identifier(&spare.role));
-                        (spare.role, spare.password, vec![login])
+                        hand_out.push(format!(
+                            "ALTER ROLE {} WITH LOGIN",
+                            quote_identifier(&spare.role)
+                        ));
+                        (spare.role, spare.password)
                     }
                     Err(error) => {
                         tracing::debug!(%error, "cannot rename the spare clone; cloning the template");
@@ -269,12 +272,12 @@ impl PodDatabase {
     }
 
     /// Clones the template into `name`, closed, and makes the role, which alone may
-    /// connect to it once it opens. Returns the role, its password and nothing left to run.
+    /// connect to it once it opens. Returns the role and its password.
     async fn clone_with_new_role(
         &self,
         admin: &mut PgConnection,
         name: &str,
-    ) -> Result<(String, String, Vec<String>), sqlx::Error> {
+    ) -> Result<(String, String), sqlx::Error> {
         sqlx::raw_sql(AssertSqlSafe(create_closed_clone(name)))
             .execute(&mut *admin)
             .await?;
@@ -290,7 +293,7 @@ impl PodDatabase {
             }
             return Err(error);
         }
-        Ok((role, password, Vec::new()))
+        Ok((role, password))
     }
 
     fn retire_role(&self, role: String) {
