@@ -1,7 +1,8 @@
 //! The expected-outputs grader (tau-bench's outputs rule): each of an issue's
 //! `expected_outputs` must appear in the agent's answer, case-insensitive, with commas removed
 //! from both (`1,234.50` is found in `1234.50`). The answer's text is every string and number in
-//! the agent's output, wherever in it; keys are not text the agent said. One check per output.
+//! the agent's output, wherever in it, and every message it sent the issue's simulated customer;
+//! keys are not text the agent said. One check per output.
 
 use serde_json::Value;
 
@@ -11,7 +12,11 @@ use crate::grade::Check;
 /// is the issue's `expected_outputs` as written: a list (JSON lines), or a CSV cell holding a
 /// JSON list or one output. Anything else is one failed check saying so.
 #[must_use]
-pub fn grade_expected_outputs(expected: Option<&Value>, output: &Value) -> Vec<Check> {
+pub fn grade_expected_outputs(
+    expected: Option<&Value>,
+    output: &Value,
+    said_to_customer: &[String],
+) -> Vec<Check> {
     let Some(expected) = expected else {
         return Vec::new();
     };
@@ -23,7 +28,12 @@ pub fn grade_expected_outputs(expected: Option<&Value>, output: &Value) -> Vec<C
             actual: expected.clone(),
         }];
     };
-    let answer = normalized(&answer_text(output));
+    let mut answer = answer_text(output);
+    for message in said_to_customer {
+        answer.push('\n');
+        answer.push_str(message);
+    }
+    let answer = normalized(&answer);
     outputs
         .iter()
         .enumerate()
@@ -97,6 +107,7 @@ mod tests {
         let checks = grade_expected_outputs(
             Some(&json!(["1,234.50", "black", "gift card", "3"])),
             &answer,
+            &[],
         );
         assert_eq!(passed(&checks), [true, true, false, true]);
         assert_eq!(checks[2].name, "expected_outputs[2]");
@@ -110,7 +121,8 @@ mod tests {
         assert_eq!(
             passed(&grade_expected_outputs(
                 Some(&json!(["SECOND", "12.5", "lines", "reply"])),
-                &answer
+                &answer,
+                &[]
             )),
             [true, true, false, false]
         );
@@ -122,17 +134,36 @@ mod tests {
         assert_eq!(
             passed(&grade_expected_outputs(
                 Some(&json!(r#"["10.00", "blue"]"#)),
-                &answer
+                &answer,
+                &[]
             )),
             [true, true]
         );
         assert_eq!(
-            passed(&grade_expected_outputs(Some(&json!("and blue")), &answer)),
+            passed(&grade_expected_outputs(
+                Some(&json!("and blue")),
+                &answer,
+                &[]
+            )),
             [true]
         );
-        let bad = grade_expected_outputs(Some(&json!([{"x": 1}])), &answer);
+        let bad = grade_expected_outputs(Some(&json!([{"x": 1}])), &answer, &[]);
         assert_eq!(passed(&bad), [false]);
         assert_eq!(bad[0].name, "expected_outputs");
-        assert!(grade_expected_outputs(None, &answer).is_empty());
+        assert!(grade_expected_outputs(None, &answer, &[]).is_empty());
+    }
+
+    #[test]
+    fn what_the_agent_told_the_customer_counts_as_said_and_what_the_customer_said_does_not() {
+        let answer = json!({"done": true});
+        let told = ["Your refund of 16.63 is on its way.".to_owned()];
+        assert_eq!(
+            passed(&grade_expected_outputs(
+                Some(&json!(["16.63", "on its way", "thanks"])),
+                &answer,
+                &told
+            )),
+            [true, true, false]
+        );
     }
 }

@@ -27,6 +27,14 @@ pub const EXPECTED_OUTPUTS_FIELD: &str = "expected_outputs";
 /// for the tool-call grader only.
 pub const EXPECTED_TOOL_CALLS_FIELD: &str = "expected_tool_calls";
 
+/// The field holding the issue's simulated customer (`{"turns": [...]}` or `{"persona": ...,
+/// "instructions": ...}`): what the customer knows and wants is for the agent to find out by
+/// asking, not to read.
+pub const CUSTOMER_FIELD: &str = "customer";
+
+/// The field holding a rubric of the issue's own for the LLM judge, added to the spec's.
+pub const JUDGE_RUBRIC_FIELD: &str = "judge_rubric";
+
 /// The field telling where an issue came from (`import-issues` writes it: the tracker, the
 /// original key, its URL, when and from which export). Kept with the issue and the run, never
 /// given to the agent: the tracker's page can show the resolution, that is, the answer.
@@ -37,6 +45,8 @@ pub(crate) const ALWAYS_KEPT_FIELDS: &[&str] = &[
     GOLD_ACTIONS_FIELD,
     EXPECTED_OUTPUTS_FIELD,
     EXPECTED_TOOL_CALLS_FIELD,
+    CUSTOMER_FIELD,
+    JUDGE_RUBRIC_FIELD,
     PROVENANCE_FIELD,
 ];
 
@@ -49,8 +59,8 @@ pub fn is_kept_from_agent(field: &str) -> bool {
 impl Issue {
     /// The issue as handed to the agent: `{"id": ..., ...fields}`.
     ///
-    /// The expected outcome, the gold actions, the expected outputs and the expected tool calls
-    /// are left out on purpose:
+    /// The expected outcome, the gold actions, the expected outputs, the expected tool calls,
+    /// the simulated customer's script and the judge's rubric are left out on purpose:
     /// an agent that could
     /// read them would pass every grader without doing the work. So is the provenance: its
     /// tracker URL leads to the resolved issue.

@@ -15,8 +15,8 @@ mod sample;
 mod sample_error;
 
 pub use issue::{
-    EXPECTED_OUTPUTS_FIELD, EXPECTED_TOOL_CALLS_FIELD, GOLD_ACTIONS_FIELD, Issue, PROVENANCE_FIELD,
-    is_kept_from_agent,
+    CUSTOMER_FIELD, EXPECTED_OUTPUTS_FIELD, EXPECTED_TOOL_CALLS_FIELD, GOLD_ACTIONS_FIELD, Issue,
+    JUDGE_RUBRIC_FIELD, PROVENANCE_FIELD, is_kept_from_agent,
 };
 pub use issue_mapping::{DEFAULT_ID_FIELD, IdSource, IssueMapping};
 pub use issues_diff::{ChangedIssue, IssuesDiff, diff_issues};

@@ -88,6 +88,7 @@ fn synthetic_run() -> RunInput {
                 budget_stops: 0,
                 model_retries: 0,
                 throttled_ms: 0.0,
+                side_models: Default::default(),
             },
         });
         input.issues.insert(

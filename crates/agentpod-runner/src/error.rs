@@ -113,6 +113,8 @@ pub enum GatewayStartError {
     ReplayWithoutCassettes,
     #[error("`model.upstream: openai-compatible` needs `base_url`")]
     CompatibleWithoutBaseUrl,
+    #[error("a side model (judge, customer) has no gateway and the spec no `model` section")]
+    NoSideModel,
 }
 
 /// An issue could not be made ready for its agent; the issue's outcome says so, the run goes on.
@@ -126,6 +128,9 @@ pub(crate) enum IssuePrepareError {
     },
     #[error("the pod could not create the issue's database")]
     Database(#[source] agentpod_db::DbError),
+    /// The issue's `customer` cannot be simulated (malformed, or a persona without a model).
+    #[error("{0}")]
+    Customer(String),
 }
 
 /// The gold state could not be made: the issue's gold actions could not be replayed on their

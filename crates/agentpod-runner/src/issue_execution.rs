@@ -17,8 +17,8 @@ use agentpod_issues::Issue;
 use agentpod_runtime::{LaunchedAgent, OutputArea, Pod};
 use agentpod_spec::GradingSpec;
 use agentpod_store::{
-    BoundaryDetail, BoundaryEventKind, BoundaryEventRecord, OutcomeRecord, OutcomeStatus, OwnTime,
-    StepRecord,
+    BoundaryDetail, BoundaryEventKind, BoundaryEventRecord, JudgeVerdict, OutcomeRecord,
+    OutcomeStatus, OwnTime, StepRecord,
 };
 use serde_json::json;
 
@@ -27,9 +27,11 @@ use crate::boundary_records::{boundary_event_records, network_violation};
 use crate::crash_line::crash_line;
 use crate::error::IssuePrepareError;
 use crate::issue_grading;
+use crate::issue_judge;
 use crate::issue_lease::{IssueLease, PodHolder};
 use crate::pod_gateways::PodGateways;
 use crate::pod_worker::PodContext;
+use crate::simulated_customer::{CustomerScript, SharedCustomer, SimulatedCustomer};
 
 /// The longest reading an issue's boundary events may take; past it the issue is not observed.
 const EVENTS_TIMEOUT: Duration = Duration::from_secs(20);
@@ -81,12 +83,12 @@ pub(crate) async fn run_issue(
     // Time per issue is the agent's: its start to its end. The database hand-out before it and
     // the grading after it are agentpod's cost, not what production will see.
     outcome.duration_ms = (agent_ended - prepared.ready_at).as_millis() as u64;
-    let (steps, usage) = prepared.lease.finish_gateways(&issue.id, trial);
+    let (mut steps, usage) = prepared.lease.finish_gateways(&issue.id, trial);
     outcome.usage = usage;
     let (boundary_events, unobserved) =
         observe(database, &prepared, issue, trial, refused_connections).await;
     let events_read = clock.elapsed();
-    grade(
+    let judge_steps = grade(
         context,
         (database, gateways),
         &prepared,
@@ -96,6 +98,7 @@ pub(crate) async fn run_issue(
         &mut outcome,
     )
     .await;
+    steps.extend(judge_steps);
     let milliseconds = |duration: Duration| duration.as_secs_f64() * 1e3;
     outcome.own_time = OwnTime {
         prepare_ms: milliseconds(prepared.ready_at),
@@ -202,15 +205,19 @@ async fn prepare<'pod>(
             ))
         }
     };
+    let customer = simulated_customer(context, issue)?;
     let issue_database = holder
         .database
         .create_issue_database(&issue.id)
         .await
         .map_err(IssuePrepareError::Database)?;
     let ready_at = clock.elapsed();
-    let access = holder
-        .gateways
-        .register(&context.plan, &issue.id, &issue_database.agent_url);
+    let access = holder.gateways.register(
+        &context.plan,
+        &issue.id,
+        &issue_database.agent_url,
+        customer,
+    );
     Ok(PreparedIssue {
         directory,
         slot,
@@ -218,6 +225,26 @@ async fn prepare<'pod>(
         ready_at,
         _output_area: output_area,
     })
+}
+
+/// The issue's simulated customer, when it has one.
+fn simulated_customer(
+    context: &PodContext,
+    issue: &Issue,
+) -> Result<Option<SharedCustomer>, IssuePrepareError> {
+    let Some(script) =
+        CustomerScript::of_issue(&issue.fields).map_err(IssuePrepareError::Customer)?
+    else {
+        return Ok(None);
+    };
+    let customer = SimulatedCustomer::new(
+        script,
+        context.plan.spec.customer.max_turns,
+        context.side_models.customer.as_ref(),
+        &format!("{}-customer", issue.id),
+    )
+    .map_err(IssuePrepareError::Customer)?;
+    Ok(Some(std::sync::Arc::new(customer)))
 }
 
 /// Launches the agent with the agent contract's environment and waits for its end: a
@@ -351,7 +378,8 @@ async fn observe(
     (boundary_events, unobserved)
 }
 
-/// Fills the outcome from the agent's run and the spec's graders.
+/// Fills the outcome from the agent's run and the spec's graders; returns the judge's calls, as
+/// steps of the issue.
 async fn grade(
     context: &PodContext,
     (database, gateways): (&PodDatabase, &PodGateways),
@@ -360,13 +388,17 @@ async fn grade(
     agent_run: &AgentRun,
     (boundary_events, unobserved): (&[BoundaryEventRecord], Option<String>),
     outcome: &mut OutcomeRecord,
-) {
+) -> Vec<StepRecord> {
+    let mut extra_steps = Vec::new();
     let issue_database = prepared.lease.database();
     let grading = &context.plan.spec.grading;
+    let conversation = issue_judge::conversation(steps);
+    let said_to_customer: Vec<String> =
+        conversation.iter().map(|turn| turn.agent.clone()).collect();
     fill_from_agent_run(
         outcome,
         agent_run,
-        issue,
+        (issue, &said_to_customer),
         context.plan.spec.agent.timeout,
         grading,
     );
@@ -396,7 +428,42 @@ async fn grade(
             violations,
             outcome.usage.budget_stops,
         ));
+        let mut judged = None;
+        if let (Some(judge), Some(client), Some(answer)) = (
+            &context.plan.spec.judge,
+            &context.side_models.judge,
+            outcome.output.as_ref(),
+        ) {
+            let trial =
+                issue_judge::judge_trial(judge, client, (issue, outcome.trial), answer, steps)
+                    .await;
+            checks.push(trial.check);
+            judged = Some((trial.record, trial.steps, trial.usage));
+        }
         add_checks(outcome, checks, boundary_events);
+        if let Some((record, judge_steps, usage)) = judged {
+            let expected_fields: Vec<bool> = outcome.grade["checks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|check| {
+                    check["name"]
+                        .as_str()
+                        .is_some_and(|name| name.starts_with("output."))
+                })
+                .map(|check| check["passed"].as_bool().unwrap_or(false))
+                .collect();
+            outcome.usage.side_models.judged = Some(JudgeVerdict {
+                passed: record.passed,
+                split: record.split,
+                judgements: record.judgements.len() as u32,
+                expected_fields_passed: (!expected_fields.is_empty())
+                    .then(|| expected_fields.iter().all(|passed| *passed)),
+            });
+            outcome.grade["judge"] = serde_json::to_value(&record).unwrap_or_default();
+            outcome.usage.side_models.judge = Some(usage);
+            extra_steps.extend(judge_steps);
+        }
     }
     if let Some(error) = unobserved
         && outcome.status != OutcomeStatus::Interrupted
@@ -404,6 +471,7 @@ async fn grade(
         outcome.status = OutcomeStatus::Errored;
         outcome.reason = format!("not observed: {error}");
     }
+    extra_steps
 }
 
 /// The issue's end: its lease given back, and where its time went.
@@ -514,7 +582,7 @@ fn prepare_issue_directory(directory: &Path, issue_json: &[u8]) -> std::io::Resu
 fn fill_from_agent_run(
     outcome: &mut OutcomeRecord,
     run: &AgentRun,
-    issue: &Issue,
+    (issue, said_to_customer): (&Issue, &[String]),
     timeout: std::time::Duration,
     grading: &GradingSpec,
 ) {
@@ -563,7 +631,11 @@ fn fill_from_agent_run(
         ),
         (AgentExit::Exited { .. }, AgentOutput::Valid(answer)) => {
             let mut checks = grade_fields(issue.expected.as_ref(), answer, &grading.fields);
-            checks.extend(grade_expected_outputs(issue.expected_outputs(), answer));
+            checks.extend(grade_expected_outputs(
+                issue.expected_outputs(),
+                answer,
+                said_to_customer,
+            ));
             let grade = Grade { checks };
             outcome.grade = grade_json(&grade);
             let status = if grade.passed() {

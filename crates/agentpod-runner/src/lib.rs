@@ -10,6 +10,7 @@ mod error;
 mod interrupt;
 mod issue_execution;
 mod issue_grading;
+mod issue_judge;
 mod issue_lease;
 mod issue_source;
 mod issue_trial;
@@ -23,6 +24,8 @@ mod run_id;
 mod run_plan;
 mod run_shard;
 mod seeded_template;
+mod side_models;
+mod simulated_customer;
 mod step_details;
 
 pub use error::{PlanError, RunError};

@@ -1,6 +1,7 @@
 //! `PodGateways`: the gateways of one pod — the tool gateway (MCP) and the trace intake, and the
 //! LLM gateway when the spec names a model — started with the pod, handing each issue its own
-//! tokens and URLs, and turning what they recorded into the issue's steps and usage.
+//! tokens and URLs (and the tool gateway the issue's simulated customer), and turning what they
+//! recorded into the issue's steps and usage.
 //!
 //! They listen where the agent can reach them and nothing else can: on loopback for agents on
 //! the host, on the pod bridge's host-side address for agents in containers (whose firewall then
@@ -21,7 +22,9 @@ use agentpod_tool_gateway::{ProxiedServer, ToolCallOutcome, ToolConfig, ToolGate
 use agentpod_trace::{TraceIntake, TraceIntakeConfig};
 
 use crate::error::GatewayStartError;
+use crate::issue_judge::side_model_steps;
 use crate::run_plan::RunPlan;
+use crate::simulated_customer::SharedCustomer;
 use crate::step_details::{
     model_call_detail, rejected_tool_request, rejected_trace_export, tool_call_detail,
 };
@@ -39,6 +42,9 @@ pub(crate) struct IssueGateways {
     tool_token: Option<IssueToken>,
     trace_token: IssueToken,
     model_token: Option<IssueToken>,
+    /// The issue's simulated customer, whose model calls are the issue's too (apart from the
+    /// agent's).
+    customer: Option<SharedCustomer>,
 }
 
 impl PodGateways {
@@ -124,15 +130,21 @@ impl PodGateways {
         plan: &RunPlan,
         issue_id: &str,
         agent_database_url: &str,
+        customer: Option<SharedCustomer>,
     ) -> IssueGateways {
         let mut environment = Vec::new();
         let limits = ToolLimits {
             max_tool_calls: plan.spec.budgets.max_tool_calls,
         };
-        let tool_token = match self
-            .tools
-            .register_issue(issue_id, agent_database_url, limits)
-        {
+        let channel = customer
+            .clone()
+            .map(|customer| customer as std::sync::Arc<dyn agentpod_tool_gateway::Customer>);
+        let tool_token = match self.tools.register_issue_with_customer(
+            issue_id,
+            agent_database_url,
+            limits,
+            channel,
+        ) {
             Ok(access) => {
                 environment.extend(access.environment());
                 Some(access.token)
@@ -160,6 +172,7 @@ impl PodGateways {
             tool_token,
             trace_token: trace_access.token,
             model_token,
+            customer,
         }
     }
 
@@ -235,6 +248,16 @@ impl PodGateways {
                 ));
             }
         }
+        if let Some((model, record)) = access
+            .customer
+            .as_ref()
+            .and_then(|customer| customer.finish())
+        {
+            let (customer_steps, customer_usage) =
+                side_model_steps(&model, record, (issue_id, trial), StepDetail::CustomerCall);
+            steps.extend(customer_steps);
+            usage.side_models.customer = Some(customer_usage);
+        }
         let traces = self.traces.finish_issue(&access.trace_token);
         for export in &traces.exports {
             if let Some(detail) = rejected_trace_export(export) {
@@ -295,7 +318,7 @@ pub(crate) fn upstream_limiter(model: Option<&ModelSpec>) -> Option<UpstreamLimi
 
 /// The LLM gateway's configuration from the spec's `model` section. The real provider's key is
 /// read from agentpod's own environment here; it never reaches the agent.
-fn llm_config(
+pub(crate) fn llm_config(
     model: &ModelSpec,
     upstream_limiter: Option<&UpstreamLimiter>,
 ) -> Result<LlmConfig, GatewayStartError> {

@@ -33,6 +33,8 @@ pub(crate) struct PodContext {
     /// The run's upstream limits, one for all pods; `None` without limits.
     pub(crate) upstream_limiter: Option<agentpod_llm_gateway::UpstreamLimiter>,
     pub(crate) run_budget: Arc<RunBudget>,
+    /// The run's judge and customer model, shared by every pod.
+    pub(crate) side_models: crate::side_models::SideModels,
 }
 
 #[derive(Debug)]

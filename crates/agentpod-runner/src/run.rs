@@ -19,6 +19,7 @@ use crate::run_budget::RunBudget;
 use crate::run_event::{RunEvent, RunReporter};
 use crate::run_plan::RunPlan;
 use crate::seeded_template::SeededTemplate;
+use crate::side_models::SideModels;
 
 /// How a run ended. A run with failing or erroring issues still ends `Finished`.
 #[derive(Debug)]
@@ -38,6 +39,11 @@ pub async fn execute(
     interrupt: Interrupt,
 ) -> Result<RunResult, RunError> {
     let plan = Arc::new(plan);
+    // Before anything is recorded: a judge or customer model that cannot start is the spec's
+    // or the machine's problem, said before a run exists.
+    let side_models = SideModels::start(&plan.spec)
+        .await
+        .map_err(RunError::Gateways)?;
     // What a resumed run spent before counts against its budget.
     let mut spent_before = 0.0;
     if plan.resumed {
@@ -94,6 +100,7 @@ pub async fn execute(
             template: template.clone(),
             upstream_limiter: limiter.clone(),
             run_budget: run_budget.clone(),
+            side_models: side_models.clone(),
         };
         workers.spawn(run_pod_worker(context));
     }
@@ -170,6 +177,7 @@ pub async fn execute(
         RunStatus::Finished
     };
 
+    side_models.shutdown().await;
     let summary = close_run(&store, &plan.run_id, status).await?;
     reporter.report(&RunEvent::RunFinished { summary: &summary });
     Ok(RunResult {

@@ -25,7 +25,7 @@ const MAX_DIAGNOSTICS: usize = 50;
 /// reported, and only the first of duplicate entries is kept.
 pub(crate) struct Fields<'n> {
     /// Where a missing key is reported: the key that opens the section.
-    owner: Position,
+    pub(crate) owner: Position,
     /// The section as messages name it, e.g. "`database`".
     label: String,
     entries: Vec<Field<'n>>,

@@ -13,6 +13,8 @@ pub(crate) const TOP_LEVEL: &[&str] = &[
     "budgets",
     "tools",
     "grading",
+    "judge",
+    "customer",
     "production",
     "gate",
 ];
@@ -81,6 +83,9 @@ pub(crate) const GRADING: &[&str] = &[
     "no_violations",
     "budgets",
 ];
+pub(crate) const JUDGE: &[&str] = &["rubric", "repeats", "model", "gateway"];
+pub(crate) const JUDGE_REQUIRED: &[&str] = &["rubric"];
+pub(crate) const CUSTOMER: &[&str] = &["max_turns", "model", "gateway"];
 pub(crate) const TOOL_CALLS: &[&str] = &["order", "extra_calls"];
 /// The matchers written as a mapping; `equal` is written as a plain word.
 pub(crate) const FIELD_MATCHER: &[&str] = &["one_of", "regex", "within"];

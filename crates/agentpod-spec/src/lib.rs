@@ -37,6 +37,7 @@ mod price_table_file;
 mod production_spec;
 mod proposal_response;
 mod quoted_placeholder;
+mod side_models_spec;
 mod spec_error;
 mod spec_locations;
 mod sql_assertion;
@@ -67,6 +68,7 @@ pub use pod_spec::PodSpec;
 pub use price_table_file::{ModelPriceEntry, load_price_table, price_table_from_source};
 pub use production_spec::{CategoryMix, CurrentHandling, ProductionBudgets, ProductionSpec};
 pub use proposal_response::ProposalResponse;
+pub use side_models_spec::{CustomerSpec, JudgeSpec, SideModelSpec};
 pub use spec_error::SpecError;
 pub use spec_locations::SpecLocations;
 pub use sql_assertion::SqlAssertion;
@@ -74,3 +76,7 @@ pub use template_part::{TemplateError, TemplatePart, parse_template};
 pub use tool_calls_spec::{ExtraToolCalls, ToolCallOrder, ToolCallsSpec};
 pub use tools_spec::{ToolServerKind, ToolServerSpec, ToolsSpec};
 pub use upstream_limits_spec::{RetriesSpec, UpstreamLimitsSpec};
+
+/// The model name of the offline stand-in (`upstream: stand-in`), what side models ask for when
+/// their gateway is the stand-in and they name no model.
+pub const STAND_IN_MODEL_NAME: &str = "agentpod-stand-in";

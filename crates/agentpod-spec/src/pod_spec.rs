@@ -8,8 +8,8 @@ use crate::decoder::Decoder;
 use crate::keys;
 use crate::node::Node;
 use crate::{
-    AgentSpec, BoundarySpec, BudgetsSpec, DatabaseSpec, GateSpec, GradingSpec, IssuesSpec,
-    ModelSpec, ProductionSpec, ToolsSpec,
+    AgentSpec, BoundarySpec, BudgetsSpec, CustomerSpec, DatabaseSpec, GateSpec, GradingSpec,
+    IssuesSpec, JudgeSpec, ModelSpec, ProductionSpec, ToolsSpec,
 };
 
 /// More parallel pods than this would starve a single machine; the cap can grow with the
@@ -41,6 +41,10 @@ pub struct PodSpec {
     /// How each issue is judged; the defaults compare expected fields for equality and fail
     /// issues with boundary violations or budget stops.
     pub grading: GradingSpec,
+    /// The LLM-as-judge grader; `None` when the spec has no `judge` section.
+    pub judge: Option<JudgeSpec>,
+    /// The model behind simulated customers, and their turn limit.
+    pub customer: CustomerSpec,
     /// The production profile a run is projected to; `None` when the spec gives none, and the
     /// report shows no projection.
     pub production: Option<ProductionSpec>,
@@ -91,6 +95,12 @@ impl PodSpec {
         let grading = fields
             .get("grading")
             .map(|field| GradingSpec::decode(decoder, field.value, field.key_position));
+        let judge = fields
+            .get("judge")
+            .map(|field| JudgeSpec::decode(decoder, field.value, field.key_position));
+        let customer = fields
+            .get("customer")
+            .map(|field| CustomerSpec::decode(decoder, field.value, field.key_position));
         let production = fields
             .get("production")
             .map(|field| ProductionSpec::decode(decoder, field.value, field.key_position));
@@ -98,6 +108,30 @@ impl PodSpec {
             .get("gate")
             .map(|field| GateSpec::decode(decoder, field.value, field.key_position));
 
+        let model = model.map_or(Some(None), |model| model.map(Some))?;
+        let judge = judge.map_or(Some(None), |judge| judge.map(Some))?;
+        let customer = customer.unwrap_or(Some(CustomerSpec::default()))?;
+        let position = |key: &str| {
+            fields
+                .get(key)
+                .map_or(root.position, |field| field.key_position)
+        };
+        crate::side_models_spec::check_gateways(
+            decoder,
+            model.as_ref(),
+            &[
+                (
+                    "judge",
+                    position("judge"),
+                    judge.as_ref().map(|judge| &judge.side_model),
+                ),
+                (
+                    "customer",
+                    position("customer"),
+                    customer.side_model.as_ref(),
+                ),
+            ],
+        )?;
         Some(PodSpec {
             name: name?,
             description: description?,
@@ -107,10 +141,12 @@ impl PodSpec {
             issues: issues?,
             pods: pods?.unwrap_or(1),
             boundary: boundary?,
-            model: model.map_or(Some(None), |model| model.map(Some))?,
+            model,
             budgets: budgets.unwrap_or(Some(BudgetsSpec::default()))?,
             tools: tools.unwrap_or(Some(ToolsSpec::default()))?,
             grading: grading.unwrap_or(Some(GradingSpec::default()))?,
+            judge,
+            customer,
             production: production.map_or(Some(None), |production| production.map(Some))?,
             gate: gate.unwrap_or(Some(GateSpec::default()))?,
         })

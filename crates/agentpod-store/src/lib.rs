@@ -19,6 +19,7 @@ mod run_bundle;
 mod run_sharding;
 mod run_store;
 mod shard_merge;
+mod side_model_usage;
 mod span;
 mod step;
 mod step_detail;
@@ -45,6 +46,7 @@ pub use run_sharding::{
 };
 pub use run_store::{DEFAULT_STORE_PATH, RunStore};
 pub use shard_merge::{ShardMergeError, merge_shard_bundles};
+pub use side_model_usage::{JudgeVerdict, SideModelUsage, SideModelsUsage};
 pub use span::{Span, SpanEvent, SpanKind, SpanStatus, SpanStatusCode};
 pub use step::{IssueUsage, StepKind, StepRecord};
 pub use step_detail::StepDetail;

@@ -313,7 +313,7 @@ impl RunStore {
                     o.stderr_bytes, o.stderr_truncated, o.llm_calls, o.tool_calls,
                     o.input_tokens, o.output_tokens, o.cost_usd, o.unpriced_calls,
                     o.budget_stops, o.model_retries, o.throttled_ms, o.prepare_ms, o.events_ms,
-                    o.grade_ms
+                    o.grade_ms, o.side_models_json
              FROM outcomes o
              LEFT JOIN run_issues i ON i.run_id = o.run_id AND i.issue_id = o.issue_id
              WHERE o.run_id = ? ORDER BY i.position, o.issue_id, o.trial",
@@ -809,6 +809,15 @@ pub(crate) fn outcome_from_row(row: &SqliteRow) -> Result<OutcomeRecord, StoreEr
             budget_stops: row.try_get::<i64, _>("budget_stops")? as u32,
             model_retries: row.try_get::<i64, _>("model_retries")? as u32,
             throttled_ms: row.try_get("throttled_ms")?,
+            side_models: row
+                .try_get::<Option<String>, _>("side_models_json")?
+                .map(|text| {
+                    serde_json::from_str(&text).map_err(|error| {
+                        StoreError::Corrupt(format!("side models' usage: {error}"))
+                    })
+                })
+                .transpose()?
+                .unwrap_or_default(),
         },
         own_time: OwnTime {
             prepare_ms: row.try_get("prepare_ms")?,
@@ -852,8 +861,8 @@ async fn insert_outcome(
              started_at, duration_ms, output_json, grade_json, stdout, stdout_bytes,
              stdout_truncated, stderr, stderr_bytes, stderr_truncated, llm_calls, tool_calls,
              input_tokens, output_tokens, cost_usd, unpriced_calls, budget_stops,
-             model_retries, throttled_ms, prepare_ms, events_ms, grade_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             model_retries, throttled_ms, prepare_ms, events_ms, grade_ms, side_models_json)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&outcome.run_id)
     .bind(&outcome.issue_id)
@@ -884,6 +893,10 @@ async fn insert_outcome(
     .bind(outcome.own_time.prepare_ms)
     .bind(outcome.own_time.events_ms)
     .bind(outcome.own_time.grade_ms)
+    .bind(
+        (!outcome.usage.side_models.is_empty())
+            .then(|| serde_json::to_string(&outcome.usage.side_models).unwrap_or_default()),
+    )
     .execute(&mut *connection)
     .await?;
     Ok(())

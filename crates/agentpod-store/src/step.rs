@@ -1,6 +1,7 @@
 //! Steps as stored: what the gateways saw an issue's agent do — a model call, a tool call, one of
-//! the agent's own trace spans, or a request a gateway refused — in order, with its timing and its
-//! typed detail.
+//! the agent's own trace spans, or a request a gateway refused — and the calls of the models
+//! agentpod asked about the issue (the judge's, the simulated customer's), in order, with their
+//! timing and typed detail.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -16,6 +17,10 @@ pub enum StepKind {
     ToolCall,
     Span,
     RejectedRequest,
+    /// A call of the LLM judge grading the trial: not the agent's.
+    JudgeCall,
+    /// A call of the model playing the issue's simulated customer: not the agent's.
+    CustomerCall,
 }
 
 impl StepKind {
@@ -25,6 +30,8 @@ impl StepKind {
             StepKind::ToolCall => "tool_call",
             StepKind::Span => "span",
             StepKind::RejectedRequest => "rejected_request",
+            StepKind::JudgeCall => "judge_call",
+            StepKind::CustomerCall => "customer_call",
         }
     }
 
@@ -34,6 +41,8 @@ impl StepKind {
             "tool_call" => StepKind::ToolCall,
             "span" => StepKind::Span,
             "rejected_request" => StepKind::RejectedRequest,
+            "judge_call" => StepKind::JudgeCall,
+            "customer_call" => StepKind::CustomerCall,
             _ => return None,
         })
     }
@@ -75,6 +84,10 @@ pub struct IssueUsage {
     /// none of those answers).
     #[serde(default)]
     pub model_retries: u32,
+    /// What the models agentpod asked beside the agent's (the judge, a simulated customer)
+    /// used: not the agent's calls, tokens or cost, which the fields above are.
+    #[serde(default, skip_serializing_if = "crate::SideModelsUsage::is_empty")]
+    pub side_models: crate::SideModelsUsage,
     /// Time the issue's model calls spent throttled — waiting in line for the run's upstream
     /// limits and backing off between retries — summed over its calls. Part of the issue's
     /// duration, but the provider's time, not the agent's (see `OutcomeRecord::agent_ms`).

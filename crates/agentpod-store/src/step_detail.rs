@@ -1,5 +1,6 @@
 //! `StepDetail`: what one step was, typed — a model call, a tool call, one of the agent's own
-//! spans, or a request a gateway refused — tagged by its [`StepKind`].
+//! spans, a request a gateway refused, or a call of the judge or the simulated customer —
+//! tagged by its [`StepKind`].
 //!
 //! Stored as two columns, the kind and the detail's own JSON (`detail_json`), as before the
 //! detail was typed; in a bundle, as `"kind"` and `"detail"` beside the step's other fields.
@@ -22,6 +23,10 @@ pub enum StepDetail {
     ToolCall(ToolCallDetail),
     Span(Span),
     RejectedRequest(RejectedRequestDetail),
+    /// A call of the LLM judge, in the shape of a model call.
+    JudgeCall(ModelCallDetail),
+    /// A call of the simulated customer's model, in the shape of a model call.
+    CustomerCall(ModelCallDetail),
 }
 
 impl StepDetail {
@@ -31,6 +36,8 @@ impl StepDetail {
             StepDetail::ToolCall(_) => StepKind::ToolCall,
             StepDetail::Span(_) => StepKind::Span,
             StepDetail::RejectedRequest(_) => StepKind::RejectedRequest,
+            StepDetail::JudgeCall(_) => StepKind::JudgeCall,
+            StepDetail::CustomerCall(_) => StepKind::CustomerCall,
         }
     }
 
@@ -41,6 +48,9 @@ impl StepDetail {
             StepDetail::ToolCall(call) => serde_json::to_value(call),
             StepDetail::Span(span) => serde_json::to_value(span),
             StepDetail::RejectedRequest(request) => serde_json::to_value(request),
+            StepDetail::JudgeCall(call) | StepDetail::CustomerCall(call) => {
+                serde_json::to_value(call)
+            }
         };
         // Plain structs of strings, numbers and JSON values always serialize.
         value.unwrap_or_default()
@@ -59,6 +69,12 @@ impl StepDetail {
             StepKind::Span => StepDetail::Span(serde_json::from_str(text).map_err(corrupt)?),
             StepKind::RejectedRequest => {
                 StepDetail::RejectedRequest(serde_json::from_str(text).map_err(corrupt)?)
+            }
+            StepKind::JudgeCall => {
+                StepDetail::JudgeCall(serde_json::from_str(text).map_err(corrupt)?)
+            }
+            StepKind::CustomerCall => {
+                StepDetail::CustomerCall(serde_json::from_str(text).map_err(corrupt)?)
             }
         })
     }

@@ -328,6 +328,8 @@ async fn steps_and_usage_round_trip_in_order() {
             StepKind::LlmCall => StepDetail::LlmCall(Default::default()),
             StepKind::ToolCall => StepDetail::ToolCall(Default::default()),
             StepKind::Span => StepDetail::Span(Default::default()),
+            StepKind::JudgeCall => StepDetail::JudgeCall(Default::default()),
+            StepKind::CustomerCall => StepDetail::CustomerCall(Default::default()),
             StepKind::RejectedRequest => StepDetail::RejectedRequest(RejectedRequestDetail {
                 gateway: "tools".into(),
                 status: 413,
@@ -388,6 +390,7 @@ async fn steps_and_usage_round_trip_in_order() {
         budget_stops: 0,
         model_retries: 4,
         throttled_ms: 2500.5,
+        side_models: Default::default(),
     };
     store.record_outcome(&with_usage).await.unwrap();
     let read = store.outcomes("20261125-120000-aaaa").await.unwrap();

@@ -10,6 +10,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
 use tokio::sync::OnceCell;
 
+use crate::customer_channel::Customer;
 use crate::issue_tool_record::{IssueToolRecord, RejectedRequest, ToolCall};
 use crate::sql_function_tools::SqlFunction;
 use crate::tool_config::ToolLimits;
@@ -32,6 +33,8 @@ pub(crate) struct IssueState {
     limits: ToolLimits,
     /// Discovered on the first `tools/list` or call, from the issue's own database.
     pub(crate) sql_functions: OnceCell<Arc<Vec<SqlFunction>>>,
+    /// The simulated customer the agent may talk to; `None` offers no customer tool.
+    pub(crate) customer: Option<Arc<dyn Customer>>,
     /// Set once the issue's first connection was opened (or failed to open), see
     /// [`IssueState::open_first_connection`].
     first_connection: OnceCell<()>,
@@ -61,6 +64,7 @@ impl IssueState {
         database_url: &str,
         limits: ToolLimits,
         call_timeout: Duration,
+        customer: Option<Arc<dyn Customer>>,
     ) -> Result<IssueState, ToolGatewayError> {
         let options = PgConnectOptions::from_str(database_url)
             .map_err(|source| ToolGatewayError::DatabaseUrl {
@@ -95,6 +99,7 @@ impl IssueState {
             pool,
             limits,
             sql_functions: OnceCell::new(),
+            customer,
             first_connection: OnceCell::new(),
             journal: Mutex::new(Journal::default()),
         })
@@ -182,6 +187,7 @@ mod tests {
             "postgres://agent:secret@127.0.0.1:1/issue",
             ToolLimits { max_tool_calls },
             Duration::from_secs(1),
+            None,
         )
         .expect("a well-formed url")
     }
@@ -235,6 +241,7 @@ mod tests {
             "not a url",
             ToolLimits::default(),
             Duration::from_secs(1),
+            None,
         )
         .err();
         assert!(matches!(

@@ -1,6 +1,7 @@
 //! The tool gateway: one MCP server (streamable HTTP) per pod that stands between the agent and
 //! its tools. It serves the built-in database tools, tools declared as SQL functions, and tools of
-//! other MCP servers it proxies; every call is attributed to its issue by the token in the URL,
+//! other MCP servers it proxies, and, for issues with a simulated customer, the channel to it
+//! (`send_message_to_customer`); every call is attributed to its issue by the token in the URL,
 //! metered, limited and recorded ([`IssueToolRecord`]). The agent on the other end may be
 //! hostile, so what it can make the gateway hold is bounded: results are read no further than a
 //! 1 MiB cap, and connections by a header-read timeout and a cap on how many are open.
@@ -12,6 +13,7 @@
 mod capped_http_client;
 mod capped_lines;
 mod capped_rows;
+mod customer_channel;
 mod database_tools;
 mod function_comment;
 #[doc(hidden)]
@@ -30,6 +32,7 @@ mod tool_gateway_error;
 
 /// The kit's shape of an issue's access: `url` is `http://<addr>/i/<token>/mcp`.
 pub use agentpod_gateway_http::IssueAccess;
+pub use customer_channel::{Customer, CustomerReply, SEND_MESSAGE_TO_CUSTOMER};
 pub use issue_state::MAX_LISTED_REJECTIONS;
 pub use issue_tool_record::{IssueToolRecord, RejectedRequest, ToolCall, ToolCallOutcome};
 pub use sql_function_tools::describe_database_error;

@@ -14,6 +14,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
 
+use crate::customer_channel::{SEND_MESSAGE_TO_CUSTOMER, customer_tool, message_argument};
 use crate::database_tools::{
     EXECUTE, LIST_TABLES, QUERY, empty_input_schema, execute, list_tables, query, sql_input_schema,
 };
@@ -34,6 +35,7 @@ enum Target {
     Execute,
     ListTables,
     SqlFunction(SqlFunction),
+    Customer,
     Proxied { server: usize, tool: String },
 }
 
@@ -77,6 +79,9 @@ impl McpHandler {
             QUERY => return Ok(Some(Target::Query)),
             EXECUTE => return Ok(Some(Target::Execute)),
             LIST_TABLES => return Ok(Some(Target::ListTables)),
+            SEND_MESSAGE_TO_CUSTOMER if issue.customer.is_some() => {
+                return Ok(Some(Target::Customer));
+            }
             _ => {}
         }
         if let Some((server, tool)) = self.shared.proxied.resolve(name) {
@@ -97,7 +102,7 @@ impl McpHandler {
 
     async fn run(&self, issue: &IssueState, target: Target, arguments: JsonObject) -> Ran {
         let max_rows = self.shared.config.max_rows;
-        if !matches!(target, Target::Proxied { .. }) {
+        if !matches!(target, Target::Proxied { .. } | Target::Customer) {
             issue.open_first_connection().await;
         }
         let outcome = match target {
@@ -126,6 +131,23 @@ impl McpHandler {
                     .as_deref()
                     .unwrap_or_default();
                 function.call(&issue.pool, schema, &arguments).await
+            }
+            Target::Customer => {
+                // The customer's reply is text, given as it is.
+                let reply = match (&issue.customer, message_argument(&arguments)) {
+                    (Some(customer), Ok(message)) => customer.reply(message).await,
+                    (_, Err(message)) => Err(message),
+                    (None, _) => Err("this issue has no customer to talk to".to_owned()),
+                };
+                return match reply {
+                    Ok(reply) => Ran {
+                        result: CallToolResult::success(vec![ContentBlock::text(reply)]),
+                        outcome: ToolCallOutcome::Ok,
+                        error: None,
+                        capped: false,
+                    },
+                    Err(message) => failed(message),
+                };
             }
             Target::Proxied { server, tool } => {
                 return match self.shared.proxied.call(server, &tool, arguments).await {
@@ -305,6 +327,9 @@ impl ServerHandler for McpHandler {
             }
         }
         tools.extend(self.shared.proxied.tools());
+        if issue.customer.is_some() {
+            tools.push(customer_tool());
+        }
         Ok(ListToolsResult::with_all_items(tools))
     }
 

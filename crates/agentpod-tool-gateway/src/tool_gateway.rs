@@ -13,6 +13,7 @@ use rmcp::transport::streamable_http_server::session::never::NeverSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
+use crate::customer_channel::Customer;
 use crate::issue_state::IssueState;
 use crate::issue_tool_record::IssueToolRecord;
 use crate::mcp_handler::{McpHandler, result_text};
@@ -111,11 +112,24 @@ impl ToolGateway {
         database_url: &str,
         limits: ToolLimits,
     ) -> Result<IssueAccess, ToolGatewayError> {
+        self.register_issue_with_customer(issue_id, database_url, limits, None)
+    }
+
+    /// [`ToolGateway::register_issue`] for an issue whose agent may talk to `customer` through
+    /// the tool `send_message_to_customer`.
+    pub fn register_issue_with_customer(
+        &self,
+        issue_id: &str,
+        database_url: &str,
+        limits: ToolLimits,
+        customer: Option<Arc<dyn Customer>>,
+    ) -> Result<IssueAccess, ToolGatewayError> {
         let state = IssueState::new(
             issue_id,
             database_url,
             limits,
             self.shared.config.call_timeout,
+            customer,
         )?;
         let token = self.shared.issues.register(state);
         if let (Some(state), Ok(runtime)) = (

@@ -99,12 +99,52 @@ pub fn issue_timeline(
     timeline
 }
 
+/// The tool through which an agent talks to its issue's simulated customer (the tool gateway's
+/// `send_message_to_customer`).
+const CUSTOMER_TOOL: &str = "send_message_to_customer";
+
 fn step_line(step: &StepRecord) -> (TimelineLayer, String) {
     let latency = step
         .latency_ms
         .map(|ms| format!(" · {ms:.1} ms"))
         .unwrap_or_default();
     match &step.detail {
+        StepDetail::ToolCall(call) if call.tool == CUSTOMER_TOOL && !call.is_error => (
+            TimelineLayer::Reasoning,
+            format!(
+                "conversation: agent → customer: {} · customer → agent: {}{latency}",
+                clip(
+                    call.arguments
+                        .get("message")
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or("?"),
+                    200
+                ),
+                clip(&call.result, 200)
+            ),
+        ),
+        StepDetail::JudgeCall(call) => (
+            TimelineLayer::Execution,
+            format!(
+                "judge model {} · {} in / {} out tokens · {} (grading, not the agent's){latency}",
+                call.model.as_deref().unwrap_or("?"),
+                call.usage.input_tokens,
+                call.usage.output_tokens,
+                call.cost_usd
+                    .map_or("cost unknown".to_string(), |cost| format!("${cost:.6}"))
+            ),
+        ),
+        StepDetail::CustomerCall(call) => (
+            TimelineLayer::Reasoning,
+            format!(
+                "customer model {} · {} in / {} out tokens · {} (the simulated customer's, not the agent's){latency}",
+                call.model.as_deref().unwrap_or("?"),
+                call.usage.input_tokens,
+                call.usage.output_tokens,
+                call.cost_usd
+                    .map_or("cost unknown".to_string(), |cost| format!("${cost:.6}"))
+            ),
+        ),
         StepDetail::LlmCall(call) => {
             let cost = match call.cost_usd {
                 Some(cost) => format!("${cost:.6}"),

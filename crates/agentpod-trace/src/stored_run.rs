@@ -52,6 +52,9 @@ fn issue_trace(outcome: &OutcomeRecord, steps: &[StepRecord]) -> IssueTrace {
             StepDetail::Span(span) => trace.agent_spans.push(span.clone()),
             // Never a call: the GenAI conventions have no name for it; `trace` shows it.
             StepDetail::RejectedRequest(_) => {}
+            // Not the agent's calls: the judge grades the trial and the customer model plays
+            // the customer; an export of the agent's session leaves them out, `trace` shows them.
+            StepDetail::JudgeCall(_) | StepDetail::CustomerCall(_) => {}
         }
     }
     trace

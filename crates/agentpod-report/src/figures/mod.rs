@@ -19,6 +19,7 @@ pub(crate) mod report_model;
 pub(crate) mod run_input;
 pub(crate) mod run_report;
 pub(crate) mod run_summary;
+pub(crate) mod side_models_summary;
 pub(crate) mod usage_summary;
 pub(crate) mod wilson;
 

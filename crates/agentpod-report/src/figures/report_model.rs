@@ -15,7 +15,7 @@ use crate::figures::run_report::{RunReport, TrialSamples};
 /// `report-model-`: bump it whenever a type inside [`RunReport`] changes shape) and the
 /// agentpod that computed it (a newer version may compute a figure differently).
 pub const REPORT_MODEL_VERSION: &str =
-    concat!("report-model-2/agentpod-", env!("CARGO_PKG_VERSION"));
+    concat!("report-model-3/agentpod-", env!("CARGO_PKG_VERSION"));
 
 #[derive(Serialize)]
 struct StoredModelRef<'a> {

@@ -69,6 +69,13 @@ pub struct RunReport {
     pub budget_stops: u32,
     /// The provider's throttling: retries and waits, left out of `seconds`.
     pub throttling: crate::figures::usage_summary::ThrottlingSummary,
+    /// The judge's and the simulated customers' models: what grading and simulation cost and
+    /// how the judge behaved; never part of the agent's figures.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::figures::side_models_summary::SideModelsSummary::is_empty"
+    )]
+    pub side_models: crate::figures::side_models_summary::SideModelsSummary,
     /// Beyond Tukey's fence (the rule of `agentpod-report`).
     pub outliers: Vec<Outlier>,
     pub boundary: BoundarySummary,
@@ -272,6 +279,7 @@ impl RunReport {
             unpriced_calls: summary.usage.unpriced_calls,
             budget_stops: summary.usage.budget_stops,
             throttling: summary.usage.throttling,
+            side_models: summary.usage.side_models.clone(),
             outliers: summary.usage.outliers,
             boundary: summary.boundary,
             category_field: if categories.is_empty() {
@@ -430,6 +438,18 @@ fn issue_row(issue: &IssueMeasures) -> IssueRow {
     }
 }
 
+/// The tool through which an agent talks to its issue's simulated customer.
+const CUSTOMER_TOOL: &str = "send_message_to_customer";
+
+/// A message of a conversation as a timeline line shows it: its first 160 characters.
+fn clipped(text: &str) -> String {
+    let mut clipped: String = text.chars().take(160).collect();
+    if clipped.len() < text.len() {
+        clipped.push('…');
+    }
+    clipped
+}
+
 fn timelines(input: &RunInput) -> HashMap<String, Vec<TimelineEntry>> {
     let mut timelines: HashMap<String, Vec<TimelineEntry>> = HashMap::new();
     for step in &input.steps {
@@ -469,9 +489,43 @@ impl TimelineEntry {
                 ),
                 call.status >= 400,
             ),
+            StepDetail::ToolCall(call)
+                if call.tool == CUSTOMER_TOOL && call.outcome == ToolCallOutcome::Ok =>
+            {
+                (
+                    format!(
+                        "to the customer: {} · the customer: {}",
+                        clipped(
+                            call.arguments
+                                .get("message")
+                                .and_then(serde_json::Value::as_str)
+                                .unwrap_or("?")
+                        ),
+                        clipped(&call.result)
+                    ),
+                    false,
+                )
+            }
             StepDetail::ToolCall(call) => (
                 format!("{} · {}", named(&call.tool, "tool"), call.outcome.as_str()),
                 call.outcome != ToolCallOutcome::Ok,
+            ),
+            StepDetail::JudgeCall(call) | StepDetail::CustomerCall(call) => (
+                format!(
+                    "{} {} · {} in / {} out tokens{} · not the agent's",
+                    if matches!(step.detail, StepDetail::JudgeCall(_)) {
+                        "judge"
+                    } else {
+                        "customer model"
+                    },
+                    call.model.as_deref().unwrap_or("model"),
+                    call.usage.input_tokens,
+                    call.usage.output_tokens,
+                    call.cost_usd
+                        .map(|cost| format!(" · {}", dollars(cost)))
+                        .unwrap_or_default(),
+                ),
+                call.status >= 400,
             ),
             StepDetail::Span(span) => (named(&span.name, "span"), false),
             StepDetail::RejectedRequest(request) => (

@@ -24,6 +24,12 @@ pub struct UsageSummary {
     /// Issues far above the rest (beyond Tukey's fence, Q3 + 1.5 × IQR) in cost, tool calls or time.
     pub outliers: Vec<Outlier>,
     pub throttling: ThrottlingSummary,
+    /// The judge's and the simulated customers' models: never part of the figures above.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::figures::side_models_summary::SideModelsSummary::is_empty"
+    )]
+    pub side_models: crate::figures::side_models_summary::SideModelsSummary,
 }
 
 /// The provider's throttling over the run's finished issues: the LLM gateway's retries after
@@ -134,6 +140,7 @@ pub(crate) fn summarize_usage(outcomes: &[OutcomeRecord]) -> UsageSummary {
                 })
                 .count(),
         },
+        side_models: crate::figures::side_models_summary::summarize_side_models(outcomes),
     }
 }
 

@@ -162,6 +162,57 @@ pub(crate) fn throttling_sentence(
     )
 }
 
+/// The judge's and the simulated customers' lines, as every view says them: what they did and
+/// cost, never counted as the agent's.
+pub(crate) fn side_model_sentences(
+    side: &crate::figures::side_models_summary::SideModelsSummary,
+) -> Vec<(&'static str, String)> {
+    let cost = |cost: Option<f64>| cost.map_or("cost unknown".to_string(), dollars);
+    let mut sentences = Vec::new();
+    if let Some(judge) = &side.judge {
+        let trials = judge.judged_trials as usize;
+        let mut sentence = format!(
+            "{}: passed {} of {} trial{} · {} judgement{} each · split on {} (the judge flipped on the same answer)",
+            if judge.totals.model.is_empty() {
+                "?"
+            } else {
+                &judge.totals.model
+            },
+            judge.passed_trials,
+            trials,
+            plural(trials),
+            judge.repeats,
+            plural(judge.repeats as usize),
+            count_of(judge.split_trials as usize, "trial"),
+        );
+        if judge.compared_with_expected > 0 {
+            sentence.push_str(&format!(
+                " · agreed with the expected fields on {} of {}",
+                judge.agreed_with_expected, judge.compared_with_expected
+            ));
+        }
+        sentence.push_str(&format!(
+            " · {}, {} (grading, not the agent's cost)",
+            count_of(judge.totals.calls as usize, "call"),
+            cost(judge.totals.cost_usd)
+        ));
+        sentences.push(("judge", sentence));
+    }
+    if let Some(customer) = &side.customer {
+        sentences.push((
+            "customer",
+            format!(
+                "simulated customers' model {}: {} in {}, {} (not the agent's cost)",
+                customer.model,
+                count_of(customer.calls as usize, "call"),
+                count_of(customer.trials as usize, "trial"),
+                cost(customer.cost_usd)
+            ),
+        ));
+    }
+    sentences
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

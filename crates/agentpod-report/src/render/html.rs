@@ -217,6 +217,9 @@ pub fn report_page(report: &RunReport, chrome: &HtmlChrome) -> String {
             ),
         );
     }
+    for (name, sentence) in super::format::side_model_sentences(&report.side_models) {
+        card(&mut out, name, &sentence);
+    }
     out.push_str("</section>\n<h2>Distributions per issue</h2><div class=\"charts\">");
     let samples = &report.trial_samples;
     out.push_str(&histogram("Cost per issue", &samples.cost_usd, dollars));

@@ -76,6 +76,10 @@ pub(crate) fn report(report: &RunReport) -> String {
             super::format::throttling_sentence(&report.throttling)
         );
     }
+    for (name, sentence) in super::format::side_model_sentences(&report.side_models) {
+        let name = if name == "judge" { "Judge" } else { "Customer" };
+        let _ = writeln!(out, "{name}: {}\n", markdown_text(&sentence));
+    }
     let boundary = &report.boundary;
     let _ = writeln!(
         out,

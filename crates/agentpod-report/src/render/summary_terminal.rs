@@ -326,6 +326,9 @@ fn render_usage(out: &mut String, usage: &crate::figures::usage_summary::UsageSu
             throttling_sentence(&usage.throttling)
         );
     }
+    for (name, sentence) in super::format::side_model_sentences(&usage.side_models) {
+        let _ = writeln!(out, "  {name:<10}  {}", terminal_line(&sentence));
+    }
 }
 
 fn list_outliers(out: &mut String, usage: &crate::figures::usage_summary::UsageSummary) {

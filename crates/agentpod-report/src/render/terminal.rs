@@ -104,6 +104,9 @@ pub(crate) fn report(report: &RunReport) -> String {
             super::format::throttling_sentence(&report.throttling)
         );
     }
+    for (name, sentence) in super::format::side_model_sentences(&report.side_models) {
+        let _ = writeln!(out, "{name:<12} {}", terminal_line(&sentence));
+    }
     let boundary = &report.boundary;
     let _ = writeln!(
         out,

@@ -155,6 +155,7 @@ fn cost_tokens_and_calls_are_distributions_with_outliers() {
             budget_stops: 0,
             model_retries: 0,
             throttled_ms: 0.0,
+            side_models: Default::default(),
         };
         outcomes.push(outcome);
     }

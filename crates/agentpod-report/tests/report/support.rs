@@ -94,6 +94,7 @@ pub fn outcome(run_id: &str, issue: &Issue<'_>) -> OutcomeRecord {
             budget_stops: 0,
             model_retries: 0,
             throttled_ms: 0.0,
+            side_models: Default::default(),
         },
     }
 }

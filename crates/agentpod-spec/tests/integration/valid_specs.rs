@@ -82,6 +82,8 @@ fn full_spec_decodes_every_key() {
         budgets: BudgetsSpec::default(),
         tools: ToolsSpec::default(),
         grading: GradingSpec::default(),
+        judge: None,
+        customer: agentpod_spec::CustomerSpec::default(),
         production: None,
         gate: GateSpec::default(),
     };

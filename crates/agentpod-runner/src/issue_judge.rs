@@ -1,0 +1,137 @@
+//! The LLM judge's grading of one trial, after the agent ended: the issue as the agent saw it,
+//! the agent's conversation with its simulated customer and the agent's answer are judged
+//! against the rubric (the spec's, with the issue's `judge_rubric`) `judge.repeats` times through
+//! the judge's own gateway. The majority decides the `judge` check; every judgement, the judge's
+//! calls (as `judge_call` steps) and its cost are kept, apart from the agent's. The prompt and
+//! the reading of verdicts are `agentpod_grade::judge`'s.
+
+use agentpod_grade::{
+    Check, ConversationTurn, JudgeRecord, JudgedWork, Judgement, issue_rubric, judge_check,
+    judge_prompt, read_judgement,
+};
+use agentpod_issues::{Issue, JUDGE_RUBRIC_FIELD};
+use agentpod_llm_gateway::{ChatMessage, ChatRole, IssueLlmRecord, ModelClient};
+use agentpod_spec::JudgeSpec;
+use agentpod_store::{SideModelUsage, StepDetail, StepRecord, ToolCallOutcome};
+use agentpod_tool_gateway::SEND_MESSAGE_TO_CUSTOMER;
+use serde_json::Value;
+
+use crate::step_details::model_call_detail;
+
+/// What judging one trial gave.
+pub(crate) struct JudgedTrial {
+    pub(crate) check: Check,
+    pub(crate) record: JudgeRecord,
+    pub(crate) steps: Vec<StepRecord>,
+    pub(crate) usage: SideModelUsage,
+}
+
+pub(crate) async fn judge_trial(
+    judge: &JudgeSpec,
+    client: &ModelClient,
+    (issue, trial): (&Issue, u32),
+    answer: &Value,
+    steps: &[StepRecord],
+) -> JudgedTrial {
+    let conversation = conversation(steps);
+    let issue_view = issue.agent_view();
+    let work = JudgedWork {
+        issue: &issue_view,
+        answer,
+        conversation: &conversation,
+    };
+    let rubric = issue_rubric(&judge.rubric, issue.fields.get(JUDGE_RUBRIC_FIELD));
+    let session = client.session(&format!("{}-judge", issue.id));
+    let mut judgements = Vec::new();
+    for repeat in 1..=judge.repeats {
+        let prompt = judge_prompt(&rubric, &work, repeat, judge.repeats);
+        let messages = [
+            ChatMessage::new(ChatRole::System, prompt.system),
+            ChatMessage::new(ChatRole::User, prompt.user),
+        ];
+        judgements.push(match session.chat(&messages, Some(prompt.seed)).await {
+            Ok(reply) => read_judgement(&reply),
+            Err(error) => Judgement {
+                passed: None,
+                reasoning: format!(
+                    "the judge could not be asked: {}",
+                    agentpod_error_chain::error_chain(&error)
+                ),
+            },
+        });
+    }
+    let (check, passed, split) = judge_check(&judgements);
+    let (steps, usage) = side_model_steps(
+        client.model(),
+        session.take_record(),
+        (&issue.id, trial),
+        StepDetail::JudgeCall,
+    );
+    JudgedTrial {
+        check,
+        record: JudgeRecord {
+            model: client.model().to_owned(),
+            judgements,
+            passed,
+            split,
+            calls: usage.calls,
+            cost_usd: usage.cost_usd,
+        },
+        steps,
+        usage,
+    }
+}
+
+/// The agent's conversation with the issue's simulated customer, from its tool calls: each
+/// message it sent that the customer answered.
+pub(crate) fn conversation(steps: &[StepRecord]) -> Vec<ConversationTurn> {
+    steps
+        .iter()
+        .filter_map(|step| match &step.detail {
+            StepDetail::ToolCall(call)
+                if call.tool == SEND_MESSAGE_TO_CUSTOMER && call.outcome == ToolCallOutcome::Ok =>
+            {
+                let agent = match call.arguments.get("message") {
+                    Some(Value::String(message)) => message.clone(),
+                    _ => return None,
+                };
+                Some(ConversationTurn {
+                    agent,
+                    customer: call.result.clone(),
+                })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// A side model's record as the issue's steps (`detail` makes each call's step: a judge's or a
+/// customer's) and its usage.
+pub(crate) fn side_model_steps(
+    model: &str,
+    record: IssueLlmRecord,
+    (issue_id, trial): (&str, u32),
+    detail: fn(agentpod_store::ModelCallDetail) -> StepDetail,
+) -> (Vec<StepRecord>, SideModelUsage) {
+    let totals = &record.totals;
+    let priced = totals.calls > totals.unpriced_calls;
+    let usage = SideModelUsage {
+        model: model.to_owned(),
+        calls: totals.calls,
+        input_tokens: totals.usage.input_tokens,
+        output_tokens: totals.usage.output_tokens,
+        cost_usd: priced.then_some(totals.cost_usd),
+    };
+    let steps = record
+        .calls
+        .into_iter()
+        .map(|call| StepRecord {
+            issue_id: issue_id.to_owned(),
+            trial,
+            started_at: Some(call.started_at),
+            latency_ms: Some(call.latency_ms),
+            detail: detail(model_call_detail(call)),
+        })
+        .collect();
+    (steps, usage)
+}
