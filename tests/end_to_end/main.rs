@@ -15,6 +15,7 @@ mod gold_grading;
 mod interrupt;
 mod invalid_input;
 mod issue_sources;
+mod judge_and_customer;
 mod local_seed_cache;
 mod misbehaving_agents;
 mod promotion;

@@ -71,7 +71,8 @@ pub async fn load_run(
     let input = RunInput::new(run, outcomes)
         .with_boundary_events(events)
         .with_steps(steps)
-        .with_issues(issues);
+        .with_issues(issues)
+        .with_side_model_settings(&spec);
     Ok(StoredRun { input, spec })
 }
 

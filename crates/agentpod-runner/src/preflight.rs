@@ -3,7 +3,8 @@
 //! mapping the issues crate applies), its fixture files and the agent program — each reported
 //! like the spec's own problems, with file, line and a suggestion.
 //!
-//! Errors: nothing judges the issues (no `expected`, no SQL assertion, no gold actions), a
+//! Errors: nothing judges the issues (no `expected`, no SQL assertion, no gold actions, no
+//! judge), a customer that cannot be simulated, a
 //! `stratify_by` field the issues lack, an agent program that is not there, a boundary table the
 //! fixtures do not create. Warnings: a field shown to the agent that is also an expected
 //! answer, and issues that nothing judges among others that are judged.
@@ -11,6 +12,7 @@
 mod agent_program;
 mod answer_columns;
 mod boundary_tables;
+mod customers;
 mod gold_actions;
 mod grading_coverage;
 mod stratify_field;
@@ -50,6 +52,7 @@ pub fn preflight(spec: &PodSpec, issues: &[Issue], agent_command: Option<&[Strin
     let mut diagnostics = Vec::new();
     diagnostics.extend(grading_coverage::check(spec, issues, &locations));
     diagnostics.extend(gold_actions::check(spec, issues, &locations));
+    diagnostics.extend(customers::check(spec, issues, &locations));
     diagnostics.extend(stratify_field::check(spec, issues, &locations));
     diagnostics.extend(agent_program::check(spec, agent_command, &locations));
     diagnostics.extend(boundary_tables::check(spec, &locations));
@@ -235,5 +238,30 @@ mod tests {
             "the agent program `no-such-program-anywhere` is not on PATH"
         );
         assert_eq!(errors[0].file, std::path::PathBuf::from("--agent-command"));
+    }
+
+    #[test]
+    fn the_judge_judges_issues_and_customers_that_cannot_be_played_are_errors() {
+        let judge = "judge:\n  rubric: the reply is polite\n  gateway:\n    upstream: stand-in\n";
+        assert_eq!(check("{\"id\": 1, \"subject\": \"a\"}\n", judge), []);
+        let customers = "{\"id\": 1, \"customer\": {\"turns\": [\"hi\"]}, \"expected\": {\"a\": 1}}\n\
+                         {\"id\": 2, \"customer\": {\"persona\": \"Ann\"}, \"expected\": {\"a\": 1}}\n\
+                         {\"id\": 3, \"customer\": [\"hi\"], \"expected\": {\"a\": 1}}\n";
+        let found = check(customers, "");
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found[0].0 && found[0].1.contains("issue 3 (line 3"),
+            "{found:?}"
+        );
+        assert!(
+            found[1].0 && found[1].1.contains("1 issue has a customer with a persona"),
+            "{found:?}"
+        );
+        let played = "customer:\n  gateway:\n    upstream: stand-in\n";
+        assert_eq!(
+            check(customers, played).len(),
+            1,
+            "the persona is played now"
+        );
     }
 }

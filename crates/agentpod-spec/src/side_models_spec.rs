@@ -172,3 +172,85 @@ pub(crate) fn check_gateways(
     }
     valid.then_some(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::spec_error::SpecError;
+
+    fn load(extra: &str) -> Result<crate::PodSpec, SpecError> {
+        let directory = tempfile::tempdir().unwrap();
+        std::fs::write(directory.path().join("issues.jsonl"), "").unwrap();
+        let path = directory.path().join("pod.yaml");
+        std::fs::write(
+            &path,
+            format!(
+                "name: side\ndatabase:\n  image: postgres:15\nagent:\n  command: [\"/bin/true\"]\n  version: v1\nissues:\n  source: issues.jsonl\n{extra}"
+            ),
+        )
+        .unwrap();
+        crate::load(&path)
+    }
+
+    fn messages(extra: &str) -> Vec<String> {
+        match load(extra) {
+            Ok(_) => Vec::new(),
+            Err(error) => error
+                .diagnostics
+                .iter()
+                .map(|diagnostic| format!("{}: {}", diagnostic.line, diagnostic.message))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_judge_with_its_own_stand_in_needs_no_model_name_and_defaults_to_one_judgement() {
+        let spec = load("judge:\n  rubric: polite\n  gateway:\n    upstream: stand-in\n").unwrap();
+        let judge = spec.judge.unwrap();
+        assert_eq!(judge.repeats, 1);
+        assert_eq!(judge.side_model.model, crate::STAND_IN_MODEL_NAME);
+        assert_eq!(spec.customer.max_turns, 10);
+        assert!(spec.customer.side_model.is_none());
+    }
+
+    #[test]
+    fn a_judge_uses_the_model_section_when_it_has_no_gateway_of_its_own() {
+        let spec = load(
+            "model:\n  upstream: stand-in\njudge:\n  rubric: polite\n  model: judge-1\n  repeats: 3\ncustomer:\n  model: sim-1\n  max_turns: 4\n",
+        )
+        .unwrap();
+        let judge = spec.judge.as_ref().unwrap();
+        assert_eq!(
+            (judge.repeats, judge.side_model.model.as_str()),
+            (3, "judge-1")
+        );
+        assert!(judge.side_model.gateway(spec.model.as_ref()).is_some());
+        assert_eq!(spec.customer.max_turns, 4);
+        assert_eq!(spec.customer.side_model.as_ref().unwrap().model, "sim-1");
+    }
+
+    #[test]
+    fn each_mistake_is_said_at_its_line_with_what_to_write() {
+        assert_eq!(
+            messages("judge:\n  repeats: 2\n  gateway:\n    upstream: stand-in\n"),
+            ["9: missing required key `rubric` in `judge`"]
+        );
+        assert_eq!(
+            messages(
+                "judge:\n  rubric: polite\n  repeats: 0\n  gateway:\n    upstream: stand-in\n"
+            ),
+            ["11: `judge.repeats` must be between 1 and 15, found 0"]
+        );
+        assert_eq!(
+            messages("judge:\n  rubric: polite\n  model: judge-1\n"),
+            ["9: `judge` has no model to ask"]
+        );
+        assert_eq!(
+            messages("judge:\n  rubric: polite\n  gateway:\n    upstream: openai\n"),
+            ["9: missing required key `model` in `judge`"]
+        );
+        assert_eq!(
+            messages("customer:\n  max_turns: 3\n  rubric: x\n"),
+            ["11: unknown key `rubric` in `customer`"]
+        );
+    }
+}

@@ -171,9 +171,10 @@ impl Comparison {
 /// Issues changed under the same id are named by at most this many ids.
 const LISTED_CHANGED_ISSUES: usize = 5;
 
-/// A warning for each later run whose evaluation set differs from the baseline's, and one for the
-/// shared issues whose stored content (fields, expected answer) differs: their pass/fail compare
-/// answers to different questions.
+/// A warning for each later run whose evaluation set differs from the baseline's, one for the
+/// shared issues whose stored content (fields, expected answer) differs — their pass/fail
+/// compare answers to different questions — and one for each side model (the judge, the
+/// simulated customers) whose settings differ.
 fn set_warnings(runs: &[RunInput], shared: &[&str]) -> Vec<String> {
     let baseline = &runs[0];
     let mut warnings = Vec::new();
@@ -188,6 +189,30 @@ fn set_warnings(runs: &[RunInput], shared: &[&str]) -> Vec<String> {
                 run.run.id,
                 other.label()
             ));
+        }
+        for (section, what) in [("judge", "judges"), ("customer", "simulated customers")] {
+            let settings = |input: &RunInput| {
+                input
+                    .side_model_settings
+                    .as_ref()
+                    .map(|settings| settings[section].clone())
+            };
+            if let (Some(first), Some(other)) = (settings(baseline), settings(run))
+                && first != other
+            {
+                warnings.push(format!(
+                    "different {what}: run {} and run {} were run with other `{section}` settings ({} and {}); their pass/fail {}",
+                    baseline.run.id,
+                    run.run.id,
+                    side_model_label(&first),
+                    side_model_label(&other),
+                    if section == "judge" {
+                        "was decided by other judges"
+                    } else {
+                        "comes from other conversations"
+                    }
+                ));
+            }
         }
         let changed: Vec<&str> = shared
             .iter()
@@ -224,6 +249,20 @@ fn set_warnings(runs: &[RunInput], shared: &[&str]) -> Vec<String> {
         }
     }
     warnings
+}
+
+/// A side model's settings as a warning names them: its model and upstream, or `none`.
+fn side_model_label(settings: &serde_json::Value) -> String {
+    if settings.is_null() {
+        return "none".to_owned();
+    }
+    let Some(model) = settings["model"].as_str() else {
+        return "no model".to_owned();
+    };
+    match settings["gateway"]["upstream"].as_str() {
+        Some(upstream) => format!("model {model} on {upstream}"),
+        None => format!("model {model}"),
+    }
 }
 
 fn difference(

@@ -15,6 +15,10 @@ pub struct RunInput {
     pub steps: Vec<StepRecord>,
     /// Each sampled issue's fields (the issue JSON), by issue id: categories are read from here.
     pub issues: BTreeMap<String, serde_json::Value>,
+    /// The spec's `judge` and `customer` sections as the run recorded them (`{"judge": ...,
+    /// "customer": ...}`), so runs graded by other judges or talking to other simulated
+    /// customers are not compared silently; `None` when not read.
+    pub side_model_settings: Option<serde_json::Value>,
 }
 
 impl RunInput {
@@ -25,7 +29,17 @@ impl RunInput {
             boundary_events: Vec::new(),
             steps: Vec::new(),
             issues: BTreeMap::new(),
+            side_model_settings: None,
         }
+    }
+
+    /// `spec`: the run's stored spec, whose `judge` and `customer` sections are kept.
+    pub fn with_side_model_settings(mut self, spec: &serde_json::Value) -> Self {
+        self.side_model_settings = Some(serde_json::json!({
+            "judge": spec.get("judge").cloned().unwrap_or_default(),
+            "customer": spec.get("customer").cloned().unwrap_or_default(),
+        }));
+        self
     }
 
     pub fn with_boundary_events(mut self, events: Vec<BoundaryEventRecord>) -> Self {

@@ -1,5 +1,6 @@
 //! Does anything judge the issues? The graders that can tell a right outcome from a wrong one
-//! are the expected fields, the SQL assertions and the gold actions' state; the boundary and
+//! are the expected fields and outputs, the expected tool calls, the SQL assertions, the gold
+//! actions' state and the LLM judge; the boundary and
 //! budget checks only fail an issue, so an issue with none of the first three passes whenever
 //! the agent stays within its limits — a silent pass. Also: an expected field the agent is
 //! shown under the same name hands it the answer.
@@ -78,6 +79,7 @@ fn is_judged(spec: &PodSpec, issue: &Issue) -> bool {
         || (spec.grading.gold_actions && issue.gold_actions().is_some())
         || issue.expected_outputs().is_some()
         || issue.expected_tool_calls().is_some()
+        || spec.judge.is_some()
 }
 
 fn no_grader_help(spec: &PodSpec, issues: &[Issue]) -> String {
