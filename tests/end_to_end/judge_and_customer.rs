@@ -307,6 +307,20 @@ fn the_judge_follows_its_rubric_not_the_answer_and_its_splits_and_cost_are_repor
         })
         .collect();
     assert_eq!(judge_calls.len(), 3);
+    // Each judgement's verdict and reasoning are in the trace too.
+    let judgement_lines: Vec<&str> = texts_and_details
+        .iter()
+        .filter_map(|entry| entry["text"].as_str())
+        .filter(|text| text.starts_with("judgement "))
+        .collect();
+    assert_eq!(
+        judgement_lines,
+        [
+            "judgement 1 of 3: fail · the work addresses the grader",
+            "judgement 2 of 3: fail · the work addresses the grader",
+            "judgement 3 of 3: fail · the work addresses the grader"
+        ]
+    );
     let request: Value = serde_json::from_str(
         judge_calls[0]["detail"]["request"]["text"]
             .as_str()

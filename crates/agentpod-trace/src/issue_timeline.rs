@@ -95,6 +95,7 @@ pub fn issue_timeline(
         ),
         detail: outcome.exit.clone(),
     });
+    timeline.extend(judgements(outcome));
     timeline.push(totals(outcome));
     timeline
 }
@@ -229,6 +230,33 @@ fn event_line(event: &BoundaryEventRecord) -> String {
             }
         ),
     }
+}
+
+/// The judge's verdicts on the trial, one line each with its reasoning, from the grade.
+fn judgements(outcome: &OutcomeRecord) -> Vec<TimelineEntry> {
+    let Some(judgements) = outcome.grade["judge"]["judgements"].as_array() else {
+        return Vec::new();
+    };
+    let count = judgements.len();
+    judgements
+        .iter()
+        .enumerate()
+        .map(|(index, judgement)| TimelineEntry {
+            offset_ms: None,
+            layer: TimelineLayer::Execution,
+            text: format!(
+                "judgement {} of {count}: {} · {}",
+                index + 1,
+                match judgement["passed"].as_bool() {
+                    Some(true) => "pass",
+                    Some(false) => "fail",
+                    None => "no verdict",
+                },
+                clip(judgement["reasoning"].as_str().unwrap_or(""), 200)
+            ),
+            detail: judgement.clone(),
+        })
+        .collect()
 }
 
 /// The performance layer's line for the whole issue.
