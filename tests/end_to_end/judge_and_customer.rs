@@ -132,8 +132,13 @@ fn agents_talk_to_scripted_and_model_played_customers_only_through_the_customer_
     let scratch = Scratch::new();
     let issues = [
         json!({"id": "scripted", "request": "A customer wants an order cancelled.",
-               "customer": {"turns": ["It is order O1.", "Yes, please cancel it."]},
+               "customer": {"turns": ["It is order O1.", "Yes, please cancel it.", "Thank you."]},
                "gold_actions": cancel("O1"), "expected_outputs": ["store credit of 40.00"]}),
+        // The customer has left before the agent tells them the credit: what never reached
+        // the customer was not said.
+        json!({"id": "left-early", "request": "A customer wants an order cancelled.",
+               "customer": {"turns": ["It is order O8.", "Yes, please cancel it."]},
+               "gold_actions": cancel("O8"), "expected_outputs": ["store credit of 12.25"]}),
         json!({"id": "played", "request": "A customer wants an order cancelled.",
                "customer": {"persona": "Ben, in a hurry.", "instructions": "You want O4 cancelled."},
                "gold_actions": cancel("O4")}),
@@ -153,16 +158,17 @@ fn agents_talk_to_scripted_and_model_played_customers_only_through_the_customer_
             outcomes[id]["reason"]
         );
     }
-    // The scripted customer said its turns in order, then had left; the played one said
-    // goodbye on its own (its stop word) and had left after that.
+    // The scripted customer said its turns in order, then had left (a message is refused); the
+    // played one said goodbye on its own (its stop word) and had left after that.
+    let gone = "the customer has left the conversation: nothing more reaches them";
     let scripted = &outcomes["scripted"]["output"];
     assert_eq!(
         scripted["customer_replies"],
         json!([
             "It is order O1.",
             "Yes, please cancel it.",
-            "[the customer has left the conversation]",
-            "[the customer has left the conversation]"
+            "Thank you.",
+            gone
         ])
     );
     let played = &outcomes["played"]["output"];
@@ -173,7 +179,7 @@ fn agents_talk_to_scripted_and_model_played_customers_only_through_the_customer_
             "It is order O4, the pen.",
             "Yes.",
             "Thanks!\n[the customer has left the conversation]",
-            "[the customer has left the conversation]"
+            gone
         ])
     );
     // The channel is offered only where there is a customer; the customer's script and the
@@ -217,7 +223,8 @@ fn agents_talk_to_scripted_and_model_played_customers_only_through_the_customer_
         .iter()
         .filter(|text| text.starts_with("conversation: "))
         .collect();
-    assert_eq!(conversation.len(), 4, "{texts:#?}");
+    // Three turns: the fourth message was refused, the customer having left.
+    assert_eq!(conversation.len(), 3, "{texts:#?}");
     assert!(conversation[0].contains("agent → customer: Which order do you mean?"));
     assert!(conversation[0].contains("customer → agent: It is order O4, the pen."));
     assert_eq!(

@@ -15,6 +15,10 @@ use crate::llm_budget::LlmBudget;
 use crate::llm_config::{LlmConfig, Upstream};
 use crate::llm_gateway::LlmGateway;
 
+/// The longest answer asked of a side model: a verdict with its reasoning, a customer's reply.
+/// Bounds what one call costs whatever the agent did.
+const MAX_ANSWER_TOKENS: u32 = 1024;
+
 /// Who says a message in a conversation with the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChatRole {
@@ -199,7 +203,12 @@ fn openai_body(model: &str, messages: &[ChatMessage], seed: Option<u64>) -> Valu
             json!({"role": role, "content": message.text})
         })
         .collect();
-    let mut body = json!({"model": model, "messages": messages, "temperature": 0});
+    let mut body = json!({
+        "model": model,
+        "messages": messages,
+        "temperature": 0,
+        "max_tokens": MAX_ANSWER_TOKENS,
+    });
     if let Some(seed) = seed {
         body["seed"] = json!(seed);
     }
@@ -226,7 +235,7 @@ fn anthropic_body(model: &str, messages: &[ChatMessage], seed: Option<u64>) -> V
         .collect();
     let mut body = json!({
         "model": model,
-        "max_tokens": 1024,
+        "max_tokens": MAX_ANSWER_TOKENS,
         "temperature": 0,
         "system": system.join("\n\n"),
         "messages": turns,

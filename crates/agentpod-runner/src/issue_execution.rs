@@ -12,7 +12,7 @@ use agentpod_agent::{
 };
 use agentpod_db::PodDatabase;
 use agentpod_error_chain::error_chain;
-use agentpod_grade::{Check, Grade, grade_expected_outputs, grade_fields};
+use agentpod_grade::{Check, ConversationTurn, Grade, grade_expected_outputs, grade_fields};
 use agentpod_issues::Issue;
 use agentpod_runtime::{LaunchedAgent, OutputArea, Pod};
 use agentpod_spec::GradingSpec;
@@ -29,7 +29,7 @@ use crate::error::IssuePrepareError;
 use crate::issue_grading;
 use crate::issue_judge;
 use crate::issue_lease::{IssueLease, PodHolder};
-use crate::pod_gateways::PodGateways;
+use crate::pod_gateways::{FinishedGateways, PodGateways};
 use crate::pod_worker::PodContext;
 use crate::simulated_customer::{CustomerScript, SharedCustomer, SimulatedCustomer};
 
@@ -83,7 +83,11 @@ pub(crate) async fn run_issue(
     // Time per issue is the agent's: its start to its end. The database hand-out before it and
     // the grading after it are agentpod's cost, not what production will see.
     outcome.duration_ms = (agent_ended - prepared.ready_at).as_millis() as u64;
-    let (mut steps, usage) = prepared.lease.finish_gateways(&issue.id, trial);
+    let FinishedGateways {
+        mut steps,
+        usage,
+        conversation,
+    } = prepared.lease.finish_gateways(&issue.id, trial);
     outcome.usage = usage;
     let (boundary_events, unobserved) =
         observe(database, &prepared, issue, trial, refused_connections).await;
@@ -92,7 +96,7 @@ pub(crate) async fn run_issue(
         context,
         (database, gateways),
         &prepared,
-        (issue, &steps),
+        (issue, &steps, &conversation),
         &agent_run,
         (&boundary_events, unobserved),
         &mut outcome,
@@ -384,7 +388,7 @@ async fn grade(
     context: &PodContext,
     (database, gateways): (&PodDatabase, &PodGateways),
     prepared: &PreparedIssue<'_>,
-    (issue, steps): (&Issue, &[StepRecord]),
+    (issue, steps, conversation): (&Issue, &[StepRecord], &[ConversationTurn]),
     agent_run: &AgentRun,
     (boundary_events, unobserved): (&[BoundaryEventRecord], Option<String>),
     outcome: &mut OutcomeRecord,
@@ -392,7 +396,6 @@ async fn grade(
     let mut extra_steps = Vec::new();
     let issue_database = prepared.lease.database();
     let grading = &context.plan.spec.grading;
-    let conversation = issue_judge::conversation(steps);
     let said_to_customer: Vec<String> =
         conversation.iter().map(|turn| turn.agent.clone()).collect();
     fill_from_agent_run(
@@ -434,14 +437,19 @@ async fn grade(
             &context.side_models.judge,
             outcome.output.as_ref(),
         ) {
-            let trial =
-                issue_judge::judge_trial(judge, client, (issue, outcome.trial), answer, steps)
-                    .await;
+            let work = (answer, conversation, steps);
+            let trial = issue_judge::judge_trial(judge, client, (issue, outcome.trial), work).await;
             checks.push(trial.check);
-            judged = Some((trial.record, trial.steps, trial.usage));
+            judged = Some((trial.record, trial.steps, trial.usage, trial.unavailable));
         }
         add_checks(outcome, checks, boundary_events);
-        if let Some((record, judge_steps, usage)) = judged {
+        if let Some((record, judge_steps, usage, unavailable)) = judged {
+            // A judge that could not be asked decided nothing: the trial errored (and runs
+            // again with `--resume`), it did not fail.
+            if let Some(why) = unavailable {
+                outcome.status = OutcomeStatus::Errored;
+                outcome.reason = format!("the judge could not be asked: {why}");
+            }
             let expected_fields: Vec<bool> = outcome.grade["checks"]
                 .as_array()
                 .into_iter()

@@ -1,5 +1,6 @@
 //! The LLM judge's grading of one trial, after the agent ended: the issue as the agent saw it,
-//! the agent's conversation with its simulated customer and the agent's answer are judged
+//! the agent's conversation with its simulated customer (as the customer had it), what the agent
+//! did (its tool calls, as the tool gateway recorded them) and the agent's answer are judged
 //! against the rubric (the spec's, with the issue's `judge_rubric`) `judge.repeats` times through
 //! the judge's own gateway. The majority decides the `judge` check; every judgement, the judge's
 //! calls (as `judge_call` steps) and its cost are kept, apart from the agent's. The prompt and
@@ -12,9 +13,9 @@ use agentpod_grade::{
 use agentpod_issues::{Issue, JUDGE_RUBRIC_FIELD};
 use agentpod_llm_gateway::{ChatMessage, ChatRole, IssueLlmRecord, ModelClient};
 use agentpod_spec::JudgeSpec;
-use agentpod_store::{SideModelUsage, StepDetail, StepRecord, ToolCallOutcome};
+use agentpod_store::{SideModelUsage, StepDetail, StepRecord};
 use agentpod_tool_gateway::SEND_MESSAGE_TO_CUSTOMER;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::step_details::model_call_detail;
 
@@ -24,41 +25,52 @@ pub(crate) struct JudgedTrial {
     pub(crate) record: JudgeRecord,
     pub(crate) steps: Vec<StepRecord>,
     pub(crate) usage: SideModelUsage,
+    /// Why the judge could not be asked (its gateway or upstream failed), when it could not:
+    /// the trial then has no verdict of the judge's at all.
+    pub(crate) unavailable: Option<String>,
 }
 
+/// How much of each tool call's result the judge is shown.
+const ACTION_RESULT_CHARACTERS: usize = 500;
+
+/// `work`: the agent's answer, its conversation with the customer (as the customer had it) and
+/// the trial's steps (its tool calls are what it did).
 pub(crate) async fn judge_trial(
     judge: &JudgeSpec,
     client: &ModelClient,
     (issue, trial): (&Issue, u32),
-    answer: &Value,
-    steps: &[StepRecord],
+    (answer, conversation, steps): (&Value, &[ConversationTurn], &[StepRecord]),
 ) -> JudgedTrial {
-    let conversation = conversation(steps);
     let issue_view = issue.agent_view();
+    let actions = actions(steps);
     let work = JudgedWork {
         issue: &issue_view,
         answer,
-        conversation: &conversation,
+        conversation,
+        actions: &actions,
     };
     let rubric = issue_rubric(&judge.rubric, issue.fields.get(JUDGE_RUBRIC_FIELD));
     let session = client.session(&format!("{}-judge", issue.id));
     let mut judgements = Vec::new();
+    let mut unavailable = None;
     for repeat in 1..=judge.repeats {
         let prompt = judge_prompt(&rubric, &work, repeat, judge.repeats);
         let messages = [
             ChatMessage::new(ChatRole::System, prompt.system),
             ChatMessage::new(ChatRole::User, prompt.user),
         ];
-        judgements.push(match session.chat(&messages, Some(prompt.seed)).await {
-            Ok(reply) => read_judgement(&reply),
-            Err(error) => Judgement {
-                passed: None,
-                reasoning: format!(
-                    "the judge could not be asked: {}",
-                    agentpod_error_chain::error_chain(&error)
-                ),
-            },
-        });
+        match session.chat(&messages, Some(prompt.seed)).await {
+            Ok(reply) => judgements.push(read_judgement(&reply)),
+            Err(error) => {
+                let why = agentpod_error_chain::error_chain(&error);
+                judgements.push(Judgement {
+                    passed: None,
+                    reasoning: format!("the judge could not be asked: {why}"),
+                });
+                unavailable = Some(why);
+                break;
+            }
+        }
     }
     let (check, passed, split) = judge_check(&judgements);
     let (steps, usage) = side_model_steps(
@@ -79,27 +91,23 @@ pub(crate) async fn judge_trial(
         },
         steps,
         usage,
+        unavailable,
     }
 }
 
-/// The agent's conversation with the issue's simulated customer, from its tool calls: each
-/// message it sent that the customer answered.
-pub(crate) fn conversation(steps: &[StepRecord]) -> Vec<ConversationTurn> {
+/// What the agent did, as the tool gateway recorded it (the record, not the agent's account):
+/// each tool call but the messages to the customer (the conversation shows those), with its
+/// outcome and the start of its result.
+fn actions(steps: &[StepRecord]) -> Vec<Value> {
     steps
         .iter()
         .filter_map(|step| match &step.detail {
-            StepDetail::ToolCall(call)
-                if call.tool == SEND_MESSAGE_TO_CUSTOMER && call.outcome == ToolCallOutcome::Ok =>
-            {
-                let agent = match call.arguments.get("message") {
-                    Some(Value::String(message)) => message.clone(),
-                    _ => return None,
-                };
-                Some(ConversationTurn {
-                    agent,
-                    customer: call.result.clone(),
-                })
-            }
+            StepDetail::ToolCall(call) if call.tool != SEND_MESSAGE_TO_CUSTOMER => Some(json!({
+                "tool": call.tool,
+                "arguments": call.arguments,
+                "outcome": call.outcome.as_str(),
+                "result": call.result.chars().take(ACTION_RESULT_CHARACTERS).collect::<String>(),
+            })),
             _ => None,
         })
         .collect()

@@ -7,9 +7,8 @@
 //! to drop between issues. Both are synchronous, so the fallback needs no task.
 
 use agentpod_db::{IssueDatabase, PodDatabase};
-use agentpod_store::{IssueUsage, StepRecord};
 
-use crate::pod_gateways::{IssueGateways, PodGateways};
+use crate::pod_gateways::{FinishedGateways, IssueGateways, PodGateways};
 
 /// Where a lease gives its holdings back.
 pub(crate) trait IssueHolder {
@@ -83,15 +82,12 @@ impl<H: IssueHolder> IssueLease<H> {
 
 impl<'pod> IssueLease<PodHolder<'pod>> {
     /// Revokes the issue's tokens and takes everything the gateways recorded for its trial, as
-    /// steps, and its totals. Once: later calls find nothing to record.
-    pub(crate) fn finish_gateways(
-        &mut self,
-        issue_id: &str,
-        trial: u32,
-    ) -> (Vec<StepRecord>, IssueUsage) {
+    /// steps, its totals and its customer's conversation. Once: later calls find nothing to
+    /// record.
+    pub(crate) fn finish_gateways(&mut self, issue_id: &str, trial: u32) -> FinishedGateways {
         match self.access.take() {
             Some(access) => self.holder.gateways.finish(issue_id, trial, access),
-            None => (Vec::new(), IssueUsage::default()),
+            None => FinishedGateways::default(),
         }
     }
 

@@ -11,6 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use agentpod_error_chain::ErrorChain;
 use agentpod_gateway_http::IssueToken;
+use agentpod_grade::ConversationTurn;
 use agentpod_llm_gateway::{
     DEFAULT_MAX_QUEUED_CALLS, LlmBudget, LlmConfig, LlmGateway, ModelPrice, PriceTable,
     RetryPolicy, StandInRule, StandInRules, Upstream, UpstreamLimiter, UpstreamLimits,
@@ -34,6 +35,15 @@ pub(crate) struct PodGateways {
     traces: TraceIntake,
     /// Only when the spec names a model.
     models: Option<LlmGateway>,
+}
+
+/// What the gateways recorded for one trial.
+#[derive(Default)]
+pub(crate) struct FinishedGateways {
+    pub(crate) steps: Vec<StepRecord>,
+    pub(crate) usage: IssueUsage,
+    /// The turns the issue's simulated customer answered, as it had them; empty without one.
+    pub(crate) conversation: Vec<ConversationTurn>,
 }
 
 /// One issue's access to the gateways: the agent's variables, and the tokens to finish with.
@@ -181,13 +191,14 @@ impl PodGateways {
         &self.tools
     }
 
-    /// Everything the gateways recorded for the issue's trial, as steps, and its totals.
+    /// Everything the gateways recorded for the issue's trial, as steps, its totals, and the
+    /// conversation its simulated customer had.
     pub(crate) fn finish(
         &self,
         issue_id: &str,
         trial: u32,
         access: IssueGateways,
-    ) -> (Vec<StepRecord>, IssueUsage) {
+    ) -> FinishedGateways {
         let mut steps = Vec::new();
         let mut usage = IssueUsage::default();
         let step = |started_at, latency_ms, detail| StepRecord {
@@ -248,15 +259,16 @@ impl PodGateways {
                 ));
             }
         }
-        if let Some((model, record)) = access
-            .customer
-            .as_ref()
-            .and_then(|customer| customer.finish())
-        {
-            let (customer_steps, customer_usage) =
-                side_model_steps(&model, record, (issue_id, trial), StepDetail::CustomerCall);
-            steps.extend(customer_steps);
-            usage.side_models.customer = Some(customer_usage);
+        let mut conversation = Vec::new();
+        if let Some(customer) = &access.customer {
+            let (transcript, record) = customer.finish();
+            conversation = transcript;
+            if let Some((model, record)) = record {
+                let (customer_steps, customer_usage) =
+                    side_model_steps(&model, record, (issue_id, trial), StepDetail::CustomerCall);
+                steps.extend(customer_steps);
+                usage.side_models.customer = Some(customer_usage);
+            }
         }
         let traces = self.traces.finish_issue(&access.trace_token);
         for export in &traces.exports {
@@ -275,7 +287,11 @@ impl PodGateways {
                 StepDetail::Span(span),
             ));
         }
-        (steps, usage)
+        FinishedGateways {
+            steps,
+            usage,
+            conversation,
+        }
     }
 
     /// Revokes the issue's tokens, discarding what they recorded: for an issue that ends

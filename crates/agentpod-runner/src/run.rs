@@ -41,7 +41,8 @@ pub async fn execute(
     let plan = Arc::new(plan);
     // Before anything is recorded: a judge or customer model that cannot start is the spec's
     // or the machine's problem, said before a run exists.
-    let side_models = SideModels::start(&plan.spec)
+    let limiter = upstream_limiter(plan.spec.model.as_ref());
+    let side_models = SideModels::start(&plan.spec, limiter.as_ref())
         .await
         .map_err(RunError::Gateways)?;
     // What a resumed run spent before counts against its budget.
@@ -82,7 +83,6 @@ pub async fn execute(
         Arc::new(Mutex::new(plan.work.iter().cloned().collect()));
     // Seeded (or found in the cache) once, by the first pod to ask; the others wait for it.
     let template = Arc::new(SeededTemplate::new(plan.seed_cache));
-    let limiter = upstream_limiter(plan.spec.model.as_ref());
     let run_budget = Arc::new(RunBudget::new(
         plan.spec.budgets.max_run_cost_usd,
         spent_before,

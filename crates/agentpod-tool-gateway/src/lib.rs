@@ -32,7 +32,9 @@ mod tool_gateway_error;
 
 /// The kit's shape of an issue's access: `url` is `http://<addr>/i/<token>/mcp`.
 pub use agentpod_gateway_http::IssueAccess;
-pub use customer_channel::{Customer, CustomerReply, SEND_MESSAGE_TO_CUSTOMER};
+pub use customer_channel::{
+    Customer, CustomerReply, MAX_CUSTOMER_MESSAGE_BYTES, SEND_MESSAGE_TO_CUSTOMER,
+};
 pub use issue_state::MAX_LISTED_REJECTIONS;
 pub use issue_tool_record::{IssueToolRecord, RejectedRequest, ToolCall, ToolCallOutcome};
 pub use sql_function_tools::describe_database_error;
