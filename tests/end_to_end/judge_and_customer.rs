@@ -132,15 +132,15 @@ fn agents_talk_to_scripted_and_model_played_customers_only_through_the_customer_
     let scratch = Scratch::new();
     let issues = [
         json!({"id": "scripted", "request": "A customer wants an order cancelled.",
-               "customer": {"turns": ["It is order O1.", "Yes, please cancel it.", "Thank you."]},
+               "simulated_customer": {"turns": ["It is order O1.", "Yes, please cancel it.", "Thank you."]},
                "gold_actions": cancel("O1"), "expected_outputs": ["store credit of 40.00"]}),
         // The customer has left before the agent tells them the credit: what never reached
         // the customer was not said.
         json!({"id": "left-early", "request": "A customer wants an order cancelled.",
-               "customer": {"turns": ["It is order O8.", "Yes, please cancel it."]},
+               "simulated_customer": {"turns": ["It is order O8.", "Yes, please cancel it."]},
                "gold_actions": cancel("O8"), "expected_outputs": ["store credit of 12.25"]}),
         json!({"id": "played", "request": "A customer wants an order cancelled.",
-               "customer": {"persona": "Ben, in a hurry.", "instructions": "You want O4 cancelled."},
+               "simulated_customer": {"persona": "Ben, in a hurry.", "instructions": "You want O4 cancelled."},
                "gold_actions": cancel("O4")}),
         json!({"id": "alone", "request": "Cancel order O5.", "gold_actions": cancel("O5")}),
     ];

@@ -29,8 +29,8 @@ pub const EXPECTED_TOOL_CALLS_FIELD: &str = "expected_tool_calls";
 
 /// The field holding the issue's simulated customer (`{"turns": [...]}` or `{"persona": ...,
 /// "instructions": ...}`): what the customer knows and wants is for the agent to find out by
-/// asking, not to read.
-pub const CUSTOMER_FIELD: &str = "customer";
+/// asking, not to read. Not `customer`, which issues use for data the agent is meant to see.
+pub const CUSTOMER_FIELD: &str = "simulated_customer";
 
 /// The field holding a rubric of the issue's own for the LLM judge, added to the spec's.
 pub const JUDGE_RUBRIC_FIELD: &str = "judge_rubric";

@@ -128,7 +128,7 @@ pub(crate) enum IssuePrepareError {
     },
     #[error("the pod could not create the issue's database")]
     Database(#[source] agentpod_db::DbError),
-    /// The issue's `customer` cannot be simulated (malformed, or a persona without a model).
+    /// The issue's `simulated_customer` cannot be simulated (malformed, or a persona without a model).
     #[error("{0}")]
     Customer(String),
 }

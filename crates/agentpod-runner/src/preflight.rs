@@ -244,9 +244,9 @@ mod tests {
     fn the_judge_judges_issues_and_customers_that_cannot_be_played_are_errors() {
         let judge = "judge:\n  rubric: the reply is polite\n  gateway:\n    upstream: stand-in\n";
         assert_eq!(check("{\"id\": 1, \"subject\": \"a\"}\n", judge), []);
-        let customers = "{\"id\": 1, \"customer\": {\"turns\": [\"hi\"]}, \"expected\": {\"a\": 1}}\n\
-                         {\"id\": 2, \"customer\": {\"persona\": \"Ann\"}, \"expected\": {\"a\": 1}}\n\
-                         {\"id\": 3, \"customer\": [\"hi\"], \"expected\": {\"a\": 1}}\n";
+        let customers = "{\"id\": 1, \"simulated_customer\": {\"turns\": [\"hi\"]}, \"expected\": {\"a\": 1}}\n\
+                         {\"id\": 2, \"simulated_customer\": {\"persona\": \"Ann\"}, \"expected\": {\"a\": 1}}\n\
+                         {\"id\": 3, \"simulated_customer\": [\"hi\"], \"expected\": {\"a\": 1}}\n";
         let found = check(customers, "");
         assert_eq!(found.len(), 2, "{found:?}");
         assert!(

@@ -1,4 +1,4 @@
-//! The simulated customer of a multi-turn issue: the issue's `customer` field (never shown to the
+//! The simulated customer of a multi-turn issue: the issue's `simulated_customer` field (never shown to the
 //! agent) says who it is — a script of turns, said in order, or a persona with instructions
 //! played by the spec's customer model through a gateway of its own — and the agent reaches it
 //! through the tool gateway's `send_message_to_customer`. Each of the agent's messages gets the
@@ -52,12 +52,12 @@ impl CustomerScript {
         let customer = match customer {
             // A CSV cell holds the customer as JSON text.
             Value::String(text) => serde_json::from_str::<Value>(text)
-                .map_err(|error| format!("the issue's `customer` is not JSON: {error}"))?,
+                .map_err(|error| format!("the issue's `simulated_customer` is not JSON: {error}"))?,
             other => other.clone(),
         };
         let help = "write `{\"turns\": [\"first reply\", ...]}` or `{\"persona\": \"...\", \"instructions\": \"...\"}`";
         let Value::Object(customer) = customer else {
-            return Err(format!("the issue's `customer` is not an object: {help}"));
+            return Err(format!("the issue's `simulated_customer` is not an object: {help}"));
         };
         let text = |key: &str| customer.get(key).and_then(Value::as_str).map(str::to_owned);
         if let Some(turns) = customer.get("turns") {
@@ -73,7 +73,7 @@ impl CustomerScript {
             return match turns {
                 Some(turns) if !turns.is_empty() => Ok(Some(CustomerScript::Turns(turns))),
                 _ => Err(format!(
-                    "the issue's `customer.turns` is not a list of texts: {help}"
+                    "the issue's `simulated_customer.turns` is not a list of texts: {help}"
                 )),
             };
         }
@@ -83,7 +83,7 @@ impl CustomerScript {
                 instructions: instructions.unwrap_or_default(),
             })),
             _ => Err(format!(
-                "the issue's `customer` has neither `turns` nor `persona`: {help}"
+                "the issue's `simulated_customer` has neither `turns` nor `persona`: {help}"
             )),
         }
     }
@@ -264,11 +264,11 @@ mod tests {
             Ok(None)
         );
         assert_eq!(
-            CustomerScript::of_issue(&fields(json!({"customer": {"turns": ["a", "b"]}}))),
+            CustomerScript::of_issue(&fields(json!({"simulated_customer": {"turns": ["a", "b"]}}))),
             Ok(Some(CustomerScript::Turns(vec!["a".into(), "b".into()])))
         );
         assert_eq!(
-            CustomerScript::of_issue(&fields(json!({"customer": "{\"persona\": \"Ann\"}"}))),
+            CustomerScript::of_issue(&fields(json!({"simulated_customer": "{\"persona\": \"Ann\"}"}))),
             Ok(Some(CustomerScript::Persona {
                 persona: "Ann".into(),
                 instructions: String::new()
@@ -280,7 +280,7 @@ mod tests {
             json!({"name": "x"}),
             json!(3),
         ] {
-            let error = CustomerScript::of_issue(&fields(json!({"customer": bad}))).unwrap_err();
+            let error = CustomerScript::of_issue(&fields(json!({"simulated_customer": bad}))).unwrap_err();
             assert!(error.contains("write `{\"turns\""), "{error}");
         }
     }
