@@ -86,21 +86,7 @@ fn run(scratch: &Scratch, spec: &Path) -> BTreeMap<String, Value> {
         "the run ends with results: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    outcomes(scratch, "latest")
-}
-
-fn outcomes(scratch: &Scratch, run: &str) -> BTreeMap<String, Value> {
-    scratch.show(run)["outcomes"]
-        .as_array()
-        .expect("outcomes")
-        .iter()
-        .map(|outcome| {
-            (
-                outcome["issue_id"].as_str().unwrap().to_owned(),
-                outcome.clone(),
-            )
-        })
-        .collect()
+    scratch.outcomes_by_issue("latest")
 }
 
 fn trace(scratch: &Scratch, issue: &str) -> Value {

@@ -90,17 +90,7 @@ fn every_agent_gets_the_verdict_of_the_benchmarks_rule() {
         String::from_utf8_lossy(&output.stderr)
     );
     let shown = scratch.show("latest");
-    let outcomes: BTreeMap<String, Value> = shown["outcomes"]
-        .as_array()
-        .expect("outcomes")
-        .iter()
-        .map(|outcome| {
-            (
-                outcome["issue_id"].as_str().unwrap().to_owned(),
-                outcome.clone(),
-            )
-        })
-        .collect();
+    let outcomes = scratch.outcomes_by_issue("latest");
     assert_eq!(outcomes.len(), 48, "{:?}", outcomes.keys());
 
     // The benchmark's verdicts, from the agents' own account of their calls.

@@ -66,6 +66,27 @@ impl Scratch {
         self.agentpod(args).output().expect("agentpod starts")
     }
 
+    /// `agentpod show <run> --json`'s outcomes by issue id (a run of one trial each).
+    pub fn outcomes_by_issue(
+        &self,
+        run: &str,
+    ) -> std::collections::BTreeMap<String, serde_json::Value> {
+        self.show(run)["outcomes"]
+            .as_array()
+            .expect("outcomes")
+            .iter()
+            .map(|outcome| {
+                (
+                    outcome["issue_id"]
+                        .as_str()
+                        .expect("an issue id")
+                        .to_owned(),
+                    outcome.clone(),
+                )
+            })
+            .collect()
+    }
+
     /// `agentpod show <run> --json`, parsed.
     pub fn show(&self, run: &str) -> serde_json::Value {
         let output = self.run(&["show", run, "--json"]);

@@ -59,6 +59,18 @@ pub fn preflight(spec: &PodSpec, issues: &[Issue], agent_command: Option<&[Strin
     Preflight { diagnostics }
 }
 
+/// How many problems a preflight message names one by one; the rest are counted.
+pub(crate) const NAMED_PROBLEMS: usize = 5;
+
+/// The first [`NAMED_PROBLEMS`] of `problems` joined with `; `, then `and N more`.
+pub(crate) fn named_problems(problems: &[String]) -> String {
+    let mut named = problems[..problems.len().min(NAMED_PROBLEMS)].join("; ");
+    if problems.len() > NAMED_PROBLEMS {
+        named.push_str(&format!("; and {} more", problems.len() - NAMED_PROBLEMS));
+    }
+    named
+}
+
 /// The closest of `candidates` to `written`, for "did you mean" help.
 pub(crate) fn closest<'c>(written: &str, candidates: &[&'c str]) -> Option<&'c str> {
     let written_lower = written.to_lowercase();

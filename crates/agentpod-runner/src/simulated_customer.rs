@@ -51,13 +51,16 @@ impl CustomerScript {
         };
         let customer = match customer {
             // A CSV cell holds the customer as JSON text.
-            Value::String(text) => serde_json::from_str::<Value>(text)
-                .map_err(|error| format!("the issue's `simulated_customer` is not JSON: {error}"))?,
+            Value::String(text) => serde_json::from_str::<Value>(text).map_err(|error| {
+                format!("the issue's `simulated_customer` is not JSON: {error}")
+            })?,
             other => other.clone(),
         };
         let help = "write `{\"turns\": [\"first reply\", ...]}` or `{\"persona\": \"...\", \"instructions\": \"...\"}`";
         let Value::Object(customer) = customer else {
-            return Err(format!("the issue's `simulated_customer` is not an object: {help}"));
+            return Err(format!(
+                "the issue's `simulated_customer` is not an object: {help}"
+            ));
         };
         let text = |key: &str| customer.get(key).and_then(Value::as_str).map(str::to_owned);
         if let Some(turns) = customer.get("turns") {
@@ -264,11 +267,15 @@ mod tests {
             Ok(None)
         );
         assert_eq!(
-            CustomerScript::of_issue(&fields(json!({"simulated_customer": {"turns": ["a", "b"]}}))),
+            CustomerScript::of_issue(&fields(
+                json!({"simulated_customer": {"turns": ["a", "b"]}})
+            )),
             Ok(Some(CustomerScript::Turns(vec!["a".into(), "b".into()])))
         );
         assert_eq!(
-            CustomerScript::of_issue(&fields(json!({"simulated_customer": "{\"persona\": \"Ann\"}"}))),
+            CustomerScript::of_issue(&fields(
+                json!({"simulated_customer": "{\"persona\": \"Ann\"}"})
+            )),
             Ok(Some(CustomerScript::Persona {
                 persona: "Ann".into(),
                 instructions: String::new()
@@ -280,7 +287,8 @@ mod tests {
             json!({"name": "x"}),
             json!(3),
         ] {
-            let error = CustomerScript::of_issue(&fields(json!({"simulated_customer": bad}))).unwrap_err();
+            let error =
+                CustomerScript::of_issue(&fields(json!({"simulated_customer": bad}))).unwrap_err();
             assert!(error.contains("write `{\"turns\""), "{error}");
         }
     }

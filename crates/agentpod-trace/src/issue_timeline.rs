@@ -3,7 +3,9 @@
 //! in the database, how it ended, and its totals. `agentpod trace` shows it; the text of each
 //! entry comes partly from the agent, and showing it safely is the reader's job.
 
-use agentpod_store::{BoundaryDetail, BoundaryEventRecord, OutcomeRecord, StepDetail, StepRecord};
+use agentpod_store::{
+    BoundaryDetail, BoundaryEventRecord, ModelCallDetail, OutcomeRecord, StepDetail, StepRecord,
+};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -100,6 +102,19 @@ pub fn issue_timeline(
     timeline
 }
 
+/// A call of a model agentpod asked (the judge, a simulated customer): `judge model M · 120 in
+/// / 12 out tokens · $0.000100 (grading, not the agent's)`.
+fn side_model_line(who: &str, whose: &str, call: &ModelCallDetail, latency: &str) -> String {
+    format!(
+        "{who} model {} · {} in / {} out tokens · {} ({whose}, not the agent's){latency}",
+        call.model.as_deref().unwrap_or("?"),
+        call.usage.input_tokens,
+        call.usage.output_tokens,
+        call.cost_usd
+            .map_or("cost unknown".to_string(), |cost| format!("${cost:.6}"))
+    )
+}
+
 /// The tool through which an agent talks to its issue's simulated customer (the tool gateway's
 /// `send_message_to_customer`).
 const CUSTOMER_TOOL: &str = "send_message_to_customer";
@@ -126,25 +141,11 @@ fn step_line(step: &StepRecord) -> (TimelineLayer, String) {
         ),
         StepDetail::JudgeCall(call) => (
             TimelineLayer::Execution,
-            format!(
-                "judge model {} · {} in / {} out tokens · {} (grading, not the agent's){latency}",
-                call.model.as_deref().unwrap_or("?"),
-                call.usage.input_tokens,
-                call.usage.output_tokens,
-                call.cost_usd
-                    .map_or("cost unknown".to_string(), |cost| format!("${cost:.6}"))
-            ),
+            side_model_line("judge", "grading", call, &latency),
         ),
         StepDetail::CustomerCall(call) => (
             TimelineLayer::Reasoning,
-            format!(
-                "customer model {} · {} in / {} out tokens · {} (the simulated customer's, not the agent's){latency}",
-                call.model.as_deref().unwrap_or("?"),
-                call.usage.input_tokens,
-                call.usage.output_tokens,
-                call.cost_usd
-                    .map_or("cost unknown".to_string(), |cost| format!("${cost:.6}"))
-            ),
+            side_model_line("customer", "the simulated customer's", call, &latency),
         ),
         StepDetail::LlmCall(call) => {
             let cost = match call.cost_usd {

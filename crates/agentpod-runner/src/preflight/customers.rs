@@ -7,9 +7,6 @@ use agentpod_spec::{Diagnostic, PodSpec, SpecLocations};
 
 use crate::simulated_customer::CustomerScript;
 
-/// How many issues are named one by one; the rest are counted.
-const NAMED: usize = 5;
-
 pub(super) fn check(
     spec: &PodSpec,
     issues: &[Issue],
@@ -32,10 +29,7 @@ pub(super) fn check(
     }
     let mut diagnostics = Vec::new();
     if !malformed.is_empty() {
-        let mut named = malformed[..malformed.len().min(NAMED)].join("; ");
-        if malformed.len() > NAMED {
-            named.push_str(&format!("; and {} more", malformed.len() - NAMED));
-        }
+        let named = super::named_problems(&malformed);
         diagnostics.push(locations.at_value("issues.source", named).with_help(
             "a customer is `{\"turns\": [\"first reply\", ...]}` or `{\"persona\": \"...\", \"instructions\": \"...\"}` (README: Simulated customers)",
         ));
@@ -49,7 +43,7 @@ pub(super) fn check(
                         "{} issue{} a customer with a persona and the spec names no model to play it: {}",
                         unplayed.len(),
                         if unplayed.len() == 1 { " has" } else { "s have" },
-                        super::quoted_list(&unplayed, NAMED)
+                        super::quoted_list(&unplayed, super::NAMED_PROBLEMS)
                     ),
                 )
                 .with_help("add a `customer` section with `model` (and `gateway`, or a top-level `model` section), or give those customers `turns`"),

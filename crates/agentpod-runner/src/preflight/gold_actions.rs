@@ -8,9 +8,6 @@ use agentpod_spec::{Diagnostic, PodSpec, SpecLocations};
 
 use crate::issue_grading::tool_calls;
 
-/// How many malformed issues are named one by one; the rest are counted.
-const NAMED: usize = 5;
-
 pub(super) fn check(
     spec: &PodSpec,
     issues: &[Issue],
@@ -38,10 +35,7 @@ pub(super) fn check(
     let message = if malformed.len() == 1 {
         first.clone()
     } else {
-        let mut named = malformed[..malformed.len().min(NAMED)].join("; ");
-        if malformed.len() > NAMED {
-            named.push_str(&format!("; and {} more", malformed.len() - NAMED));
-        }
+        let named = super::named_problems(&malformed);
         format!(
             "{} issues have gold actions that are not tool calls: {named}",
             malformed.len()
