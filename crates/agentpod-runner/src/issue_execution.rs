@@ -17,8 +17,8 @@ use agentpod_issues::Issue;
 use agentpod_runtime::{LaunchedAgent, OutputArea, Pod};
 use agentpod_spec::GradingSpec;
 use agentpod_store::{
-    BoundaryDetail, BoundaryEventKind, BoundaryEventRecord, JudgeVerdict, OutcomeRecord,
-    OutcomeStatus, OwnTime, StepRecord,
+    BoundaryDetail, BoundaryEventKind, BoundaryEventRecord, OutcomeRecord, OutcomeStatus, OwnTime,
+    StepRecord,
 };
 use serde_json::json;
 
@@ -439,38 +439,12 @@ async fn grade(
         ) {
             let work = (answer, conversation, steps);
             let trial = issue_judge::judge_trial(judge, client, (issue, outcome.trial), work).await;
-            checks.push(trial.check);
-            judged = Some((trial.record, trial.steps, trial.usage, trial.unavailable));
+            checks.push(trial.check.clone());
+            judged = Some(trial);
         }
         add_checks(outcome, checks, boundary_events);
-        if let Some((record, judge_steps, usage, unavailable)) = judged {
-            // A judge that could not be asked decided nothing: the trial errored (and runs
-            // again with `--resume`), it did not fail.
-            if let Some(why) = unavailable {
-                outcome.status = OutcomeStatus::Errored;
-                outcome.reason = format!("the judge could not be asked: {why}");
-            }
-            let expected_fields: Vec<bool> = outcome.grade["checks"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|check| {
-                    check["name"]
-                        .as_str()
-                        .is_some_and(|name| name.starts_with("output."))
-                })
-                .map(|check| check["passed"].as_bool().unwrap_or(false))
-                .collect();
-            outcome.usage.side_models.judged = Some(JudgeVerdict {
-                passed: record.passed,
-                split: record.split,
-                judgements: record.judgements.len() as u32,
-                expected_fields_passed: (!expected_fields.is_empty())
-                    .then(|| expected_fields.iter().all(|passed| *passed)),
-            });
-            outcome.grade["judge"] = serde_json::to_value(&record).unwrap_or_default();
-            outcome.usage.side_models.judge = Some(usage);
-            extra_steps.extend(judge_steps);
+        if let Some(trial) = judged {
+            extra_steps = trial.record_into(outcome);
         }
     }
     if let Some(error) = unobserved

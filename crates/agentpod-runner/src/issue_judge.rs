@@ -13,7 +13,9 @@ use agentpod_grade::{
 use agentpod_issues::{Issue, JUDGE_RUBRIC_FIELD};
 use agentpod_llm_gateway::{ChatMessage, ChatRole, IssueLlmRecord, ModelClient};
 use agentpod_spec::JudgeSpec;
-use agentpod_store::{SideModelUsage, StepDetail, StepRecord};
+use agentpod_store::{
+    JudgeVerdict, OutcomeRecord, OutcomeStatus, SideModelUsage, StepDetail, StepRecord,
+};
 use agentpod_tool_gateway::SEND_MESSAGE_TO_CUSTOMER;
 use serde_json::{Value, json};
 
@@ -28,6 +30,44 @@ pub(crate) struct JudgedTrial {
     /// Why the judge could not be asked (its gateway or upstream failed), when it could not:
     /// the trial then has no verdict of the judge's at all.
     pub(crate) unavailable: Option<String>,
+}
+
+impl JudgedTrial {
+    /// Puts the judgement into `outcome`, whose grade already holds the `judge` check: the
+    /// judgements in the grade, the judge's usage and verdict beside the agent's usage; returns
+    /// the judge's calls as steps. A judge that could not be asked decided nothing: the trial
+    /// errored (and runs again with `--resume`), it did not fail, and no verdict is counted.
+    pub(crate) fn record_into(self, outcome: &mut OutcomeRecord) -> Vec<StepRecord> {
+        match &self.unavailable {
+            Some(why) => {
+                outcome.status = OutcomeStatus::Errored;
+                outcome.reason = format!("the judge could not be asked: {why}");
+            }
+            None => {
+                let expected_fields: Vec<bool> = outcome.grade["checks"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|check| {
+                        check["name"]
+                            .as_str()
+                            .is_some_and(|name| name.starts_with("output."))
+                    })
+                    .map(|check| check["passed"].as_bool().unwrap_or(false))
+                    .collect();
+                outcome.usage.side_models.judged = Some(JudgeVerdict {
+                    passed: self.record.passed,
+                    split: self.record.split,
+                    judgements: self.record.judgements.len() as u32,
+                    expected_fields_passed: (!expected_fields.is_empty())
+                        .then(|| expected_fields.iter().all(|passed| *passed)),
+                });
+            }
+        }
+        outcome.grade["judge"] = serde_json::to_value(&self.record).unwrap_or_default();
+        outcome.usage.side_models.judge = Some(self.usage);
+        self.steps
+    }
 }
 
 /// How much of each tool call's result the judge is shown.

@@ -1,22 +1,21 @@
-//! The simulated customer of a multi-turn issue: the issue's `simulated_customer` field (never shown to the
-//! agent) says who it is — a script of turns, said in order, or a persona with instructions
-//! played by the spec's customer model through a gateway of its own — and the agent reaches it
-//! through the tool gateway's `send_message_to_customer`. Each of the agent's messages gets the
-//! next reply; past the spec's `customer.max_turns`, past the script's end, or after a played
-//! customer said goodbye, the customer has left and a message is refused (an error the agent
-//! reads, no turn). The customer keeps the conversation as it happened — every message it read
-//! and what it answered — and that transcript, not the agent's tool-call records, is what graders
-//! read (`finish`); a message whose answer failed is taken back, unread. The model's calls are
-//! recorded apart from the agent's.
+//! The simulated customer of a multi-turn issue: the issue's `simulated_customer` field (never
+//! shown to the agent) says who it is — a script of turns, said in order, or a persona with
+//! instructions played by the spec's customer model through a gateway of its own — and the agent
+//! reaches it through the tool gateway's `send_message_to_customer`. Each of the agent's messages
+//! gets the next reply; past the spec's `customer.max_turns`, past the script's end, or after a
+//! played customer said goodbye, the customer has left and a message is refused (an error the agent
+//! reads, no turn). The customer keeps the conversation as it happened — every message it read and
+//! what it answered — and that transcript, not the agent's tool-call records, is what graders read
+//! (`finish`); a message whose answer failed is taken back, unread. The model's calls are recorded
+//! apart from the agent's.
 
 use std::sync::Arc;
 
 use agentpod_grade::ConversationTurn;
+use agentpod_issues::CUSTOMER_FIELD;
 use agentpod_llm_gateway::{ChatMessage, ChatRole, IssueLlmRecord, ModelClient, ModelSession};
 use agentpod_tool_gateway::{Customer, CustomerReply};
 use serde_json::Value;
-
-use agentpod_issues::CUSTOMER_FIELD;
 
 /// What the customer's last reply ends with when it leaves the conversation.
 pub(crate) const CUSTOMER_LEFT: &str = "[the customer has left the conversation]";

@@ -1,6 +1,6 @@
-//! Can every issue's simulated customer be simulated? An issue's `simulated_customer` must be a script of
-//! turns or a persona, and a persona needs the spec's customer model (`customer.model`): said
-//! before the run, naming the issues, rather than as an errored outcome per issue.
+//! Can every issue's simulated customer be simulated? An issue's `simulated_customer` must be a
+//! script of turns or a persona, and a persona needs the spec's customer model (`customer.model`):
+//! said before the run, naming the issues, rather than as an errored outcome per issue.
 
 use agentpod_issues::Issue;
 use agentpod_spec::{Diagnostic, PodSpec, SpecLocations};
