@@ -7,14 +7,15 @@
 //! the reading of verdicts are `agentpod_grade::judge`'s.
 
 use agentpod_grade::{
-    Check, ConversationTurn, JudgeRecord, JudgedWork, Judgement, issue_rubric, judge_check,
-    judge_prompt, read_judgement,
+    Check, ConversationTurn, JUDGE_CHECK, JudgeRecord, JudgedWork, Judgement, issue_rubric,
+    judge_check, judge_prompt, read_judgement,
 };
 use agentpod_issues::{Issue, JUDGE_RUBRIC_FIELD};
-use agentpod_llm_gateway::{ChatMessage, ChatRole, IssueLlmRecord, ModelClient};
+use agentpod_llm_gateway::{ChatMessage, ChatRole, IssueLlmRecord, ModelClient, ModelClientError};
 use agentpod_spec::JudgeSpec;
 use agentpod_store::{
     JudgeVerdict, OutcomeRecord, OutcomeStatus, SideModelUsage, StepDetail, StepRecord,
+    ToolCallOutcome,
 };
 use agentpod_tool_gateway::SEND_MESSAGE_TO_CUSTOMER;
 use serde_json::{Value, json};
@@ -35,14 +36,22 @@ pub(crate) struct JudgedTrial {
 impl JudgedTrial {
     /// Puts the judgement into `outcome`, whose grade already holds the `judge` check: the
     /// judgements in the grade, the judge's usage and verdict beside the agent's usage; returns
-    /// the judge's calls as steps. A judge that could not be asked decided nothing: the trial
-    /// errored (and runs again with `--resume`), it did not fail, and no verdict is counted.
+    /// the judge's calls as steps. A judge that could not be asked (an outage) decided nothing:
+    /// unless another check failed the trial, it errored rather than failed, and no verdict of
+    /// the judge's is counted.
     pub(crate) fn record_into(self, outcome: &mut OutcomeRecord) -> Vec<StepRecord> {
+        // Another check that failed decides the trial whatever the judge would have said.
+        let failed_otherwise = outcome.grade["checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|check| check["name"] != JUDGE_CHECK && check["passed"] == false);
         match &self.unavailable {
-            Some(why) => {
+            Some(why) if !failed_otherwise => {
                 outcome.status = OutcomeStatus::Errored;
                 outcome.reason = format!("the judge could not be asked: {why}");
             }
+            Some(_) => {}
             None => {
                 let expected_fields: Vec<bool> = outcome.grade["checks"]
                     .as_array()
@@ -73,6 +82,19 @@ impl JudgedTrial {
 /// How much of each tool call's result the judge is shown.
 const ACTION_RESULT_CHARACTERS: usize = 500;
 
+/// The most work (the prompt's user message) a judge is shown; more is too large to judge.
+const JUDGED_WORK_LIMIT_BYTES: usize = 256 * 1024;
+
+/// The judge's gateway or upstream failed, not the request: unreachable, a timeout, 429, 408
+/// or 5xx.
+fn is_outage(error: &ModelClientError) -> bool {
+    match error {
+        ModelClientError::Request(_) => true,
+        ModelClientError::Status { status, .. } => matches!(status, 408 | 429 | 500..),
+        ModelClientError::NoText(_) => false,
+    }
+}
+
 /// `work`: the agent's answer, its conversation with the customer (as the customer had it) and
 /// the trial's steps (its tool calls are what it did).
 pub(crate) async fn judge_trial(
@@ -93,7 +115,23 @@ pub(crate) async fn judge_trial(
     let session = client.session(&format!("{}-judge", issue.id));
     let mut judgements = Vec::new();
     let mut unavailable = None;
-    for repeat in 1..=judge.repeats {
+    let size = judge_prompt(&rubric, &work, 1, judge.repeats).user.len();
+    if size > JUDGED_WORK_LIMIT_BYTES {
+        // Work past the limit is not shown cut (what was cut could be what decides): it is
+        // too large to judge, and fails.
+        judgements.push(Judgement {
+            passed: None,
+            reasoning: format!(
+                "the work is {size} bytes, more than the judge is shown ({JUDGED_WORK_LIMIT_BYTES}): too large to judge"
+            ),
+        });
+    }
+    let repeats = if size > JUDGED_WORK_LIMIT_BYTES {
+        0
+    } else {
+        judge.repeats
+    };
+    for repeat in 1..=repeats {
         let prompt = judge_prompt(&rubric, &work, repeat, judge.repeats);
         let messages = [
             ChatMessage::new(ChatRole::System, prompt.system),
@@ -105,10 +143,14 @@ pub(crate) async fn judge_trial(
                 let why = agentpod_error_chain::error_chain(&error);
                 judgements.push(Judgement {
                     passed: None,
-                    reasoning: format!("the judge could not be asked: {why}"),
+                    reasoning: format!("the judge gave no answer: {why}"),
                 });
-                unavailable = Some(why);
-                break;
+                // Only an outage decides nothing; an answer refused for what the work holds
+                // (a 4xx, a reply with no text) is no verdict, which fails the work.
+                if is_outage(&error) {
+                    unavailable = Some(why);
+                    break;
+                }
             }
         }
     }
@@ -135,20 +177,45 @@ pub(crate) async fn judge_trial(
     }
 }
 
-/// What the agent did, as the tool gateway recorded it (the record, not the agent's account):
-/// each tool call but the messages to the customer (the conversation shows those), with its
-/// outcome and the start of its result.
+/// What the agent did, as the tool gateway recorded it (the record, not the agent's account), in
+/// the order it did it: each tool call with its outcome and the start of its result, and, in
+/// their places, the turns of its conversation with the customer (`{"customer_turn": n}`, the
+/// n-th turn of the conversation block), so what came before what is plain.
 fn actions(steps: &[StepRecord]) -> Vec<Value> {
-    steps
+    let mut calls: Vec<&agentpod_store::ToolCallDetail> = steps
         .iter()
         .filter_map(|step| match &step.detail {
-            StepDetail::ToolCall(call) if call.tool != SEND_MESSAGE_TO_CUSTOMER => Some(json!({
+            StepDetail::ToolCall(call) => Some(call),
+            _ => None,
+        })
+        .collect();
+    calls.sort_by_key(|call| call.sequence);
+    let mut turn = 0;
+    calls
+        .into_iter()
+        .filter_map(|call| {
+            if call.tool == SEND_MESSAGE_TO_CUSTOMER {
+                // Only delivered messages are turns (the transcript holds exactly those).
+                if call.outcome != ToolCallOutcome::Ok {
+                    return None;
+                }
+                turn += 1;
+                return Some(json!({"sequence": call.sequence, "customer_turn": turn}));
+            }
+            let shown: String = call.result.chars().take(ACTION_RESULT_CHARACTERS).collect();
+            let left_out = call.result.chars().count() - shown.chars().count();
+            let result = if left_out > 0 {
+                format!("{shown}… [{left_out} more characters not shown]")
+            } else {
+                shown
+            };
+            Some(json!({
+                "sequence": call.sequence,
                 "tool": call.tool,
                 "arguments": call.arguments,
                 "outcome": call.outcome.as_str(),
-                "result": call.result.chars().take(ACTION_RESULT_CHARACTERS).collect::<String>(),
-            })),
-            _ => None,
+                "result": result,
+            }))
         })
         .collect()
 }

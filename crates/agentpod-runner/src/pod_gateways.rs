@@ -303,6 +303,10 @@ impl PodGateways {
         if let (Some(gateway), Some(token)) = (&self.models, &access.model_token) {
             gateway.finish_issue(token);
         }
+        if let Some(customer) = &access.customer {
+            // Its model session's token goes too.
+            customer.finish();
+        }
         self.traces.finish_issue(&access.trace_token);
     }
 

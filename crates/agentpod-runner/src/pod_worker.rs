@@ -322,18 +322,9 @@ async fn serve(
         }
         // The run's spend is everything it asked models for: the judge's and the simulated
         // customers' calls too (reports keep them apart from the agent's).
-        let side = &outcome.usage.side_models;
-        let side_cost = [&side.judge, &side.customer]
-            .into_iter()
-            .flatten()
-            .filter_map(|usage| usage.cost_usd)
-            .reduce(|sum, cost| sum + cost);
         context
             .run_budget
-            .spend(match (outcome.usage.cost_usd, side_cost) {
-                (Some(agent), Some(side)) => Some(agent + side),
-                (agent, side) => agent.or(side),
-            });
+            .spend(Some(outcome.usage.total_cost_usd()));
         tracing::debug!(
             issue = %issue.id,
             trial,

@@ -255,7 +255,15 @@ mod tests {
     #[test]
     fn the_judge_judges_issues_and_customers_that_cannot_be_played_are_errors() {
         let judge = "judge:\n  rubric: the reply is polite\n  gateway:\n    upstream: stand-in\n";
-        assert_eq!(check("{\"id\": 1, \"subject\": \"a\"}\n", judge), []);
+        let judged = check("{\"id\": 1, \"subject\": \"a\"}\n", judge);
+        assert_eq!(judged.len(), 1, "{judged:?}");
+        assert!(!judged[0].0 && judged[0].1.contains("the judge is the stand-in model"));
+        let misnamed = check(
+            "{\"id\": 1, \"customer\": {\"persona\": \"Ann\"}, \"expected\": {\"a\": 1}}\n",
+            "",
+        );
+        assert_eq!(misnamed.len(), 1, "{misnamed:?}");
+        assert!(!misnamed[0].0 && misnamed[0].1.contains("looks like a simulated customer"));
         let customers = "{\"id\": 1, \"simulated_customer\": {\"turns\": [\"hi\"]}, \"expected\": {\"a\": 1}}\n\
                          {\"id\": 2, \"simulated_customer\": {\"persona\": \"Ann\"}, \"expected\": {\"a\": 1}}\n\
                          {\"id\": 3, \"simulated_customer\": [\"hi\"], \"expected\": {\"a\": 1}}\n";

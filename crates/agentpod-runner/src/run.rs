@@ -57,7 +57,7 @@ pub async fn execute(
                 .outcomes(&plan.run_id)
                 .await?
                 .iter()
-                .filter_map(|outcome| outcome.usage.cost_usd)
+                .map(|outcome| outcome.usage.total_cost_usd())
                 .sum();
         }
     } else {

@@ -24,6 +24,11 @@ pub(crate) const CUSTOMER_LEFT: &str = "[the customer has left the conversation]
 pub(crate) const CUSTOMER_GONE: &str =
     "the customer has left the conversation: nothing more reaches them";
 
+/// The most the agent may say to one customer over a conversation, all messages together: with
+/// each message bounded too, what a played customer reads (its whole history, every turn) stays
+/// bounded whatever the agent does.
+pub(crate) const MAX_CONVERSATION_BYTES: usize = 64 * 1024;
+
 /// The word a model-played customer says to end the conversation (tau-bench's user simulator's
 /// convention).
 const STOP_WORD: &str = "###STOP###";
@@ -110,6 +115,8 @@ struct Conversation {
     /// Every delivered turn, for graders.
     transcript: Vec<ConversationTurn>,
     turns: u32,
+    /// What the agent said in the delivered turns, in bytes.
+    said_bytes: usize,
     left: bool,
 }
 
@@ -164,6 +171,11 @@ impl SimulatedCustomer {
             conversation.left = true;
             return Err(CUSTOMER_GONE.to_owned());
         }
+        if conversation.said_bytes + message.len() > MAX_CONVERSATION_BYTES {
+            return Err(format!(
+                "the conversation is over its limit: the customer reads at most {MAX_CONVERSATION_BYTES} bytes from you in all"
+            ));
+        }
         let turn = conversation.turns as usize;
         let reply = match (&self.script, &self.session) {
             (CustomerScript::Turns(turns), _) => match turns.get(turn) {
@@ -207,6 +219,7 @@ impl SimulatedCustomer {
             }
         };
         conversation.turns += 1;
+        conversation.said_bytes += message.len();
         let reply = if reply.contains(STOP_WORD) {
             conversation.left = true;
             let said = reply.replace(STOP_WORD, "").trim().to_owned();
@@ -320,6 +333,22 @@ mod tests {
         assert_eq!(short.reply("a".into()).await.unwrap(), "order 12");
         assert_eq!(short.reply("b".into()).await.unwrap_err(), CUSTOMER_GONE);
         assert_eq!(short.finish().0.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn what_the_agent_says_to_one_customer_is_bounded_in_all() {
+        let turns = CustomerScript::Turns(vec!["ok".into(); 20]);
+        let customer = SimulatedCustomer::new(turns, 20, None, "i").expect("scripted");
+        let message = "x".repeat(8 * 1024);
+        for _ in 0..MAX_CONVERSATION_BYTES / message.len() {
+            assert_eq!(customer.reply(message.clone()).await.unwrap(), "ok");
+        }
+        let refused = customer.reply("one more".into()).await.unwrap_err();
+        assert!(refused.contains("over its limit"), "{refused}");
+        assert_eq!(
+            customer.finish().0.len(),
+            MAX_CONVERSATION_BYTES / message.len()
+        );
     }
 
     #[test]

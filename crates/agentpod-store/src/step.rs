@@ -61,6 +61,20 @@ pub struct StepRecord {
     pub detail: StepDetail,
 }
 
+impl IssueUsage {
+    /// Everything the trial's model calls cost that could be priced: the agent's, the judge's
+    /// and the simulated customer's (what a run's cost budget counts).
+    pub fn total_cost_usd(&self) -> f64 {
+        let side = &self.side_models;
+        self.cost_usd.unwrap_or(0.0)
+            + [&side.judge, &side.customer]
+                .into_iter()
+                .flatten()
+                .filter_map(|usage| usage.cost_usd)
+                .sum::<f64>()
+    }
+}
+
 impl StepRecord {
     pub fn kind(&self) -> StepKind {
         self.detail.kind()

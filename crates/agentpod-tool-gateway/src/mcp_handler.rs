@@ -367,6 +367,25 @@ impl McpHandler {
             arguments_bytes,
         };
 
+        // A call runs only if it is on record whole: arguments longer than the record keeps
+        // could hide what the call did (padding before the statement it ran).
+        if call.arguments_bytes > RECORD_CAP_BYTES {
+            let message = format!(
+                "the arguments are {} bytes: a tool call's arguments may be at most {RECORD_CAP_BYTES}, so that every call is on record whole",
+                call.arguments_bytes
+            );
+            let (sequence, _) = issue.begin_call(false);
+            call.record(
+                issue,
+                sequence,
+                message.clone(),
+                true,
+                false,
+                ToolCallOutcome::Error,
+                Some(message.clone()),
+            );
+            return Ok(CallToolResult::error(vec![ContentBlock::text(message)]));
+        }
         let target = match target {
             Ok(Some(target)) => target,
             Ok(None) => {

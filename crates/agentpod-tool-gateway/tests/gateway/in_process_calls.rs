@@ -68,3 +68,37 @@ async fn in_process_calls_run_as_the_issue_and_are_recorded() -> TestResult {
     gateway.shutdown().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_call_whose_arguments_the_record_would_cut_does_not_run() -> TestResult {
+    let postgres = LocalPostgres::start().await?;
+    let database_url = postgres.create_issue_database("issue_padded").await?;
+    let gateway = ToolGateway::start("127.0.0.1:0".parse()?, ToolConfig::default()).await?;
+    let access = gateway.register_issue("padded", &database_url, ToolLimits::default())?;
+    let token = access.token.as_str();
+    // Padding before the statement: on record, only padding would be left.
+    let padded = format!(
+        "/* {} */ INSERT INTO notes (body) VALUES ('hidden')",
+        " ".repeat(70_000)
+    );
+    let refused = gateway
+        .call_tool(token, "execute", arguments(json!({ "sql": padded })))
+        .await;
+    let message = refused.expect_err("refused");
+    assert!(message.contains("may be at most 65536"), "{message}");
+    let read = gateway
+        .call_tool(
+            token,
+            "query",
+            arguments(json!({ "sql": "SELECT count(*) AS n FROM notes WHERE body = 'hidden'" })),
+        )
+        .await?;
+    assert_eq!(
+        serde_json::from_str::<Value>(&read)?["rows"],
+        json!([{ "n": 0 }])
+    );
+    let record = gateway.finish_issue(token);
+    assert_eq!(record.calls[0].outcome, ToolCallOutcome::Error);
+    gateway.shutdown().await;
+    Ok(())
+}
