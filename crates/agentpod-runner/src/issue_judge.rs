@@ -250,3 +250,47 @@ pub(crate) fn side_model_steps(
         .collect();
     (steps, usage)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agentpod_store::ToolCallDetail;
+
+    fn call(sequence: u32, tool: &str, outcome: ToolCallOutcome, result: &str) -> StepRecord {
+        StepRecord {
+            issue_id: "i".into(),
+            trial: 1,
+            started_at: None,
+            latency_ms: None,
+            detail: StepDetail::ToolCall(ToolCallDetail {
+                sequence,
+                tool: tool.into(),
+                outcome,
+                result: result.into(),
+                ..Default::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn the_judge_sees_the_calls_in_order_with_turns_in_their_places_and_cuts_marked() {
+        let long = "r".repeat(ACTION_RESULT_CHARACTERS + 7);
+        let steps = [
+            call(3, "cancel_order", ToolCallOutcome::Ok, &long),
+            call(1, SEND_MESSAGE_TO_CUSTOMER, ToolCallOutcome::Ok, "O1"),
+            call(2, SEND_MESSAGE_TO_CUSTOMER, ToolCallOutcome::Error, "gone"),
+            call(4, SEND_MESSAGE_TO_CUSTOMER, ToolCallOutcome::Ok, "thanks"),
+        ];
+        let seen = actions(&steps);
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        assert_eq!(seen[0], json!({"sequence": 1, "customer_turn": 1}));
+        assert_eq!(seen[1]["tool"], "cancel_order");
+        assert!(
+            seen[1]["result"]
+                .as_str()
+                .unwrap()
+                .ends_with("… [7 more characters not shown]")
+        );
+        assert_eq!(seen[2], json!({"sequence": 4, "customer_turn": 2}));
+    }
+}
