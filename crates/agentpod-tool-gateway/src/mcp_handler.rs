@@ -231,6 +231,26 @@ struct CallStart {
 }
 
 impl CallStart {
+    /// Records a call that did not run, and the error result the agent gets for it.
+    fn refuse(
+        self,
+        issue: &IssueState,
+        sequence: u32,
+        outcome: ToolCallOutcome,
+        message: String,
+    ) -> CallToolResult {
+        self.record(
+            issue,
+            sequence,
+            message.clone(),
+            true,
+            false,
+            outcome,
+            Some(message.clone()),
+        );
+        CallToolResult::error(vec![ContentBlock::text(message)])
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn record(
         self,
@@ -375,45 +395,24 @@ impl McpHandler {
                 call.arguments_bytes
             );
             let (sequence, _) = issue.begin_call(false);
-            call.record(
-                issue,
-                sequence,
-                message.clone(),
-                true,
-                false,
-                ToolCallOutcome::Error,
-                Some(message.clone()),
-            );
-            return Ok(CallToolResult::error(vec![ContentBlock::text(message)]));
+            return Ok(call.refuse(issue, sequence, ToolCallOutcome::Error, message));
         }
         let target = match target {
             Ok(Some(target)) => target,
             Ok(None) => {
                 let message = format!("unknown tool {:?}", call.tool);
                 let (sequence, _) = issue.begin_call(false);
-                call.record(
+                call.refuse(
                     issue,
                     sequence,
-                    message.clone(),
-                    true,
-                    false,
                     ToolCallOutcome::UnknownTool,
-                    Some(message.clone()),
+                    message.clone(),
                 );
                 return Err(McpError::invalid_params(message, None));
             }
             Err(message) => {
                 let (sequence, _) = issue.begin_call(false);
-                call.record(
-                    issue,
-                    sequence,
-                    message.clone(),
-                    true,
-                    false,
-                    ToolCallOutcome::Error,
-                    Some(message.clone()),
-                );
-                return Ok(CallToolResult::error(vec![ContentBlock::text(message)]));
+                return Ok(call.refuse(issue, sequence, ToolCallOutcome::Error, message));
             }
         };
 
@@ -422,16 +421,7 @@ impl McpHandler {
             let message = format!(
                 "tool call budget spent: this issue may make at most {max_tool_calls} tool calls"
             );
-            call.record(
-                issue,
-                sequence,
-                message.clone(),
-                true,
-                false,
-                ToolCallOutcome::Limit,
-                Some(message.clone()),
-            );
-            return Ok(CallToolResult::error(vec![ContentBlock::text(message)]));
+            return Ok(call.refuse(issue, sequence, ToolCallOutcome::Limit, message));
         }
 
         let timeout = self.shared.config.call_timeout;
