@@ -176,6 +176,15 @@ fn three_shards_merged_are_the_run_on_one_machine_and_parts_that_do_not_fit_are_
         assert_eq!(pairs.len(), PAIRS / 3, "{run_id}");
         assert_eq!(shown["summary"]["issues"]["trials"], PAIRS / 3);
         assert_eq!(shown["summary"]["issues"]["not_run"], 0);
+        // A shard's report does not count its siblings' issues as not run.
+        let report = machine.run(&["report", run_id, "--format", "json"]);
+        let report: serde_json::Value =
+            serde_json::from_slice(&report.stdout).expect("report --format json");
+        assert_eq!(
+            report["quality"]["not_run"], 0,
+            "{run_id}: {}",
+            report["quality"]
+        );
         shard_pairs += pairs.len();
     }
     assert_eq!(shard_pairs, PAIRS);

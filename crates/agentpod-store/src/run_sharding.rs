@@ -33,6 +33,17 @@ impl ShardPart {
             (pairs - first).div_ceil(parts)
         }
     }
+
+    /// How many of a sample of `sample_size` issues, each tried `trials` times, have at least
+    /// one pair in this part: the issues a shard means to run.
+    pub fn issues_with_share(self, sample_size: usize, trials: u32) -> usize {
+        (0..sample_size)
+            .filter(|&position| {
+                (1..=trials.max(1))
+                    .any(|trial| self.holds(work_index(position, trial, sample_size)))
+            })
+            .count()
+    }
 }
 
 impl std::fmt::Display for ShardPart {
@@ -165,6 +176,30 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_part_counts_the_issues_it_holds_a_pair_of() {
+        // 10 issues, 1 trial, 3 parts: positions 0,3,6,9 / 1,4,7 / 2,5,8.
+        let part = |part| ShardPart { part, parts: 3 };
+        assert_eq!(
+            [1, 2, 3].map(|k| part(k).issues_with_share(10, 1)),
+            [4, 3, 3]
+        );
+        // 2 trials of 10 issues in 3 parts: trial 2's pairs shift by 10, so every part holds
+        // some pair of 7 (or 6) issues, and each issue is counted once.
+        for k in 1..=3u32 {
+            let expected = (0..10usize)
+                .filter(|&p| (1..=2u32).any(|t| part(k).holds(work_index(p, t, 10))))
+                .count();
+            assert_eq!(part(k).issues_with_share(10, 2), expected);
+        }
+        assert_eq!(
+            part(1).issues_with_share(10, 3),
+            10,
+            "3 trials reach every issue"
+        );
+        assert_eq!(ShardPart { part: 1, parts: 1 }.issues_with_share(5, 1), 5);
     }
 
     #[test]

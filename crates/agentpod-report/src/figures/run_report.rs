@@ -359,14 +359,25 @@ fn quality(input: &RunInput, issues: &[IssueMeasures]) -> Quality {
         .collect();
     let trials = issues.iter().map(|issue| issue.trials).max().unwrap_or(1);
     let finished_issues = issues.iter().filter(|issue| issue.finished()).count();
+    // A shard means to run only the issues with a pair in its part; the others are its
+    // siblings', not "not run".
+    let planned = match input
+        .run
+        .sharding
+        .as_ref()
+        .and_then(|sharding| sharding.shard_part())
+    {
+        Some(part) => part.issues_with_share(input.run.issue_count, input.run.trials),
+        None => input.run.issue_count,
+    };
     Quality {
-        sampled: input.run.issue_count.max(issues.len()),
+        sampled: planned.max(issues.len()),
         passed,
         failed: count(OutcomeStatus::Failed),
         errored: count(OutcomeStatus::Errored),
         interrupted: count(OutcomeStatus::Interrupted),
         infrastructure_errors: count(OutcomeStatus::InfrastructureError),
-        not_run: input.run.issue_count.saturating_sub(issues.len()),
+        not_run: planned.saturating_sub(issues.len()),
         trials,
         pass_rate: clustered_wilson_interval(&by_issue),
         // The terminal summary's rule, so `show` and `report` agree.
