@@ -34,17 +34,11 @@ pub struct LlmGateway {
 impl LlmGateway {
     /// Binds `bind` (port 0 picks a free port) and starts serving.
     pub async fn start(bind: SocketAddr, config: LlmConfig) -> Result<LlmGateway, LlmGatewayError> {
-        let backend = UpstreamBackend::build(&config.upstream, config.request_timeout)?;
-        let state = Arc::new(GatewayState {
-            registry: IssueRegistry::default(),
-            backend,
-            prices: config.prices,
-            timeout: config.request_timeout,
-            body_read_timeout: config.connection_limits.body_read_timeout,
-            allowed_provider_features: config.allowed_provider_features,
-            upstream_limits: config.upstream_limits,
-            retry: config.retry,
-        });
+        let limits = ServerLimits {
+            header_read_timeout: config.connection_limits.header_read_timeout,
+            max_connections: config.connection_limits.max_connections,
+        };
+        let state = gateway_state(config)?;
         let listener =
             GatewayListener::bind(bind)
                 .await
@@ -52,10 +46,6 @@ impl LlmGateway {
                     address: bind,
                     source,
                 })?;
-        let limits = ServerLimits {
-            header_read_timeout: config.connection_limits.header_read_timeout,
-            max_connections: config.connection_limits.max_connections,
-        };
         let server = listener.serve(router(Arc::clone(&state)), limits);
         Ok(LlmGateway { state, server })
     }
@@ -100,6 +90,67 @@ impl LlmGateway {
     /// Stops accepting calls, lets open streams finish for a short grace period, then stops.
     pub async fn shutdown(self) {
         self.server.shutdown(Some(SHUTDOWN_GRACE)).await;
+    }
+}
+
+/// What every call of a gateway shares, from its configuration.
+fn gateway_state(config: LlmConfig) -> Result<Arc<GatewayState>, LlmGatewayError> {
+    let backend = UpstreamBackend::build(&config.upstream, config.request_timeout)?;
+    Ok(Arc::new(GatewayState {
+        registry: IssueRegistry::default(),
+        backend,
+        prices: config.prices,
+        timeout: config.request_timeout,
+        body_read_timeout: config.connection_limits.body_read_timeout,
+        allowed_provider_features: config.allowed_provider_features,
+        upstream_limits: config.upstream_limits,
+        retry: config.retry,
+    }))
+}
+
+/// A gateway with no listener: its routes called in process, for the models agentpod itself
+/// asks (`ModelClient`). Nothing outside the process can reach it; its calls are handled,
+/// metered and recorded exactly as a listening gateway's.
+pub(crate) struct InProcessGateway {
+    state: Arc<GatewayState>,
+    router: Router,
+}
+
+impl InProcessGateway {
+    pub(crate) fn new(config: LlmConfig) -> Result<InProcessGateway, LlmGatewayError> {
+        let state = gateway_state(config)?;
+        let router = router(Arc::clone(&state));
+        Ok(InProcessGateway { state, router })
+    }
+
+    /// A fresh random token for calls recorded under `label`, with `budget`.
+    pub(crate) fn register(&self, label: &str, budget: LlmBudget) -> String {
+        self.state
+            .registry
+            .register(IssueState::new(label, budget))
+            .to_string()
+    }
+
+    /// Revokes the token and returns what was recorded under it (see
+    /// [`LlmGateway::finish_issue`]).
+    pub(crate) fn finish(&self, token: &str) -> IssueLlmRecord {
+        self.state
+            .registry
+            .revoke(token)
+            .map(|issue| issue.take_record())
+            .unwrap_or_default()
+    }
+
+    /// The gateway's answer to `request`, as a listening gateway would give it.
+    pub(crate) async fn handle(
+        &self,
+        request: axum::http::Request<Body>,
+    ) -> axum::http::Response<axum::body::Body> {
+        use tower::ServiceExt;
+        match self.router.clone().oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
     }
 }
 

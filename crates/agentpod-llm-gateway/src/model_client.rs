@@ -1,11 +1,12 @@
-//! `ModelClient`: a model that agentpod itself asks — the LLM judge, a simulated customer — through
-//! a gateway of its own, on loopback. Its calls go over HTTP through the same server, upstreams
+//! `ModelClient`: a model that agentpod itself asks — the LLM judge, a simulated customer —
+//! through a gateway of its own with no listener: its calls reach the gateway's routes in
+//! process, so nothing outside agentpod can reach it, and go through the same handlers, upstreams
 //! (real, OpenAI-compatible, record/replay, stand-in), metering and pricing as an agent's, so
 //! cassettes replay its judgements deterministically; each session's calls come back as an
 //! [`IssueLlmRecord`] that the caller stores apart from the agent's.
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -13,7 +14,7 @@ use crate::error::LlmGatewayError;
 use crate::issue_llm_record::IssueLlmRecord;
 use crate::llm_budget::LlmBudget;
 use crate::llm_config::{LlmConfig, Upstream};
-use crate::llm_gateway::LlmGateway;
+use crate::llm_gateway::InProcessGateway;
 
 /// The longest answer asked of a side model: a verdict with its reasoning, a customer's reply.
 /// Bounds what one call costs whatever the agent did.
@@ -46,49 +47,46 @@ impl ChatMessage {
 /// Why a model asked by agentpod gave no text.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelClientError {
-    #[error("the model's gateway could not be reached")]
-    Request(#[source] reqwest::Error),
+    /// No answer in time, or an answer cut off: the gateway or its upstream failed.
+    #[error("the model gave no answer: {0}")]
+    Unanswered(String),
     #[error("the model answered {status}: {body}")]
     Status { status: u16, body: String },
     #[error("the model's answer holds no text: {0}")]
     NoText(String),
 }
 
+/// The most of an answer a side model's caller reads.
+const ANSWER_LIMIT_BYTES: usize = 16 << 20;
+
 /// A gateway for agentpod's own model calls, and the model name its requests ask for; clones
-/// share the gateway.
+/// share the gateway. The gateway has no listener: calls reach its routes in process, so
+/// nothing outside agentpod (an agent on the same machine included) can reach it.
 #[derive(Clone)]
 pub struct ModelClient {
     shared: Arc<ClientShared>,
 }
 
 struct ClientShared {
-    gateway: LlmGateway,
+    gateway: InProcessGateway,
     model: String,
     anthropic: bool,
-    http: reqwest::Client,
+    timeout: Duration,
 }
 
 impl ModelClient {
-    /// Starts a gateway on loopback for `config`; requests ask for `model`.
+    /// Starts a gateway for `config`; requests ask for `model`.
     pub async fn start(config: LlmConfig, model: String) -> Result<ModelClient, LlmGatewayError> {
         let anthropic = speaks_anthropic(&config.upstream);
-        let timeout = config.request_timeout;
-        let gateway =
-            LlmGateway::start(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0), config).await?;
-        // reqwest is built without a bundled crypto provider (see `http_upstream`); this client
-        // speaks plain HTTP to loopback, but building one needs a provider installed.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .timeout(timeout + std::time::Duration::from_secs(5))
-            .no_proxy()
-            .build()
-            .map_err(|source| LlmGatewayError::HttpClient { source })?;
+        // The gateway's own timeout answers first; this one only bounds a stuck handler.
+        let timeout = config.request_timeout + Duration::from_secs(5);
+        let gateway = InProcessGateway::new(config)?;
         Ok(ModelClient {
             shared: Arc::new(ClientShared {
                 gateway,
                 model,
                 anthropic,
-                http,
+                timeout,
             }),
         })
     }
@@ -101,23 +99,15 @@ impl ModelClient {
     /// A session of calls recorded under `label` (an issue's judging, a customer's turns); no
     /// budget.
     pub fn session(&self, label: &str) -> ModelSession {
-        let access = self
-            .shared
-            .gateway
-            .register_issue(label, LlmBudget::default());
+        let token = self.shared.gateway.register(label, LlmBudget::default());
         ModelSession {
             client: Arc::clone(&self.shared),
-            token: access.token.to_string(),
+            token,
         }
     }
 
-    /// Stops the gateway once no clone or session holds it any more; a gateway still held is
-    /// stopped when the last holder goes.
-    pub async fn shutdown(self) {
-        if let Ok(shared) = Arc::try_unwrap(self.shared) {
-            shared.gateway.shutdown().await;
-        }
-    }
+    /// Nothing to stop: the gateway has no listener. Kept so callers end what they start.
+    pub async fn shutdown(self) {}
 }
 
 /// Calls under one token; [`ModelSession::take_record`] returns what was recorded.
@@ -135,30 +125,43 @@ impl ModelSession {
         seed: Option<u64>,
     ) -> Result<String, ModelClientError> {
         let client = &self.client;
-        let base = format!("http://{}", client.gateway.local_addr());
-        let (url, body) = if client.anthropic {
+        let (route, body) = if client.anthropic {
             (
-                format!("{base}/v1/messages"),
+                "/v1/messages",
                 anthropic_body(&client.model, messages, seed),
             )
         } else {
             (
-                format!("{base}/v1/chat/completions"),
+                "/v1/chat/completions",
                 openai_body(&client.model, messages, seed),
             )
         };
-        let response = client
-            .http
-            .post(url)
-            .bearer_auth(&self.token)
+        let request = axum::http::Request::builder()
+            .method("POST")
+            .uri(route)
+            .header("authorization", format!("Bearer {}", self.token))
             .header("x-api-key", &self.token)
             .header("anthropic-version", "2023-06-01")
-            .json(&body)
-            .send()
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_string()))
+            .map_err(|error| ModelClientError::Unanswered(error.to_string()))?;
+        let response = tokio::time::timeout(client.timeout, client.gateway.handle(request))
             .await
-            .map_err(ModelClientError::Request)?;
+            .map_err(|_| {
+                ModelClientError::Unanswered(format!(
+                    "no answer within {} s",
+                    client.timeout.as_secs()
+                ))
+            })?;
         let status = response.status().as_u16();
-        let text = response.text().await.map_err(ModelClientError::Request)?;
+        let bytes = tokio::time::timeout(
+            client.timeout,
+            axum::body::to_bytes(response.into_body(), ANSWER_LIMIT_BYTES),
+        )
+        .await
+        .map_err(|_| ModelClientError::Unanswered("the answer did not end in time".to_owned()))?
+        .map_err(|error| ModelClientError::Unanswered(error.to_string()))?;
+        let text = String::from_utf8_lossy(&bytes);
         if status != 200 {
             return Err(ModelClientError::Status {
                 status,
@@ -179,7 +182,7 @@ impl ModelSession {
     /// Ends the session: every call it made, with usage and cost. Later calls are refused; a
     /// second take is empty.
     pub fn take_record(&self) -> IssueLlmRecord {
-        self.client.gateway.finish_issue(&self.token)
+        self.client.gateway.finish(&self.token)
     }
 }
 
@@ -267,7 +270,7 @@ mod tests {
     use crate::stand_in_rules::{StandInRule, StandInRules};
 
     #[tokio::test]
-    async fn a_session_asks_the_stand_in_over_http_and_records_its_calls_apart() {
+    async fn a_session_asks_the_stand_in_and_records_its_calls_apart() {
         let rules = StandInRules {
             rules: vec![StandInRule {
                 when: vec!["refund".to_owned()],

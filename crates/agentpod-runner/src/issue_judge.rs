@@ -89,7 +89,7 @@ const JUDGED_WORK_LIMIT_BYTES: usize = 256 * 1024;
 /// or 5xx.
 fn is_outage(error: &ModelClientError) -> bool {
     match error {
-        ModelClientError::Request(_) => true,
+        ModelClientError::Unanswered(_) => true,
         ModelClientError::Status { status, .. } => matches!(status, 408 | 429 | 500..),
         ModelClientError::NoText(_) => false,
     }

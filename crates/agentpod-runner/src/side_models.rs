@@ -1,6 +1,6 @@
 //! The models agentpod asks beside the agent's, started once per run: the LLM judge and the model
 //! behind simulated customers (`customer.model`; scripted customers need none), each a
-//! [`ModelClient`] with a gateway of its own on loopback (the spec's `judge.gateway` /
+//! [`ModelClient`] with a gateway of its own, called in process (the spec's `judge.gateway` /
 //! `customer.gateway`, or its `model` section's upstream, with that section's limits shared and its
 //! cassettes in a subdirectory of their own), so their calls, tokens and cost are recorded apart
 //! from every agent's.
