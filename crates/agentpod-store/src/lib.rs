@@ -50,4 +50,4 @@ pub use side_model_usage::{JudgeVerdict, SideModelUsage, SideModelsUsage};
 pub use span::{Span, SpanEvent, SpanKind, SpanStatus, SpanStatusCode};
 pub use step::{IssueUsage, StepKind, StepRecord};
 pub use step_detail::StepDetail;
-pub use tool_call_detail::{ToolCallDetail, ToolCallOutcome};
+pub use tool_call_detail::{CUSTOMER_TOOL, ToolCallDetail, ToolCallOutcome};

@@ -6,6 +6,11 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The tool through which an agent talks to its issue's simulated customer, as calls of it are
+/// stored (the tool gateway's `send_message_to_customer`): readers show its calls as the
+/// conversation.
+pub const CUSTOMER_TOOL: &str = "send_message_to_customer";
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ToolCallDetail {

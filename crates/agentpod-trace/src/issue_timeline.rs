@@ -4,7 +4,8 @@
 //! entry comes partly from the agent, and showing it safely is the reader's job.
 
 use agentpod_store::{
-    BoundaryDetail, BoundaryEventRecord, ModelCallDetail, OutcomeRecord, StepDetail, StepRecord,
+    BoundaryDetail, BoundaryEventRecord, CUSTOMER_TOOL, ModelCallDetail, OutcomeRecord, StepDetail,
+    StepRecord,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -114,10 +115,6 @@ fn side_model_line(who: &str, whose: &str, call: &ModelCallDetail, latency: &str
             .map_or("cost unknown".to_string(), |cost| format!("${cost:.6}"))
     )
 }
-
-/// The tool through which an agent talks to its issue's simulated customer (the tool gateway's
-/// `send_message_to_customer`).
-const CUSTOMER_TOOL: &str = "send_message_to_customer";
 
 fn step_line(step: &StepRecord) -> (TimelineLayer, String) {
     let latency = step

@@ -194,11 +194,7 @@ async fn a_sandbox_that_died_waiting_is_replaced_by_a_cold_start() {
         nix::sys::signal::Signal::SIGKILL,
     )
     .expect("kill the waiting sandbox");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while is_alive(process) {
-        assert!(Instant::now() < deadline, "the sandbox outlived SIGKILL");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_gone(process, "the sandbox outlived SIGKILL").await;
     let run = prestarted
         .run(&agent.cold(), CancellationToken::new())
         .await;
@@ -222,9 +218,14 @@ async fn a_prestarted_agent_dropped_unused_leaves_no_process() {
     let process = prestarted.process_id().expect("a running sandbox");
     assert!(is_alive(process), "the sandbox waits for its issue");
     drop(prestarted);
+    wait_until_gone(process, "the sandbox outlived its drop").await;
+}
+
+/// Waits up to 5 s for `process` to be gone; fails with `outlived` if it is not.
+async fn wait_until_gone(process: u32, outlived: &str) {
     let deadline = Instant::now() + Duration::from_secs(5);
     while is_alive(process) {
-        assert!(Instant::now() < deadline, "the sandbox outlived its drop");
+        assert!(Instant::now() < deadline, "{outlived}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

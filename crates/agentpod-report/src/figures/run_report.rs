@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::{BoundarySummary, Distribution, Outlier, pass_all_trials, summarize};
 use agentpod_store::{
-    BoundaryDetail, BoundaryEventKind, BoundaryEventRecord, EvaluationSet, OutcomeStatus,
-    ProposalDetail, RowChangeDetail, StepDetail, StepRecord, ToolCallOutcome,
+    BoundaryDetail, BoundaryEventKind, BoundaryEventRecord, CUSTOMER_TOOL, EvaluationSet,
+    OutcomeStatus, ProposalDetail, RowChangeDetail, StepDetail, StepRecord, ToolCallOutcome,
 };
 use serde::{Deserialize, Serialize};
 
@@ -24,7 +24,7 @@ use crate::figures::production_profile::ProductionProfile;
 use crate::figures::projection::{ProjectedFigure, Projection, project};
 use crate::figures::run_input::RunInput;
 use crate::figures::wilson::{clustered_wilson_interval, wilson_interval};
-use crate::render::format::{dollars, number, percent, seconds};
+use crate::render::format::{dollars, number, percent, seconds, truncate};
 use crate::render::terminal::check_sentence;
 
 /// What a run is judged against, from its spec: the production profile, the gate's thresholds,
@@ -449,17 +449,8 @@ fn issue_row(issue: &IssueMeasures) -> IssueRow {
     }
 }
 
-/// The tool through which an agent talks to its issue's simulated customer.
-const CUSTOMER_TOOL: &str = "send_message_to_customer";
-
-/// A message of a conversation as a timeline line shows it: its first 160 characters.
-fn clipped(text: &str) -> String {
-    let mut clipped: String = text.chars().take(160).collect();
-    if clipped.len() < text.len() {
-        clipped.push('…');
-    }
-    clipped
-}
+/// How much of a message of a conversation a timeline line shows, in characters.
+const CONVERSATION_LINE_CHARACTERS: usize = 161;
 
 fn timelines(input: &RunInput) -> HashMap<String, Vec<TimelineEntry>> {
     let mut timelines: HashMap<String, Vec<TimelineEntry>> = HashMap::new();
@@ -506,13 +497,14 @@ impl TimelineEntry {
                 (
                     format!(
                         "to the customer: {} · the customer: {}",
-                        clipped(
+                        truncate(
                             call.arguments
                                 .get("message")
                                 .and_then(serde_json::Value::as_str)
-                                .unwrap_or("?")
+                                .unwrap_or("?"),
+                            CONVERSATION_LINE_CHARACTERS
                         ),
-                        clipped(&call.result)
+                        truncate(&call.result, CONVERSATION_LINE_CHARACTERS)
                     ),
                     false,
                 )

@@ -213,6 +213,17 @@ pub(crate) fn side_model_sentences(
     sentences
 }
 
+/// `text` in at most `characters` characters: cut, it ends with `…`.
+pub(crate) fn truncate(text: &str, characters: usize) -> String {
+    if text.chars().count() <= characters {
+        text.to_string()
+    } else {
+        let mut cut: String = text.chars().take(characters - 1).collect();
+        cut.push('…');
+        cut
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use crate::render::format::truncate;
 use crate::render::inert_text::xml_text;
 
 use super::terminal::Show;
@@ -249,14 +250,4 @@ fn whisker(out: &mut String, from: f64, to: f64, middle: f64) {
         middle - 4.0,
         middle - 4.0
     );
-}
-
-fn truncate(text: &str, characters: usize) -> String {
-    if text.chars().count() <= characters {
-        text.to_string()
-    } else {
-        let mut cut: String = text.chars().take(characters - 1).collect();
-        cut.push('…');
-        cut
-    }
 }
