@@ -105,9 +105,6 @@ impl ModelClient {
             token,
         }
     }
-
-    /// Nothing to stop: the gateway has no listener. Kept so callers end what they start.
-    pub async fn shutdown(self) {}
 }
 
 /// Calls under one token; [`ModelSession::take_record`] returns what was recorded.
@@ -303,6 +300,5 @@ mod tests {
         assert_eq!(record.issue_id, "issue-1-judge");
         assert_eq!(record.totals.calls, 2);
         assert!(record.calls[0].request.text.contains("\"seed\":1"));
-        client.shutdown().await;
     }
 }

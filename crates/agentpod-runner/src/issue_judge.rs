@@ -115,24 +115,20 @@ pub(crate) async fn judge_trial(
     let session = client.session(&format!("{}-judge", issue.id));
     let mut judgements = Vec::new();
     let mut unavailable = None;
-    let size = judge_prompt(&rubric, &work, 1, judge.repeats).user.len();
-    if size > JUDGED_WORK_LIMIT_BYTES {
-        // Work past the limit is not shown cut (what was cut could be what decides): it is
-        // too large to judge, and fails.
-        judgements.push(Judgement {
-            passed: None,
-            reasoning: format!(
-                "the work is {size} bytes, more than the judge is shown ({JUDGED_WORK_LIMIT_BYTES}): too large to judge"
-            ),
-        });
-    }
-    let repeats = if size > JUDGED_WORK_LIMIT_BYTES {
-        0
-    } else {
-        judge.repeats
-    };
-    for repeat in 1..=repeats {
+    for repeat in 1..=judge.repeats {
         let prompt = judge_prompt(&rubric, &work, repeat, judge.repeats);
+        // Every repeat shows the same work: the first says whether it is too large. Work past
+        // the limit is not shown cut (what was cut could be what decides): it fails unjudged.
+        let size = prompt.user.len();
+        if size > JUDGED_WORK_LIMIT_BYTES {
+            judgements.push(Judgement {
+                passed: None,
+                reasoning: format!(
+                    "the work is {size} bytes, more than the judge is shown ({JUDGED_WORK_LIMIT_BYTES}): too large to judge"
+                ),
+            });
+            break;
+        }
         let messages = [
             ChatMessage::new(ChatRole::System, prompt.system),
             ChatMessage::new(ChatRole::User, prompt.user),
@@ -270,6 +266,11 @@ mod tests {
                 ..Default::default()
             }),
         }
+    }
+
+    #[test]
+    fn the_stored_customer_tool_is_the_tool_gateways() {
+        assert_eq!(agentpod_store::CUSTOMER_TOOL, SEND_MESSAGE_TO_CUSTOMER);
     }
 
     #[test]

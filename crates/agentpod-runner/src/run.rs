@@ -177,7 +177,6 @@ pub async fn execute(
         RunStatus::Finished
     };
 
-    side_models.shutdown().await;
     let summary = close_run(&store, &plan.run_id, status).await?;
     reporter.report(&RunEvent::RunFinished { summary: &summary });
     Ok(RunResult {

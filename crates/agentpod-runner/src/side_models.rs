@@ -30,27 +30,10 @@ impl SideModels {
             None => None,
         };
         let customer = match &spec.customer.side_model {
-            Some(side) => match start_side_model(spec, side, "customer", limiter).await {
-                Ok(client) => Some(client),
-                Err(error) => {
-                    if let Some(judge) = judge {
-                        judge.shutdown().await;
-                    }
-                    return Err(error);
-                }
-            },
+            Some(side) => Some(start_side_model(spec, side, "customer", limiter).await?),
             None => None,
         };
         Ok(SideModels { judge, customer })
-    }
-
-    pub(crate) async fn shutdown(self) {
-        if let Some(judge) = self.judge {
-            judge.shutdown().await;
-        }
-        if let Some(customer) = self.customer {
-            customer.shutdown().await;
-        }
     }
 }
 
