@@ -27,6 +27,7 @@ mod seed_cache;
 mod separation;
 mod shards;
 mod store_faults;
+mod swarm;
 mod tool_benchmark;
 mod trials;
 mod viewer;

@@ -14,7 +14,7 @@ const SPEC: &str = "tests/pods/shards.yaml";
 const PAIRS: usize = 120;
 
 /// (issue, trial) → (status, reason), from `show --json`; panics on a pair stored twice.
-fn outcomes_by_pair(shown: &Value) -> BTreeMap<(String, u64), (String, String)> {
+pub(crate) fn outcomes_by_pair(shown: &Value) -> BTreeMap<(String, u64), (String, String)> {
     let mut pairs = BTreeMap::new();
     for outcome in shown["outcomes"].as_array().unwrap() {
         let key = (
@@ -53,7 +53,7 @@ fn expected_statuses() -> BTreeMap<String, &'static str> {
 }
 
 /// Runs `args` in `scratch` to success; the run's id.
-fn run_to_end(scratch: &Scratch, args: &[&str]) -> String {
+pub(crate) fn run_to_end(scratch: &Scratch, args: &[&str]) -> String {
     let output = scratch.run(args);
     let stderr = stderr_text(&output);
     assert!(output.status.success(), "{args:?}: {stderr}");
@@ -84,7 +84,7 @@ fn merge(scratch: &Scratch, bundles: &[&Path]) -> std::process::Output {
 }
 
 /// The merged run's id, from `merged … into run ID (…)`.
-fn merged_run_id(stderr: &str) -> String {
+pub(crate) fn merged_run_id(stderr: &str) -> String {
     stderr
         .lines()
         .find_map(|line| line.split(" into run ").nth(1))
@@ -95,7 +95,7 @@ fn merged_run_id(stderr: &str) -> String {
 
 /// The report as JSON without what differs between two runs of the same work by its nature:
 /// ids, pods, machines, and every measured time (agent seconds, agentpod's own milliseconds).
-fn report_figures(scratch: &Scratch, run_id: &str) -> Value {
+pub(crate) fn report_figures(scratch: &Scratch, run_id: &str) -> Value {
     let output = scratch.run(&["report", run_id, "--format", "json"]);
     assert!(output.status.success(), "{}", stderr_text(&output));
     let mut report: Value = serde_json::from_slice(&output.stdout).unwrap();

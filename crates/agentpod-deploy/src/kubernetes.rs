@@ -10,10 +10,9 @@
 
 use serde_json::{Value, json};
 
+use crate::shard_script::{RESULTS_PATH, ShardIndex, ShardScript};
 use crate::yaml::to_yaml_stream;
 
-/// Where the shards write their bundles inside each pod.
-pub const RESULTS_PATH: &str = "/results";
 /// The claim (ReadWriteMany) every shard's pod mounts at [`RESULTS_PATH`].
 const RESULTS_CLAIM_SUFFIX: &str = "results";
 
@@ -99,15 +98,6 @@ fn check_label(value: &str, max: usize) -> Result<(), KubernetesError> {
         return Err(bad("it must start and end with a letter or digit"));
     }
     Ok(())
-}
-
-/// Shell words, each single-quoted, for the pod's `sh -c` script.
-fn quoted(words: &[String]) -> String {
-    words
-        .iter()
-        .map(|word| format!("'{}'", word.replace('\'', "'\\''")))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 impl KubernetesDeployment {
@@ -199,34 +189,14 @@ impl KubernetesDeployment {
     /// The shell script each pod runs: its shard, resumed when an earlier attempt of the same
     /// index left a store behind, then its bundle.
     fn script(&self) -> String {
-        let shards = self.shards;
-        let mut run = vec![
-            "run".to_owned(),
-            self.spec_path.clone(),
-            "--runtime".to_owned(),
-            "local".to_owned(),
-        ];
-        if let Some(group) = &self.group {
-            run.extend(["--group".to_owned(), group.clone()]);
+        ShardScript {
+            index: ShardIndex::KubernetesCompletionIndex,
+            spec_path: &self.spec_path,
+            shards: self.shards,
+            group: self.group.as_deref(),
+            run_arguments: &self.run_arguments,
         }
-        run.extend(self.run_arguments.iter().cloned());
-        format!(
-            "set -eu\n\
-             shard=$((JOB_COMPLETION_INDEX + 1))\n\
-             part=\"{RESULTS_PATH}/shard-$shard-of-{shards}\"\n\
-             status=0\n\
-             if [ -e \"$part.db\" ]; then\n  \
-               agentpod --store \"$part.db\" run --resume latest || status=$?\n\
-             else\n  \
-               agentpod --store \"$part.db\" {run} --shard \"$shard/{shards}\" || status=$?\n\
-             fi\n\
-             # A run that ended (failed issues included, or its cost budget spent) is a complete\n\
-             # part; an interrupted one is resumed by the Job's next attempt of this index.\n\
-             case $status in 0|5) ;; *) exit $status ;; esac\n\
-             agentpod --store \"$part.db\" export latest --bundle \"$part.bundle.json.tmp\"\n\
-             mv \"$part.bundle.json.tmp\" \"$part.bundle.json\"\n",
-            run = quoted(&run),
-        )
+        .render()
     }
 
     fn job(&self) -> Value {
@@ -255,9 +225,12 @@ impl KubernetesDeployment {
                             "name": "agentpod",
                             "image": self.image,
                             "command": ["/bin/sh", "-c", self.script()],
-                            // bubblewrap, the agent's sandbox, makes user and PID namespaces.
+                            // As root in a container, bubblewrap unshares without a user
+                            // namespace (CAP_SYS_ADMIN) and pivots into its root (seccomp);
+                            // the agent runs with no capabilities inside it. (Kubernetes refuses
+                            // allowPrivilegeEscalation: false beside CAP_SYS_ADMIN.)
                             "securityContext": {
-                                "allowPrivilegeEscalation": false,
+                                "capabilities": { "add": ["SYS_ADMIN"] },
                                 "seccompProfile": { "type": "Unconfined" },
                                 "appArmorProfile": { "type": "Unconfined" },
                             },
@@ -332,13 +305,6 @@ mod tests {
         let mut deployment = deployment();
         deployment.egress.clear();
         assert_eq!(deployment.network_policy()["spec"]["egress"], json!([]));
-    }
-
-    #[test]
-    fn a_quote_in_an_argument_stays_one_word() {
-        let mut deployment = deployment();
-        deployment.run_arguments = vec!["it's; rm -rf /".to_owned()];
-        assert!(deployment.script().contains("'it'\\''s; rm -rf /'"));
     }
 
     #[test]

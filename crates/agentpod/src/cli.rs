@@ -49,7 +49,9 @@ impl Command {
                 | Command::Compare(_)
                 | Command::Gate(_)
                 | Command::Dataset(_)
-                | Command::Deploy(_)
+                | Command::Deploy(DeployArgs {
+                    target: DeployTarget::Kubernetes(_)
+                })
         )
     }
 }
@@ -195,9 +197,9 @@ pub(crate) enum Command {
             --seeds is given."
     )]
     Gc(GcArgs),
-    /// Manifests that spread one run's shards over an orchestrator (Kubernetes: an Indexed Job).
+    /// Spread one run's shards over an orchestrator: Kubernetes manifests, or a Swarm job run to its end.
     #[command(
-        long_about = "Manifests that spread one run's shards over an orchestrator you operate.\n\n\
+        long_about = "Spread one run's shards over an orchestrator you operate.\n\n\
             `deploy kubernetes SPEC --shards N --image IMAGE` writes, as one YAML stream on stdout, \
             an Indexed Job of N pods, a NetworkPolicy and a ReadWriteMany claim for the results. Pod \
             K (JOB_COMPLETION_INDEX + 1) runs `agentpod run SPEC --runtime local --shard K/N` (the \
@@ -206,12 +208,18 @@ pub(crate) enum Command {
             /results/*.bundle.json` then makes the one run. The NetworkPolicy closes the pods to \
             ingress and allows egress only to what --egress names (the model provider, say); with \
             none named, the pods reach nothing outside themselves.\n\n\
+            `deploy swarm SPEC --shards N --image IMAGE --results DIR` runs them on the Docker \
+            Swarm whose manager DOCKER_HOST names: a replicated job of N tasks, task K running \
+            shard K, watched to its end. A shard whose node is lost is started again on another \
+            node and resumes its run; then the parts are merged into one run in this run store, \
+            as `agentpod merge` does.\n\n\
             IMAGE holds agentpod, Postgres's server binaries, bubblewrap, and the project at its \
-            working directory (SPEC is read relative to it).",
+            working directory (SPEC is read relative to it); scripts/build-agentpod-image makes one.",
         after_help = "Examples:\n  \
             agentpod deploy kubernetes pods/support-triage.yaml --shards 6 --image registry.example/agentpod:1 > shards.yaml\n  \
             agentpod deploy kubernetes pods/support-triage.yaml --shards 6 --image IMG --egress 203.0.113.0/24:443 -- --sample 600 --trials 3\n  \
-            kubectl apply -f shards.yaml && kubectl wait --for=condition=complete job/support-triage-shards --timeout=6h"
+            kubectl apply -f shards.yaml && kubectl wait --for=condition=complete job/support-triage-shards --timeout=6h\n  \
+            DOCKER_HOST=ssh://manager agentpod deploy swarm pods/support-triage.yaml --shards 6 --image registry.example/agentpod:1 --results /mnt/shared/triage -- --sample 600"
     )]
     Deploy(DeployArgs),
 }
@@ -651,6 +659,45 @@ pub(crate) struct DeployArgs {
 pub(crate) enum DeployTarget {
     /// An Indexed Job (one pod per shard), its NetworkPolicy and its results claim, as YAML.
     Kubernetes(KubernetesArgs),
+    /// A replicated job on the Docker Swarm at DOCKER_HOST, run to its end and merged here.
+    Swarm(SwarmArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SwarmArgs {
+    /// The pod spec, relative to the image's working directory (checked here first).
+    pub(crate) spec: PathBuf,
+    /// Into how many shards the run is cut: the job's tasks.
+    #[arg(long)]
+    pub(crate) shards: u32,
+    /// The image every task runs (agentpod, Postgres's binaries, bubblewrap, the project);
+    /// every node must be able to pull it.
+    #[arg(long)]
+    pub(crate) image: String,
+    /// Where the shards' stores and bundles go: a directory on shared storage, mounted at this
+    /// same absolute path on every node and on this machine.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) results: PathBuf,
+    /// The service's name; the spec's name with `-shards` by default.
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// The run group every shard records; `agentpod run` derives one when absent.
+    #[arg(long)]
+    pub(crate) group: Option<String>,
+    /// How often the swarm tries a shard whose task failed again (resuming its run).
+    #[arg(long, default_value_t = 2)]
+    pub(crate) retries_per_shard: u32,
+    /// The (overlay) network the tasks join. Without it they join an internal network of the
+    /// deployment's own and reach nothing outside their tasks (the stand-in model, record/replay);
+    /// name one with egress to the model provider otherwise.
+    #[arg(long)]
+    pub(crate) network: Option<String>,
+    /// Also write the merged run's summary as JSON to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) json: Option<PathBuf>,
+    /// Further arguments for `agentpod run` in every task, after `--`.
+    #[arg(last = true)]
+    pub(crate) run_arguments: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,7 @@ mod deploy;
 mod export;
 mod gc;
 mod import_issues;
-mod merge;
+pub(crate) mod merge;
 mod promote;
 mod promote_trace;
 pub(crate) mod report;
@@ -28,7 +28,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Exit {
         Command::Show(args) => show::show(&cli.global, args).await,
         Command::View(args) => view::view(&cli.global, args).await,
         Command::Gc(args) => gc::gc(args).await,
-        Command::Deploy(args) => deploy::deploy(args),
+        Command::Deploy(args) => deploy::deploy(&cli.global, args).await,
         Command::Dataset(args) => dataset::dataset(args),
         Command::Boundary(args) => boundary::boundary(args).await,
         Command::Trace(args) => trace::trace(&cli.global, args).await,

@@ -1,19 +1,113 @@
-//! `agentpod deploy`: the manifests that spread one run's shards over an orchestrator, written
-//! to stdout after the spec they run was checked here.
+//! `agentpod deploy`: one run's shards spread over an orchestrator, after the spec they run was
+//! checked here. Kubernetes: the manifests, written to stdout. Swarm: the replicated job run on
+//! the swarm to its end, its parts merged into this run store.
 
 use agentpod_deploy::KubernetesDeployment;
+use agentpod_swarm::{SwarmDeployment, SwarmEvent};
 
-use crate::cli::{DeployArgs, DeployTarget};
+use crate::cli::{DeployArgs, DeployTarget, GlobalOptions, KubernetesArgs, MergeArgs, SwarmArgs};
 use crate::exit_code::Exit;
 use crate::failure::Failure;
 
-pub(crate) fn deploy(args: DeployArgs) -> Result<Exit, Failure> {
-    let DeployTarget::Kubernetes(args) = args.target;
-    let spec = agentpod_spec::load(&args.spec)
+pub(crate) async fn deploy(global: &GlobalOptions, args: DeployArgs) -> Result<Exit, Failure> {
+    match args.target {
+        DeployTarget::Kubernetes(args) => kubernetes(args),
+        DeployTarget::Swarm(args) => swarm(global, args).await,
+    }
+}
+
+/// The spec's default name for the deployment: `NAME-shards`, as a DNS label.
+fn default_name(spec: &std::path::Path) -> Result<String, Failure> {
+    let spec = agentpod_spec::load(spec)
         .map_err(|error| Failure::new(Exit::InvalidInput, error.to_string()))?;
-    let name = args
-        .name
-        .unwrap_or_else(|| format!("{}-shards", dns_label(&spec.name)));
+    Ok(format!("{}-shards", dns_label(&spec.name)))
+}
+
+async fn swarm(global: &GlobalOptions, args: SwarmArgs) -> Result<Exit, Failure> {
+    let name = match args.name {
+        Some(name) => name,
+        None => default_name(&args.spec)?,
+    };
+    let deployment = SwarmDeployment {
+        name,
+        spec_path: args.spec.to_string_lossy().into_owned(),
+        shards: args.shards,
+        image: args.image,
+        results: args.results,
+        group: args.group,
+        run_arguments: args.run_arguments,
+        retries_per_shard: args.retries_per_shard,
+        network: args.network,
+    };
+    let docker = agentpod_swarm::connect_to_manager()
+        .map_err(|error| Failure::new(Exit::Setup, format!("error: {error}")))?;
+    let interrupted = async {
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!(
+            "interrupted: removing the swarm's services (the shards' stores stay in the results directory)"
+        );
+    };
+    let outcome = deployment
+        .run(&docker, interrupted, |event| {
+            eprintln!("{}", describe(&event, args.shards))
+        })
+        .await
+        .map_err(|error| {
+            let exit = match error {
+                agentpod_swarm::SwarmError::InvalidInput { .. }
+                | agentpod_swarm::SwarmError::NoShards
+                | agentpod_swarm::SwarmError::AbsoluteSpec(_)
+                | agentpod_swarm::SwarmError::RelativeResults(_) => Exit::InvalidInput,
+                _ => Exit::Setup,
+            };
+            Failure::new(exit, format!("error: {error}"))
+        })?;
+    let Some(outcome) = outcome else {
+        return Ok(Exit::Interrupted);
+    };
+    eprintln!(
+        "all {} shards finished in {:.0} s ({} re-run after a lost node); merging",
+        args.shards,
+        outcome.wall_time.as_secs_f64(),
+        outcome.reruns
+    );
+    super::merge::merge(
+        global,
+        MergeArgs {
+            bundles: outcome.bundles,
+            json: args.json,
+        },
+    )
+    .await
+}
+
+/// One progress line.
+fn describe(event: &SwarmEvent, shards: u32) -> String {
+    match event {
+        SwarmEvent::Created { service, tasks } => {
+            format!("swarm: service {service} created, {tasks} tasks")
+        }
+        SwarmEvent::ShardRunning { shard, node } => {
+            format!("swarm: shard {shard}/{shards} running on {node}")
+        }
+        SwarmEvent::ShardDone { shard, node } => {
+            format!("swarm: shard {shard}/{shards} finished on {node}")
+        }
+        SwarmEvent::NodeLost {
+            node,
+            shard,
+            rerun_as,
+        } => format!(
+            "swarm: node {node} is lost; shard {shard}/{shards} starts again elsewhere as {rerun_as}, resuming its run"
+        ),
+    }
+}
+
+fn kubernetes(args: KubernetesArgs) -> Result<Exit, Failure> {
+    let name = match args.name {
+        Some(name) => name,
+        None => default_name(&args.spec)?,
+    };
     let deployment = KubernetesDeployment {
         name,
         spec_path: args.spec.to_string_lossy().into_owned(),

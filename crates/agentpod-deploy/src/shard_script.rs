@@ -1,0 +1,151 @@
+//! The shell script an orchestrator's task runs for one shard, the same on every orchestrator:
+//! which shard it is (from the orchestrator's index), its run (resumed when an earlier attempt of
+//! the same shard left a store on the shared results volume), one attempt at a time, then its part
+//! as a bundle for `agentpod merge`.
+
+/// Where the shards write their stores and bundles inside each task.
+pub const RESULTS_PATH: &str = "/results";
+
+/// How a task learns which shard it is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ShardIndex {
+    /// Kubernetes' Indexed Job: `JOB_COMPLETION_INDEX`, from 0.
+    KubernetesCompletionIndex,
+    /// A Swarm replicated job: `AGENTPOD_SHARD` when the task was started for one shard (a shard
+    /// re-run after its node was lost), else the task's slot from `AGENTPOD_TASK_SLOT`, from 0.
+    SwarmTaskSlot,
+}
+
+/// The script of one shard's task.
+#[derive(Debug, Clone)]
+pub struct ShardScript<'a> {
+    pub index: ShardIndex,
+    /// Relative to the image's working directory.
+    pub spec_path: &'a str,
+    pub shards: u32,
+    pub group: Option<&'a str>,
+    /// Further arguments for `agentpod run`.
+    pub run_arguments: &'a [String],
+}
+
+impl ShardScript<'_> {
+    pub fn render(&self) -> String {
+        let shards = self.shards;
+        let mut run = vec![
+            "run".to_owned(),
+            self.spec_path.to_owned(),
+            "--runtime".to_owned(),
+            "local".to_owned(),
+        ];
+        if let Some(group) = self.group {
+            run.extend(["--group".to_owned(), group.to_owned()]);
+        }
+        run.extend(self.run_arguments.iter().cloned());
+        let which_shard = match self.index {
+            ShardIndex::KubernetesCompletionIndex => "shard=$((JOB_COMPLETION_INDEX + 1))\n",
+            // Swarm's templates render slot 0 as the node's id, never as a number.
+            ShardIndex::SwarmTaskSlot => {
+                "if [ -n \"${AGENTPOD_SHARD:-}\" ]; then\n  \
+                   shard=$AGENTPOD_SHARD\n\
+                 else\n  \
+                   case \"${AGENTPOD_TASK_SLOT:-}\" in ''|*[!0-9]*) slot=0 ;; *) slot=$AGENTPOD_TASK_SLOT ;; esac\n  \
+                   shard=$((slot + 1))\n\
+                 fi\n"
+            }
+        };
+        format!(
+            "set -eu\n\
+             {which_shard}\
+             part=\"{RESULTS_PATH}/shard-$shard-of-{shards}\"\n\
+             # One attempt of a shard at a time: a lost attempt that still runs keeps its lock.\n\
+             exec 9>\"$part.lock\"\n\
+             if ! flock -n 9; then\n  \
+               echo \"shard $shard/{shards}: another attempt still holds $part.lock\" >&2\n  \
+               exit 75\n\
+             fi\n\
+             status=0\n\
+             if [ -e \"$part.db\" ]; then\n  \
+               agentpod --store \"$part.db\" run --resume latest || status=$?\n\
+             else\n  \
+               agentpod --store \"$part.db\" {run} --shard \"$shard/{shards}\" || status=$?\n\
+             fi\n\
+             # A run that ended (failed issues included, or its cost budget spent) is a complete\n\
+             # part; an interrupted one is resumed by the next attempt of this shard.\n\
+             case $status in 0|5) ;; *) exit $status ;; esac\n\
+             agentpod --store \"$part.db\" export latest --bundle \"$part.bundle.json.tmp\"\n\
+             mv \"$part.bundle.json.tmp\" \"$part.bundle.json\"\n",
+            run = quoted(&run),
+        )
+    }
+}
+
+/// The bundle shard `shard` of `shards` leaves in the results directory.
+pub fn bundle_file_name(shard: u32, shards: u32) -> String {
+    format!("shard-{shard}-of-{shards}.bundle.json")
+}
+
+/// Shell words, each single-quoted, for the task's `sh -c` script.
+fn quoted(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|word| format!("'{}'", word.replace('\'', "'\\''")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn script(index: ShardIndex, run_arguments: &[String]) -> String {
+        ShardScript {
+            index,
+            spec_path: "pods/support-triage.yaml",
+            shards: 6,
+            group: Some("g-1"),
+            run_arguments,
+        }
+        .render()
+    }
+
+    #[test]
+    fn a_quote_in_an_argument_stays_one_word() {
+        let script = script(
+            ShardIndex::KubernetesCompletionIndex,
+            &["it's; rm -rf /".to_owned()],
+        );
+        assert!(script.contains("'it'\\''s; rm -rf /'"), "{script}");
+    }
+
+    /// The Swarm script run by `sh` for each way a task learns its shard.
+    #[test]
+    fn a_swarm_task_finds_its_shard_from_its_slot_or_its_assignment() {
+        let script = script(ShardIndex::SwarmTaskSlot, &[]);
+        let which = script.split("part=").next().expect("the shard's lines");
+        for (env, want) in [
+            (vec![("AGENTPOD_TASK_SLOT", "3")], "4"),
+            // Slot 0, as Swarm renders it: the node's id.
+            (
+                vec![("AGENTPOD_TASK_SLOT", "r6m9ae0lw2zg2f8tp098f0dxf")],
+                "1",
+            ),
+            (
+                vec![("AGENTPOD_TASK_SLOT", "2"), ("AGENTPOD_SHARD", "5")],
+                "5",
+            ),
+        ] {
+            let output = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("{which}echo $shard"))
+                .env_remove("AGENTPOD_SHARD")
+                .envs(env.iter().copied())
+                .output()
+                .expect("sh runs");
+            assert_eq!(
+                String::from_utf8_lossy(&output.stdout).trim(),
+                want,
+                "{env:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,536 @@
+//! One run's shards on a Docker Swarm a team already operates, driven to the end.
+//!
+//! [`SwarmDeployment::run`] creates a replicated-job service of N tasks on the swarm's manager
+//! (`DOCKER_HOST`); task K runs shard K with the local runtime inside it (the shard script of
+//! [`agentpod_deploy::ShardScript`]) and leaves its part in the results directory, a path every
+//! node mounts from shared storage. It then watches the tasks and the nodes. Swarm never re-runs
+//! a job's task whose node was lost (the task stays "running" on a node that is gone), so a shard
+//! whose node is down is started again, by a one-task job of its own placed away from the lost
+//! nodes; it resumes the store the lost attempt left. When every shard has finished, the bundles'
+//! paths are handed back for `agentpod merge`, and the services are removed.
+//!
+//! - [`shard_progress`]: what the tasks and nodes say of each shard (no Docker in it).
+
+pub mod shard_progress;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use agentpod_deploy::{RESULTS_PATH, ShardIndex, ShardScript, bundle_file_name};
+use bollard::Docker;
+use bollard::models::{
+    Mount, MountType, NetworkAttachmentConfig, NetworkCreateRequest, ServiceSpec, ServiceSpecMode,
+    ServiceSpecModeReplicatedJob, TaskSpec, TaskSpecContainerSpec, TaskSpecContainerSpecPrivileges,
+    TaskSpecContainerSpecPrivilegesAppArmor, TaskSpecContainerSpecPrivilegesAppArmorModeEnum,
+    TaskSpecContainerSpecPrivilegesSeccomp, TaskSpecContainerSpecPrivilegesSeccompModeEnum,
+    TaskSpecPlacement, TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum,
+};
+use bollard::query_parameters::{ListNodesOptions, ListTasksOptions, LogsOptions};
+
+pub use shard_progress::{NodeView, ShardState, TaskView, shard_states};
+
+/// Label on every service (and its containers) a deployment makes: the deployment's name.
+pub const SWARM_RUN_LABEL: &str = "dev.agentpod.swarm-run";
+/// On a service that runs one shard only (a re-run): which.
+pub const SHARD_LABEL: &str = "dev.agentpod.shard";
+/// How often the tasks and nodes are read.
+const POLL: Duration = Duration::from_secs(1);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SwarmError {
+    #[error("no Docker engine answers at DOCKER_HOST (set it to the swarm manager's): {0}")]
+    NoEngine(#[source] bollard::errors::Error),
+    #[error(
+        "the engine is not a swarm manager (run `docker swarm init`, or point DOCKER_HOST at a manager): {0}"
+    )]
+    NotAManager(#[source] bollard::errors::Error),
+    #[error("the swarm refused the service `{name}`: {source}")]
+    CreateService {
+        name: String,
+        #[source]
+        source: bollard::errors::Error,
+    },
+    #[error("cannot read the swarm's tasks or nodes: {0}")]
+    Watch(#[source] bollard::errors::Error),
+    #[error(
+        "shard {shard}/{shards} failed on every attempt ({attempts}); the last said: {last}{output}"
+    )]
+    ShardFailed {
+        shard: u32,
+        shards: u32,
+        attempts: usize,
+        last: String,
+        /// The end of the last attempt's output, as `\n  | line` lines.
+        output: String,
+    },
+    #[error("shard {shard}/{shards} refused its input (exit 2): {last}{output}")]
+    InvalidInput {
+        shard: u32,
+        shards: u32,
+        last: String,
+        output: String,
+    },
+    #[error(
+        "shard {shard}/{shards} finished but left no bundle at {path}: is the results directory the same shared path on every node and here?"
+    )]
+    MissingBundle {
+        shard: u32,
+        shards: u32,
+        path: PathBuf,
+    },
+    #[error("--shards must be at least 1")]
+    NoShards,
+    #[error("the spec path `{0}` must be relative to the image's working directory")]
+    AbsoluteSpec(String),
+    #[error("the results directory `{0}` must be an absolute path, the same on every node")]
+    RelativeResults(PathBuf),
+}
+
+/// What to run, and where its parts go.
+#[derive(Debug, Clone)]
+pub struct SwarmDeployment {
+    /// The service's name; re-runs are `NAME-shard-K-A`.
+    pub name: String,
+    /// Relative to the image's working directory.
+    pub spec_path: String,
+    pub shards: u32,
+    /// Holds agentpod, Postgres's server binaries, bubblewrap and the project
+    /// (`scripts/build-agentpod-image`); every node must be able to pull it.
+    pub image: String,
+    /// A directory on shared storage, at this same path on every node and here.
+    pub results: PathBuf,
+    pub group: Option<String>,
+    pub run_arguments: Vec<String>,
+    /// How often a shard whose task failed is tried again by the swarm (resuming its run).
+    pub retries_per_shard: u32,
+    /// The network the tasks join. `None`: an internal overlay network of the deployment's own,
+    /// with no way out of the swarm's tasks (enough for the stand-in model or record/replay); a
+    /// real model provider needs a network of the user's with that egress.
+    pub network: Option<String>,
+}
+
+/// What happened along the way, for the user's progress lines.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SwarmEvent {
+    Created {
+        service: String,
+        tasks: u32,
+    },
+    ShardRunning {
+        shard: u32,
+        node: String,
+    },
+    ShardDone {
+        shard: u32,
+        node: String,
+    },
+    NodeLost {
+        node: String,
+        shard: u32,
+        rerun_as: String,
+    },
+}
+
+/// The finished deployment: every shard's bundle, and the services that ran them.
+#[derive(Debug)]
+pub struct SwarmOutcome {
+    pub bundles: Vec<PathBuf>,
+    /// Which node finished each shard.
+    pub nodes: BTreeMap<u32, String>,
+    pub reruns: usize,
+    pub wall_time: Duration,
+}
+
+impl SwarmDeployment {
+    fn check(&self) -> Result<(), SwarmError> {
+        if self.shards == 0 {
+            return Err(SwarmError::NoShards);
+        }
+        if self.spec_path.starts_with('/') {
+            return Err(SwarmError::AbsoluteSpec(self.spec_path.clone()));
+        }
+        if !self.results.is_absolute() {
+            return Err(SwarmError::RelativeResults(self.results.clone()));
+        }
+        Ok(())
+    }
+
+    /// Runs every shard to the end (see the module's docs); the services are removed whatever
+    /// the end, also when `interrupted` resolves first (Ctrl-C), which returns `Ok(None)`.
+    pub async fn run(
+        &self,
+        docker: &Docker,
+        interrupted: impl std::future::Future<Output = ()>,
+        mut on_event: impl FnMut(SwarmEvent),
+    ) -> Result<Option<SwarmOutcome>, SwarmError> {
+        self.check()?;
+        docker.ping().await.map_err(SwarmError::NoEngine)?;
+        docker
+            .inspect_swarm()
+            .await
+            .map_err(SwarmError::NotAManager)?;
+        let own_network = match &self.network {
+            Some(_) => None,
+            None => Some(self.create_internal_network(docker).await?),
+        };
+        let network = self.network.clone().or_else(|| own_network.clone());
+        let mut services = Vec::new();
+        let result = tokio::select! {
+            result = self.drive(docker, network.as_deref(), &mut services, &mut on_event) => {
+                result.map(Some)
+            }
+            () = interrupted => Ok(None),
+        };
+        for service in &services {
+            // A service already gone is what was wanted.
+            let _ = docker.delete_service(service).await;
+        }
+        if let Some(network) = own_network {
+            remove_network_when_free(docker, &network).await;
+        }
+        result
+    }
+
+    /// An overlay network no task can leave, labelled as the services are.
+    async fn create_internal_network(&self, docker: &Docker) -> Result<String, SwarmError> {
+        let name = format!("{}-net", self.name);
+        docker
+            .create_network(NetworkCreateRequest {
+                name: name.clone(),
+                driver: Some("overlay".to_owned()),
+                internal: Some(true),
+                attachable: Some(false),
+                labels: Some(self.labels()),
+                ..Default::default()
+            })
+            .await
+            .map_err(|source| SwarmError::CreateService {
+                name: name.clone(),
+                source,
+            })?;
+        Ok(name)
+    }
+
+    fn labels(&self) -> HashMap<String, String> {
+        HashMap::from([
+            (
+                agentpod_runtime::labels::MANAGED.to_owned(),
+                "true".to_owned(),
+            ),
+            (SWARM_RUN_LABEL.to_owned(), self.name.clone()),
+        ])
+    }
+
+    async fn drive(
+        &self,
+        docker: &Docker,
+        network: Option<&str>,
+        services: &mut Vec<String>,
+        on_event: &mut impl FnMut(SwarmEvent),
+    ) -> Result<SwarmOutcome, SwarmError> {
+        let started = Instant::now();
+        std::fs::create_dir_all(&self.results).ok();
+        self.create(docker, &self.name, None, &[], network, services)
+            .await?;
+        on_event(SwarmEvent::Created {
+            service: self.name.clone(),
+            tasks: self.shards,
+        });
+        // Service name → the shard it runs alone (a re-run); the first service runs them all.
+        let mut reruns: HashMap<String, u32> = HashMap::new();
+        let mut rerun_tasks: Vec<String> = Vec::new();
+        let mut reported: BTreeMap<u32, ShardState> = BTreeMap::new();
+        loop {
+            let tasks = self.tasks(docker, services, &reruns).await?;
+            let nodes = nodes(docker).await?;
+            let states = shard_states(self.shards, &tasks, &nodes);
+            let mut all_done = true;
+            for (&shard, state) in &states {
+                let changed = reported.get(&shard) != Some(state);
+                match state {
+                    ShardState::Done { node } => {
+                        if changed {
+                            on_event(SwarmEvent::ShardDone {
+                                shard,
+                                node: node.clone(),
+                            });
+                        }
+                    }
+                    ShardState::Running { node } => {
+                        all_done = false;
+                        if changed {
+                            on_event(SwarmEvent::ShardRunning {
+                                shard,
+                                node: node.clone(),
+                            });
+                        }
+                    }
+                    ShardState::Waiting => all_done = false,
+                    ShardState::Lost { task, node } => {
+                        all_done = false;
+                        if rerun_tasks.contains(task) {
+                            continue;
+                        }
+                        rerun_tasks.push(task.clone());
+                        let name = format!("{}-shard-{shard}-{}", self.name, rerun_tasks.len());
+                        let avoid: Vec<String> = nodes
+                            .iter()
+                            .filter(|node| !node.ready)
+                            .map(|node| format!("node.id!={}", node.id))
+                            .collect();
+                        self.create(docker, &name, Some(shard), &avoid, network, services)
+                            .await?;
+                        reruns.insert(name.clone(), shard);
+                        on_event(SwarmEvent::NodeLost {
+                            node: node.clone(),
+                            shard,
+                            rerun_as: name,
+                        });
+                    }
+                    ShardState::Failed {
+                        attempts,
+                        task,
+                        last,
+                        invalid_input,
+                    } => {
+                        if *invalid_input {
+                            return Err(SwarmError::InvalidInput {
+                                shard,
+                                shards: self.shards,
+                                last: last.clone(),
+                                output: output_tail(docker, task).await,
+                            });
+                        }
+                        if *attempts > self.retries_per_shard as usize {
+                            return Err(SwarmError::ShardFailed {
+                                shard,
+                                shards: self.shards,
+                                attempts: *attempts,
+                                last: last.clone(),
+                                output: output_tail(docker, task).await,
+                            });
+                        }
+                        // The swarm's restart policy starts the next attempt.
+                        all_done = false;
+                    }
+                }
+                reported.insert(shard, state.clone());
+            }
+            if all_done {
+                return self.outcome(&states, rerun_tasks.len(), started);
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    fn outcome(
+        &self,
+        states: &BTreeMap<u32, ShardState>,
+        reruns: usize,
+        started: Instant,
+    ) -> Result<SwarmOutcome, SwarmError> {
+        let mut bundles = Vec::new();
+        let mut nodes = BTreeMap::new();
+        for (&shard, state) in states {
+            let path = self.results.join(bundle_file_name(shard, self.shards));
+            if !path.is_file() {
+                return Err(SwarmError::MissingBundle {
+                    shard,
+                    shards: self.shards,
+                    path,
+                });
+            }
+            bundles.push(path);
+            if let ShardState::Done { node } = state {
+                nodes.insert(shard, node.clone());
+            }
+        }
+        Ok(SwarmOutcome {
+            bundles,
+            nodes,
+            reruns,
+            wall_time: started.elapsed(),
+        })
+    }
+
+    /// A replicated job: all shards (`only` none, N tasks, each its slot's shard) or one shard.
+    async fn create(
+        &self,
+        docker: &Docker,
+        name: &str,
+        only: Option<u32>,
+        constraints: &[String],
+        network: Option<&str>,
+        services: &mut Vec<String>,
+    ) -> Result<(), SwarmError> {
+        let script = ShardScript {
+            index: ShardIndex::SwarmTaskSlot,
+            spec_path: &self.spec_path,
+            shards: self.shards,
+            group: self.group.as_deref(),
+            run_arguments: &self.run_arguments,
+        }
+        .render();
+        let mut env = vec!["AGENTPOD_TASK_SLOT={{.Task.Slot}}".to_owned()];
+        let mut labels = self.labels();
+        if let Some(shard) = only {
+            env.push(format!("AGENTPOD_SHARD={shard}"));
+            labels.insert(SHARD_LABEL.to_owned(), shard.to_string());
+        }
+        let tasks = if only.is_some() { 1 } else { self.shards };
+        let spec = ServiceSpec {
+            name: Some(name.to_owned()),
+            labels: Some(labels.clone()),
+            mode: Some(ServiceSpecMode {
+                replicated_job: Some(ServiceSpecModeReplicatedJob {
+                    max_concurrent: Some(i64::from(tasks)),
+                    total_completions: Some(i64::from(tasks)),
+                }),
+                ..Default::default()
+            }),
+            task_template: Some(TaskSpec {
+                container_spec: Some(TaskSpecContainerSpec {
+                    image: Some(self.image.clone()),
+                    labels: Some(labels),
+                    command: Some(vec!["/bin/sh".to_owned(), "-c".to_owned(), script]),
+                    // The shard records its hostname as its machine.
+                    hostname: Some("{{.Node.Hostname}}".to_owned()),
+                    env: Some(env),
+                    mounts: Some(vec![
+                        Mount {
+                            target: Some(RESULTS_PATH.to_owned()),
+                            source: Some(self.results.to_string_lossy().into_owned()),
+                            typ: Some(MountType::BIND),
+                            ..Default::default()
+                        },
+                        // The pods' Postgres clusters: fast, and gone with the task.
+                        Mount {
+                            target: Some("/tmp".to_owned()),
+                            typ: Some(MountType::TMPFS),
+                            ..Default::default()
+                        },
+                    ]),
+                    // bubblewrap, the agent's sandbox, makes namespaces and pivots into its
+                    // root; the agent itself runs with no capabilities inside it. Engines before
+                    // 25 ignore the privileges: their nodes' default seccomp must allow it.
+                    capability_add: Some(vec!["CAP_SYS_ADMIN".to_owned()]),
+                    privileges: Some(TaskSpecContainerSpecPrivileges {
+                        seccomp: Some(TaskSpecContainerSpecPrivilegesSeccomp {
+                            mode: Some(TaskSpecContainerSpecPrivilegesSeccompModeEnum::UNCONFINED),
+                            ..Default::default()
+                        }),
+                        app_armor: Some(TaskSpecContainerSpecPrivilegesAppArmor {
+                            mode: Some(TaskSpecContainerSpecPrivilegesAppArmorModeEnum::DISABLED),
+                        }),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                restart_policy: Some(TaskSpecRestartPolicy {
+                    condition: Some(TaskSpecRestartPolicyConditionEnum::ON_FAILURE),
+                    max_attempts: Some(i64::from(self.retries_per_shard)),
+                    delay: Some(1_000_000_000),
+                    ..Default::default()
+                }),
+                placement: Some(TaskSpecPlacement {
+                    constraints: Some(constraints.to_vec()),
+                    ..Default::default()
+                }),
+                networks: network.map(|network| {
+                    vec![NetworkAttachmentConfig {
+                        target: Some(network.to_owned()),
+                        ..Default::default()
+                    }]
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        docker
+            .create_service(spec, None)
+            .await
+            .map_err(|source| SwarmError::CreateService {
+                name: name.to_owned(),
+                source,
+            })?;
+        services.push(name.to_owned());
+        Ok(())
+    }
+
+    /// Every task of the deployment's services, each with the shard it runs.
+    async fn tasks(
+        &self,
+        docker: &Docker,
+        services: &[String],
+        reruns: &HashMap<String, u32>,
+    ) -> Result<Vec<TaskView>, SwarmError> {
+        let mut views = Vec::new();
+        for service in services {
+            let options = ListTasksOptions {
+                filters: Some(HashMap::from([(
+                    "service".to_owned(),
+                    vec![service.clone()],
+                )])),
+            };
+            for task in docker
+                .list_tasks(Some(options))
+                .await
+                .map_err(SwarmError::Watch)?
+            {
+                // The first service's task in slot S runs shard S + 1.
+                let shard = match reruns.get(service) {
+                    Some(&shard) => shard,
+                    None => u32::try_from(task.slot.unwrap_or(0)).unwrap_or(0) + 1,
+                };
+                views.push(TaskView::from_task(shard, &task));
+            }
+        }
+        Ok(views)
+    }
+}
+
+/// The last lines a task wrote (stdout and stderr), each as `\n  | line`; empty when the
+/// swarm cannot tell (its node is gone).
+async fn output_tail(docker: &Docker, task: &str) -> String {
+    use futures_util::StreamExt;
+    let options = LogsOptions {
+        stdout: true,
+        stderr: true,
+        tail: "12".to_owned(),
+        ..Default::default()
+    };
+    let logs = docker.task_logs(task, Some(options));
+    let chunks: Vec<_> = tokio::time::timeout(Duration::from_secs(10), logs.collect::<Vec<_>>())
+        .await
+        .unwrap_or_default();
+    let text: String = chunks
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(|chunk| String::from_utf8_lossy(&chunk.into_bytes()).into_owned())
+        .collect();
+    text.lines().map(|line| format!("\n  | {line}")).collect()
+}
+
+/// Removes `network` once the removed services' tasks have let go of it (a few seconds).
+async fn remove_network_when_free(docker: &Docker, network: &str) {
+    for _ in 0..30 {
+        if docker.remove_network(network).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// The engine `DOCKER_HOST` names (or the local one): the swarm's manager.
+pub fn connect_to_manager() -> Result<Docker, SwarmError> {
+    Docker::connect_with_defaults().map_err(SwarmError::NoEngine)
+}
+
+async fn nodes(docker: &Docker) -> Result<Vec<NodeView>, SwarmError> {
+    let nodes = docker
+        .list_nodes(None::<ListNodesOptions>)
+        .await
+        .map_err(SwarmError::Watch)?;
+    Ok(nodes.iter().map(NodeView::from_node).collect())
+}
