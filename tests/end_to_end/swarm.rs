@@ -212,6 +212,10 @@ fn six_shards_on_three_nodes_one_killed_make_the_run_on_one_machine() {
             DOOMED_NODE,
             "shard {shard} finished elsewhere"
         );
+        // The time it lay dead is kept apart from its wall time.
+        let record = &merged_shown["run"]["sharding"]["shards"][shard - 1];
+        assert_eq!(record["part"], shard);
+        assert!(record["idle_ms"].as_u64().unwrap() > 0, "{record}");
     }
     assert!(stdout.contains("spread      6 shards on"), "{stdout}");
 

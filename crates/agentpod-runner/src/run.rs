@@ -48,10 +48,12 @@ pub async fn execute(
     // What a resumed run spent before counts against its budget.
     let mut spent_before = 0.0;
     if plan.resumed {
-        store.reopen_run(&plan.run_id).await?;
         if let Some(sharding) = &plan.sharding {
-            store.set_shard_host(&plan.run_id, &sharding.host).await?;
+            store
+                .resume_shard(&plan.run_id, &sharding.host, chrono::Utc::now())
+                .await?;
         }
+        store.reopen_run(&plan.run_id).await?;
         if plan.spec.budgets.max_run_cost_usd.is_some() {
             spent_before = store
                 .outcomes(&plan.run_id)

@@ -66,6 +66,7 @@ pub(crate) fn take_share(
             sample_sha256,
             spec_sha256,
             host: this_host(),
+            idle_ms: 0,
             shards: Vec::new(),
         },
         share,

@@ -159,6 +159,7 @@ fn bundle(
                 sample_sha256: sample.to_string(),
                 spec_sha256: "spec".to_string(),
                 host: format!("machine-{part}"),
+                idle_ms: 0,
                 shards: Vec::new(),
             }),
         },

@@ -42,7 +42,7 @@ pub use report_model::ReportModelLookup;
 pub use run_bundle::{RUN_BUNDLE_FORMAT, RunBundle};
 pub use run_sharding::{
     RunSharding, ShardPart, ShardRecord, bytes_sha256, derived_group, sample_fingerprint,
-    work_index,
+    shard_wall_seconds, work_index,
 };
 pub use run_store::{DEFAULT_STORE_PATH, RunStore};
 pub use shard_merge::{ShardMergeError, merge_shard_bundles};

@@ -75,6 +75,9 @@ pub struct RunSharding {
     /// The machine a shard ran on (its hostname; where it was last resumed); empty for a
     /// merged run.
     pub host: String,
+    /// For a shard: how long it lay dead between attempts (see [`ShardRecord::idle_ms`]).
+    #[serde(default)]
+    pub idle_ms: u64,
     /// The shards a merged run was made from, by part; empty for a shard.
     #[serde(default)]
     pub shards: Vec<ShardRecord>,
@@ -101,14 +104,28 @@ pub struct ShardRecord {
     pub finished_at: Option<DateTime<Utc>>,
     /// Outcomes the shard brought.
     pub trials: usize,
+    /// How long the shard lay dead between attempts: from the last outcome a lost attempt
+    /// recorded (or its end, for a finished shard resumed) to its resumption.
+    #[serde(default)]
+    pub idle_ms: u64,
 }
 
 impl ShardRecord {
-    /// From the shard's start to its end (a resumed shard: including the time it lay dead).
+    /// From the shard's start to its end, less the time it lay dead between attempts.
     pub fn wall_seconds(&self) -> Option<f64> {
         self.finished_at
-            .map(|end| (end - self.started_at).num_milliseconds().max(0) as f64 / 1000.0)
+            .map(|end| shard_wall_seconds(self.started_at, end, self.idle_ms))
     }
+}
+
+/// A shard's wall time: `started_at` to `finished_at`, less `idle_ms` it lay dead.
+pub fn shard_wall_seconds(
+    started_at: DateTime<Utc>,
+    finished_at: DateTime<Utc>,
+    idle_ms: u64,
+) -> f64 {
+    let ran = (finished_at - started_at).num_milliseconds() - idle_ms as i64;
+    ran.max(0) as f64 / 1000.0
 }
 
 /// The sample's fingerprint: SHA-256 over the trials and every sampled issue (id and the issue

@@ -32,10 +32,11 @@ macro_rules! run_columns {
                 coalesce(json_extract(spec_json, '$.agent.isolation'), 'sandbox') = 'none'
                     AND json_extract(spec_json, '$.agent.image') IS NULL AS unprotected,
                 shard_group, shard_part, shard_parts, sample_sha256, spec_sha256, host,
+                shard_idle_ms,
                 (SELECT json_group_array(json_object('part', s.part,
                             'source_run_id', s.source_run_id, 'host', s.host,
                             'started_at', s.started_at, 'finished_at', s.finished_at,
-                            'trials', s.trials))
+                            'trials', s.trials, 'idle_ms', s.idle_ms))
                  FROM run_shards s WHERE s.run_id = runs.id) AS shards_json
          FROM runs"
     };
@@ -195,13 +196,43 @@ impl RunStore {
         Ok(())
     }
 
-    /// The machine a shard runs on now: a dead shard resumed elsewhere says where it finished.
-    pub async fn set_shard_host(&self, run_id: &str, host: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE runs SET host = ? WHERE id = ? AND shard_part IS NOT NULL")
-            .bind(host)
+    /// A shard resumed at `resumed_at` on `host` (before [`RunStore::reopen_run`]): the machine
+    /// it runs on now (a dead shard resumed elsewhere says where it finished), and the time it
+    /// lay dead, from the last outcome its lost attempt recorded (or its end) to now, added to
+    /// its idle time. Nothing for a run that is not a shard.
+    pub async fn resume_shard(
+        &self,
+        run_id: &str,
+        host: &str,
+        resumed_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let run = sqlx::query("SELECT started_at, finished_at FROM runs WHERE id = ?")
             .bind(run_id)
-            .execute(&self.pool)
+            .fetch_one(&self.pool)
             .await?;
+        let mut last_seen = parse_stored_time(&run.try_get::<String, _>("started_at")?)?;
+        if let Some(finished_at) = run.try_get::<Option<String>, _>("finished_at")? {
+            last_seen = last_seen.max(parse_stored_time(&finished_at)?);
+        }
+        let mut ends = sqlx::query("SELECT started_at, duration_ms FROM outcomes WHERE run_id = ?")
+            .bind(run_id)
+            .fetch(&self.pool);
+        while let Some(row) = ends.try_next().await? {
+            let started_at = parse_stored_time(&row.try_get::<String, _>("started_at")?)?;
+            let duration = chrono::Duration::milliseconds(row.try_get::<i64, _>("duration_ms")?);
+            last_seen = last_seen.max(started_at + duration);
+        }
+        drop(ends);
+        let idle_ms = (resumed_at - last_seen).num_milliseconds().max(0);
+        sqlx::query(
+            "UPDATE runs SET host = ?, shard_idle_ms = shard_idle_ms + ?
+             WHERE id = ? AND shard_part IS NOT NULL",
+        )
+        .bind(host)
+        .bind(idle_ms)
+        .bind(run_id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -705,6 +736,7 @@ fn sharding_from_row(row: &SqliteRow) -> Result<Option<RunSharding>, StoreError>
                 .then(|| parse_stored_time(&finished_at))
                 .transpose()?,
             trials: shard["trials"].as_u64().unwrap_or(0) as usize,
+            idle_ms: shard["idle_ms"].as_u64().unwrap_or(0),
         });
     }
     shards.sort_by_key(|shard| shard.part);
@@ -717,6 +749,7 @@ fn sharding_from_row(row: &SqliteRow) -> Result<Option<RunSharding>, StoreError>
         sample_sha256: text("sample_sha256")?,
         spec_sha256: text("spec_sha256")?,
         host: text("host")?,
+        idle_ms: row.try_get::<i64, _>("shard_idle_ms")?.max(0) as u64,
         shards,
     }))
 }
@@ -729,7 +762,7 @@ async fn insert_sharding(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE runs SET shard_group = ?, shard_part = ?, shard_parts = ?, sample_sha256 = ?,
-                         spec_sha256 = ?, host = ?
+                         spec_sha256 = ?, host = ?, shard_idle_ms = ?
          WHERE id = ?",
     )
     .bind(&sharding.group)
@@ -738,13 +771,15 @@ async fn insert_sharding(
     .bind(&sharding.sample_sha256)
     .bind(&sharding.spec_sha256)
     .bind(&sharding.host)
+    .bind(sharding.idle_ms as i64)
     .bind(run_id)
     .execute(&mut *connection)
     .await?;
     for shard in &sharding.shards {
         sqlx::query(
-            "INSERT INTO run_shards (run_id, part, source_run_id, host, started_at, finished_at, trials)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO run_shards (run_id, part, source_run_id, host, started_at, finished_at,
+                                     trials, idle_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(run_id)
         .bind(i64::from(shard.part))
@@ -753,6 +788,7 @@ async fn insert_sharding(
         .bind(stored_time(&shard.started_at))
         .bind(shard.finished_at.as_ref().map(stored_time))
         .bind(shard.trials as i64)
+        .bind(shard.idle_ms as i64)
         .execute(&mut *connection)
         .await?;
     }

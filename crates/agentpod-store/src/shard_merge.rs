@@ -220,6 +220,7 @@ pub fn merge_shard_bundles(
             started_at: bundle.run.started_at,
             finished_at: bundle.run.finished_at,
             trials: bundle.outcomes.len(),
+            idle_ms: sharding.idle_ms,
         })
         .collect();
     let run = RunRecord {
@@ -236,6 +237,7 @@ pub fn merge_shard_bundles(
         sharding: Some(RunSharding {
             part: None,
             host: String::new(),
+            idle_ms: 0,
             shards: records,
             ..first_sharding.clone()
         }),

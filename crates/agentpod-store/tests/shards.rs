@@ -40,6 +40,7 @@ fn shard_run(part: u32, seed: u64) -> NewRun {
             sample_sha256: sample_fingerprint(&issues, TRIALS),
             spec_sha256: "ab".repeat(32),
             host: format!("machine-{part}"),
+            idle_ms: 0,
             shards: Vec::new(),
         }),
         issues,
@@ -118,13 +119,15 @@ async fn a_shard_owes_only_its_part_and_the_parts_merge_into_one_run() {
         owed,
         vec![("b".into(), 1), ("c".into(), 1), ("a".into(), 2)]
     );
-    store.set_shard_host(&run.id, "machine-9").await.unwrap();
-    let moved = store.find_run(&run.id).await.unwrap();
-    assert_eq!(
-        moved.sharding.unwrap().host,
-        "machine-9",
-        "a resumed shard says where"
-    );
+    // It died at once and was resumed five minutes after its start, on another machine.
+    let resumed_at = Utc.with_ymd_and_hms(2026, 12, 1, 12, 5, 2).unwrap();
+    store
+        .resume_shard(&run.id, "machine-9", resumed_at)
+        .await
+        .unwrap();
+    let moved = store.find_run(&run.id).await.unwrap().sharding.unwrap();
+    assert_eq!(moved.host, "machine-9", "a resumed shard says where");
+    assert_eq!(moved.idle_ms, 5 * 60 * 1000, "the time it lay dead");
 
     let bundles: Vec<(String, RunBundle)> = finished_shards(&store, [3, 1]).await;
     let two = {
@@ -163,6 +166,13 @@ async fn a_shard_owes_only_its_part_and_the_parts_merge_into_one_run() {
             .all(|outcome| outcome.run_id == "20261201-130000-mrgd")
     );
     assert_eq!(merged.run.pods, 6);
+    let shard_two = &merged.run.sharding.as_ref().unwrap().shards[1];
+    assert_eq!(shard_two.part, 2);
+    assert_eq!(
+        shard_two.wall_seconds(),
+        Some((20 * 60 - 2 - 5 * 60) as f64),
+        "12:00:02 to 12:20:00, less the five minutes it lay dead"
+    );
     assert_eq!(
         merged.run.started_at,
         Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 1).unwrap()

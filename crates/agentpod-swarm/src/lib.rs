@@ -130,7 +130,15 @@ pub enum SwarmEvent {
         shard: u32,
         rerun_as: String,
     },
+    /// A shard has not started for [`WAITING_TOO_LONG`]; `why` is what the swarm says.
+    StillWaiting {
+        shard: u32,
+        why: String,
+    },
 }
+
+/// How long a shard may wait to start before the user hears why.
+pub const WAITING_TOO_LONG: Duration = Duration::from_secs(60);
 
 /// The finished deployment: every shard's bundle, and the services that ran them.
 #[derive(Debug)]
@@ -241,6 +249,8 @@ impl SwarmDeployment {
         let mut reruns: HashMap<String, u32> = HashMap::new();
         let mut rerun_tasks: Vec<String> = Vec::new();
         let mut reported: BTreeMap<u32, ShardState> = BTreeMap::new();
+        // Since when each shard has been waiting to start, and whether the user was told.
+        let mut waiting_since: HashMap<u32, (Instant, bool)> = HashMap::new();
         loop {
             let tasks = self.tasks(docker, services, &reruns).await?;
             let nodes = nodes(docker).await?;
@@ -248,6 +258,9 @@ impl SwarmDeployment {
             let mut all_done = true;
             for (&shard, state) in &states {
                 let changed = reported.get(&shard) != Some(state);
+                if !matches!(state, ShardState::Waiting { .. }) {
+                    waiting_since.remove(&shard);
+                }
                 match state {
                     ShardState::Done { node } => {
                         if changed {
@@ -266,7 +279,19 @@ impl SwarmDeployment {
                             });
                         }
                     }
-                    ShardState::Waiting => all_done = false,
+                    ShardState::Waiting { why } => {
+                        all_done = false;
+                        let (since, told) = waiting_since
+                            .entry(shard)
+                            .or_insert((Instant::now(), false));
+                        if !*told && since.elapsed() >= WAITING_TOO_LONG {
+                            *told = true;
+                            on_event(SwarmEvent::StillWaiting {
+                                shard,
+                                why: why.clone(),
+                            });
+                        }
+                    }
                     ShardState::Lost { task, node } => {
                         all_done = false;
                         if rerun_tasks.contains(task) {

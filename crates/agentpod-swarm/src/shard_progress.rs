@@ -71,8 +71,11 @@ pub enum ShardState {
     Running {
         node: String,
     },
-    /// Not started yet: scheduling, pulling, or between attempts.
-    Waiting,
+    /// Not started yet: scheduling, pulling, or between attempts; `why` is what the swarm says
+    /// of its task (empty before it has one).
+    Waiting {
+        why: String,
+    },
     /// Its only live task is on a node the manager no longer hears from; the swarm will not
     /// start it again, so it must be re-run elsewhere.
     Lost {
@@ -141,8 +144,10 @@ pub fn shard_states(
                     ShardState::Running {
                         node: hostname(&running.node_id),
                     }
-                } else if !live.is_empty() {
-                    ShardState::Waiting
+                } else if let Some(waiting) = live.last() {
+                    ShardState::Waiting {
+                        why: waiting.message.clone(),
+                    }
                 } else if let Some(lost) = tasks.iter().find(on_lost_node) {
                     ShardState::Lost {
                         task: lost.id.clone(),
@@ -154,7 +159,7 @@ pub fn shard_states(
                         .filter(|t| matches!(t.state, TaskState::FAILED | TaskState::REJECTED))
                         .collect();
                     match failed.last() {
-                        None => ShardState::Waiting,
+                        None => ShardState::Waiting { why: String::new() },
                         Some(last) => ShardState::Failed {
                             attempts: failed.len(),
                             task: last.id.clone(),
@@ -226,7 +231,10 @@ mod tests {
             node_id: None,
             ..task(2, "t2b", "", TaskState::PENDING)
         });
-        assert_eq!(shard_states(3, &tasks, &nodes)[&2], ShardState::Waiting);
+        assert!(matches!(
+            shard_states(3, &tasks, &nodes)[&2],
+            ShardState::Waiting { .. }
+        ));
         tasks.last_mut().unwrap().state = TaskState::COMPLETE;
         tasks.last_mut().unwrap().node_id = Some("a".into());
         assert_eq!(
@@ -255,7 +263,10 @@ mod tests {
         );
         // The restart policy's next attempt is live again.
         tasks.push(task(1, "t1b", "a", TaskState::STARTING));
-        assert_eq!(shard_states(1, &tasks, &nodes)[&1], ShardState::Waiting);
+        assert!(matches!(
+            shard_states(1, &tasks, &nodes)[&1],
+            ShardState::Waiting { .. }
+        ));
         tasks[1].state = TaskState::FAILED;
         tasks[1].exit_code = Some(2);
         let ShardState::Failed {
@@ -268,6 +279,9 @@ mod tests {
         };
         assert_eq!((*attempts, *invalid_input), (2, true));
         // No task yet at all: waiting, not failed.
-        assert_eq!(shard_states(2, &tasks, &nodes)[&2], ShardState::Waiting);
+        assert_eq!(
+            shard_states(2, &tasks, &nodes)[&2],
+            ShardState::Waiting { why: String::new() }
+        );
     }
 }

@@ -145,9 +145,9 @@ impl RunSpread {
                 host: sharding.host.clone(),
                 run_id: run.id.clone(),
                 trials: outcomes,
-                wall_seconds: run
-                    .finished_at
-                    .map(|end| (end - run.started_at).num_milliseconds().max(0) as f64 / 1000.0),
+                wall_seconds: run.finished_at.map(|end| {
+                    agentpod_store::shard_wall_seconds(run.started_at, end, sharding.idle_ms)
+                }),
             }]
         } else {
             sharding

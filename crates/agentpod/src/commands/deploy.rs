@@ -100,6 +100,11 @@ fn describe(event: &SwarmEvent, shards: u32) -> String {
         } => format!(
             "swarm: node {node} is lost; shard {shard}/{shards} starts again elsewhere as {rerun_as}, resuming its run"
         ),
+        SwarmEvent::StillWaiting { shard, why } => format!(
+            "swarm: shard {shard}/{shards} has not started for {} s; the swarm says: {} (can every node pull the image? is a node free?)",
+            agentpod_swarm::WAITING_TOO_LONG.as_secs(),
+            if why.is_empty() { "nothing yet" } else { why }
+        ),
     }
 }
 

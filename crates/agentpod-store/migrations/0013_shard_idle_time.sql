@@ -1,0 +1,5 @@
+-- A shard that died and was resumed lay idle in between: from the last outcome its lost attempt
+-- recorded (or its end, for a finished shard resumed) to its resumption. Kept so a shard's wall
+-- time is the time it ran, not the time it lay dead (`RunSharding::idle_ms`).
+ALTER TABLE runs ADD COLUMN shard_idle_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE run_shards ADD COLUMN idle_ms INTEGER NOT NULL DEFAULT 0;
