@@ -294,6 +294,28 @@ fn deploy_swarm_refuses_what_cannot_work_and_says_what_to_do() {
         "{}",
         stderr_text(&relative)
     );
+    // A results directory an earlier deployment wrote to would have its stores resumed.
+    let used = scratch.path().join("used");
+    std::fs::create_dir_all(&used).unwrap();
+    std::fs::write(used.join("shard-1-of-2.db"), b"").unwrap();
+    let in_use = scratch.run(&[
+        "deploy",
+        "swarm",
+        SPEC,
+        "--shards",
+        "2",
+        "--image",
+        "agentpod:e2e",
+        "--results",
+        used.to_str().unwrap(),
+    ]);
+    assert_eq!(in_use.status.code(), Some(2), "{}", stderr_text(&in_use));
+    assert!(
+        stderr_text(&in_use)
+            .contains("already holds shards of an earlier deployment (shard-1-of-2.db"),
+        "{}",
+        stderr_text(&in_use)
+    );
     // The machine's own engine is no swarm's manager.
     let results = scratch.path().join("results");
     let no_swarm = scratch.run(&[

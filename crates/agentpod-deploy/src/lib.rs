@@ -12,4 +12,4 @@ pub mod shard_script;
 pub mod yaml;
 
 pub use kubernetes::{EgressRule, KubernetesDeployment, KubernetesError};
-pub use shard_script::{RESULTS_PATH, ShardIndex, ShardScript, bundle_file_name};
+pub use shard_script::{DEPLOYMENT_MARK, RESULTS_PATH, ShardIndex, ShardScript, bundle_file_name};

@@ -41,14 +41,21 @@ impl ShardScript<'_> {
             run.extend(["--group".to_owned(), group.to_owned()]);
         }
         run.extend(self.run_arguments.iter().cloned());
+        let mut resume = vec!["run".to_owned(), "--resume".to_owned(), "latest".to_owned()];
+        resume.extend(resume_arguments(self.run_arguments));
         let which_shard = match self.index {
             ShardIndex::KubernetesCompletionIndex => "shard=$((JOB_COMPLETION_INDEX + 1))\n",
-            // Swarm's templates render slot 0 as the node's id, never as a number.
+            // Swarm's templates render slot 0 as the node's id (25 lowercase letters and
+            // digits), never as a number.
             ShardIndex::SwarmTaskSlot => {
                 "if [ -n \"${AGENTPOD_SHARD:-}\" ]; then\n  \
                    shard=$AGENTPOD_SHARD\n\
                  else\n  \
-                   case \"${AGENTPOD_TASK_SLOT:-}\" in ''|*[!0-9]*) slot=0 ;; *) slot=$AGENTPOD_TASK_SLOT ;; esac\n  \
+                   case \"${AGENTPOD_TASK_SLOT:-}\" in\n    \
+                     *[!0-9a-z]*|'') echo \"no shard: AGENTPOD_TASK_SLOT is '${AGENTPOD_TASK_SLOT:-}'\" >&2; exit 2 ;;\n    \
+                     *[!0-9]*) slot=0 ;;\n    \
+                     *) slot=$AGENTPOD_TASK_SLOT ;;\n  \
+                   esac\n  \
                    shard=$((slot + 1))\n\
                  fi\n"
             }
@@ -57,26 +64,64 @@ impl ShardScript<'_> {
             "set -eu\n\
              {which_shard}\
              part=\"{RESULTS_PATH}/shard-$shard-of-{shards}\"\n\
+             # A deployment that marked its results directory checks that this is it (shared\n\
+             # storage, mounted at the same path on every node).\n\
+             if [ -n \"${{AGENTPOD_DEPLOYMENT:-}}\" ] && [ \"$(cat {RESULTS_PATH}/{DEPLOYMENT_MARK} 2>/dev/null)\" != \"$AGENTPOD_DEPLOYMENT\" ]; then\n  \
+               echo \"shard $shard/{shards}: {RESULTS_PATH} is not the deployment's results directory (is it shared storage, at the same path on every node?)\" >&2\n  \
+               exit 2\n\
+             fi\n\
+             # An earlier attempt finished it.\n\
+             [ ! -e \"$part.bundle.json\" ] || exit 0\n\
              # One attempt of a shard at a time: a lost attempt that still runs keeps its lock.\n\
+             # (agentpod and everything it starts, the agent included, run without the lock's fd.)\n\
              exec 9>\"$part.lock\"\n\
              if ! flock -n 9; then\n  \
                echo \"shard $shard/{shards}: another attempt still holds $part.lock\" >&2\n  \
                exit 75\n\
              fi\n\
              status=0\n\
-             if [ -e \"$part.db\" ]; then\n  \
-               agentpod --store \"$part.db\" run --resume latest || status=$?\n\
+             if [ -e \"$part.db\" ] && agentpod --store \"$part.db\" show latest --json >/dev/null 2>&1 9>&-; then\n  \
+               # An earlier attempt's run: finish what it owes.\n  \
+               agentpod --store \"$part.db\" {resume} 9>&- 2>\"$part.resume.log\" || status=$?\n  \
+               cat \"$part.resume.log\" >&2\n  \
+               # It owed nothing: it ended before its bundle was written.\n  \
+               if [ $status = 2 ] && grep -q 'has no issue left to do' \"$part.resume.log\"; then status=0; fi\n\
              else\n  \
-               agentpod --store \"$part.db\" {run} --shard \"$shard/{shards}\" || status=$?\n\
+               # No run in it (an attempt that died before its run began): start afresh.\n  \
+               rm -f \"$part.db\" \"$part.db-wal\" \"$part.db-shm\"\n  \
+               agentpod --store \"$part.db\" {run} --shard \"$shard/{shards}\" 9>&- || status=$?\n\
              fi\n\
              # A run that ended (failed issues included, or its cost budget spent) is a complete\n\
              # part; an interrupted one is resumed by the next attempt of this shard.\n\
              case $status in 0|5) ;; *) exit $status ;; esac\n\
-             agentpod --store \"$part.db\" export latest --bundle \"$part.bundle.json.tmp\"\n\
+             agentpod --store \"$part.db\" export latest --bundle \"$part.bundle.json.tmp\" 9>&-\n\
              mv \"$part.bundle.json.tmp\" \"$part.bundle.json\"\n",
             run = quoted(&run),
+            resume = quoted(&resume),
         )
     }
+}
+
+/// The file a deployment writes into its results directory, holding `AGENTPOD_DEPLOYMENT`.
+pub const DEPLOYMENT_MARK: &str = ".agentpod-deployment";
+
+/// The run arguments a resumed shard is given again: all but those a resumed run keeps from its
+/// start (its sample, seed, trials and group), which `run --resume` refuses.
+fn resume_arguments(run_arguments: &[String]) -> Vec<String> {
+    const KEPT_FROM_THE_START: &[&str] = &["--sample", "--seed", "--trials", "--group"];
+    let mut kept = Vec::new();
+    let mut words = run_arguments.iter();
+    while let Some(word) = words.next() {
+        if KEPT_FROM_THE_START.contains(&word.as_str()) {
+            words.next();
+        } else if !KEPT_FROM_THE_START
+            .iter()
+            .any(|flag| word.starts_with(&format!("{flag}=")))
+        {
+            kept.push(word.clone());
+        }
+    }
+    kept
 }
 
 /// The bundle shard `shard` of `shards` leaves in the results directory.
@@ -106,6 +151,22 @@ mod tests {
             run_arguments,
         }
         .render()
+    }
+
+    #[test]
+    fn a_resumed_shard_gets_the_arguments_a_resume_takes() {
+        let words = |text: &str| text.split(' ').map(str::to_owned).collect::<Vec<_>>();
+        assert_eq!(
+            resume_arguments(&words(
+                "--sample 600 --agent-command my-agent --seed=3 --trials 2 --pods 4"
+            )),
+            words("--agent-command my-agent --pods 4")
+        );
+        let script = script(ShardIndex::SwarmTaskSlot, &words("--sample 600 --pods 4"));
+        assert!(
+            script.contains("'run' '--resume' 'latest' '--pods' '4' 9>&-"),
+            "{script}"
+        );
     }
 
     #[test]

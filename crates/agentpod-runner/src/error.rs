@@ -22,6 +22,7 @@ pub enum PlanError {
         "agent command not found: {0} (is it built? the path is relative to the pod spec's directory)"
     )]
     AgentNotFound(String),
+    // The shard script of agentpod-deploy reads "has no issue left to do" as "complete".
     #[error("run {0} has no issue left to do")]
     NothingToResume(String),
     #[error(

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use agentpod_deploy::{RESULTS_PATH, ShardIndex, ShardScript, bundle_file_name};
+use agentpod_deploy::{DEPLOYMENT_MARK, RESULTS_PATH, ShardIndex, ShardScript, bundle_file_name};
 use bollard::Docker;
 use bollard::models::{
     Mount, MountType, NetworkAttachmentConfig, NetworkCreateRequest, ServiceSpec, ServiceSpecMode,
@@ -26,7 +26,9 @@ use bollard::models::{
     TaskSpecContainerSpecPrivilegesSeccomp, TaskSpecContainerSpecPrivilegesSeccompModeEnum,
     TaskSpecPlacement, TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum,
 };
-use bollard::query_parameters::{ListNodesOptions, ListTasksOptions, LogsOptions};
+use bollard::query_parameters::{
+    ListNodesOptions, ListServicesOptions, ListTasksOptions, LogsOptions,
+};
 
 pub use shard_progress::{NodeView, ShardState, TaskView, shard_states};
 
@@ -36,6 +38,11 @@ pub const SWARM_RUN_LABEL: &str = "dev.agentpod.swarm-run";
 pub const SHARD_LABEL: &str = "dev.agentpod.shard";
 /// How often the tasks and nodes are read.
 const POLL: Duration = Duration::from_secs(1);
+/// How long the swarm may not answer (a leader election, say) before the deployment gives up.
+const WATCH_PATIENCE: Duration = Duration::from_secs(120);
+/// The longest deployment name: the swarm allows 63 characters, and a re-run adds
+/// `-shard-K-A`.
+pub const MAX_NAME: usize = 48;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SwarmError {
@@ -51,8 +58,31 @@ pub enum SwarmError {
         #[source]
         source: bollard::errors::Error,
     },
-    #[error("cannot read the swarm's tasks or nodes: {0}")]
-    Watch(#[source] bollard::errors::Error),
+    #[error("the swarm refused the network `{name}`: {source}")]
+    CreateNetwork {
+        name: String,
+        #[source]
+        source: bollard::errors::Error,
+    },
+    #[error("cannot read the swarm's tasks or nodes for {} s: {source}", WATCH_PATIENCE.as_secs())]
+    Watch {
+        #[source]
+        source: bollard::errors::Error,
+    },
+    #[error(
+        "a deployment named `{name}` is still on the swarm ({services}): remove it (`docker service rm …`) or choose another --name"
+    )]
+    StillDeployed { name: String, services: String },
+    #[error(
+        "the deployment's name `{0}` is longer than {MAX_NAME} characters (the swarm's limit, less room for re-runs' names)"
+    )]
+    NameTooLong(String),
+    #[error("cannot mark the results directory `{}`: {source}", path.display())]
+    Results {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(
         "shard {shard}/{shards} failed on every attempt ({attempts}); the last said: {last}{output}"
     )]
@@ -85,6 +115,8 @@ pub enum SwarmError {
     AbsoluteSpec(String),
     #[error("the results directory `{0}` must be an absolute path, the same on every node")]
     RelativeResults(PathBuf),
+    #[error("the results directory `{}` already holds shards of an earlier deployment ({found}, …): give an empty directory, or `agentpod merge` those bundles", results.display())]
+    ResultsInUse { results: PathBuf, found: String },
 }
 
 /// What to run, and where its parts go.
@@ -130,6 +162,10 @@ pub enum SwarmEvent {
         shard: u32,
         rerun_as: String,
     },
+    /// Services or networks the deployment could not remove.
+    LeftBehind {
+        names: Vec<String>,
+    },
     /// A shard has not started for [`WAITING_TOO_LONG`]; `why` is what the swarm says.
     StillWaiting {
         shard: u32,
@@ -155,11 +191,30 @@ impl SwarmDeployment {
         if self.shards == 0 {
             return Err(SwarmError::NoShards);
         }
+        if self.name.len() > MAX_NAME {
+            return Err(SwarmError::NameTooLong(self.name.clone()));
+        }
         if self.spec_path.starts_with('/') {
             return Err(SwarmError::AbsoluteSpec(self.spec_path.clone()));
         }
         if !self.results.is_absolute() {
             return Err(SwarmError::RelativeResults(self.results.clone()));
+        }
+        // A shard that finds a store of its part resumes it: one left by an earlier deployment
+        // would be resumed (and merged) as this one's.
+        if let Ok(entries) = std::fs::read_dir(&self.results) {
+            let mut earlier: Vec<String> = entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .filter(|name| name.starts_with("shard-") && name.contains("-of-"))
+                .collect();
+            if !earlier.is_empty() {
+                earlier.sort();
+                return Err(SwarmError::ResultsInUse {
+                    results: self.results.clone(),
+                    found: earlier.into_iter().take(3).collect::<Vec<_>>().join(", "),
+                });
+            }
         }
         Ok(())
     }
@@ -178,26 +233,81 @@ impl SwarmDeployment {
             .inspect_swarm()
             .await
             .map_err(SwarmError::NotAManager)?;
+        let earlier = self.services_on_swarm(docker).await?;
+        if !earlier.is_empty() {
+            return Err(SwarmError::StillDeployed {
+                name: self.name.clone(),
+                services: earlier.join(", "),
+            });
+        }
+        let mark = self.mark_results()?;
         let own_network = match &self.network {
             Some(_) => None,
             None => Some(self.create_internal_network(docker).await?),
         };
         let network = self.network.clone().or_else(|| own_network.clone());
-        let mut services = Vec::new();
         let result = tokio::select! {
-            result = self.drive(docker, network.as_deref(), &mut services, &mut on_event) => {
+            result = self.drive(docker, network.as_deref(), &mark, &mut on_event) => {
                 result.map(Some)
             }
             () = interrupted => Ok(None),
         };
-        for service in &services {
-            // A service already gone is what was wanted.
-            let _ = docker.delete_service(service).await;
+        // Found by label, so a service whose creation was cut short goes too.
+        let mut left = Vec::new();
+        for service in self.services_on_swarm(docker).await.unwrap_or_default() {
+            if docker.delete_service(&service).await.is_err() {
+                left.push(format!("service {service}"));
+            }
         }
-        if let Some(network) = own_network {
-            remove_network_when_free(docker, &network).await;
+        if let Some(network) = own_network
+            && !remove_network_when_free(docker, &network).await
+        {
+            left.push(format!("network {network}"));
+        }
+        if !left.is_empty() {
+            on_event(SwarmEvent::LeftBehind { names: left });
         }
         result
+    }
+
+    /// The services of this deployment (by its label) on the swarm now.
+    async fn services_on_swarm(&self, docker: &Docker) -> Result<Vec<String>, SwarmError> {
+        let options = ListServicesOptions {
+            filters: Some(HashMap::from([(
+                "label".to_owned(),
+                vec![format!("{SWARM_RUN_LABEL}={}", self.name)],
+            )])),
+            ..Default::default()
+        };
+        let services = docker
+            .list_services(Some(options))
+            .await
+            .map_err(|source| SwarmError::Watch { source })?;
+        Ok(services
+            .into_iter()
+            .filter_map(|service| service.spec.and_then(|spec| spec.name))
+            .collect())
+    }
+
+    /// Writes a mark of this deployment into the results directory; every task checks that it
+    /// sees it, so a directory that is not shared fails at a task's start, not at the end.
+    fn mark_results(&self) -> Result<String, SwarmError> {
+        let results_error = |source| SwarmError::Results {
+            path: self.results.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&self.results).map_err(results_error)?;
+        let mark = format!(
+            "{}-{}-{}",
+            self.name,
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|elapsed| elapsed.as_nanos())
+                .unwrap_or_default()
+        );
+        std::fs::write(self.results.join(DEPLOYMENT_MARK), &mark).map_err(results_error)?;
+        Ok(mark)
     }
 
     /// An overlay network no task can leave, labelled as the services are.
@@ -213,7 +323,7 @@ impl SwarmDeployment {
                 ..Default::default()
             })
             .await
-            .map_err(|source| SwarmError::CreateService {
+            .map_err(|source| SwarmError::CreateNetwork {
                 name: name.clone(),
                 source,
             })?;
@@ -234,13 +344,14 @@ impl SwarmDeployment {
         &self,
         docker: &Docker,
         network: Option<&str>,
-        services: &mut Vec<String>,
+        mark: &str,
         on_event: &mut impl FnMut(SwarmEvent),
     ) -> Result<SwarmOutcome, SwarmError> {
         let started = Instant::now();
-        std::fs::create_dir_all(&self.results).ok();
-        self.create(docker, &self.name, None, &[], network, services)
+        let mut services = Vec::new();
+        self.create(docker, &self.name, None, &[], network, mark)
             .await?;
+        services.push(self.name.clone());
         on_event(SwarmEvent::Created {
             service: self.name.clone(),
             tasks: self.shards,
@@ -251,10 +362,30 @@ impl SwarmDeployment {
         let mut reported: BTreeMap<u32, ShardState> = BTreeMap::new();
         // Since when each shard has been waiting to start, and whether the user was told.
         let mut waiting_since: HashMap<u32, (Instant, bool)> = HashMap::new();
+        // Since when the swarm has not answered.
+        let mut unanswered_since: Option<Instant> = None;
         loop {
-            let tasks = self.tasks(docker, services, &reruns).await?;
-            let nodes = nodes(docker).await?;
-            let states = shard_states(self.shards, &tasks, &nodes);
+            let read = async {
+                Ok::<_, bollard::errors::Error>((
+                    self.tasks(docker, &services, &reruns).await?,
+                    nodes(docker).await?,
+                ))
+            };
+            let (tasks, nodes) = match read.await {
+                Ok(read) => {
+                    unanswered_since = None;
+                    read
+                }
+                Err(source) => {
+                    let since = *unanswered_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= WATCH_PATIENCE {
+                        return Err(SwarmError::Watch { source });
+                    }
+                    tokio::time::sleep(POLL).await;
+                    continue;
+                }
+            };
+            let states = shard_states(self.shards, &tasks, &nodes, &rerun_tasks);
             let mut all_done = true;
             for (&shard, state) in &states {
                 let changed = reported.get(&shard) != Some(state);
@@ -301,11 +432,12 @@ impl SwarmDeployment {
                         let name = format!("{}-shard-{shard}-{}", self.name, rerun_tasks.len());
                         let avoid: Vec<String> = nodes
                             .iter()
-                            .filter(|node| !node.ready)
+                            .filter(|node| node.down)
                             .map(|node| format!("node.id!={}", node.id))
                             .collect();
-                        self.create(docker, &name, Some(shard), &avoid, network, services)
+                        self.create(docker, &name, Some(shard), &avoid, network, mark)
                             .await?;
+                        services.push(name.clone());
                         reruns.insert(name.clone(), shard);
                         on_event(SwarmEvent::NodeLost {
                             node: node.clone(),
@@ -387,7 +519,7 @@ impl SwarmDeployment {
         only: Option<u32>,
         constraints: &[String],
         network: Option<&str>,
-        services: &mut Vec<String>,
+        mark: &str,
     ) -> Result<(), SwarmError> {
         let script = ShardScript {
             index: ShardIndex::SwarmTaskSlot,
@@ -397,7 +529,10 @@ impl SwarmDeployment {
             run_arguments: &self.run_arguments,
         }
         .render();
-        let mut env = vec!["AGENTPOD_TASK_SLOT={{.Task.Slot}}".to_owned()];
+        let mut env = vec![
+            "AGENTPOD_TASK_SLOT={{.Task.Slot}}".to_owned(),
+            format!("AGENTPOD_DEPLOYMENT={mark}"),
+        ];
         let mut labels = self.labels();
         if let Some(shard) = only {
             env.push(format!("AGENTPOD_SHARD={shard}"));
@@ -479,7 +614,6 @@ impl SwarmDeployment {
                 name: name.to_owned(),
                 source,
             })?;
-        services.push(name.to_owned());
         Ok(())
     }
 
@@ -489,7 +623,7 @@ impl SwarmDeployment {
         docker: &Docker,
         services: &[String],
         reruns: &HashMap<String, u32>,
-    ) -> Result<Vec<TaskView>, SwarmError> {
+    ) -> Result<Vec<TaskView>, bollard::errors::Error> {
         let mut views = Vec::new();
         for service in services {
             let options = ListTasksOptions {
@@ -498,11 +632,7 @@ impl SwarmDeployment {
                     vec![service.clone()],
                 )])),
             };
-            for task in docker
-                .list_tasks(Some(options))
-                .await
-                .map_err(SwarmError::Watch)?
-            {
+            for task in docker.list_tasks(Some(options)).await? {
                 // The first service's task in slot S runs shard S + 1.
                 let shard = match reruns.get(service) {
                     Some(&shard) => shard,
@@ -537,14 +667,16 @@ async fn output_tail(docker: &Docker, task: &str) -> String {
     text.lines().map(|line| format!("\n  | {line}")).collect()
 }
 
-/// Removes `network` once the removed services' tasks have let go of it (a few seconds).
-async fn remove_network_when_free(docker: &Docker, network: &str) {
+/// Removes `network` once the removed services' tasks have let go of it (a few seconds);
+/// whether it is gone.
+async fn remove_network_when_free(docker: &Docker, network: &str) -> bool {
     for _ in 0..30 {
         if docker.remove_network(network).await.is_ok() {
-            return;
+            return true;
         }
         tokio::time::sleep(POLL).await;
     }
+    false
 }
 
 /// The engine `DOCKER_HOST` names (or the local one): the swarm's manager.
@@ -552,10 +684,7 @@ pub fn connect_to_manager() -> Result<Docker, SwarmError> {
     Docker::connect_with_defaults().map_err(SwarmError::NoEngine)
 }
 
-async fn nodes(docker: &Docker) -> Result<Vec<NodeView>, SwarmError> {
-    let nodes = docker
-        .list_nodes(None::<ListNodesOptions>)
-        .await
-        .map_err(SwarmError::Watch)?;
+async fn nodes(docker: &Docker) -> Result<Vec<NodeView>, bollard::errors::Error> {
+    let nodes = docker.list_nodes(None::<ListNodesOptions>).await?;
     Ok(nodes.iter().map(NodeView::from_node).collect())
 }

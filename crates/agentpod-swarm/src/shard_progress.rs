@@ -43,8 +43,9 @@ impl TaskView {
 pub struct NodeView {
     pub id: String,
     pub hostname: String,
-    /// The manager hears from it; a node that is down, disconnected or unknown is not.
-    pub ready: bool,
+    /// The manager has found it down (missed heartbeats): lost. A node briefly unknown (a
+    /// manager restarting, a leader changing) is not.
+    pub down: bool,
 }
 
 impl NodeView {
@@ -56,7 +57,7 @@ impl NodeView {
         NodeView {
             id: node.id.clone().unwrap_or_default(),
             hostname: hostname.unwrap_or_else(|| node.id.clone().unwrap_or_default()),
-            ready: node.status.as_ref().and_then(|status| status.state) == Some(NodeState::READY),
+            down: node.status.as_ref().and_then(|status| status.state) == Some(NodeState::DOWN),
         }
     }
 }
@@ -108,11 +109,13 @@ fn is_live(state: TaskState) -> bool {
     )
 }
 
-/// Each of shards 1..=`shards`, from the tasks of every service of the deployment.
+/// Each of shards 1..=`shards`, from the tasks of every service of the deployment. Tasks in
+/// `rerun` were lost and their shards started again: they count for nothing any more.
 pub fn shard_states(
     shards: u32,
     tasks: &[TaskView],
     nodes: &[NodeView],
+    rerun: &[String],
 ) -> BTreeMap<u32, ShardState> {
     let node = |id: &Option<String>| {
         id.as_ref()
@@ -123,7 +126,10 @@ pub fn shard_states(
     };
     (1..=shards)
         .map(|shard| {
-            let tasks: Vec<&TaskView> = tasks.iter().filter(|task| task.shard == shard).collect();
+            let tasks: Vec<&TaskView> = tasks
+                .iter()
+                .filter(|task| task.shard == shard && !rerun.contains(&task.id))
+                .collect();
             let state = if let Some(done) = tasks.iter().find(|t| t.state == TaskState::COMPLETE) {
                 ShardState::Done {
                     node: hostname(&done.node_id),
@@ -132,9 +138,7 @@ pub fn shard_states(
                 // A live task on a node that is gone (or an orphaned one) is no longer live.
                 let on_lost_node = |task: &&&TaskView| {
                     task.state == TaskState::ORPHANED
-                        || (is_live(task.state)
-                            && task.node_id.is_some()
-                            && !node(&task.node_id).is_some_and(|n| n.ready))
+                        || (is_live(task.state) && node(&task.node_id).is_some_and(|n| n.down))
                 };
                 let live: Vec<&&TaskView> = tasks
                     .iter()
@@ -182,7 +186,7 @@ mod tests {
         NodeView {
             id: id.to_owned(),
             hostname: format!("host-{id}"),
-            ready,
+            down: !ready,
         }
     }
 
@@ -206,7 +210,7 @@ mod tests {
             task(2, "t2", "b", TaskState::RUNNING),
             task(3, "t3", "a", TaskState::COMPLETE),
         ];
-        let states = shard_states(3, &tasks, &nodes);
+        let states = shard_states(3, &tasks, &nodes, &[]);
         assert_eq!(
             states[&1],
             ShardState::Running {
@@ -232,13 +236,13 @@ mod tests {
             ..task(2, "t2b", "", TaskState::PENDING)
         });
         assert!(matches!(
-            shard_states(3, &tasks, &nodes)[&2],
+            shard_states(3, &tasks, &nodes, &[])[&2],
             ShardState::Waiting { .. }
         ));
         tasks.last_mut().unwrap().state = TaskState::COMPLETE;
         tasks.last_mut().unwrap().node_id = Some("a".into());
         assert_eq!(
-            shard_states(3, &tasks, &nodes)[&2],
+            shard_states(3, &tasks, &nodes, &[])[&2],
             ShardState::Done {
                 node: "host-a".into()
             }
@@ -253,7 +257,7 @@ mod tests {
         failed.message = "task: non-zero exit (1)".into();
         let mut tasks = vec![failed.clone()];
         assert_eq!(
-            shard_states(1, &tasks, &nodes)[&1],
+            shard_states(1, &tasks, &nodes, &[])[&1],
             ShardState::Failed {
                 attempts: 1,
                 task: "t1".into(),
@@ -264,7 +268,7 @@ mod tests {
         // The restart policy's next attempt is live again.
         tasks.push(task(1, "t1b", "a", TaskState::STARTING));
         assert!(matches!(
-            shard_states(1, &tasks, &nodes)[&1],
+            shard_states(1, &tasks, &nodes, &[])[&1],
             ShardState::Waiting { .. }
         ));
         tasks[1].state = TaskState::FAILED;
@@ -273,15 +277,51 @@ mod tests {
             attempts,
             invalid_input,
             ..
-        } = &shard_states(1, &tasks, &nodes)[&1]
+        } = &shard_states(1, &tasks, &nodes, &[])[&1]
         else {
             panic!("failed");
         };
         assert_eq!((*attempts, *invalid_input), (2, true));
         // No task yet at all: waiting, not failed.
         assert_eq!(
-            shard_states(2, &tasks, &nodes)[&2],
+            shard_states(2, &tasks, &nodes, &[])[&2],
             ShardState::Waiting { why: String::new() }
+        );
+    }
+
+    #[test]
+    fn a_rerun_that_keeps_failing_is_a_failure_and_an_unknown_node_is_not_lost() {
+        let nodes = [
+            node("a", true),
+            node("b", false),
+            NodeView {
+                id: "c".into(),
+                hostname: "host-c".into(),
+                down: false,
+            },
+        ];
+        let mut locked = task(1, "r1", "a", TaskState::FAILED);
+        locked.exit_code = Some(75);
+        let tasks = vec![
+            task(1, "t1", "b", TaskState::RUNNING),
+            locked.clone(),
+            TaskView {
+                id: "r2".into(),
+                ..locked
+            },
+            // On a node the manager does not know about for the moment: still live.
+            task(2, "t2", "c", TaskState::RUNNING),
+        ];
+        let states = shard_states(2, &tasks, &nodes, &["t1".to_owned()]);
+        assert!(
+            matches!(states[&1], ShardState::Failed { attempts: 2, .. }),
+            "{states:?}"
+        );
+        assert_eq!(
+            states[&2],
+            ShardState::Running {
+                node: "host-c".into()
+            }
         );
     }
 }

@@ -219,7 +219,7 @@ pub(crate) enum Command {
             agentpod deploy kubernetes pods/support-triage.yaml --shards 6 --image registry.example/agentpod:1 > shards.yaml\n  \
             agentpod deploy kubernetes pods/support-triage.yaml --shards 6 --image IMG --egress 203.0.113.0/24:443 -- --sample 600 --trials 3\n  \
             kubectl apply -f shards.yaml && kubectl wait --for=condition=complete job/support-triage-shards --timeout=6h\n  \
-            DOCKER_HOST=ssh://manager agentpod deploy swarm pods/support-triage.yaml --shards 6 --image registry.example/agentpod:1 --results /mnt/shared/triage -- --sample 600"
+            DOCKER_HOST=unix:///tmp/manager.sock agentpod deploy swarm pods/support-triage.yaml --shards 6 --image registry.example/agentpod:1 --results /mnt/shared/triage -- --sample 600"
     )]
     Deploy(DeployArgs),
 }

@@ -41,10 +41,28 @@ async fn swarm(global: &GlobalOptions, args: SwarmArgs) -> Result<Exit, Failure>
     };
     let docker = agentpod_swarm::connect_to_manager()
         .map_err(|error| Failure::new(Exit::Setup, format!("error: {error}")))?;
+    // Ctrl-C, a CI job's timeout (SIGTERM) or a dropped ssh session (SIGHUP) all remove the
+    // deployment from the swarm.
     let interrupted = async {
-        let _ = tokio::signal::ctrl_c().await;
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) {
+            (Ok(mut interrupt), Ok(mut terminate), Ok(mut hangup)) => {
+                tokio::select! {
+                    _ = interrupt.recv() => {}
+                    _ = terminate.recv() => {}
+                    _ = hangup.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
         eprintln!(
-            "interrupted: removing the swarm's services (the shards' stores stay in the results directory)"
+            "interrupted: removing the deployment from the swarm (the shards' stores stay in the results directory)"
         );
     };
     let outcome = deployment
@@ -57,7 +75,9 @@ async fn swarm(global: &GlobalOptions, args: SwarmArgs) -> Result<Exit, Failure>
                 agentpod_swarm::SwarmError::InvalidInput { .. }
                 | agentpod_swarm::SwarmError::NoShards
                 | agentpod_swarm::SwarmError::AbsoluteSpec(_)
-                | agentpod_swarm::SwarmError::RelativeResults(_) => Exit::InvalidInput,
+                | agentpod_swarm::SwarmError::RelativeResults(_)
+                | agentpod_swarm::SwarmError::ResultsInUse { .. }
+                | agentpod_swarm::SwarmError::NameTooLong(_) => Exit::InvalidInput,
                 _ => Exit::Setup,
             };
             Failure::new(exit, format!("error: {error}"))
@@ -99,6 +119,10 @@ fn describe(event: &SwarmEvent, shards: u32) -> String {
             rerun_as,
         } => format!(
             "swarm: node {node} is lost; shard {shard}/{shards} starts again elsewhere as {rerun_as}, resuming its run"
+        ),
+        SwarmEvent::LeftBehind { names } => format!(
+            "swarm: could not remove {} (remove by hand: docker service rm / docker network rm)",
+            names.join(", ")
         ),
         SwarmEvent::StillWaiting { shard, why } => format!(
             "swarm: shard {shard}/{shards} has not started for {} s; the swarm says: {} (can every node pull the image? is a node free?)",
