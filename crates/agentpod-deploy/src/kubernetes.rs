@@ -225,6 +225,13 @@ impl KubernetesDeployment {
                             "name": "agentpod",
                             "image": self.image,
                             "command": ["/bin/sh", "-c", self.script()],
+                            // The shards write under the Job's uid (see the shard script).
+                            "env": [{
+                                "name": "AGENTPOD_JOB_UID",
+                                "valueFrom": { "fieldRef": {
+                                    "fieldPath": "metadata.labels['batch.kubernetes.io/controller-uid']",
+                                } },
+                            }],
                             // As root in a container, bubblewrap unshares without a user
                             // namespace (CAP_SYS_ADMIN) and pivots into its root (seccomp);
                             // the agent runs with no capabilities inside it. (Kubernetes refuses
@@ -280,6 +287,12 @@ mod tests {
         let script = deployment.script();
         assert!(
             script.contains("shard=$((JOB_COMPLETION_INDEX + 1))"),
+            "{script}"
+        );
+        let container = &job["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(container["env"][0]["name"], "AGENTPOD_JOB_UID");
+        assert!(
+            script.contains("${AGENTPOD_JOB_UID:+/$AGENTPOD_JOB_UID}"),
             "{script}"
         );
         assert!(script.contains("--shard \"$shard/6\""), "{script}");

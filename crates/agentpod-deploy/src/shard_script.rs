@@ -63,7 +63,11 @@ impl ShardScript<'_> {
         format!(
             "set -eu\n\
              {which_shard}\
-             part=\"{RESULTS_PATH}/shard-$shard-of-{shards}\"\n\
+             # A Kubernetes Job's parts go under its uid: a claim a later Job reuses never mixes\n\
+             # them with this one's.\n\
+             results=\"{RESULTS_PATH}${{AGENTPOD_JOB_UID:+/$AGENTPOD_JOB_UID}}\"\n\
+             mkdir -p \"$results\"\n\
+             part=\"$results/shard-$shard-of-{shards}\"\n\
              # A deployment that marked its results directory checks that this is it (shared\n\
              # storage, mounted at the same path on every node).\n\
              if [ -n \"${{AGENTPOD_DEPLOYMENT:-}}\" ] && [ \"$(cat {RESULTS_PATH}/{DEPLOYMENT_MARK} 2>/dev/null)\" != \"$AGENTPOD_DEPLOYMENT\" ]; then\n  \
@@ -72,28 +76,35 @@ impl ShardScript<'_> {
              fi\n\
              # An earlier attempt finished it.\n\
              [ ! -e \"$part.bundle.json\" ] || exit 0\n\
-             # One attempt of a shard at a time: a lost attempt that still runs keeps its lock.\n\
+             # One attempt of a shard at a time: a lost attempt that still runs keeps its lock (a\n\
+             # dead one's lock may outlive it a while on shared storage: an NFS lease).\n\
              # (agentpod and everything it starts, the agent included, run without the lock's fd.)\n\
              exec 9>\"$part.lock\"\n\
-             if ! flock -n 9; then\n  \
+             if ! flock -w {LOCK_WAIT_SECONDS} 9; then\n  \
                echo \"shard $shard/{shards}: another attempt still holds $part.lock\" >&2\n  \
                exit 75\n\
              fi\n\
+             runs='[]'\n\
+             if [ -e \"$part.db\" ]; then\n  \
+               # A store that cannot be read now is not an empty one: this attempt fails, the next\n  \
+               # tries again.\n  \
+               runs=$(agentpod --store \"$part.db\" runs --json 9>&-) || {{ echo \"shard $shard/{shards}: cannot read $part.db\" >&2; exit 1; }}\n\
+             fi\n\
              status=0\n\
-             if [ -e \"$part.db\" ] && agentpod --store \"$part.db\" show latest --json >/dev/null 2>&1 9>&-; then\n  \
-               # An earlier attempt's run: finish what it owes.\n  \
-               agentpod --store \"$part.db\" {resume} 9>&- 2>\"$part.resume.log\" || status=$?\n  \
-               cat \"$part.resume.log\" >&2\n  \
+             if [ \"$runs\" != '[]' ]; then\n  \
+               # An earlier attempt's run: finish what it owes, its output shown as it comes.\n  \
+               ( agentpod --store \"$part.db\" {resume} 9>&- 2>&1 1>&3 3>&-; echo $? >\"$part.resume.status\" ) 3>&1 | tee \"$part.resume.log\" >&2\n  \
+               status=$(cat \"$part.resume.status\")\n  \
                # It owed nothing: it ended before its bundle was written.\n  \
-               if [ $status = 2 ] && grep -q 'has no issue left to do' \"$part.resume.log\"; then status=0; fi\n\
+               if [ \"$status\" = 2 ] && grep -q 'has no issue left to do' \"$part.resume.log\"; then status=0; fi\n\
              else\n  \
                # No run in it (an attempt that died before its run began): start afresh.\n  \
                rm -f \"$part.db\" \"$part.db-wal\" \"$part.db-shm\"\n  \
                agentpod --store \"$part.db\" {run} --shard \"$shard/{shards}\" 9>&- || status=$?\n\
              fi\n\
-             # A run that ended (failed issues included, or its cost budget spent) is a complete\n\
-             # part; an interrupted one is resumed by the next attempt of this shard.\n\
-             case $status in 0|5) ;; *) exit $status ;; esac\n\
+             # A run that ended (failed issues included, its gate not met, or its cost budget\n\
+             # spent) is a complete part; an interrupted one is resumed by the next attempt.\n\
+             case $status in 0|4|5) ;; *) exit $status ;; esac\n\
              agentpod --store \"$part.db\" export latest --bundle \"$part.bundle.json.tmp\" 9>&-\n\
              mv \"$part.bundle.json.tmp\" \"$part.bundle.json\"\n",
             run = quoted(&run),
@@ -101,6 +112,10 @@ impl ShardScript<'_> {
         )
     }
 }
+
+/// How long an attempt waits for the shard's lock: longer than an NFSv4 lease (90 s), which may
+/// keep a dead attempt's lock a while.
+const LOCK_WAIT_SECONDS: u32 = 180;
 
 /// The file a deployment writes into its results directory, holding `AGENTPOD_DEPLOYMENT`.
 pub const DEPLOYMENT_MARK: &str = ".agentpod-deployment";

@@ -198,21 +198,24 @@ impl RunStore {
 
     /// A shard resumed at `resumed_at` on `host` (before [`RunStore::reopen_run`]): the machine
     /// it runs on now (a dead shard resumed elsewhere says where it finished), and the time it
-    /// lay dead, from the last outcome its lost attempt recorded (or its end) to now, added to
-    /// its idle time. Nothing for a run that is not a shard.
+    /// lay dead, from the last sign of its lost attempt (its last outcome, its end, or its own
+    /// resumption) to now, added to its idle time. Nothing for a run that is not a shard.
     pub async fn resume_shard(
         &self,
         run_id: &str,
         host: &str,
         resumed_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let run = sqlx::query("SELECT started_at, finished_at FROM runs WHERE id = ?")
-            .bind(run_id)
-            .fetch_one(&self.pool)
-            .await?;
+        let run =
+            sqlx::query("SELECT started_at, finished_at, shard_resumed_at FROM runs WHERE id = ?")
+                .bind(run_id)
+                .fetch_one(&self.pool)
+                .await?;
         let mut last_seen = parse_stored_time(&run.try_get::<String, _>("started_at")?)?;
-        if let Some(finished_at) = run.try_get::<Option<String>, _>("finished_at")? {
-            last_seen = last_seen.max(parse_stored_time(&finished_at)?);
+        for column in ["finished_at", "shard_resumed_at"] {
+            if let Some(time) = run.try_get::<Option<String>, _>(column)? {
+                last_seen = last_seen.max(parse_stored_time(&time)?);
+            }
         }
         let mut ends = sqlx::query("SELECT started_at, duration_ms FROM outcomes WHERE run_id = ?")
             .bind(run_id)
@@ -225,11 +228,12 @@ impl RunStore {
         drop(ends);
         let idle_ms = (resumed_at - last_seen).num_milliseconds().max(0);
         sqlx::query(
-            "UPDATE runs SET host = ?, shard_idle_ms = shard_idle_ms + ?
+            "UPDATE runs SET host = ?, shard_idle_ms = shard_idle_ms + ?, shard_resumed_at = ?
              WHERE id = ? AND shard_part IS NOT NULL",
         )
         .bind(host)
         .bind(idle_ms)
+        .bind(stored_time(&resumed_at))
         .bind(run_id)
         .execute(&self.pool)
         .await?;

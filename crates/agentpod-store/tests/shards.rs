@@ -128,6 +128,18 @@ async fn a_shard_owes_only_its_part_and_the_parts_merge_into_one_run() {
     let moved = store.find_run(&run.id).await.unwrap().sharding.unwrap();
     assert_eq!(moved.host, "machine-9", "a resumed shard says where");
     assert_eq!(moved.idle_ms, 5 * 60 * 1000, "the time it lay dead");
+    // That attempt died too, before recording anything; the next came a minute later: one
+    // more minute dead, counted from the resumption, not again from the start.
+    store
+        .resume_shard(
+            &run.id,
+            "machine-9",
+            resumed_at + chrono::Duration::minutes(1),
+        )
+        .await
+        .unwrap();
+    let moved = store.find_run(&run.id).await.unwrap().sharding.unwrap();
+    assert_eq!(moved.idle_ms, 6 * 60 * 1000, "five minutes and one");
 
     let bundles: Vec<(String, RunBundle)> = finished_shards(&store, [3, 1]).await;
     let two = {
@@ -170,8 +182,8 @@ async fn a_shard_owes_only_its_part_and_the_parts_merge_into_one_run() {
     assert_eq!(shard_two.part, 2);
     assert_eq!(
         shard_two.wall_seconds(),
-        Some((20 * 60 - 2 - 5 * 60) as f64),
-        "12:00:02 to 12:20:00, less the five minutes it lay dead"
+        Some((20 * 60 - 2 - 6 * 60) as f64),
+        "12:00:02 to 12:20:00, less the six minutes it lay dead"
     );
     assert_eq!(
         merged.run.started_at,

@@ -40,6 +40,8 @@ pub const SHARD_LABEL: &str = "dev.agentpod.shard";
 const POLL: Duration = Duration::from_secs(1);
 /// How long the swarm may not answer (a leader election, say) before the deployment gives up.
 const WATCH_PATIENCE: Duration = Duration::from_secs(120);
+/// How long removing the deployment may take before what is left is named instead.
+const CLEANUP_PATIENCE: Duration = Duration::from_secs(60);
 /// The longest deployment name: the swarm allows 63 characters, and a re-run adds
 /// `-shard-K-A`.
 pub const MAX_NAME: usize = 48;
@@ -206,7 +208,9 @@ impl SwarmDeployment {
             let mut earlier: Vec<String> = entries
                 .filter_map(Result::ok)
                 .map(|entry| entry.file_name().to_string_lossy().into_owned())
-                .filter(|name| name.starts_with("shard-") && name.contains("-of-"))
+                .filter(|name| {
+                    name == DEPLOYMENT_MARK || (name.starts_with("shard-") && name.contains("-of-"))
+                })
                 .collect();
             if !earlier.is_empty() {
                 earlier.sort();
@@ -252,17 +256,40 @@ impl SwarmDeployment {
             }
             () = interrupted => Ok(None),
         };
-        // Found by label, so a service whose creation was cut short goes too.
+        // Found by label, so a service whose creation was cut short goes too; bounded, so a
+        // swarm that stopped answering cannot hold the user here.
         let mut left = Vec::new();
-        for service in self.services_on_swarm(docker).await.unwrap_or_default() {
-            if docker.delete_service(&service).await.is_err() {
-                left.push(format!("service {service}"));
+        let cleanup = async {
+            let mut left = Vec::new();
+            match self.services_on_swarm(docker).await {
+                Ok(services) => {
+                    for service in services {
+                        if docker.delete_service(&service).await.is_err() {
+                            left.push(format!("service {service}"));
+                        }
+                    }
+                }
+                Err(_) => {
+                    let _ = docker.delete_service(&self.name).await;
+                    left.push(format!(
+                        "the services labelled {SWARM_RUN_LABEL}={}",
+                        self.name
+                    ));
+                }
             }
-        }
-        if let Some(network) = own_network
-            && !remove_network_when_free(docker, &network).await
-        {
-            left.push(format!("network {network}"));
+            if let Some(network) = &own_network
+                && !remove_network_when_free(docker, network).await
+            {
+                left.push(format!("network {network}"));
+            }
+            left
+        };
+        match tokio::time::timeout(CLEANUP_PATIENCE, cleanup).await {
+            Ok(not_removed) => left.extend(not_removed),
+            Err(_) => left.push(format!(
+                "the services and network labelled {SWARM_RUN_LABEL}={} (the swarm did not answer)",
+                self.name
+            )),
         }
         if !left.is_empty() {
             on_event(SwarmEvent::LeftBehind { names: left });
@@ -306,7 +333,19 @@ impl SwarmDeployment {
                 .map(|elapsed| elapsed.as_nanos())
                 .unwrap_or_default()
         );
-        std::fs::write(self.results.join(DEPLOYMENT_MARK), &mark).map_err(results_error)?;
+        // Never over another deployment's mark, even one that started a moment ago.
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(self.results.join(DEPLOYMENT_MARK))
+            .map_err(|source| match source.kind() {
+                std::io::ErrorKind::AlreadyExists => SwarmError::ResultsInUse {
+                    results: self.results.clone(),
+                    found: DEPLOYMENT_MARK.to_owned(),
+                },
+                _ => results_error(source),
+            })?;
+        std::io::Write::write_all(&mut file, mark.as_bytes()).map_err(results_error)?;
         Ok(mark)
     }
 

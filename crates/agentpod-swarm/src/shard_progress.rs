@@ -138,7 +138,9 @@ pub fn shard_states(
                 // A live task on a node that is gone (or an orphaned one) is no longer live.
                 let on_lost_node = |task: &&&TaskView| {
                     task.state == TaskState::ORPHANED
-                        || (is_live(task.state) && node(&task.node_id).is_some_and(|n| n.down))
+                        // A node removed from the swarm (`docker node rm --force`) is lost too.
+                        || (is_live(task.state)
+                            && node(&task.node_id).map_or(task.node_id.is_some(), |n| n.down))
                 };
                 let live: Vec<&&TaskView> = tasks
                     .iter()

@@ -204,8 +204,8 @@ pub(crate) enum Command {
             an Indexed Job of N pods, a NetworkPolicy and a ReadWriteMany claim for the results. Pod \
             K (JOB_COMPLETION_INDEX + 1) runs `agentpod run SPEC --runtime local --shard K/N` (the \
             pod's Postgres and the sandboxed agent inside it) and writes its part as a bundle to \
-            /results; a pod that failed is tried again and resumes its shard's run; `agentpod merge \
-            /results/*.bundle.json` then makes the one run. The NetworkPolicy closes the pods to \
+            /results/UID (the Job's uid); a pod that failed is tried again and resumes its shard's \
+            run; `agentpod merge /results/UID/*.bundle.json` then makes the one run. The NetworkPolicy closes the pods to \
             ingress and allows egress only to what --egress names (the model provider, say); with \
             none named, the pods reach nothing outside themselves.\n\n\
             `deploy swarm SPEC --shards N --image IMAGE --results DIR` runs them on the Docker \

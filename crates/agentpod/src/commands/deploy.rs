@@ -61,13 +61,15 @@ async fn swarm(global: &GlobalOptions, args: SwarmArgs) -> Result<Exit, Failure>
                 let _ = tokio::signal::ctrl_c().await;
             }
         }
-        eprintln!(
-            "interrupted: removing the deployment from the swarm (the shards' stores stay in the results directory)"
+        // Not eprintln!: stderr may be a terminal that hung up, and a panic here would leave
+        // the deployment on the swarm.
+        say(
+            "interrupted: removing the deployment from the swarm (the shards' stores stay in the results directory)",
         );
     };
     let outcome = deployment
         .run(&docker, interrupted, |event| {
-            eprintln!("{}", describe(&event, args.shards))
+            say(&describe(&event, args.shards))
         })
         .await
         .map_err(|error| {
@@ -99,6 +101,12 @@ async fn swarm(global: &GlobalOptions, args: SwarmArgs) -> Result<Exit, Failure>
         },
     )
     .await
+}
+
+/// A line on stderr, whether or not anyone can read it.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// One progress line.
