@@ -272,72 +272,34 @@ fn probe_outcome(scratch: &Scratch, run: &str) -> (String, String) {
 #[test]
 fn deploy_swarm_refuses_what_cannot_work_and_says_what_to_do() {
     let scratch = Scratch::new();
-    let relative = scratch.run(&[
-        "deploy",
-        "swarm",
-        SPEC,
-        "--shards",
-        "2",
-        "--image",
-        "agentpod:e2e",
-        "--results",
-        "results",
-    ]);
-    assert_eq!(
-        relative.status.code(),
-        Some(2),
-        "{}",
-        stderr_text(&relative)
-    );
-    assert!(
-        stderr_text(&relative).contains("must be an absolute path"),
-        "{}",
-        stderr_text(&relative)
-    );
     // A results directory an earlier deployment wrote to would have its stores resumed.
     let used = scratch.path().join("used");
     std::fs::create_dir_all(&used).unwrap();
     std::fs::write(used.join("shard-1-of-2.db"), b"").unwrap();
-    let in_use = scratch.run(&[
-        "deploy",
-        "swarm",
-        SPEC,
-        "--shards",
-        "2",
-        "--image",
-        "agentpod:e2e",
-        "--results",
-        used.to_str().unwrap(),
-    ]);
-    assert_eq!(in_use.status.code(), Some(2), "{}", stderr_text(&in_use));
-    assert!(
-        stderr_text(&in_use)
-            .contains("already holds shards of an earlier deployment (shard-1-of-2.db"),
-        "{}",
-        stderr_text(&in_use)
-    );
-    // The machine's own engine is no swarm's manager.
-    let results = scratch.path().join("results");
-    let no_swarm = scratch.run(&[
-        "deploy",
-        "swarm",
-        SPEC,
-        "--shards",
-        "2",
-        "--image",
-        "agentpod:e2e",
-        "--results",
-        results.to_str().unwrap(),
-    ]);
-    assert_eq!(
-        no_swarm.status.code(),
-        Some(3),
-        "{}",
-        stderr_text(&no_swarm)
-    );
-    assert!(
-        stderr_text(&no_swarm).contains("not a swarm manager"),
-        "{}",
-        stderr_text(&no_swarm)
-    );
+    let fresh = scratch.path().join("results");
+    for (results, exit, says) in [
+        (Path::new("results"), 2, "must be an absolute path"),
+        (
+            used.as_path(),
+            2,
+            "already holds shards of an earlier deployment (shard-1-of-2.db",
+        ),
+        // The machine's own engine is no swarm's manager.
+        (fresh.as_path(), 3, "not a swarm manager"),
+    ] {
+        let output = scratch.run(&[
+            "deploy",
+            "swarm",
+            SPEC,
+            "--shards",
+            "2",
+            "--image",
+            "agentpod:e2e",
+            "--results",
+            results.to_str().unwrap(),
+        ]);
+        let stderr = stderr_text(&output);
+        assert_eq!(output.status.code(), Some(exit), "{results:?}: {stderr}");
+        assert!(stderr.contains(says), "{results:?}: {stderr}");
+    }
 }

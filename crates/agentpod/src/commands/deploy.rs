@@ -16,20 +16,17 @@ pub(crate) async fn deploy(global: &GlobalOptions, args: DeployArgs) -> Result<E
     }
 }
 
-/// The spec's default name for the deployment: `NAME-shards`, as a DNS label.
-fn default_name(spec: &std::path::Path) -> Result<String, Failure> {
+/// The deployment's name: the one given, or the spec's name with `-shards`, as a DNS label.
+/// The spec is checked here either way.
+fn deployment_name(given: Option<String>, spec: &std::path::Path) -> Result<String, Failure> {
     let spec = agentpod_spec::load(spec)
         .map_err(|error| Failure::new(Exit::InvalidInput, error.to_string()))?;
-    Ok(format!("{}-shards", dns_label(&spec.name)))
+    Ok(given.unwrap_or_else(|| format!("{}-shards", dns_label(&spec.name))))
 }
 
 async fn swarm(global: &GlobalOptions, args: SwarmArgs) -> Result<Exit, Failure> {
-    let name = match args.name {
-        Some(name) => name,
-        None => default_name(&args.spec)?,
-    };
     let deployment = SwarmDeployment {
-        name,
+        name: deployment_name(args.name, &args.spec)?,
         spec_path: args.spec.to_string_lossy().into_owned(),
         shards: args.shards,
         image: args.image,
@@ -141,12 +138,8 @@ fn describe(event: &SwarmEvent, shards: u32) -> String {
 }
 
 fn kubernetes(args: KubernetesArgs) -> Result<Exit, Failure> {
-    let name = match args.name {
-        Some(name) => name,
-        None => default_name(&args.spec)?,
-    };
     let deployment = KubernetesDeployment {
-        name,
+        name: deployment_name(args.name, &args.spec)?,
         spec_path: args.spec.to_string_lossy().into_owned(),
         shards: args.shards,
         image: args.image,
