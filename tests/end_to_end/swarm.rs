@@ -46,9 +46,26 @@ impl SwarmLab {
         swarm_lab(&["host", "1"])
     }
 
-    /// The services and networks agentpod made on the swarm (and left), by name.
+    /// The services and networks agentpod made on the swarm (and left), by name, and its
+    /// containers still running on the nodes that are up.
     fn leftovers(&self) -> Vec<String> {
         let mut names = Vec::new();
+        for node in 1..=3 {
+            let host = swarm_lab(&["host", &node.to_string()]);
+            if !Path::new(host.trim_start_matches("unix://")).exists() {
+                continue;
+            }
+            let output = Command::new("docker")
+                .args(["-H", &host, "ps", "--format", "{{.Names}}"])
+                .args(["--filter", "label=dev.agentpod.managed=true"])
+                .output()
+                .expect("docker runs");
+            names.extend(
+                String::from_utf8_lossy(&output.stdout)
+                    .lines()
+                    .map(|name| format!("container {name} on node {node}")),
+            );
+        }
         for kind in ["service", "network"] {
             let output = Command::new("docker")
                 .args(["-H", &self.manager(), kind, "ls", "--format", "{{.Name}}"])
@@ -92,6 +109,7 @@ fn six_shards_on_three_nodes_one_killed_make_the_run_on_one_machine() {
     let lab = SwarmLab::up();
     let image = agentpod_image_in_registry();
     agents_in_tasks_reach_nothing_outside_them(&scratch, &lab, &image);
+    an_interrupted_deployment_leaves_nothing_on_the_swarm(&scratch, &lab, &image);
     let whole = run_to_end(&scratch, &["run", SPEC, "--runtime", "local"]);
 
     // The shards' agents think 0.1 s an issue, so the doomed node is still busy when it dies.
@@ -257,6 +275,52 @@ fn agents_in_tasks_reach_nothing_outside_them(scratch: &Scratch, lab: &SwarmLab,
     let (status, answer) = probe_outcome(scratch, &merged_run_id(&stderr));
     assert_eq!((status.as_str(), answer.as_str()), ("passed", "\"none\""));
     assert_eq!(lab.leftovers(), Vec::<String>::new());
+}
+
+/// SIGINT and SIGTERM (a CI job's timeout) while shards run: exit 130, and the deployment's
+/// services and network are gone from the swarm; the shards' stores stay for a later merge.
+fn an_interrupted_deployment_leaves_nothing_on_the_swarm(
+    scratch: &Scratch,
+    lab: &SwarmLab,
+    image: &str,
+) {
+    for signal in ["-INT", "-TERM"] {
+        let results = scratch.path().join(format!("interrupted{signal}"));
+        let mut child = scratch
+            .agentpod(&[
+                "deploy",
+                "swarm",
+                SPEC,
+                "--shards",
+                "3",
+                "--image",
+                image,
+                "--results",
+                results.to_str().unwrap(),
+                "--",
+                "--agent-command",
+                "tests/pods/agents/shard-agent.sh 1",
+            ])
+            .env("DOCKER_HOST", lab.manager())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("agentpod starts");
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap())
+            .lines()
+            .map_while(Result::ok);
+        let running = lines.by_ref().find(|line| line.contains(" running on "));
+        assert!(running.is_some(), "a shard starts");
+        Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        let rest: Vec<String> = lines.collect();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(130), "{signal}: {rest:#?}");
+        assert_eq!(lab.leftovers(), Vec::<String>::new(), "{signal}");
+        assert!(results.join(".agentpod-deployment").exists());
+    }
 }
 
 /// The probe issue's status and answer in `run`.

@@ -27,7 +27,7 @@ use bollard::models::{
     TaskSpecPlacement, TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum,
 };
 use bollard::query_parameters::{
-    ListNodesOptions, ListServicesOptions, ListTasksOptions, LogsOptions,
+    ListNodesOptions, ListServicesOptions, ListTasksOptions, LogsOptions, UpdateServiceOptions,
 };
 
 pub use shard_progress::{NodeView, ShardState, TaskView, shard_states};
@@ -241,7 +241,11 @@ impl SwarmDeployment {
         if !earlier.is_empty() {
             return Err(SwarmError::StillDeployed {
                 name: self.name.clone(),
-                services: earlier.join(", "),
+                services: earlier
+                    .into_iter()
+                    .map(|(_, name)| name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
             });
         }
         let mark = self.mark_results()?;
@@ -263,8 +267,15 @@ impl SwarmDeployment {
             let mut left = Vec::new();
             match self.services_on_swarm(docker).await {
                 Ok(services) => {
-                    for service in services {
-                        if docker.delete_service(&service).await.is_err() {
+                    // The swarm does not stop a job's running tasks when the job is removed (an
+                    // update does): each job is first moved to no node, which stops its tasks.
+                    for (_, service) in &services {
+                        let _ = place_nowhere(docker, service).await;
+                    }
+                    let ids: Vec<String> = services.iter().map(|(id, _)| id.clone()).collect();
+                    wait_for_tasks_to_stop(docker, &ids).await;
+                    for (_, service) in &services {
+                        if docker.delete_service(service).await.is_err() {
                             left.push(format!("service {service}"));
                         }
                     }
@@ -297,8 +308,11 @@ impl SwarmDeployment {
         result
     }
 
-    /// The services of this deployment (by its label) on the swarm now.
-    async fn services_on_swarm(&self, docker: &Docker) -> Result<Vec<String>, SwarmError> {
+    /// The services of this deployment (by its label) on the swarm now, as (id, name).
+    async fn services_on_swarm(
+        &self,
+        docker: &Docker,
+    ) -> Result<Vec<(String, String)>, SwarmError> {
         let options = ListServicesOptions {
             filters: Some(HashMap::from([(
                 "label".to_owned(),
@@ -312,7 +326,7 @@ impl SwarmDeployment {
             .map_err(|source| SwarmError::Watch { source })?;
         Ok(services
             .into_iter()
-            .filter_map(|service| service.spec.and_then(|spec| spec.name))
+            .filter_map(|service| Some((service.id?, service.spec?.name?)))
             .collect())
     }
 
@@ -593,6 +607,8 @@ impl SwarmDeployment {
                     image: Some(self.image.clone()),
                     labels: Some(labels),
                     command: Some(vec!["/bin/sh".to_owned(), "-c".to_owned(), script]),
+                    // A stop reaches the shard's script at once (a shell as PID 1 ignores it).
+                    init: Some(true),
                     // The shard records its hostname as its machine.
                     hostname: Some("{{.Node.Hostname}}".to_owned()),
                     env: Some(env),
@@ -704,6 +720,61 @@ async fn output_tail(docker: &Docker, task: &str) -> String {
         .map(|chunk| String::from_utf8_lossy(&chunk.into_bytes()).into_owned())
         .collect();
     text.lines().map(|line| format!("\n  | {line}")).collect()
+}
+
+/// Updates `service` to be placed on no node: its running tasks are stopped (a new iteration
+/// of the job), and none start.
+async fn place_nowhere(docker: &Docker, service: &str) -> Result<(), bollard::errors::Error> {
+    let current = docker.inspect_service(service, None).await?;
+    let (Some(mut spec), Some(version)) = (current.spec, current.version.and_then(|v| v.index))
+    else {
+        return Ok(());
+    };
+    if let Some(template) = spec.task_template.as_mut() {
+        template.placement = Some(TaskSpecPlacement {
+            constraints: Some(vec!["node.labels.dev.agentpod.nowhere==true".to_owned()]),
+            ..Default::default()
+        });
+    }
+    let options = UpdateServiceOptions {
+        version: i32::try_from(version).unwrap_or(i32::MAX),
+        ..Default::default()
+    };
+    docker.update_service(service, spec, options, None).await?;
+    Ok(())
+}
+
+/// Waits (a bounded while) until no task of `services` is on a node, but nodes that are down.
+async fn wait_for_tasks_to_stop(docker: &Docker, services: &[String]) {
+    for _ in 0..60 {
+        let (Ok(tasks), Ok(nodes)) = (
+            docker.list_tasks(None::<ListTasksOptions>).await,
+            nodes(docker).await,
+        ) else {
+            return;
+        };
+        let running = tasks.iter().any(|task| {
+            let on_live_node = !nodes
+                .iter()
+                .any(|node| node.down && task.node_id.as_deref() == Some(node.id.as_str()));
+            let live = task
+                .status
+                .as_ref()
+                .and_then(|status| status.state)
+                .is_some_and(shard_progress::is_live);
+            // A task placed nowhere waits with no node: it runs nothing.
+            task.service_id
+                .as_ref()
+                .is_some_and(|service| services.contains(service))
+                && live
+                && task.node_id.as_deref().is_some_and(|node| !node.is_empty())
+                && on_live_node
+        });
+        if !running {
+            return;
+        }
+        tokio::time::sleep(POLL).await;
+    }
 }
 
 /// Removes `network` once the removed services' tasks have let go of it (a few seconds);

@@ -94,7 +94,8 @@ pub enum ShardState {
     },
 }
 
-fn is_live(state: TaskState) -> bool {
+/// Not ended yet: from new to running.
+pub(crate) fn is_live(state: TaskState) -> bool {
     matches!(
         state,
         TaskState::NEW
