@@ -401,10 +401,8 @@ impl SwarmDeployment {
         on_event: &mut impl FnMut(SwarmEvent),
     ) -> Result<SwarmOutcome, SwarmError> {
         let started = Instant::now();
-        let mut services = Vec::new();
         self.create(docker, &self.name, None, &[], network, mark)
             .await?;
-        services.push(self.name.clone());
         on_event(SwarmEvent::Created {
             service: self.name.clone(),
             tasks: self.shards,
@@ -420,7 +418,7 @@ impl SwarmDeployment {
         loop {
             let read = async {
                 Ok::<_, bollard::errors::Error>((
-                    self.tasks(docker, &services, &reruns).await?,
+                    self.tasks(docker, &reruns).await?,
                     nodes(docker).await?,
                 ))
             };
@@ -490,7 +488,6 @@ impl SwarmDeployment {
                             .collect();
                         self.create(docker, &name, Some(shard), &avoid, network, mark)
                             .await?;
-                        services.push(name.clone());
                         reruns.insert(name.clone(), shard);
                         on_event(SwarmEvent::NodeLost {
                             node: node.clone(),
@@ -672,15 +669,15 @@ impl SwarmDeployment {
         Ok(())
     }
 
-    /// Every task of the deployment's services, each with the shard it runs.
+    /// Every task of the deployment's services (the first, and the re-runs in `reruns`), each
+    /// with the shard it runs.
     async fn tasks(
         &self,
         docker: &Docker,
-        services: &[String],
         reruns: &HashMap<String, u32>,
     ) -> Result<Vec<TaskView>, bollard::errors::Error> {
         let mut views = Vec::new();
-        for service in services {
+        for service in std::iter::once(&self.name).chain(reruns.keys()) {
             let options = ListTasksOptions {
                 filters: Some(HashMap::from([(
                     "service".to_owned(),
