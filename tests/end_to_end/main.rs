@@ -26,6 +26,7 @@ mod resume;
 mod seed_cache;
 mod separation;
 mod shards;
+mod shared_store;
 mod store_faults;
 mod swarm;
 mod tool_benchmark;

@@ -99,25 +99,28 @@ pub(crate) fn report_figures(scratch: &Scratch, run_id: &str) -> Value {
     let output = scratch.run(&["report", run_id, "--format", "json"]);
     assert!(output.status.success(), "{}", stderr_text(&output));
     let mut report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    fn strip(value: &mut Value) {
-        match value {
-            Value::Object(map) => {
-                map.retain(|key, _| {
-                    !(key == "run_id"
-                        || key == "pods"
-                        || key == "spread"
-                        || key == "outliers"
-                        || key.contains("seconds")
-                        || key.ends_with("_ms"))
-                });
-                map.values_mut().for_each(strip);
-            }
-            Value::Array(items) => items.iter_mut().for_each(strip),
-            _ => {}
-        }
-    }
-    strip(&mut report);
+    strip_measured(&mut report);
     report
+}
+
+/// Takes out of a report what differs between two runs of the same work by its nature: ids,
+/// pods, machines, and every measured time (agent seconds, agentpod's own milliseconds).
+pub(crate) fn strip_measured(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|key, _| {
+                !(key == "run_id"
+                    || key == "pods"
+                    || key == "spread"
+                    || key == "outliers"
+                    || key.contains("seconds")
+                    || key.ends_with("_ms"))
+            });
+            map.values_mut().for_each(strip_measured);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_measured),
+        _ => {}
+    }
 }
 
 fn runs_in(scratch: &Scratch) -> usize {

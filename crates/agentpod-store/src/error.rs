@@ -18,15 +18,15 @@ pub enum StoreError {
     },
     #[error("the run store {path} is on a read-only file system")]
     ReadOnly { path: PathBuf },
-    #[error("cannot open the run store {path}")]
+    #[error("cannot open the run store {store}")]
     Open {
-        path: PathBuf,
+        store: String,
         #[source]
         source: sqlx::Error,
     },
-    #[error("cannot migrate the run store {path}")]
+    #[error("cannot migrate the run store {store}")]
     Migrate {
-        path: PathBuf,
+        store: String,
         #[source]
         source: sqlx::migrate::MigrateError,
     },

@@ -26,7 +26,7 @@ impl RunStore {
         issue_id: &str,
     ) -> Result<Option<serde_json::Value>, StoreError> {
         let row =
-            sqlx::query("SELECT issue_json FROM run_issues WHERE run_id = ? AND issue_id = ?")
+            sqlx::query("SELECT issue_json FROM run_issues WHERE run_id = $1 AND issue_id = $2")
                 .bind(run_id)
                 .bind(issue_id)
                 .fetch_optional(&self.pool)
@@ -45,12 +45,13 @@ impl RunStore {
         run_id: &str,
         issue_id: &str,
     ) -> Result<Vec<OutcomeRecord>, StoreError> {
-        let rows =
-            sqlx::query("SELECT * FROM outcomes WHERE run_id = ? AND issue_id = ? ORDER BY trial")
-                .bind(run_id)
-                .bind(issue_id)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT * FROM outcomes WHERE run_id = $1 AND issue_id = $2 ORDER BY trial",
+        )
+        .bind(run_id)
+        .bind(issue_id)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(outcome_from_row).collect()
     }
 
@@ -61,7 +62,7 @@ impl RunStore {
         issue_id: &str,
     ) -> Result<Vec<(u32, usize)>, StoreError> {
         let rows: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT trial, count(*) FROM steps WHERE run_id = ? AND issue_id = ?
+            "SELECT trial, count(*) FROM steps WHERE run_id = $1 AND issue_id = $2
              GROUP BY trial ORDER BY trial",
         )
         .bind(run_id)
@@ -84,8 +85,8 @@ impl RunStore {
     ) -> Result<Vec<StepRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT issue_id, trial, kind, started_at, latency_ms, detail_json FROM steps
-             WHERE run_id = ? AND issue_id = ? AND trial = ?
-             ORDER BY started_at IS NULL, started_at, kind, position LIMIT ? OFFSET ?",
+             WHERE run_id = $1 AND issue_id = $2 AND trial = $3
+             ORDER BY started_at IS NULL, started_at, kind, position LIMIT $4 OFFSET $5",
         )
         .bind(run_id)
         .bind(issue_id)
@@ -105,7 +106,7 @@ impl RunStore {
     ) -> Result<Vec<BoundaryEventRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT issue_id, trial, kind, table_name, detail_json FROM boundary_events
-             WHERE run_id = ? AND issue_id = ? ORDER BY trial, kind, position",
+             WHERE run_id = $1 AND issue_id = $2 ORDER BY trial, kind, position",
         )
         .bind(run_id)
         .bind(issue_id)
@@ -117,7 +118,7 @@ impl RunStore {
     /// How many proposals the run's agents made.
     pub async fn proposal_count(&self, run_id: &str) -> Result<usize, StoreError> {
         let (count,): (i64,) = sqlx::query_as(
-            "SELECT count(*) FROM boundary_events WHERE run_id = ? AND kind = 'proposal'",
+            "SELECT count(*) FROM boundary_events WHERE run_id = $1 AND kind = 'proposal'",
         )
         .bind(run_id)
         .fetch_one(&self.pool)
@@ -133,8 +134,8 @@ impl RunStore {
     ) -> Result<Vec<BoundaryEventRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT issue_id, trial, kind, table_name, detail_json FROM boundary_events
-             WHERE run_id = ? AND kind = 'proposal'
-             ORDER BY issue_id, trial, position LIMIT ? OFFSET ?",
+             WHERE run_id = $1 AND kind = 'proposal'
+             ORDER BY issue_id, trial, position LIMIT $2 OFFSET $3",
         )
         .bind(run_id)
         .bind(page.limit as i64)

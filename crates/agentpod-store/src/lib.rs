@@ -1,4 +1,5 @@
-//! Run store: runs, the issues they sampled and each issue's outcome, in SQLite (sqlx, migrations).
+//! Run store: runs, the issues they sampled and each issue's outcome, in a SQLite file or a shared
+//! Postgres database (sqlx, migrations).
 //!
 //! Outcomes are written one by one as issues end, so a run that dies half-way keeps what it did.
 //! A run may try each issue several times (`--trials K`): outcomes, steps and boundary events
@@ -23,6 +24,7 @@ mod side_model_usage;
 mod span;
 mod step;
 mod step_detail;
+mod store_location;
 mod stored_time;
 mod tool_call_detail;
 
@@ -50,4 +52,5 @@ pub use side_model_usage::{JudgeVerdict, SideModelUsage, SideModelsUsage};
 pub use span::{Span, SpanEvent, SpanKind, SpanStatus, SpanStatusCode};
 pub use step::{IssueUsage, StepKind, StepRecord};
 pub use step_detail::StepDetail;
+pub use store_location::StoreLocation;
 pub use tool_call_detail::{CUSTOMER_TOOL, ToolCallDetail, ToolCallOutcome};

@@ -6,7 +6,7 @@
 use sqlx::Row;
 
 use crate::error::StoreError;
-use crate::run_store::RunStore;
+use crate::run_store::{Dialect, RunStore};
 
 /// A run's current revision, and its stored model when one was computed from that revision by
 /// the same model version.
@@ -30,12 +30,12 @@ impl RunStore {
         }
         let row = sqlx::query(
             "WITH current AS (
-                 SELECT coalesce((SELECT revision FROM run_revisions WHERE run_id = ?1), 0)
+                 SELECT coalesce((SELECT revision FROM run_revisions WHERE run_id = $1), 0)
                      AS revision
              )
              SELECT current.revision AS revision,
                     (SELECT model FROM report_models m
-                     WHERE m.run_id = ?1 AND m.version = ?2 AND m.revision = current.revision)
+                     WHERE m.run_id = $1 AND m.version = $2 AND m.revision = current.revision)
                      AS model
              FROM current",
         )
@@ -60,8 +60,8 @@ impl RunStore {
     ) -> Result<bool, StoreError> {
         let stored = sqlx::query(
             "INSERT INTO report_models (run_id, revision, version, model)
-             SELECT ?1, ?2, ?3, ?4
-             WHERE coalesce((SELECT revision FROM run_revisions WHERE run_id = ?1), 0) = ?2
+             SELECT $1, $2, $3, $4
+             WHERE coalesce((SELECT revision FROM run_revisions WHERE run_id = $1), 0) = $2
              ON CONFLICT (run_id) DO UPDATE
                  SET revision = excluded.revision, version = excluded.version,
                      model = excluded.model",
@@ -76,6 +76,10 @@ impl RunStore {
     }
 
     async fn has_report_models(&self) -> Result<bool, StoreError> {
+        // A Postgres store is always migrated; a SQLite one read as it is may be older.
+        if self.dialect == Dialect::Postgres {
+            return Ok(true);
+        }
         let (tables,): (i64,) = sqlx::query_as(
             "SELECT count(*) FROM sqlite_master
              WHERE type = 'table' AND name IN ('report_models', 'run_revisions')",

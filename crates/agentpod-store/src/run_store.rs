@@ -1,16 +1,15 @@
-//! `RunStore`: open (and migrate) the SQLite file, write runs and outcomes, read them back.
+//! `RunStore`: open (and migrate) the store — a SQLite file or a shared Postgres database, both
+//! through sqlx's Any driver with one set of queries — write runs and outcomes, read them back.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
-};
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, ConnectOptions, Executor, Row};
 
 use crate::boundary_event::{BoundaryDetail, BoundaryEventKind, BoundaryEventRecord};
 use crate::error::StoreError;
@@ -22,25 +21,51 @@ use crate::run_bundle::{READABLE_BUNDLE_FORMATS, RUN_BUNDLE_FORMAT, RunBundle};
 use crate::run_sharding::{RunSharding, ShardRecord, work_index};
 use crate::step::{IssueUsage, StepKind, StepRecord};
 use crate::step_detail::StepDetail;
+use crate::store_location::StoreLocation;
 use crate::stored_time::{parse_stored_time, stored_time};
 
-// A macro, not a const: sqlx only takes literal SQL, and `concat!` only takes literals.
+/// The SQL every store speaks is the common part of SQLite's and Postgres's (`$N` parameters,
+/// `ON CONFLICT … DO UPDATE`, integers as 64 bits, flags as 0/1); where they differ (JSON
+/// functions, the catalogue), a query asks its store's dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+// A macro, not a const: `concat!` only takes literals. The dialects differ in how they read the
+// spec's JSON and gather a merged run's shards into one JSON array.
 macro_rules! run_columns {
-    () => {
-        "SELECT id, spec_name, spec_path, agent_version, runtime, pods, seed, issue_count, trials,
-                status, started_at, finished_at, summary_json, issues_sha256, issues_total,
-                coalesce(json_extract(spec_json, '$.agent.isolation'), 'sandbox') = 'none'
-                    AND json_extract(spec_json, '$.agent.image') IS NULL AS unprotected,
-                shard_group, shard_part, shard_parts, sample_sha256, spec_sha256, host,
-                shard_idle_ms,
-                (SELECT json_group_array(json_object('part', s.part,
-                            'source_run_id', s.source_run_id, 'host', s.host,
-                            'started_at', s.started_at, 'finished_at', s.finished_at,
-                            'trials', s.trials, 'idle_ms', s.idle_ms))
-                 FROM run_shards s WHERE s.run_id = runs.id) AS shards_json
-         FROM runs"
+    ($unprotected:literal, $shards:literal) => {
+        concat!(
+            "SELECT id, spec_name, spec_path, agent_version, runtime, pods, seed, issue_count,
+                    trials, status, started_at, finished_at, summary_json, issues_sha256,
+                    issues_total, ",
+            $unprotected,
+            " AS unprotected, shard_group, shard_part, shard_parts, sample_sha256, spec_sha256,
+                    host, shard_idle_ms, (",
+            $shards,
+            " FROM run_shards s WHERE s.run_id = runs.id) AS shards_json
+             FROM runs"
+        )
     };
 }
+
+const SQLITE_RUN_COLUMNS: &str = run_columns!(
+    "CASE WHEN coalesce(json_extract(spec_json, '$.agent.isolation'), 'sandbox') = 'none'
+               AND json_extract(spec_json, '$.agent.image') IS NULL THEN 1 ELSE 0 END",
+    "SELECT json_group_array(json_object('part', s.part, 'source_run_id', s.source_run_id,
+                 'host', s.host, 'started_at', s.started_at, 'finished_at', s.finished_at,
+                 'trials', s.trials, 'idle_ms', s.idle_ms))"
+);
+
+const POSTGRES_RUN_COLUMNS: &str = run_columns!(
+    "CASE WHEN coalesce(spec_json::json #>> '{agent,isolation}', 'sandbox') = 'none'
+               AND spec_json::json #>> '{agent,image}' IS NULL THEN 1 ELSE 0 END",
+    "SELECT json_agg(json_build_object('part', s.part, 'source_run_id', s.source_run_id,
+                 'host', s.host, 'started_at', s.started_at, 'finished_at', s.finished_at,
+                 'trials', s.trials, 'idle_ms', s.idle_ms))::text"
+);
 
 /// A run's outcome rows in the order of its sample, each issue's trials in order (outcomes of
 /// issues outside the sample, which only a damaged store has, first). The primary keys serve
@@ -49,7 +74,7 @@ macro_rules! run_columns {
 /// sample's positions (measured), so there is none.
 const OUTCOMES_IN_SAMPLE_ORDER: &str = "SELECT o.* FROM outcomes o
      LEFT JOIN run_issues i ON i.run_id = o.run_id AND i.issue_id = o.issue_id
-     WHERE o.run_id = ? ORDER BY i.position, o.issue_id, o.trial";
+     WHERE o.run_id = $1 ORDER BY i.position NULLS FIRST, o.issue_id, o.trial";
 
 /// Where the store lives, relative to the working directory, unless told otherwise.
 pub const DEFAULT_STORE_PATH: &str = ".agentpod/runs.db";
@@ -57,11 +82,64 @@ pub const DEFAULT_STORE_PATH: &str = ".agentpod/runs.db";
 /// The run store. Cheap to clone; all clones share one pool.
 #[derive(Debug, Clone)]
 pub struct RunStore {
-    pub(crate) pool: SqlitePool,
-    path: PathBuf,
+    pub(crate) pool: AnyPool,
+    pub(crate) dialect: Dialect,
+    location: StoreLocation,
 }
 
 impl RunStore {
+    /// Opens the store wherever `location` says, creating and migrating it as needed.
+    pub async fn open_location(location: &StoreLocation) -> Result<Self, StoreError> {
+        match location {
+            StoreLocation::File(path) => Self::open(path).await,
+            StoreLocation::Postgres(url) => Self::open_postgres(url).await,
+        }
+    }
+
+    /// Opens an existing store to read it (see [`RunStore::open_to_read`]).
+    pub async fn open_location_to_read(location: &StoreLocation) -> Result<Self, StoreError> {
+        match location {
+            StoreLocation::File(path) => Self::open_to_read(path).await,
+            StoreLocation::Postgres(url) => Self::open_postgres(url).await,
+        }
+    }
+
+    /// Opens the Postgres store at `url` and migrates it (the `migrations-postgres` folder: the
+    /// SQLite store's schema, in Postgres's words). Any number of processes on any number of
+    /// machines may hold it open and write at once: each run is its own rows, every write is one
+    /// statement or one transaction, and Postgres serialises the migrations of two processes
+    /// opening a new store at once (sqlx takes an advisory lock).
+    pub async fn open_postgres(url: &str) -> Result<Self, StoreError> {
+        // The Any driver's backends (SQLite, Postgres); only the first call in a process does it.
+        sqlx::any::install_default_drivers();
+        let location = StoreLocation::Postgres(url.to_string());
+        let open_error = |source| StoreError::Open {
+            store: location.to_string(),
+            source,
+        };
+        let options = AnyConnectOptions::from_str(url)
+            .map_err(open_error)?
+            .disable_statement_logging();
+        let pool = AnyPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .map_err(open_error)?;
+        sqlx::migrate!("./migrations-postgres")
+            .run(&pool)
+            .await
+            .map_err(|source| StoreError::Migrate {
+                store: location.to_string(),
+                source,
+            })?;
+        Ok(Self {
+            pool,
+            dialect: Dialect::Postgres,
+            location,
+        })
+    }
+
     /// Opens the store at `path`, creating the file and its directory if needed, and migrates it.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(parent) = path
@@ -96,35 +174,29 @@ impl RunStore {
                 lock_error(source)
             }
         })?;
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            // WAL lets `agentpod runs` read while a run writes.
-            .journal_mode(SqliteJournalMode::Wal)
-            // In WAL mode NORMAL loses no commit when agentpod dies, only (maybe) the last ones
-            // when the machine does, and `--resume` redoes those; it spares a sync per issue.
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|source| StoreError::Open {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let pool = sqlite_pool(
+            path,
+            SqliteConnectOptions::new().create_if_missing(true),
+            4,
+            // WAL lets `agentpod runs` read while a run writes. In WAL mode NORMAL loses no
+            // commit when agentpod dies, only (maybe) the last ones when the machine does, and
+            // `--resume` redoes those; it spares a sync per issue.
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;
+             PRAGMA foreign_keys = ON;",
+        )
+        .await?;
         sqlx::migrate!("./migrations")
             .run(&pool)
             .await
             .map_err(|source| StoreError::Migrate {
-                path: path.to_path_buf(),
+                store: path.display().to_string(),
                 source,
             })?;
         drop(lock);
         Ok(Self {
             pool,
-            path: path.to_path_buf(),
+            dialect: Dialect::Sqlite,
+            location: StoreLocation::File(path.to_path_buf()),
         })
     }
 
@@ -143,25 +215,27 @@ impl RunStore {
         let mut wal = path.as_os_str().to_owned();
         wal.push("-wal");
         let options = SqliteConnectOptions::new()
-            .filename(path)
             .read_only(true)
             .immutable(!Path::new(&wal).exists());
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options)
-            .await
-            .map_err(|source| StoreError::Open {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let pool = sqlite_pool(path, options, 1, "PRAGMA busy_timeout = 10000;").await?;
         Ok(Self {
             pool,
-            path: path.to_path_buf(),
+            dialect: Dialect::Sqlite,
+            location: StoreLocation::File(path.to_path_buf()),
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The `SELECT … FROM runs` that [`run_from_row`] reads, in this store's dialect.
+    fn run_columns(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => SQLITE_RUN_COLUMNS,
+            Dialect::Postgres => POSTGRES_RUN_COLUMNS,
+        }
+    }
+
+    /// Where the store is: its file, or its Postgres URL (printed without the password).
+    pub fn location(&self) -> &StoreLocation {
+        &self.location
     }
 
     /// Records a run and its sample, in one transaction.
@@ -170,7 +244,7 @@ impl RunStore {
         sqlx::query(
             "INSERT INTO runs (id, spec_name, spec_path, agent_version, runtime, pods, seed, issue_count,
                                trials, status, started_at, spec_json, issues_sha256, issues_total)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'running', $10, $11, $12, $13)",
         )
         .bind(&run.id)
         .bind(&run.spec_name)
@@ -207,19 +281,20 @@ impl RunStore {
         resumed_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let run =
-            sqlx::query("SELECT started_at, finished_at, shard_resumed_at FROM runs WHERE id = ?")
+            sqlx::query("SELECT started_at, finished_at, shard_resumed_at FROM runs WHERE id = $1")
                 .bind(run_id)
                 .fetch_one(&self.pool)
                 .await?;
         let mut last_seen = parse_stored_time(&run.try_get::<String, _>("started_at")?)?;
         for column in ["finished_at", "shard_resumed_at"] {
-            if let Some(time) = run.try_get::<Option<String>, _>(column)? {
+            if let Some(time) = run.try_get::<Option<String>, &str>(column)? {
                 last_seen = last_seen.max(parse_stored_time(&time)?);
             }
         }
-        let mut ends = sqlx::query("SELECT started_at, duration_ms FROM outcomes WHERE run_id = ?")
-            .bind(run_id)
-            .fetch(&self.pool);
+        let mut ends =
+            sqlx::query("SELECT started_at, duration_ms FROM outcomes WHERE run_id = $1")
+                .bind(run_id)
+                .fetch(&self.pool);
         while let Some(row) = ends.try_next().await? {
             let started_at = parse_stored_time(&row.try_get::<String, _>("started_at")?)?;
             let duration = chrono::Duration::milliseconds(row.try_get::<i64, _>("duration_ms")?);
@@ -228,8 +303,8 @@ impl RunStore {
         drop(ends);
         let idle_ms = (resumed_at - last_seen).num_milliseconds().max(0);
         sqlx::query(
-            "UPDATE runs SET host = ?, shard_idle_ms = shard_idle_ms + ?, shard_resumed_at = ?
-             WHERE id = ? AND shard_part IS NOT NULL",
+            "UPDATE runs SET host = $1, shard_idle_ms = shard_idle_ms + $2, shard_resumed_at = $3
+             WHERE id = $4 AND shard_part IS NOT NULL",
         )
         .bind(host)
         .bind(idle_ms)
@@ -248,26 +323,42 @@ impl RunStore {
         finished_at: DateTime<Utc>,
         summary: &serde_json::Value,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE runs SET status = ?, finished_at = ?, summary_json = ? WHERE id = ?")
-            .bind(status.as_str())
-            .bind(stored_time(&finished_at))
-            .bind(summary.to_string())
-            .bind(run_id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE runs SET status = $1, finished_at = $2, summary_json = $3 WHERE id = $4",
+        )
+        .bind(status.as_str())
+        .bind(stored_time(&finished_at))
+        .bind(summary.to_string())
+        .bind(run_id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     /// The most recent runs first.
     pub async fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
-        let rows = sqlx::query(concat!(
-            run_columns!(),
-            " ORDER BY started_at DESC, id DESC LIMIT ?"
-        ))
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{} ORDER BY started_at DESC, id DESC LIMIT $1",
+            self.run_columns()
+        )))
         .bind(limit as i64)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(run_from_row).collect()
+    }
+
+    /// The shards of `group` in this store (runs with a part, not a merged run), by part.
+    pub async fn shard_run_ids(&self, group: &str) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id FROM runs WHERE shard_group = $1 AND shard_part IS NOT NULL
+             ORDER BY shard_part, id",
+        )
+        .bind(group)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok(row.try_get::<String, _>("id")?))
+            .collect()
     }
 
     /// Finds a run by its id or an unambiguous prefix of it; `latest` means the most recent run.
@@ -280,10 +371,10 @@ impl RunStore {
                 .ok_or_else(|| StoreError::RunNotFound(id_or_prefix.to_string()));
         }
         let pattern = format!("{}%", id_or_prefix.replace(['%', '_'], ""));
-        let rows = sqlx::query(concat!(
-            run_columns!(),
-            " WHERE id LIKE ? ORDER BY id LIMIT 6"
-        ))
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{} WHERE id LIKE $1 ORDER BY id LIMIT 6",
+            self.run_columns()
+        )))
         .bind(pattern)
         .fetch_all(&self.pool)
         .await?;
@@ -351,7 +442,7 @@ impl RunStore {
                     o.grade_ms, o.side_models_json
              FROM outcomes o
              LEFT JOIN run_issues i ON i.run_id = o.run_id AND i.issue_id = o.issue_id
-             WHERE o.run_id = ? ORDER BY i.position, o.issue_id, o.trial",
+             WHERE o.run_id = $1 ORDER BY i.position NULLS FIRST, o.issue_id, o.trial",
         )
         .bind(run_id)
         .fetch(&self.pool);
@@ -390,17 +481,16 @@ impl RunStore {
         let rows = sqlx::query(
             "WITH RECURSIVE numbers(trial) AS (
                  SELECT 1 UNION ALL SELECT trial + 1 FROM numbers
-                 WHERE trial < (SELECT trials FROM runs WHERE id = ?)
+                 WHERE trial < (SELECT trials FROM runs WHERE id = $1)
              )
              SELECT i.issue_id, i.position, n.trial, i.issue_json FROM run_issues i
              CROSS JOIN numbers n
              LEFT JOIN outcomes o
                  ON o.run_id = i.run_id AND o.issue_id = i.issue_id AND o.trial = n.trial
-             WHERE i.run_id = ?
+             WHERE i.run_id = $1
                AND (o.issue_id IS NULL OR o.status IN ('interrupted', 'infrastructure_error'))
              ORDER BY n.trial, i.position",
         )
-        .bind(run_id)
         .bind(run_id)
         .fetch_all(&self.pool)
         .await?;
@@ -429,7 +519,7 @@ impl RunStore {
         run_id: &str,
     ) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT issue_id, issue_json FROM run_issues WHERE run_id = ? ORDER BY position",
+            "SELECT issue_id, issue_json FROM run_issues WHERE run_id = $1 ORDER BY position",
         )
         .bind(run_id)
         .fetch_all(&self.pool)
@@ -439,7 +529,7 @@ impl RunStore {
 
     /// The spec a run was started with, as it stored it.
     pub async fn run_spec(&self, run_id: &str) -> Result<serde_json::Value, StoreError> {
-        let row = sqlx::query("SELECT spec_json FROM runs WHERE id = ?")
+        let row = sqlx::query("SELECT spec_json FROM runs WHERE id = $1")
             .bind(run_id)
             .fetch_one(&self.pool)
             .await?;
@@ -450,7 +540,7 @@ impl RunStore {
     /// caller's question: a finished run may still hold issues lost to infrastructure errors).
     pub async fn reopen_run(&self, run_id: &str) -> Result<(), StoreError> {
         let updated =
-            sqlx::query("UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ?")
+            sqlx::query("UPDATE runs SET status = 'running', finished_at = NULL WHERE id = $1")
                 .bind(run_id)
                 .execute(&self.pool)
                 .await?;
@@ -466,7 +556,7 @@ impl RunStore {
         run_id: &str,
         boundary: &serde_json::Value,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE runs SET boundary_json = ? WHERE id = ? AND boundary_json IS NULL")
+        sqlx::query("UPDATE runs SET boundary_json = $1 WHERE id = $2 AND boundary_json IS NULL")
             .bind(boundary.to_string())
             .bind(run_id)
             .execute(&self.pool)
@@ -478,7 +568,7 @@ impl RunStore {
         &self,
         run_id: &str,
     ) -> Result<Option<serde_json::Value>, StoreError> {
-        let row = sqlx::query("SELECT boundary_json FROM runs WHERE id = ?")
+        let row = sqlx::query("SELECT boundary_json FROM runs WHERE id = $1")
             .bind(run_id)
             .fetch_optional(&self.pool)
             .await?;
@@ -497,7 +587,7 @@ impl RunStore {
         let rows = sqlx::query(
             "SELECT e.issue_id, e.trial, e.kind, e.table_name, e.detail_json FROM boundary_events e
              LEFT JOIN run_issues i ON i.run_id = e.run_id AND i.issue_id = e.issue_id
-             WHERE e.run_id = ? ORDER BY i.position, e.issue_id, e.trial, e.kind, e.position",
+             WHERE e.run_id = $1 ORDER BY i.position NULLS FIRST, e.issue_id, e.trial, e.kind, e.position",
         )
         .bind(run_id)
         .fetch_all(&self.pool)
@@ -514,8 +604,8 @@ impl RunStore {
         let rows = sqlx::query(
             "SELECT s.issue_id, s.trial, s.kind, s.started_at, s.latency_ms, s.detail_json FROM steps s
              LEFT JOIN run_issues i ON i.run_id = s.run_id AND i.issue_id = s.issue_id
-             WHERE s.run_id = ? AND (? IS NULL OR s.issue_id = ?)
-             ORDER BY i.position, s.issue_id, s.trial, s.started_at, s.kind, s.position",
+             WHERE s.run_id = $1 AND ($2 IS NULL OR s.issue_id = $3)
+             ORDER BY i.position NULLS FIRST, s.issue_id, s.trial, s.started_at NULLS FIRST, s.kind, s.position",
         )
         .bind(run_id)
         .bind(issue_id)
@@ -565,11 +655,11 @@ impl RunStore {
         // attempt made fewer.
         for table in ["steps", "boundary_events"] {
             sqlx::query(AssertSqlSafe(format!(
-                "DELETE FROM {table} WHERE run_id = ? AND issue_id = ? AND trial = ?"
+                "DELETE FROM {table} WHERE run_id = $1 AND issue_id = $2 AND trial = $3"
             )))
             .bind(&outcome.run_id)
             .bind(&outcome.issue_id)
-            .bind(outcome.trial)
+            .bind(i64::from(outcome.trial))
             .execute(&mut *transaction)
             .await?;
         }
@@ -612,7 +702,7 @@ impl RunStore {
             "INSERT INTO runs (id, spec_name, spec_path, agent_version, runtime, pods, seed, issue_count,
                                trials, status, started_at, finished_at, spec_json, summary_json,
                                boundary_json, issues_sha256, issues_total)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .bind(&run.id)
         .bind(&run.spec_name)
@@ -652,7 +742,7 @@ impl RunStore {
 }
 
 /// A boundary event row (`issue_id, trial, kind, table_name, detail_json`).
-pub(crate) fn event_from_row(row: &SqliteRow) -> Result<BoundaryEventRecord, StoreError> {
+pub(crate) fn event_from_row(row: &AnyRow) -> Result<BoundaryEventRecord, StoreError> {
     let kind: String = row.try_get("kind")?;
     let kind = BoundaryEventKind::parse(&kind)
         .ok_or_else(|| StoreError::Corrupt(format!("boundary event kind `{kind}`")))?;
@@ -668,7 +758,7 @@ pub(crate) fn event_from_row(row: &SqliteRow) -> Result<BoundaryEventRecord, Sto
 }
 
 /// A step row (`issue_id, trial, kind, started_at, latency_ms, detail_json`).
-pub(crate) fn step_from_row(row: &SqliteRow) -> Result<StepRecord, StoreError> {
+pub(crate) fn step_from_row(row: &AnyRow) -> Result<StepRecord, StoreError> {
     let kind: String = row.try_get("kind")?;
     let kind =
         StepKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("step kind `{kind}`")))?;
@@ -685,7 +775,7 @@ pub(crate) fn step_from_row(row: &SqliteRow) -> Result<StepRecord, StoreError> {
     })
 }
 
-fn run_from_row(row: &SqliteRow) -> Result<RunRecord, StoreError> {
+fn run_from_row(row: &AnyRow) -> Result<RunRecord, StoreError> {
     let status: String = row.try_get("status")?;
     let summary: Option<String> = row.try_get("summary_json")?;
     let finished_at: Option<String> = row.try_get("finished_at")?;
@@ -704,14 +794,14 @@ fn run_from_row(row: &SqliteRow) -> Result<RunRecord, StoreError> {
         started_at: parse_stored_time(&row.try_get::<String, _>("started_at")?)?,
         finished_at: finished_at.as_deref().map(parse_stored_time).transpose()?,
         summary: summary.as_deref().map(parse_json).transpose()?,
-        unprotected: row.try_get("unprotected")?,
+        unprotected: row.try_get::<i64, _>("unprotected")? != 0,
         evaluation_set: evaluation_set_from_row(row)?,
         sharding: sharding_from_row(row)?,
     })
 }
 
 /// A run's sharding, when it has a group (see `0011_shards.sql`).
-fn sharding_from_row(row: &SqliteRow) -> Result<Option<RunSharding>, StoreError> {
+fn sharding_from_row(row: &AnyRow) -> Result<Option<RunSharding>, StoreError> {
     let Some(group) = row.try_get::<Option<String>, _>("shard_group")? else {
         return Ok(None);
     };
@@ -760,14 +850,14 @@ fn sharding_from_row(row: &SqliteRow) -> Result<Option<RunSharding>, StoreError>
 
 /// A run's sharding columns, and the shards a merged run was made from.
 async fn insert_sharding(
-    connection: &mut SqliteConnection,
+    connection: &mut AnyConnection,
     run_id: &str,
     sharding: &RunSharding,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE runs SET shard_group = ?, shard_part = ?, shard_parts = ?, sample_sha256 = ?,
-                         spec_sha256 = ?, host = ?, shard_idle_ms = ?
-         WHERE id = ?",
+        "UPDATE runs SET shard_group = $1, shard_part = $2, shard_parts = $3, sample_sha256 = $4,
+                         spec_sha256 = $5, host = $6, shard_idle_ms = $7
+         WHERE id = $8",
     )
     .bind(&sharding.group)
     .bind(sharding.part.map(i64::from))
@@ -783,7 +873,7 @@ async fn insert_sharding(
         sqlx::query(
             "INSERT INTO run_shards (run_id, part, source_run_id, host, started_at, finished_at,
                                      trials, idle_ms)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(run_id)
         .bind(i64::from(shard.part))
@@ -800,7 +890,7 @@ async fn insert_sharding(
 }
 
 /// The run's evaluation set, when both its digest and its size were recorded.
-fn evaluation_set_from_row(row: &SqliteRow) -> Result<Option<EvaluationSet>, StoreError> {
+fn evaluation_set_from_row(row: &AnyRow) -> Result<Option<EvaluationSet>, StoreError> {
     let sha256: Option<String> = row.try_get("issues_sha256")?;
     let issues: Option<i64> = row.try_get("issues_total")?;
     Ok(sha256.zip(issues).map(|(sha256, issues)| EvaluationSet {
@@ -810,14 +900,14 @@ fn evaluation_set_from_row(row: &SqliteRow) -> Result<Option<EvaluationSet>, Sto
 }
 
 /// A sampled issue as stored: its id and its JSON.
-fn issue_from_row(row: &SqliteRow) -> Result<(String, serde_json::Value), StoreError> {
+fn issue_from_row(row: &AnyRow) -> Result<(String, serde_json::Value), StoreError> {
     Ok((
         row.try_get("issue_id")?,
         parse_json(&row.try_get::<String, _>("issue_json")?)?,
     ))
 }
 
-pub(crate) fn outcome_from_row(row: &SqliteRow) -> Result<OutcomeRecord, StoreError> {
+pub(crate) fn outcome_from_row(row: &AnyRow) -> Result<OutcomeRecord, StoreError> {
     let status: String = row.try_get("status")?;
     let output: Option<String> = row.try_get("output_json")?;
     Ok(OutcomeRecord {
@@ -835,10 +925,10 @@ pub(crate) fn outcome_from_row(row: &SqliteRow) -> Result<OutcomeRecord, StoreEr
         grade: parse_json(&row.try_get::<String, _>("grade_json")?)?,
         stdout: row.try_get("stdout")?,
         stdout_bytes: row.try_get::<i64, _>("stdout_bytes")? as u64,
-        stdout_truncated: row.try_get("stdout_truncated")?,
+        stdout_truncated: row.try_get::<i64, _>("stdout_truncated")? != 0,
         stderr: row.try_get("stderr")?,
         stderr_bytes: row.try_get::<i64, _>("stderr_bytes")? as u64,
-        stderr_truncated: row.try_get("stderr_truncated")?,
+        stderr_truncated: row.try_get::<i64, _>("stderr_truncated")? != 0,
         usage: IssueUsage {
             llm_calls: row.try_get::<i64, _>("llm_calls")? as u32,
             tool_calls: row.try_get::<i64, _>("tool_calls")? as u32,
@@ -873,13 +963,13 @@ fn parse_json(text: &str) -> Result<serde_json::Value, StoreError> {
 
 /// A run's sample, in sample order.
 async fn insert_run_issues(
-    connection: &mut SqliteConnection,
+    connection: &mut AnyConnection,
     run_id: &str,
     issues: &[(String, serde_json::Value)],
 ) -> Result<(), StoreError> {
     for (position, (issue_id, issue)) in issues.iter().enumerate() {
         sqlx::query(
-            "INSERT INTO run_issues (run_id, position, issue_id, issue_json) VALUES (?, ?, ?, ?)",
+            "INSERT INTO run_issues (run_id, position, issue_id, issue_json) VALUES ($1, $2, $3, $4)",
         )
         .bind(run_id)
         .bind(position as i64)
@@ -893,16 +983,30 @@ async fn insert_run_issues(
 
 /// Writes one issue's outcome; called as soon as the issue ends.
 async fn insert_outcome(
-    connection: &mut SqliteConnection,
+    connection: &mut AnyConnection,
     outcome: &OutcomeRecord,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT OR REPLACE INTO outcomes (run_id, issue_id, trial, pod_index, status, reason, exit,
+        "INSERT INTO outcomes (run_id, issue_id, trial, pod_index, status, reason, exit,
              started_at, duration_ms, output_json, grade_json, stdout, stdout_bytes,
              stdout_truncated, stderr, stderr_bytes, stderr_truncated, llm_calls, tool_calls,
              input_tokens, output_tokens, cost_usd, unpriced_calls, budget_stops,
              model_retries, throttled_ms, prepare_ms, events_ms, grade_ms, side_models_json)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)
+         ON CONFLICT (run_id, issue_id, trial) DO UPDATE SET
+             pod_index = excluded.pod_index, status = excluded.status, reason = excluded.reason,
+             exit = excluded.exit, started_at = excluded.started_at,
+             duration_ms = excluded.duration_ms, output_json = excluded.output_json,
+             grade_json = excluded.grade_json, stdout = excluded.stdout,
+             stdout_bytes = excluded.stdout_bytes, stdout_truncated = excluded.stdout_truncated,
+             stderr = excluded.stderr, stderr_bytes = excluded.stderr_bytes,
+             stderr_truncated = excluded.stderr_truncated, llm_calls = excluded.llm_calls,
+             tool_calls = excluded.tool_calls, input_tokens = excluded.input_tokens,
+             output_tokens = excluded.output_tokens, cost_usd = excluded.cost_usd,
+             unpriced_calls = excluded.unpriced_calls, budget_stops = excluded.budget_stops,
+             model_retries = excluded.model_retries, throttled_ms = excluded.throttled_ms,
+             prepare_ms = excluded.prepare_ms, events_ms = excluded.events_ms,
+             grade_ms = excluded.grade_ms, side_models_json = excluded.side_models_json",
     )
     .bind(&outcome.run_id)
     .bind(&outcome.issue_id)
@@ -917,15 +1021,15 @@ async fn insert_outcome(
     .bind(outcome.grade.to_string())
     .bind(&outcome.stdout)
     .bind(outcome.stdout_bytes as i64)
-    .bind(outcome.stdout_truncated)
+    .bind(i64::from(outcome.stdout_truncated))
     .bind(&outcome.stderr)
     .bind(outcome.stderr_bytes as i64)
-    .bind(outcome.stderr_truncated)
+    .bind(i64::from(outcome.stderr_truncated))
     .bind(outcome.usage.llm_calls as i64)
     .bind(outcome.usage.tool_calls as i64)
     .bind(outcome.usage.input_tokens as i64)
     .bind(outcome.usage.output_tokens as i64)
-    .bind(outcome.usage.cost_usd)
+    .bind(NullableFloat(outcome.usage.cost_usd))
     .bind(outcome.usage.unpriced_calls as i64)
     .bind(outcome.usage.budget_stops as i64)
     .bind(i64::from(outcome.usage.model_retries))
@@ -944,7 +1048,7 @@ async fn insert_outcome(
 
 /// Writes one issue's boundary events, in one transaction, in the order given.
 async fn insert_boundary_events(
-    connection: &mut SqliteConnection,
+    connection: &mut AnyConnection,
     run_id: &str,
     events: &[BoundaryEventRecord],
 ) -> Result<(), StoreError> {
@@ -955,8 +1059,10 @@ async fn insert_boundary_events(
             .entry((event.issue_id.as_str(), event.trial, event.kind()))
             .or_insert(0);
         sqlx::query(
-            "INSERT OR REPLACE INTO boundary_events (run_id, issue_id, trial, kind, position, table_name, detail_json)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO boundary_events (run_id, issue_id, trial, kind, position, table_name, detail_json)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (run_id, issue_id, trial, kind, position) DO UPDATE SET
+                 table_name = excluded.table_name, detail_json = excluded.detail_json",
         )
         .bind(run_id)
         .bind(&event.issue_id)
@@ -974,7 +1080,7 @@ async fn insert_boundary_events(
 
 /// Writes one issue's steps (model calls, tool calls, spans), in one transaction, in order.
 async fn insert_steps(
-    connection: &mut SqliteConnection,
+    connection: &mut AnyConnection,
     run_id: &str,
     steps: &[StepRecord],
 ) -> Result<(), StoreError> {
@@ -984,8 +1090,11 @@ async fn insert_steps(
             .entry((step.issue_id.as_str(), step.trial, step.kind()))
             .or_insert(0);
         sqlx::query(
-            "INSERT OR REPLACE INTO steps (run_id, issue_id, trial, kind, position, started_at, latency_ms, detail_json)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO steps (run_id, issue_id, trial, kind, position, started_at, latency_ms, detail_json)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (run_id, issue_id, trial, kind, position) DO UPDATE SET
+                 started_at = excluded.started_at, latency_ms = excluded.latency_ms,
+                 detail_json = excluded.detail_json",
         )
         .bind(run_id)
         .bind(&step.issue_id)
@@ -993,13 +1102,69 @@ async fn insert_steps(
         .bind(step.kind().as_str())
         .bind(*position)
         .bind(step.started_at.as_ref().map(stored_time))
-        .bind(step.latency_ms)
+        .bind(NullableFloat(step.latency_ms))
         .bind(step.detail.to_json().to_string())
         .execute(&mut *connection)
         .await?;
         *position += 1;
     }
     Ok(())
+}
+
+/// A pool on the SQLite file at `path`, through the Any driver. The Any driver takes only what a
+/// URL says (the file, the mode, immutability), so `pragmas` set the rest on each connection.
+async fn sqlite_pool(
+    path: &Path,
+    options: SqliteConnectOptions,
+    connections: u32,
+    pragmas: &'static str,
+) -> Result<AnyPool, StoreError> {
+    // The Any driver's backends (SQLite, Postgres); only the first call in a process does it.
+    sqlx::any::install_default_drivers();
+    let open_error = |source| StoreError::Open {
+        store: path.display().to_string(),
+        source,
+    };
+    let absolute = std::path::absolute(path).map_err(|error| open_error(sqlx::Error::Io(error)))?;
+    let url = options.filename(&absolute).to_url_lossy();
+    let options = AnyConnectOptions::from_url(&url).map_err(open_error)?;
+    AnyPoolOptions::new()
+        .max_connections(connections)
+        .after_connect(move |connection, _| {
+            Box::pin(async move {
+                connection.execute(pragmas).await?;
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await
+        .map_err(open_error)
+}
+
+/// A nullable float parameter. sqlx 0.9's Any driver hands a null `f64` to Postgres as a null
+/// `real` (and a null `f32` as a null `double precision`), and Postgres keeps the type of a
+/// statement's first execution: a later non-null `f64` then fails with "incorrect binary data
+/// format". Binding the null as an `f32`'s gives `double precision`, as a non-null `f64` does.
+/// The Postgres store's tests write a null before a value in the same column, so a fix on
+/// sqlx's side that undoes this shows there.
+struct NullableFloat(Option<f64>);
+
+impl sqlx::Type<sqlx::Any> for NullableFloat {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <f64 as sqlx::Type<sqlx::Any>>::type_info()
+    }
+}
+
+impl<'q> sqlx::Encode<'q, sqlx::Any> for NullableFloat {
+    fn encode_by_ref(
+        &self,
+        buffer: &mut <sqlx::Any as sqlx::Database>::ArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        match self.0 {
+            Some(value) => <f64 as sqlx::Encode<sqlx::Any>>::encode_by_ref(&value, buffer),
+            None => <Option<f32> as sqlx::Encode<sqlx::Any>>::encode_by_ref(&None, buffer),
+        }
+    }
 }
 
 /// How long an opener waits for another agentpod process to finish opening the same store.

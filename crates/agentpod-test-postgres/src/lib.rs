@@ -31,6 +31,13 @@ pub struct LocalPostgres {
 
 impl LocalPostgres {
     pub async fn start() -> Result<LocalPostgres, Box<dyn std::error::Error>> {
+        Self::start_on("127.0.0.1").await
+    }
+
+    /// A server listening on `address` (and on 127.0.0.1) that takes password logins from any
+    /// address: for tests whose clients are other machines (network namespaces) on a bridge
+    /// the test made.
+    pub async fn start_on(address: &str) -> Result<LocalPostgres, Box<dyn std::error::Error>> {
         let directory = tempfile::Builder::new()
             .prefix("agentpod-test-postgres")
             .tempdir()?;
@@ -62,6 +69,13 @@ impl LocalPostgres {
             );
         }
 
+        if address != "127.0.0.1" {
+            use std::io::Write as _;
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(data.join("pg_hba.conf"))?
+                .write_all(b"host all all 0.0.0.0/0 scram-sha-256\n")?;
+        }
         let port = free_port()?;
         let log_file = std::fs::File::create(&log)?;
         std::os::unix::fs::chown(&log, Some(NOBODY), Some(NOBODY))?;
@@ -73,7 +87,11 @@ impl LocalPostgres {
             .args(["-p", &port.to_string()])
             .args([
                 "-c",
-                "listen_addresses=127.0.0.1",
+                &if address == "127.0.0.1" {
+                    "listen_addresses=127.0.0.1".to_owned()
+                } else {
+                    format!("listen_addresses=127.0.0.1,{address}")
+                },
                 "-c",
                 "unix_socket_directories=",
             ])
@@ -109,7 +127,7 @@ impl LocalPostgres {
         let mut server = LocalPostgres {
             child,
             endpoint: PostgresEndpoint {
-                host: "127.0.0.1".to_owned(),
+                host: address.to_owned(),
                 port,
                 user: "postgres".to_owned(),
                 password: SUPERUSER_PASSWORD.to_owned(),

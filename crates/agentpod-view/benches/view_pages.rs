@@ -24,7 +24,7 @@ use agentpod_store::{
     TokenCounts, ToolCallDetail,
 };
 use agentpod_view::ACCESS_COOKIE;
-use agentpod_view::SqliteSource;
+use agentpod_view::StoreSource;
 use chrono::{TimeZone, Utc};
 use serde_json::json;
 
@@ -78,7 +78,7 @@ async fn bench() -> Result<(), String> {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(agentpod_view::serve(
         listener,
-        Arc::new(SqliteSource::new(store.clone())),
+        Arc::new(StoreSource::new(store.clone())),
         TOKEN,
         async {
             let _ = stopped.await;

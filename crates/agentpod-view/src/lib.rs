@@ -19,4 +19,4 @@ pub mod source;
 
 pub use error::ViewError;
 pub use server::{ACCESS_COOKIE, new_access_token, router, serve};
-pub use source::{IssueRecords, RunSource, SqliteSource};
+pub use source::{IssueRecords, RunSource, StoreSource};

@@ -1,6 +1,6 @@
-//! What the pages read from a run store, as one trait: the SQLite store implements it here
-//! ([`SqliteSource`]); a second backend (Postgres) implements the same methods and the pages do
-//! not change. Figures come from the report crate's `stored_run`, the one reader of a run for
+//! What the pages read from a run store, as one trait, implemented here by [`StoreSource`] over
+//! a [`RunStore`] (a SQLite file or a shared Postgres database: the store speaks both, so the
+//! pages do not know which). Figures come from the report crate's `stored_run`, the one reader of a run for
 //! its figures.
 
 use agentpod_report::stored_run::{Steps, load_run, run_report};
@@ -53,22 +53,22 @@ pub trait RunSource: Send + Sync + 'static {
     ) -> Result<(usize, Vec<BoundaryEventRecord>), ViewError>;
 }
 
-/// The SQLite run store as the pages' source.
+/// A run store (SQLite or Postgres) as the pages' source.
 #[derive(Debug, Clone)]
-pub struct SqliteSource {
+pub struct StoreSource {
     store: RunStore,
 }
 
-impl SqliteSource {
+impl StoreSource {
     pub fn new(store: RunStore) -> Self {
         Self { store }
     }
 }
 
 #[async_trait::async_trait]
-impl RunSource for SqliteSource {
+impl RunSource for StoreSource {
     fn location(&self) -> String {
-        self.store.path().display().to_string()
+        self.store.location().to_string()
     }
 
     async fn runs(&self, limit: usize) -> Result<Vec<RunRecord>, ViewError> {

@@ -14,7 +14,7 @@ use agentpod_store::{
     ToolCallDetail, ViolationDetail,
 };
 use agentpod_view::ACCESS_COOKIE;
-use agentpod_view::SqliteSource;
+use agentpod_view::StoreSource;
 use chrono::{Duration, TimeZone, Utc};
 use serde_json::json;
 
@@ -183,7 +183,7 @@ impl Served {
         let port = listener.local_addr().unwrap().port();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            agentpod_view::serve(listener, Arc::new(SqliteSource::new(store)), TOKEN, async {
+            agentpod_view::serve(listener, Arc::new(StoreSource::new(store)), TOKEN, async {
                 let _ = stopped.await;
             })
             .await
@@ -253,11 +253,32 @@ fn body_text(body: &str, head: &str) -> String {
 }
 
 #[tokio::test]
-async fn every_page_shows_the_store_escaped_and_paged() {
+async fn every_page_shows_a_sqlite_store_escaped_and_paged() {
     let directory = tempfile::tempdir().unwrap();
     let store = RunStore::open(&directory.path().join("runs.db"))
         .await
         .unwrap();
+    every_page_shows_the_store_escaped_and_paged(store).await;
+}
+
+/// The same pages over the shared Postgres store (a real Postgres 15 from the host's binaries).
+#[tokio::test]
+async fn every_page_shows_a_postgres_store_escaped_and_paged() {
+    let server = agentpod_test_postgres::LocalPostgres::start()
+        .await
+        .unwrap();
+    let mut admin = server.admin("postgres").await.unwrap();
+    sqlx::query("CREATE DATABASE viewed")
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let location: agentpod_store::StoreLocation =
+        server.endpoint.admin_url("viewed").parse().unwrap();
+    let store = RunStore::open_location(&location).await.unwrap();
+    every_page_shows_the_store_escaped_and_paged(store).await;
+}
+
+async fn every_page_shows_the_store_escaped_and_paged(store: RunStore) {
     make_run(&store, "run-a", "v1", &["I-1", "I-2"], 250).await;
     make_run(&store, "run-b", "v2", &["I-1", "I-2", "I-4"], 3).await;
     let served = Served::start(store.clone()).await;

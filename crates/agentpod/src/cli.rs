@@ -58,15 +58,17 @@ impl Command {
 
 #[derive(Debug, Args)]
 pub(crate) struct GlobalOptions {
-    /// The run store (SQLite); created if missing.
+    /// The run store: a SQLite file (created if missing), or a Postgres database shared by a
+    /// team and by the shards of a run on several machines (`postgres://user@host/db`; give the
+    /// password through AGENTPOD_STORE or PGPASSWORD rather than on the command line).
     #[arg(
         long,
         global = true,
         env = "AGENTPOD_STORE",
         default_value = ".agentpod/runs.db",
-        value_name = "FILE"
+        value_name = "FILE|URL"
     )]
-    pub(crate) store: PathBuf,
+    pub(crate) store: agentpod_store::StoreLocation,
     /// More logs on stderr (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,
@@ -124,11 +126,15 @@ pub(crate) enum Command {
             and its summary says how it was spread (shards, machines, wall time per shard). A shard \
             that died is finished with `agentpod run --resume RUN` (on any machine with its store), \
             exported again, and merged.\n\n\
+            Shards that wrote one shared store (`--store postgres://…` on every machine) need no \
+            bundles: `agentpod merge --group GROUP` merges the group's shards found in the store.\n\n\
             Exit codes: 0 merged · 2 the bundles are not the parts of one run (the message names \
             the problem) · 3 the run store cannot be written.",
         after_help = "Examples:\n  \
             agentpod run pods/support-triage.yaml --shard 2/3 --seed 7 && agentpod export latest --bundle shard-2.json\n  \
-            agentpod merge shard-1.json shard-2.json shard-3.json --json run.json"
+            agentpod merge shard-1.json shard-2.json shard-3.json --json run.json\n  \
+            AGENTPOD_STORE=postgres://agentpod@db/runs agentpod run pods/support-triage.yaml --shard 1/3 --group nightly-42\n  \
+            AGENTPOD_STORE=postgres://agentpod@db/runs agentpod merge --group nightly-42"
     )]
     Merge(MergeArgs),
     /// Turn a tracker's export (GitHub, Jira, Zendesk, Freshdesk) into an issues file.
@@ -482,8 +488,16 @@ pub(crate) struct ImportArgs {
 #[derive(Debug, Args)]
 pub(crate) struct MergeArgs {
     /// Every shard's bundle (`agentpod export RUN --bundle FILE`), in any order.
-    #[arg(required = true, value_name = "BUNDLE")]
+    #[arg(
+        required_unless_present = "group",
+        conflicts_with = "group",
+        value_name = "BUNDLE"
+    )]
     pub(crate) bundles: Vec<PathBuf>,
+    /// Merge the shards of this group that are already in the run store (shards that wrote one
+    /// shared store, `--store postgres://…`), instead of bundles.
+    #[arg(long, value_name = "GROUP")]
+    pub(crate) group: Option<String>,
     /// Also write the merged run's summary as JSON to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     pub(crate) json: Option<PathBuf>,

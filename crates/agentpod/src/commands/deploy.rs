@@ -94,6 +94,7 @@ async fn swarm(global: &GlobalOptions, args: SwarmArgs) -> Result<Exit, Failure>
         global,
         MergeArgs {
             bundles: outcome.bundles,
+            group: None,
             json: args.json,
         },
     )

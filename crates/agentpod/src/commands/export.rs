@@ -72,7 +72,7 @@ pub(crate) async fn import(global: &GlobalOptions, args: ImportArgs) -> Result<E
             &error,
         )
     })?;
-    let store = agentpod_store::RunStore::open(&global.store)
+    let store = agentpod_store::RunStore::open_location(&global.store)
         .await
         .map_err(|error| Failure::from_error(Exit::Setup, "cannot open the run store", &error))?;
     store
@@ -83,7 +83,7 @@ pub(crate) async fn import(global: &GlobalOptions, args: ImportArgs) -> Result<E
         "imported run {} ({} outcomes) into {}",
         bundle.run.id,
         bundle.outcomes.len(),
-        global.store.display()
+        global.store
     );
     Ok(Exit::Success)
 }

@@ -1,5 +1,6 @@
-//! `agentpod merge BUNDLE…`: the bundles of a run's shards checked and made one run in this run
-//! store, with its summary and stored report, as if it had run on one machine.
+//! `agentpod merge BUNDLE…` (or `--group GROUP`, the shards already in a shared store): the parts
+//! of a run checked and made one run in this run store, with its summary and stored report, as
+//! if it had run on one machine.
 
 use agentpod_report::{render_summary, summarize};
 use agentpod_store::{RunBundle, RunStatus, RunStore, merge_shard_bundles};
@@ -9,17 +10,23 @@ use crate::exit_code::Exit;
 use crate::failure::Failure;
 
 pub(crate) async fn merge(global: &GlobalOptions, args: MergeArgs) -> Result<Exit, Failure> {
-    let mut bundles: Vec<(String, RunBundle)> = Vec::new();
-    for path in &args.bundles {
-        bundles.push((path.display().to_string(), read_bundle(path)?));
-    }
+    let store = RunStore::open_location(&global.store)
+        .await
+        .map_err(|error| Failure::from_error(Exit::Setup, "cannot open the run store", &error))?;
+    let bundles = match &args.group {
+        Some(group) => stored_shards(&store, group).await?,
+        None => {
+            let mut bundles = Vec::new();
+            for path in &args.bundles {
+                bundles.push((path.display().to_string(), read_bundle(path)?));
+            }
+            bundles
+        }
+    };
     let run_id = agentpod_runner::new_run_id();
     let merged = merge_shard_bundles(&bundles, &run_id)
         .map_err(|error| Failure::new(Exit::InvalidInput, format!("error: {error}")))?;
     drop(bundles);
-    let store = RunStore::open(&global.store)
-        .await
-        .map_err(|error| Failure::from_error(Exit::Setup, "cannot open the run store", &error))?;
     let summary = store_merged_run(&store, &merged)
         .await
         .map_err(|error| Failure::from_error(Exit::Setup, "cannot store the merged run", &error))?;
@@ -38,6 +45,29 @@ pub(crate) async fn merge(global: &GlobalOptions, args: MergeArgs) -> Result<Exi
         crate::commands::run::write_json(path, &summary)?;
     }
     Ok(Exit::Success)
+}
+
+/// The group's shards in the store, each as the bundle it would export, named by its run id.
+async fn stored_shards(store: &RunStore, group: &str) -> Result<Vec<(String, RunBundle)>, Failure> {
+    let read_failure = |error: agentpod_store::StoreError| {
+        Failure::from_error(Exit::Setup, "cannot read the run store", &error)
+    };
+    let run_ids = store.shard_run_ids(group).await.map_err(read_failure)?;
+    if run_ids.is_empty() {
+        return Err(Failure::new(
+            Exit::InvalidInput,
+            format!(
+                "error: the run store {} holds no shard of group `{group}` (see `agentpod runs`)",
+                store.location()
+            ),
+        ));
+    }
+    let mut bundles = Vec::new();
+    for run_id in run_ids {
+        let bundle = store.export_bundle(&run_id).await.map_err(read_failure)?;
+        bundles.push((format!("run {run_id}"), bundle));
+    }
+    Ok(bundles)
 }
 
 /// Adds the merged run and writes its summary, as `execute` does at a run's end.

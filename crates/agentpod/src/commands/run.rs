@@ -9,7 +9,7 @@ use agentpod_runner::{
     Interrupt, PlanError, RunError, RunOptions, RunPlan, ShardRequest, execute, new_run_id,
 };
 use agentpod_runtime::{RuntimeKind, detect_runtime};
-use agentpod_store::{RunStatus, RunStore};
+use agentpod_store::{RunStatus, RunStore, StoreLocation};
 
 use crate::cli::{GlobalOptions, RunArgs, RuntimeChoice};
 use crate::exit_code::Exit;
@@ -46,7 +46,7 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
             group: args.group.clone(),
         }),
     };
-    let store = RunStore::open(&global.store)
+    let store = RunStore::open_location(&global.store)
         .await
         .map_err(|error| Failure::from_error(Exit::Setup, "cannot open the run store", &error))?;
     let plan_failure = |error: PlanError| match error {
@@ -158,7 +158,7 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
                 "the run store {} cannot be written, so run {run_id} stopped (what was stored stays \
                      readable with `agentpod show {run_id}`; make room or make it writable again, then \
                      `agentpod run --resume {run_id}`)",
-                global.store.display()
+                global.store
             ),
             store_error,
         ),
@@ -243,7 +243,11 @@ pub(crate) fn write_json(
 }
 
 /// The run store and the files SQLite and agentpod keep beside it: a sandboxed agent sees none.
-fn store_files(store: &std::path::Path) -> Vec<std::path::PathBuf> {
+/// A Postgres store has no files here.
+fn store_files(store: &StoreLocation) -> Vec<std::path::PathBuf> {
+    let Some(store) = store.file() else {
+        return Vec::new();
+    };
     let name = store
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
@@ -258,9 +262,11 @@ fn store_files(store: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 /// Per-issue files go beside the run store (`runs/` in its directory), not under the working
-/// directory: a run told to keep its store elsewhere keeps its files there too.
-fn work_root_beside(store: &std::path::Path) -> std::path::PathBuf {
-    match store.parent() {
+/// directory: a run told to keep its store elsewhere keeps its files there too. With a Postgres
+/// store they go where a SQLite store's would (`.agentpod/runs`).
+fn work_root_beside(store: &StoreLocation) -> std::path::PathBuf {
+    let default_file = std::path::Path::new(agentpod_store::DEFAULT_STORE_PATH);
+    match store.file().unwrap_or(default_file).parent() {
         Some(directory) if !directory.as_os_str().is_empty() => directory.join("runs"),
         _ => std::path::PathBuf::from("runs"),
     }
@@ -269,21 +275,23 @@ fn work_root_beside(store: &std::path::Path) -> std::path::PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::{Path, PathBuf};
+    use std::path::PathBuf;
+
+    fn beside(store: &str) -> PathBuf {
+        work_root_beside(&store.parse().unwrap())
+    }
 
     #[test]
     fn per_issue_files_go_beside_the_store() {
+        assert_eq!(beside(".agentpod/runs.db"), PathBuf::from(".agentpod/runs"));
         assert_eq!(
-            work_root_beside(Path::new(".agentpod/runs.db")),
-            PathBuf::from(".agentpod/runs")
-        );
-        assert_eq!(
-            work_root_beside(Path::new("/data/eval/store.db")),
+            beside("/data/eval/store.db"),
             PathBuf::from("/data/eval/runs")
         );
+        assert_eq!(beside("runs.db"), PathBuf::from("runs"));
         assert_eq!(
-            work_root_beside(Path::new("runs.db")),
-            PathBuf::from("runs")
+            beside("postgres://agentpod@db/runs"),
+            PathBuf::from(".agentpod/runs")
         );
     }
 }

@@ -23,7 +23,7 @@ pub(crate) async fn runs(global: &GlobalOptions, args: RunsArgs) -> Result<Exit,
     if runs.is_empty() {
         println!(
             "no runs yet in {} (start one with `agentpod run pods/<spec>.yaml`)",
-            global.store.display()
+            global.store
         );
         return Ok(Exit::Success);
     }
@@ -89,16 +89,16 @@ fn row(run: &RunRecord) -> [String; 9] {
 
 /// Opens the store for reading; a missing store is not created by a read-only command.
 pub(crate) async fn open_existing_store(global: &GlobalOptions) -> Result<RunStore, Failure> {
-    if !global.store.exists() {
+    if global.store.file().is_some_and(|file| !file.exists()) {
         return Err(Failure::new(
             Exit::InvalidInput,
             format!(
                 "no run store at {} (run `agentpod run` first, or pass --store)",
-                global.store.display()
+                global.store
             ),
         ));
     }
-    RunStore::open_to_read(&global.store)
+    RunStore::open_location_to_read(&global.store)
         .await
         .map_err(|error| Failure::from_error(Exit::Setup, "cannot open the run store", &error))
 }

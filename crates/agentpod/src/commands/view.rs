@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use agentpod_view::SqliteSource;
+use agentpod_view::StoreSource;
 
 use crate::cli::{GlobalOptions, ViewArgs};
 use crate::commands::runs::open_existing_store;
@@ -42,7 +42,7 @@ pub(crate) async fn view(global: &GlobalOptions, args: ViewArgs) -> Result<Exit,
     };
     agentpod_view::serve(
         listener,
-        Arc::new(SqliteSource::new(store)),
+        Arc::new(StoreSource::new(store)),
         &token,
         shutdown,
     )
