@@ -193,14 +193,32 @@ fn shards_on_two_machines_write_one_postgres_store_and_merge_there_into_the_run_
             (part_argument, child)
         })
         .collect();
+    let password = server.endpoint.password.clone();
     let mut shard_runs = Vec::new();
     for (part, child) in shards {
         let output = child.wait_with_output().unwrap();
         let stderr = stderr_text(&output);
         assert!(output.status.success(), "shard {part}: {stderr}");
+        // The password never shows in what agentpod prints.
+        assert!(
+            !stderr.contains(&password)
+                && !String::from_utf8_lossy(&output.stdout).contains(&password)
+        );
         shard_runs.push(run_id_from_stderr(&stderr).expect("the shard announces its run"));
     }
-    // The password never shows in what agentpod printed or stored.
+    for help in [
+        vec!["--help"],
+        vec!["run", "--help"],
+        vec!["merge", "--help"],
+    ] {
+        let output = on_this_machine(&store, &here, &help);
+        assert!(output.status.success());
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            text.contains("AGENTPOD_STORE") && !text.contains(&password),
+            "{text}"
+        );
+    }
     let listed = json_of(&on_this_machine(&store, &here, &["runs", "--json"]));
     assert_eq!(listed.as_array().unwrap().len(), 4, "{listed}");
     for run in listed.as_array().unwrap() {
@@ -217,7 +235,7 @@ fn shards_on_two_machines_write_one_postgres_store_and_merge_there_into_the_run_
         stdout.contains("spread      4 shards on 2 machines"),
         "{stdout}"
     );
-    assert!(!format!("{stdout}{stderr}").contains(&server.endpoint.password));
+    assert!(!format!("{stdout}{stderr}").contains(&password));
 
     let shown = json_of(&on_this_machine(
         &store,

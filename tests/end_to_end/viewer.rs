@@ -3,7 +3,9 @@
 //! runtime, the viewer started as a user starts it, then `viewer_browser.py` clicks through the
 //! runs list, a run, an issue, the comparison and the proposals, checking every number against
 //! `agentpod show --json` and `agentpod compare --format json`, and that no page logs an error.
-//! Screenshots land in target/viewer-screenshots/ (CI keeps them as artifacts).
+//! The same pages are then checked over a shared Postgres store holding the same two runs.
+//! Screenshots land in target/viewer-screenshots/ (and its `postgres/`; CI keeps them as
+//! artifacts).
 
 use std::io::BufRead;
 use std::process::{Child, Stdio};
@@ -49,14 +51,17 @@ impl Drop for Viewer {
     }
 }
 
-#[test]
-fn the_viewer_in_a_browser_shows_the_stores_numbers() {
-    let scratch = Scratch::new();
-    let baseline = run_version(&scratch, "baseline-a");
-    let candidate = run_version(&scratch, "baseline-b");
-
-    let mut child = scratch
-        .agentpod(&["view", "--port", "0", "--no-open"])
+/// The viewer `command` starts, on its printed address: `viewer_browser.py` checks every page
+/// against the `show --json` and `compare --format json` files given, screenshots in
+/// `screenshots`.
+fn browse(
+    mut command: std::process::Command,
+    show_baseline: &std::path::Path,
+    show_candidate: &std::path::Path,
+    compare_json: &std::path::Path,
+    screenshots: &std::path::Path,
+) {
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -88,6 +93,36 @@ fn the_viewer_in_a_browser_shows_the_stores_numbers() {
         .expect("curl runs");
     assert_eq!(String::from_utf8_lossy(&bare.stdout), "401");
 
+    let browser = std::process::Command::new(repo_root().join(".venv/bin/python"))
+        .arg(repo_root().join("tests/end_to_end/viewer_browser.py"))
+        .arg(url)
+        .arg(show_baseline)
+        .arg(show_candidate)
+        .arg(compare_json)
+        .arg(screenshots)
+        .output()
+        .expect("the .venv's python (scripts/setup) runs");
+    assert!(
+        browser.status.success(),
+        "the browser test failed:\n{}{}",
+        String::from_utf8_lossy(&browser.stdout),
+        String::from_utf8_lossy(&browser.stderr)
+    );
+    for page in ["runs", "run", "issue", "compare", "proposals"] {
+        assert!(
+            screenshots.join(format!("{page}.png")).is_file(),
+            "a screenshot of the {page} page"
+        );
+    }
+    drop(viewer);
+}
+
+#[test]
+fn the_viewer_in_a_browser_shows_the_stores_numbers_from_sqlite_and_from_postgres() {
+    let scratch = Scratch::new();
+    let baseline = run_version(&scratch, "baseline-a");
+    let candidate = run_version(&scratch, "baseline-b");
+
     let write = |name: &str, bytes: &[u8]| {
         let path = scratch.path().join(name);
         std::fs::write(&path, bytes).unwrap();
@@ -108,27 +143,61 @@ fn the_viewer_in_a_browser_shows_the_stores_numbers() {
     );
     let compare_json = write("compare.json", &compared.stdout);
 
+    // Screenshots of an earlier test run must not stand in for this one's.
     let screenshots = repo_root().join("target/viewer-screenshots");
-    let browser = std::process::Command::new(repo_root().join(".venv/bin/python"))
-        .arg(repo_root().join("tests/end_to_end/viewer_browser.py"))
-        .arg(url)
-        .arg(&show_baseline)
-        .arg(&show_candidate)
-        .arg(&compare_json)
-        .arg(&screenshots)
-        .output()
-        .expect("the .venv's python (scripts/setup) runs");
-    assert!(
-        browser.status.success(),
-        "the browser test failed:\n{}{}",
-        String::from_utf8_lossy(&browser.stdout),
-        String::from_utf8_lossy(&browser.stderr)
+    let _ = std::fs::remove_dir_all(&screenshots);
+    browse(
+        scratch.agentpod(&["view", "--port", "0", "--no-open"]),
+        &show_baseline,
+        &show_candidate,
+        &compare_json,
+        &screenshots,
     );
-    for page in ["runs", "run", "issue", "compare", "proposals"] {
+
+    // The same two runs in a shared Postgres store (moved there by bundle): the same pages, the
+    // same numbers, checked against the same files the SQLite store gave.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime
+        .block_on(agentpod_test_postgres::LocalPostgres::start())
+        .expect("a Postgres server");
+    runtime.block_on(async {
+        let mut admin = server.admin("postgres").await.unwrap();
+        sqlx::query("CREATE DATABASE viewed")
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    });
+    let store = server.endpoint.admin_url("viewed");
+    let on_postgres = |args: &[&str]| {
+        let mut command = std::process::Command::new(agentpod_end_to_end::binary("agentpod"));
+        command
+            .current_dir(repo_root())
+            .env("AGENTPOD_STORE", &store)
+            .env("NO_COLOR", "1")
+            .args(args);
+        command
+    };
+    for run in [&baseline, &candidate] {
+        let bundle = scratch.path().join(format!("{run}.bundle.json"));
+        let bundle = bundle.to_str().unwrap();
+        let output = scratch.run(&["export", run, "--bundle", bundle]);
         assert!(
-            screenshots.join(format!("{page}.png")).is_file(),
-            "a screenshot of the {page} page"
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let output = on_postgres(&["import", bundle]).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
         );
     }
-    drop(viewer);
+    browse(
+        on_postgres(&["view", "--port", "0", "--no-open"]),
+        &show_baseline,
+        &show_candidate,
+        &compare_json,
+        &screenshots.join("postgres"),
+    );
 }

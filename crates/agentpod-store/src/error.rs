@@ -36,6 +36,12 @@ pub enum StoreError {
     RunNotFound(String),
     #[error("`{prefix}` matches several runs: {candidates}; give more characters")]
     AmbiguousRun { prefix: String, candidates: String },
+    #[error("no run store in {0} (start a run with `agentpod run` first, or check --store)")]
+    NoStore(String),
+    #[error(
+        "run {0} is being run by another agentpod process (on this or another machine); wait for it to end, or stop it first"
+    )]
+    RunBusy(String),
     #[error("run {0} is already in the run store")]
     RunExists(String),
     #[error("not a run bundle this agentpod reads (format `{0}`)")]

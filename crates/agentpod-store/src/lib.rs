@@ -46,7 +46,7 @@ pub use run_sharding::{
     RunSharding, ShardPart, ShardRecord, bytes_sha256, derived_group, sample_fingerprint,
     shard_wall_seconds, work_index,
 };
-pub use run_store::{DEFAULT_STORE_PATH, RunStore};
+pub use run_store::{DEFAULT_STORE_PATH, RunHold, RunStore};
 pub use shard_merge::{ShardMergeError, merge_shard_bundles};
 pub use side_model_usage::{JudgeVerdict, SideModelUsage, SideModelsUsage};
 pub use span::{Span, SpanEvent, SpanKind, SpanStatus, SpanStatusCode};

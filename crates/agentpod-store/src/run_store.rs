@@ -79,6 +79,26 @@ const OUTCOMES_IN_SAMPLE_ORDER: &str = "SELECT o.* FROM outcomes o
 /// Where the store lives, relative to the working directory, unless told otherwise.
 pub const DEFAULT_STORE_PATH: &str = ".agentpod/runs.db";
 
+/// Whether opening a Postgres store migrates it (to write) or leaves it as it is (to read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Migrations {
+    Run,
+    Leave,
+}
+
+/// A hold on one run in a shared store, for as long as a process runs it: a second process
+/// that would run the same run (a shard resumed on another machine while the first still runs
+/// it) is refused rather than racing it. On Postgres it is a session advisory lock held by a
+/// connection of its own, so it goes when the process or its machine does; a SQLite store is one
+/// machine's and holds nothing here.
+#[derive(Debug)]
+pub struct RunHold {
+    _session: Option<AnyConnection>,
+}
+
+/// The advisory lock class of run holds (`agentpod` runs), beside the run id's hash.
+const RUN_HOLD_LOCK_CLASS: i32 = 0x6170_7264;
+
 /// The run store. Cheap to clone; all clones share one pool.
 #[derive(Debug, Clone)]
 pub struct RunStore {
@@ -100,7 +120,7 @@ impl RunStore {
     pub async fn open_location_to_read(location: &StoreLocation) -> Result<Self, StoreError> {
         match location {
             StoreLocation::File(path) => Self::open_to_read(path).await,
-            StoreLocation::Postgres(url) => Self::open_postgres(url).await,
+            StoreLocation::Postgres(url) => Self::connect_postgres(url, Migrations::Leave).await,
         }
     }
 
@@ -110,6 +130,13 @@ impl RunStore {
     /// statement or one transaction, and Postgres serialises the migrations of two processes
     /// opening a new store at once (sqlx takes an advisory lock).
     pub async fn open_postgres(url: &str) -> Result<Self, StoreError> {
+        Self::connect_postgres(url, Migrations::Run).await
+    }
+
+    /// Connects to the Postgres store at `url`; migrates it, or (to read) finds it already made
+    /// and leaves it as it is, so a read-only command neither needs the right to create tables
+    /// nor makes a store in a database that a mistyped URL names.
+    async fn connect_postgres(url: &str, migrations: Migrations) -> Result<Self, StoreError> {
         // The Any driver's backends (SQLite, Postgres); only the first call in a process does it.
         sqlx::any::install_default_drivers();
         let location = StoreLocation::Postgres(url.to_string());
@@ -126,13 +153,32 @@ impl RunStore {
             .connect_with(options)
             .await
             .map_err(open_error)?;
-        sqlx::migrate!("./migrations-postgres")
-            .run(&pool)
-            .await
-            .map_err(|source| StoreError::Migrate {
-                store: location.to_string(),
-                source,
-            })?;
+        match migrations {
+            Migrations::Run => {
+                let mut migrator = sqlx::migrate!("./migrations-postgres");
+                // A store a newer agentpod migrated stays usable by an older one on the team:
+                // migrations only ever add.
+                migrator.set_ignore_missing(true);
+                migrator
+                    .run(&pool)
+                    .await
+                    .map_err(|source| StoreError::Migrate {
+                        store: location.to_string(),
+                        source,
+                    })?;
+            }
+            Migrations::Leave => {
+                let (tables,): (i64,) = sqlx::query_as(
+                    "SELECT count(*) FROM information_schema.tables
+                     WHERE table_schema = current_schema() AND table_name = 'runs'",
+                )
+                .fetch_one(&pool)
+                .await?;
+                if tables == 0 {
+                    return Err(StoreError::NoStore(location.to_string()));
+                }
+            }
+        }
         Ok(Self {
             pool,
             dialect: Dialect::Postgres,
@@ -347,6 +393,26 @@ impl RunStore {
         rows.iter().map(run_from_row).collect()
     }
 
+    /// Holds `run_id` for this process (see [`RunHold`]); [`StoreError::RunBusy`] when another
+    /// process holds it.
+    pub async fn hold_run(&self, run_id: &str) -> Result<RunHold, StoreError> {
+        if self.dialect == Dialect::Sqlite {
+            return Ok(RunHold { _session: None });
+        }
+        let mut session = self.pool.acquire().await?.detach();
+        let (held,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1, hashtext($2))")
+            .bind(RUN_HOLD_LOCK_CLASS)
+            .bind(run_id)
+            .fetch_one(&mut session)
+            .await?;
+        if !held {
+            return Err(StoreError::RunBusy(run_id.to_string()));
+        }
+        Ok(RunHold {
+            _session: Some(session),
+        })
+    }
+
     /// The shards of `group` in this store (runs with a part, not a merged run), by part.
     pub async fn shard_run_ids(&self, group: &str) -> Result<Vec<String>, StoreError> {
         let rows = sqlx::query(
@@ -370,12 +436,13 @@ impl RunStore {
                 .pop()
                 .ok_or_else(|| StoreError::RunNotFound(id_or_prefix.to_string()));
         }
-        let pattern = format!("{}%", id_or_prefix.replace(['%', '_'], ""));
+        // A prefix compared as text, the same in both dialects (`LIKE` is case-blind in SQLite
+        // and not in Postgres, and each escapes differently).
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "{} WHERE id LIKE $1 ORDER BY id LIMIT 6",
+            "{} WHERE substr(id, 1, length($1)) = $1 ORDER BY id LIMIT 6",
             self.run_columns()
         )))
-        .bind(pattern)
+        .bind(id_or_prefix)
         .fetch_all(&self.pool)
         .await?;
         if let Some(exact) = rows
@@ -722,7 +789,14 @@ impl RunStore {
         .bind(run.evaluation_set.as_ref().map(|set| set.sha256.clone()))
         .bind(run.evaluation_set.as_ref().map(|set| set.issues as i64))
         .execute(&mut *transaction)
-        .await?;
+        .await
+        .map_err(|error| match &error {
+            // Another process imported the same run since the check above.
+            sqlx::Error::Database(database) if database.is_unique_violation() => {
+                StoreError::RunExists(run.id.clone())
+            }
+            _ => StoreError::from(error),
+        })?;
         insert_run_issues(&mut transaction, &run.id, &bundle.issues).await?;
         if let Some(sharding) = &run.sharding {
             insert_sharding(&mut transaction, &run.id, sharding).await?;
@@ -1013,16 +1087,16 @@ async fn insert_outcome(
     .bind(i64::from(outcome.trial))
     .bind(outcome.pod_index as i64)
     .bind(outcome.status.as_str())
-    .bind(&outcome.reason)
+    .bind(without_nul(&outcome.reason))
     .bind(outcome.exit.to_string())
     .bind(stored_time(&outcome.started_at))
     .bind(outcome.duration_ms as i64)
     .bind(outcome.output.as_ref().map(|output| output.to_string()))
     .bind(outcome.grade.to_string())
-    .bind(&outcome.stdout)
+    .bind(without_nul(&outcome.stdout))
     .bind(outcome.stdout_bytes as i64)
     .bind(i64::from(outcome.stdout_truncated))
-    .bind(&outcome.stderr)
+    .bind(without_nul(&outcome.stderr))
     .bind(outcome.stderr_bytes as i64)
     .bind(i64::from(outcome.stderr_truncated))
     .bind(outcome.usage.llm_calls as i64)
@@ -1139,6 +1213,12 @@ async fn sqlite_pool(
         .connect_with(options)
         .await
         .map_err(open_error)
+}
+
+/// Text as a store keeps it: Postgres refuses a NUL character in text (SQLite keeps it), and an
+/// agent's output may hold one, so both stores keep U+FFFD in its place and read back alike.
+fn without_nul(text: &str) -> String {
+    text.replace('\0', "\u{FFFD}")
 }
 
 /// A nullable float parameter. sqlx 0.9's Any driver hands a null `f64` to Postgres as a null

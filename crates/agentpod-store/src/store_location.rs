@@ -5,8 +5,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-/// A run store's place, as `--store` names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A run store's place, as `--store` names it. `Debug` prints what `Display` does: never the
+/// password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum StoreLocation {
     /// A SQLite file, created if missing.
     File(PathBuf),
@@ -52,6 +53,12 @@ impl fmt::Display for StoreLocation {
     }
 }
 
+impl fmt::Debug for StoreLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StoreLocation({self})")
+    }
+}
+
 fn is_postgres_url(text: &str) -> bool {
     ["postgres://", "postgresql://"].iter().any(|scheme| {
         text.len() >= scheme.len() && text[..scheme.len()].eq_ignore_ascii_case(scheme)
@@ -59,37 +66,32 @@ fn is_postgres_url(text: &str) -> bool {
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`; a `password=` query
-/// parameter is hidden the same way.
-fn without_password(url: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|index| index + 3) else {
-        return url.to_string();
+/// parameter is hidden the same way. A URL that does not parse is not printed at all.
+fn without_password(text: &str) -> String {
+    let Ok(mut url) = url::Url::parse(text) else {
+        return "postgres://*** (not a valid URL)".to_string();
     };
-    let (head, rest) = url.split_at(scheme_end);
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let authority = match authority.rsplit_once('@') {
-        Some((user_info, host)) => match user_info.split_once(':') {
-            Some((user, _password)) => format!("{user}:***@{host}"),
-            None => authority.to_string(),
-        },
-        None => authority.to_string(),
-    };
-    let tail = match tail.split_once('?') {
-        Some((path, query)) => {
-            let query: Vec<String> = query
-                .split('&')
-                .map(|pair| match pair.split_once('=') {
-                    Some((key, _)) if key.eq_ignore_ascii_case("password") => {
-                        format!("{key}=***")
-                    }
-                    _ => pair.to_string(),
-                })
-                .collect();
-            format!("{path}?{}", query.join("&"))
-        }
-        None => tail.to_string(),
-    };
-    format!("{head}{authority}{tail}")
+    if url.password().is_some() {
+        let _ = url.set_password(Some("***"));
+    }
+    if url
+        .query_pairs()
+        .any(|(key, _)| key.eq_ignore_ascii_case("password"))
+    {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(key, value)| {
+                let value = if key.eq_ignore_ascii_case("password") {
+                    "***".to_string()
+                } else {
+                    value.into_owned()
+                };
+                (key.into_owned(), value)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string()
 }
 
 #[cfg(test)]
@@ -133,6 +135,16 @@ mod tests {
             let location: StoreLocation = url.parse().unwrap();
             assert_eq!(location.to_string(), shown);
             assert!(!location.to_string().contains("s3cret"));
+            assert!(!format!("{location:?}").contains("s3cret"));
+        }
+        // A password with a character a URL must encode, left unencoded: nothing is printed
+        // rather than a part of it.
+        for url in [
+            "postgres://u:s3cret/x@db/runs",
+            "postgres://u:s3c#ret@db/runs",
+        ] {
+            let shown = url.parse::<StoreLocation>().unwrap().to_string();
+            assert!(!shown.contains("s3c"), "{url} shown as {shown}");
         }
     }
 }

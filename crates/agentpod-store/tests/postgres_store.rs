@@ -5,6 +5,7 @@
 //! opened at once on one new database (as shards on several machines do) migrate it once and
 //! write side by side.
 
+use agentpod_store::StoreError;
 use agentpod_store::{
     BoundaryDetail, BoundaryEventRecord, EvaluationSet, IssueUsage, ModelCallDetail, NewRun,
     OutcomeRecord, OutcomeStatus, Page, ProposalDetail, RowChangeDetail, RunSharding, RunStatus,
@@ -88,7 +89,12 @@ fn outcome(run: &str, issue: &str, trial: u32, attempt: u32) -> OutcomeRecord {
         duration_ms: 1_234 * u64::from(trial),
         output: (trial == 1).then(|| json!({"priority": "high"})),
         grade: json!({"checks": [{"name": "priority", "passed": true}]}),
-        stdout: "out ✓".into(),
+        // A NUL from the agent's output: Postgres refuses it in text, so both stores keep U+FFFD.
+        stdout: if trial == 2 {
+            "out\0✓".into()
+        } else {
+            "out ✓".into()
+        },
         stdout_bytes: 70_000,
         stdout_truncated: trial == 1,
         stderr: String::new(),
@@ -169,11 +175,17 @@ fn events(issue: &str, trial: u32) -> Vec<BoundaryEventRecord> {
 /// 2 of each first interrupted, then run again with fewer steps), its boundary kept, resumed once
 /// as a shard, finished.
 async fn write_run(store: &RunStore, id: &str) -> TestResult {
+    write_attempts(store, id, 2).await
+}
+
+/// [`write_run`]'s first `attempts` attempts (1: the run is left interrupted, trial 2 of every
+/// issue still owed).
+async fn write_attempts(store: &RunStore, id: &str, attempts: u32) -> TestResult {
     store.create_run(&new_run(id)).await?;
     store
         .set_run_boundary(id, &json!({"writable": ["tickets"]}))
         .await?;
-    for attempt in 1..=2 {
+    for attempt in 1..=attempts {
         for issue in ["c-3", "a-1", "b-2"] {
             for trial in 1..=2 {
                 if attempt == 2 && trial == 1 {
@@ -204,6 +216,9 @@ async fn write_run(store: &RunStore, id: &str) -> TestResult {
                     Utc.with_ymd_and_hms(2026, 12, 5, 9, 7, 0).unwrap(),
                 )
                 .await?;
+            if attempts == 1 {
+                return Ok(());
+            }
             store.reopen_run(id).await?;
         }
     }
@@ -250,7 +265,7 @@ async fn everything(
     Ok(json!({
         "bundle": serde_json::to_value(&bundle)?,
         "listed": serde_json::to_value(store.list_runs(5).await?)?,
-        "by_prefix": serde_json::to_value(store.find_run(&id[..10]).await?)?,
+        "by_prefix": serde_json::to_value(store.find_run(&id[..id.len() - 2]).await?)?,
         "without_texts": serde_json::to_value(&without_texts)?,
         "pending": format!("{pending:?}"),
         "issue": store.run_issue(id, "b-2").await?,
@@ -258,6 +273,7 @@ async fn everything(
         "step_counts": format!("{step_counts:?}"),
         "step_page": serde_json::to_value(&page)?,
         "issue_events": serde_json::to_value(store.issue_boundary_events(id, "c-3").await?)?,
+        "issue_steps": serde_json::to_value(store.steps(id, Some("a-1")).await?)?,
         "proposal_count": store.proposal_count(id).await?,
         "proposals": serde_json::to_value(&proposals)?,
     }))
@@ -272,6 +288,27 @@ async fn postgres_answers_every_read_as_sqlite_does() -> TestResult {
     let id = "20261205-090000-pgst";
     write_run(&sqlite, id).await?;
     write_run(&postgres, id).await?;
+
+    // A run left interrupted after its first attempt: what `--resume` still owes, alike.
+    let interrupted = "20261205-090000-half";
+    write_attempts(&sqlite, interrupted, 1).await?;
+    write_attempts(&postgres, interrupted, 1).await?;
+    let owed = postgres.pending_trials(interrupted).await?;
+    let owed: Vec<(&str, u32)> = owed
+        .iter()
+        .map(|t| (t.issue_id.as_str(), t.trial))
+        .collect();
+    // Trial 2 of every issue is owed, and of those only what shard 2 of 3 holds is this run's.
+    assert_eq!(owed, [("a-1", 2)]);
+    let differences_of_interrupted = differences(
+        "",
+        &everything(&sqlite, interrupted).await?,
+        &everything(&postgres, interrupted).await?,
+    );
+    assert!(
+        differences_of_interrupted.is_empty(),
+        "{differences_of_interrupted:#?}"
+    );
 
     let from_sqlite = everything(&sqlite, id).await?;
     let from_postgres = everything(&postgres, id).await?;
@@ -313,6 +350,7 @@ async fn postgres_answers_every_read_as_sqlite_does() -> TestResult {
         "the re-run replaced the interrupted trial"
     );
     assert!(outcomes[0].stdout_truncated && !outcomes[1].stdout_truncated);
+    assert_eq!(outcomes[1].stdout, "out\u{FFFD}✓");
     assert_eq!(outcomes[0].usage.cost_usd, Some(0.0125));
     assert_eq!(outcomes[1].usage.cost_usd, None);
     // Trial 2 was run again with 2 steps: the first attempt's 4 are gone.
@@ -461,4 +499,59 @@ fn differences(path: &str, left: &serde_json::Value, right: &serde_json::Value) 
         _ if left == right => Vec::new(),
         _ => vec![format!("{path}: {left} != {right}")],
     }
+}
+
+#[tokio::test]
+async fn a_run_is_held_by_one_process_at_a_time() -> TestResult {
+    let server = LocalPostgres::start().await?;
+    let first = postgres_store(&server, "holds").await?;
+    let location: StoreLocation = server.endpoint.admin_url("holds").parse()?;
+    // Another process's store: its own pool, its own sessions.
+    let second = RunStore::open_location(&location).await?;
+    let hold = first.hold_run("20261205-090000-held").await?;
+    match second.hold_run("20261205-090000-held").await {
+        Err(StoreError::RunBusy(run)) => assert_eq!(run, "20261205-090000-held"),
+        other => panic!("a held run was held again: {other:?}"),
+    }
+    // Another run is not held by it; the same process's own pool is refused too.
+    drop(second.hold_run("20261205-090000-free").await?);
+    assert!(first.hold_run("20261205-090000-held").await.is_err());
+    // Ended with its session: a process that dies lets go.
+    drop(hold);
+    let mut again = None;
+    for _ in 0..100 {
+        if let Ok(hold) = second.hold_run("20261205-090000-held").await {
+            again = Some(hold);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(again.is_some(), "the hold went with its session");
+    Ok(())
+}
+
+#[tokio::test]
+async fn reading_a_database_that_holds_no_store_makes_none() -> TestResult {
+    let server = LocalPostgres::start().await?;
+    let mut admin = server.admin("postgres").await?;
+    sqlx::query("CREATE DATABASE not_a_store")
+        .execute(&mut admin)
+        .await?;
+    let location: StoreLocation = server.endpoint.admin_url("not_a_store").parse()?;
+    match RunStore::open_location_to_read(&location).await {
+        Err(StoreError::NoStore(shown)) => {
+            assert!(!shown.contains(&server.endpoint.password), "{shown}");
+        }
+        other => panic!("a database without a store was read as one: {other:?}"),
+    }
+    let (tables,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+    )
+    .fetch_one(&mut server.admin("not_a_store").await?)
+    .await?;
+    assert_eq!(tables, 0, "reading created nothing");
+    // Once a writer made it, readers find it.
+    drop(RunStore::open_location(&location).await?);
+    RunStore::open_location_to_read(&location).await?;
+    Ok(())
 }

@@ -65,6 +65,8 @@ pub(crate) struct GlobalOptions {
         long,
         global = true,
         env = "AGENTPOD_STORE",
+        // The variable may hold a Postgres password: `--help` names it without its value.
+        hide_env_values = true,
         default_value = ".agentpod/runs.db",
         value_name = "FILE|URL"
     )]

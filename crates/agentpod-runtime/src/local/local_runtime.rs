@@ -97,6 +97,7 @@ impl LocalRuntime {
         let log_path = resources.directory().join(RESTORE_LOG_FILE);
         let (_, stderr) = log_files(&log_path)?;
         let mut command = Command::new(&self.binaries.postgres);
+        without_store_credentials(&mut command);
         command
             .arg("--single")
             .arg("-D")
@@ -163,6 +164,7 @@ impl LocalRuntime {
         let log_path = resources.directory().join(INITDB_LOG_FILE);
         let (stdout, stderr) = log_files(&log_path)?;
         let mut command = Command::new(&self.binaries.initdb);
+        without_store_credentials(&mut command);
         command
             .arg("-D")
             .arg(data_dir)
@@ -217,6 +219,7 @@ impl LocalRuntime {
         let data_dir = resources.data_dir();
         let (log_for_stdout, log) = log_files(&resources.directory().join(LOG_FILE))?;
         let mut command = Command::new(&self.binaries.postgres);
+        without_store_credentials(&mut command);
         command
             .arg("-D")
             .arg(data_dir)
@@ -529,6 +532,21 @@ fn log_tail(path: &Path) -> String {
     let mut bytes = Vec::new();
     let _ = file.read_to_end(&mut bytes);
     String::from_utf8_lossy(&bytes).trim().to_string()
+}
+
+/// What may name the run store's credentials in agentpod's environment (a shared Postgres store's
+/// URL and libpq's password sources), kept from the pod's server processes: defence in depth, as
+/// the agent's role cannot read a server's environment.
+fn without_store_credentials(command: &mut Command) {
+    for variable in [
+        "AGENTPOD_STORE",
+        "PGPASSWORD",
+        "PGPASSFILE",
+        "PGSERVICEFILE",
+        "DATABASE_URL",
+    ] {
+        command.env_remove(variable);
+    }
 }
 
 #[cfg(test)]

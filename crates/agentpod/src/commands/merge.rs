@@ -48,6 +48,9 @@ pub(crate) async fn merge(global: &GlobalOptions, args: MergeArgs) -> Result<Exi
 }
 
 /// The group's shards in the store, each as the bundle it would export, named by its run id.
+/// A part run more than once (a CI job re-run, a shard started afresh elsewhere) counts by its
+/// one finished run, the others named and left out; with none or several finished, all are
+/// given to the merge, which names the problem.
 async fn stored_shards(store: &RunStore, group: &str) -> Result<Vec<(String, RunBundle)>, Failure> {
     let read_failure = |error: agentpod_store::StoreError| {
         Failure::from_error(Exit::Setup, "cannot read the run store", &error)
@@ -62,10 +65,40 @@ async fn stored_shards(store: &RunStore, group: &str) -> Result<Vec<(String, Run
             ),
         ));
     }
-    let mut bundles = Vec::new();
+    let mut by_part: std::collections::BTreeMap<u32, Vec<agentpod_store::RunRecord>> =
+        Default::default();
     for run_id in run_ids {
-        let bundle = store.export_bundle(&run_id).await.map_err(read_failure)?;
-        bundles.push((format!("run {run_id}"), bundle));
+        let run = store.find_run(&run_id).await.map_err(read_failure)?;
+        let part = run
+            .sharding
+            .as_ref()
+            .and_then(|sharding| sharding.part)
+            .unwrap_or(0);
+        by_part.entry(part).or_default().push(run);
+    }
+    let mut bundles = Vec::new();
+    for (part, runs) in by_part {
+        let finished: Vec<&agentpod_store::RunRecord> = runs
+            .iter()
+            .filter(|run| run.status == RunStatus::Finished)
+            .collect();
+        let chosen: Vec<&agentpod_store::RunRecord> = if runs.len() > 1 && finished.len() == 1 {
+            for other in runs.iter().filter(|run| run.id != finished[0].id) {
+                eprintln!(
+                    "shard {part}: run {} ({}) left out for run {}, the part's finished run",
+                    other.id,
+                    other.status.as_str(),
+                    finished[0].id
+                );
+            }
+            finished
+        } else {
+            runs.iter().collect()
+        };
+        for run in chosen {
+            let bundle = store.export_bundle(&run.id).await.map_err(read_failure)?;
+            bundles.push((format!("run {}", run.id), bundle));
+        }
     }
     Ok(bundles)
 }

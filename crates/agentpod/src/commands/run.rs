@@ -57,16 +57,26 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
         PlanError::Preflight(_) => Failure::new(Exit::InvalidInput, error.to_string()),
         other => Failure::new(Exit::InvalidInput, format!("error: {other}")),
     };
-    let (plan, stored_runtime) = match &args.resume {
+    let hold_failure = |error: agentpod_store::StoreError| match error {
+        agentpod_store::StoreError::RunBusy(_) => {
+            Failure::new(Exit::InvalidInput, format!("error: {error}"))
+        }
+        other => Failure::from_error(Exit::Setup, "cannot write the run store", &other),
+    };
+    // Held until this process ends: no second process runs the same run meanwhile.
+    let (plan, stored_runtime, _hold) = match &args.resume {
         None => {
             let spec_path = args.spec.as_ref().ok_or_else(|| {
                 Failure::new(Exit::InvalidInput, "give a pod spec, or --resume RUN")
             })?;
             let spec = agentpod_spec::load(spec_path)
                 .map_err(|error| Failure::new(Exit::InvalidInput, error.to_string()))?;
+            let run_id = new_run_id();
+            let hold = store.hold_run(&run_id).await.map_err(hold_failure)?;
             (
-                RunPlan::prepare(new_run_id(), spec, options).map_err(plan_failure)?,
+                RunPlan::prepare(run_id, spec, options).map_err(plan_failure)?,
                 None,
+                hold,
             )
         }
         Some(resume) => {
@@ -80,6 +90,7 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
                 Failure::from_error(Exit::InvalidInput, "", &error)
             };
             let run = store.find_run(resume).await.map_err(store_error)?;
+            let hold = store.hold_run(&run.id).await.map_err(hold_failure)?;
             let spec_path = args
                 .spec
                 .clone()
@@ -107,6 +118,7 @@ pub(crate) async fn run(global: &GlobalOptions, args: RunArgs) -> Result<Exit, F
             (
                 RunPlan::resume(&run, spec, pending, options).map_err(plan_failure)?,
                 Some(run.runtime.clone()),
+                hold,
             )
         }
     };

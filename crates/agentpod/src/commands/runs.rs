@@ -100,5 +100,10 @@ pub(crate) async fn open_existing_store(global: &GlobalOptions) -> Result<RunSto
     }
     RunStore::open_location_to_read(&global.store)
         .await
-        .map_err(|error| Failure::from_error(Exit::Setup, "cannot open the run store", &error))
+        .map_err(|error| match error {
+            agentpod_store::StoreError::NoStore(_) => {
+                Failure::new(Exit::InvalidInput, format!("error: {error}"))
+            }
+            other => Failure::from_error(Exit::Setup, "cannot open the run store", &other),
+        })
 }
