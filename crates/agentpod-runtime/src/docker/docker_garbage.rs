@@ -86,7 +86,8 @@ pub(crate) async fn collect_docker_resources(
             continue;
         }
         if !dry_run {
-            remove_network(docker, &name).await?;
+            let is_swept = |labels: &HashMap<String, String>| is_garbage(labels, all, &host);
+            remove_garbage_network(docker, &name, is_swept, &mut garbage.containers).await?;
         }
         garbage.networks.push(name);
     }
@@ -137,6 +138,61 @@ pub(crate) async fn collect_docker_resources(
 
 /// Bridge names of every network still there (any network: a rule is only stale once its
 /// bridge is gone). With `dry_run`, networks reported as garbage count as gone.
+/// Removes a garbage network. A network can still have a container on it that the listing above
+/// did not see: the Docker engine finishes creating and starting a container whose client (a
+/// killed agentpod) is gone, after the listing. Such containers carry the network's run labels;
+/// those that are garbage by their own labels are removed (and named) and the network removed
+/// again, a few times at most.
+async fn remove_garbage_network(
+    docker: &Docker,
+    name: &str,
+    is_swept: impl Fn(&HashMap<String, String>) -> bool,
+    removed_containers: &mut Vec<String>,
+) -> Result<(), RuntimeError> {
+    const ATTEMPTS: u32 = 5;
+    for attempt in 1..=ATTEMPTS {
+        let error = match remove_network(docker, name).await {
+            Ok(()) => return Ok(()),
+            Err(error) if attempt == ATTEMPTS => return Err(error),
+            Err(error) => error,
+        };
+        tracing::debug!(network = name, error = %ErrorChain(&error), "network still in use; removing what is on it");
+        let attached = match docker.inspect_network(name, None).await {
+            Ok(network) => network.containers.unwrap_or_default(),
+            Err(error) if is_not_found(&error) => return Ok(()),
+            Err(error) => {
+                return Err(RuntimeError::docker(
+                    format!("inspect network {name}"),
+                    error,
+                ));
+            }
+        };
+        for (id, endpoint) in attached {
+            let swept = match docker.inspect_container(&id, None).await {
+                Ok(container) => container
+                    .config
+                    .and_then(|config| config.labels)
+                    .is_some_and(|container_labels| is_swept(&container_labels)),
+                Err(error) if is_not_found(&error) => false,
+                Err(error) => {
+                    return Err(RuntimeError::docker(
+                        format!("inspect container {id}"),
+                        error,
+                    ));
+                }
+            };
+            // Only agentpod's own garbage: anything else on the network stays, and the network
+            // with it (the last attempt reports the error).
+            if swept {
+                remove_container(docker, &id).await?;
+                removed_containers.push(endpoint.name.unwrap_or(id));
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt))).await;
+    }
+    Ok(())
+}
+
 async fn live_bridges(
     docker: &Docker,
     garbage_networks: &[String],
