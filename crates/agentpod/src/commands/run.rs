@@ -255,11 +255,12 @@ pub(crate) fn write_json(
 }
 
 /// The run store and the files SQLite and agentpod keep beside it: a sandboxed agent sees none.
-/// A Postgres store has no files here.
+/// A Postgres store has no files here, but a SQLite store at the default place may still hold
+/// earlier runs (their issues' answers): its files are hidden all the same.
 fn store_files(store: &StoreLocation) -> Vec<std::path::PathBuf> {
-    let Some(store) = store.file() else {
-        return Vec::new();
-    };
+    let store = store
+        .file()
+        .unwrap_or(std::path::Path::new(agentpod_store::DEFAULT_STORE_PATH));
     let name = store
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
@@ -304,6 +305,19 @@ mod tests {
         assert_eq!(
             beside("postgres://agentpod@db/runs"),
             PathBuf::from(".agentpod/runs")
+        );
+    }
+
+    #[test]
+    fn with_a_postgres_store_the_default_sqlite_store_is_still_hidden() {
+        let hidden = store_files(&"postgres://agentpod@db/runs".parse().unwrap());
+        assert!(
+            hidden.contains(&PathBuf::from(".agentpod/runs.db")),
+            "{hidden:?}"
+        );
+        assert!(
+            hidden.contains(&PathBuf::from(".agentpod/runs.db-wal")),
+            "{hidden:?}"
         );
     }
 }
