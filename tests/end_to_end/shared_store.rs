@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
-use agentpod_end_to_end::{Scratch, binary, repo_root, run_id_from_stderr, stderr_text};
+use agentpod_end_to_end::{Scratch, binary, run_id_from_stderr, stderr_text};
 use agentpod_test_postgres::LocalPostgres;
 use serde_json::Value;
 
@@ -92,9 +92,9 @@ impl Machines {
             ])
             .args(["sh", "-c", "hostname \"$0\" && exec \"$@\""])
             .arg(format!("machine-{}", index + 1))
-            .arg(binary("agentpod"))
-            .args(args);
-        shared_store_environment(&mut command, store, scratch, args);
+            .arg(binary("agentpod"));
+        let mut command = scratch.with_arguments(command, args);
+        command.env("AGENTPOD_STORE", store);
         command
     }
 }
@@ -121,24 +121,13 @@ fn ip(args: &[&str]) {
     );
 }
 
-fn shared_store_environment(command: &mut Command, store: &str, scratch: &Scratch, args: &[&str]) {
-    command
-        .current_dir(repo_root())
-        .env("AGENTPOD_STORE", store)
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .env("XDG_CACHE_HOME", repo_root().join("target/test-cache"));
-    if args.first() == Some(&"run") {
-        command.arg("--work-dir").arg(scratch.path().join("work"));
-    }
-}
-
 /// `agentpod ARGS` on this machine against the shared store.
 fn on_this_machine(store: &str, scratch: &Scratch, args: &[&str]) -> Output {
-    let mut command = Command::new(binary("agentpod"));
-    command.args(args);
-    shared_store_environment(&mut command, store, scratch, args);
-    command.output().expect("agentpod starts")
+    scratch
+        .with_arguments(Command::new(binary("agentpod")), args)
+        .env("AGENTPOD_STORE", store)
+        .output()
+        .expect("agentpod starts")
 }
 
 fn json_of(output: &Output) -> Value {
@@ -153,14 +142,9 @@ fn shards_on_two_machines_write_one_postgres_store_and_merge_there_into_the_run_
     let server = runtime
         .block_on(LocalPostgres::start_on(SERVER_ADDRESS))
         .expect("a Postgres server on the bridge");
-    runtime.block_on(async {
-        let mut admin = server.admin("postgres").await.unwrap();
-        sqlx::query("CREATE DATABASE team_runs")
-            .execute(&mut admin)
-            .await
-            .unwrap();
-    });
-    let store = server.endpoint.admin_url("team_runs");
+    let store = runtime
+        .block_on(server.create_database("team_runs"))
+        .unwrap();
     let here = Scratch::new();
 
     // The run on one machine, in a SQLite store, for comparison.

@@ -160,21 +160,11 @@ fn the_viewer_in_a_browser_shows_the_stores_numbers_from_sqlite_and_from_postgre
     let server = runtime
         .block_on(agentpod_test_postgres::LocalPostgres::start())
         .expect("a Postgres server");
-    runtime.block_on(async {
-        let mut admin = server.admin("postgres").await.unwrap();
-        sqlx::query("CREATE DATABASE viewed")
-            .execute(&mut admin)
-            .await
-            .unwrap();
-    });
-    let store = server.endpoint.admin_url("viewed");
+    let store = runtime.block_on(server.create_database("viewed")).unwrap();
     let on_postgres = |args: &[&str]| {
-        let mut command = std::process::Command::new(agentpod_end_to_end::binary("agentpod"));
-        command
-            .current_dir(repo_root())
-            .env("AGENTPOD_STORE", &store)
-            .env("NO_COLOR", "1")
-            .args(args);
+        let command = std::process::Command::new(agentpod_end_to_end::binary("agentpod"));
+        let mut command = scratch.with_arguments(command, args);
+        command.env("AGENTPOD_STORE", &store);
         command
     };
     for run in [&baseline, &candidate] {

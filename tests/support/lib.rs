@@ -45,10 +45,16 @@ impl Scratch {
     /// `agentpod` with this scratch's store and work dir, run from the repository root.
     pub fn agentpod(&self, args: &[&str]) -> Command {
         let mut command = Command::new(binary("agentpod"));
+        command.arg("--store").arg(self.path().join("runs.db"));
+        self.with_arguments(command, args)
+    }
+
+    /// `command` (`agentpod`, or a wrapper ending in it) given `args` and what every test's
+    /// agentpod gets: run from the repository root, the tests' own seed cache, and for `run`
+    /// this scratch's work dir. The store is the caller's (`--store`, or `AGENTPOD_STORE`).
+    pub fn with_arguments(&self, mut command: Command, args: &[&str]) -> Command {
         command
             .current_dir(repo_root())
-            .arg("--store")
-            .arg(self.path().join("runs.db"))
             .args(args)
             .env_remove("RUST_LOG")
             .env("NO_COLOR", "1")

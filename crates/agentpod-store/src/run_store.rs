@@ -414,17 +414,15 @@ impl RunStore {
     }
 
     /// The shards of `group` in this store (runs with a part, not a merged run), by part.
-    pub async fn shard_run_ids(&self, group: &str) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id FROM runs WHERE shard_group = $1 AND shard_part IS NOT NULL
-             ORDER BY shard_part, id",
-        )
+    pub async fn shard_runs(&self, group: &str) -> Result<Vec<RunRecord>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{} WHERE shard_group = $1 AND shard_part IS NOT NULL ORDER BY shard_part, id",
+            self.run_columns()
+        )))
         .bind(group)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| Ok(row.try_get::<String, _>("id")?))
-            .collect()
+        rows.iter().map(run_from_row).collect()
     }
 
     /// Finds a run by its id or an unambiguous prefix of it; `latest` means the most recent run.
@@ -671,11 +669,10 @@ impl RunStore {
         let rows = sqlx::query(
             "SELECT s.issue_id, s.trial, s.kind, s.started_at, s.latency_ms, s.detail_json FROM steps s
              LEFT JOIN run_issues i ON i.run_id = s.run_id AND i.issue_id = s.issue_id
-             WHERE s.run_id = $1 AND ($2 IS NULL OR s.issue_id = $3)
+             WHERE s.run_id = $1 AND ($2 IS NULL OR s.issue_id = $2)
              ORDER BY i.position NULLS FIRST, s.issue_id, s.trial, s.started_at NULLS FIRST, s.kind, s.position",
         )
         .bind(run_id)
-        .bind(issue_id)
         .bind(issue_id)
         .fetch_all(&self.pool)
         .await?;

@@ -21,12 +21,7 @@ async fn postgres_store(
     server: &LocalPostgres,
     database: &str,
 ) -> Result<RunStore, Box<dyn std::error::Error>> {
-    let mut admin = server.admin("postgres").await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
-        .execute(&mut admin)
-        .await?;
-    let url = server.endpoint.admin_url(database);
-    let location: StoreLocation = url.parse()?;
+    let location: StoreLocation = server.create_database(database).await?.parse()?;
     assert!(matches!(location, StoreLocation::Postgres(_)));
     Ok(RunStore::open_location(&location).await?)
 }
@@ -438,11 +433,7 @@ async fn a_report_model_is_used_only_at_the_revision_it_was_computed_from() -> T
 async fn stores_opened_at_once_on_a_new_database_migrate_it_once_and_write_side_by_side()
 -> TestResult {
     let server = LocalPostgres::start().await?;
-    let mut admin = server.admin("postgres").await?;
-    sqlx::query("CREATE DATABASE side_by_side")
-        .execute(&mut admin)
-        .await?;
-    let location: StoreLocation = server.endpoint.admin_url("side_by_side").parse()?;
+    let location: StoreLocation = server.create_database("side_by_side").await?.parse()?;
     // Six writers, each with its own pool (as six processes have), open the new database at once
     // and each writes its own run.
     let writers = (0..6).map(|writer| {
@@ -533,11 +524,7 @@ async fn a_run_is_held_by_one_process_at_a_time() -> TestResult {
 #[tokio::test]
 async fn reading_a_database_that_holds_no_store_makes_none() -> TestResult {
     let server = LocalPostgres::start().await?;
-    let mut admin = server.admin("postgres").await?;
-    sqlx::query("CREATE DATABASE not_a_store")
-        .execute(&mut admin)
-        .await?;
-    let location: StoreLocation = server.endpoint.admin_url("not_a_store").parse()?;
+    let location: StoreLocation = server.create_database("not_a_store").await?.parse()?;
     match RunStore::open_location_to_read(&location).await {
         Err(StoreError::NoStore(shown)) => {
             assert!(!shown.contains(&server.endpoint.password), "{shown}");

@@ -160,6 +160,16 @@ impl LocalPostgres {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// A new, empty database `name` on this server; its superuser URL.
+    pub async fn create_database(&self, name: &str) -> Result<String, sqlx::Error> {
+        let mut admin = self.admin("postgres").await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await?;
+        admin.close().await?;
+        Ok(self.endpoint.admin_url(name))
+    }
+
     /// An admin connection to `database`.
     pub async fn admin(&self, database: &str) -> Result<PgConnection, sqlx::Error> {
         connect(&self.endpoint.admin_url(database)).await

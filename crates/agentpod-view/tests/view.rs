@@ -267,13 +267,12 @@ async fn every_page_shows_a_postgres_store_escaped_and_paged() {
     let server = agentpod_test_postgres::LocalPostgres::start()
         .await
         .unwrap();
-    let mut admin = server.admin("postgres").await.unwrap();
-    sqlx::query("CREATE DATABASE viewed")
-        .execute(&mut admin)
+    let location: agentpod_store::StoreLocation = server
+        .create_database("viewed")
         .await
+        .unwrap()
+        .parse()
         .unwrap();
-    let location: agentpod_store::StoreLocation =
-        server.endpoint.admin_url("viewed").parse().unwrap();
     let store = RunStore::open_location(&location).await.unwrap();
     every_page_shows_the_store_escaped_and_paged(store).await;
 }

@@ -55,8 +55,8 @@ async fn stored_shards(store: &RunStore, group: &str) -> Result<Vec<(String, Run
     let read_failure = |error: agentpod_store::StoreError| {
         Failure::from_error(Exit::Setup, "cannot read the run store", &error)
     };
-    let run_ids = store.shard_run_ids(group).await.map_err(read_failure)?;
-    if run_ids.is_empty() {
+    let runs = store.shard_runs(group).await.map_err(read_failure)?;
+    if runs.is_empty() {
         return Err(Failure::new(
             Exit::InvalidInput,
             format!(
@@ -67,8 +67,7 @@ async fn stored_shards(store: &RunStore, group: &str) -> Result<Vec<(String, Run
     }
     let mut by_part: std::collections::BTreeMap<u32, Vec<agentpod_store::RunRecord>> =
         Default::default();
-    for run_id in run_ids {
-        let run = store.find_run(&run_id).await.map_err(read_failure)?;
+    for run in runs {
         let part = run
             .sharding
             .as_ref()
