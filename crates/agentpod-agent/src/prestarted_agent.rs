@@ -9,6 +9,10 @@
 //! replaces it (same process, same sandbox, same limits) with exactly the environment a cold
 //! start gives. Nothing of the issue exists in the sandbox before then: its view holds the
 //! paths the runner chose for it, which the runner fills just before the start.
+//!
+//! Once the sandbox is set up and its shell runs, the shell says so on a second pipe
+//! ([`PrestartedAgent::ready`]): a sandbox that failed to set up is then found, and replaced,
+//! while the previous agent still works rather than at its issue's start.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -28,13 +32,19 @@ use crate::{AgentInvocation, AgentRun, HostSandbox};
 /// The descriptor the waiting shell reads its start line from.
 const START_FD: i32 = 4;
 
-/// Where the start line's descriptor sits in agentpod until the fork: above the descriptors
-/// the child is given (0–2, bwrap's arguments on 3, this one on 4), so no `dup2` clobbers it.
+/// The descriptor the waiting shell writes one byte to once it runs (the sandbox is set up),
+/// then closes.
+const READY_FD: i32 = 5;
+
+/// Where the pipes' descriptors sit in agentpod until the fork: above the descriptors
+/// the child is given (0–2, bwrap's arguments on 3, these on 4 and 5), so no `dup2` clobbers
+/// one.
 const START_FD_FLOOR: i32 = 10;
 
-/// The shell that waits: it reads the start line (every line up to the pipe's end), closes the
-/// pipe and runs it; an empty line (agentpod went away) ends it.
-const WAITING_SHELL: &str = "script=
+/// The shell that waits: it says it runs, reads the start line (every line up to the pipe's
+/// end), closes the pipe and runs it; an empty line (agentpod went away) ends it.
+const WAITING_SHELL: &str = "echo >&5; exec 5>&-
+script=
 while IFS= read -r line <&4; do script=\"$script$line
 \"; done
 exec 4<&-
@@ -48,7 +58,7 @@ const ENV_PROGRAMS: &[&str] = &["/usr/bin/env", "/bin/env"];
 /// The shell that waits; in the sandbox like `env`.
 const SHELL: &str = "/bin/sh";
 
-/// How long the waiting shell may take to read its start line.
+/// How long the waiting shell may take to read its start line, and the sandbox to set up.
 const START_LINE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A sandbox set up ahead of its issue, its shell waiting for the start line. Dropped unused,
@@ -60,6 +70,8 @@ pub struct PrestartedAgent {
     group: Option<ProcessGroup>,
     cgroup: Option<AgentCgroup>,
     start_line: Option<OwnedFd>,
+    /// Where the shell says it runs; `None` once read.
+    ready_signal: Option<OwnedFd>,
     env_program: PathBuf,
     /// The agent's argv, as `AgentInvocation::command`.
     command: Vec<String>,
@@ -97,14 +109,18 @@ impl PrestartedAgent {
         ];
         let (mut sandboxed, parts) = sandboxed_command(sandbox, &shell_command, working_dir)
             .map_err(|error| PrestartError::Start(Box::new(error)))?;
-        let (reader, writer) = start_line_pipe().map_err(PrestartError::Pipe)?;
+        let (reader, writer) = raised_pipe().map_err(PrestartError::Pipe)?;
+        let (ready_reader, ready_writer) = raised_pipe().map_err(PrestartError::Pipe)?;
         let reader_fd = reader.as_raw_fd();
+        let ready_fd = ready_writer.as_raw_fd();
         // SAFETY: dup2 is async-signal-safe and allocates nothing; it also clears
-        // close-on-exec on the copy, which is what the shell inherits.
+        // close-on-exec on the copies, which are what the shell inherits.
         unsafe {
             sandboxed.pre_exec(move || {
-                if nix::libc::dup2(reader_fd, START_FD) < 0 {
-                    return Err(std::io::Error::last_os_error());
+                for (from, to) in [(reader_fd, START_FD), (ready_fd, READY_FD)] {
+                    if nix::libc::dup2(from, to) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
                 }
                 Ok(())
             });
@@ -117,16 +133,45 @@ impl PrestartedAgent {
             }))
         })?;
         drop(reader);
+        drop(ready_writer);
         let group = Some(ProcessGroup::led_by(child.id()));
         Ok(PrestartedAgent {
             child: Some(child),
             group,
             cgroup: parts.cgroup,
             start_line: Some(writer),
+            ready_signal: Some(ready_reader),
             env_program,
             command: command.to_vec(),
             prestarted: Instant::now(),
         })
+    }
+
+    /// Whether the sandbox set up and its shell runs, waiting for its start line: `false` when
+    /// it ended first (bubblewrap can lose a race with a mount another pod's slot makes or
+    /// removes under a directory it binds) or did not get there within seconds. Such a sandbox
+    /// would start its agent cold; the caller can start another instead. Answers at once after
+    /// the first call.
+    pub async fn ready(&mut self) -> bool {
+        if let Some(signal) = self.ready_signal.take() {
+            let said = async {
+                let mut pipe = tokio::net::unix::pipe::Receiver::from_owned_fd(signal)?;
+                let mut byte = [0u8; 1];
+                tokio::io::AsyncReadExt::read(&mut pipe, &mut byte).await
+            };
+            // One byte read: the shell ran. None (its end closed first): the sandbox ended.
+            if !matches!(
+                tokio::time::timeout(START_LINE_TIMEOUT, said).await,
+                Ok(Ok(1))
+            ) {
+                self.start_line = None;
+            }
+        }
+        self.start_line.is_some()
+            && self
+                .child
+                .as_mut()
+                .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
     }
 
     /// The process id of the sandbox (bubblewrap's outer process) while it waits.
@@ -169,7 +214,7 @@ impl PrestartedAgent {
                 .await
                 .err()
                 .map(|error| error.to_string()),
-            None => None,
+            None => Some("the sandbox did not say it runs".to_owned()),
         };
         if let Some(reason) = refused {
             tracing::warn!(%reason, "the prestarted sandbox cannot start the agent; starting it cold");
@@ -216,18 +261,20 @@ pub enum PrestartError {
     Start(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
 }
 
-/// The pipe the start line goes through: the reader at `START_FD_FLOOR` or above, both ends
-/// close-on-exec (the child gets its copy through `dup2`).
-fn start_line_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+/// A pipe whose ends are at `START_FD_FLOOR` or above (so no `dup2` before the exec clobbers
+/// one), both close-on-exec (the child gets its copy through `dup2`).
+fn raised_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
     let (reader, writer) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    Ok((raise(reader)?, raise(writer)?))
+}
+
+fn raise(descriptor: OwnedFd) -> std::io::Result<OwnedFd> {
     let raised = nix::fcntl::fcntl(
-        &reader,
+        &descriptor,
         nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(START_FD_FLOOR),
     )?;
-    drop(reader);
     // SAFETY: `raised` is a descriptor fcntl just made for us and nothing else owns.
-    let reader = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raised) };
-    Ok((reader, writer))
+    Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raised) })
 }
 
 /// `exec env -i NAME=VALUE… COMMAND…` with the environment a cold start gives (the host's

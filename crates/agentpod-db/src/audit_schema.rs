@@ -192,65 +192,75 @@ pub(crate) async fn install_triggers(
     Ok(())
 }
 
+/// A row of either audit table: a proposal has `proposed_by` and `status`, a change neither.
 #[derive(sqlx::FromRow)]
-struct ChangeRow {
+struct AuditRow {
+    is_proposal: bool,
     table_schema: String,
     table_name: String,
     operation: String,
     before: Option<serde_json::Value>,
     after: Option<serde_json::Value>,
     statement: Option<String>,
+    proposed_by: Option<String>,
+    status: Option<String>,
 }
 
-#[derive(sqlx::FromRow)]
-struct ProposalRow {
-    table_schema: String,
-    table_name: String,
-    operation: String,
-    before: Option<serde_json::Value>,
-    after: Option<serde_json::Value>,
-    statement: Option<String>,
-    proposed_by: String,
-    status: String,
-}
+/// Both audit tables in one statement: one round trip after the agent, where it waits.
+const READ_EVENTS: &str =
+    "SELECT false AS is_proposal, sequence, table_schema, table_name, operation,
+            before, after, statement, NULL::text AS proposed_by, NULL::text AS status
+     FROM agentpod_audit.changes
+     UNION ALL
+     SELECT true, sequence, table_schema, table_name, operation, before, after, statement,
+            proposed_by, status
+     FROM agentpod_audit.proposals
+     ORDER BY is_proposal, sequence";
 
-/// The audit tables of one issue database, each in the order its rows were recorded.
+/// The audit tables of one issue database, each in the order its rows were recorded. The
+/// statement is prepared on the connection at its first use: [`warm_up`] makes that happen
+/// before the agent ends.
 pub(crate) async fn read_events(
     connection: &mut PgConnection,
 ) -> Result<(Vec<RowChange>, Vec<Proposal>), sqlx::Error> {
-    let changes: Vec<ChangeRow> = sqlx::query_as(
-        "SELECT table_schema, table_name, operation, before, after, statement
-         FROM agentpod_audit.changes ORDER BY sequence",
-    )
-    .fetch_all(&mut *connection)
-    .await?;
-    let proposals: Vec<ProposalRow> = sqlx::query_as(
-        "SELECT table_schema, table_name, operation, before, after, statement, proposed_by, status
-         FROM agentpod_audit.proposals ORDER BY sequence",
-    )
-    .fetch_all(&mut *connection)
-    .await?;
-    let changes = changes
-        .into_iter()
-        .map(|row| RowChange {
-            table: display_table_name(&row.table_schema, &row.table_name),
-            operation: row.operation,
-            before: row.before,
-            after: row.after,
-            statement: row.statement.unwrap_or_default(),
-        })
-        .collect();
-    let proposals = proposals
-        .into_iter()
-        .map(|row| Proposal {
-            table: display_table_name(&row.table_schema, &row.table_name),
-            operation: row.operation,
-            before: row.before,
-            after: row.after,
-            statement: row.statement.unwrap_or_default(),
-            proposed_by: row.proposed_by,
-            status: row.status,
-        })
-        .collect();
+    let rows: Vec<AuditRow> = sqlx::query_as(READ_EVENTS)
+        .fetch_all(&mut *connection)
+        .await?;
+    let mut changes = Vec::new();
+    let mut proposals = Vec::new();
+    for row in rows {
+        let table = display_table_name(&row.table_schema, &row.table_name);
+        let statement = row.statement.unwrap_or_default();
+        match (row.is_proposal, row.proposed_by, row.status) {
+            (true, Some(proposed_by), Some(status)) => proposals.push(Proposal {
+                table,
+                operation: row.operation,
+                before: row.before,
+                after: row.after,
+                statement,
+                proposed_by,
+                status,
+            }),
+            _ => changes.push(RowChange {
+                table,
+                operation: row.operation,
+                before: row.before,
+                after: row.after,
+                statement,
+            }),
+        }
+    }
     Ok((changes, proposals))
+}
+
+/// Prepares [`READ_EVENTS`] on `connection` and loads what the server needs to run it (the
+/// audit tables' catalog entries), while the agent works: the read after the agent is then one
+/// round trip on a warm backend. Reads no rows.
+pub(crate) async fn warm_up(connection: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::Executor::prepare(
+        &mut *connection,
+        sqlx::SqlSafeStr::into_sql_str(READ_EVENTS),
+    )
+    .await
+    .map(drop)
 }

@@ -6,14 +6,16 @@ use std::time::{Duration, Instant};
 use agentpod_postgres_server::PostgresEndpoint;
 use agentpod_spec::{BoundarySpec, Fixture, FixtureKind};
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{AssertSqlSafe, ConnectOptions, Connection, PgConnection};
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, PgConnection, Row};
 use tokio::sync::Mutex;
 
 use crate::agent_role;
 use crate::boundary_error::setup as boundary_setup;
 use crate::catalog::Catalog;
 use crate::copy_load::{self, CopyLoad};
-use crate::database_name::{TEMPLATE_DATABASE, issue_database_name, quote_identifier};
+use crate::database_name::{
+    TEMPLATE_DATABASE, issue_database_name, quote_identifier, quote_literal,
+};
 use crate::effective_boundary::resolve;
 use crate::{
     BoundaryError, BoundaryEvents, DbError, EffectiveBoundary, FixtureError, IssueDatabase,
@@ -422,7 +424,13 @@ impl PodDatabase {
         {
             return;
         }
-        match connect(&self.endpoint, &newest).await {
+        let opened = match connect(&self.endpoint, &newest).await {
+            Ok(mut connection) => audit_schema::warm_up(&mut connection)
+                .await
+                .map(|()| connection),
+            Err(error) => Err(error),
+        };
+        match opened {
             // Kept only while the database is live: one retired meanwhile is never read again.
             Ok(connection) => {
                 if self.is_live(&newest)
@@ -724,49 +732,52 @@ async fn drop_database_and_role(
 /// How long the sessions of a role get to go away once terminated.
 const SESSION_END_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Forbids `role` to log in and terminates its sessions until none is left (a session already
-/// on its way out still shows for a moment). `false` when one was still there after the wait.
-/// The role's settings go too: every role can read every other's (`pg_roles.rolconfig`), so an
-/// agent could leave a message there for the issues after it.
+/// Forbids `role` to log in and terminates its sessions until none is left; `false` when one
+/// was still there after [`SESSION_END_TIMEOUT`]. The role's settings go too, in every database:
+/// every role can read every other's (`pg_roles.rolconfig`), so an agent could leave a message
+/// there for the issues after it.
+///
+/// One round trip: the role's change is committed first (no session can log in after it), then
+/// the server terminates the role's sessions and watches them go every ms itself, and the last
+/// statement counts what is left. There is usually one: the tool gateway's connection for the
+/// issue, closing as the agent ends. (`pg_terminate_backend`'s own wait checks every 100 ms.)
 async fn end_sessions(admin: &mut PgConnection, role: &str) -> Result<bool, sqlx::Error> {
     let quoted = quote_identifier(role);
-    sqlx::raw_sql(AssertSqlSafe(format!(
-        "ALTER ROLE {quoted} WITH NOLOGIN; ALTER ROLE {quoted} RESET ALL"
-    )))
-    .execute(&mut *admin)
-    .await?;
-    let per_database: Vec<String> = sqlx::query_scalar(
-        "SELECT d.datname::text FROM pg_db_role_setting s
-         JOIN pg_roles r ON r.oid = s.setrole JOIN pg_database d ON d.oid = s.setdatabase
-         WHERE r.rolname = $1",
-    )
-    .bind(role)
-    .fetch_all(&mut *admin)
-    .await?;
-    for database in per_database {
-        sqlx::raw_sql(AssertSqlSafe(format!(
-            "ALTER ROLE {quoted} IN DATABASE {} RESET ALL",
-            quote_identifier(&database)
-        )))
-        .execute(&mut *admin)
+    let literal = quote_literal(role);
+    let wait_ms = SESSION_END_TIMEOUT.as_millis();
+    let batch = format!(
+        "BEGIN;
+         ALTER ROLE {quoted} WITH NOLOGIN;
+         ALTER ROLE {quoted} RESET ALL;
+         DO $reset$ DECLARE database_name text; BEGIN
+           FOR database_name IN SELECT d.datname::text FROM pg_db_role_setting s
+               JOIN pg_roles r ON r.oid = s.setrole JOIN pg_database d ON d.oid = s.setdatabase
+               WHERE r.rolname = {literal}
+           LOOP
+             EXECUTE format('ALTER ROLE %I IN DATABASE %I RESET ALL', {literal}, database_name);
+           END LOOP;
+         END $reset$;
+         COMMIT;
+         DO $end$ DECLARE deadline timestamptz := clock_timestamp() + interval '{wait_ms} ms'; BEGIN
+           LOOP
+             -- pg_stat_activity is read once per transaction unless told to read it again.
+             PERFORM pg_stat_clear_snapshot();
+             PERFORM pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = {literal};
+             EXIT WHEN NOT FOUND OR clock_timestamp() >= deadline;
+             PERFORM pg_sleep(0.001);
+           END LOOP;
+           PERFORM pg_stat_clear_snapshot();
+         END $end$;
+         SELECT count(*) AS remaining FROM pg_stat_activity WHERE usename = {literal}"
+    );
+    let rows = sqlx::raw_sql(AssertSqlSafe(batch))
+        .fetch_all(&mut *admin)
         .await?;
-    }
-    let deadline = Instant::now() + SESSION_END_TIMEOUT;
-    loop {
-        let remaining: i64 = sqlx::query_scalar(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = $1",
-        )
-        .bind(role)
-        .fetch_one(&mut *admin)
-        .await?;
-        if remaining == 0 {
-            return Ok(true);
-        }
-        if Instant::now() >= deadline {
-            return Ok(false);
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    let remaining: i64 = rows
+        .last()
+        .ok_or(sqlx::Error::RowNotFound)?
+        .try_get("remaining")?;
+    Ok(remaining == 0)
 }
 
 async fn connect(endpoint: &PostgresEndpoint, database: &str) -> Result<PgConnection, sqlx::Error> {

@@ -91,6 +91,14 @@ impl AgentSlot {
         Ok(slot)
     }
 
+    /// Whether the slot's sandbox set up and waits for its agent ([`PrestartedAgent::ready`]).
+    pub(crate) async fn ready(&mut self) -> bool {
+        match self.prestarted.as_mut() {
+            Some(prestarted) => prestarted.ready().await,
+            None => false,
+        }
+    }
+
     /// The directory the agent's paths are in (`AGENTPOD_ISSUE`, `AGENTPOD_OUTPUT`, its
     /// working directory), as for a cold start's issue directory.
     pub(crate) fn directory(&self) -> &Path {

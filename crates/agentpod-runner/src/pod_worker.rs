@@ -124,6 +124,24 @@ fn open_slot(context: &PodContext) -> Option<AgentSlot> {
     }
 }
 
+/// The next agent's sandbox, started and seen running. Bubblewrap can lose a race with a mount
+/// another pod's slot makes or removes while it sets up: such a sandbox is replaced here, while
+/// the current agent works, rather than when its issue starts (which then starts the agent
+/// cold). Where two in a row fail, the issue starts its own.
+async fn ready_slot(context: &PodContext) -> Option<AgentSlot> {
+    for attempt in 1..=2 {
+        let mut slot = open_slot(context)?;
+        if slot.ready().await {
+            return Some(slot);
+        }
+        tracing::debug!(
+            attempt,
+            "the next agent's sandbox ended while it set up; starting another"
+        );
+    }
+    None
+}
+
 fn template_failed(context: &PodContext, error: TemplateError) -> PodWorkerEnd {
     let report_failure = |error: &(dyn std::error::Error + 'static)| {
         context.reporter.report(&RunEvent::PodFailed {
@@ -256,7 +274,7 @@ async fn serve(
             }
             // The next agent's sandbox too, once the clones are under way.
             if spares.next_issue {
-                open_slot(context)
+                ready_slot(context).await
             } else {
                 None
             }

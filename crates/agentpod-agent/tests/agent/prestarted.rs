@@ -211,6 +211,35 @@ async fn a_sandbox_that_died_waiting_is_replaced_by_a_cold_start() {
     );
 }
 
+/// A sandbox says when it is set up, so that one that failed is replaced before its issue:
+/// ready, it still runs its agent as before; failed to set up (here its issue file is missing,
+/// which bubblewrap cannot bind), it says so, and asking again gives the same answer.
+#[tokio::test]
+async fn a_prestarted_sandbox_says_whether_it_set_up() {
+    let agent = SandboxedAgent::new("printf '{\"answer\": 7}' > \"$AGENTPOD_OUTPUT\"", &[]);
+    let mut prestarted = agent.prestart();
+    assert!(prestarted.ready().await, "a sandbox that set up is ready");
+    assert!(prestarted.ready().await, "and stays so until it is used");
+    let run = prestarted
+        .run(&agent.cold(), CancellationToken::new())
+        .await;
+    assert!(
+        matches!(&run.output, AgentOutput::Valid(answer) if answer["answer"] == 7),
+        "{:?} {}",
+        run.output,
+        run.stderr.text
+    );
+
+    let broken = SandboxedAgent::new("exit 0", &[]);
+    std::fs::remove_file(broken.issue_file()).expect("remove the issue file");
+    let mut prestarted = broken.prestart();
+    assert!(
+        !prestarted.ready().await,
+        "a sandbox that failed to set up is not ready"
+    );
+    assert!(!prestarted.ready().await, "nor later");
+}
+
 #[tokio::test]
 async fn a_prestarted_agent_dropped_unused_leaves_no_process() {
     let agent = SandboxedAgent::new("exit 0", &[]);

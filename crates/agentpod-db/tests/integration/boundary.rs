@@ -604,8 +604,33 @@ async fn an_issue_leaves_nothing_in_its_role_for_the_next() -> TestResult {
     sqlx::raw_sql("ALTER ROLE CURRENT_USER SET application_name = 'the answer is 42'")
         .execute(&mut agent)
         .await?;
+    // And in this database only (`pg_db_role_setting`), where every role can read it too.
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "ALTER ROLE CURRENT_USER IN DATABASE \"{}\" SET application_name = 'the answer is 43'",
+        first.name
+    )))
+    .execute(&mut agent)
+    .await?;
+    // A session still open when the agent ends is ended, not waited for.
+    let mut lingering = connect(&first.agent_url).await?;
+    let set: Vec<String> =
+        sqlx::query_scalar("SELECT array_to_string(setconfig, ',') FROM pg_db_role_setting")
+            .fetch_all(&mut lingering)
+            .await?;
+    assert!(
+        set.iter()
+            .any(|settings| settings.contains("the answer is 43")),
+        "{set:?}"
+    );
     sqlx::Connection::close(agent).await?;
     pod.collect_boundary_events(&first).await?;
+    assert!(
+        sqlx::query("SELECT 1")
+            .execute(&mut lingering)
+            .await
+            .is_err(),
+        "the agent's session outlived its issue"
+    );
     pod.retire_issue_database(first);
     let second = pod.create_issue_database("second").await?;
     let mut agent = connect(&second.agent_url).await?;
