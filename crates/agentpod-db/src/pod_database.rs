@@ -737,15 +737,30 @@ const SESSION_END_TIMEOUT: Duration = Duration::from_secs(5);
 /// every role can read every other's (`pg_roles.rolconfig`), so an agent could leave a message
 /// there for the issues after it.
 ///
-/// One round trip: the role's change is committed first (no session can log in after it), then
-/// the server terminates the role's sessions and watches them go every ms itself, and the last
-/// statement counts what is left. There is usually one: the tool gateway's connection for the
-/// issue, closing as the agent ends. (`pg_terminate_backend`'s own wait checks every 100 ms.)
+/// Usually one round trip: the role's change is committed first, then the server terminates the
+/// role's sessions and watches them go every ms itself, and the last statement counts what is
+/// left. There is usually one to end: the tool gateway's connection for the issue, closing as
+/// the agent ends. (`pg_terminate_backend`'s own wait checks every 100 ms.) A login that passed
+/// its check just before the role's change shows up a moment later: the count sees it, and it
+/// is ended the same way.
 async fn end_sessions(admin: &mut PgConnection, role: &str) -> Result<bool, sqlx::Error> {
     let quoted = quote_identifier(role);
     let literal = quote_literal(role);
     let wait_ms = SESSION_END_TIMEOUT.as_millis();
-    let batch = format!(
+    let terminate = format!(
+        "DO $end$ DECLARE deadline timestamptz := clock_timestamp() + interval '{wait_ms} ms'; BEGIN
+           LOOP
+             -- pg_stat_activity is read once per transaction unless told to read it again.
+             PERFORM pg_stat_clear_snapshot();
+             PERFORM pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = {literal};
+             EXIT WHEN NOT FOUND OR clock_timestamp() >= deadline;
+             PERFORM pg_sleep(0.001);
+           END LOOP;
+           PERFORM pg_stat_clear_snapshot();
+         END $end$;
+         SELECT count(*) AS remaining FROM pg_stat_activity WHERE usename = {literal}"
+    );
+    let mut statement = format!(
         "BEGIN;
          ALTER ROLE {quoted} WITH NOLOGIN;
          ALTER ROLE {quoted} RESET ALL;
@@ -758,26 +773,25 @@ async fn end_sessions(admin: &mut PgConnection, role: &str) -> Result<bool, sqlx
            END LOOP;
          END $reset$;
          COMMIT;
-         DO $end$ DECLARE deadline timestamptz := clock_timestamp() + interval '{wait_ms} ms'; BEGIN
-           LOOP
-             -- pg_stat_activity is read once per transaction unless told to read it again.
-             PERFORM pg_stat_clear_snapshot();
-             PERFORM pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = {literal};
-             EXIT WHEN NOT FOUND OR clock_timestamp() >= deadline;
-             PERFORM pg_sleep(0.001);
-           END LOOP;
-           PERFORM pg_stat_clear_snapshot();
-         END $end$;
-         SELECT count(*) AS remaining FROM pg_stat_activity WHERE usename = {literal}"
+         {terminate}"
     );
-    let rows = sqlx::raw_sql(AssertSqlSafe(batch))
-        .fetch_all(&mut *admin)
-        .await?;
-    let remaining: i64 = rows
-        .last()
-        .ok_or(sqlx::Error::RowNotFound)?
-        .try_get("remaining")?;
-    Ok(remaining == 0)
+    let deadline = Instant::now() + SESSION_END_TIMEOUT;
+    loop {
+        let rows = sqlx::raw_sql(AssertSqlSafe(statement))
+            .fetch_all(&mut *admin)
+            .await?;
+        let remaining: i64 = rows
+            .last()
+            .ok_or(sqlx::Error::RowNotFound)?
+            .try_get("remaining")?;
+        if remaining == 0 {
+            return Ok(true);
+        }
+        if Instant::now() >= deadline {
+            return Ok(false);
+        }
+        statement = terminate.clone();
+    }
 }
 
 async fn connect(endpoint: &PostgresEndpoint, database: &str) -> Result<PgConnection, sqlx::Error> {
