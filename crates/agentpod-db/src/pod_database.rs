@@ -51,10 +51,11 @@ pub struct PodDatabase {
     retired: std::sync::Mutex<Vec<String>>,
     /// Their roles, dropped after them (a role cannot go while a database grants it anything).
     retired_roles: std::sync::Mutex<Vec<String>>,
-    /// Superuser connections into live issue databases, opened by `prepare_next` while the
-    /// agent works, for `collect_boundary_events` to read the issue's events without waiting
-    /// for a new connection (a SCRAM handshake) after the agent.
-    event_connections: std::sync::Mutex<HashMap<String, PgConnection>>,
+    /// Superuser connections into live issue databases, being opened (and readied) by
+    /// `prepare_next` while the agent works, for `collect_boundary_events` to read the issue's
+    /// events without a new connection (a backend and a SCRAM handshake) after the agent. A
+    /// quick agent's events wait for the one under way rather than open a second.
+    event_connections: std::sync::Mutex<HashMap<String, EventConnection>>,
 }
 
 impl std::fmt::Debug for PodDatabase {
@@ -315,8 +316,8 @@ impl PodDatabase {
         // moment by another caller takes the admin connection first: its database is then the
         // newest, and its spare is gone before the check that makes the next one.
         drop(self.admin.lock().await);
-        // First, so a quick agent finds it open.
-        self.open_event_connection().await;
+        // First, so a quick agent finds it open (or under way).
+        self.open_event_connection();
         self.drop_retired_and_clone_spares(wanted).await;
     }
 
@@ -412,36 +413,45 @@ impl PodDatabase {
         }
     }
 
-    /// Opens the superuser connection that will read the newest issue database's events.
-    async fn open_event_connection(&self) {
+    /// Starts opening the superuser connection that will read the newest issue database's
+    /// events, and readies the statement that reads them; returns without waiting for it.
+    fn open_event_connection(&self) {
         let Some(newest) = self.newest_issue_database() else {
             return;
         };
-        if self
-            .event_connections
-            .lock()
-            .is_ok_and(|connections| connections.contains_key(&newest))
-        {
+        let Ok(mut connections) = self.event_connections.lock() else {
+            return;
+        };
+        // Only for a live database: one retired meanwhile is never read (and, once this lock
+        // is let go, its retirement removes what is inserted here).
+        if connections.contains_key(&newest) || !self.is_live(&newest) {
             return;
         }
-        let opened = match connect(&self.endpoint, &newest).await {
-            Ok(mut connection) => audit_schema::warm_up(&mut connection)
-                .await
-                .map(|()| connection),
-            Err(error) => Err(error),
-        };
-        match opened {
-            // Kept only while the database is live: one retired meanwhile is never read again.
-            Ok(connection) => {
-                if self.is_live(&newest)
-                    && let Ok(mut connections) = self.event_connections.lock()
-                {
-                    connections.insert(newest, connection);
-                }
+        let endpoint = self.endpoint.clone();
+        let database = newest.clone();
+        let opening = tokio::spawn(async move {
+            let mut connection = connect(&endpoint, &database).await?;
+            audit_schema::warm_up(&mut connection).await?;
+            Ok(connection)
+        });
+        connections.insert(newest, EventConnection { opening });
+    }
+
+    /// The events connection opened ahead for `database`, once it is open; `None` when none was
+    /// started or it failed (the caller opens one).
+    async fn take_event_connection(&self, database: &str) -> Option<PgConnection> {
+        let mut ahead = self
+            .event_connections
+            .lock()
+            .ok()
+            .and_then(|mut connections| connections.remove(database))?;
+        match (&mut ahead.opening).await {
+            Ok(Ok(connection)) => Some(connection),
+            Ok(Err(error)) => {
+                tracing::debug!(%database, %error, "cannot open the events connection ahead");
+                None
             }
-            Err(error) => {
-                tracing::debug!(database = %newest, %error, "cannot open the events connection ahead");
-            }
+            Err(_) => None,
         }
     }
 
@@ -546,13 +556,8 @@ impl PodDatabase {
         let sessions_ended = started.elapsed();
         // Changes and proposals (in the issue's database) and refusals (in the server's log)
         // are read at once, each on a connection of its own.
-        let opened_ahead = self
-            .event_connections
-            .lock()
-            .ok()
-            .and_then(|mut connections| connections.remove(&database.name));
-        let opened_ahead_at_hand = opened_ahead.is_some();
         let read_audit = async {
+            let opened_ahead = self.take_event_connection(&database.name).await;
             let mut collected = None;
             if let Some(mut connection) = opened_ahead {
                 // A connection that broke during a long agent run is replaced, not trusted.
@@ -608,7 +613,6 @@ impl PodDatabase {
             sessions_ms = sessions_ended.as_secs_f64() * 1e3,
             audit_ms = (audit_read - sessions_ended).as_secs_f64() * 1e3,
             log_ms = (log_read - sessions_ended).as_secs_f64() * 1e3,
-            opened_ahead = opened_ahead_at_hand,
             "boundary events read"
         );
         // Every entry names the role of the session that wrote it, and the role is this
@@ -646,7 +650,8 @@ impl PodDatabase {
         if let Ok(mut databases) = self.issue_databases.lock() {
             databases.remove(name);
         }
-        // Dropped, not closed: the database goes with FORCE, which ends the session anyway.
+        // Dropped, not closed (one still opening is stopped): the database goes with FORCE,
+        // which ends the session anyway.
         if let Ok(mut connections) = self.event_connections.lock() {
             connections.remove(name);
         }
@@ -696,6 +701,19 @@ impl PodDatabase {
                 tracing::debug!(%error, "closing a superuser connection failed");
             }
         }
+    }
+}
+
+/// A superuser connection into an issue database, being opened while its agent works.
+#[derive(Debug)]
+struct EventConnection {
+    opening: tokio::task::JoinHandle<Result<PgConnection, sqlx::Error>>,
+}
+
+impl Drop for EventConnection {
+    /// Never read: whatever it opened goes with it.
+    fn drop(&mut self) {
+        self.opening.abort();
     }
 }
 
