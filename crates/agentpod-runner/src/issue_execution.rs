@@ -68,6 +68,7 @@ pub(crate) async fn run_issue(
     let mut prepared = match prepared {
         Ok(prepared) => prepared,
         Err(error) => {
+            start.agent_ended.notify_one();
             outcome.reason = error_chain(&error);
             return (outcome, Vec::new(), Vec::new());
         }
@@ -79,6 +80,7 @@ pub(crate) async fn run_issue(
         run: agent_run,
         refused_connections,
     } = run_agent(context, pod, &mut prepared, issue).await;
+    start.agent_ended.notify_one();
     let agent_ended = clock.elapsed();
     // Time per issue is the agent's: its start to its end. The database hand-out before it and
     // the grading after it are agentpod's cost, not what production will see.
@@ -114,10 +116,12 @@ pub(crate) async fn run_issue(
 }
 
 /// How an issue's agent starts — in its slot (a sandbox started ahead), or cold — and whom to
-/// tell once the issue's database was handed out (the pod's work between issues waits for it).
+/// tell once the issue's database was handed out (the pod's work between issues waits for it)
+/// and once its agent ended (that work stops waiting for what can wait).
 pub(crate) struct IssueStart<'a> {
     pub(crate) slot: Option<AgentSlot>,
     pub(crate) handed_out: &'a tokio::sync::Notify,
+    pub(crate) agent_ended: &'a tokio::sync::Notify,
 }
 
 /// An outcome that says the issue errored, until the issue's steps say otherwise.

@@ -124,20 +124,24 @@ fn open_slot(context: &PodContext) -> Option<AgentSlot> {
     }
 }
 
-/// The next agent's sandbox, started and seen running. Bubblewrap can lose a race with a mount
-/// another pod's slot makes or removes while it sets up: such a sandbox is replaced here, while
-/// the current agent works, rather than when its issue starts (which then starts the agent
-/// cold). Where two in a row fail, the issue starts its own.
-async fn ready_slot(context: &PodContext) -> Option<AgentSlot> {
+/// The next agent's sandbox, started and, while the current agent works, seen set up.
+/// Bubblewrap can lose a race with a mount another pod's slot makes or removes while it sets
+/// up: such a sandbox is replaced here rather than when its issue starts (which then starts the
+/// agent cold). Where two in a row fail, the issue starts its own. Once the current agent
+/// ended, nothing waits for this: the slot goes to the next issue as it is, whose start finds
+/// out (a quick agent's issues would otherwise wait for every sandbox's set-up in turn).
+async fn ready_slot(context: &PodContext, agent_ended: &tokio::sync::Notify) -> Option<AgentSlot> {
     for attempt in 1..=2 {
         let mut slot = open_slot(context)?;
-        if slot.ready().await {
-            return Some(slot);
+        tokio::select! {
+            ready = slot.ready() => {
+                if ready {
+                    return Some(slot);
+                }
+                tracing::debug!(attempt, "the next agent's sandbox ended while it set up; starting another");
+            }
+            () = agent_ended.notified() => return Some(slot),
         }
-        tracing::debug!(
-            attempt,
-            "the next agent's sandbox ended while it set up; starting another"
-        );
     }
     None
 }
@@ -265,6 +269,7 @@ async fn serve(
             grading: context.plan.spec.grading.gold_actions && issue.gold_actions().is_some(),
         };
         let handed_out = tokio::sync::Notify::new();
+        let agent_ended = tokio::sync::Notify::new();
         let prepare_next = async {
             // After this issue's hand-out, which would otherwise wait behind the clones.
             handed_out.notified().await;
@@ -274,7 +279,7 @@ async fn serve(
             }
             // The next agent's sandbox too, once the clones are under way.
             if spares.next_issue {
-                ready_slot(context).await
+                ready_slot(context, &agent_ended).await
             } else {
                 None
             }
@@ -291,6 +296,7 @@ async fn serve(
                 IssueStart {
                     slot,
                     handed_out: &handed_out,
+                    agent_ended: &agent_ended,
                 },
             ),
             prepare_next
