@@ -19,12 +19,13 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use crate::client_request::{ClientRequest, RequestRefused};
 use crate::issue_ledger::IssueState;
 use crate::llm_api::LlmApi;
 use crate::llm_budget::BudgetKind;
 use crate::llm_call::{CallOutcome, LlmCall};
 use crate::price_table::PriceTable;
-use crate::provider_policy::{self, ProviderFeature, ProviderFeatureRefused};
+use crate::provider_policy::ProviderFeature;
 use crate::retry_policy::RetryPolicy;
 use crate::sse_parser::SseParser;
 use crate::stream_meter::{StreamMeter, error_message};
@@ -219,7 +220,9 @@ impl CallContext {
         self.started.elapsed().as_secs_f64() * 1000.0
     }
 
-    fn record(&self, end: CallEnd) {
+    /// Records the call's end; the context's own text moves into the record.
+    fn record(self, end: CallEnd) {
+        let latency_ms = self.elapsed_ms();
         let usage = end.usage.unwrap_or_default();
         let total_tokens = usage.total_tokens(self.api);
         let priced_model = end.response_model.as_deref().or(self.model.as_deref());
@@ -237,11 +240,11 @@ impl CallContext {
         self.issue.record(LlmCall {
             issue_id: self.issue.issue_id.clone(),
             api: self.api,
-            model: self.model.clone(),
+            model: self.model,
             response_model: end.response_model,
             streamed: self.streamed,
             started_at: self.started_at,
-            latency_ms: self.elapsed_ms(),
+            latency_ms,
             time_to_first_byte_ms: end.time_to_first_byte_ms,
             status: end.status,
             outcome: end.outcome,
@@ -249,7 +252,7 @@ impl CallContext {
             total_tokens,
             cost_usd,
             unknown_model,
-            request: self.request.clone(),
+            request: self.request,
             response: end.response,
             error: end.error,
             budget: end.budget,
@@ -259,7 +262,7 @@ impl CallContext {
 
     /// Records a failure the gateway itself answers, and builds that answer.
     fn refuse(
-        &self,
+        self,
         status: StatusCode,
         outcome: CallOutcome,
         error_type: &str,
@@ -269,30 +272,32 @@ impl CallContext {
         self.refuse_with_body(status, outcome, body, message)
     }
 
-    /// Records a refused provider feature and answers 400 naming the field (also in the
-    /// OpenAI error's `param`, where SDKs show it).
-    fn refuse_provider_feature(&self, refusal: &ProviderFeatureRefused) -> Response {
+    /// Records a refused body (a provider feature, or a repeated field) and answers 400 naming
+    /// the field (also in the OpenAI error's `param`, where SDKs show it).
+    fn refuse_request(self, refusal: &RequestRefused) -> Response {
         let message = refusal.to_string();
+        let (code, outcome) = match refusal {
+            RequestRefused::Feature(_) => (
+                "provider_feature_refused",
+                CallOutcome::ProviderFeatureRefused,
+            ),
+            RequestRefused::RepeatedField { .. } => ("repeated_field", CallOutcome::BadRequest),
+        };
         let mut body = self.api.error_body("invalid_request_error", &message);
         if !self.api.is_anthropic()
             && let Some(error) = body.get_mut("error").and_then(Value::as_object_mut)
         {
-            error.insert("param".to_owned(), Value::String(refusal.field.clone()));
             error.insert(
-                "code".to_owned(),
-                Value::String("provider_feature_refused".to_owned()),
+                "param".to_owned(),
+                Value::String(refusal.field().to_owned()),
             );
+            error.insert("code".to_owned(), Value::String(code.to_owned()));
         }
-        self.refuse_with_body(
-            StatusCode::BAD_REQUEST,
-            CallOutcome::ProviderFeatureRefused,
-            body,
-            message,
-        )
+        self.refuse_with_body(StatusCode::BAD_REQUEST, outcome, body, message)
     }
 
     fn refuse_with_body(
-        &self,
+        self,
         status: StatusCode,
         outcome: CallOutcome,
         body: Value,
@@ -368,12 +373,7 @@ pub(crate) async fn handle_call(
         }
     };
     context.request = CappedText::from_bytes(&client_body);
-    let ClientRequest {
-        parsed,
-        model,
-        streamed,
-        wants_usage: client_wants_usage,
-    } = match read_client_request(&client_body) {
+    let client_request = match ClientRequest::read(&client_body, &state.allowed_provider_features) {
         Ok(request) => request,
         Err(message) => {
             return context.refuse(
@@ -384,11 +384,13 @@ pub(crate) async fn handle_call(
             );
         }
     };
-    context.model = model;
-    context.streamed = streamed;
+    let client_wants_usage = client_request.wants_usage;
+    context.streamed = client_request.streamed;
     // Before the budget: a refused request costs nothing and must not use up `max_calls`.
-    if let Err(refusal) = provider_policy::check(&parsed, &state.allowed_provider_features) {
-        return context.refuse_provider_feature(&refusal);
+    let verdict = client_request.check_policy();
+    context.model = client_request.model;
+    if let Err(refusal) = verdict {
+        return context.refuse_request(&refusal);
     }
     if let Err(kind) = context.issue.admit() {
         let message = format!(
@@ -407,15 +409,11 @@ pub(crate) async fn handle_call(
         context.record(end);
         return json_response(StatusCode::TOO_MANY_REQUESTS, &body, true);
     }
-    // Only a modified body is parsed again; the usual path reuses the agent's parsed request.
-    let (upstream_body, reparsed) =
-        if api == LlmApi::OpenAiChat && context.streamed && !client_wants_usage {
-            let body = with_usage_requested(&client_body, &parsed);
-            let reparsed = serde_json::from_slice::<Value>(&body).ok();
-            (body, reparsed)
-        } else {
-            (client_body.clone(), None)
-        };
+    let upstream_body = if api == LlmApi::OpenAiChat && context.streamed && !client_wants_usage {
+        with_usage_requested(&client_body, client_request.has_stream_options)
+    } else {
+        client_body.clone()
+    };
     let request = UpstreamRequest {
         api: Some(api),
         method: "POST",
@@ -423,11 +421,13 @@ pub(crate) async fn handle_call(
         headers: &headers,
         client_body: &client_body,
         upstream_body,
-        parsed_body: reparsed.as_ref().unwrap_or(&parsed),
     };
     let deadline = tokio::time::Instant::from_std(started) + state.timeout;
     let estimated_tokens = match &state.upstream_limits {
-        Some(_) => estimate_tokens(request.upstream_body.len(), request.parsed_body),
+        Some(_) => estimate_tokens(
+            request.upstream_body.len(),
+            client_request.max_output_tokens,
+        ),
         None => 0,
     };
     let sent = crate::throttled_send::send(
@@ -581,47 +581,11 @@ fn reply_error(status: u16, success: bool, body: &[u8]) -> String {
     }
 }
 
-/// What the gateway reads of the agent's request body.
-pub(crate) struct ClientRequest {
-    pub(crate) parsed: Value,
-    pub(crate) model: Option<String>,
-    pub(crate) streamed: bool,
-    /// Chat streams: whether the agent asked for the usage chunk itself.
-    pub(crate) wants_usage: bool,
-}
-
-/// Reads the agent's request body; `Err` holds the message of the 400 answer.
-pub(crate) fn read_client_request(body: &[u8]) -> Result<ClientRequest, String> {
-    let parsed = match serde_json::from_slice(body) {
-        Ok(value @ Value::Object(_)) => value,
-        Ok(_) => return Err("request body must be a json object".to_owned()),
-        Err(error) => return Err(format!("request body is not valid json: {error}")),
-    };
-    let model = parsed
-        .get("model")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let streamed = parsed
-        .get("stream")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let wants_usage = parsed
-        .pointer("/stream_options/include_usage")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    Ok(ClientRequest {
-        parsed,
-        model,
-        streamed,
-        wants_usage,
-    })
-}
-
 /// Adds `stream_options.include_usage` so a stream reports its usage even when the agent did not
 /// ask; the JSON text is spliced rather than re-serialized when it can be, so nothing else of the
 /// agent's request changes.
-pub(crate) fn with_usage_requested(body: &Bytes, parsed: &Value) -> Bytes {
-    if parsed.get("stream_options").is_none() {
+pub(crate) fn with_usage_requested(body: &Bytes, has_stream_options: bool) -> Bytes {
+    if !has_stream_options {
         let text = String::from_utf8_lossy(body);
         if let Some(open) = text.find('{') {
             let rest = text[open + 1..].trim_start();
@@ -633,7 +597,10 @@ pub(crate) fn with_usage_requested(body: &Bytes, parsed: &Value) -> Bytes {
             ));
         }
     }
-    let mut modified = parsed.clone();
+    // An agent that sent `stream_options` of its own: rare enough to parse the body whole.
+    let Ok(mut modified) = serde_json::from_slice::<Value>(body) else {
+        return body.clone();
+    };
     if let Some(options) = modified
         .get_mut("stream_options")
         .and_then(Value::as_object_mut)
@@ -795,7 +762,6 @@ pub(crate) async fn handle_models(state: Arc<GatewayState>, headers: HeaderMap) 
         headers: &headers,
         client_body: &empty,
         upstream_body: Bytes::new(),
-        parsed_body: &Value::Null,
     };
     let deadline = tokio::time::Instant::now() + state.timeout;
     let failure = |status: StatusCode, message: String| {
@@ -961,17 +927,15 @@ mod tests {
     #[test]
     fn usage_is_requested_by_splicing_the_json() {
         let body = Bytes::from_static(br#"{"model":"m","stream":true,"messages":[]}"#);
-        let parsed: Value = serde_json::from_slice(&body).unwrap();
-        let spliced = with_usage_requested(&body, &parsed);
+        let spliced = with_usage_requested(&body, false);
         assert_eq!(
             &spliced[..],
             br#"{"stream_options":{"include_usage":true},"model":"m","stream":true,"messages":[]}"#
         );
         let with_options =
             Bytes::from_static(br#"{"stream":true,"stream_options":{"include_usage":false}}"#);
-        let parsed: Value = serde_json::from_slice(&with_options).unwrap();
         let modified: Value =
-            serde_json::from_slice(&with_usage_requested(&with_options, &parsed)).unwrap();
+            serde_json::from_slice(&with_usage_requested(&with_options, true)).unwrap();
         assert_eq!(modified["stream_options"]["include_usage"], true);
     }
 }

@@ -24,6 +24,11 @@ pub enum LlmGatewayError {
         #[source]
         source: reqwest::Error,
     },
+    #[error("cannot set up tls for the upstream")]
+    Tls {
+        #[source]
+        source: rustls::Error,
+    },
     #[error("invalid upstream base url `{url}`: {reason}")]
     UpstreamUrl { url: String, reason: String },
 }

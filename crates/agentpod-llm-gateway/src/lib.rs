@@ -8,6 +8,7 @@
 
 mod call_handler;
 mod cassette_store;
+mod client_request;
 mod connection_limits;
 mod error;
 #[doc(hidden)]

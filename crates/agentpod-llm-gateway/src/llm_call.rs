@@ -23,7 +23,8 @@ pub enum CallOutcome {
     StreamInterrupted,
     /// Refused because a budget was used up.
     BudgetStop,
-    /// The request was not valid JSON (or not a JSON object), or its body did not arrive in time.
+    /// The request was not valid JSON (or not a JSON object), repeated a field the gateway or its
+    /// provider policy reads, or its body did not arrive in time.
     BadRequest,
     /// The request body was over the size limit.
     TooLarge,

@@ -10,7 +10,7 @@ use agentpod_gateway_http::{
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, Method, Uri};
+use axum::http::{HeaderMap, Method, Request, Uri};
 use axum::routing::{get, post};
 
 use crate::call_handler::{GatewayState, handle_call, handle_models, handle_unknown};
@@ -155,10 +155,12 @@ impl InProcessGateway {
 }
 
 fn router(state: Arc<GatewayState>) -> Router {
+    // The request taken whole: its headers are moved into the call, not copied out of it.
     let route = |api: LlmApi| {
         post(
-            move |State(state): State<Arc<GatewayState>>, headers: HeaderMap, body: Body| {
-                handle_call(state, api, headers, body)
+            move |State(state): State<Arc<GatewayState>>, request: Request<Body>| {
+                let (parts, body) = request.into_parts();
+                handle_call(state, api, parts.headers, body)
             },
         )
     };

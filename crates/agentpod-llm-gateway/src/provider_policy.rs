@@ -4,9 +4,13 @@
 //! the account from the agent; the provider has both, so these requests are a way out.
 //!
 //! The whole policy is the [`RULES`] table. [`check`] reads the parsed request body once against
-//! it. Rules do not depend on the route: each field name means one thing across the three APIs,
-//! and a field an API does not know is one its provider rejects anyway, so applying every rule
-//! everywhere only closes gaps (an OpenAI-compatible server may accept another API's shapes).
+//! it. Most bodies are never parsed into a tree: the gateway's one-pass reading of the body
+//! (`client_request`) asks the table whether anything it meets is a place some rule looks at, and
+//! only a body where something is goes through [`check`]; that reading also refuses a body that
+//! repeats a key some rule looks at, which the tree would hold only once. Rules do not depend on
+//! the route: each field name means one thing across the three APIs, and a field an API does not
+//! know is one its provider rejects anyway, so applying every rule everywhere only closes gaps
+//! (an OpenAI-compatible server may accept another API's shapes).
 
 use std::collections::BTreeSet;
 
@@ -297,7 +301,7 @@ const RULES: &[Rule] = &[
 
 /// The request fields that hold the conversation, across the three APIs: chat and Anthropic
 /// `messages`, Anthropic `system`, Responses `input` and `instructions`.
-const CONVERSATION_ROOTS: &[&str] = &["messages", "system", "input", "instructions"];
+pub(crate) const CONVERSATION_ROOTS: &[&str] = &["messages", "system", "input", "instructions"];
 
 /// Fields of conversation parts (by part `type`) that hold the agent's own tool arguments: the
 /// provider never fetches or runs anything in them, so they are not searched, and a tool whose
@@ -350,6 +354,63 @@ pub(crate) fn check(
         }
     }
     Ok(())
+}
+
+/// The rules not lifted by `allowed`.
+fn rules_in_force(allowed: &BTreeSet<ProviderFeature>) -> impl Iterator<Item = &'static Rule> {
+    RULES
+        .iter()
+        .filter(move |rule| !allowed.contains(&rule.feature))
+}
+
+/// Whether some rule looks at the request's own field `field` (`store`, `service_tier`, ...).
+/// For the one-pass reading of a body (`client_request`), which asks the three questions below
+/// of what it meets and leaves the body to [`check`] when one answers yes.
+pub(crate) fn has_request_rule(field: &str) -> bool {
+    RULES
+        .iter()
+        .any(|rule| matches!(rule.place, Place::Request(name) if name == field))
+}
+
+/// Whether a rule in force refuses `value` as the request's field `field`. An array or object
+/// may be given empty: no request rule looks inside one.
+pub(crate) fn request_field_may_be_refused(
+    field: &str,
+    value: &Value,
+    allowed: &BTreeSet<ProviderFeature>,
+) -> bool {
+    rules_in_force(allowed).any(|rule| {
+        matches!(rule.place, Place::Request(name) if name == field)
+            && rule.refused.matches(Some(value))
+    })
+}
+
+/// Whether a rule in force refuses `value` as the `type` of an entry of `tools` (arrays and
+/// objects may be given empty, as above).
+pub(crate) fn tool_type_may_be_refused(value: &Value, allowed: &BTreeSet<ProviderFeature>) -> bool {
+    rules_in_force(allowed)
+        .any(|rule| matches!(rule.place, Place::ToolType) && rule.refused.matches(Some(value)))
+}
+
+/// Whether a rule in force looks at conversation parts of type `part_type`, whatever their
+/// fields hold.
+pub(crate) fn part_type_may_be_refused(
+    part_type: &str,
+    allowed: &BTreeSet<ProviderFeature>,
+) -> bool {
+    rules_in_force(allowed).any(
+        |rule| matches!(rule.place, Place::Part { part_type: rule_type, .. } if rule_type == part_type),
+    )
+}
+
+/// Whether some rule looks at the key `key` of an object in the conversation: a part's `type`, or
+/// a key on the path to a field a part rule checks (`image_url`, `url`, `file_id`, ...). The
+/// one-pass reading refuses an object that repeats such a key.
+pub(crate) fn is_part_rule_key(key: &str) -> bool {
+    key == "type"
+        || RULES
+            .iter()
+            .any(|rule| matches!(rule.place, Place::Part { field, .. } if field.contains(&key)))
 }
 
 fn refusal(rule: &Rule, field: String) -> ProviderFeatureRefused {

@@ -21,7 +21,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use serde_json::Value;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
@@ -279,12 +278,11 @@ impl PartialEq for UpstreamLimiter {
 
 /// A request's tokens before it is sent: its text at about four bytes a token, plus the output
 /// it asks for at most. Only needs to be near: the upstream's usage corrects it.
-pub(crate) fn estimate_tokens(body_bytes: usize, request: &Value) -> u64 {
-    let output = ["max_tokens", "max_completion_tokens", "max_output_tokens"]
-        .iter()
-        .find_map(|field| request.get(*field).and_then(Value::as_u64))
-        .unwrap_or(0);
-    (body_bytes as u64).div_ceil(4).saturating_add(output)
+/// `max_output_tokens` is what the request asks for at most (`ClientRequest::max_output_tokens`).
+pub(crate) fn estimate_tokens(body_bytes: usize, max_output_tokens: Option<u64>) -> u64 {
+    (body_bytes as u64)
+        .div_ceil(4)
+        .saturating_add(max_output_tokens.unwrap_or(0))
 }
 
 #[cfg(test)]
@@ -410,10 +408,13 @@ mod tests {
 
     #[test]
     fn estimates_count_bytes_and_the_output_asked_for() {
-        let request = serde_json::json!({"max_tokens": 100});
-        assert_eq!(estimate_tokens(400, &request), 200);
-        let request = serde_json::json!({"max_output_tokens": 7});
-        assert_eq!(estimate_tokens(1, &request), 8);
-        assert_eq!(estimate_tokens(0, &Value::Null), 0);
+        let asked = |body: &str| {
+            crate::client_request::ClientRequest::read(body.as_bytes(), &Default::default())
+                .expect("a request body")
+                .max_output_tokens
+        };
+        assert_eq!(estimate_tokens(400, asked(r#"{"max_tokens": 100}"#)), 200);
+        assert_eq!(estimate_tokens(1, asked(r#"{"max_output_tokens": 7}"#)), 8);
+        assert_eq!(estimate_tokens(0, None), 0);
     }
 }

@@ -1,6 +1,7 @@
 //! Requests that would make the provider act outside the pod (fetch a URL or a stored file, run
 //! a server-side tool, change the billing tier, keep state on the account) are refused with a
 //! 400 naming the field, recorded, and never reach the upstream; ordinary requests still pass.
+//! So is a body that repeats a field the policy reads (a provider may read the other value).
 
 use std::collections::BTreeSet;
 
@@ -452,5 +453,70 @@ async fn a_gateway_can_allow_a_provider_feature() {
     .await;
     assert_eq!(status, 400, "store stays refused: {answer}");
     assert_eq!(fake.request_count(), 1);
+    gateway.shutdown().await;
+}
+
+/// Posts `body` exactly as written (a `Value` cannot hold a repeated key).
+async fn post_raw(gateway: &LlmGateway, route: &str, token: &str, body: &str) -> (u16, Value) {
+    let response = http_client()
+        .post(format!("http://{}{route}", gateway.local_addr()))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("reach the gateway");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("read the body");
+    (status, serde_json::from_str(&text).expect("a json answer"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_repeats_a_field_the_policy_reads_is_refused() {
+    let fake = FakeUpstream::start().await;
+    let gateway = start_gateway(Upstream::OpenAi {
+        base_url: fake.openai_base_url(),
+        api_key: UPSTREAM_KEY.to_owned(),
+    })
+    .await;
+    let access = gateway.register_issue("issue-repeats", LlmBudget::default());
+    // The last `store` is `false`; a provider whose parser keeps the first would store.
+    let (status, answer) = post_raw(
+        &gateway,
+        CHAT,
+        &access.token,
+        r#"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"store":true,"store":false}"#,
+    )
+    .await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["error"]["param"], "store", "{answer}");
+    assert_eq!(answer["error"]["code"], "repeated_field", "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("repeats the field `store`")),
+        "{answer}"
+    );
+    // A repeat where no rule looks passes.
+    let (status, answer) = post_raw(
+        &gateway,
+        CHAT,
+        &access.token,
+        r#"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"metadata":{"a":"1","a":"2"}}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        fake.request_count(),
+        1,
+        "the refused body never went upstream"
+    );
+    let outcomes: Vec<_> = gateway
+        .finish_issue(&access.token)
+        .calls
+        .iter()
+        .map(|call| call.outcome)
+        .collect();
+    assert_eq!(outcomes, [CallOutcome::BadRequest, CallOutcome::Ok]);
     gateway.shutdown().await;
 }
