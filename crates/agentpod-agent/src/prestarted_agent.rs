@@ -70,8 +70,9 @@ pub struct PrestartedAgent {
     group: Option<ProcessGroup>,
     cgroup: Option<AgentCgroup>,
     start_line: Option<OwnedFd>,
-    /// Where the shell says it runs; `None` once read.
-    ready_signal: Option<OwnedFd>,
+    /// Where the shell says it runs. Kept open until the shell has said it or the sandbox goes:
+    /// a shell writing to a closed pipe would die of SIGPIPE.
+    ready_signal: ReadySignal,
     env_program: PathBuf,
     /// The agent's argv, as `AgentInvocation::command`.
     command: Vec<String>,
@@ -140,7 +141,7 @@ impl PrestartedAgent {
             group,
             cgroup: parts.cgroup,
             start_line: Some(writer),
-            ready_signal: Some(ready_reader),
+            ready_signal: ReadySignal::Unread(ready_reader),
             env_program,
             command: command.to_vec(),
             prestarted: Instant::now(),
@@ -153,19 +154,29 @@ impl PrestartedAgent {
     /// would start its agent cold; the caller can start another instead. Answers at once after
     /// the first call.
     pub async fn ready(&mut self) -> bool {
-        if let Some(signal) = self.ready_signal.take() {
-            let said = async {
-                let mut pipe = tokio::net::unix::pipe::Receiver::from_owned_fd(signal)?;
-                let mut byte = [0u8; 1];
-                tokio::io::AsyncReadExt::read(&mut pipe, &mut byte).await
+        if let ReadySignal::Unread(_) = self.ready_signal {
+            let ReadySignal::Unread(signal) =
+                std::mem::replace(&mut self.ready_signal, ReadySignal::Said(false))
+            else {
+                unreachable!("matched just above");
             };
-            // One byte read: the shell ran. None (its end closed first): the sandbox ended.
-            if !matches!(
-                tokio::time::timeout(START_LINE_TIMEOUT, said).await,
-                Ok(Ok(1))
-            ) {
-                self.start_line = None;
+            if let Ok(pipe) = tokio::net::unix::pipe::Receiver::from_owned_fd(signal) {
+                self.ready_signal = ReadySignal::Reading(pipe);
             }
+        }
+        if let ReadySignal::Reading(pipe) = &mut self.ready_signal {
+            // Cancel-safe: dropped while it waits, the pipe stays open here for the next call.
+            let mut byte = [0u8; 1];
+            let said = tokio::time::timeout(
+                START_LINE_TIMEOUT,
+                tokio::io::AsyncReadExt::read(pipe, &mut byte),
+            )
+            .await;
+            // One byte read: the shell ran. Nothing (its end closed first): the sandbox ended.
+            self.ready_signal = ReadySignal::Said(matches!(said, Ok(Ok(1))));
+        }
+        if let ReadySignal::Said(false) = self.ready_signal {
+            self.start_line = None;
         }
         self.start_line.is_some()
             && self
@@ -246,6 +257,17 @@ impl Drop for PrestartedAgent {
             }
         }
     }
+}
+
+/// The pipe the waiting shell says it runs on, as far as it has been read.
+#[derive(Debug)]
+enum ReadySignal {
+    /// Not asked yet (the descriptor is turned into a pipe of the runtime's when it is).
+    Unread(OwnedFd),
+    /// Asked, the byte not come yet.
+    Reading(tokio::net::unix::pipe::Receiver),
+    /// Whether the shell said it runs (`false` also when the pipe could not be read).
+    Said(bool),
 }
 
 /// Why a sandbox could not be started ahead.

@@ -230,6 +230,27 @@ async fn a_prestarted_sandbox_says_whether_it_set_up() {
         run.stderr.text
     );
 
+    // Asked and given up on before the sandbox answered (the runner stops waiting once the
+    // agent before it ended): the sandbox still runs its agent when its issue starts.
+    let agent = SandboxedAgent::new("printf '{\"answer\": 8}' > \"$AGENTPOD_OUTPUT\"", &[]);
+    let mut prestarted = agent.prestart();
+    let asked = tokio::time::timeout(Duration::ZERO, prestarted.ready()).await;
+    assert!(asked.is_err(), "the sandbox cannot have answered yet");
+    let run = prestarted
+        .run(&agent.cold(), CancellationToken::new())
+        .await;
+    assert_eq!(
+        run.exit,
+        AgentExit::Exited { code: 0 },
+        "{}",
+        run.stderr.text
+    );
+    assert!(
+        matches!(&run.output, AgentOutput::Valid(answer) if answer["answer"] == 8),
+        "{:?}",
+        run.output
+    );
+
     let broken = SandboxedAgent::new("exit 0", &[]);
     std::fs::remove_file(broken.issue_file()).expect("remove the issue file");
     let mut prestarted = broken.prestart();
