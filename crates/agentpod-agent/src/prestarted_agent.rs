@@ -151,8 +151,8 @@ impl PrestartedAgent {
     /// Whether the sandbox set up and its shell runs, waiting for its start line: `false` when
     /// it ended first (bubblewrap can lose a race with a mount another pod's slot makes or
     /// removes under a directory it binds) or did not get there within seconds. Such a sandbox
-    /// would start its agent cold; the caller can start another instead. Answers at once after
-    /// the first call.
+    /// would start its agent cold; the caller can start another instead. Answers at once once
+    /// it has answered; a call given up on leaves the question open for the next.
     pub async fn ready(&mut self) -> bool {
         if let ReadySignal::Unread(_) = self.ready_signal {
             let ReadySignal::Unread(signal) =
