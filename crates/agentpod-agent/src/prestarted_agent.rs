@@ -154,16 +154,14 @@ impl PrestartedAgent {
     /// would start its agent cold; the caller can start another instead. Answers at once once
     /// it has answered; a call given up on leaves the question open for the next.
     pub async fn ready(&mut self) -> bool {
-        if let ReadySignal::Unread(_) = self.ready_signal {
-            let ReadySignal::Unread(signal) =
-                std::mem::replace(&mut self.ready_signal, ReadySignal::Said(false))
-            else {
-                unreachable!("matched just above");
+        self.ready_signal =
+            match std::mem::replace(&mut self.ready_signal, ReadySignal::Said(false)) {
+                ReadySignal::Unread(signal) => {
+                    tokio::net::unix::pipe::Receiver::from_owned_fd(signal)
+                        .map_or(ReadySignal::Said(false), ReadySignal::Reading)
+                }
+                asked => asked,
             };
-            if let Ok(pipe) = tokio::net::unix::pipe::Receiver::from_owned_fd(signal) {
-                self.ready_signal = ReadySignal::Reading(pipe);
-            }
-        }
         if let ReadySignal::Reading(pipe) = &mut self.ready_signal {
             // Cancel-safe: dropped while it waits, the pipe stays open here for the next call.
             let mut byte = [0u8; 1];

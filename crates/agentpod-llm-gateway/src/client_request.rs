@@ -35,6 +35,36 @@ use serde_json::Value;
 
 use crate::provider_policy::{self, ProviderFeature, ProviderFeatureRefused};
 
+/// The arms of a visitor that reads any json scalar but a string through (so it is checked
+/// as json, as the tree's reading checks it) and keeps nothing of it: each answers `$kept`.
+macro_rules! scalars_kept_as {
+    ($kept:expr) => {
+        fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+            formatter.write_str("any json value")
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($kept)
+        }
+
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($kept)
+        }
+
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($kept)
+        }
+
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($kept)
+        }
+
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($kept)
+        }
+    };
+}
+
 /// The request fields that say how much output the call may ask for, in the order they are
 /// looked for.
 const MAX_OUTPUT_FIELDS: [&str; 3] = ["max_tokens", "max_completion_tokens", "max_output_tokens"];
@@ -403,29 +433,7 @@ impl<'de> DeserializeSeed<'de> for StreamOptions<'_> {
 impl<'de> Visitor<'de> for StreamOptions<'_> {
     type Value = Option<bool>;
 
-    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-        formatter.write_str("any json value")
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Option<bool>, E> {
-        Ok(None)
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Option<bool>, E> {
-        Ok(None)
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Option<bool>, E> {
-        Ok(None)
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Option<bool>, E> {
-        Ok(None)
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Option<bool>, E> {
-        Ok(None)
-    }
+    scalars_kept_as!(None);
 
     fn visit_str<E: de::Error>(self, _: &str) -> Result<Option<bool>, E> {
         Ok(None)
@@ -502,29 +510,7 @@ impl<'de> DeserializeSeed<'de> for Walk<'_> {
 impl<'de> Visitor<'de> for Walk<'_> {
     type Value = ();
 
-    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-        formatter.write_str("any json value")
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
+    scalars_kept_as!(());
 
     fn visit_str<E: de::Error>(self, text: &str) -> Result<(), E> {
         if matches!(self.place, FieldPlace::PartType)
@@ -601,29 +587,7 @@ struct SkippedVisitor;
 impl<'de> Visitor<'de> for SkippedVisitor {
     type Value = ();
 
-    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-        formatter.write_str("any json value")
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
+    scalars_kept_as!(());
 
     fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
         Ok(())

@@ -320,10 +320,7 @@ pub(crate) fn check(
     let Some(request) = body.as_object() else {
         return Ok(());
     };
-    let rules: Vec<&Rule> = RULES
-        .iter()
-        .filter(|rule| !allowed.contains(&rule.feature))
-        .collect();
+    let rules: Vec<&Rule> = rules_in_force(allowed).collect();
     for rule in &rules {
         if let Place::Request(field) = rule.place
             && rule.refused.matches(request.get(field))
