@@ -1,6 +1,8 @@
 //! Added latency of the LLM gateway, measured in one run against two baselines on the same local
 //! fake upstream and the same load:
 //! - direct: the fake upstream called straight, the floor;
+//! - a bare relay: hyper passing requests and answers through untouched, the floor of any proxy
+//!   (one more loopback hop), so what the gateway adds beyond it is its own work;
 //! - LiteLLM's proxy (when `scripts/bench` could install it), the tool users would otherwise pick.
 //!
 //! The load is open loop at a fixed 2,000 calls/s (a pacing thread starts calls on schedule
@@ -10,11 +12,13 @@
 //! every call as in a run; the bench checks at the end that every answered call is in the
 //! issue's record. Then each path's most calls/s with 16 callers in a closed loop.
 //!
-//! Sides run on runtimes of their own: the callers (1 thread), the fake upstream (1 thread) and
-//! the gateway (2 threads, as on a 2-core machine). Prints figures; asserts nothing.
+//! Sides run on runtimes of their own: the callers (1 thread), the fake upstream (1 thread), the
+//! gateway and the bare relay (2 threads each, as on a 2-core machine). Prints figures; asserts nothing.
 //! Run with `cargo bench -p agentpod-llm-gateway --bench gateway_latency` (the bench profile,
 //! optimised like the release build users install).
 
+#[path = "support/bare_relay.rs"]
+mod bare_relay;
 #[path = "../tests/llm_gateway/support/fake_upstream.rs"]
 mod fake_upstream;
 #[path = "support/litellm_proxy.rs"]
@@ -46,6 +50,11 @@ const CLOSED_LOOP_WORKERS: usize = 16;
 /// Every caller waits at most this for an answer; a call past it counts as failed.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 const MODEL: &str = "gpt-4o";
+/// The paths, in this order; LiteLLM's only when it could be installed.
+const DIRECT: usize = 0;
+const AGENTPOD: usize = 1;
+const RELAY: usize = 2;
+const LITELLM: usize = 3;
 
 /// A chat as an agent sends it mid-task: about 1.3 KB.
 fn request_body() -> Bytes {
@@ -181,16 +190,33 @@ fn open_loop_table(
     for (&index, into) in chosen.iter().zip(&measured) {
         print_path(&paths[index].name, into);
     }
-    let direct = &measured[0];
-    let agentpod = (
-        added(&measured[1], direct, 0.5),
-        added(&measured[1], direct, 0.99),
-    );
+    let of = |path: usize| {
+        chosen
+            .iter()
+            .position(|&index| index == path)
+            .map(|at| &measured[at])
+    };
+    let (Some(direct), Some(gateway)) = (of(DIRECT), of(AGENTPOD)) else {
+        return measured;
+    };
+    let agentpod = (added(gateway, direct, 0.5), added(gateway, direct, 0.99));
     println!(
         "  added by agentpod        p50 {:>7.3} ms  p99 {:>7.3} ms",
         agentpod.0, agentpod.1
     );
-    if let Some(litellm) = measured.get(2) {
+    if let Some(relay) = of(RELAY) {
+        println!(
+            "  added by the bare relay  p50 {:>7.3} ms  p99 {:>7.3} ms  (one more hop, no work: the floor of any proxy)",
+            added(relay, direct, 0.5),
+            added(relay, direct, 0.99)
+        );
+        println!(
+            "  agentpod beyond the relay p50 {:>6.3} ms  p99 {:>7.3} ms  (the gateway's own work)",
+            added(gateway, relay, 0.5),
+            added(gateway, relay, 0.99)
+        );
+    }
+    if let Some(litellm) = of(LITELLM) {
         let (p50, p99) = (added(litellm, direct, 0.5), added(litellm, direct, 0.99));
         println!("  added by LiteLLM         p50 {p50:>7.3} ms  p99 {p99:>7.3} ms");
         println!(
@@ -220,6 +246,8 @@ fn main() {
         ))
         .expect("start the gateway");
     let access = gateway.register_issue("bench", LlmBudget::default());
+    let relay_runtime = open_loop::runtime("relay", 2);
+    let relay = bare_relay::start(&relay_runtime, &fake.openai_base_url());
 
     let mut paths = vec![
         Path {
@@ -231,6 +259,11 @@ fn main() {
             name: "agentpod gateway".to_owned(),
             url: format!("{}/v1/chat/completions", access.url),
             key: access.token.to_string(),
+        },
+        Path {
+            name: "bare relay".to_owned(),
+            url: format!("http://{relay}/v1/chat/completions"),
+            key: UPSTREAM_KEY.to_owned(),
         },
     ];
     // One worker, LiteLLM's default: on a loaded 2-core machine uvicorn's supervisor kills
@@ -279,14 +312,12 @@ fn main() {
          (non-streamed chat of {} bytes; loopback fake upstream)",
         body.len()
     );
-    let mut answered_through_gateway = warmed[1];
+    let mut answered_through_gateway = warmed[AGENTPOD];
     let mut most = Vec::new();
     for (index, (path, call)) in paths.iter().zip(&callers_of).enumerate() {
         let call = Arc::clone(call);
-        let cpu_before = [
-            open_loop::cpu_ns_of_threads("gateway"),
-            open_loop::cpu_ns_of_threads("fake-upstream"),
-        ];
+        let sides = ["gateway", "fake-upstream", "relay"];
+        let cpu_before = sides.map(open_loop::cpu_ns_of_threads);
         let closed = open_loop::closed_loop(
             callers.handle(),
             CLOSED_LOOP_WORKERS,
@@ -295,21 +326,25 @@ fn main() {
         );
         // CPU per call: the sides' own work, which a loaded machine inflates far less than it
         // does latency.
-        let per_call = |index: usize, name: &str| {
-            let spent = open_loop::cpu_ns_of_threads(name).saturating_sub(cpu_before[index]);
+        let per_call = |side: usize| {
+            let spent = open_loop::cpu_ns_of_threads(sides[side]).saturating_sub(cpu_before[side]);
             spent as f64 / 1_000.0 / closed.succeeded.max(1) as f64
         };
-        let (gateway_cpu, upstream_cpu) = (per_call(0, "gateway"), per_call(1, "fake-upstream"));
+        let (gateway_cpu, upstream_cpu, relay_cpu) = (per_call(0), per_call(1), per_call(2));
         let cpu = match index {
-            0 => format!("fake upstream's CPU {upstream_cpu:.1} µs per call"),
-            1 => format!(
+            DIRECT => format!("fake upstream's CPU {upstream_cpu:.1} µs per call"),
+            AGENTPOD => format!(
                 "gateway's CPU {gateway_cpu:.1} µs per call ({:.1}x the fake upstream's)",
                 gateway_cpu / upstream_cpu.max(0.001)
+            ),
+            RELAY => format!(
+                "relay's CPU {relay_cpu:.1} µs per call ({:.1}x the fake upstream's)",
+                relay_cpu / upstream_cpu.max(0.001)
             ),
             _ => String::new(),
         };
         println!("  {:<24} {:>7.0} calls/s  {cpu}", path.name, closed.rate);
-        if index == 1 {
+        if index == AGENTPOD {
             answered_through_gateway += closed.succeeded;
         }
         most.push(closed.rate);
@@ -317,7 +352,7 @@ fn main() {
 
     // The target rate, on every path that sustains it (a path that does not would only queue).
     let at_rate: Vec<usize> = (0..paths.len())
-        .filter(|&index| index < 2 || most[index] > f64::from(RATE_PER_SECOND) * 1.1)
+        .filter(|&index| index != LITELLM || most[index] > f64::from(RATE_PER_SECOND) * 1.1)
         .collect();
     let measured = open_loop_table(
         &callers,
@@ -328,25 +363,25 @@ fn main() {
         ROUNDS,
         SLICE,
     );
-    answered_through_gateway += measured[1].latencies_ms.len() as u64;
-    if let Some(litellm_path) = paths.get(2)
-        && !at_rate.contains(&2)
+    answered_through_gateway += measured[AGENTPOD].latencies_ms.len() as u64;
+    if let Some(litellm_path) = paths.get(LITELLM)
+        && !at_rate.contains(&LITELLM)
     {
         println!(
             "  {:<24} not run at {RATE_PER_SECOND} calls/s: it completes at most {:.0} calls/s here, so calls would only queue",
-            litellm_path.name, most[2]
+            litellm_path.name, most[LITELLM]
         );
     }
 
     // Beside LiteLLM at a rate it sustains (half its most), when it did not sustain the target.
-    if paths.len() == 3 && !at_rate.contains(&2) {
-        let rate =
-            ((most[2] * 0.5 / 10.0).floor() * 10.0).clamp(10.0, f64::from(RATE_PER_SECOND)) as u32;
+    if paths.len() > LITELLM && !at_rate.contains(&LITELLM) {
+        let rate = ((most[LITELLM] * 0.5 / 10.0).floor() * 10.0)
+            .clamp(10.0, f64::from(RATE_PER_SECOND)) as u32;
         let measured = open_loop_table(
             &callers,
             &paths,
             &callers_of,
-            &[0, 1, 2],
+            &[DIRECT, AGENTPOD, LITELLM],
             rate,
             LITELLM_ROUNDS,
             LITELLM_SLICE,

@@ -83,11 +83,13 @@ impl CappedRows {
 }
 
 /// Reads `rows` (from a [`capped_json_rows`] statement) until they run out, `max_rows` of them
-/// were read, or the next would take their JSON array past the cap less room for a note.
-pub(crate) async fn read_capped_rows(
-    mut rows: impl Stream<Item = Result<CappedRow, sqlx::Error>> + Unpin,
+/// were read, or the next would take their JSON array past the cap less room for a note. A row
+/// whose JSON does not decode is the error `undecodable` makes of it.
+pub(crate) async fn read_capped_rows<E>(
+    mut rows: impl Stream<Item = Result<CappedRow, E>> + Unpin,
     max_rows: Option<usize>,
-) -> Result<CappedRows, sqlx::Error> {
+    undecodable: impl Fn(serde_json::Error) -> E,
+) -> Result<CappedRows, E> {
     let budget = RESULT_CAP_BYTES - NOTE_RESERVE_BYTES;
     // The array's brackets.
     let mut used = 2;
@@ -115,8 +117,7 @@ pub(crate) async fn read_capped_rows(
             read.stop = Some(RowsStop::OversizedRow { row_bytes });
             break;
         };
-        let row: Value =
-            serde_json::from_str(&text).map_err(|error| sqlx::Error::Decode(Box::new(error)))?;
+        let row: Value = serde_json::from_str(&text).map_err(&undecodable)?;
         drop(text);
         let separator = usize::from(!read.rows.is_empty());
         let size = json_size(&row) + separator;
@@ -144,9 +145,11 @@ mod tests {
         rows: Vec<Result<CappedRow, sqlx::Error>>,
         max_rows: Option<usize>,
     ) -> CappedRows {
-        read_capped_rows(futures_util::stream::iter(rows), max_rows)
-            .await
-            .expect("rows that decode")
+        read_capped_rows(futures_util::stream::iter(rows), max_rows, |error| {
+            sqlx::Error::Decode(Box::new(error))
+        })
+        .await
+        .expect("rows that decode")
     }
 
     #[tokio::test]

@@ -1,10 +1,13 @@
 //! The built-in database tools (`query`, `execute`, `list_tables`), run as the agent's role on
-//! the issue's own database, so the database's grants decide what the agent may do.
+//! the issue's own database, so the database's grants decide what the agent may do. `query` runs
+//! on connections of its own ([`ReadOnlyConnections`]), the others on the sqlx pool.
 
+use futures_util::StreamExt;
 use serde_json::{Value, json};
-use sqlx::{AssertSqlSafe, Connection, PgPool};
+use sqlx::{AssertSqlSafe, PgPool};
 
 use crate::capped_rows::{CappedRow, capped_json_rows, read_capped_rows};
+use crate::read_only_connections::{QueryError, ReadEnd, ReadOnlyConnections};
 use crate::result_cap::CappedValue;
 
 pub(crate) const QUERY: &str = "query";
@@ -40,44 +43,44 @@ pub(crate) fn single_statement(sql: &str) -> &str {
 
 /// Runs `sql` in a read-only transaction and returns its rows as JSON objects: at most
 /// `max_rows` of them, and no more than fit the result cap. Rows are streamed and reading stops
-/// at the cap, so a huge result never sits in the gateway's memory.
+/// at the cap, so a huge result never sits in the gateway's memory. How the statement is kept
+/// from writing, in one round trip: [`ReadOnlyConnections`].
 pub(crate) async fn query(
-    pool: &PgPool,
+    connections: &ReadOnlyConnections,
     sql: &str,
     max_rows: usize,
-) -> Result<CappedValue, sqlx::Error> {
+) -> Result<CappedValue, QueryError> {
     // The statement goes into a subquery so every row comes back as one JSON object whatever its
     // column types; the newline keeps a trailing `--` comment from swallowing the parenthesis.
-    // The extended protocol allows one statement only, so the text cannot end the transaction.
     // The LIMIT also keeps the subquery apart from the capping query around it.
     let wrapped = capped_json_rows(&format!(
         "SELECT to_jsonb(agentpod_row)::text AS agentpod_json FROM (\n{}\n) AS agentpod_row LIMIT {}",
         single_statement(sql),
         max_rows.saturating_add(1)
     ));
-    let mut connection = pool.acquire().await?;
-    // Read-only from its first statement, so the text cannot write even through a function.
-    let mut transaction = connection.begin_with("BEGIN READ ONLY").await?;
-    let read = {
-        let rows = sqlx::query_as::<_, CappedRow>(AssertSqlSafe(wrapped))
-            .persistent(false)
-            .fetch(&mut *transaction);
-        read_capped_rows(rows, Some(max_rows)).await?
-    };
-    // Dropping the transaction queues its ROLLBACK; sqlx sends it with the check it makes as the
-    // connection goes back to the pool, which hands the connection out again only after both
-    // answered. The caller so does not wait a round trip for a rollback of nothing written.
-    drop(transaction);
-    if read.stopped_at_the_cap() {
-        // The server may still have many rows to send, which sqlx would read and throw away
-        // before the connection's next use; closing it ends the statement instead.
-        connection.close_on_drop();
-    }
-    let capped = read.stopped_at_the_cap();
-    Ok(CappedValue {
-        value: read.into_result(),
-        capped,
-    })
+    connections
+        .read_only(&wrapped, |rows| async move {
+            let rows = rows.map(|row| {
+                let row = row?;
+                Ok::<CappedRow, QueryError>((row.try_get(0)?, row.try_get(1)?))
+            });
+            let read = read_capped_rows(rows, Some(max_rows), QueryError::Decode).await?;
+            // Past the cap the server may still have many rows to send: the connection is
+            // closed rather than left to read them. Past the row limit there are none (the
+            // statement's LIMIT is one more than it).
+            let end = if read.stopped_at_the_cap() {
+                ReadEnd::Stopped
+            } else {
+                ReadEnd::AllRows
+            };
+            let capped = read.stopped_at_the_cap();
+            let value = CappedValue {
+                value: read.into_result(),
+                capped,
+            };
+            Ok((value, end))
+        })
+        .await
 }
 
 /// Runs one write statement and returns how many rows it affected.

@@ -12,6 +12,7 @@ use tokio::sync::OnceCell;
 
 use crate::customer_channel::Customer;
 use crate::issue_tool_record::{IssueToolRecord, RejectedRequest, ToolCall};
+use crate::read_only_connections::ReadOnlyConnections;
 use crate::sql_function_tools::SqlFunction;
 use crate::tool_config::ToolLimits;
 use crate::tool_gateway_error::ToolGatewayError;
@@ -29,7 +30,10 @@ const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 pub(crate) struct IssueState {
     pub(crate) issue_id: String,
+    /// The connections of the tools other than `query`.
     pub(crate) pool: PgPool,
+    /// The connections of `query`, which runs in one round trip on them.
+    pub(crate) read_only: ReadOnlyConnections,
     limits: ToolLimits,
     /// Discovered on the first `tools/list` or call, from the issue's own database.
     pub(crate) sql_functions: OnceCell<Arc<Vec<SqlFunction>>>,
@@ -79,6 +83,12 @@ impl IssueState {
             )])
             .application_name("agentpod-tool-gateway")
             .disable_statement_logging();
+        let read_only =
+            ReadOnlyConnections::new(database_url, MAX_CONNECTIONS_PER_ISSUE, call_timeout)
+                .map_err(|source| ToolGatewayError::ReadOnlyDatabaseUrl {
+                    issue_id: issue_id.to_owned(),
+                    source,
+                })?;
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS_PER_ISSUE)
             .min_connections(0)
@@ -97,6 +107,7 @@ impl IssueState {
         Ok(IssueState {
             issue_id: issue_id.to_owned(),
             pool,
+            read_only,
             limits,
             sql_functions: OnceCell::new(),
             customer,
@@ -105,8 +116,8 @@ impl IssueState {
         })
     }
 
-    /// Opens the issue's first database connection, once: started when the issue is registered
-    /// so that the agent's first call finds it open. A new connection is a backend started for
+    /// Opens the issue's first database connections, once, one for `query` and one for the other
+    /// tools: started when the issue is registered so that the agent's first call finds it open. A new connection is a backend started for
     /// the issue's role and a SCRAM handshake on both sides: milliseconds on a quiet machine and
     /// tens of them on a loaded one, which the first call paid before. A call made while it is
     /// still opening waits for it rather than opening a second one. A failure is left to the
@@ -114,8 +125,13 @@ impl IssueState {
     pub(crate) async fn open_first_connection(&self) {
         self.first_connection
             .get_or_init(|| async {
-                if let Err(error) = self.pool.acquire().await {
+                let (pooled, read_only) =
+                    tokio::join!(self.pool.acquire(), self.read_only.open_one());
+                if let Err(error) = pooled {
                     tracing::debug!(issue = %self.issue_id, %error, "cannot open the issue's first connection ahead of its calls");
+                }
+                if let Err(error) = read_only {
+                    tracing::debug!(issue = %self.issue_id, %error, "cannot open the issue's first read-only connection ahead of its calls");
                 }
             })
             .await;

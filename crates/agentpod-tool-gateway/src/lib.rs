@@ -23,6 +23,7 @@ mod issue_tool_record;
 mod mcp_handler;
 mod proxied_message_cap;
 mod proxied_servers;
+mod read_only_connections;
 mod request_guard;
 mod result_cap;
 mod sql_function_tools;

@@ -107,9 +107,9 @@ impl McpHandler {
         }
         let outcome = match target {
             Target::Query => match sql_argument(&arguments) {
-                Ok(sql) => query(&issue.pool, sql, max_rows)
+                Ok(sql) => query(&issue.read_only, sql, max_rows)
                     .await
-                    .map_err(|error| describe_database_error(&error)),
+                    .map_err(|error| error.describe()),
                 Err(message) => Err(message),
             },
             Target::Execute => match sql_argument(&arguments) {

@@ -293,9 +293,11 @@ async fn call_set_returning(
     // The function may write, so the statement is left to finish even when reading stops at
     // the cap (sqlx reads and drops the rest of its rows): closing the connection instead would
     // roll its writes back.
-    let read = read_capped_rows(query.fetch(pool), None)
-        .await
-        .map_err(|error| describe_database_error(&error))?;
+    let read = read_capped_rows(query.fetch(pool), None, |error| {
+        sqlx::Error::Decode(Box::new(error))
+    })
+    .await
+    .map_err(|error| describe_database_error(&error))?;
     if read.stop.is_none() {
         return Ok(CappedValue::whole(Value::Array(read.rows)));
     }

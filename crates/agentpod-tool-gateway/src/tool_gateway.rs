@@ -182,7 +182,7 @@ impl ToolGateway {
         let Some(state) = self.shared.issues.revoke(token) else {
             return IssueToolRecord::default();
         };
-        close_pool(&state);
+        close_connections(&state);
         state.take_record()
     }
 
@@ -193,6 +193,7 @@ impl ToolGateway {
         // so the server is left to finish them.
         self.server.shutdown(None).await;
         for state in self.shared.issues.revoke_all() {
+            state.read_only.close();
             state.pool.close().await;
         }
         // Requests still in flight hold the shared state; the proxied servers close with it.
@@ -202,7 +203,8 @@ impl ToolGateway {
     }
 }
 
-fn close_pool(state: &IssueState) {
+fn close_connections(state: &IssueState) {
+    state.read_only.close();
     let pool = state.pool.clone();
     // `close` marks the pool closed at once; awaiting it only waits for the goodbyes.
     let closing = async move { pool.close().await };

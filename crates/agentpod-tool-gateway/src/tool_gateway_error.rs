@@ -17,6 +17,12 @@ pub enum ToolGatewayError {
         #[source]
         source: sqlx::Error,
     },
+    #[error("invalid database url for issue {issue_id}")]
+    ReadOnlyDatabaseUrl {
+        issue_id: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
     #[error("proxied server {name} has an empty command")]
     EmptyCommand { name: String },
     #[error(

@@ -104,9 +104,10 @@ async fn wait_for_connections(
     }
 }
 
-/// The issue's first database connection (a backend and a SCRAM handshake, tens of milliseconds
-/// on a loaded machine) is opened when the issue is registered, before the agent's first call,
-/// and closed when the issue is finished; the calls then run on it.
+/// The issue's first database connections (a backend and a SCRAM handshake each, tens of
+/// milliseconds on a loaded machine), one for `query` and one for the other tools, are opened
+/// when the issue is registered, before the agent's first call, and closed when the issue is
+/// finished; the calls then run on them.
 #[tokio::test]
 async fn an_issue_connection_opens_at_registration_and_closes_at_its_end() -> TestResult {
     let postgres = LocalPostgres::start().await?;
@@ -114,8 +115,8 @@ async fn an_issue_connection_opens_at_registration_and_closes_at_its_end() -> Te
     let gateway = ToolGateway::start("127.0.0.1:0".parse()?, ToolConfig::default()).await?;
     let result: TestResult = async {
         let access = gateway.register_issue("issue-warm", &database_url, ToolLimits::default())?;
-        // No call made yet: the connection is there all the same.
-        wait_for_connections(&postgres, "issue_warm", |count| count == 1).await?;
+        // No call made yet: the connections are there all the same.
+        wait_for_connections(&postgres, "issue_warm", |count| count == 2).await?;
         let calls = json!([
             call(
                 "query",
@@ -141,6 +142,8 @@ async fn an_issue_connection_opens_at_registration_and_closes_at_its_end() -> Te
             texts[0].contains("Ada") && texts[1].contains("Grace"),
             "{seen:#}"
         );
+        // The calls ran on the connection opened for them, not on new ones.
+        assert_eq!(agent_connections(&postgres, "issue_warm").await?, 2);
         let record = gateway.finish_issue(&access.token);
         assert_eq!(record.calls.len(), 2);
         wait_for_connections(&postgres, "issue_warm", |count| count == 0).await?;

@@ -1,0 +1,121 @@
+//! `query` as a hostile agent uses it: the statement runs in one round trip with the transaction
+//! control queued around it (`BEGIN READ ONLY` before, `ROLLBACK` after), on connections kept
+//! from call to call. Nothing a statement does may outlast its call: not a write, not a setting
+//! changed for the session, not a lock.
+
+use serde_json::{Value, json};
+
+use agentpod_tool_gateway::{ToolConfig, ToolGateway, ToolLimits};
+
+use crate::support::{LocalPostgres, TestResult, call, run_client};
+
+/// What one call gave: its rows when it succeeded, its error text when it did not.
+fn answer(seen: &Value, index: usize) -> Result<Value, String> {
+    let call = &seen["calls"][index];
+    let text = call["text"].as_str().unwrap_or_default();
+    if call["is_error"].as_bool() == Some(true) {
+        return Err(text.to_owned());
+    }
+    let result: Value = serde_json::from_str(text).map_err(|error| format!("{error}: {text}"))?;
+    Ok(result["rows"].clone())
+}
+
+#[tokio::test]
+async fn a_query_leaves_no_write_setting_or_lock_behind_on_its_connection() -> TestResult {
+    let postgres = LocalPostgres::start().await?;
+    let database_url = postgres.create_issue_database("issue_read_only").await?;
+    {
+        // A function the agent may call that writes, as the agent could have made with `execute`
+        // if its grants allowed; through `query` it must fail.
+        let mut admin = postgres.admin("issue_read_only").await?;
+        sqlx::raw_sql(
+            "CREATE FUNCTION public.add_note() RETURNS integer LANGUAGE sql VOLATILE AS \
+             $$ INSERT INTO public.notes (body) VALUES ('written by a query') RETURNING id $$; \
+             GRANT EXECUTE ON FUNCTION public.add_note() TO agent;",
+        )
+        .execute(&mut admin)
+        .await?;
+    }
+    let gateway = ToolGateway::start("127.0.0.1:0".parse()?, ToolConfig::default()).await?;
+    let access = gateway.register_issue("issue-ro", &database_url, ToolLimits::default())?;
+    let result: TestResult = async {
+        let calls = json!([
+            // 0: the session's default turned read-write for the calls after this one.
+            call("query", json!({ "sql": "SELECT pg_backend_pid() AS pid, \
+                set_config('default_transaction_read_only', 'off', false) AS set_to" })),
+            // 1: the same connection, the setting as the connection was opened.
+            call("query", json!({ "sql": "SELECT pg_backend_pid() AS pid, \
+                current_setting('default_transaction_read_only') AS default_read_only, \
+                current_setting('transaction_read_only') AS read_only" })),
+            // 2-4: writes through a function, with and without leaving read-only first.
+            call("query", json!({ "sql": "SELECT public.add_note()" })),
+            call("query", json!({ "sql": "SELECT set_config('transaction_read_only', 'off', false)" })),
+            call("query", json!({ "sql": "SELECT set_config('default_transaction_read_only', 'off', false), public.add_note()" })),
+            // 5: an error of the statement leaves the connection usable for the next call.
+            call("query", json!({ "sql": "SELECT 1 / 0" })),
+            call("query", json!({ "sql": "SELECT pg_backend_pid() AS pid, public.add_note()" })),
+            // 7: a share lock on customers, released when the call ends.
+            call("query", json!({ "sql": "SELECT name FROM customers WHERE id = 1" })),
+        ]);
+        let seen = run_client(&access.url, &calls).await?;
+
+        let first = answer(&seen, 0)?;
+        let second = answer(&seen, 1)?;
+        assert_eq!(first[0]["set_to"], json!("off"), "{seen:#}");
+        // One connection served both calls (the calls are sequential and it is kept), and the
+        // rollback queued behind the first undid its setting.
+        assert_eq!(first[0]["pid"], second[0]["pid"], "{seen:#}");
+        assert_eq!(second[0]["default_read_only"], json!("on"), "{seen:#}");
+        assert_eq!(second[0]["read_only"], json!("on"), "{seen:#}");
+        for index in [2, 4, 6] {
+            let refused = answer(&seen, index).err().unwrap_or_default();
+            assert!(
+                refused.contains("read-only transaction") && refused.contains("SQLSTATE 25006"),
+                "call {index}: {refused}"
+            );
+        }
+        let refused = answer(&seen, 3).err().unwrap_or_default();
+        assert!(
+            refused.contains("read-write mode must be set before any query"),
+            "{refused}"
+        );
+        let refused = answer(&seen, 5).err().unwrap_or_default();
+        assert_eq!(refused, "division by zero (SQLSTATE 22012)");
+        assert_eq!(answer(&seen, 7)?, json!([{ "name": "Ada" }]));
+
+        // Nothing was written, and no call left its transaction open: an exclusive lock on the
+        // table the last call read is granted at once, the gateway's connections are idle.
+        let mut admin = postgres.admin("issue_read_only").await?;
+        let notes: i64 = sqlx::query_scalar("SELECT count(*) FROM notes")
+            .fetch_one(&mut admin)
+            .await?;
+        assert_eq!(notes, 0);
+        sqlx::raw_sql(
+            "BEGIN; SET LOCAL lock_timeout = '2s'; \
+             LOCK TABLE customers IN ACCESS EXCLUSIVE MODE; ROLLBACK;",
+        )
+        .execute(&mut admin)
+        .await?;
+        let in_transaction: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = 'issue_read_only' \
+             AND application_name = 'agentpod-tool-gateway' AND state <> 'idle'",
+        )
+        .fetch_one(&mut admin)
+        .await?;
+        assert_eq!(in_transaction, 0);
+
+        // The calls that follow, in a new client, still cannot write.
+        let again = run_client(
+            &access.url,
+            &json!([call("query", json!({ "sql": "SELECT public.add_note()" }))]),
+        )
+        .await?;
+        assert!(answer(&again, 0).is_err(), "{again:#}");
+        let record = gateway.finish_issue(&access.token);
+        assert_eq!(record.calls.len(), 9);
+        Ok(())
+    }
+    .await;
+    gateway.shutdown().await;
+    result
+}
