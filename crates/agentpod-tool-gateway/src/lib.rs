@@ -15,6 +15,7 @@ mod capped_lines;
 mod capped_rows;
 mod customer_channel;
 mod database_tools;
+mod direct_tool_call;
 mod function_comment;
 #[doc(hidden)]
 pub mod fuzzing;

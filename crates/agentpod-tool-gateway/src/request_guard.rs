@@ -1,6 +1,7 @@
 //! What every request passes before it reaches MCP: the issue token in the path (401 without a
 //! live one), the body size limit (413), and a JSON-RPC check, so malformed input gets a clear
-//! answer and a record instead of reaching the protocol machinery.
+//! answer and a record instead of reaching the protocol machinery. A plain `tools/call` is then
+//! answered at once ([`DirectToolCall`]); the other requests go on to rmcp.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use rmcp::model::ClientJsonRpcMessage;
 use serde_json::{Value, json};
 
+use crate::direct_tool_call::DirectToolCall;
 use crate::issue_state::IssueState;
 use crate::issue_tool_record::RejectedRequest;
 use crate::tool_gateway::GatewayShared;
@@ -138,16 +140,23 @@ pub(crate) async fn guard(
     };
 
     // Only POST carries JSON-RPC; the MCP service answers other methods itself.
-    if parts.method == axum::http::Method::POST
-        && let Err(refusal) = check_json_rpc(&bytes)
-    {
-        reject(
-            StatusCode::BAD_REQUEST,
-            refusal.message.clone(),
-            &bytes,
-            bytes.len(),
-        );
-        return json_rpc_error(refusal.id, refusal.code, &refusal.message);
+    if parts.method == axum::http::Method::POST {
+        match parse_json_rpc(&bytes) {
+            Err(refusal) => {
+                reject(
+                    StatusCode::BAD_REQUEST,
+                    refusal.message.clone(),
+                    &bytes,
+                    bytes.len(),
+                );
+                return json_rpc_error(refusal.id, refusal.code, &refusal.message);
+            }
+            Ok(message) => {
+                if let Some(call) = DirectToolCall::of(&parts, message) {
+                    return call.answer(&shared, issue).await;
+                }
+            }
+        }
     }
 
     parts.extensions.insert::<Arc<IssueState>>(issue);
@@ -164,11 +173,16 @@ pub(crate) struct JsonRpcRefusal {
     pub(crate) message: String,
 }
 
-/// Checks that `bytes` is one JSON-RPC message MCP accepts. A well-formed message is parsed once;
-/// only a malformed one is parsed again, for a precise answer.
+/// Checks that `bytes` is one JSON-RPC message MCP accepts.
 pub(crate) fn check_json_rpc(bytes: &[u8]) -> Result<(), JsonRpcRefusal> {
-    if serde_json::from_slice::<ClientJsonRpcMessage>(bytes).is_ok() {
-        return Ok(());
+    parse_json_rpc(bytes).map(|_| ())
+}
+
+/// `bytes` as one JSON-RPC message MCP accepts. A well-formed message is parsed once; only a
+/// malformed one is parsed again, for a precise answer.
+pub(crate) fn parse_json_rpc(bytes: &[u8]) -> Result<ClientJsonRpcMessage, JsonRpcRefusal> {
+    if let Ok(message) = serde_json::from_slice::<ClientJsonRpcMessage>(bytes) {
+        return Ok(message);
     }
     let value = serde_json::from_slice::<Value>(bytes).map_err(|error| JsonRpcRefusal {
         id: Value::Null,
@@ -176,7 +190,7 @@ pub(crate) fn check_json_rpc(bytes: &[u8]) -> Result<(), JsonRpcRefusal> {
         message: format!("parse error: {error}"),
     })?;
     match serde_json::from_value::<ClientJsonRpcMessage>(value.clone()) {
-        Ok(_) => Ok(()),
+        Ok(message) => Ok(message),
         Err(error) => Err(JsonRpcRefusal {
             id: value.get("id").cloned().unwrap_or(Value::Null),
             code: INVALID_REQUEST,

@@ -114,3 +114,72 @@ async fn bad_requests_get_clear_errors_and_the_gateway_keeps_serving() -> TestRe
     assert!(other_record.calls.is_empty() && other_record.rejected_requests.is_empty());
     Ok(())
 }
+
+/// `tools/call`, answered by the gateway without rmcp's per-request service, in the shape rmcp
+/// gives: a JSON-RPC answer with the request's own id (number or string), the result or the
+/// error; a call with headers rmcp refuses still gets rmcp's refusal.
+#[tokio::test]
+async fn tools_calls_are_answered_in_json_rpc_with_their_own_ids() -> TestResult {
+    let postgres = LocalPostgres::start().await?;
+    let database_url = postgres.create_issue_database("issue_direct").await?;
+    let gateway = ToolGateway::start("127.0.0.1:0".parse()?, ToolConfig::default()).await?;
+    let access = gateway.register_issue("issue-direct", &database_url, ToolLimits::default())?;
+    let tools_call = |id: Value, name: &str, arguments: Value| {
+        json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
+                "params": { "name": name, "arguments": arguments } })
+        .to_string()
+        .into_bytes()
+    };
+    let result: TestResult = async {
+        let (status, body) = post(
+            &access.url,
+            tools_call(json!(11), "query", json!({ "sql": "SELECT 1 AS one" })),
+        )
+        .await?;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["jsonrpc"], json!("2.0"));
+        assert_eq!(body["id"], json!(11));
+        assert_eq!(body["result"]["isError"], json!(false));
+        let text = body["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default();
+        let rows: Value = serde_json::from_str(text)?;
+        assert_eq!(rows["rows"], json!([{ "one": 1 }]));
+
+        // A string id, and a tool that does not exist: a JSON-RPC error, as rmcp answers it.
+        let (status, body) = post(
+            &access.url,
+            tools_call(json!("call-b"), "no_such_tool", json!({})),
+        )
+        .await?;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["id"], json!("call-b"));
+        assert_eq!(body["error"]["code"], json!(-32602));
+        assert_eq!(
+            body["error"]["message"],
+            json!("unknown tool \"no_such_tool\"")
+        );
+        assert!(body.get("result").is_none());
+
+        // A client that does not accept event streams gets rmcp's 406, as before.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let refused = reqwest::Client::new()
+            .post(&access.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json")
+            .body(tools_call(json!(12), "query", json!({ "sql": "SELECT 1" })))
+            .send()
+            .await?;
+        assert_eq!(refused.status().as_u16(), 406);
+        Ok(())
+    }
+    .await;
+    let record = gateway.finish_issue(&access.token);
+    gateway.shutdown().await;
+    result?;
+    // Both calls that reached a tool are on record, the unknown tool as such; the refused one
+    // never ran.
+    let tools: Vec<&str> = record.calls.iter().map(|call| call.tool.as_str()).collect();
+    assert_eq!(tools, vec!["query", "no_such_tool"]);
+    Ok(())
+}
