@@ -60,18 +60,21 @@ pub(crate) async fn query(
     ));
     connections
         .read_only(&wrapped, |rows| async move {
-            let rows = rows.map(|row| {
+            let mut rows = rows.map(|row| {
                 let row = row?;
                 Ok::<CappedRow, QueryError>((row.try_get(0)?, row.try_get(1)?))
             });
-            let read = read_capped_rows(rows, Some(max_rows), QueryError::Decode).await?;
+            let read = read_capped_rows(&mut rows, Some(max_rows), QueryError::Decode).await?;
             // Past the cap the server may still have many rows to send: the connection is
-            // closed rather than left to read them. Past the row limit there are none (the
-            // statement's LIMIT is one more than it).
+            // closed rather than left to read them. Past the row limit there should be none
+            // (the statement's LIMIT is one more than it), but a text that closes the wrapper's
+            // parentheses escapes that LIMIT: the connection is kept only once the rows ended.
             let end = if read.stopped_at_the_cap() {
                 ReadEnd::Stopped
-            } else {
+            } else if read.stop.is_none() || rows.next().await.is_none() {
                 ReadEnd::AllRows
+            } else {
+                ReadEnd::Stopped
             };
             let capped = read.stopped_at_the_cap();
             let value = CappedValue {

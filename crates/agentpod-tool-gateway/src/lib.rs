@@ -12,6 +12,7 @@
 
 mod capped_http_client;
 mod capped_lines;
+mod capped_messages;
 mod capped_rows;
 mod customer_channel;
 mod database_tools;

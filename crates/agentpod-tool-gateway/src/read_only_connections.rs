@@ -15,31 +15,49 @@
 //!   write, and it cannot be made read-write again once a query ran in it.
 //! - The `ROLLBACK` queued behind the statement undoes any setting the statement changed, for
 //!   the session too (`set_config(…, false)`): settings made in a transaction that rolls back are
-//!   reverted. The next call's requests queue behind it on the same connection.
+//!   reverted. A `DISCARD ALL` queued behind it ends what a rollback leaves: session advisory
+//!   locks (`pg_advisory_lock`), which would otherwise stay held by an idle connection and block
+//!   the agent's own later calls, or fill the server's lock table. The next call's requests queue
+//!   behind both on the same connection.
 //! - The connections are opened with `default_transaction_read_only`, so a statement that ran
 //!   outside the transaction, were `BEGIN` ever refused, would still be read-only; such a
 //!   connection is closed, not used again.
 //!
-//! A connection is used again only after a call that read its statement's answer to the end;
-//! one given up on (the result cap, a timeout, an error of the connection) is closed, which also
-//! ends what the server was still sending.
+//! Each message the server sends is held to a size ([`CappedMessages`]), so a statement cannot
+//! make the gateway read a gigabyte-long error or row whole.
+//!
+//! A connection is used again only after a call that read its statement's answer to the end
+//! (a text that closes the wrapper's parentheses can escape its `LIMIT`, so the row limit alone
+//! does not say that); one given up on (the result cap, a timeout, an error of the connection)
+//! is closed, which also ends what the server was still sending.
 
 use std::str::FromStr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use std::pin::Pin;
 
 use futures_util::FutureExt;
+use tokio::net::TcpStream;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
+use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Config, NoTls, RowStream};
+
+use crate::capped_messages::CappedMessages;
+use crate::result_cap::RESULT_CAP_BYTES;
+
+/// The largest message a `query` connection reads: a row of the `query` statement is at most
+/// the result cap and a few bytes of framing; an error or notice has no need to be larger.
+const MAX_MESSAGE_BYTES: usize = RESULT_CAP_BYTES + 64 * 1024;
 
 /// The issue's read-only connections: opened on demand up to a cap, kept while they are
 /// reusable, closed with the issue.
 pub(crate) struct ReadOnlyConnections {
     config: Config,
+    /// The longest a new connection may take, handshake included.
+    connect_timeout: Duration,
     idle: Mutex<Idle>,
     /// One permit per open connection.
     slots: Arc<Semaphore>,
@@ -57,6 +75,9 @@ struct Idle {
 pub(crate) struct ReadOnlyConnection {
     client: Client,
     driver: JoinHandle<()>,
+    /// Why the connection ended, when it ended with an error (the message cap, say): a call
+    /// waiting on it learns only that it closed.
+    ended: Arc<OnceLock<String>>,
     _slot: OwnedSemaphorePermit,
 }
 
@@ -77,6 +98,14 @@ pub(crate) enum QueryError {
     Decode(#[from] serde_json::Error),
     #[error("the issue's database connections are closed")]
     Closed,
+    #[error("cannot connect to the issue's database: {0}")]
+    Connect(#[from] std::io::Error),
+    #[error("the issue's database URL names no TCP host")]
+    NoTcpHost,
+    #[error("connecting to the issue's database took longer than {0:?}")]
+    ConnectTimeout(Duration),
+    #[error("the connection to the issue's database ended: {0}")]
+    Ended(String),
 }
 
 impl QueryError {
@@ -91,7 +120,7 @@ impl QueryError {
                         database.code().code()
                     )
                 }
-                None => error.to_string(),
+                None => agentpod_error_chain::error_chain(error),
             },
             other => other.to_string(),
         }
@@ -113,9 +142,12 @@ impl ReadOnlyConnections {
                 statement_timeout.as_millis()
             ))
             .application_name("agentpod-tool-gateway")
-            .connect_timeout(statement_timeout);
+            // No TLS (pods are reached on loopback or their bridge), so the first bytes the
+            // server sends are already messages, which is what the message cap reads.
+            .ssl_mode(SslMode::Disable);
         Ok(ReadOnlyConnections {
             config,
+            connect_timeout: statement_timeout,
             idle: Mutex::new(Idle::default()),
             slots: Arc::new(Semaphore::new(max_connections.max(1) as usize)),
             returned: Notify::new(),
@@ -154,25 +186,45 @@ impl ReadOnlyConnections {
     }
 
     async fn open(&self, slot: OwnedSemaphorePermit) -> Result<ReadOnlyConnection, QueryError> {
-        let opened = self.config.connect(NoTls).await;
-        let (client, connection) = match opened {
+        let connecting = tokio::time::timeout(self.connect_timeout, self.connect());
+        let opened = match connecting.await {
             Ok(opened) => opened,
+            Err(_elapsed) => Err(QueryError::ConnectTimeout(self.connect_timeout)),
+        };
+        match opened {
+            Ok((client, driver, ended)) => Ok(ReadOnlyConnection {
+                client,
+                driver,
+                ended,
+                _slot: slot,
+            }),
             Err(error) => {
                 drop(slot);
                 self.returned.notify_one();
-                return Err(error.into());
+                Err(error)
             }
+        }
+    }
+
+    /// A new connection over a TCP stream whose messages are capped, and the task driving it.
+    async fn connect(&self) -> Result<(Client, JoinHandle<()>, Arc<OnceLock<String>>), QueryError> {
+        let Some(Host::Tcp(host)) = self.config.get_hosts().first() else {
+            return Err(QueryError::NoTcpHost);
         };
+        let port = self.config.get_ports().first().copied().unwrap_or(5432);
+        let stream = TcpStream::connect((host.as_str(), port)).await?;
+        stream.set_nodelay(true)?;
+        let capped = CappedMessages::new(stream, MAX_MESSAGE_BYTES);
+        let (client, connection) = self.config.connect_raw(capped, NoTls).await?;
+        let ended = Arc::new(OnceLock::new());
+        let why = Arc::clone(&ended);
         let driver = tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "a read-only connection of the tool gateway ended");
+                let _ = why.set(agentpod_error_chain::error_chain(&error));
             }
         });
-        Ok(ReadOnlyConnection {
-            client,
-            driver,
-            _slot: slot,
-        })
+        Ok((client, driver, ended))
     }
 
     /// Opens one connection ahead of the issue's first call, unless one is open already.
@@ -236,24 +288,23 @@ impl ReadOnlyConnections {
         let rows = client.query_typed_raw(statement, std::iter::empty::<(&str, Type)>());
         let (begun, rows) = futures_util::future::join(begin, rows).await;
         // A rollback queued behind the statement: it runs as soon as the statement has, and
-        // undoes whatever the statement set. Its answer is not waited for.
+        // undoes whatever the statement set; then what outlasts a rollback is discarded (its own
+        // request: DISCARD ALL cannot run in a transaction block). Their answers are not waited
+        // for.
         let _ = client.batch_execute("ROLLBACK").now_or_never();
+        let _ = client.batch_execute("DISCARD ALL").now_or_never();
         if let Err(error) = begun {
-            self.close_one(connection);
-            return Err(error.into());
+            return Err(self.failed(connection, error.into()));
         }
         let rows = match rows {
-            Ok(rows) => rows,
-            Err(error) => {
-                // The statement was refused (a syntax error, a missing table): the connection
-                // is as good as before, the rollback already queued behind it.
-                if error.as_db_error().is_some() {
-                    self.put_back(connection);
-                } else {
-                    self.close_one(connection);
-                }
+            // The statement was refused (a syntax error, a missing table): the connection is as
+            // good as before, the rollback already queued behind it.
+            Err(error) if error.as_db_error().is_some() => {
+                self.put_back(connection);
                 return Err(error.into());
             }
+            Err(error) => return Err(self.failed(connection, error.into())),
+            Ok(rows) => rows,
         };
         match read(Box::pin(rows)).await {
             Ok((value, ReadEnd::AllRows)) => {
@@ -264,11 +315,21 @@ impl ReadOnlyConnections {
                 self.close_one(connection);
                 Ok(value)
             }
-            Err(error) => {
-                self.close_one(connection);
-                Err(error)
-            }
+            Err(error) => Err(self.failed(connection, error)),
         }
+    }
+
+    /// Closes `connection` after `error`; an error that says only that the connection closed
+    /// becomes why it did, when its driver knows.
+    fn failed(&self, connection: ReadOnlyConnection, error: QueryError) -> QueryError {
+        let error = match (&error, connection.ended.get()) {
+            (QueryError::Database(database), Some(why)) if database.is_closed() => {
+                QueryError::Ended(why.clone())
+            }
+            _ => error,
+        };
+        self.close_one(connection);
+        error
     }
 }
 

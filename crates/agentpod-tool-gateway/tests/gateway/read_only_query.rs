@@ -1,13 +1,18 @@
 //! `query` as a hostile agent uses it: the statement runs in one round trip with the transaction
 //! control queued around it (`BEGIN READ ONLY` before, `ROLLBACK` after), on connections kept
 //! from call to call. Nothing a statement does may outlast its call: not a write, not a setting
-//! changed for the session, not a lock.
+//! changed for the session, not a lock, not rows still streaming; and what it makes the server
+//! send is held to a size before the gateway reads it.
+
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use agentpod_tool_gateway::{ToolConfig, ToolGateway, ToolLimits};
 
-use crate::support::{LocalPostgres, TestResult, call, run_client};
+use crate::support::{
+    LocalPostgres, MEMORY_HEAVY, TestResult, call, peak_memory, reset_peak_memory, run_client,
+};
 
 /// What one call gave: its rows when it succeeded, its error text when it did not.
 fn answer(seen: &Value, index: usize) -> Result<Value, String> {
@@ -116,6 +121,126 @@ async fn a_query_leaves_no_write_setting_or_lock_behind_on_its_connection() -> T
         Ok(())
     }
     .await;
+    gateway.shutdown().await;
+    result
+}
+
+/// The statement's text as the `query` tool's arguments.
+fn sql(text: &str) -> serde_json::Map<String, Value> {
+    json!({ "sql": text })
+        .as_object()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// What outlasts a rollback does not outlast the call either: a session advisory lock taken by
+/// one `query` is gone when it answers (else it would stay held by the idle connection, and
+/// block the agent's own `execute` of the same lock until the call timeout); a statement that
+/// closes the wrapper's parentheses, escaping its row limit, does not leave rows streaming into
+/// the next call on that connection.
+#[tokio::test]
+async fn advisory_locks_and_escaped_statements_do_not_outlast_their_calls() -> TestResult {
+    let postgres = LocalPostgres::start().await?;
+    let database_url = postgres.create_issue_database("issue_outlast").await?;
+    let config = ToolConfig {
+        call_timeout: Duration::from_secs(3),
+        ..ToolConfig::default()
+    };
+    let gateway = ToolGateway::start("127.0.0.1:0".parse()?, config).await?;
+    let access = gateway.register_issue("issue-outlast", &database_url, ToolLimits::default())?;
+    let token = access.token.as_str();
+    let result: TestResult = async {
+        let taken = gateway
+            .call_tool(token, "query", sql("SELECT pg_advisory_lock(42) AS taken"))
+            .await;
+        assert!(taken.is_ok(), "{taken:?}");
+        let mut admin = postgres.admin("issue_outlast").await?;
+        let held: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 42",
+        )
+        .fetch_one(&mut admin)
+        .await?;
+        assert_eq!(held, 0, "the advisory lock outlasted its query");
+        let again = gateway
+            .call_tool(token, "execute", sql("SELECT pg_advisory_lock(42)"))
+            .await;
+        assert!(again.is_ok(), "{again:?}");
+
+        // An endless row source outside the wrapper's LIMIT: the rows are read to the row
+        // limit, and the connection, still receiving, is closed rather than used again.
+        let escaped = gateway
+            .call_tool(
+                token,
+                "query",
+                sql("SELECT 1 AS n) AS agentpod_row LIMIT 1) AS q CROSS JOIN \
+                     (WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) \
+                     SELECT i FROM r) AS g CROSS JOIN (SELECT * FROM (SELECT 1 AS m"),
+            )
+            .await;
+        assert!(escaped.is_ok_and(|text| text.contains("\"truncated\":true")));
+        for _ in 0..3 {
+            let started = std::time::Instant::now();
+            let next = gateway
+                .call_tool(token, "query", sql("SELECT 'next' AS call"))
+                .await;
+            assert!(next.is_ok(), "{next:?}");
+            assert!(
+                started.elapsed() < Duration::from_secs(2),
+                "{:?}",
+                started.elapsed()
+            );
+        }
+        Ok(())
+    }
+    .await;
+    gateway.finish_issue(&access.token);
+    gateway.shutdown().await;
+    result
+}
+
+/// Each message the server sends a `query` connection is held to a size before the gateway
+/// reads it: an error quoting a 100 MB value fails the call with a note, costs the gateway far
+/// less than the message, and the next call runs on a new connection.
+#[tokio::test]
+async fn a_message_larger_than_any_result_closes_the_connection_unread() -> TestResult {
+    let _heavy = MEMORY_HEAVY.lock().await;
+    let postgres = LocalPostgres::start().await?;
+    let database_url = postgres.create_issue_database("issue_huge_error").await?;
+    let gateway = ToolGateway::start("127.0.0.1:0".parse()?, ToolConfig::default()).await?;
+    let access =
+        gateway.register_issue("issue-huge-error", &database_url, ToolLimits::default())?;
+    let token = access.token.as_str();
+    let result: TestResult = async {
+        let warm = gateway
+            .call_tool(token, "query", sql("SELECT 1 AS one"))
+            .await;
+        assert!(warm.is_ok(), "{warm:?}");
+        let baseline = reset_peak_memory()?;
+        let failed = gateway
+            .call_tool(
+                token,
+                "query",
+                sql("SELECT repeat('x', 100000000)::int AS n"),
+            )
+            .await;
+        let growth = peak_memory()?.saturating_sub(baseline);
+        let message = failed.err().unwrap_or_default();
+        assert!(
+            message.contains("over the tool gateway's limit") && message.len() < 2_000,
+            "{message:.500}"
+        );
+        assert!(
+            growth < 32 * 1024 * 1024,
+            "the gateway grew by {growth} bytes"
+        );
+        let next = gateway
+            .call_tool(token, "query", sql("SELECT 2 AS two"))
+            .await;
+        assert!(next.is_ok_and(|text| text.contains("\"two\":2")));
+        Ok(())
+    }
+    .await;
+    gateway.finish_issue(&access.token);
     gateway.shutdown().await;
     result
 }
