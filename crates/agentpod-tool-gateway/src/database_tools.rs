@@ -1,14 +1,15 @@
 //! The built-in database tools (`query`, `execute`, `list_tables`), run as the agent's role on
-//! the issue's own database, so the database's grants decide what the agent may do. `query` runs
-//! on connections of its own ([`ReadOnlyConnections`]), the others on the sqlx pool.
+//! the issue's own database, so the database's grants decide what the agent may do. `query` and
+//! `execute` run on connections of their own ([`StatementConnections`]), `list_tables` on the
+//! issue's sqlx pool.
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use sqlx::{AssertSqlSafe, PgPool};
+use sqlx::PgPool;
 
 use crate::capped_rows::{CappedRow, capped_json_rows, read_capped_rows};
-use crate::read_only_connections::{QueryError, ReadEnd, ReadOnlyConnections};
 use crate::result_cap::CappedValue;
+use crate::statement_connections::{ReadEnd, StatementConnections, StatementError};
 
 pub(crate) const QUERY: &str = "query";
 pub(crate) const EXECUTE: &str = "execute";
@@ -44,12 +45,12 @@ pub(crate) fn single_statement(sql: &str) -> &str {
 /// Runs `sql` in a read-only transaction and returns its rows as JSON objects: at most
 /// `max_rows` of them, and no more than fit the result cap. Rows are streamed and reading stops
 /// at the cap, so a huge result never sits in the gateway's memory. How the statement is kept
-/// from writing, in one round trip: [`ReadOnlyConnections`].
+/// from writing, in one round trip: [`StatementConnections`].
 pub(crate) async fn query(
-    connections: &ReadOnlyConnections,
+    connections: &StatementConnections,
     sql: &str,
     max_rows: usize,
-) -> Result<CappedValue, QueryError> {
+) -> Result<CappedValue, StatementError> {
     // The statement goes into a subquery so every row comes back as one JSON object whatever its
     // column types; the newline keeps a trailing `--` comment from swallowing the parenthesis.
     // The LIMIT also keeps the subquery apart from the capping query around it.
@@ -62,9 +63,9 @@ pub(crate) async fn query(
         .read_only(&wrapped, |rows| async move {
             let mut rows = rows.map(|row| {
                 let row = row?;
-                Ok::<CappedRow, QueryError>((row.try_get(0)?, row.try_get(1)?))
+                Ok::<CappedRow, StatementError>((row.try_get(0)?, row.try_get(1)?))
             });
-            let read = read_capped_rows(&mut rows, Some(max_rows), QueryError::Decode).await?;
+            let read = read_capped_rows(&mut rows, Some(max_rows), StatementError::Decode).await?;
             // Past the cap the server may still have many rows to send: the connection is
             // closed rather than left to read them. Past the row limit there should be none
             // (the statement's LIMIT is one more than it), but a text that closes the wrapper's
@@ -86,13 +87,13 @@ pub(crate) async fn query(
         .await
 }
 
-/// Runs one write statement and returns how many rows it affected.
-pub(crate) async fn execute(pool: &PgPool, sql: &str) -> Result<Value, sqlx::Error> {
-    let done = sqlx::query(AssertSqlSafe(single_statement(sql).to_owned()))
-        .persistent(false)
-        .execute(pool)
-        .await?;
-    Ok(json!({ "rows_affected": done.rows_affected() }))
+/// Runs one write statement, committed, and returns how many rows it affected.
+pub(crate) async fn execute(
+    connections: &StatementConnections,
+    sql: &str,
+) -> Result<Value, StatementError> {
+    let affected = connections.execute(single_statement(sql)).await?;
+    Ok(json!({ "rows_affected": affected }))
 }
 
 /// The tables and columns the agent's role can see, with their types.

@@ -12,8 +12,8 @@ use tokio::sync::OnceCell;
 
 use crate::customer_channel::Customer;
 use crate::issue_tool_record::{IssueToolRecord, RejectedRequest, ToolCall};
-use crate::read_only_connections::ReadOnlyConnections;
 use crate::sql_function_tools::SqlFunction;
+use crate::statement_connections::StatementConnections;
 use crate::tool_config::ToolLimits;
 use crate::tool_gateway_error::ToolGatewayError;
 
@@ -30,10 +30,10 @@ const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 pub(crate) struct IssueState {
     pub(crate) issue_id: String,
-    /// The connections of the tools other than `query`.
+    /// The connections of the tools other than `query` and `execute`.
     pub(crate) pool: PgPool,
-    /// The connections of `query`, which runs in one round trip on them.
-    pub(crate) read_only: ReadOnlyConnections,
+    /// The connections of `query` and `execute`, which run in one round trip on them.
+    pub(crate) statements: StatementConnections,
     limits: ToolLimits,
     /// Discovered on the first `tools/list` or call, from the issue's own database.
     pub(crate) sql_functions: OnceCell<Arc<Vec<SqlFunction>>>,
@@ -83,8 +83,8 @@ impl IssueState {
             )])
             .application_name("agentpod-tool-gateway")
             .disable_statement_logging();
-        let read_only =
-            ReadOnlyConnections::new(database_url, MAX_CONNECTIONS_PER_ISSUE, call_timeout)
+        let statements =
+            StatementConnections::new(database_url, MAX_CONNECTIONS_PER_ISSUE, call_timeout)
                 .map_err(|source| ToolGatewayError::ReadOnlyDatabaseUrl {
                     issue_id: issue_id.to_owned(),
                     source,
@@ -107,7 +107,7 @@ impl IssueState {
         Ok(IssueState {
             issue_id: issue_id.to_owned(),
             pool,
-            read_only,
+            statements,
             limits,
             sql_functions: OnceCell::new(),
             customer,
@@ -125,12 +125,12 @@ impl IssueState {
     pub(crate) async fn open_first_connection(&self) {
         self.first_connection
             .get_or_init(|| async {
-                let (pooled, read_only) =
-                    tokio::join!(self.pool.acquire(), self.read_only.open_one());
+                let (pooled, statements) =
+                    tokio::join!(self.pool.acquire(), self.statements.open_one());
                 if let Err(error) = pooled {
                     tracing::debug!(issue = %self.issue_id, %error, "cannot open the issue's first connection ahead of its calls");
                 }
-                if let Err(error) = read_only {
+                if let Err(error) = statements {
                     tracing::debug!(issue = %self.issue_id, %error, "cannot open the issue's first read-only connection ahead of its calls");
                 }
             })

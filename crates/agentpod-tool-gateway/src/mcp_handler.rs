@@ -107,16 +107,16 @@ impl McpHandler {
         }
         let outcome = match target {
             Target::Query => match sql_argument(&arguments) {
-                Ok(sql) => query(&issue.read_only, sql, max_rows)
+                Ok(sql) => query(&issue.statements, sql, max_rows)
                     .await
                     .map_err(|error| error.describe()),
                 Err(message) => Err(message),
             },
             Target::Execute => match sql_argument(&arguments) {
-                Ok(sql) => execute(&issue.pool, sql)
+                Ok(sql) => execute(&issue.statements, sql)
                     .await
                     .map(CappedValue::whole)
-                    .map_err(|error| describe_database_error(&error)),
+                    .map_err(|error| error.describe()),
                 Err(message) => Err(message),
             },
             Target::ListTables => list_tables(&issue.pool)

@@ -193,7 +193,7 @@ impl ToolGateway {
         // so the server is left to finish them.
         self.server.shutdown(None).await;
         for state in self.shared.issues.revoke_all() {
-            state.read_only.close();
+            state.statements.close();
             state.pool.close().await;
         }
         // Requests still in flight hold the shared state; the proxied servers close with it.
@@ -204,7 +204,7 @@ impl ToolGateway {
 }
 
 fn close_connections(state: &IssueState) {
-    state.read_only.close();
+    state.statements.close();
     let pool = state.pool.clone();
     // `close` marks the pool closed at once; awaiting it only waits for the goodbyes.
     let closing = async move { pool.close().await };

@@ -7,9 +7,9 @@ mod in_process_calls;
 mod limits;
 mod parallel;
 mod protocol;
-mod read_only_query;
 mod sessions;
 mod slow;
+mod statements;
 mod support;
 
 use agentpod_tool_gateway::{IssueToolRecord, ToolCallOutcome};

@@ -1,43 +1,46 @@
-//! The issue's connections for the `query` tool, and how a `query` runs on one: as the agent's
-//! role, in a read-only transaction, answered in one round trip.
+//! The issue's connections for the `query` and `execute` tools, and how a statement runs on
+//! one: as the agent's role, in one round trip, with every message the server sends held to a
+//! size, and nothing the statement does left behind on the connection for the next call.
 //!
 //! sqlx, which serves the other database tools, waits for an answer after each step: `BEGIN READ
 //! ONLY`, then the statement's parse and description, then its execution; three round trips
 //! before the first row. tokio-postgres sends requests on one connection back to back without
 //! waiting (pipelining) and runs a statement whose parameter types are given (none here) without
-//! a separate parse. So one call sends `BEGIN READ ONLY`, the statement and `ROLLBACK` at once;
-//! the server runs them in that order, and the caller waits for the rows alone.
+//! a separate parse. So a `query` sends `BEGIN READ ONLY`, the statement, `ROLLBACK` and
+//! `DISCARD ALL` at once, and an `execute` `BEGIN READ WRITE`, the statement, `COMMIT` and
+//! `DISCARD ALL`; the server runs them in that order, and the caller waits for the statement's
+//! answer (and the commit's) alone.
 //!
-//! What keeps the statement from writing:
+//! What keeps a `query` from writing:
 //! - The extended protocol takes one statement, inside a subquery: the text cannot end the
 //!   transaction or start another.
 //! - The transaction is read-only before the statement's first step, so nothing it calls can
 //!   write, and it cannot be made read-write again once a query ran in it.
 //! - The `ROLLBACK` queued behind the statement undoes any setting the statement changed, for
 //!   the session too (`set_config(…, false)`): settings made in a transaction that rolls back are
-//!   reverted. A `DISCARD ALL` queued behind it ends what a rollback leaves: session advisory
-//!   locks (`pg_advisory_lock`), which would otherwise stay held by an idle connection and block
-//!   the agent's own later calls, or fill the server's lock table. The next call's requests queue
-//!   behind both on the same connection.
+//!   reverted.
 //! - The connections are opened with `default_transaction_read_only`, so a statement that ran
 //!   outside the transaction, were `BEGIN` ever refused, would still be read-only; such a
 //!   connection is closed, not used again.
 //!
-//! Each message the server sends is held to a size ([`CappedMessages`]), so a statement cannot
-//! make the gateway read a gigabyte-long error or row whole.
+//! What keeps a statement from outlasting its call: the `DISCARD ALL` queued behind each ends
+//! what a rollback or commit leaves (session advisory locks, settings an `execute` made, prepared
+//! statements, temporary tables), so they can neither block the agent's later calls nor change
+//! what they do; the next call's requests queue behind it on the same connection. Each message
+//! the server sends is held to a size ([`CappedMessages`]), so a statement cannot make the
+//! gateway read a gigabyte-long error or row whole.
 //!
 //! A connection is used again only after a call that read its statement's answer to the end
-//! (a text that closes the wrapper's parentheses can escape its `LIMIT`, so the row limit alone
-//! does not say that); one given up on (the result cap, a timeout, an error of the connection)
-//! is closed, which also ends what the server was still sending.
+//! (a text that closes the `query` wrapper's parentheses can escape its `LIMIT`, so the row
+//! limit alone does not say that); one given up on (the result cap, a timeout, an error of the
+//! connection) is closed, which also ends what the server was still sending.
 
+use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
-use std::pin::Pin;
-
-use futures_util::FutureExt;
+use futures_util::{FutureExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
@@ -48,13 +51,17 @@ use tokio_postgres::{Client, Config, NoTls, RowStream};
 use crate::capped_messages::CappedMessages;
 use crate::result_cap::RESULT_CAP_BYTES;
 
+/// What ends whatever a statement left on its session; its own request, since it cannot run in
+/// a transaction block.
+const DISCARD: &str = "DISCARD ALL";
+
 /// The largest message a `query` connection reads: a row of the `query` statement is at most
 /// the result cap and a few bytes of framing; an error or notice has no need to be larger.
 const MAX_MESSAGE_BYTES: usize = RESULT_CAP_BYTES + 64 * 1024;
 
 /// The issue's read-only connections: opened on demand up to a cap, kept while they are
 /// reusable, closed with the issue.
-pub(crate) struct ReadOnlyConnections {
+pub(crate) struct StatementConnections {
     config: Config,
     /// The longest a new connection may take, handshake included.
     connect_timeout: Duration,
@@ -67,12 +74,12 @@ pub(crate) struct ReadOnlyConnections {
 
 #[derive(Default)]
 struct Idle {
-    connections: Vec<ReadOnlyConnection>,
+    connections: Vec<StatementConnection>,
     closed: bool,
 }
 
 /// One open connection: its client, the task driving its socket, its place under the cap.
-pub(crate) struct ReadOnlyConnection {
+pub(crate) struct StatementConnection {
     client: Client,
     driver: JoinHandle<()>,
     /// Why the connection ended, when it ended with an error (the message cap, say): a call
@@ -81,7 +88,7 @@ pub(crate) struct ReadOnlyConnection {
     _slot: OwnedSemaphorePermit,
 }
 
-impl Drop for ReadOnlyConnection {
+impl Drop for StatementConnection {
     fn drop(&mut self) {
         // Closing the socket ends whatever the server was still sending for it.
         self.driver.abort();
@@ -91,7 +98,7 @@ impl Drop for ReadOnlyConnection {
 /// Why a `query` failed: the database's refusal or error, a connection that could not be opened
 /// or broke, or a row that did not decode.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum QueryError {
+pub(crate) enum StatementError {
     #[error(transparent)]
     Database(#[from] tokio_postgres::Error),
     #[error("the row's JSON did not decode: {0}")]
@@ -108,11 +115,11 @@ pub(crate) enum QueryError {
     Ended(String),
 }
 
-impl QueryError {
+impl StatementError {
     /// The text the agent sees, in the shape of the other tools' database errors.
     pub(crate) fn describe(&self) -> String {
         match self {
-            QueryError::Database(error) => match error.as_db_error() {
+            StatementError::Database(error) => match error.as_db_error() {
                 Some(database) => {
                     format!(
                         "{} (SQLSTATE {})",
@@ -127,14 +134,14 @@ impl QueryError {
     }
 }
 
-impl ReadOnlyConnections {
+impl StatementConnections {
     /// Connections to `database_url` (the issue's role and database), at most `max_connections`
     /// open; the server cancels a statement after `statement_timeout`.
     pub(crate) fn new(
         database_url: &str,
         max_connections: u32,
         statement_timeout: Duration,
-    ) -> Result<ReadOnlyConnections, tokio_postgres::Error> {
+    ) -> Result<StatementConnections, tokio_postgres::Error> {
         let mut config = Config::from_str(database_url)?;
         config
             .options(format!(
@@ -145,7 +152,7 @@ impl ReadOnlyConnections {
             // No TLS (pods are reached on loopback or their bridge), so the first bytes the
             // server sends are already messages, which is what the message cap reads.
             .ssl_mode(SslMode::Disable);
-        Ok(ReadOnlyConnections {
+        Ok(StatementConnections {
             config,
             connect_timeout: statement_timeout,
             idle: Mutex::new(Idle::default()),
@@ -161,7 +168,7 @@ impl ReadOnlyConnections {
     }
 
     /// An idle connection, a new one while under the cap, or else the next one put back.
-    pub(crate) async fn acquire(&self) -> Result<ReadOnlyConnection, QueryError> {
+    pub(crate) async fn acquire(&self) -> Result<StatementConnection, StatementError> {
         loop {
             let returned = self.returned.notified();
             let mut returned = std::pin::pin!(returned);
@@ -170,7 +177,7 @@ impl ReadOnlyConnections {
             {
                 let mut idle = self.idle();
                 if idle.closed {
-                    return Err(QueryError::Closed);
+                    return Err(StatementError::Closed);
                 }
                 while let Some(connection) = idle.connections.pop() {
                     if !connection.client.is_closed() {
@@ -185,14 +192,17 @@ impl ReadOnlyConnections {
         }
     }
 
-    async fn open(&self, slot: OwnedSemaphorePermit) -> Result<ReadOnlyConnection, QueryError> {
+    async fn open(
+        &self,
+        slot: OwnedSemaphorePermit,
+    ) -> Result<StatementConnection, StatementError> {
         let connecting = tokio::time::timeout(self.connect_timeout, self.connect());
         let opened = match connecting.await {
             Ok(opened) => opened,
-            Err(_elapsed) => Err(QueryError::ConnectTimeout(self.connect_timeout)),
+            Err(_elapsed) => Err(StatementError::ConnectTimeout(self.connect_timeout)),
         };
         match opened {
-            Ok((client, driver, ended)) => Ok(ReadOnlyConnection {
+            Ok((client, driver, ended)) => Ok(StatementConnection {
                 client,
                 driver,
                 ended,
@@ -207,9 +217,11 @@ impl ReadOnlyConnections {
     }
 
     /// A new connection over a TCP stream whose messages are capped, and the task driving it.
-    async fn connect(&self) -> Result<(Client, JoinHandle<()>, Arc<OnceLock<String>>), QueryError> {
+    async fn connect(
+        &self,
+    ) -> Result<(Client, JoinHandle<()>, Arc<OnceLock<String>>), StatementError> {
         let Some(Host::Tcp(host)) = self.config.get_hosts().first() else {
-            return Err(QueryError::NoTcpHost);
+            return Err(StatementError::NoTcpHost);
         };
         let port = self.config.get_ports().first().copied().unwrap_or(5432);
         let stream = TcpStream::connect((host.as_str(), port)).await?;
@@ -228,7 +240,7 @@ impl ReadOnlyConnections {
     }
 
     /// Opens one connection ahead of the issue's first call, unless one is open already.
-    pub(crate) async fn open_one(&self) -> Result<(), QueryError> {
+    pub(crate) async fn open_one(&self) -> Result<(), StatementError> {
         let slot = {
             let idle = self.idle();
             if idle.closed || !idle.connections.is_empty() {
@@ -245,7 +257,7 @@ impl ReadOnlyConnections {
     }
 
     /// Makes `connection` available to the next call (closes it if the issue is finished).
-    fn put_back(&self, connection: ReadOnlyConnection) {
+    fn put_back(&self, connection: StatementConnection) {
         {
             let mut idle = self.idle();
             if !idle.closed {
@@ -256,7 +268,7 @@ impl ReadOnlyConnections {
     }
 
     /// Closes a connection that must not be used again, and lets a waiting caller open another.
-    fn close_one(&self, connection: ReadOnlyConnection) {
+    fn close_one(&self, connection: StatementConnection) {
         drop(connection);
         self.returned.notify_one();
     }
@@ -275,10 +287,14 @@ impl ReadOnlyConnections {
     /// Runs `statement` (one statement, no parameters) in a read-only transaction and hands its
     /// rows to `read`, which may stop early; then queues the rollback. The connection is kept
     /// for the next call only if `read` read every row and nothing failed.
-    pub(crate) async fn read_only<T, R, F>(&self, statement: &str, read: R) -> Result<T, QueryError>
+    pub(crate) async fn read_only<T, R, F>(
+        &self,
+        statement: &str,
+        read: R,
+    ) -> Result<T, StatementError>
     where
         R: FnOnce(Pin<Box<RowStream>>) -> F,
-        F: Future<Output = Result<(T, ReadEnd), QueryError>>,
+        F: Future<Output = Result<(T, ReadEnd), StatementError>>,
     {
         let connection = self.acquire().await?;
         let client = &connection.client;
@@ -292,7 +308,7 @@ impl ReadOnlyConnections {
         // request: DISCARD ALL cannot run in a transaction block). Their answers are not waited
         // for.
         let _ = client.batch_execute("ROLLBACK").now_or_never();
-        let _ = client.batch_execute("DISCARD ALL").now_or_never();
+        let _ = client.batch_execute(DISCARD).now_or_never();
         if let Err(error) = begun {
             return Err(self.failed(connection, error.into()));
         }
@@ -319,12 +335,32 @@ impl ReadOnlyConnections {
         }
     }
 
+    /// Runs `statement` (one statement, no parameters) in a read-write transaction and commits
+    /// it; returns how many rows it affected. Rows it returns are read and dropped, each held to
+    /// the message cap.
+    pub(crate) async fn execute(&self, statement: &str) -> Result<u64, StatementError> {
+        let connection = self.acquire().await?;
+        match execute_on(&connection.client, statement).await {
+            Ok(affected) => {
+                self.put_back(connection);
+                Ok(affected)
+            }
+            // The database refused the statement or the commit: the connection is as good as
+            // before, the rollback done.
+            Err(error) if error.as_db_error().is_some() => {
+                self.put_back(connection);
+                Err(error.into())
+            }
+            Err(error) => Err(self.failed(connection, error.into())),
+        }
+    }
+
     /// Closes `connection` after `error`; an error that says only that the connection closed
     /// becomes why it did, when its driver knows.
-    fn failed(&self, connection: ReadOnlyConnection, error: QueryError) -> QueryError {
+    fn failed(&self, connection: StatementConnection, error: StatementError) -> StatementError {
         let error = match (&error, connection.ended.get()) {
-            (QueryError::Database(database), Some(why)) if database.is_closed() => {
-                QueryError::Ended(why.clone())
+            (StatementError::Database(database), Some(why)) if database.is_closed() => {
+                StatementError::Ended(why.clone())
             }
             _ => error,
         };
@@ -338,4 +374,28 @@ impl ReadOnlyConnections {
 pub(crate) enum ReadEnd {
     AllRows,
     Stopped,
+}
+
+/// [`StatementConnections::execute`] on one connection.
+async fn execute_on(client: &Client, statement: &str) -> Result<u64, tokio_postgres::Error> {
+    let begin = client.simple_query("BEGIN READ WRITE");
+    let rows = client.query_typed_raw(statement, std::iter::empty::<(&str, Type)>());
+    let (begun, rows) = futures_util::future::join(begin, rows).await;
+    // Sent now, behind the statement, and awaited once its rows are read: a commit that fails
+    // (a deferred constraint) is the call's error. After a failed statement it rolls back.
+    let mut commit = std::pin::pin!(client.simple_query("COMMIT"));
+    let _ = futures_util::poll!(commit.as_mut());
+    let _ = client.batch_execute(DISCARD).now_or_never();
+    begun?;
+    let mut rows = Box::pin(rows?);
+    while let Some(row) = rows.next().await {
+        if let Err(error) = row {
+            // The statement failed after some rows; the commit rolls it back.
+            let _ = commit.await;
+            return Err(error);
+        }
+    }
+    let affected = rows.rows_affected().unwrap_or(0);
+    commit.await?;
+    Ok(affected)
 }

@@ -1,8 +1,9 @@
-//! `query` as a hostile agent uses it: the statement runs in one round trip with the transaction
-//! control queued around it (`BEGIN READ ONLY` before, `ROLLBACK` after), on connections kept
-//! from call to call. Nothing a statement does may outlast its call: not a write, not a setting
-//! changed for the session, not a lock, not rows still streaming; and what it makes the server
-//! send is held to a size before the gateway reads it.
+//! `query` and `execute` as a hostile agent uses them: each statement runs in one round trip
+//! with the transaction control queued around it (`BEGIN`, then `ROLLBACK` or `COMMIT`, then
+//! `DISCARD ALL`), on connections kept from call to call. Nothing a statement does may outlast
+//! its call: not a write through `query`, not a setting changed for the session, not a lock, not
+//! rows still streaming; and what it makes the server send is held to a size before the gateway
+//! reads it.
 
 use std::time::Duration;
 
@@ -237,6 +238,84 @@ async fn a_message_larger_than_any_result_closes_the_connection_unread() -> Test
             .call_tool(token, "query", sql("SELECT 2 AS two"))
             .await;
         assert!(next.is_ok_and(|text| text.contains("\"two\":2")));
+        Ok(())
+    }
+    .await;
+    gateway.finish_issue(&access.token);
+    gateway.shutdown().await;
+    result
+}
+
+/// `execute` on the same connections: its write is committed, a commit that fails is the call's
+/// error, a setting it makes is gone by the next call, and a huge error closes the connection
+/// unread as for `query`.
+#[tokio::test]
+async fn execute_commits_and_leaves_nothing_behind() -> TestResult {
+    let postgres = LocalPostgres::start().await?;
+    let database_url = postgres.create_issue_database("issue_execute").await?;
+    {
+        let mut admin = postgres.admin("issue_execute").await?;
+        sqlx::raw_sql(
+            "CREATE TABLE public.pairs (id integer PRIMARY KEY, other integer, \
+                 CONSTRAINT pairs_other FOREIGN KEY (other) REFERENCES public.pairs (id) \
+                 DEFERRABLE INITIALLY DEFERRED); \
+             GRANT SELECT, INSERT ON public.pairs TO agent;",
+        )
+        .execute(&mut admin)
+        .await?;
+    }
+    let gateway = ToolGateway::start("127.0.0.1:0".parse()?, ToolConfig::default()).await?;
+    let access = gateway.register_issue("issue-execute", &database_url, ToolLimits::default())?;
+    let token = access.token.as_str();
+    let result: TestResult = async {
+        let inserted = gateway
+            .call_tool(
+                token,
+                "execute",
+                sql("INSERT INTO notes (body) VALUES ('kept'), ('also')"),
+            )
+            .await;
+        assert_eq!(inserted, Ok(json!({ "rows_affected": 2 }).to_string()));
+        // The foreign key is checked at commit: the commit's refusal is the call's error, and
+        // nothing of the statement stays.
+        let refused = gateway
+            .call_tool(token, "execute", sql("INSERT INTO pairs VALUES (1, 99)"))
+            .await;
+        let refused = refused.err().unwrap_or_default();
+        assert!(
+            refused.contains("pairs_other") && refused.contains("SQLSTATE 23503"),
+            "{refused}"
+        );
+        // A setting made by one call is gone by the next, whichever connection it runs on.
+        let set = gateway
+            .call_tool(token, "execute", sql("SET search_path TO pg_catalog"))
+            .await;
+        assert!(set.is_ok(), "{set:?}");
+        for _ in 0..3 {
+            let path = gateway
+                .call_tool(
+                    token,
+                    "query",
+                    sql("SELECT current_setting('search_path') AS path"),
+                )
+                .await;
+            assert!(path.is_ok_and(|text| text.contains("public")));
+        }
+        let huge = gateway
+            .call_tool(token, "execute", sql("SELECT repeat('x', 100000000)::int"))
+            .await;
+        let huge = huge.err().unwrap_or_default();
+        assert!(
+            huge.contains("over the tool gateway's limit") && huge.len() < 2_000,
+            "{huge:.300}"
+        );
+
+        let mut admin = postgres.admin("issue_execute").await?;
+        let counts: (i64, i64) =
+            sqlx::query_as("SELECT (SELECT count(*) FROM notes), (SELECT count(*) FROM pairs)")
+                .fetch_one(&mut admin)
+                .await?;
+        assert_eq!(counts, (2, 0));
         Ok(())
     }
     .await;
