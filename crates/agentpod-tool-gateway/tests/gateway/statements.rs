@@ -126,12 +126,66 @@ async fn a_query_leaves_no_write_setting_or_lock_behind_on_its_connection() -> T
     result
 }
 
-/// The statement's text as the `query` tool's arguments.
-fn sql(text: &str) -> serde_json::Map<String, Value> {
-    json!({ "sql": text })
-        .as_object()
-        .cloned()
-        .unwrap_or_default()
+/// One issue on a gateway of its own, called in process (as a grader's gold actions are), for
+/// the tests that check the database between calls.
+struct OneIssue {
+    postgres: LocalPostgres,
+    gateway: ToolGateway,
+    token: String,
+}
+
+impl OneIssue {
+    /// A fresh database `database` (after `set_up`, run as its owner) and a gateway whose calls
+    /// time out after `call_timeout`.
+    async fn start(
+        database: &str,
+        set_up: &str,
+        call_timeout: Duration,
+    ) -> Result<OneIssue, Box<dyn std::error::Error>> {
+        let postgres = LocalPostgres::start().await?;
+        let database_url = postgres.create_issue_database(database).await?;
+        if !set_up.is_empty() {
+            let mut owner = postgres.admin(database).await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(set_up.to_owned()))
+                .execute(&mut owner)
+                .await?;
+        }
+        let config = ToolConfig {
+            call_timeout,
+            ..ToolConfig::default()
+        };
+        let gateway = ToolGateway::start("127.0.0.1:0".parse()?, config).await?;
+        let access = gateway.register_issue(database, &database_url, ToolLimits::default())?;
+        Ok(OneIssue {
+            postgres,
+            gateway,
+            token: access.token.to_string(),
+        })
+    }
+
+    /// `tool` called with the statement `text`.
+    async fn call(&self, tool: &str, text: &str) -> Result<String, String> {
+        let arguments = json!({ "sql": text })
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        self.gateway.call_tool(&self.token, tool, arguments).await
+    }
+
+    async fn finish(self) {
+        self.gateway.finish_issue(&self.token);
+        self.gateway.shutdown().await;
+    }
+}
+
+/// A call refused because the server's answer held a message over the gateway's cap: it says so
+/// in a few words, not with the message.
+fn assert_refused_unread(answer: Result<String, String>) {
+    let message = answer.err().unwrap_or_default();
+    assert!(
+        message.contains("over the tool gateway's limit") && message.len() < 2_000,
+        "{message:.500}"
+    );
 }
 
 /// What outlasts a rollback does not outlast the call either: a session advisory lock taken by
@@ -141,61 +195,44 @@ fn sql(text: &str) -> serde_json::Map<String, Value> {
 /// the next call on that connection.
 #[tokio::test]
 async fn advisory_locks_and_escaped_statements_do_not_outlast_their_calls() -> TestResult {
-    let postgres = LocalPostgres::start().await?;
-    let database_url = postgres.create_issue_database("issue_outlast").await?;
-    let config = ToolConfig {
-        call_timeout: Duration::from_secs(3),
-        ..ToolConfig::default()
-    };
-    let gateway = ToolGateway::start("127.0.0.1:0".parse()?, config).await?;
-    let access = gateway.register_issue("issue-outlast", &database_url, ToolLimits::default())?;
-    let token = access.token.as_str();
+    let issue = OneIssue::start("issue_outlast", "", Duration::from_secs(3)).await?;
     let result: TestResult = async {
-        let taken = gateway
-            .call_tool(token, "query", sql("SELECT pg_advisory_lock(42) AS taken"))
+        let taken = issue
+            .call("query", "SELECT pg_advisory_lock(42) AS taken")
             .await;
         assert!(taken.is_ok(), "{taken:?}");
-        let mut admin = postgres.admin("issue_outlast").await?;
+        let mut admin = issue.postgres.admin("issue_outlast").await?;
         let held: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 42",
         )
         .fetch_one(&mut admin)
         .await?;
         assert_eq!(held, 0, "the advisory lock outlasted its query");
-        let again = gateway
-            .call_tool(token, "execute", sql("SELECT pg_advisory_lock(42)"))
-            .await;
+        let again = issue.call("execute", "SELECT pg_advisory_lock(42)").await;
         assert!(again.is_ok(), "{again:?}");
 
         // An endless row source outside the wrapper's LIMIT: the rows are read to the row
         // limit, and the connection, still receiving, is closed rather than used again.
-        let escaped = gateway
-            .call_tool(
-                token,
+        let escaped = issue
+            .call(
                 "query",
-                sql("SELECT 1 AS n) AS agentpod_row LIMIT 1) AS q CROSS JOIN \
-                     (WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) \
-                     SELECT i FROM r) AS g CROSS JOIN (SELECT * FROM (SELECT 1 AS m"),
+                "SELECT 1 AS n) AS agentpod_row LIMIT 1) AS q CROSS JOIN \
+                 (WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) \
+                 SELECT i FROM r) AS g CROSS JOIN (SELECT * FROM (SELECT 1 AS m",
             )
             .await;
         assert!(escaped.is_ok_and(|text| text.contains("\"truncated\":true")));
         for _ in 0..3 {
             let started = std::time::Instant::now();
-            let next = gateway
-                .call_tool(token, "query", sql("SELECT 'next' AS call"))
-                .await;
+            let next = issue.call("query", "SELECT 'next' AS call").await;
             assert!(next.is_ok(), "{next:?}");
-            assert!(
-                started.elapsed() < Duration::from_secs(2),
-                "{:?}",
-                started.elapsed()
-            );
+            let took = started.elapsed();
+            assert!(took < Duration::from_secs(2), "{took:?}");
         }
         Ok(())
     }
     .await;
-    gateway.finish_issue(&access.token);
-    gateway.shutdown().await;
+    issue.finish().await;
     result
 }
 
@@ -205,44 +242,26 @@ async fn advisory_locks_and_escaped_statements_do_not_outlast_their_calls() -> T
 #[tokio::test]
 async fn a_message_larger_than_any_result_closes_the_connection_unread() -> TestResult {
     let _heavy = MEMORY_HEAVY.lock().await;
-    let postgres = LocalPostgres::start().await?;
-    let database_url = postgres.create_issue_database("issue_huge_error").await?;
-    let gateway = ToolGateway::start("127.0.0.1:0".parse()?, ToolConfig::default()).await?;
-    let access =
-        gateway.register_issue("issue-huge-error", &database_url, ToolLimits::default())?;
-    let token = access.token.as_str();
+    let issue = OneIssue::start("issue_huge_error", "", Duration::from_secs(20)).await?;
     let result: TestResult = async {
-        let warm = gateway
-            .call_tool(token, "query", sql("SELECT 1 AS one"))
-            .await;
+        let warm = issue.call("query", "SELECT 1 AS one").await;
         assert!(warm.is_ok(), "{warm:?}");
         let baseline = reset_peak_memory()?;
-        let failed = gateway
-            .call_tool(
-                token,
-                "query",
-                sql("SELECT repeat('x', 100000000)::int AS n"),
-            )
+        let failed = issue
+            .call("query", "SELECT repeat('x', 100000000)::int AS n")
             .await;
         let growth = peak_memory()?.saturating_sub(baseline);
-        let message = failed.err().unwrap_or_default();
-        assert!(
-            message.contains("over the tool gateway's limit") && message.len() < 2_000,
-            "{message:.500}"
-        );
+        assert_refused_unread(failed);
         assert!(
             growth < 32 * 1024 * 1024,
             "the gateway grew by {growth} bytes"
         );
-        let next = gateway
-            .call_tool(token, "query", sql("SELECT 2 AS two"))
-            .await;
+        let next = issue.call("query", "SELECT 2 AS two").await;
         assert!(next.is_ok_and(|text| text.contains("\"two\":2")));
         Ok(())
     }
     .await;
-    gateway.finish_issue(&access.token);
-    gateway.shutdown().await;
+    issue.finish().await;
     result
 }
 
@@ -251,35 +270,23 @@ async fn a_message_larger_than_any_result_closes_the_connection_unread() -> Test
 /// unread as for `query`.
 #[tokio::test]
 async fn execute_commits_and_leaves_nothing_behind() -> TestResult {
-    let postgres = LocalPostgres::start().await?;
-    let database_url = postgres.create_issue_database("issue_execute").await?;
-    {
-        let mut admin = postgres.admin("issue_execute").await?;
-        sqlx::raw_sql(
-            "CREATE TABLE public.pairs (id integer PRIMARY KEY, other integer, \
-                 CONSTRAINT pairs_other FOREIGN KEY (other) REFERENCES public.pairs (id) \
-                 DEFERRABLE INITIALLY DEFERRED); \
-             GRANT SELECT, INSERT ON public.pairs TO agent;",
-        )
-        .execute(&mut admin)
-        .await?;
-    }
-    let gateway = ToolGateway::start("127.0.0.1:0".parse()?, ToolConfig::default()).await?;
-    let access = gateway.register_issue("issue-execute", &database_url, ToolLimits::default())?;
-    let token = access.token.as_str();
+    let set_up = "CREATE TABLE public.pairs (id integer PRIMARY KEY, other integer, \
+                      CONSTRAINT pairs_other FOREIGN KEY (other) REFERENCES public.pairs (id) \
+                      DEFERRABLE INITIALLY DEFERRED); \
+                  GRANT SELECT, INSERT ON public.pairs TO agent;";
+    let issue = OneIssue::start("issue_execute", set_up, Duration::from_secs(20)).await?;
     let result: TestResult = async {
-        let inserted = gateway
-            .call_tool(
-                token,
+        let inserted = issue
+            .call(
                 "execute",
-                sql("INSERT INTO notes (body) VALUES ('kept'), ('also')"),
+                "INSERT INTO notes (body) VALUES ('kept'), ('also')",
             )
             .await;
         assert_eq!(inserted, Ok(json!({ "rows_affected": 2 }).to_string()));
         // The foreign key is checked at commit: the commit's refusal is the call's error, and
         // nothing of the statement stays.
-        let refused = gateway
-            .call_tool(token, "execute", sql("INSERT INTO pairs VALUES (1, 99)"))
+        let refused = issue
+            .call("execute", "INSERT INTO pairs VALUES (1, 99)")
             .await;
         let refused = refused.err().unwrap_or_default();
         assert!(
@@ -287,30 +294,21 @@ async fn execute_commits_and_leaves_nothing_behind() -> TestResult {
             "{refused}"
         );
         // A setting made by one call is gone by the next, whichever connection it runs on.
-        let set = gateway
-            .call_tool(token, "execute", sql("SET search_path TO pg_catalog"))
-            .await;
+        let set = issue.call("execute", "SET search_path TO pg_catalog").await;
         assert!(set.is_ok(), "{set:?}");
         for _ in 0..3 {
-            let path = gateway
-                .call_tool(
-                    token,
-                    "query",
-                    sql("SELECT current_setting('search_path') AS path"),
-                )
+            let path = issue
+                .call("query", "SELECT current_setting('search_path') AS path")
                 .await;
             assert!(path.is_ok_and(|text| text.contains("public")));
         }
-        let huge = gateway
-            .call_tool(token, "execute", sql("SELECT repeat('x', 100000000)::int"))
-            .await;
-        let huge = huge.err().unwrap_or_default();
-        assert!(
-            huge.contains("over the tool gateway's limit") && huge.len() < 2_000,
-            "{huge:.300}"
+        assert_refused_unread(
+            issue
+                .call("execute", "SELECT repeat('x', 100000000)::int")
+                .await,
         );
 
-        let mut admin = postgres.admin("issue_execute").await?;
+        let mut admin = issue.postgres.admin("issue_execute").await?;
         let counts: (i64, i64) =
             sqlx::query_as("SELECT (SELECT count(*) FROM notes), (SELECT count(*) FROM pairs)")
                 .fetch_one(&mut admin)
@@ -319,7 +317,6 @@ async fn execute_commits_and_leaves_nothing_behind() -> TestResult {
         Ok(())
     }
     .await;
-    gateway.finish_issue(&access.token);
-    gateway.shutdown().await;
+    issue.finish().await;
     result
 }
