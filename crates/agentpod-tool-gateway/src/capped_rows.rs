@@ -4,12 +4,13 @@
 //! row that would take the result past the cap, so a query that would return 50 MB costs the
 //! gateway about 1 MiB.
 
-use futures_util::{Stream, TryStreamExt};
+use std::ops::ControlFlow;
+
 use serde_json::{Value, json};
 
 use crate::result_cap::{NOTE_RESERVE_BYTES, RESULT_CAP_BYTES, json_size};
 
-/// The statement that reads `select`'s rows for [`read_capped_rows`]. `select` must yield one
+/// The statement that reads `select`'s rows for [`CappedRowsReader`]. `select` must yield one
 /// text column named `agentpod_json` holding each row's JSON, and must not be flattened into the
 /// outer query (a `LIMIT` or `OFFSET 0` keeps it apart), so each row's JSON is made once.
 pub(crate) fn capped_json_rows(select: &str) -> String {
@@ -82,27 +83,40 @@ impl CappedRows {
     }
 }
 
-/// Reads `rows` (from a [`capped_json_rows`] statement) until they run out, `max_rows` of them
-/// were read, or the next would take their JSON array past the cap less room for a note. A row
-/// whose JSON does not decode is the error `undecodable` makes of it.
-pub(crate) async fn read_capped_rows<E>(
-    mut rows: impl Stream<Item = Result<CappedRow, E>> + Unpin,
+/// Reads the rows of a [`capped_json_rows`] statement, one at a time as they arrive, until they
+/// run out, `max_rows` of them were read, or the next would take their JSON array past the cap
+/// less room for a note.
+pub(crate) struct CappedRowsReader {
     max_rows: Option<usize>,
-    undecodable: impl Fn(serde_json::Error) -> E,
-) -> Result<CappedRows, E> {
-    let budget = RESULT_CAP_BYTES - NOTE_RESERVE_BYTES;
-    // The array's brackets.
-    let mut used = 2;
-    let mut read = CappedRows {
-        rows: Vec::new(),
-        stop: None,
-    };
-    while let Some((text, row_bytes)) = rows.try_next().await? {
-        if let Some(max_rows) = max_rows
+    /// Bytes of the JSON array so far, its brackets included.
+    used: usize,
+    read: CappedRows,
+}
+
+impl CappedRowsReader {
+    pub(crate) fn new(max_rows: Option<usize>) -> CappedRowsReader {
+        CappedRowsReader {
+            max_rows,
+            used: 2,
+            read: CappedRows {
+                rows: Vec::new(),
+                stop: None,
+            },
+        }
+    }
+
+    /// Takes the next row; `Break` once reading should stop. A row whose JSON text does not
+    /// decode is an error.
+    pub(crate) fn push(
+        &mut self,
+        (text, row_bytes): CappedRow,
+    ) -> Result<ControlFlow<()>, serde_json::Error> {
+        let read = &mut self.read;
+        if let Some(max_rows) = self.max_rows
             && read.rows.len() >= max_rows
         {
             read.stop = Some(RowsStop::RowLimit { max_rows });
-            break;
+            return Ok(ControlFlow::Break(()));
         }
         let Some(text) = text else {
             let row_bytes = row_bytes
@@ -111,54 +125,58 @@ pub(crate) async fn read_capped_rows<E>(
             // NULL JSON text with no size is a row that is SQL NULL itself: JSON null.
             if row_bytes == 0 {
                 read.rows.push(Value::Null);
-                used += 5;
-                continue;
+                self.used += 5;
+                return Ok(ControlFlow::Continue(()));
             }
             read.stop = Some(RowsStop::OversizedRow { row_bytes });
-            break;
+            return Ok(ControlFlow::Break(()));
         };
-        let row: Value = serde_json::from_str(&text).map_err(&undecodable)?;
+        let row: Value = serde_json::from_str(&text)?;
         drop(text);
         let separator = usize::from(!read.rows.is_empty());
         let size = json_size(&row) + separator;
-        if used + size > budget {
+        if self.used + size > RESULT_CAP_BYTES - NOTE_RESERVE_BYTES {
             read.stop = Some(RowsStop::ByteCap);
-            break;
+            return Ok(ControlFlow::Break(()));
         }
-        used += size;
+        self.used += size;
         read.rows.push(row);
+        Ok(ControlFlow::Continue(()))
     }
-    Ok(read)
+
+    /// The rows read, and why reading stopped early, if it did.
+    pub(crate) fn finish(self) -> CappedRows {
+        self.read
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn row(value: Value) -> Result<CappedRow, sqlx::Error> {
+    fn row(value: Value) -> CappedRow {
         let text = value.to_string();
         let size = i32::try_from(text.len()).unwrap_or(i32::MAX);
-        Ok((Some(text), Some(size)))
+        (Some(text), Some(size))
     }
 
-    async fn read(
-        rows: Vec<Result<CappedRow, sqlx::Error>>,
-        max_rows: Option<usize>,
-    ) -> CappedRows {
-        read_capped_rows(futures_util::stream::iter(rows), max_rows, |error| {
-            sqlx::Error::Decode(Box::new(error))
-        })
-        .await
-        .expect("rows that decode")
+    /// What a reader keeps of `rows`, given one at a time until it says stop.
+    fn read(rows: Vec<CappedRow>, max_rows: Option<usize>) -> CappedRows {
+        let mut reader = CappedRowsReader::new(max_rows);
+        for row in rows {
+            if reader.push(row).expect("rows that decode").is_break() {
+                break;
+            }
+        }
+        reader.finish()
     }
 
-    #[tokio::test]
-    async fn rows_under_every_limit_are_all_read() {
+    #[test]
+    fn rows_under_every_limit_are_all_read() {
         let read = read(
             vec![row(json!({ "n": 1 })), row(json!({ "n": 2 }))],
             Some(5),
-        )
-        .await;
+        );
         assert_eq!(read.rows, vec![json!({ "n": 1 }), json!({ "n": 2 })]);
         assert_eq!(read.stop, None);
         assert_eq!(
@@ -167,10 +185,10 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn reading_stops_before_the_row_that_passes_the_cap() {
+    #[test]
+    fn reading_stops_before_the_row_that_passes_the_cap() {
         let wide = json!({ "text": "w".repeat(RESULT_CAP_BYTES / 3) });
-        let read = read((0..10).map(|_| row(wide.clone())).collect(), None).await;
+        let read = read((0..10).map(|_| row(wide.clone())).collect(), None);
         assert_eq!(read.rows.len(), 2);
         assert_eq!(read.stop, Some(RowsStop::ByteCap));
         assert!(read.stopped_at_the_cap());
@@ -179,10 +197,10 @@ mod tests {
         assert!(result.to_string().len() <= RESULT_CAP_BYTES);
     }
 
-    #[tokio::test]
-    async fn a_row_over_the_cap_alone_stops_reading_with_its_size() {
-        let oversized: Result<CappedRow, sqlx::Error> = Ok((None, Some(50_000_000)));
-        let read = read(vec![row(json!(1)), oversized, row(json!(3))], None).await;
+    #[test]
+    fn a_row_over_the_cap_alone_stops_reading_with_its_size() {
+        let oversized: CappedRow = (None, Some(50_000_000));
+        let read = read(vec![row(json!(1)), oversized, row(json!(3))], None);
         assert_eq!(read.rows, vec![json!(1)]);
         assert_eq!(
             read.stop,
@@ -194,9 +212,9 @@ mod tests {
         assert!(note.is_some_and(|note| note.contains("row 2 alone is 50000000 bytes")));
     }
 
-    #[tokio::test]
-    async fn the_row_limit_reads_one_row_past_it_to_know_there_are_more() {
-        let read = read((1..=4).map(|n| row(json!(n))).collect(), Some(3)).await;
+    #[test]
+    fn the_row_limit_reads_one_row_past_it_to_know_there_are_more() {
+        let read = read((1..=4).map(|n| row(json!(n))).collect(), Some(3));
         assert_eq!(read.rows.len(), 3);
         assert_eq!(read.stop, Some(RowsStop::RowLimit { max_rows: 3 }));
         assert!(!read.stopped_at_the_cap());

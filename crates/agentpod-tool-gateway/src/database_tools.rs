@@ -1,15 +1,15 @@
 //! The built-in database tools (`query`, `execute`, `list_tables`), run as the agent's role on
-//! the issue's own database, so the database's grants decide what the agent may do. `query` and
-//! `execute` run on connections of their own ([`StatementConnections`]), `list_tables` on the
-//! issue's sqlx pool.
+//! the issue's own database, so the database's grants decide what the agent may do; each runs on
+//! the issue's [`StatementConnections`].
 
-use futures_util::StreamExt;
+use std::ops::ControlFlow;
+
 use serde_json::{Value, json};
-use sqlx::PgPool;
 
-use crate::capped_rows::{CappedRow, capped_json_rows, read_capped_rows};
+use crate::capped_rows::{CappedRowsReader, capped_json_rows};
 use crate::result_cap::CappedValue;
-use crate::statement_connections::{ReadEnd, StatementConnections, StatementError};
+use crate::statement_connections::TransactionEnd::{Committed, ReadOnlyRolledBack};
+use crate::statement_connections::{StatementConnections, StatementError};
 
 pub(crate) const QUERY: &str = "query";
 pub(crate) const EXECUTE: &str = "execute";
@@ -43,9 +43,9 @@ pub(crate) fn single_statement(sql: &str) -> &str {
 }
 
 /// Runs `sql` in a read-only transaction and returns its rows as JSON objects: at most
-/// `max_rows` of them, and no more than fit the result cap. Rows are streamed and reading stops
-/// at the cap, so a huge result never sits in the gateway's memory. How the statement is kept
-/// from writing, in one round trip: [`StatementConnections`].
+/// `max_rows` of them, and no more than fit the result cap. Rows are read as they arrive and
+/// reading stops at the cap, so a huge result never sits in the gateway's memory. How the
+/// statement is kept from writing, in one round trip: [`StatementConnections`].
 pub(crate) async fn query(
     connections: &StatementConnections,
     sql: &str,
@@ -59,71 +59,69 @@ pub(crate) async fn query(
         single_statement(sql),
         max_rows.saturating_add(1)
     ));
+    let mut reader = CappedRowsReader::new(Some(max_rows));
     connections
-        .read_only(&wrapped, |rows| async move {
-            let mut rows = rows.map(|row| {
-                let row = row?;
-                Ok::<CappedRow, StatementError>((row.try_get(0)?, row.try_get(1)?))
-            });
-            let read = read_capped_rows(&mut rows, Some(max_rows), StatementError::Decode).await?;
-            // Past the cap the server may still have many rows to send: the connection is
-            // closed rather than left to read them. Past the row limit there should be none
-            // (the statement's LIMIT is one more than it), but a text that closes the wrapper's
-            // parentheses escapes that LIMIT: the connection is kept only once the rows ended.
-            let end = if read.stopped_at_the_cap() {
-                ReadEnd::Stopped
-            } else if read.stop.is_none() || rows.next().await.is_none() {
-                ReadEnd::AllRows
-            } else {
-                ReadEnd::Stopped
-            };
-            let capped = read.stopped_at_the_cap();
-            let value = CappedValue {
-                value: read.into_result(),
-                capped,
-            };
-            Ok((value, end))
+        .run(ReadOnlyRolledBack, &wrapped, &[], |row| {
+            Ok(reader.push((row.try_get(0)?, row.try_get(1)?))?)
         })
-        .await
+        .await?;
+    let read = reader.finish();
+    let capped = read.stopped_at_the_cap();
+    Ok(CappedValue {
+        value: read.into_result(),
+        capped,
+    })
 }
 
-/// Runs one write statement, committed, and returns how many rows it affected.
+/// Runs one write statement, committed, and returns how many rows it affected; rows it returns
+/// are read and dropped.
 pub(crate) async fn execute(
     connections: &StatementConnections,
     sql: &str,
 ) -> Result<Value, StatementError> {
-    let affected = connections.execute(single_statement(sql)).await?;
+    let affected = connections
+        .run(Committed, single_statement(sql), &[], |_row| {
+            Ok(ControlFlow::Continue(()))
+        })
+        .await?;
     Ok(json!({ "rows_affected": affected }))
 }
 
 /// The tables and columns the agent's role can see, with their types.
-pub(crate) async fn list_tables(pool: &PgPool) -> Result<Value, sqlx::Error> {
+pub(crate) async fn list_tables(
+    connections: &StatementConnections,
+) -> Result<Value, StatementError> {
     // information_schema.columns shows only columns the current role holds a privilege on.
-    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-        "SELECT table_schema::text, table_name::text, column_name::text, \
-                CASE WHEN data_type = 'USER-DEFINED' THEN udt_name::text ELSE data_type::text END \
-         FROM information_schema.columns \
-         WHERE table_schema NOT IN ('pg_catalog', 'information_schema') \
-         ORDER BY table_schema, table_name, ordinal_position",
-    )
-    .fetch_all(pool)
-    .await?;
     let mut tables: Vec<Value> = Vec::new();
     let mut current: Option<(String, String, Vec<Value>)> = None;
-    for (schema, table, column, data_type) in rows {
-        let same_table = current
-            .as_ref()
-            .is_some_and(|(s, t, _)| *s == schema && *t == table);
-        if !same_table {
-            if let Some((s, t, columns)) = current.take() {
-                tables.push(json!({ "schema": s, "name": t, "columns": columns }));
-            }
-            current = Some((schema, table, Vec::new()));
-        }
-        if let Some((_, _, columns)) = current.as_mut() {
-            columns.push(json!({ "name": column, "type": data_type }));
-        }
-    }
+    connections
+        .run(
+            ReadOnlyRolledBack,
+            "SELECT table_schema::text, table_name::text, column_name::text, \
+                    CASE WHEN data_type = 'USER-DEFINED' THEN udt_name::text ELSE data_type::text END \
+             FROM information_schema.columns \
+             WHERE table_schema NOT IN ('pg_catalog', 'information_schema') \
+             ORDER BY table_schema, table_name, ordinal_position",
+            &[],
+            |row| {
+                let (schema, table, column, data_type): (String, String, String, String) =
+                    (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
+                let same_table = current
+                    .as_ref()
+                    .is_some_and(|(s, t, _)| *s == schema && *t == table);
+                if !same_table {
+                    if let Some((s, t, columns)) = current.take() {
+                        tables.push(json!({ "schema": s, "name": t, "columns": columns }));
+                    }
+                    current = Some((schema, table, Vec::new()));
+                }
+                if let Some((_, _, columns)) = current.as_mut() {
+                    columns.push(json!({ "name": column, "type": data_type }));
+                }
+                Ok(ControlFlow::Continue(()))
+            },
+        )
+        .await?;
     if let Some((s, t, columns)) = current {
         tables.push(json!({ "schema": s, "name": t, "columns": columns }));
     }

@@ -1,13 +1,9 @@
-//! One registered issue: its token, its database pool (as the agent role), its limits and the
-//! journal of what happened, shared by every request that carries its token.
+//! One registered issue: its token, its database connections (as the agent role), its limits
+//! and the journal of what happened, shared by every request that carries its token.
 
-use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use sqlx::postgres::PgConnection;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, Connection, PgPool};
 use tokio::sync::OnceCell;
 
 use crate::customer_channel::Customer;
@@ -23,16 +19,9 @@ const MAX_CONNECTIONS_PER_ISSUE: u32 = 4;
 /// The most rejected requests an issue's record lists; later ones are only counted.
 pub const MAX_LISTED_REJECTIONS: usize = 100;
 
-/// A pooled connection idle for longer than this is pinged before a call uses it. sqlx pings
-/// every connection as it returns to the pool, so one used more recently is known to be alive,
-/// and a burst of calls does not pay a round trip each for the check.
-const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
-
 pub(crate) struct IssueState {
     pub(crate) issue_id: String,
-    /// The connections of the tools other than `query` and `execute`.
-    pub(crate) pool: PgPool,
-    /// The connections of `query` and `execute`, which run in one round trip on them.
+    /// The connections every database tool runs its statements on.
     pub(crate) statements: StatementConnections,
     limits: ToolLimits,
     /// Discovered on the first `tools/list` or call, from the issue's own database.
@@ -70,43 +59,14 @@ impl IssueState {
         call_timeout: Duration,
         customer: Option<Arc<dyn Customer>>,
     ) -> Result<IssueState, ToolGatewayError> {
-        let options = PgConnectOptions::from_str(database_url)
-            .map_err(|source| ToolGatewayError::DatabaseUrl {
-                issue_id: issue_id.to_owned(),
-                source,
-            })?
-            // The server enforces the call timeout too, so a stalled statement is cancelled
-            // there rather than left running after the gateway gave up on it.
-            .options([(
-                "statement_timeout",
-                call_timeout.as_millis().to_string().as_str(),
-            )])
-            .application_name("agentpod-tool-gateway")
-            .disable_statement_logging();
         let statements =
             StatementConnections::new(database_url, MAX_CONNECTIONS_PER_ISSUE, call_timeout)
-                .map_err(|source| ToolGatewayError::ReadOnlyDatabaseUrl {
+                .map_err(|source| ToolGatewayError::DatabaseUrl {
                     issue_id: issue_id.to_owned(),
                     source,
                 })?;
-        let pool = PgPoolOptions::new()
-            .max_connections(MAX_CONNECTIONS_PER_ISSUE)
-            .min_connections(0)
-            .acquire_timeout(call_timeout)
-            .test_before_acquire(false)
-            .before_acquire(|connection: &mut PgConnection, metadata| {
-                Box::pin(async move {
-                    if metadata.idle_for > PING_AFTER_IDLE {
-                        // An error drops this connection and the pool opens another.
-                        connection.ping().await?;
-                    }
-                    Ok(true)
-                })
-            })
-            .connect_lazy_with(options);
         Ok(IssueState {
             issue_id: issue_id.to_owned(),
-            pool,
             statements,
             limits,
             sql_functions: OnceCell::new(),
@@ -116,8 +76,8 @@ impl IssueState {
         })
     }
 
-    /// Opens the issue's first database connections, once, one for `query` and one for the other
-    /// tools: started when the issue is registered so that the agent's first call finds it open. A new connection is a backend started for
+    /// Opens the issue's first database connection, once: started when the issue is registered
+    /// so that the agent's first call finds it open. A new connection is a backend started for
     /// the issue's role and a SCRAM handshake on both sides: milliseconds on a quiet machine and
     /// tens of them on a loaded one, which the first call paid before. A call made while it is
     /// still opening waits for it rather than opening a second one. A failure is left to the
@@ -125,13 +85,8 @@ impl IssueState {
     pub(crate) async fn open_first_connection(&self) {
         self.first_connection
             .get_or_init(|| async {
-                let (pooled, statements) =
-                    tokio::join!(self.pool.acquire(), self.statements.open_one());
-                if let Err(error) = pooled {
+                if let Err(error) = self.statements.open_one().await {
                     tracing::debug!(issue = %self.issue_id, %error, "cannot open the issue's first connection ahead of its calls");
-                }
-                if let Err(error) = statements {
-                    tracing::debug!(issue = %self.issue_id, %error, "cannot open the issue's first read-only connection ahead of its calls");
                 }
             })
             .await;

@@ -40,7 +40,6 @@ pub use customer_channel::{
 };
 pub use issue_state::MAX_LISTED_REJECTIONS;
 pub use issue_tool_record::{IssueToolRecord, RejectedRequest, ToolCall, ToolCallOutcome};
-pub use sql_function_tools::describe_database_error;
 pub use tool_config::{ProxiedServer, ToolConfig, ToolLimits};
 pub use tool_gateway::ToolGateway;
 pub use tool_gateway_error::ToolGatewayError;

@@ -21,7 +21,8 @@ use crate::database_tools::{
 use crate::issue_state::{Admission, IssueState};
 use crate::issue_tool_record::{ToolCall, ToolCallOutcome};
 use crate::result_cap::{CappedValue, cap_call_result, json_size};
-use crate::sql_function_tools::{SqlFunction, describe_database_error, discover};
+use crate::sql_function_tools::{SqlFunction, discover};
+use crate::statement_connections::StatementError;
 use crate::tool_gateway::GatewayShared;
 
 #[derive(Clone)]
@@ -62,14 +63,14 @@ impl McpHandler {
     async fn sql_functions(
         &self,
         issue: &IssueState,
-    ) -> Result<Arc<Vec<SqlFunction>>, sqlx::Error> {
+    ) -> Result<Arc<Vec<SqlFunction>>, StatementError> {
         let Some(schema) = self.shared.config.sql_functions_schema.as_deref() else {
             return Ok(Arc::new(Vec::new()));
         };
         issue.open_first_connection().await;
         issue
             .sql_functions
-            .get_or_try_init(|| async { discover(&issue.pool, schema).await.map(Arc::new) })
+            .get_or_try_init(|| async { discover(&issue.statements, schema).await.map(Arc::new) })
             .await
             .cloned()
     }
@@ -87,12 +88,10 @@ impl McpHandler {
         if let Some((server, tool)) = self.shared.proxied.resolve(name) {
             return Ok(Some(Target::Proxied { server, tool }));
         }
-        let functions = self.sql_functions(issue).await.map_err(|error| {
-            format!(
-                "cannot list the SQL function tools: {}",
-                describe_database_error(&error)
-            )
-        })?;
+        let functions = self
+            .sql_functions(issue)
+            .await
+            .map_err(|error| format!("cannot list the SQL function tools: {}", error.describe()))?;
         Ok(functions
             .iter()
             .find(|function| function.name == name)
@@ -119,10 +118,10 @@ impl McpHandler {
                     .map_err(|error| error.describe()),
                 Err(message) => Err(message),
             },
-            Target::ListTables => list_tables(&issue.pool)
+            Target::ListTables => list_tables(&issue.statements)
                 .await
                 .map(CappedValue::whole)
-                .map_err(|error| describe_database_error(&error)),
+                .map_err(|error| error.describe()),
             Target::SqlFunction(function) => {
                 let schema = self
                     .shared
@@ -130,7 +129,7 @@ impl McpHandler {
                     .sql_functions_schema
                     .as_deref()
                     .unwrap_or_default();
-                function.call(&issue.pool, schema, &arguments).await
+                function.call(&issue.statements, schema, &arguments).await
             }
             Target::Customer => {
                 // The customer's reply is text, given as it is.

@@ -3,12 +3,15 @@
 //! comment used as the description, with each argument's meaning when the comment follows the
 //! JSON convention of [`FunctionComment`]. A call runs the function as the agent's role.
 
-use serde_json::{Map, Value, json};
-use sqlx::{AssertSqlSafe, PgPool};
+use std::ops::ControlFlow;
 
-use crate::capped_rows::{CappedRow, capped_json_rows, read_capped_rows};
+use serde_json::{Map, Value, json};
+
+use crate::capped_rows::{CappedRow, CappedRowsReader, capped_json_rows};
 use crate::function_comment::FunctionComment;
 use crate::result_cap::{CappedValue, NOTE_RESERVE_BYTES, RESULT_CAP_BYTES, cut_at_boundary};
+use crate::statement_connections::TransactionEnd::{Committed, ReadOnlyRolledBack};
+use crate::statement_connections::{StatementConnections, StatementError};
 
 /// One function found in the schema.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,21 +35,15 @@ pub(crate) struct SqlArgument {
     pub(crate) meaning: String,
 }
 
-type FunctionRow = (
-    String,
-    String,
-    Vec<String>,
-    Vec<String>,
-    Vec<String>,
-    i32,
-    bool,
-    String,
-);
-
-/// The functions of `schema` that the pool's role may execute. Overloads after the first of a
-/// name are skipped: a tool name must say which function runs.
-pub(crate) async fn discover(pool: &PgPool, schema: &str) -> Result<Vec<SqlFunction>, sqlx::Error> {
-    let rows: Vec<FunctionRow> = sqlx::query_as(
+/// The functions of `schema` that the connections' role may execute. Overloads after the first
+/// of a name are skipped: a tool name must say which function runs.
+pub(crate) async fn discover(
+    connections: &StatementConnections,
+    schema: &str,
+) -> Result<Vec<SqlFunction>, StatementError> {
+    let mut functions: Vec<SqlFunction> = Vec::new();
+    connections.run(
+        ReadOnlyRolledBack,
         "SELECT p.proname::text, \
                 coalesce(obj_description(p.oid, 'pg_proc'), ''), \
                 coalesce(p.proargnames, ARRAY[]::text[]), \
@@ -60,26 +57,27 @@ pub(crate) async fn discover(pool: &PgPool, schema: &str) -> Result<Vec<SqlFunct
          FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
          WHERE n.nspname = $1 AND p.prokind = 'f' AND has_function_privilege(p.oid, 'EXECUTE') \
          ORDER BY p.proname, p.oid",
+        &[Some(schema.to_owned())],
+        |row| {
+            let name: String = row.try_get(0)?;
+            if !functions.iter().any(|function| function.name == name) {
+                let (names, modes, types): (Vec<String>, Vec<String>, Vec<String>) =
+                    (row.try_get(2)?, row.try_get(3)?, row.try_get(4)?);
+                functions.push(function_from_catalog(
+                    name,
+                    row.try_get(1)?,
+                    &names,
+                    &modes,
+                    &types,
+                    row.try_get(5)?,
+                    row.try_get(6)?,
+                    row.try_get(7)?,
+                ));
+            }
+            Ok(ControlFlow::Continue(()))
+        },
     )
-    .bind(schema)
-    .fetch_all(pool)
     .await?;
-    let mut functions: Vec<SqlFunction> = Vec::new();
-    for (name, comment, names, modes, types, default_count, returns_set, return_type) in rows {
-        if functions.iter().any(|function| function.name == name) {
-            continue;
-        }
-        functions.push(function_from_catalog(
-            name,
-            &comment,
-            &names,
-            &modes,
-            &types,
-            default_count,
-            returns_set,
-            &return_type,
-        ));
-    }
     Ok(functions)
 }
 
@@ -200,12 +198,12 @@ impl SqlFunction {
         }
     }
 
-    /// Runs the function with `arguments` as the pool's role; the result is its value as JSON
-    /// (a set-returning function gives an array), held to the result cap. An argument problem is
-    /// an `Err` message.
+    /// Runs the function with `arguments` as the connections' role, committed (a function may
+    /// write); the result is its value as JSON (a set-returning function gives an array), held
+    /// to the result cap. An argument problem is an `Err` message.
     pub(crate) async fn call(
         &self,
-        pool: &PgPool,
+        connections: &StatementConnections,
         schema: &str,
         arguments: &Map<String, Value>,
     ) -> Result<CappedValue, String> {
@@ -255,49 +253,45 @@ impl SqlFunction {
         );
         if self.returns_void {
             // `void` has no JSON form: run the call for its effect and answer null.
-            let statement = format!("SELECT NULL::jsonb FROM (SELECT {call}) AS agentpod_result");
-            let mut query =
-                sqlx::query_scalar::<_, Option<Value>>(AssertSqlSafe(statement)).persistent(false);
-            for value in values {
-                query = query.bind(value);
-            }
-            let result = query
-                .fetch_one(pool)
+            let statement = format!("SELECT NULL FROM (SELECT {call}) AS agentpod_result");
+            connections
+                .run(Committed, &statement, &values, |_row| {
+                    Ok(ControlFlow::Continue(()))
+                })
                 .await
-                .map_err(|error| describe_database_error(&error))?;
-            return Ok(CappedValue::whole(result.unwrap_or(Value::Null)));
+                .map_err(|error| error.describe())?;
+            return Ok(CappedValue::whole(Value::Null));
         }
         if self.returns_set {
-            return call_set_returning(pool, &call, values).await;
+            return call_set_returning(connections, &call, &values).await;
         }
-        call_single_value(pool, &call, values).await
+        call_single_value(connections, &call, &values).await
     }
 }
 
 /// A set-returning function's rows, read one at a time up to the result cap: all of them as a
 /// JSON array, or, cut at the cap, an object with the rows that fit and a note.
 async fn call_set_returning(
-    pool: &PgPool,
+    connections: &StatementConnections,
     call: &str,
-    values: Vec<Option<String>>,
+    values: &[Option<String>],
 ) -> Result<CappedValue, String> {
     // `OFFSET 0` keeps the call apart from the capping query, so each row's JSON is made once.
     let statement = capped_json_rows(&format!(
         "SELECT to_jsonb(agentpod_result)::text AS agentpod_json \
          FROM {call} AS agentpod_result OFFSET 0"
     ));
-    let mut query = sqlx::query_as::<_, CappedRow>(AssertSqlSafe(statement)).persistent(false);
-    for value in values {
-        query = query.bind(value);
-    }
     // The function may write, so the statement is left to finish even when reading stops at
-    // the cap (sqlx reads and drops the rest of its rows): closing the connection instead would
+    // the cap (the rest of its rows is read and dropped): closing the connection instead would
     // roll its writes back.
-    let read = read_capped_rows(query.fetch(pool), None, |error| {
-        sqlx::Error::Decode(Box::new(error))
-    })
-    .await
-    .map_err(|error| describe_database_error(&error))?;
+    let mut reader = CappedRowsReader::new(None);
+    connections
+        .run(Committed, &statement, values, |row| {
+            Ok(reader.push((row.try_get(0)?, row.try_get(1)?))?)
+        })
+        .await
+        .map_err(|error| error.describe())?;
+    let read = reader.finish();
     if read.stop.is_none() {
         return Ok(CappedValue::whole(Value::Array(read.rows)));
     }
@@ -311,9 +305,9 @@ async fn call_set_returning(
 /// A single-valued function's result; one over the cap comes back as the start of its JSON text
 /// with a note, and Postgres sends no more of it than that start.
 async fn call_single_value(
-    pool: &PgPool,
+    connections: &StatementConnections,
     call: &str,
-    values: Vec<Option<String>>,
+    values: &[Option<String>],
 ) -> Result<CappedValue, String> {
     // Room for the start of an oversized value once it is escaped as a JSON string (at most
     // twice its length: JSON text escapes only quotes and backslashes again), with its note.
@@ -324,14 +318,15 @@ async fn call_single_value(
                 octet_length(agentpod_json) \
          FROM (SELECT to_jsonb({call})::text AS agentpod_json OFFSET 0) AS agentpod_value"
     );
-    let mut query = sqlx::query_as::<_, CappedRow>(AssertSqlSafe(statement)).persistent(false);
-    for value in values {
-        query = query.bind(value);
-    }
-    let (text, size) = query
-        .fetch_one(pool)
+    let mut value: CappedRow = (None, None);
+    connections
+        .run(Committed, &statement, values, |row| {
+            value = (row.try_get(0)?, row.try_get(1)?);
+            Ok(ControlFlow::Continue(()))
+        })
         .await
-        .map_err(|error| describe_database_error(&error))?;
+        .map_err(|error| error.describe())?;
+    let (text, size) = value;
     let Some(mut text) = text else {
         return Ok(CappedValue::whole(Value::Null));
     };
@@ -372,19 +367,6 @@ fn bind_text(value: &Value) -> Option<String> {
 
 pub(crate) fn quote_identifier(identifier: &str) -> String {
     format!("\"{}\"", identifier.replace('"', "\"\""))
-}
-
-/// A database error as the agent (and whoever reads a gold action's failure) should read it: the
-/// server's message and SQLSTATE, not the driver's framing nor the server's C source position
-/// (sqlx's `Display` appends the server's `at line 3891`).
-pub fn describe_database_error(error: &sqlx::Error) -> String {
-    match error {
-        sqlx::Error::Database(database) => match database.code() {
-            Some(code) => format!("{} (SQLSTATE {code})", database.message()),
-            None => database.message().to_owned(),
-        },
-        other => other.to_string(),
-    }
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@
 //! limit alone does not say that); one given up on (the result cap, a timeout, an error of the
 //! connection) is closed, which also ends what the server was still sending.
 
-use std::pin::Pin;
+use std::ops::ControlFlow;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
@@ -45,21 +45,24 @@ use tokio::net::TcpStream;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_postgres::config::{Host, SslMode};
-use tokio_postgres::types::Type;
-use tokio_postgres::{Client, Config, NoTls, RowStream};
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Client, Config, NoTls, Row};
 
 use crate::capped_messages::CappedMessages;
 use crate::result_cap::RESULT_CAP_BYTES;
+
+/// How long a connection closed at rest may take to say goodbye to the server.
+const GOODBYE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What ends whatever a statement left on its session; its own request, since it cannot run in
 /// a transaction block.
 const DISCARD: &str = "DISCARD ALL";
 
-/// The largest message a `query` connection reads: a row of the `query` statement is at most
-/// the result cap and a few bytes of framing; an error or notice has no need to be larger.
+/// The largest message a connection reads: a row of the tools' statements is at most the result
+/// cap and a few bytes of framing; an error or notice has no need to be larger.
 const MAX_MESSAGE_BYTES: usize = RESULT_CAP_BYTES + 64 * 1024;
 
-/// The issue's read-only connections: opened on demand up to a cap, kept while they are
+/// The issue's connections for statements: opened on demand up to a cap, kept while they are
 /// reusable, closed with the issue.
 pub(crate) struct StatementConnections {
     config: Config,
@@ -85,18 +88,35 @@ pub(crate) struct StatementConnection {
     /// Why the connection ended, when it ended with an error (the message cap, say): a call
     /// waiting on it learns only that it closed.
     ended: Arc<OnceLock<String>>,
+    /// Set for a connection at rest that is closed with its issue: its driver says goodbye to
+    /// the server (once the client is dropped) instead of being cut off.
+    at_rest: bool,
     _slot: OwnedSemaphorePermit,
 }
 
 impl Drop for StatementConnection {
     fn drop(&mut self) {
-        // Closing the socket ends whatever the server was still sending for it.
-        self.driver.abort();
+        // A connection dropped in the middle of a call (given up on, or its call cancelled):
+        // closing the socket ends whatever the server was still sending for it.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.driver.abort();
+            return;
+        };
+        if !self.at_rest {
+            self.driver.abort();
+            return;
+        }
+        // A server that never answers the goodbye does not keep the driver forever.
+        let driver = self.driver.abort_handle();
+        runtime.spawn(async move {
+            tokio::time::sleep(GOODBYE_TIMEOUT).await;
+            driver.abort();
+        });
     }
 }
 
-/// Why a `query` failed: the database's refusal or error, a connection that could not be opened
-/// or broke, or a row that did not decode.
+/// Why a statement failed: the database's refusal or error, a connection that could not be
+/// opened or broke, or a row that did not decode.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum StatementError {
     #[error(transparent)]
@@ -206,6 +226,7 @@ impl StatementConnections {
                 client,
                 driver,
                 ended,
+                at_rest: false,
                 _slot: slot,
             }),
             Err(error) => {
@@ -275,83 +296,54 @@ impl StatementConnections {
 
     /// Closes the idle connections; the ones in use close as their calls end.
     pub(crate) fn close(&self) {
-        let connections = {
+        let mut connections = {
             let mut idle = self.idle();
             idle.closed = true;
             std::mem::take(&mut idle.connections)
         };
+        for connection in &mut connections {
+            connection.at_rest = true;
+        }
         drop(connections);
         self.returned.notify_waiters();
     }
 
-    /// Runs `statement` (one statement, no parameters) in a read-only transaction and hands its
-    /// rows to `read`, which may stop early; then queues the rollback. The connection is kept
-    /// for the next call only if `read` read every row and nothing failed.
-    pub(crate) async fn read_only<T, R, F>(
+    /// Runs `statement` (one statement; `$1`, `$2`… are `text_parameters`, sent as text) in a
+    /// transaction that `ends` says how to close, handing each row to `visit` until it breaks.
+    /// Returns how many rows the statement affected.
+    ///
+    /// What `visit` leaves unread: a read-only statement's connection is closed rather than
+    /// left to receive it (there is nothing of it to keep); a committed statement's rest is read
+    /// and dropped, each message capped, so its commit keeps what it wrote (a function that
+    /// writes, then returns more rows than the cap).
+    pub(crate) async fn run(
         &self,
+        ends: TransactionEnd,
         statement: &str,
-        read: R,
-    ) -> Result<T, StatementError>
-    where
-        R: FnOnce(Pin<Box<RowStream>>) -> F,
-        F: Future<Output = Result<(T, ReadEnd), StatementError>>,
-    {
+        text_parameters: &[Option<String>],
+        visit: impl FnMut(Row) -> Result<ControlFlow<()>, StatementError>,
+    ) -> Result<u64, StatementError> {
         let connection = self.acquire().await?;
-        let client = &connection.client;
-        // Both requests leave on their first poll, in this order (`join` polls its futures in
-        // the order given); neither waits for the other's answer.
-        let begin = client.simple_query("BEGIN READ ONLY");
-        let rows = client.query_typed_raw(statement, std::iter::empty::<(&str, Type)>());
-        let (begun, rows) = futures_util::future::join(begin, rows).await;
-        // A rollback queued behind the statement: it runs as soon as the statement has, and
-        // undoes whatever the statement set; then what outlasts a rollback is discarded (its own
-        // request: DISCARD ALL cannot run in a transaction block). Their answers are not waited
-        // for.
-        let _ = client.batch_execute("ROLLBACK").now_or_never();
-        let _ = client.batch_execute(DISCARD).now_or_never();
-        if let Err(error) = begun {
-            return Err(self.failed(connection, error.into()));
-        }
-        let rows = match rows {
-            // The statement was refused (a syntax error, a missing table): the connection is as
-            // good as before, the rollback already queued behind it.
-            Err(error) if error.as_db_error().is_some() => {
+        let ran = run_on(&connection.client, ends, statement, text_parameters, visit).await;
+        match ran {
+            Ok(Ran {
+                rows_affected,
+                reusable: true,
+            }) => {
                 self.put_back(connection);
-                return Err(error.into());
+                Ok(rows_affected)
             }
-            Err(error) => return Err(self.failed(connection, error.into())),
-            Ok(rows) => rows,
-        };
-        match read(Box::pin(rows)).await {
-            Ok((value, ReadEnd::AllRows)) => {
-                self.put_back(connection);
-                Ok(value)
-            }
-            Ok((value, ReadEnd::Stopped)) => {
+            Ok(Ran { rows_affected, .. }) => {
                 self.close_one(connection);
-                Ok(value)
-            }
-            Err(error) => Err(self.failed(connection, error)),
-        }
-    }
-
-    /// Runs `statement` (one statement, no parameters) in a read-write transaction and commits
-    /// it; returns how many rows it affected. Rows it returns are read and dropped, each held to
-    /// the message cap.
-    pub(crate) async fn execute(&self, statement: &str) -> Result<u64, StatementError> {
-        let connection = self.acquire().await?;
-        match execute_on(&connection.client, statement).await {
-            Ok(affected) => {
-                self.put_back(connection);
-                Ok(affected)
+                Ok(rows_affected)
             }
             // The database refused the statement or the commit: the connection is as good as
-            // before, the rollback done.
-            Err(error) if error.as_db_error().is_some() => {
+            // before, the rollback already queued.
+            Err(StatementError::Database(error)) if error.as_db_error().is_some() => {
                 self.put_back(connection);
                 Err(error.into())
             }
-            Err(error) => Err(self.failed(connection, error.into())),
+            Err(error) => Err(self.failed(connection, error)),
         }
     }
 
@@ -369,33 +361,89 @@ impl StatementConnections {
     }
 }
 
-/// Whether a reader read the statement's rows to the end, or stopped with some still to come.
+/// How a statement's transaction is closed behind it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ReadEnd {
-    AllRows,
-    Stopped,
+pub(crate) enum TransactionEnd {
+    /// `BEGIN READ ONLY` … `ROLLBACK`, not waited for.
+    ReadOnlyRolledBack,
+    /// `BEGIN READ WRITE` … `COMMIT`, whose answer is the call's.
+    Committed,
 }
 
-/// [`StatementConnections::execute`] on one connection.
-async fn execute_on(client: &Client, statement: &str) -> Result<u64, tokio_postgres::Error> {
-    let begin = client.simple_query("BEGIN READ WRITE");
-    let rows = client.query_typed_raw(statement, std::iter::empty::<(&str, Type)>());
-    let (begun, rows) = futures_util::future::join(begin, rows).await;
-    // Sent now, behind the statement, and awaited once its rows are read: a commit that fails
-    // (a deferred constraint) is the call's error. After a failed statement it rolls back.
-    let mut commit = std::pin::pin!(client.simple_query("COMMIT"));
-    let _ = futures_util::poll!(commit.as_mut());
-    let _ = client.batch_execute(DISCARD).now_or_never();
-    begun?;
-    let mut rows = Box::pin(rows?);
-    while let Some(row) = rows.next().await {
-        if let Err(error) = row {
-            // The statement failed after some rows; the commit rolls it back.
-            let _ = commit.await;
-            return Err(error);
+impl TransactionEnd {
+    fn begin(self) -> &'static str {
+        match self {
+            TransactionEnd::ReadOnlyRolledBack => "BEGIN READ ONLY",
+            TransactionEnd::Committed => "BEGIN READ WRITE",
         }
     }
-    let affected = rows.rows_affected().unwrap_or(0);
-    commit.await?;
-    Ok(affected)
+
+    fn end(self) -> &'static str {
+        match self {
+            TransactionEnd::ReadOnlyRolledBack => "ROLLBACK",
+            TransactionEnd::Committed => "COMMIT",
+        }
+    }
+}
+
+/// What a statement gave on one connection, and whether that connection can serve another call.
+struct Ran {
+    rows_affected: u64,
+    reusable: bool,
+}
+
+/// [`StatementConnections::run`] on one connection.
+async fn run_on(
+    client: &Client,
+    ends: TransactionEnd,
+    statement: &str,
+    text_parameters: &[Option<String>],
+    mut visit: impl FnMut(Row) -> Result<ControlFlow<()>, StatementError>,
+) -> Result<Ran, StatementError> {
+    let parameters = text_parameters
+        .iter()
+        .map(|value| (value as &(dyn ToSql + Sync), Type::TEXT));
+    // Both requests leave on their first poll, in this order (`join` polls its futures in the
+    // order given); neither waits for the other's answer.
+    let begin = client.simple_query(ends.begin());
+    let rows = client.query_typed_raw(statement, parameters);
+    let (begun, rows) = futures_util::future::join(begin, rows).await;
+    // The transaction's end, queued behind the statement: it runs as soon as the statement has
+    // (a commit after a failed statement rolls back); then what outlasts a transaction is
+    // discarded, in a request of its own. Only a commit's answer is waited for.
+    let mut end = std::pin::pin!(client.simple_query(ends.end()));
+    let _ = futures_util::poll!(end.as_mut());
+    let _ = client.batch_execute(DISCARD).now_or_never();
+    begun?;
+    let mut rows = std::pin::pin!(rows?);
+    let mut stopped = false;
+    while let Some(row) = rows.next().await {
+        if visit(row?)?.is_break() {
+            stopped = true;
+            break;
+        }
+    }
+    let mut reusable = true;
+    if stopped {
+        match ends {
+            TransactionEnd::Committed => {
+                while let Some(row) = rows.next().await {
+                    row?;
+                }
+            }
+            // A connection still receiving rows is closed rather than left to read them; one
+            // whose rows had ended (the row limit, or the last row) is kept.
+            TransactionEnd::ReadOnlyRolledBack => {
+                reusable = rows.next().await.is_none();
+            }
+        }
+    }
+    let rows_affected = rows.rows_affected().unwrap_or(0);
+    if ends == TransactionEnd::Committed {
+        end.await?;
+    }
+    Ok(Ran {
+        rows_affected,
+        reusable,
+    })
 }

@@ -194,7 +194,6 @@ impl ToolGateway {
         self.server.shutdown(None).await;
         for state in self.shared.issues.revoke_all() {
             state.statements.close();
-            state.pool.close().await;
         }
         // Requests still in flight hold the shared state; the proxied servers close with it.
         if let Some(shared) = Arc::into_inner(self.shared) {
@@ -205,10 +204,4 @@ impl ToolGateway {
 
 fn close_connections(state: &IssueState) {
     state.statements.close();
-    let pool = state.pool.clone();
-    // `close` marks the pool closed at once; awaiting it only waits for the goodbyes.
-    let closing = async move { pool.close().await };
-    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-        runtime.spawn(closing);
-    }
 }

@@ -15,12 +15,6 @@ pub enum ToolGatewayError {
     DatabaseUrl {
         issue_id: String,
         #[source]
-        source: sqlx::Error,
-    },
-    #[error("invalid database url for issue {issue_id}")]
-    ReadOnlyDatabaseUrl {
-        issue_id: String,
-        #[source]
         source: tokio_postgres::Error,
     },
     #[error("proxied server {name} has an empty command")]

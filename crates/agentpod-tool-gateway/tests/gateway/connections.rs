@@ -104,10 +104,9 @@ async fn wait_for_connections(
     }
 }
 
-/// The issue's first database connections (a backend and a SCRAM handshake each, tens of
-/// milliseconds on a loaded machine), one for `query` and one for the other tools, are opened
-/// when the issue is registered, before the agent's first call, and closed when the issue is
-/// finished; the calls then run on them.
+/// The issue's first database connection (a backend and a SCRAM handshake, tens of milliseconds
+/// on a loaded machine) is opened when the issue is registered, before the agent's first call,
+/// and closed when the issue is finished; the calls then run on it.
 #[tokio::test]
 async fn an_issue_connection_opens_at_registration_and_closes_at_its_end() -> TestResult {
     let postgres = LocalPostgres::start().await?;
@@ -115,8 +114,8 @@ async fn an_issue_connection_opens_at_registration_and_closes_at_its_end() -> Te
     let gateway = ToolGateway::start("127.0.0.1:0".parse()?, ToolConfig::default()).await?;
     let result: TestResult = async {
         let access = gateway.register_issue("issue-warm", &database_url, ToolLimits::default())?;
-        // No call made yet: the connections are there all the same.
-        wait_for_connections(&postgres, "issue_warm", |count| count == 2).await?;
+        // No call made yet: the connection is there all the same.
+        wait_for_connections(&postgres, "issue_warm", |count| count == 1).await?;
         let calls = json!([
             call(
                 "query",
@@ -126,6 +125,11 @@ async fn an_issue_connection_opens_at_registration_and_closes_at_its_end() -> Te
                 "query",
                 json!({ "sql": "SELECT name FROM customers WHERE id = 2" })
             ),
+            call(
+                "execute",
+                json!({ "sql": "INSERT INTO notes (body) VALUES ('warm')" })
+            ),
+            call("list_tables", json!({})),
         ]);
         let seen = run_client(&access.url, &calls).await?;
         let texts: Vec<&str> = seen["calls"]
@@ -137,15 +141,18 @@ async fn an_issue_connection_opens_at_registration_and_closes_at_its_end() -> Te
                     .collect()
             })
             .unwrap_or_default();
-        assert_eq!(texts.len(), 2, "{seen:#}");
+        assert_eq!(texts.len(), 4, "{seen:#}");
         assert!(
             texts[0].contains("Ada") && texts[1].contains("Grace"),
             "{seen:#}"
         );
-        // The calls ran on the connection opened for them, not on new ones.
-        assert_eq!(agent_connections(&postgres, "issue_warm").await?, 2);
+        assert!(texts[2].contains("\"rows_affected\":1"), "{seen:#}");
+        assert!(texts[3].contains("customers"), "{seen:#}");
+        // The calls, a query, a write and the table list, ran on the connection opened for
+        // them, not on new ones.
+        assert_eq!(agent_connections(&postgres, "issue_warm").await?, 1);
         let record = gateway.finish_issue(&access.token);
-        assert_eq!(record.calls.len(), 2);
+        assert_eq!(record.calls.len(), 4);
         wait_for_connections(&postgres, "issue_warm", |count| count == 0).await?;
         Ok(())
     }
