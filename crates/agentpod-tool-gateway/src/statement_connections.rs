@@ -1,15 +1,16 @@
-//! The connections for the `query` and `execute` tools, and how a statement runs on
-//! one: as the agent's role, in one round trip, with every message the server sends held to a
-//! size, and nothing the statement does left behind on the connection for the next call.
+//! The connections for its database tools (`query`, `execute`, `list_tables`, the
+//! SQL-function tools), and how a statement runs on one: as the agent's role, in one round trip,
+//! with every message the server sends held to a size, and nothing the statement does left
+//! behind on the connection for the next call.
 //!
-//! sqlx, which serves the other database tools, waits for an answer after each step: `BEGIN READ
+//! sqlx, which served these tools before, waits for an answer after each step: `BEGIN READ
 //! ONLY`, then the statement's parse and description, then its execution; three round trips
 //! before the first row. tokio-postgres sends requests on one connection back to back without
-//! waiting (pipelining) and runs a statement whose parameter types are given (none here) without
-//! a separate parse. So a `query` sends `BEGIN READ ONLY`, the statement, `ROLLBACK` and
-//! `DISCARD ALL` at once, and an `execute` `BEGIN READ WRITE`, the statement, `COMMIT` and
-//! `DISCARD ALL`; the server runs them in that order, and the caller waits for the statement's
-//! answer (and the commit's) alone.
+//! waiting (pipelining) and runs a statement whose parameter types are given (all text here)
+//! without a separate parse. So a read sends `BEGIN READ ONLY`, the statement, `ROLLBACK` and
+//! `DISCARD ALL` at once, and a write (`execute`, a function tool) `BEGIN READ WRITE`, the
+//! statement, `COMMIT` and `DISCARD ALL`; the server runs them in that order, and the caller
+//! waits for the statement's answer (and the commit's) alone.
 //!
 //! What keeps a `query` from writing:
 //! - The extended protocol takes one statement, inside a subquery: the text cannot end the
