@@ -1,11 +1,12 @@
-//! A cap on each message the pod's Postgres sends a `query` connection. A Postgres client reads a
-//! message whole before it looks at it, and the agent decides how large some messages are: an
+//! A cap on each message the pod's Postgres sends the tool gateway's connections. A Postgres
+//! client reads a message whole before it looks at it, and the agent decides how large some messages are: an
 //! error quotes the value that failed (`SELECT repeat('x', 300000000)::int` makes a 300 MB
 //! error), a row's columns are whatever the statement computes. The wire protocol says each
 //! message's length in its first five bytes, so this stream reads those and fails the
 //! connection as soon as a message longer than the cap announces itself, before any of it is
-//! kept. The `query` tool's own rows are capped by its statement to the result cap, so nothing
-//! it needs comes near this cap.
+//! kept. The rows the tools return are capped by their statements to the result cap, so nothing
+//! they need comes near this cap; an `execute` whose own rows are larger fails, and is not
+//! committed.
 
 use std::io;
 use std::pin::Pin;

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::capped_rows::{CappedRowsReader, capped_json_rows};
 use crate::result_cap::CappedValue;
-use crate::statement_connections::TransactionEnd::{Committed, ReadOnlyRolledBack};
+use crate::statement_connections::TransactionEnd::ReadOnlyRolledBack;
 use crate::statement_connections::{StatementConnections, StatementError};
 
 pub(crate) const QUERY: &str = "query";
@@ -73,17 +73,13 @@ pub(crate) async fn query(
     })
 }
 
-/// Runs one write statement, committed, and returns how many rows it affected; rows it returns
-/// are read and dropped.
+/// Runs `sql` (one write statement, or several) in one transaction, committed, and returns how
+/// many rows it affected; rows it returns are read and dropped.
 pub(crate) async fn execute(
     connections: &StatementConnections,
     sql: &str,
 ) -> Result<Value, StatementError> {
-    let affected = connections
-        .run(Committed, single_statement(sql), &[], |_row| {
-            Ok(ControlFlow::Continue(()))
-        })
-        .await?;
+    let affected = connections.execute(sql).await?;
     Ok(json!({ "rows_affected": affected }))
 }
 

@@ -22,21 +22,31 @@
 //!   reverted.
 //! - The connections are opened with `default_transaction_read_only`, so a statement that ran
 //!   outside the transaction, were `BEGIN` ever refused, would still be read-only; such a
-//!   connection is closed, not used again.
+//!   connection is closed, not used again. (A write opens its transaction `READ WRITE`.)
 //!
 //! What keeps a statement from outlasting its call: the `DISCARD ALL` queued behind each ends
 //! what a rollback or commit leaves (session advisory locks, settings an `execute` made, prepared
 //! statements, temporary tables), so they can neither block the agent's later calls nor change
-//! what they do; the next call's requests queue behind it on the same connection. Each message
-//! the server sends is held to a size ([`CappedMessages`]), so a statement cannot make the
-//! gateway read a gigabyte-long error or row whole.
+//! what they do. A connection goes back to the idle ones only once the transaction's end and the
+//! `DISCARD ALL` have both answered that they succeeded (a task does that wait, so the caller does
+//! not): a `DISCARD ALL` can fail (a `statement_timeout` the agent set, a cancel from its own
+//! other call), and then nothing of its reset happened. Each message the server sends is held to
+//! a size ([`CappedMessages`]), so a statement cannot make the gateway read a gigabyte-long error
+//! or row whole.
 //!
 //! A connection is used again only after a call that read its statement's answer to the end
 //! (a text that closes the `query` wrapper's parentheses can escape its `LIMIT`, so the row
 //! limit alone does not say that); one given up on (the result cap, a timeout, an error of the
 //! connection) is closed, which also ends what the server was still sending.
+//!
+//! `execute` sends the agent's text as a simple query: its result columns may be of any type
+//! (an enum, a composite), which the extended protocol would make tokio-postgres look up on the
+//! same connection while the statement's rows wait in line, and it may hold several statements,
+//! all inside the call's transaction. The other statements are the tools' own, whose columns
+//! are built-in types.
 
 use std::ops::ControlFlow;
+use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
@@ -47,7 +57,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, Config, NoTls, Row};
+use tokio_postgres::{Client, Config, NoTls, Row, SimpleQueryMessage, SimpleQueryStream};
 
 use crate::capped_messages::CappedMessages;
 use crate::result_cap::RESULT_CAP_BYTES;
@@ -67,8 +77,14 @@ const MAX_MESSAGE_BYTES: usize = RESULT_CAP_BYTES + 64 * 1024;
 /// reusable, closed with the issue.
 pub(crate) struct StatementConnections {
     config: Config,
-    /// The longest a new connection may take, handshake included.
+    /// The longest a new connection may take, handshake included (a call's own timeout bounds
+    /// it too; the connection opened ahead of the first call has only this).
     connect_timeout: Duration,
+    pool: Arc<Pool>,
+}
+
+/// The open connections, shared with the tasks that put connections back after a call.
+struct Pool {
     idle: Mutex<Idle>,
     /// One permit per open connection.
     slots: Arc<Semaphore>,
@@ -79,6 +95,8 @@ pub(crate) struct StatementConnections {
 #[derive(Default)]
 struct Idle {
     connections: Vec<StatementConnection>,
+    /// Connections whose last call's transaction end and reset are still being checked.
+    returning: usize,
     closed: bool,
 }
 
@@ -95,18 +113,25 @@ pub(crate) struct StatementConnection {
     _slot: OwnedSemaphorePermit,
 }
 
+impl StatementConnection {
+    /// Closes a connection between calls, with a goodbye to the server.
+    fn close_at_rest(mut self) {
+        self.at_rest = true;
+    }
+}
+
 impl Drop for StatementConnection {
     fn drop(&mut self) {
         // A connection dropped in the middle of a call (given up on, or its call cancelled):
         // closing the socket ends whatever the server was still sending for it.
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            self.driver.abort();
-            return;
-        };
         if !self.at_rest {
             self.driver.abort();
             return;
         }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.driver.abort();
+            return;
+        };
         // A server that never answers the goodbye does not keep the driver forever.
         let driver = self.driver.abort_handle();
         runtime.spawn(async move {
@@ -134,10 +159,13 @@ pub(crate) enum StatementError {
     ConnectTimeout(Duration),
     #[error("the connection to the issue's database ended: {0}")]
     Ended(String),
+    #[error("the database client did not queue a request at once")]
+    NotQueued,
 }
 
 impl StatementError {
-    /// The text the agent sees, in the shape of the other tools' database errors.
+    /// The text the agent sees: the server's message and SQLSTATE for a database error (not the
+    /// driver's framing), else what went wrong with the connection.
     pub(crate) fn describe(&self) -> String {
         match self {
             StatementError::Database(error) => match error.as_db_error() {
@@ -151,6 +179,37 @@ impl StatementError {
                 None => agentpod_error_chain::error_chain(error),
             },
             other => other.to_string(),
+        }
+    }
+
+    /// A refusal by the database (a syntax error, a missing table, a failed commit), after which
+    /// the connection itself is as good as before.
+    fn is_the_databases(&self) -> bool {
+        matches!(self, StatementError::Database(error) if error.as_db_error().is_some())
+    }
+}
+
+/// How a statement's transaction is closed behind it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TransactionEnd {
+    /// `BEGIN READ ONLY` … `ROLLBACK`, not waited for by the caller.
+    ReadOnlyRolledBack,
+    /// `BEGIN READ WRITE` … `COMMIT`, whose answer is the call's.
+    Committed,
+}
+
+impl TransactionEnd {
+    fn begin(self) -> &'static str {
+        match self {
+            TransactionEnd::ReadOnlyRolledBack => "BEGIN READ ONLY",
+            TransactionEnd::Committed => "BEGIN READ WRITE",
+        }
+    }
+
+    fn end(self) -> &'static str {
+        match self {
+            TransactionEnd::ReadOnlyRolledBack => "ROLLBACK",
+            TransactionEnd::Committed => "COMMIT",
         }
     }
 }
@@ -176,27 +235,24 @@ impl StatementConnections {
         Ok(StatementConnections {
             config,
             connect_timeout: statement_timeout,
-            idle: Mutex::new(Idle::default()),
-            slots: Arc::new(Semaphore::new(max_connections.max(1) as usize)),
-            returned: Notify::new(),
+            pool: Arc::new(Pool {
+                idle: Mutex::new(Idle::default()),
+                slots: Arc::new(Semaphore::new(max_connections.max(1) as usize)),
+                returned: Notify::new(),
+            }),
         })
     }
 
-    fn idle(&self) -> MutexGuard<'_, Idle> {
-        self.idle
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// An idle connection, a new one while under the cap, or else the next one put back.
-    pub(crate) async fn acquire(&self) -> Result<StatementConnection, StatementError> {
+    /// An idle connection; else the next one put back, when some are on their way back; else a
+    /// new one while under the cap; else the next one put back or closed.
+    async fn acquire(&self) -> Result<StatementConnection, StatementError> {
         loop {
-            let returned = self.returned.notified();
+            let returned = self.pool.returned.notified();
             let mut returned = std::pin::pin!(returned);
             // Registered before looking, so a connection put back in between still wakes us.
             returned.as_mut().enable();
-            {
-                let mut idle = self.idle();
+            let returning = {
+                let mut idle = self.pool.idle();
                 if idle.closed {
                     return Err(StatementError::Closed);
                 }
@@ -205,8 +261,13 @@ impl StatementConnections {
                         return Ok(connection);
                     }
                 }
-            }
-            if let Ok(slot) = Arc::clone(&self.slots).try_acquire_owned() {
+                idle.returning
+            };
+            // A connection on its way back is microseconds away; a new one is a backend and a
+            // SCRAM handshake.
+            if returning == 0
+                && let Ok(slot) = Arc::clone(&self.pool.slots).try_acquire_owned()
+            {
                 return self.open(slot).await;
             }
             returned.await;
@@ -232,7 +293,7 @@ impl StatementConnections {
             }),
             Err(error) => {
                 drop(slot);
-                self.returned.notify_one();
+                self.pool.returned.notify_one();
                 Err(error)
             }
         }
@@ -249,14 +310,17 @@ impl StatementConnections {
         let stream = TcpStream::connect((host.as_str(), port)).await?;
         stream.set_nodelay(true)?;
         let capped = CappedMessages::new(stream, MAX_MESSAGE_BYTES);
-        let (client, connection) = self.config.connect_raw(capped, NoTls).await?;
+        let (client, mut connection) = self.config.connect_raw(capped, NoTls).await?;
         let ended = Arc::new(OnceLock::new());
         let why = Arc::clone(&ended);
         let driver = tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "a read-only connection of the tool gateway ended");
+            // The reason is kept before the connection is dropped, which is what tells a call
+            // waiting on it that it closed.
+            if let Err(error) = (&mut connection).await {
+                tracing::debug!(%error, "a database connection of the tool gateway ended");
                 let _ = why.set(agentpod_error_chain::error_chain(&error));
             }
+            drop(connection);
         });
         Ok((client, driver, ended))
     }
@@ -264,25 +328,129 @@ impl StatementConnections {
     /// Opens one connection ahead of the issue's first call, unless one is open already.
     pub(crate) async fn open_one(&self) -> Result<(), StatementError> {
         let slot = {
-            let idle = self.idle();
+            let idle = self.pool.idle();
             if idle.closed || !idle.connections.is_empty() {
                 return Ok(());
             }
-            match Arc::clone(&self.slots).try_acquire_owned() {
+            match Arc::clone(&self.pool.slots).try_acquire_owned() {
                 Ok(slot) => slot,
                 Err(_) => return Ok(()),
             }
         };
         let connection = self.open(slot).await?;
-        self.put_back(connection);
+        self.pool.put_back(connection);
         Ok(())
+    }
+
+    /// Closes the idle connections; the ones in use close as their calls end.
+    pub(crate) fn close(&self) {
+        let connections = {
+            let mut idle = self.pool.idle();
+            idle.closed = true;
+            std::mem::take(&mut idle.connections)
+        };
+        for connection in connections {
+            connection.close_at_rest();
+        }
+        self.pool.returned.notify_waiters();
+    }
+
+    /// Runs `statement` (one statement; `$1`, `$2`… are `text_parameters`, sent as text; its
+    /// columns of built-in types) in a transaction that `ends` says how to close, handing each
+    /// row to `visit` until it breaks. Returns how many rows the statement affected.
+    ///
+    /// What `visit` leaves unread: a read-only statement's connection is closed rather than
+    /// left to receive it (there is nothing of it to keep); a committed statement's rest is read
+    /// and dropped, each message capped, so its commit keeps what it wrote (a function that
+    /// writes, then returns more rows than the cap).
+    pub(crate) async fn run(
+        &self,
+        ends: TransactionEnd,
+        statement: &str,
+        text_parameters: &[Option<String>],
+        mut visit: impl FnMut(Row) -> Result<ControlFlow<()>, StatementError>,
+    ) -> Result<u64, StatementError> {
+        let connection = self.acquire().await?;
+        let mut call = Call::new(ends);
+        let parameters = text_parameters
+            .iter()
+            .map(|value| (value as &(dyn ToSql + Sync), Type::TEXT));
+        let outcome = async {
+            call.queue_begin(&connection.client)?;
+            let rows = connection
+                .client
+                .query_typed_raw(statement, parameters)
+                .await;
+            call.queue_end(&connection.client)?;
+            let mut rows = std::pin::pin!(rows?);
+            let mut stopped = false;
+            while let Some(row) = rows.next().await {
+                if visit(row?)?.is_break() {
+                    stopped = true;
+                    break;
+                }
+            }
+            if stopped {
+                match ends {
+                    TransactionEnd::Committed => {
+                        while let Some(row) = rows.next().await {
+                            row?;
+                        }
+                    }
+                    // A connection still receiving rows is closed rather than left to read
+                    // them; one whose rows had ended (the row limit, the last row) is kept.
+                    TransactionEnd::ReadOnlyRolledBack => {
+                        if rows.next().await.is_some() {
+                            call.reusable = false;
+                        }
+                    }
+                }
+            }
+            Ok(rows.rows_affected().unwrap_or(0))
+        }
+        .await;
+        call.finish(outcome, connection, &self.pool).await
+    }
+
+    /// Runs the agent's `text` (a simple query: any result types, one statement or several) in
+    /// a read-write transaction and commits it; returns how many rows its statements affected.
+    /// Rows it returns are read and dropped, each message capped.
+    pub(crate) async fn execute(&self, text: &str) -> Result<u64, StatementError> {
+        let connection = self.acquire().await?;
+        let mut call = Call::new(TransactionEnd::Committed);
+        let outcome = async {
+            call.queue_begin(&connection.client)?;
+            let answers = queue(&connection.client, text);
+            call.queue_end(&connection.client)?;
+            let mut answers = answers?;
+            let mut affected = 0u64;
+            while let Some(answer) = answers.next().await {
+                if let SimpleQueryMessage::CommandComplete(rows) = answer? {
+                    affected = affected.saturating_add(rows);
+                }
+            }
+            Ok(affected)
+        }
+        .await;
+        call.finish(outcome, connection, &self.pool).await
+    }
+}
+
+impl Pool {
+    fn idle(&self) -> MutexGuard<'_, Idle> {
+        self.idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Makes `connection` available to the next call (closes it if the issue is finished).
     fn put_back(&self, connection: StatementConnection) {
         {
             let mut idle = self.idle();
-            if !idle.closed {
+            if idle.closed {
+                drop(idle);
+                connection.close_at_rest();
+            } else {
                 idle.connections.push(connection);
             }
         }
@@ -295,156 +463,133 @@ impl StatementConnections {
         self.returned.notify_one();
     }
 
-    /// Closes the idle connections; the ones in use close as their calls end.
-    pub(crate) fn close(&self) {
-        let mut connections = {
-            let mut idle = self.idle();
-            idle.closed = true;
-            std::mem::take(&mut idle.connections)
-        };
-        for connection in &mut connections {
-            connection.at_rest = true;
-        }
-        drop(connections);
-        self.returned.notify_waiters();
-    }
-
-    /// Runs `statement` (one statement; `$1`, `$2`… are `text_parameters`, sent as text) in a
-    /// transaction that `ends` says how to close, handing each row to `visit` until it breaks.
-    /// Returns how many rows the statement affected.
-    ///
-    /// What `visit` leaves unread: a read-only statement's connection is closed rather than
-    /// left to receive it (there is nothing of it to keep); a committed statement's rest is read
-    /// and dropped, each message capped, so its commit keeps what it wrote (a function that
-    /// writes, then returns more rows than the cap).
-    pub(crate) async fn run(
-        &self,
-        ends: TransactionEnd,
-        statement: &str,
-        text_parameters: &[Option<String>],
-        visit: impl FnMut(Row) -> Result<ControlFlow<()>, StatementError>,
-    ) -> Result<u64, StatementError> {
-        let connection = self.acquire().await?;
-        let ran = run_on(&connection.client, ends, statement, text_parameters, visit).await;
-        match ran {
-            Ok(Ran {
-                rows_affected,
-                reusable: true,
-            }) => {
-                self.put_back(connection);
-                Ok(rows_affected)
+    /// Waits for what `connection`'s call left queued (its transaction's end, the reset) to
+    /// answer, then puts it back if all of it succeeded and closes it if not.
+    fn put_back_after(self: &Arc<Pool>, connection: StatementConnection, pending: Vec<Pending>) {
+        self.idle().returning += 1;
+        let pool = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut succeeded = true;
+            for answers in pending {
+                succeeded &= drained(answers).await.is_ok();
             }
-            Ok(Ran { rows_affected, .. }) => {
-                self.close_one(connection);
-                Ok(rows_affected)
+            pool.idle().returning -= 1;
+            if succeeded {
+                pool.put_back(connection);
+            } else {
+                pool.close_one(connection);
             }
-            // The database refused the statement or the commit: the connection is as good as
-            // before, the rollback already queued.
-            Err(StatementError::Database(error)) if error.as_db_error().is_some() => {
-                self.put_back(connection);
-                Err(error.into())
-            }
-            Err(error) => Err(self.failed(connection, error)),
-        }
-    }
-
-    /// Closes `connection` after `error`; an error that says only that the connection closed
-    /// becomes why it did, when its driver knows.
-    fn failed(&self, connection: StatementConnection, error: StatementError) -> StatementError {
-        let error = match (&error, connection.ended.get()) {
-            (StatementError::Database(database), Some(why)) if database.is_closed() => {
-                StatementError::Ended(why.clone())
-            }
-            _ => error,
-        };
-        self.close_one(connection);
-        error
+        });
     }
 }
 
-/// How a statement's transaction is closed behind it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TransactionEnd {
-    /// `BEGIN READ ONLY` … `ROLLBACK`, not waited for.
-    ReadOnlyRolledBack,
-    /// `BEGIN READ WRITE` … `COMMIT`, whose answer is the call's.
-    Committed,
-}
+/// Answers still to come for a queued request.
+type Pending = Pin<Box<SimpleQueryStream>>;
 
-impl TransactionEnd {
-    fn begin(self) -> &'static str {
-        match self {
-            TransactionEnd::ReadOnlyRolledBack => "BEGIN READ ONLY",
-            TransactionEnd::Committed => "BEGIN READ WRITE",
-        }
-    }
-
-    fn end(self) -> &'static str {
-        match self {
-            TransactionEnd::ReadOnlyRolledBack => "ROLLBACK",
-            TransactionEnd::Committed => "COMMIT",
-        }
-    }
-}
-
-/// What a statement gave on one connection, and whether that connection can serve another call.
-struct Ran {
-    rows_affected: u64,
+/// The transaction control of one call on one connection: what was queued, what is still to
+/// answer, and whether the connection can serve another call.
+struct Call {
+    ends: TransactionEnd,
+    begin: Option<Pending>,
+    end: Option<Pending>,
+    discard: Option<Pending>,
     reusable: bool,
 }
 
-/// [`StatementConnections::run`] on one connection.
-async fn run_on(
-    client: &Client,
-    ends: TransactionEnd,
-    statement: &str,
-    text_parameters: &[Option<String>],
-    mut visit: impl FnMut(Row) -> Result<ControlFlow<()>, StatementError>,
-) -> Result<Ran, StatementError> {
-    let parameters = text_parameters
-        .iter()
-        .map(|value| (value as &(dyn ToSql + Sync), Type::TEXT));
-    // Both requests leave on their first poll, in this order (`join` polls its futures in the
-    // order given); neither waits for the other's answer.
-    let begin = client.simple_query(ends.begin());
-    let rows = client.query_typed_raw(statement, parameters);
-    let (begun, rows) = futures_util::future::join(begin, rows).await;
-    // The transaction's end, queued behind the statement: it runs as soon as the statement has
-    // (a commit after a failed statement rolls back); then what outlasts a transaction is
-    // discarded, in a request of its own. Only a commit's answer is waited for.
-    let mut end = std::pin::pin!(client.simple_query(ends.end()));
-    let _ = futures_util::poll!(end.as_mut());
-    let _ = client.batch_execute(DISCARD).now_or_never();
-    begun?;
-    let mut rows = std::pin::pin!(rows?);
-    let mut stopped = false;
-    while let Some(row) = rows.next().await {
-        if visit(row?)?.is_break() {
-            stopped = true;
-            break;
+impl Call {
+    fn new(ends: TransactionEnd) -> Call {
+        Call {
+            ends,
+            begin: None,
+            end: None,
+            discard: None,
+            reusable: true,
         }
     }
-    let mut reusable = true;
-    if stopped {
-        match ends {
-            TransactionEnd::Committed => {
-                while let Some(row) = rows.next().await {
-                    row?;
-                }
-            }
-            // A connection still receiving rows is closed rather than left to read them; one
-            // whose rows had ended (the row limit, or the last row) is kept.
-            TransactionEnd::ReadOnlyRolledBack => {
-                reusable = rows.next().await.is_none();
+
+    /// Queues `BEGIN`, to run before the statement queued next.
+    fn queue_begin(&mut self, client: &Client) -> Result<(), StatementError> {
+        self.begin = Some(queue(client, self.ends.begin())?);
+        Ok(())
+    }
+
+    /// Queues the transaction's end and the reset behind the statement: they run as soon as it
+    /// has (a commit after a failed statement rolls back).
+    fn queue_end(&mut self, client: &Client) -> Result<(), StatementError> {
+        self.end = Some(queue(client, self.ends.end())?);
+        self.discard = Some(queue(client, DISCARD)?);
+        Ok(())
+    }
+
+    /// Ends the call: checks `BEGIN`, waits for a commit's answer (the call's too), and returns
+    /// the connection to the pool through a check of what is still to answer, or closes it.
+    async fn finish(
+        mut self,
+        outcome: Result<u64, StatementError>,
+        connection: StatementConnection,
+        pool: &Arc<Pool>,
+    ) -> Result<u64, StatementError> {
+        let begun = match self.begin.take() {
+            Some(begin) => drained(begin).await,
+            None => Err(StatementError::NotQueued),
+        };
+        let mut outcome = begun.and(outcome);
+        let queued = self.end.is_some() && self.discard.is_some();
+        if self.ends == TransactionEnd::Committed
+            && let Some(end) = self.end.take()
+        {
+            let committed = drained(end).await;
+            if outcome.is_ok() {
+                outcome = committed.map(|()| outcome.unwrap_or(0));
             }
         }
+        let keep = queued
+            && self.reusable
+            && match &outcome {
+                Ok(_) => true,
+                Err(error) => error.is_the_databases(),
+            };
+        if !keep {
+            return failed(pool, connection, outcome);
+        }
+        let pending: Vec<Pending> = self.end.into_iter().chain(self.discard).collect();
+        pool.put_back_after(connection, pending);
+        outcome
     }
-    let rows_affected = rows.rows_affected().unwrap_or(0);
-    if ends == TransactionEnd::Committed {
-        end.await?;
+}
+
+/// Closes `connection`, and returns `outcome` with an error that says only that the connection
+/// closed replaced by why it did, when its driver knows.
+fn failed(
+    pool: &Pool,
+    connection: StatementConnection,
+    outcome: Result<u64, StatementError>,
+) -> Result<u64, StatementError> {
+    let outcome = match (outcome, connection.ended.get()) {
+        (Err(StatementError::Database(database)), Some(why)) if database.is_closed() => {
+            Err(StatementError::Ended(why.clone()))
+        }
+        (outcome, _) => outcome,
+    };
+    pool.close_one(connection);
+    outcome
+}
+
+/// Queues `text` as a simple query on `client`, without waiting: tokio-postgres sends a request
+/// when its future is first polled, so requests queued one after the other reach the server in
+/// that order. A future that does not finish on its first poll is an error rather than a
+/// request left unsent.
+fn queue(client: &Client, text: &str) -> Result<Pending, StatementError> {
+    match client.simple_query_raw(text).now_or_never() {
+        Some(queued) => Ok(Box::pin(queued?)),
+        None => Err(StatementError::NotQueued),
     }
-    Ok(Ran {
-        rows_affected,
-        reusable,
-    })
+}
+
+/// Reads every answer of a queued request; its error, if it failed.
+async fn drained(mut answers: Pending) -> Result<(), StatementError> {
+    while let Some(answer) = answers.next().await {
+        answer?;
+    }
+    Ok(())
 }

@@ -320,3 +320,95 @@ async fn execute_commits_and_leaves_nothing_behind() -> TestResult {
     issue.finish().await;
     result
 }
+
+/// A reset that fails does not leave its connection in use: an `execute` that sets a 1 ms
+/// statement timeout for the session and makes enough temporary tables that `DISCARD ALL` takes
+/// longer than that (so the reset is cancelled and nothing of it happens), one of them shadowing
+/// `customers` with a fake row, and a `search_path` of its own. The next calls see the issue's
+/// database as it is, whichever connection they run on.
+#[tokio::test]
+async fn a_failed_reset_closes_its_connection() -> TestResult {
+    let issue = OneIssue::start("issue_failed_reset", "", Duration::from_secs(20)).await?;
+    let result: TestResult = async {
+        let grant = issue.postgres.admin("issue_failed_reset").await;
+        let mut grant = grant?;
+        sqlx::raw_sql("GRANT TEMPORARY ON DATABASE issue_failed_reset TO agent")
+            .execute(&mut grant)
+            .await?;
+        let planted = issue
+            .call(
+                "execute",
+                "DO $$ BEGIN \
+                   FOR i IN 1..1000 LOOP EXECUTE format('CREATE TEMP TABLE t%s (x int)', i); END LOOP; \
+                   CREATE TEMP TABLE customers (id integer, name text, tier text); \
+                   INSERT INTO customers VALUES (1, 'FAKE', 'fake'); \
+                   PERFORM set_config('search_path', 'pg_temp, public', false); \
+                   PERFORM set_config('statement_timeout', '1', false); \
+                 END $$",
+            )
+            .await;
+        assert!(planted.is_ok(), "{planted:?}");
+        for _ in 0..3 {
+            let seen = issue
+                .call(
+                    "query",
+                    "SELECT name, current_setting('statement_timeout') AS timeout \
+                     FROM customers WHERE id = 1",
+                )
+                .await;
+            let seen = seen.unwrap_or_else(|error| error);
+            assert!(seen.contains("\"name\":\"Ada\""), "{seen}");
+            assert!(!seen.contains("\"timeout\":\"1ms\""), "{seen}");
+        }
+        Ok(())
+    }
+    .await;
+    issue.finish().await;
+    result
+}
+
+/// `execute` takes the agent's text as it stands: result columns of the database's own types
+/// (an enum, a row of a table) over thousands of rows, and several statements in one call, all
+/// committed together.
+#[tokio::test]
+async fn execute_takes_any_result_types_and_several_statements() -> TestResult {
+    let set_up = "CREATE TYPE public.mood AS ENUM ('ok', 'bad'); \
+                  CREATE TABLE public.tickets (id integer PRIMARY KEY, mood public.mood); \
+                  INSERT INTO public.tickets SELECT n, 'bad' FROM generate_series(1, 5000) AS n; \
+                  GRANT SELECT, UPDATE ON public.tickets TO agent;";
+    let issue = OneIssue::start("issue_types", set_up, Duration::from_secs(20)).await?;
+    let result: TestResult = async {
+        let updated = issue
+            .call(
+                "execute",
+                "UPDATE tickets SET mood = 'ok' RETURNING id, mood",
+            )
+            .await;
+        assert_eq!(updated, Ok(json!({ "rows_affected": 5000 }).to_string()));
+        let rows = issue.call("execute", "SELECT t FROM tickets t").await;
+        assert_eq!(rows, Ok(json!({ "rows_affected": 5000 }).to_string()));
+        let both = issue
+            .call(
+                "execute",
+                "INSERT INTO notes (body) VALUES ('one'); INSERT INTO notes (body) VALUES ('two');",
+            )
+            .await;
+        assert_eq!(both, Ok(json!({ "rows_affected": 2 }).to_string()));
+        let seen = issue
+            .call(
+                "query",
+                "SELECT (SELECT count(*) FROM tickets WHERE mood = 'ok') AS ok, \
+                        (SELECT count(*) FROM notes) AS notes",
+            )
+            .await;
+        assert!(
+            seen.as_ref()
+                .is_ok_and(|text| text.contains("\"ok\":5000") && text.contains("\"notes\":2")),
+            "{seen:?}"
+        );
+        Ok(())
+    }
+    .await;
+    issue.finish().await;
+    result
+}
