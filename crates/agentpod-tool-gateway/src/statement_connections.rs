@@ -73,6 +73,10 @@ const DISCARD: &str = "DISCARD ALL";
 /// cap and a few bytes of framing; an error or notice has no need to be larger.
 const MAX_MESSAGE_BYTES: usize = RESULT_CAP_BYTES + 64 * 1024;
 
+/// How long a call waits for a connection on its way back before it opens another (when it
+/// may): the check of a returning connection is microseconds, unless what it waits for is stuck.
+const RETURN_WAIT: Duration = Duration::from_millis(20);
+
 /// The issue's connections for statements: opened on demand up to a cap, kept while they are
 /// reusable, closed with the issue.
 pub(crate) struct StatementConnections {
@@ -85,6 +89,10 @@ pub(crate) struct StatementConnections {
 
 /// The open connections, shared with the tasks that put connections back after a call.
 struct Pool {
+    /// The longest the check of a returning connection may take (a commit or reset stuck on a
+    /// lock, in a session whose statement timeout the agent turned off): past it the connection
+    /// is closed.
+    return_timeout: Duration,
     idle: Mutex<Idle>,
     /// One permit per open connection.
     slots: Arc<Semaphore>,
@@ -236,6 +244,7 @@ impl StatementConnections {
             config,
             connect_timeout: statement_timeout,
             pool: Arc::new(Pool {
+                return_timeout: statement_timeout,
                 idle: Mutex::new(Idle::default()),
                 slots: Arc::new(Semaphore::new(max_connections.max(1) as usize)),
                 returned: Notify::new(),
@@ -264,10 +273,15 @@ impl StatementConnections {
                 idle.returning
             };
             // A connection on its way back is microseconds away; a new one is a backend and a
-            // SCRAM handshake.
-            if returning == 0
-                && let Ok(slot) = Arc::clone(&self.pool.slots).try_acquire_owned()
+            // SCRAM handshake. One that does not come back soon is not waited for.
+            if returning > 0
+                && tokio::time::timeout(RETURN_WAIT, returned.as_mut())
+                    .await
+                    .is_ok()
             {
+                continue;
+            }
+            if let Ok(slot) = Arc::clone(&self.pool.slots).try_acquire_owned() {
                 return self.open(slot).await;
             }
             returned.await;
@@ -469,10 +483,14 @@ impl Pool {
         self.idle().returning += 1;
         let pool = Arc::clone(self);
         tokio::spawn(async move {
-            let mut succeeded = true;
-            for answers in pending {
-                succeeded &= drained(answers).await.is_ok();
-            }
+            let checked = tokio::time::timeout(pool.return_timeout, async {
+                let mut succeeded = true;
+                for answers in pending {
+                    succeeded &= drained(answers).await.is_ok();
+                }
+                succeeded
+            });
+            let succeeded = checked.await.unwrap_or(false);
             pool.idle().returning -= 1;
             if succeeded {
                 pool.put_back(connection);
