@@ -8,9 +8,15 @@
 //! before the first row. tokio-postgres sends requests on one connection back to back without
 //! waiting (pipelining) and runs a statement whose parameter types are given (all text here)
 //! without a separate parse. So a read sends `BEGIN READ ONLY`, the statement, `ROLLBACK` and
-//! `DISCARD ALL` at once, and a write (`execute`, a function tool) `BEGIN READ WRITE`, the
-//! statement, `COMMIT` and `DISCARD ALL`; the server runs them in that order, and the caller
-//! waits for the statement's answer (and the commit's) alone.
+//! `DISCARD ALL` at once, and the caller waits for the statement's answer alone. A write
+//! (`execute`, a function tool) sends `BEGIN READ WRITE` and the statement, then, once the
+//! statement has answered, `COMMIT` and `DISCARD ALL`: two round trips, so that a call the
+//! gateway gives up on (its timeout) has never sent its commit.
+//!
+//! A connection given up on in the middle of a call has its server process ended
+//! (`pg_terminate_backend`, from a connection of its own): closing the socket alone would leave
+//! the agent's statement running (a sleep does not notice), holding its locks and one of the
+//! role's connections. Its place under the cap is kept until the process is gone.
 //!
 //! What keeps a `query` from writing:
 //! - The extended protocol takes one statement, inside a subquery: the text cannot end the
@@ -39,11 +45,10 @@
 //! limit alone does not say that); one given up on (the result cap, a timeout, an error of the
 //! connection) is closed, which also ends what the server was still sending.
 //!
-//! `execute` sends the agent's text as a simple query: its result columns may be of any type
-//! (an enum, a composite), which the extended protocol would make tokio-postgres look up on the
-//! same connection while the statement's rows wait in line, and it may hold several statements,
-//! all inside the call's transaction. The other statements are the tools' own, whose columns
-//! are built-in types.
+//! `execute` runs the agent's text as one statement without reading its result columns' types:
+//! they may be any (an enum, a composite), which tokio-postgres would otherwise look up on the
+//! same connection while the statement's rows wait in line. The other statements are the
+//! tools' own, whose columns are built-in types.
 
 use std::ops::ControlFlow;
 use std::pin::Pin;
@@ -65,6 +70,9 @@ use crate::result_cap::RESULT_CAP_BYTES;
 /// How long a connection closed at rest may take to say goodbye to the server.
 const GOODBYE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long ending the server process of a connection given up on may wait for it to go.
+const END_BACKEND_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// What ends whatever a statement left on its session; its own request, since it cannot run in
 /// a transaction block.
 const DISCARD: &str = "DISCARD ALL";
@@ -80,7 +88,7 @@ const RETURN_WAIT: Duration = Duration::from_millis(20);
 /// The issue's connections for statements: opened on demand up to a cap, kept while they are
 /// reusable, closed with the issue.
 pub(crate) struct StatementConnections {
-    config: Config,
+    config: Arc<Config>,
     /// The longest a new connection may take, handshake included (a call's own timeout bounds
     /// it too; the connection opened ahead of the first call has only this).
     connect_timeout: Duration,
@@ -118,7 +126,12 @@ pub(crate) struct StatementConnection {
     /// Set for a connection at rest that is closed with its issue: its driver says goodbye to
     /// the server (once the client is dropped) instead of being cut off.
     at_rest: bool,
-    _slot: OwnedSemaphorePermit,
+    /// The server process serving it, ended when the connection is given up on mid-call.
+    backend_pid: i32,
+    /// How to reach the server again, for that.
+    config: Arc<Config>,
+    /// Its place under the cap, held until its server process is gone.
+    slot: Option<OwnedSemaphorePermit>,
 }
 
 impl StatementConnection {
@@ -130,22 +143,36 @@ impl StatementConnection {
 
 impl Drop for StatementConnection {
     fn drop(&mut self) {
-        // A connection dropped in the middle of a call (given up on, or its call cancelled):
-        // closing the socket ends whatever the server was still sending for it.
-        if !self.at_rest {
-            self.driver.abort();
-            return;
-        }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             self.driver.abort();
             return;
         };
-        // A server that never answers the goodbye does not keep the driver forever.
-        let driver = self.driver.abort_handle();
-        runtime.spawn(async move {
-            tokio::time::sleep(GOODBYE_TIMEOUT).await;
-            driver.abort();
-        });
+        if self.at_rest {
+            // A server that never answers the goodbye does not keep the driver forever.
+            let driver = self.driver.abort_handle();
+            runtime.spawn(async move {
+                tokio::time::sleep(GOODBYE_TIMEOUT).await;
+                driver.abort();
+            });
+            return;
+        }
+        // Given up on in the middle of a call (its timeout, the message cap, a reset that
+        // failed): the socket is closed, but the server process may still be running the
+        // agent's statement (a sleep notices no closed socket), holding its locks and counting
+        // against the role's connections. It is ended, and the connection's place under the cap
+        // is kept until it is. A connection whose socket is already closed has no process left
+        // that is not already ending.
+        let still_open = !self.client.is_closed();
+        self.driver.abort();
+        let slot = self.slot.take();
+        if still_open {
+            let config = Arc::clone(&self.config);
+            let backend_pid = self.backend_pid;
+            runtime.spawn(async move {
+                end_backend(&config, backend_pid).await;
+                drop(slot);
+            });
+        }
     }
 }
 
@@ -202,7 +229,8 @@ impl StatementError {
 pub(crate) enum TransactionEnd {
     /// `BEGIN READ ONLY` … `ROLLBACK`, not waited for by the caller.
     ReadOnlyRolledBack,
-    /// `BEGIN READ WRITE` … `COMMIT`, whose answer is the call's.
+    /// `BEGIN READ WRITE` … `COMMIT`, sent once the statement answered; its answer is the
+    /// call's.
     Committed,
 }
 
@@ -241,7 +269,7 @@ impl StatementConnections {
             // server sends are already messages, which is what the message cap reads.
             .ssl_mode(SslMode::Disable);
         Ok(StatementConnections {
-            config,
+            config: Arc::new(config),
             connect_timeout: statement_timeout,
             pool: Arc::new(Pool {
                 return_timeout: statement_timeout,
@@ -298,12 +326,14 @@ impl StatementConnections {
             Err(_elapsed) => Err(StatementError::ConnectTimeout(self.connect_timeout)),
         };
         match opened {
-            Ok((client, driver, ended)) => Ok(StatementConnection {
+            Ok((client, driver, ended, backend_pid)) => Ok(StatementConnection {
                 client,
                 driver,
                 ended,
                 at_rest: false,
-                _slot: slot,
+                backend_pid,
+                config: Arc::clone(&self.config),
+                slot: Some(slot),
             }),
             Err(error) => {
                 drop(slot);
@@ -313,30 +343,18 @@ impl StatementConnections {
         }
     }
 
-    /// A new connection over a TCP stream whose messages are capped, and the task driving it.
-    async fn connect(
-        &self,
-    ) -> Result<(Client, JoinHandle<()>, Arc<OnceLock<String>>), StatementError> {
-        let Some(Host::Tcp(host)) = self.config.get_hosts().first() else {
-            return Err(StatementError::NoTcpHost);
-        };
-        let port = self.config.get_ports().first().copied().unwrap_or(5432);
-        let stream = TcpStream::connect((host.as_str(), port)).await?;
-        stream.set_nodelay(true)?;
-        let capped = CappedMessages::new(stream, MAX_MESSAGE_BYTES);
-        let (client, mut connection) = self.config.connect_raw(capped, NoTls).await?;
-        let ended = Arc::new(OnceLock::new());
-        let why = Arc::clone(&ended);
-        let driver = tokio::spawn(async move {
-            // The reason is kept before the connection is dropped, which is what tells a call
-            // waiting on it that it closed.
-            if let Err(error) = (&mut connection).await {
-                tracing::debug!(%error, "a database connection of the tool gateway ended");
-                let _ = why.set(agentpod_error_chain::error_chain(&error));
-            }
-            drop(connection);
-        });
-        Ok((client, driver, ended))
+    /// A new connection, the task driving it, why it ended (once it has) and its server process.
+    async fn connect(&self) -> Result<Connected, StatementError> {
+        let (client, driver, ended) = connect(&self.config).await?;
+        let pid = client.simple_query("SELECT pg_backend_pid()").await?;
+        let backend_pid = pid
+            .iter()
+            .find_map(|message| match message {
+                SimpleQueryMessage::Row(row) => row.get(0).and_then(|pid| pid.parse().ok()),
+                _ => None,
+            })
+            .unwrap_or(0);
+        Ok((client, driver, ended, backend_pid))
     }
 
     /// Opens one connection ahead of the issue's first call, unless one is open already.
@@ -395,7 +413,9 @@ impl StatementConnections {
                 .client
                 .query_typed_raw(statement, parameters)
                 .await;
-            call.queue_end(&connection.client)?;
+            if ends == TransactionEnd::ReadOnlyRolledBack {
+                call.queue_end(&connection.client)?;
+            }
             let mut rows = std::pin::pin!(rows?);
             let mut stopped = false;
             while let Some(row) = rows.next().await {
@@ -426,24 +446,15 @@ impl StatementConnections {
         call.finish(outcome, connection, &self.pool).await
     }
 
-    /// Runs the agent's `text` (a simple query: any result types, one statement or several) in
-    /// a read-write transaction and commits it; returns how many rows its statements affected.
-    /// Rows it returns are read and dropped, each message capped.
+    /// Runs the agent's `text` (one statement, its result columns of any type) in a read-write
+    /// transaction and commits it; returns how many rows it affected. Rows it returns are read
+    /// and dropped, each message capped, without looking at their types.
     pub(crate) async fn execute(&self, text: &str) -> Result<u64, StatementError> {
         let connection = self.acquire().await?;
         let mut call = Call::new(TransactionEnd::Committed);
         let outcome = async {
             call.queue_begin(&connection.client)?;
-            let answers = queue(&connection.client, text);
-            call.queue_end(&connection.client)?;
-            let mut answers = answers?;
-            let mut affected = 0u64;
-            while let Some(answer) = answers.next().await {
-                if let SimpleQueryMessage::CommandComplete(rows) = answer? {
-                    affected = affected.saturating_add(rows);
-                }
-            }
-            Ok(affected)
+            Ok(connection.client.execute_typed(text, &[]).await?)
         }
         .await;
         call.finish(outcome, connection, &self.pool).await
@@ -552,6 +563,18 @@ impl Call {
             None => Err(StatementError::NotQueued),
         };
         let mut outcome = begun.and(outcome);
+        let answered = match &outcome {
+            Ok(_) => true,
+            Err(error) => error.is_the_databases(),
+        };
+        if self.ends == TransactionEnd::Committed && self.end.is_none() && answered {
+            // The commit (a rollback after a failed statement) is sent only now that the
+            // statement has answered: a call given up on before this point has sent no commit,
+            // and its server process, ended, commits nothing.
+            if let Err(error) = self.queue_end(&connection.client) {
+                outcome = Err(error);
+            }
+        }
         let queued = self.end.is_some() && self.discard.is_some();
         if self.ends == TransactionEnd::Committed
             && let Some(end) = self.end.take()
@@ -610,4 +633,62 @@ async fn drained(mut answers: Pending) -> Result<(), StatementError> {
         answer?;
     }
     Ok(())
+}
+
+/// A connection as opened: its client, its driver, why it ended, its server process.
+type Connected = (Client, JoinHandle<()>, Arc<OnceLock<String>>, i32);
+
+/// A connection to `config`'s server over a TCP stream whose messages are capped, the task
+/// driving it, and why it ended (once it has).
+async fn connect(
+    config: &Config,
+) -> Result<(Client, JoinHandle<()>, Arc<OnceLock<String>>), StatementError> {
+    let Some(Host::Tcp(host)) = config.get_hosts().first() else {
+        return Err(StatementError::NoTcpHost);
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let stream = TcpStream::connect((host.as_str(), port)).await?;
+    stream.set_nodelay(true)?;
+    let capped = CappedMessages::new(stream, MAX_MESSAGE_BYTES);
+    let (client, mut connection) = config.connect_raw(capped, NoTls).await?;
+    let ended = Arc::new(OnceLock::new());
+    let why = Arc::clone(&ended);
+    let driver = tokio::spawn(async move {
+        // The reason is kept before the connection is dropped, which is what tells a call
+        // waiting on it that it closed.
+        if let Err(error) = (&mut connection).await {
+            tracing::debug!(%error, "a database connection of the tool gateway ended");
+            let _ = why.set(agentpod_error_chain::error_chain(&error));
+        }
+        drop(connection);
+    });
+    Ok((client, driver, ended))
+}
+
+/// Ends the server process `backend_pid` from a connection of its own (a role may end its own
+/// processes), waiting until it has gone; gives up after [`END_BACKEND_TIMEOUT`], when the
+/// issue's end will end it anyway.
+async fn end_backend(config: &Config, backend_pid: i32) {
+    let ending = async {
+        let (client, driver, _) = connect(config).await?;
+        let ended = client
+            .simple_query(&format!(
+                "SELECT pg_terminate_backend({backend_pid}, {})",
+                END_BACKEND_TIMEOUT.as_millis()
+            ))
+            .await;
+        drop(client);
+        let _ = driver.await;
+        ended.map(|_| ()).map_err(StatementError::from)
+    };
+    match tokio::time::timeout(END_BACKEND_TIMEOUT * 2, ending).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            tracing::debug!(%error, backend_pid, "cannot end a database process given up on");
+        }
+        Err(_) => tracing::debug!(
+            backend_pid,
+            "ending a database process given up on took too long"
+        ),
+    }
 }

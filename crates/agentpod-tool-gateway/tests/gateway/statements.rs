@@ -367,11 +367,12 @@ async fn a_failed_reset_closes_its_connection() -> TestResult {
     result
 }
 
-/// `execute` takes the agent's text as it stands: result columns of the database's own types
-/// (an enum, a row of a table) over thousands of rows, and several statements in one call, all
-/// committed together.
+/// `execute` takes one statement whose result columns are of the database's own types (an enum,
+/// a row of a table) over thousands of rows; a text of several statements is refused whole, so a
+/// failed call wrote nothing (with them, a `COMMIT` in the text would keep what came before a
+/// later error).
 #[tokio::test]
-async fn execute_takes_any_result_types_and_several_statements() -> TestResult {
+async fn execute_takes_any_result_types_and_one_statement() -> TestResult {
     let set_up = "CREATE TYPE public.mood AS ENUM ('ok', 'bad'); \
                   CREATE TABLE public.tickets (id integer PRIMARY KEY, mood public.mood); \
                   INSERT INTO public.tickets SELECT n, 'bad' FROM generate_series(1, 5000) AS n; \
@@ -387,13 +388,24 @@ async fn execute_takes_any_result_types_and_several_statements() -> TestResult {
         assert_eq!(updated, Ok(json!({ "rows_affected": 5000 }).to_string()));
         let rows = issue.call("execute", "SELECT t FROM tickets t").await;
         assert_eq!(rows, Ok(json!({ "rows_affected": 5000 }).to_string()));
-        let both = issue
+        let several = issue
             .call(
                 "execute",
-                "INSERT INTO notes (body) VALUES ('one'); INSERT INTO notes (body) VALUES ('two');",
+                "INSERT INTO notes (body) VALUES ('midway'); COMMIT; SELECT 1 / 0",
             )
             .await;
-        assert_eq!(both, Ok(json!({ "rows_affected": 2 }).to_string()));
+        let refused = several.err().unwrap_or_default();
+        assert!(
+            refused.contains("cannot insert multiple commands"),
+            "{refused}"
+        );
+        let one = issue
+            .call(
+                "execute",
+                "INSERT INTO notes (body) VALUES ('one'), ('two')",
+            )
+            .await;
+        assert_eq!(one, Ok(json!({ "rows_affected": 2 }).to_string()));
         let seen = issue
             .call(
                 "query",
@@ -406,6 +418,71 @@ async fn execute_takes_any_result_types_and_several_statements() -> TestResult {
                 .is_ok_and(|text| text.contains("\"ok\":5000") && text.contains("\"notes\":2")),
             "{seen:?}"
         );
+        Ok(())
+    }
+    .await;
+    issue.finish().await;
+    result
+}
+
+/// A call the gateway gives up on (its timeout) neither commits later nor leaves its server
+/// process running: the agent's statement catches the statement timeout's cancel, keeps a lock
+/// and sleeps on, then writes. Closing the socket alone would leave it to finish, and a commit
+/// sent with the statement would then keep its write, seconds after the call was recorded as
+/// failed; its process is ended instead, and the commit is only ever sent after an answer.
+#[tokio::test]
+async fn a_call_given_up_on_neither_commits_later_nor_keeps_running() -> TestResult {
+    let issue = OneIssue::start("issue_given_up", "", Duration::from_secs(1)).await?;
+    let result: TestResult = async {
+        let started = std::time::Instant::now();
+        let answer = issue
+            .call(
+                "execute",
+                "DO $$ BEGIN \
+                   LOCK TABLE notes IN ROW EXCLUSIVE MODE; \
+                   BEGIN PERFORM pg_sleep(3); \
+                   EXCEPTION WHEN query_canceled THEN PERFORM pg_sleep(5); END; \
+                   INSERT INTO notes (body) VALUES ('late'); \
+                 END $$",
+            )
+            .await;
+        let message = answer.err().unwrap_or_default();
+        assert!(message.contains("timed out"), "{message}");
+        let mut admin = issue.postgres.admin("issue_given_up").await?;
+        // The process is ended within a moment of the timeout, its lock with it.
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        loop {
+            let running: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = 'issue_given_up' \
+                 AND application_name = 'agentpod-tool-gateway' AND state = 'active'",
+            )
+            .fetch_one(&mut admin)
+            .await?;
+            if running == 0 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{running} still running"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        sqlx::raw_sql(
+            "BEGIN; SET LOCAL lock_timeout = '1s'; LOCK TABLE notes IN SHARE MODE; ROLLBACK;",
+        )
+        .execute(&mut admin)
+        .await?;
+        // Past the time the statement would have written, nothing was.
+        let left = Duration::from_millis(7500).saturating_sub(started.elapsed());
+        tokio::time::sleep(left).await;
+        let late: i64 = sqlx::query_scalar("SELECT count(*) FROM notes")
+            .fetch_one(&mut admin)
+            .await?;
+        assert_eq!(late, 0);
+        let next = issue
+            .call("execute", "INSERT INTO notes (body) VALUES ('next')")
+            .await;
+        assert!(next.is_ok(), "{next:?}");
         Ok(())
     }
     .await;
