@@ -105,7 +105,7 @@ struct Pool {
     /// One permit per open connection.
     slots: Arc<Semaphore>,
     /// Woken when a connection is put back or closed, for callers waiting for one.
-    returned: Notify,
+    returned: Arc<Notify>,
 }
 
 #[derive(Default)]
@@ -132,6 +132,8 @@ pub(crate) struct StatementConnection {
     config: Arc<Config>,
     /// Its place under the cap, held until its server process is gone.
     slot: Option<OwnedSemaphorePermit>,
+    /// Woken once that place is free, for callers waiting for one.
+    returned: Arc<Notify>,
 }
 
 impl StatementConnection {
@@ -168,9 +170,11 @@ impl Drop for StatementConnection {
         if still_open {
             let config = Arc::clone(&self.config);
             let backend_pid = self.backend_pid;
+            let returned = Arc::clone(&self.returned);
             runtime.spawn(async move {
                 end_backend(&config, backend_pid).await;
                 drop(slot);
+                returned.notify_one();
             });
         }
     }
@@ -275,7 +279,7 @@ impl StatementConnections {
                 return_timeout: statement_timeout,
                 idle: Mutex::new(Idle::default()),
                 slots: Arc::new(Semaphore::new(max_connections.max(1) as usize)),
-                returned: Notify::new(),
+                returned: Arc::new(Notify::new()),
             }),
         })
     }
@@ -334,6 +338,7 @@ impl StatementConnections {
                 backend_pid,
                 config: Arc::clone(&self.config),
                 slot: Some(slot),
+                returned: Arc::clone(&self.pool.returned),
             }),
             Err(error) => {
                 drop(slot);
