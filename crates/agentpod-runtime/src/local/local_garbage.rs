@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::pod_marker::{PodMarker, pods_root};
+use super::pod_marker::{OWNER_SUFFIX, PodMarker, beside, pods_root};
 use super::postmaster;
 use super::seed_directory::SeedDirectory;
 use crate::error::RuntimeError;
@@ -41,9 +41,10 @@ pub(crate) fn collect_in(
     for entry in entries.filter_map(Result::ok) {
         let directory = entry.path();
         if !directory.is_dir() {
+            remove_marker_of_missing_pod(&directory, all, dry_run, &host);
             continue;
         }
-        let marker = match PodMarker::read(&directory) {
+        let marker = match PodMarker::read_either(&directory) {
             Ok(marker) => Some(marker),
             Err(error) => {
                 // Without a marker the owner is unknown; it may be a pod being created right now.
@@ -82,9 +83,31 @@ fn remove_pod(directory: &Path, marker: Option<&PodMarker>) -> Result<(), Runtim
     // A pod directory may be a tmpfs of its own (see `LocalPodResources`).
     crate::output_area::unmount_if_mounted(directory);
     match std::fs::remove_dir_all(directory) {
-        Ok(()) => Ok(()),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(source) => Err(RuntimeError::io("remove pod directory", directory, source)),
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(source) => return Err(RuntimeError::io("remove pod directory", directory, source)),
+    }
+    let _ = std::fs::remove_file(beside(directory));
+    Ok(())
+}
+
+/// Removes an owner's marker whose pod directory is gone (a run that died between writing it
+/// and making the directory, or after removing the directory), once its owner is gone too.
+fn remove_marker_of_missing_pod(path: &Path, all: bool, dry_run: bool, host: &str) {
+    let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
+        return;
+    };
+    let Some(pod) = name.strip_suffix(OWNER_SUFFIX) else {
+        return;
+    };
+    if dry_run || path.with_file_name(pod).exists() {
+        return;
+    }
+    let garbage = all
+        || PodMarker::read_file(path)
+            .is_ok_and(|marker| marker.owner_host == host && !process_is_alive(marker.owner_pid));
+    if garbage {
+        let _ = std::fs::remove_file(path);
     }
 }
 
@@ -140,6 +163,42 @@ mod tests {
         let everything = collect_in(root.path(), true, false).expect("collect all");
         assert_eq!(everything.len(), 3);
         assert!(!alive.exists() && !elsewhere.exists() && !unmarked.exists());
+    }
+
+    #[test]
+    fn a_pod_named_only_by_the_marker_beside_it_is_collected_with_that_marker() {
+        let root = tempfile::tempdir().expect("temp dir");
+        let host = Owner::current().host;
+        // A run killed once its directory existed but before the marker inside it was written
+        // (the directory had just become a tmpfs of its own).
+        let dead = make_pod(root.path(), "dead", dead_pid(), &host);
+        std::fs::remove_file(dead.join(super::super::pod_marker::MARKER_FILE)).expect("rm");
+        // A run killed between writing its marker and making its directory; and a live one's.
+        let never_made = root.path().join("never-made");
+        let alive_missing = root.path().join("alive-missing");
+        for (directory, pid) in [
+            (&never_made, dead_pid()),
+            (&alive_missing, std::process::id()),
+        ] {
+            PodMarker {
+                pod_id: "p".to_string(),
+                run_id: "run".to_string(),
+                owner_pid: pid,
+                owner_host: host.clone(),
+                postmaster_pid: None,
+                port: None,
+            }
+            .write(directory)
+            .expect("write marker beside");
+        }
+        let collected = collect_in(root.path(), false, false).expect("collect");
+        assert_eq!(collected, vec![dead.clone()]);
+        assert!(!dead.exists() && !beside(&dead).exists());
+        assert!(!beside(&never_made).exists());
+        assert!(
+            beside(&alive_missing).exists(),
+            "a live owner's marker stays"
+        );
     }
 
     #[test]

@@ -146,6 +146,8 @@ impl LocalPodResources {
                 ));
             }
         }
+        // The owner's marker beside the directory goes last, once nothing is left to name.
+        let _ = std::fs::remove_file(super::pod_marker::beside(&self.directory));
         self.released = true;
         Ok(())
     }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::local_pod::{LocalPod, LocalPodResources};
-use super::pod_marker::{PodMarker, pods_root};
+use super::pod_marker::{PodMarker, beside, pods_root};
 use super::postgres_binaries::PostgresBinaries;
 use super::postmaster::SHUTDOWN_SIGNAL;
 use super::process_spawner::spawn_tied_to_process;
@@ -254,9 +254,6 @@ impl LocalRuntime {
         let root = pods_root();
         ensure_pods_root(&root)?;
         let directory = root.join(&id);
-        create_directory(&directory, 0o755)?;
-        // From here on, dropping `resources` (an early `?`) removes everything made so far.
-        let mut resources = LocalPodResources::new(directory);
         let owner = Owner::current();
         let mut marker = PodMarker {
             pod_id: id.clone(),
@@ -266,6 +263,15 @@ impl LocalRuntime {
             postmaster_pid: None,
             port: None,
         };
+        // The owner is on record before the directory exists, so `gc` knows whose it is
+        // whenever this process dies.
+        marker.write(&directory)?;
+        if let Err(error) = create_directory(&directory, 0o755) {
+            let _ = std::fs::remove_file(beside(&directory));
+            return Err(error);
+        }
+        // From here on, dropping `resources` (an early `?`) removes everything made so far.
+        let mut resources = LocalPodResources::new(directory);
         marker.write(resources.directory())?;
 
         let password = naming::password();

@@ -1,5 +1,8 @@
-//! The marker file in each local pod directory: who made the pod and which postmaster serves it,
-//! so `gc` can find pods whose owner died and stop their servers.
+//! The marker file of each local pod: who made the pod and which postmaster serves it, so `gc`
+//! can find pods whose owner died and stop their servers. It is kept twice: beside the pod's
+//! directory (`<pod>.owner.json`), written before the directory exists, and inside it. The
+//! directory becomes a tmpfs of its own before its inner marker can be written, so a run killed
+//! in between leaves a directory whose owner only the marker beside it names.
 
 use std::path::{Path, PathBuf};
 
@@ -25,18 +28,52 @@ pub(crate) struct PodMarker {
     pub(crate) port: Option<u16>,
 }
 
+/// Where the marker beside `pod_directory` lives.
+pub(crate) fn beside(pod_directory: &Path) -> PathBuf {
+    let mut path = pod_directory.as_os_str().to_owned();
+    path.push(OWNER_SUFFIX);
+    PathBuf::from(path)
+}
+
+/// What a marker beside a pod directory adds to the directory's name.
+pub(crate) const OWNER_SUFFIX: &str = ".owner.json";
+
 impl PodMarker {
+    /// The marker inside `pod_directory`.
     pub(crate) fn read(pod_directory: &Path) -> Result<Self, RuntimeError> {
-        let path = pod_directory.join(MARKER_FILE);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|source| RuntimeError::io("read pod marker", &path, source))?;
-        serde_json::from_str(&text).map_err(|source| RuntimeError::Marker { path, source })
+        Self::read_file(&pod_directory.join(MARKER_FILE))
+    }
+
+    /// The marker beside `pod_directory`, or else the one inside it.
+    pub(crate) fn read_either(pod_directory: &Path) -> Result<Self, RuntimeError> {
+        Self::read_file(&beside(pod_directory)).or_else(|_| Self::read(pod_directory))
+    }
+
+    pub(crate) fn read_file(path: &Path) -> Result<Self, RuntimeError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| RuntimeError::io("read pod marker", path, source))?;
+        serde_json::from_str(&text).map_err(|source| RuntimeError::Marker {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// Writes the marker beside `pod_directory` (which need not exist yet) and, when it exists,
+    /// inside it.
+    pub(crate) fn write(&self, pod_directory: &Path) -> Result<(), RuntimeError> {
+        self.write_to(&beside(pod_directory))?;
+        if pod_directory.is_dir() {
+            self.write_to(&pod_directory.join(MARKER_FILE))?;
+        }
+        Ok(())
     }
 
     /// Writes through a temporary file and a rename, so `gc` never reads half a marker.
-    pub(crate) fn write(&self, pod_directory: &Path) -> Result<(), RuntimeError> {
-        let path = pod_directory.join(MARKER_FILE);
-        let temporary = pod_directory.join(format!("{MARKER_FILE}.tmp"));
+    fn write_to(&self, path: &Path) -> Result<(), RuntimeError> {
+        let path = path.to_path_buf();
+        let mut temporary = path.clone().into_os_string();
+        temporary.push(".tmp");
+        let temporary = PathBuf::from(temporary);
         let text = serde_json::to_string_pretty(self).map_err(|source| RuntimeError::Marker {
             path: path.clone(),
             source,
