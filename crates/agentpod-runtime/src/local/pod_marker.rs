@@ -44,9 +44,9 @@ impl PodMarker {
         Self::read_file(&pod_directory.join(MARKER_FILE))
     }
 
-    /// The marker beside `pod_directory`, or else the one inside it.
+    /// The marker inside `pod_directory`, or else the one beside it.
     pub(crate) fn read_either(pod_directory: &Path) -> Result<Self, RuntimeError> {
-        Self::read_file(&beside(pod_directory)).or_else(|_| Self::read(pod_directory))
+        Self::read(pod_directory).or_else(|_| Self::read_file(&beside(pod_directory)))
     }
 
     pub(crate) fn read_file(path: &Path) -> Result<Self, RuntimeError> {
