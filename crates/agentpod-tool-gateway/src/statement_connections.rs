@@ -414,13 +414,19 @@ impl StatementConnections {
             .map(|value| (value as &(dyn ToSql + Sync), Type::TEXT));
         let outcome = async {
             call.queue_begin(&connection.client)?;
-            let rows = connection
-                .client
-                .query_typed_raw(statement, parameters)
-                .await;
+            // tokio-postgres sends the statement when its future is first polled, and that
+            // future waits for the statement's first answer; a read's end and reset are queued
+            // right after that first poll, so all four requests leave together.
+            let mut sending =
+                std::pin::pin!(connection.client.query_typed_raw(statement, parameters));
+            let first_poll = futures_util::poll!(sending.as_mut());
             if ends == TransactionEnd::ReadOnlyRolledBack {
                 call.queue_end(&connection.client)?;
             }
+            let rows = match first_poll {
+                std::task::Poll::Ready(rows) => rows,
+                std::task::Poll::Pending => sending.await,
+            };
             let mut rows = std::pin::pin!(rows?);
             let mut stopped = false;
             while let Some(row) = rows.next().await {
