@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::capped_rows::{CappedRowsReader, capped_json_rows};
 use crate::result_cap::CappedValue;
-use crate::statement_connections::TransactionEnd::ReadOnly;
+use crate::statement_connections::TransactionEnd::ReadOnlyRolledBack;
 use crate::statement_connections::{StatementConnections, StatementError};
 
 pub(crate) const QUERY: &str = "query";
@@ -61,7 +61,7 @@ pub(crate) async fn query(
     ));
     let mut reader = CappedRowsReader::new(Some(max_rows));
     connections
-        .run(ReadOnly, &wrapped, &[], |row| {
+        .run(ReadOnlyRolledBack, &wrapped, &[], |row| {
             Ok(reader.push((row.try_get(0)?, row.try_get(1)?))?)
         })
         .await?;
@@ -92,7 +92,7 @@ pub(crate) async fn list_tables(
     let mut current: Option<(String, String, Vec<Value>)> = None;
     connections
         .run(
-            ReadOnly,
+            ReadOnlyRolledBack,
             "SELECT table_schema::text, table_name::text, column_name::text, \
                     CASE WHEN data_type = 'USER-DEFINED' THEN udt_name::text ELSE data_type::text END \
              FROM information_schema.columns \

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use crate::capped_rows::{CappedRow, CappedRowsReader, capped_json_rows};
 use crate::function_comment::FunctionComment;
 use crate::result_cap::{CappedValue, NOTE_RESERVE_BYTES, RESULT_CAP_BYTES, cut_at_boundary};
-use crate::statement_connections::TransactionEnd::{Committed, ReadOnly};
+use crate::statement_connections::TransactionEnd::{Committed, ReadOnlyRolledBack};
 use crate::statement_connections::{StatementConnections, StatementError};
 
 /// One function found in the schema.
@@ -43,7 +43,7 @@ pub(crate) async fn discover(
 ) -> Result<Vec<SqlFunction>, StatementError> {
     let mut functions: Vec<SqlFunction> = Vec::new();
     connections.run(
-        ReadOnly,
+        ReadOnlyRolledBack,
         "SELECT p.proname::text, \
                 coalesce(obj_description(p.oid, 'pg_proc'), ''), \
                 coalesce(p.proargnames, ARRAY[]::text[]), \

@@ -7,11 +7,11 @@
 //! ONLY`, then the statement's parse and description, then its execution; three round trips
 //! before the first row. tokio-postgres sends requests on one connection back to back without
 //! waiting (pipelining) and runs a statement whose parameter types are given (all text here)
-//! without a separate parse. So a read sends the statement and `DISCARD ALL` at once, and the
-//! caller waits for the statement's answer alone. A write (`execute`, a function tool) sends
-//! `BEGIN READ WRITE` and the statement, then, once the statement has answered, `COMMIT` and
-//! `DISCARD ALL`: two round trips, so that a call the gateway gives up on (its timeout) has never
-//! sent its commit.
+//! without a separate parse. So a read sends `BEGIN READ ONLY`, the statement, `ROLLBACK` and
+//! `DISCARD ALL` at once, and the caller waits for the statement's answer alone. A write
+//! (`execute`, a function tool) sends `BEGIN READ WRITE` and the statement, then, once the
+//! statement has answered, `COMMIT` and `DISCARD ALL`: two round trips, so that a call the
+//! gateway gives up on (its timeout) has never sent its commit.
 //!
 //! A connection given up on in the middle of a call has its server process ended
 //! (`pg_terminate_backend`, from a connection of its own): closing the socket alone would leave
@@ -21,24 +21,23 @@
 //! What keeps a `query` from writing:
 //! - The extended protocol takes one statement, inside a subquery: the text cannot end the
 //!   transaction or start another.
-//! - The statement runs in the transaction the extended protocol opens for it, which is
-//!   read-only from its start: the connections are opened with `default_transaction_read_only`
-//!   (a client's startup setting, which outranks any the role or the database carry), and a
-//!   connection serves another call only once the `DISCARD ALL` behind the last one succeeded,
-//!   which resets every setting (`RESET ALL`) to the startup's. A transaction cannot be made
-//!   read-write once a query ran in it, so nothing the statement calls can write.
-//! - What the statement changes for the session (`set_config(…, false)`) is undone by that
-//!   same `DISCARD ALL` before the next call.
-//!
-//! (Reads used to run between `BEGIN READ ONLY` and `ROLLBACK`: two more requests for the
-//! server on every call. A read-only transaction that commits differs from one rolled back
-//! only in what is not a write to the database: a `pg_notify` it sent is delivered.)
+//! - The transaction is read-only before the statement's first step, so nothing it calls can
+//!   write, and it cannot be made read-write again once a query ran in it.
+//! - The `ROLLBACK` queued behind the statement undoes any setting the statement changed, for
+//!   the session too (`set_config(…, false)`): settings made in a transaction that rolls back are
+//!   reverted. It also undoes what Postgres lets a read-only transaction do: create, overwrite
+//!   and unlink large objects (`lo_from_bytea`, `lo_put`, `lo_unlink`), and send notifications.
+//!   So a read does not run in the transaction the extended protocol opens around a statement
+//!   alone, which commits, even though that would spare the server two requests per call.
+//! - The connections are opened with `default_transaction_read_only`, so a statement that ran
+//!   outside the transaction, were `BEGIN` ever refused, would still be read-only; such a
+//!   connection is closed, not used again. (A write opens its transaction `READ WRITE`.)
 //!
 //! What keeps a statement from outlasting its call: the `DISCARD ALL` queued behind each ends
 //! what a rollback or commit leaves (session advisory locks, settings an `execute` made, prepared
 //! statements, temporary tables), so they can neither block the agent's later calls nor change
-//! what they do. A connection goes back to the idle ones only once the `DISCARD ALL` (and a
-//! write's `COMMIT`) have answered that they succeeded (a task does that wait, so the caller does
+//! what they do. A connection goes back to the idle ones only once the transaction's end and the
+//! `DISCARD ALL` have both answered that they succeeded (a task does that wait, so the caller does
 //! not): a `DISCARD ALL` can fail (a `statement_timeout` the agent set, a cancel from its own
 //! other call), and then nothing of its reset happened. Each message the server sends is held to
 //! a size ([`CappedMessages`]), so a statement cannot make the gateway read a gigabyte-long error
@@ -232,29 +231,28 @@ impl StatementError {
     }
 }
 
-/// What transaction a statement runs in, and how it is closed behind it.
+/// How a statement's transaction is closed behind it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TransactionEnd {
-    /// The statement's own transaction, which the extended protocol opens before it and closes
-    /// at its end, read-only by the session's default; nothing for the caller to wait for.
-    ReadOnly,
+    /// `BEGIN READ ONLY` … `ROLLBACK`, not waited for by the caller.
+    ReadOnlyRolledBack,
     /// `BEGIN READ WRITE` … `COMMIT`, sent once the statement answered; its answer is the
     /// call's.
     Committed,
 }
 
 impl TransactionEnd {
-    fn begin(self) -> Option<&'static str> {
+    fn begin(self) -> &'static str {
         match self {
-            TransactionEnd::ReadOnly => None,
-            TransactionEnd::Committed => Some("BEGIN READ WRITE"),
+            TransactionEnd::ReadOnlyRolledBack => "BEGIN READ ONLY",
+            TransactionEnd::Committed => "BEGIN READ WRITE",
         }
     }
 
-    fn end(self) -> Option<&'static str> {
+    fn end(self) -> &'static str {
         match self {
-            TransactionEnd::ReadOnly => None,
-            TransactionEnd::Committed => Some("COMMIT"),
+            TransactionEnd::ReadOnlyRolledBack => "ROLLBACK",
+            TransactionEnd::Committed => "COMMIT",
         }
     }
 }
@@ -420,12 +418,12 @@ impl StatementConnections {
         let outcome = async {
             call.queue_begin(&connection.client)?;
             // tokio-postgres sends the statement when its future is first polled, and that
-            // future waits for the statement's first answer; a read's reset is queued right
-            // after that first poll, so both leave together.
+            // future waits for the statement's first answer; a read's end and reset are queued
+            // right after that first poll, so all four requests leave together.
             let mut sending =
                 std::pin::pin!(connection.client.query_typed_raw(statement, parameters));
             let first_poll = futures_util::poll!(sending.as_mut());
-            if ends == TransactionEnd::ReadOnly {
+            if ends == TransactionEnd::ReadOnlyRolledBack {
                 call.queue_end(&connection.client)?;
             }
             let rows = match first_poll {
@@ -449,7 +447,7 @@ impl StatementConnections {
                     }
                     // A connection still receiving rows is closed rather than left to read
                     // them; one whose rows had ended (the row limit, the last row) is kept.
-                    TransactionEnd::ReadOnly => {
+                    TransactionEnd::ReadOnlyRolledBack => {
                         if rows.next().await.is_some() {
                             call.reusable = false;
                         }
@@ -552,20 +550,16 @@ impl Call {
         }
     }
 
-    /// Queues `BEGIN`, if the transaction has one, to run before the statement queued next.
+    /// Queues `BEGIN`, to run before the statement queued next.
     fn queue_begin(&mut self, client: &Client) -> Result<(), StatementError> {
-        if let Some(begin) = self.ends.begin() {
-            self.begin = Some(queue(client, begin)?);
-        }
+        self.begin = Some(queue(client, self.ends.begin())?);
         Ok(())
     }
 
-    /// Queues the transaction's end, if it has one, and the reset behind the statement: they
-    /// run as soon as it has (a commit after a failed statement rolls back).
+    /// Queues the transaction's end and the reset behind the statement: they run as soon as it
+    /// has (a commit after a failed statement rolls back).
     fn queue_end(&mut self, client: &Client) -> Result<(), StatementError> {
-        if let Some(end) = self.ends.end() {
-            self.end = Some(queue(client, end)?);
-        }
+        self.end = Some(queue(client, self.ends.end())?);
         self.discard = Some(queue(client, DISCARD)?);
         Ok(())
     }
@@ -578,10 +572,9 @@ impl Call {
         connection: StatementConnection,
         pool: &Arc<Pool>,
     ) -> Result<u64, StatementError> {
-        let begun = match (self.ends.begin(), self.begin.take()) {
-            (None, _) => Ok(()),
-            (Some(_), Some(begin)) => drained(begin).await,
-            (Some(_), None) => Err(StatementError::NotQueued),
+        let begun = match self.begin.take() {
+            Some(begin) => drained(begin).await,
+            None => Err(StatementError::NotQueued),
         };
         let mut outcome = begun.and(outcome);
         let answered = match &outcome {
@@ -596,7 +589,7 @@ impl Call {
                 outcome = Err(error);
             }
         }
-        let queued = self.discard.is_some() && (self.end.is_some() || self.ends.end().is_none());
+        let queued = self.end.is_some() && self.discard.is_some();
         if self.ends == TransactionEnd::Committed
             && let Some(end) = self.end.take()
         {

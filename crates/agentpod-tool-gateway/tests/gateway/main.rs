@@ -7,6 +7,7 @@ mod in_process_calls;
 mod limits;
 mod parallel;
 mod protocol;
+mod read_side_effects;
 mod sessions;
 mod slow;
 mod statements;

@@ -1,6 +1,6 @@
 //! `query` and `execute` as a hostile agent uses them: each statement runs in one round trip
-//! with what ends it queued behind (a read: `DISCARD ALL`; a write: `BEGIN` before it, then
-//! `COMMIT` and `DISCARD ALL`), on connections kept from call to call. Nothing a statement does may outlast
+//! with the transaction control queued around it (`BEGIN`, then `ROLLBACK` or `COMMIT`, then
+//! `DISCARD ALL`), on connections kept from call to call. Nothing a statement does may outlast
 //! its call: not a write through `query`, not a setting changed for the session, not a lock, not
 //! rows still streaming; and what it makes the server send is held to a size before the gateway
 //! reads it.
@@ -69,8 +69,7 @@ async fn a_query_leaves_no_write_setting_or_lock_behind_on_its_connection() -> T
         let second = answer(&seen, 1)?;
         assert_eq!(first[0]["set_to"], json!("off"), "{seen:#}");
         // One connection served both calls (the calls are sequential and it is kept), and the
-        // reset queued behind the first undid its setting before the second's transaction
-        // began, so that one was read-only again.
+        // rollback queued behind the first undid its setting.
         assert_eq!(first[0]["pid"], second[0]["pid"], "{seen:#}");
         assert_eq!(second[0]["default_read_only"], json!("on"), "{seen:#}");
         assert_eq!(second[0]["read_only"], json!("on"), "{seen:#}");
