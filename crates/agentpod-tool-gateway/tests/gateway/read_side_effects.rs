@@ -7,61 +7,17 @@
 
 use std::time::Duration;
 
-use serde_json::json;
+use crate::statements::OneIssue;
+use crate::support::TestResult;
 
-use agentpod_tool_gateway::{ToolConfig, ToolGateway, ToolLimits};
-
-use crate::support::{LocalPostgres, TestResult};
-
-struct Issue {
-    postgres: LocalPostgres,
-    gateway: ToolGateway,
-    token: String,
-}
-
-impl Issue {
-    async fn start(database: &str, set_up: &str) -> Result<Issue, Box<dyn std::error::Error>> {
-        let postgres = LocalPostgres::start().await?;
-        let database_url = postgres.create_issue_database(database).await?;
-        if !set_up.is_empty() {
-            let mut owner = postgres.admin(database).await?;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(set_up.to_owned()))
-                .execute(&mut owner)
-                .await?;
-        }
-        let config = ToolConfig {
-            call_timeout: Duration::from_secs(5),
-            ..ToolConfig::default()
-        };
-        let gateway = ToolGateway::start("127.0.0.1:0".parse()?, config).await?;
-        let access = gateway.register_issue(database, &database_url, ToolLimits::default())?;
-        Ok(Issue {
-            postgres,
-            gateway,
-            token: access.token.to_string(),
-        })
-    }
-
-    async fn call(&self, tool: &str, text: &str) -> Result<String, String> {
-        let arguments = json!({ "sql": text })
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
-        self.gateway.call_tool(&self.token, tool, arguments).await
-    }
-
-    async fn finish(self) {
-        self.gateway.finish_issue(&self.token);
-        self.gateway.shutdown().await;
-    }
-}
+const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Large objects may be created, written and unlinked in a read-only transaction (Postgres
 /// checks nothing for them); rolled back, that vanished, committed it stays. A `query` must not
 /// create one.
 #[tokio::test]
 async fn a_query_cannot_create_a_large_object() -> TestResult {
-    let issue = Issue::start("attack_lo_create", "").await?;
+    let issue = OneIssue::start("attack_lo_create", "", CALL_TIMEOUT).await?;
     let result: TestResult = async {
         let answer = issue
             .call(
@@ -89,7 +45,7 @@ async fn a_query_cannot_create_a_large_object() -> TestResult {
 /// removed by a `query`.
 #[tokio::test]
 async fn a_query_cannot_change_or_unlink_a_large_object() -> TestResult {
-    let issue = Issue::start("attack_lo_change", "").await?;
+    let issue = OneIssue::start("attack_lo_change", "", CALL_TIMEOUT).await?;
     let result: TestResult = async {
         for text in [
             "SELECT lo_from_bytea(424242, 'original')",
@@ -132,7 +88,7 @@ async fn a_query_cannot_change_or_unlink_a_large_object() -> TestResult {
 /// `query`: it runs read-only with the connection's own settings.
 #[tokio::test]
 async fn session_settings_from_a_query_do_not_reach_the_next_one() -> TestResult {
-    let issue = Issue::start("attack_settings", "").await?;
+    let issue = OneIssue::start("attack_settings", "", CALL_TIMEOUT).await?;
     let result: TestResult = async {
         let first = issue
             .call(
@@ -177,7 +133,7 @@ async fn session_settings_from_a_query_do_not_reach_the_next_one() -> TestResult
 /// sends nothing.
 #[tokio::test]
 async fn a_query_cannot_deliver_a_notification() -> TestResult {
-    let issue = Issue::start("attack_notify", "").await?;
+    let issue = OneIssue::start("attack_notify", "", CALL_TIMEOUT).await?;
     let result: TestResult = async {
         let mut listener =
             sqlx::postgres::PgListener::connect(&issue.postgres.admin_url("attack_notify")).await?;
@@ -207,11 +163,12 @@ async fn a_query_cannot_deliver_a_notification() -> TestResult {
 /// also for connections opened after it.
 #[tokio::test]
 async fn role_settings_made_by_execute_do_not_make_a_query_read_write() -> TestResult {
-    let issue = Issue::start(
+    let issue = OneIssue::start(
         "attack_role_setting",
         "CREATE FUNCTION public.add_note() RETURNS integer LANGUAGE sql VOLATILE AS \
          $$ INSERT INTO public.notes (body) VALUES ('written by a query') RETURNING id $$; \
          GRANT EXECUTE ON FUNCTION public.add_note() TO agent;",
+        CALL_TIMEOUT,
     )
     .await?;
     let result: TestResult = async {

@@ -128,8 +128,8 @@ async fn a_query_leaves_no_write_setting_or_lock_behind_on_its_connection() -> T
 
 /// One issue on a gateway of its own, called in process (as a grader's gold actions are), for
 /// the tests that check the database between calls.
-struct OneIssue {
-    postgres: LocalPostgres,
+pub(crate) struct OneIssue {
+    pub(crate) postgres: LocalPostgres,
     gateway: ToolGateway,
     token: String,
 }
@@ -137,7 +137,7 @@ struct OneIssue {
 impl OneIssue {
     /// A fresh database `database` (after `set_up`, run as its owner) and a gateway whose calls
     /// time out after `call_timeout`.
-    async fn start(
+    pub(crate) async fn start(
         database: &str,
         set_up: &str,
         call_timeout: Duration,
@@ -164,7 +164,7 @@ impl OneIssue {
     }
 
     /// `tool` called with the statement `text`.
-    async fn call(&self, tool: &str, text: &str) -> Result<String, String> {
+    pub(crate) async fn call(&self, tool: &str, text: &str) -> Result<String, String> {
         let arguments = json!({ "sql": text })
             .as_object()
             .cloned()
@@ -172,7 +172,7 @@ impl OneIssue {
         self.gateway.call_tool(&self.token, tool, arguments).await
     }
 
-    async fn finish(self) {
+    pub(crate) async fn finish(self) {
         self.gateway.finish_issue(&self.token);
         self.gateway.shutdown().await;
     }
