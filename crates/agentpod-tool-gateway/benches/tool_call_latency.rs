@@ -445,23 +445,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let open_loop_calls =
         WARM_UP_CALLS as u32..WARM_UP_CALLS as u32 + ROUNDS as u32 * RATE_PER_SECOND;
     for (path, record) in [("proxied", &proxied_record), ("query", &query_record)] {
-        let mut inside: Vec<f64> = record
-            .calls
-            .iter()
-            .filter(|call| open_loop_calls.contains(&call.sequence))
-            .map(|call| call.latency_ms)
-            .collect();
-        inside.sort_by(f64::total_cmp);
-        let at = |fraction: f64| {
-            inside
-                .get(((inside.len() as f64 - 1.0) * fraction) as usize)
-                .copied()
-                .unwrap_or(f64::NAN)
+        let mut inside = Measured {
+            latencies_ms: record
+                .calls
+                .iter()
+                .filter(|call| open_loop_calls.contains(&call.sequence))
+                .map(|call| call.latency_ms)
+                .collect(),
+            ..Measured::default()
         };
+        inside.finish();
         println!(
             "  inside the handler ({path}): p50 {:.3} ms  p99 {:.3} ms",
-            at(0.50),
-            at(0.99)
+            inside.percentile(0.50),
+            inside.percentile(0.99)
         );
     }
     callers.block_on(async {
